@@ -1,0 +1,100 @@
+/**
+ * Finding an adapter and opening a device: Dawn (npm `webgpu`) in Node, `navigator.gpu` in a browser.
+ * The device gets the adapter's maximum limits and every feature in WANTED_FEATURES that the adapter has.
+ */
+import { dawnFlags, WANTED_FEATURES } from './flags.js';
+import { NoAdapterError } from './errors.js';
+
+export interface AdapterSummary {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  /** 'cpu' for software adapters (lavapipe, SwiftShader), else 'gpu'. */
+  kind: 'cpu' | 'gpu';
+  /** Where the adapter came from: 'dawn' (Node) or 'browser'. */
+  runtime: 'dawn' | 'browser';
+  subgroupMinSize: number;
+  subgroupMaxSize: number;
+  /** Subgroup-matrix configurations (component → result type, M×N×K), empty when the feature is absent. */
+  subgroupMatrixConfigs: string[];
+}
+
+export interface DeviceRequest {
+  /** Ask only for these optional features (default: all of WANTED_FEATURES that the adapter has). */
+  features?: readonly string[];
+  powerPreference?: GPUPowerPreference;
+}
+
+const isNode = typeof process !== 'undefined' && !!process.versions?.node;
+let dawnGpu: Promise<GPU> | null = null;
+
+/** The WebGPU entry point of this JavaScript runtime; in Node one Dawn instance per process. */
+export async function webgpuEntry(): Promise<GPU> {
+  const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
+  if (!isNode && nav?.gpu) return nav.gpu;
+  if (!isNode) throw new NoAdapterError('this browser has no WebGPU (navigator.gpu is missing)');
+  dawnGpu ??= (async () => {
+    process.env.XDG_RUNTIME_DIR ??= '/tmp'; // Mesa's lavapipe warns without it
+    const mod = (await import('webgpu')) as unknown as {
+      create: (flags: string[]) => GPU;
+      globals: Record<string, unknown>;
+    };
+    Object.assign(globalThis, mod.globals);
+    return mod.create(dawnFlags());
+  })();
+  return dawnGpu;
+}
+
+export async function requestAdapter(powerPreference: GPUPowerPreference = 'high-performance'): Promise<GPUAdapter> {
+  const entry = await webgpuEntry();
+  const adapter = await entry.requestAdapter({ powerPreference });
+  if (!adapter) {
+    throw new NoAdapterError(
+      'no WebGPU adapter found. On a machine without a GPU install Mesa\'s lavapipe: run "node scripts/ensure-adapter.mjs" ' +
+        '(as root on Debian 12 it installs mesa-vulkan-drivers from bookworm-backports; otherwise it prints the command).',
+    );
+  }
+  return adapter;
+}
+
+export async function requestDevice(adapter: GPUAdapter, req: DeviceRequest = {}): Promise<GPUDevice> {
+  const wanted = req.features ?? WANTED_FEATURES;
+  const requiredFeatures = wanted.filter((f) => adapter.features.has(f)) as GPUFeatureName[];
+  const requiredLimits: Record<string, number> = {};
+  for (const key in adapter.limits) {
+    const v = (adapter.limits as unknown as Record<string, unknown>)[key];
+    if (typeof v === 'number') requiredLimits[key] = v;
+  }
+  return adapter.requestDevice({ requiredFeatures, requiredLimits, label: 'animgs' });
+}
+
+export function describeAdapter(adapter: GPUAdapter): AdapterSummary {
+  const info = adapter.info as GPUAdapterInfo & {
+    subgroupMinSize?: number;
+    subgroupMaxSize?: number;
+    isFallbackAdapter?: boolean;
+    subgroupMatrixConfigs?: Array<{
+      componentType: string;
+      resultComponentType: string;
+      M: number;
+      N: number;
+      K: number;
+    }>;
+  };
+  const text = `${info.vendor} ${info.architecture} ${info.device} ${info.description}`;
+  const cpu = !!info.isFallbackAdapter || /llvmpipe|lavapipe|swiftshader|software|cpu/i.test(text);
+  return {
+    vendor: info.vendor,
+    architecture: info.architecture,
+    device: info.device,
+    description: info.description,
+    kind: cpu ? 'cpu' : 'gpu',
+    runtime: isNode ? 'dawn' : 'browser',
+    subgroupMinSize: info.subgroupMinSize ?? 0,
+    subgroupMaxSize: info.subgroupMaxSize ?? 0,
+    subgroupMatrixConfigs: (info.subgroupMatrixConfigs ?? []).map(
+      (c) => `${c.componentType}→${c.resultComponentType} ${c.M}×${c.N}×${c.K}`,
+    ),
+  };
+}

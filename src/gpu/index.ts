@@ -1,0 +1,28 @@
+/** The GPU runtime's public face: `getGpu()` gives the process-wide device; `createGpu()` a separate one. */
+import { Gpu } from './gpu.js';
+import { describeAdapter, requestAdapter, requestDevice, type DeviceRequest } from './adapter.js';
+
+export { Gpu, PARAM_SLOT, type Binding, type GpuFeatures } from './gpu.js';
+export { BufferPool, sizeClass, type PoolStats } from './pool.js';
+export { parseBindings, type Kernel, type BindingKind } from './kernels.js';
+export { GpuError, NoAdapterError, DeviceLostError, WgslCompileError } from './errors.js';
+export { describeAdapter, webgpuEntry, type AdapterSummary, type DeviceRequest } from './adapter.js';
+export { GpuTimer } from './timing.js';
+export { grid1d, GRID_INDEX } from './grid.js';
+
+export async function createGpu(req: DeviceRequest = {}): Promise<Gpu> {
+  const adapter = await requestAdapter(req.powerPreference);
+  const device = await requestDevice(adapter, req);
+  return new Gpu(device, adapter, describeAdapter(adapter));
+}
+
+let shared: Promise<Gpu> | null = null;
+
+/** The process-wide Gpu (created on first use). */
+export function getGpu(): Promise<Gpu> {
+  shared ??= createGpu().catch((e) => {
+    shared = null;
+    throw e;
+  });
+  return shared;
+}

@@ -1,0 +1,94 @@
+/**
+ * A pool of GPU storage buffers keyed by size class, so a training loop stops allocating after warm-up.
+ *
+ * Sizes are rounded up to classes with four steps per power of two (at most 19% waste), so tensors of nearby
+ * sizes share buffers. Releasing a buffer that queued commands still use is safe: WebGPU runs commands in
+ * submission order, so work recorded later that reuses the buffer runs after the earlier reads and writes.
+ */
+export const STORAGE_USAGE = 0x80 /* STORAGE */ | 0x04 /* COPY_SRC */ | 0x08; /* COPY_DST */
+
+export function sizeClass(bytes: number): number {
+  const b = Math.max(256, Math.ceil(bytes / 16) * 16);
+  const p = 2 ** Math.floor(Math.log2(b));
+  const step = Math.max(16, p / 4);
+  return Math.ceil(b / step) * step;
+}
+
+export interface PoolStats {
+  /** Buffers created since the pool was made (a flat count after warm-up means no new allocations). */
+  created: number;
+  /** Bytes in all buffers the pool owns (free and in use). */
+  bytesAllocated: number;
+  /** Bytes in buffers handed out and not yet released. */
+  bytesInUse: number;
+  /** High-water mark of bytesInUse. */
+  peakBytesInUse: number;
+  /** High-water mark of bytesAllocated. */
+  peakBytesAllocated: number;
+}
+
+export class BufferPool {
+  private free = new Map<number, GPUBuffer[]>();
+  private owned = new Map<GPUBuffer, number>();
+  private inUse = new Set<GPUBuffer>();
+  readonly stats: PoolStats = {
+    created: 0,
+    bytesAllocated: 0,
+    bytesInUse: 0,
+    peakBytesInUse: 0,
+    peakBytesAllocated: 0,
+  };
+
+  constructor(
+    private readonly device: GPUDevice,
+    private readonly maxBufferSize: number,
+  ) {}
+
+  /** A buffer of at least `bytes` bytes (contents undefined), usable as storage, copy source and destination. */
+  acquire(bytes: number, label = 'pooled'): GPUBuffer {
+    const size = sizeClass(bytes);
+    if (size > this.maxBufferSize) {
+      throw new RangeError(`buffer of ${bytes} bytes exceeds the device's maxBufferSize ${this.maxBufferSize}`);
+    }
+    const list = this.free.get(size);
+    let buf = list?.pop();
+    if (!buf) {
+      buf = this.device.createBuffer({ size, usage: STORAGE_USAGE, label });
+      this.owned.set(buf, size);
+      this.stats.created++;
+      this.stats.bytesAllocated += size;
+      this.stats.peakBytesAllocated = Math.max(this.stats.peakBytesAllocated, this.stats.bytesAllocated);
+    }
+    this.inUse.add(buf);
+    this.stats.bytesInUse += size;
+    this.stats.peakBytesInUse = Math.max(this.stats.peakBytesInUse, this.stats.bytesInUse);
+    return buf;
+  }
+
+  /** Return a buffer obtained from `acquire`; releasing twice or releasing a foreign buffer is a bug and throws. */
+  release(buf: GPUBuffer): void {
+    const size = this.owned.get(buf);
+    if (size === undefined || !this.inUse.delete(buf)) throw new Error('BufferPool.release: buffer is not in use');
+    this.stats.bytesInUse -= size;
+    let list = this.free.get(size);
+    if (!list) this.free.set(size, (list = []));
+    list.push(buf);
+  }
+
+  /** Destroy every free buffer (e.g. between benchmarks of different sizes). */
+  trim(): void {
+    for (const list of this.free.values()) {
+      for (const b of list) {
+        this.stats.bytesAllocated -= this.owned.get(b)!;
+        this.owned.delete(b);
+        b.destroy();
+      }
+    }
+    this.free.clear();
+  }
+
+  resetPeak(): void {
+    this.stats.peakBytesInUse = this.stats.bytesInUse;
+    this.stats.peakBytesAllocated = this.stats.bytesAllocated;
+  }
+}

@@ -1,0 +1,116 @@
+import { describe, expect, it } from 'vitest';
+import {
+  getGpu,
+  GpuTimer,
+  grid1d,
+  GRID_INDEX,
+  parseBindings,
+  sizeClass,
+  WgslCompileError,
+} from '../../src/gpu/index.js';
+
+const ADD = /* wgsl */ `
+@group(0) @binding(0) var<storage, read> a: array<f32>;
+@group(0) @binding(1) var<storage, read> b: array<f32>;
+@group(0) @binding(2) var<storage, read_write> c: array<f32>;
+struct P { n: u32, scale: f32 }
+@group(1) @binding(0) var<uniform> P_: P;
+${GRID_INDEX}
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
+  let i = gridIndex(wg, nwg, li, 64u);
+  if (i >= P_.n) { return; }
+  c[i] = (a[i] + b[i]) * P_.scale;
+}`;
+
+describe('gpu runtime', () => {
+  it('runs a kernel with parameters and reads the result back', async () => {
+    const gpu = await getGpu();
+    const n = 1000 + 37;
+    const a = Float32Array.from({ length: n }, (_, i) => i);
+    const b = Float32Array.from({ length: n }, (_, i) => 2 * i + 1);
+    const ba = gpu.bufferFrom(a);
+    const bb = gpu.bufferFrom(b);
+    const bc = gpu.pool.acquire(n * 4);
+    const k = await gpu.compile('add', ADD);
+    // Several dispatches with different parameters in one submission must each see their own parameters.
+    for (const scale of [1, 2, 3]) {
+      gpu.dispatch(
+        k,
+        [ba, bb, bc],
+        grid1d(n, 64),
+        new Uint32Array([n, new Uint32Array(new Float32Array([scale]).buffer)[0]!]),
+      );
+      gpu.copy(bc, 0, ba, 0, n * 4);
+    }
+    const out = await gpu.readF32(ba, n);
+    for (let i = 0; i < n; i += 97) {
+      const expected = (((i + 2 * i + 1) * 1 + 2 * i + 1) * 2 + 2 * i + 1) * 3;
+      expect(out[i]).toBe(expected);
+    }
+    await gpu.sync();
+    for (const x of [ba, bb, bc]) gpu.pool.release(x);
+  });
+
+  it('reports WGSL errors with the kernel name and line', async () => {
+    const gpu = await getGpu();
+    const bad = `@group(0) @binding(0) var<storage, read_write> x: array<f32>;\n@compute @workgroup_size(1)\nfn main() {\n  x[0] = undefined_thing;\n}`;
+    const err = await gpu.compile('broken_kernel', bad).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WgslCompileError);
+    expect((err as WgslCompileError).kernel).toBe('broken_kernel');
+    expect((err as WgslCompileError).line).toBe(4);
+    expect((err as Error).message).toMatch(/broken_kernel.*line 4/);
+    // The failure also surfaces at the next sync, and is cleared after being thrown once.
+    await expect(gpu.sync()).rejects.toThrow();
+    await gpu.sync();
+  });
+
+  it('turns validation errors into thrown errors at sync', async () => {
+    const gpu = await getGpu();
+    const k = await gpu.compile('add', ADD);
+    const tiny = gpu.device.createBuffer({ size: 4, usage: 0x80 });
+    gpu.dispatch(k, [tiny, tiny, tiny], 1, new Uint32Array([1, 0])); // read and write aliasing one buffer
+    await expect(gpu.sync()).rejects.toThrow(/add|aliasing|usage|writable/i);
+    tiny.destroy();
+  });
+
+  it('pools buffers: no new allocation on reuse', async () => {
+    const gpu = await getGpu();
+    const before = gpu.pool.stats.created;
+    for (let i = 0; i < 5; i++) {
+      const x = gpu.pool.acquire(1000 + i * 4);
+      gpu.pool.release(x);
+    }
+    expect(gpu.pool.stats.created - before).toBeLessThanOrEqual(1);
+    expect(sizeClass(1000)).toBeGreaterThanOrEqual(1000);
+    expect(sizeClass(1 << 20)).toBe(1 << 20);
+    expect(sizeClass((1 << 20) + 1)).toBe((1 << 20) + (1 << 18));
+  });
+
+  it('parses the binding convention', () => {
+    expect(parseBindings(ADD)).toEqual({ bindings: ['read', 'read', 'read_write'], hasParams: true });
+    expect(() => parseBindings('@group(0) @binding(1) var<storage, read> x: array<f32>;')).toThrow(/dense/);
+  });
+
+  it('times work with timestamps or wall clock', async () => {
+    const gpu = await getGpu();
+    const timer = new GpuTimer(gpu);
+    await timer.mark();
+    const k = await gpu.compile('add', ADD);
+    const n = 4096;
+    const [a, b, c] = [gpu.pool.acquire(n * 4), gpu.pool.acquire(n * 4), gpu.pool.acquire(n * 4)];
+    gpu.dispatch(k, [a!, b!, c!], grid1d(n, 64), new Uint32Array([n, 0]));
+    await timer.mark();
+    const [ms] = await timer.read();
+    expect(ms).toBeGreaterThanOrEqual(0);
+    timer.destroy();
+    for (const x of [a!, b!, c!]) gpu.pool.release(x);
+  });
+
+  it('splits large 1-D grids', () => {
+    expect(grid1d(100, 64)).toEqual([2, 1]);
+    const [x, y] = grid1d(65535 * 64 * 3 + 5, 64);
+    expect(x).toBeLessThanOrEqual(65535);
+    expect(x * y * 64).toBeGreaterThanOrEqual(65535 * 64 * 3 + 5);
+  });
+});
