@@ -1,0 +1,249 @@
+/**
+ * Tiled implicit-GEMM conv2d kernels (fp32): forward, input gradient (per stride phase) and weight gradient
+ * (split over pixels, then reduced). The geometry is baked into the WGSL as constants (cheap index math); sources
+ * are cached per (geometry, tile) key so no string is built on a hot path.
+ *
+ * forward:  M = N·Ho·Wo pixels, N = Cout, K = Cin·kh·kw.
+ * dgrad:    for each stride phase (py, px) the input pixels h = py + sy·hh see only the taps ky ≡ py + padTop (mod sy),
+ *           so each phase is a dense GEMM: M = N·Hph·Wph, N = Cin, K = Cout·nky·nkx (no wasted multiply-adds).
+ * wgrad:    M = Cout, N = Cin·kh·kw, K = N·Ho·Wo, split into `splits` ranges whose partial sums are then added.
+ */
+import type { Gpu } from '../../gpu/index.js';
+import { DEFAULT_TILE, gemmWgsl, type GemmTile } from './gemm.js';
+import type { Conv2dGeom } from './geometry.js';
+
+const sources = new Map<string, string>();
+
+function cached(key: string, make: () => string): string {
+  let s = sources.get(key);
+  if (s === undefined) sources.set(key, (s = make()));
+  return s;
+}
+
+function geomKey(g: Conv2dGeom): string {
+  return `${g.n},${g.cin},${g.h},${g.w},${g.cout},${g.kh},${g.kw},${g.strideY},${g.strideX},${g.padTop},${g.padLeft},${g.ho},${g.wo}`;
+}
+
+function tileKey(t: GemmTile): string {
+  return `${t.bm},${t.bn},${t.bk},${t.tm},${t.tn}`;
+}
+
+function consts(g: Conv2dGeom): string {
+  return /* wgsl */ `
+const NB: u32 = ${g.n}u; const CIN: u32 = ${g.cin}u; const H: u32 = ${g.h}u; const W: u32 = ${g.w}u;
+const COUT: u32 = ${g.cout}u; const KH: u32 = ${g.kh}u; const KW: u32 = ${g.kw}u;
+const SY: u32 = ${g.strideY}u; const SX: u32 = ${g.strideX}u; const PT: i32 = ${g.padTop}; const PL: i32 = ${g.padLeft};
+const HO: u32 = ${g.ho}u; const WO: u32 = ${g.wo}u; const HOWO: u32 = ${g.ho * g.wo}u;
+const KHW: u32 = ${g.kh * g.kw}u; const KTOT: u32 = ${g.cin * g.kh * g.kw}u;`;
+}
+
+const ceilDiv = (a: number, b: number) => Math.ceil(a / b);
+
+export interface TiledOptions {
+  tile?: GemmTile;
+}
+
+export function conv2dForwardTiled(
+  gpu: Gpu,
+  g: Conv2dGeom,
+  x: GPUBuffer,
+  w: GPUBuffer,
+  bias: GPUBuffer | null,
+  y: GPUBuffer,
+  opts: TiledOptions = {},
+): void {
+  const tile = opts.tile ?? DEFAULT_TILE;
+  const src = cached(`fwd|${geomKey(g)}|${tileKey(tile)}|${bias ? 1 : 0}`, () =>
+    gemmWgsl({
+      tile,
+      m: 'NB * HOWO',
+      n: 'COUT',
+      k: 'KTOT',
+      kSplit: 'KTOT',
+      aFast: 'm',
+      bFast: 'k',
+      header: /* wgsl */ `
+@group(0) @binding(0) var<storage, read> X: array<f32>;
+@group(0) @binding(1) var<storage, read> Wt: array<f32>;
+${bias ? '@group(0) @binding(2) var<storage, read> Bias: array<f32>;' : ''}
+@group(0) @binding(${bias ? 3 : 2}) var<storage, read_write> Y: array<f32>;
+${consts(g)}
+fn loadA(m: u32, k: u32) -> f32 {
+  let b = m / HOWO; let p = m % HOWO; let y = p / WO; let x = p % WO;
+  let i = k / KHW; let r = k % KHW; let ky = r / KW; let kx = r % KW;
+  let iy = i32(y * SY + ky) - PT; let ix = i32(x * SX + kx) - PL;
+  if (iy < 0 || iy >= i32(H) || ix < 0 || ix >= i32(W)) { return 0.0; }
+  return X[((b * CIN + i) * H + u32(iy)) * W + u32(ix)];
+}
+fn loadB(k: u32, n: u32) -> f32 { return Wt[n * KTOT + k]; }
+fn store(m: u32, n: u32, z: u32, v: f32) {
+  let b = m / HOWO; let p = m % HOWO;
+  Y[(b * COUT + n) * HOWO + p] = v${bias ? ' + Bias[n]' : ''};
+}`,
+    }),
+  );
+  const k = gpu.kernel('conv2d_fwd_tiled', src);
+  gpu.dispatch(k, bias ? [x, w, bias, y] : [x, w, y], [
+    ceilDiv(g.n * g.ho * g.wo, tile.bm),
+    ceilDiv(g.cout, tile.bn),
+    1,
+  ]);
+}
+
+/** Input gradient; with `bias` (indexed by cin) it is conv_transpose2d's forward. */
+export function conv2dBackwardInputTiled(
+  gpu: Gpu,
+  g: Conv2dGeom,
+  gy: GPUBuffer,
+  w: GPUBuffer,
+  gx: GPUBuffer,
+  bias: GPUBuffer | null = null,
+  opts: TiledOptions = {},
+): void {
+  const tile = opts.tile ?? DEFAULT_TILE;
+  for (let py = 0; py < g.strideY; py++)
+    for (let px = 0; px < g.strideX; px++) {
+      const hph = ceilDiv(g.h - py, g.strideY);
+      const wph = ceilDiv(g.w - px, g.strideX);
+      if (hph <= 0 || wph <= 0) continue;
+      const ky0 = (py + g.padTop) % g.strideY;
+      const kx0 = (px + g.padLeft) % g.strideX;
+      const nky = Math.max(0, ceilDiv(g.kh - ky0, g.strideY));
+      const nkx = Math.max(0, ceilDiv(g.kw - kx0, g.strideX));
+      const oy = (py + g.padTop - ky0) / g.strideY;
+      const ox = (px + g.padLeft - kx0) / g.strideX;
+      const src = cached(`dgrad|${geomKey(g)}|${tileKey(tile)}|${bias ? 1 : 0}|${py},${px}`, () =>
+        gemmWgsl({
+          tile,
+          m: 'NB * HPH * WPH',
+          n: 'CIN',
+          k: 'COUT * NKY * NKX',
+          kSplit: 'COUT * NKY * NKX',
+          aFast: 'm',
+          bFast: 'k',
+          header: /* wgsl */ `
+@group(0) @binding(0) var<storage, read> GY: array<f32>;
+@group(0) @binding(1) var<storage, read> Wt: array<f32>;
+${bias ? '@group(0) @binding(2) var<storage, read> Bias: array<f32>;' : ''}
+@group(0) @binding(${bias ? 3 : 2}) var<storage, read_write> GX: array<f32>;
+${consts(g)}
+const PY: u32 = ${py}u; const PX: u32 = ${px}u; const HPH: u32 = ${hph}u; const WPH: u32 = ${wph}u;
+const KY0: u32 = ${ky0}u; const KX0: u32 = ${kx0}u; const NKY: u32 = ${nky}u; const NKX: u32 = ${nkx}u;
+const NKYX: u32 = ${Math.max(1, nky * nkx)}u; const NKXD: u32 = ${Math.max(1, nkx)}u;
+const OY: u32 = ${oy}u; const OX: u32 = ${ox}u;
+fn loadA(m: u32, k: u32) -> f32 {
+  let b = m / (HPH * WPH); let q = m % (HPH * WPH); let hh = q / WPH; let ww = q % WPH;
+  let o = k / NKYX; let r = k % NKYX; let j = r / NKXD; let l = r % NKXD;
+  let y = i32(hh + OY) - i32(j); let x = i32(ww + OX) - i32(l);
+  if (y < 0 || y >= i32(HO) || x < 0 || x >= i32(WO)) { return 0.0; }
+  return GY[((b * COUT + o) * HO + u32(y)) * WO + u32(x)];
+}
+fn loadB(k: u32, n: u32) -> f32 {
+  let o = k / NKYX; let r = k % NKYX; let ky = KY0 + SY * (r / NKXD); let kx = KX0 + SX * (r % NKXD);
+  return Wt[((o * CIN + n) * KH + ky) * KW + kx];
+}
+fn store(m: u32, n: u32, z: u32, v: f32) {
+  let b = m / (HPH * WPH); let q = m % (HPH * WPH);
+  let h = PY + SY * (q / WPH); let w = PX + SX * (q % WPH);
+  GX[((b * CIN + n) * H + h) * W + w] = v${bias ? ' + Bias[n]' : ''};
+}`,
+        }),
+      );
+      const k = gpu.kernel('conv2d_dgrad_tiled', src);
+      gpu.dispatch(k, bias ? [gy, w, bias, gx] : [gy, w, gx], [
+        ceilDiv(g.n * hph * wph, tile.bm),
+        ceilDiv(g.cin, tile.bn),
+        1,
+      ]);
+    }
+}
+
+export interface WgradOptions extends TiledOptions {
+  /** Aim for about this many workgroups by splitting the pixel sum (default 512). */
+  targetWorkgroups?: number;
+  /** Force the number of splits. */
+  splits?: number;
+}
+
+/** Weight gradient gw [cout, cin, kh, kw] = Σ_pixels gy ⊗ patches(x). */
+export function conv2dBackwardWeightTiled(
+  gpu: Gpu,
+  g: Conv2dGeom,
+  x: GPUBuffer,
+  gy: GPUBuffer,
+  gw: GPUBuffer,
+  opts: WgradOptions = {},
+): void {
+  const tile = opts.tile ?? DEFAULT_TILE;
+  const kk = g.cin * g.kh * g.kw;
+  const L = g.n * g.ho * g.wo;
+  const tiles = ceilDiv(g.cout, tile.bm) * ceilDiv(kk, tile.bn);
+  let splits =
+    opts.splits ?? Math.max(1, Math.min(ceilDiv(opts.targetWorkgroups ?? 512, tiles), ceilDiv(L, tile.bk * 8)));
+  const kSplit = ceilDiv(ceilDiv(L, splits), tile.bk) * tile.bk;
+  splits = ceilDiv(L, kSplit);
+  const src = cached(`wgrad|${geomKey(g)}|${tileKey(tile)}|${kSplit}`, () =>
+    gemmWgsl({
+      tile,
+      m: 'COUT',
+      n: 'KTOT',
+      k: 'NB * HOWO',
+      kSplit: `${kSplit}u`,
+      aFast: 'k',
+      bFast: 'k',
+      header: /* wgsl */ `
+@group(0) @binding(0) var<storage, read> X: array<f32>;
+@group(0) @binding(1) var<storage, read> GY: array<f32>;
+@group(0) @binding(2) var<storage, read_write> OUT: array<f32>;
+${consts(g)}
+fn loadA(m: u32, k: u32) -> f32 {
+  let b = k / HOWO; let p = k % HOWO;
+  return GY[(b * COUT + m) * HOWO + p];
+}
+fn loadB(k: u32, n: u32) -> f32 {
+  let b = k / HOWO; let p = k % HOWO; let y = p / WO; let x = p % WO;
+  let i = n / KHW; let r = n % KHW; let ky = r / KW; let kx = r % KW;
+  let iy = i32(y * SY + ky) - PT; let ix = i32(x * SX + kx) - PL;
+  if (iy < 0 || iy >= i32(H) || ix < 0 || ix >= i32(W)) { return 0.0; }
+  return X[((b * CIN + i) * H + u32(iy)) * W + u32(ix)];
+}
+fn store(m: u32, n: u32, z: u32, v: f32) { OUT[(z * COUT + m) * KTOT + n] = v; }`,
+    }),
+  );
+  const k = gpu.kernel('conv2d_wgrad_tiled', src);
+  const grid = [ceilDiv(g.cout, tile.bm), ceilDiv(kk, tile.bn), splits];
+  if (splits === 1) {
+    gpu.dispatch(k, [x, gy, gw], grid);
+    return;
+  }
+  const part = gpu.pool.acquire(splits * g.cout * kk * 4, 'wgrad partials');
+  gpu.dispatch(k, [x, gy, part], grid);
+  sumSplits(gpu, part, gw, g.cout * kk, splits);
+  gpu.pool.release(part);
+}
+
+const SUM_SPLITS = /* wgsl */ `
+@group(0) @binding(0) var<storage, read> Part: array<f32>;
+@group(0) @binding(1) var<storage, read_write> Out: array<f32>;
+struct S { e: u32, splits: u32 }
+@group(1) @binding(0) var<uniform> P: S;
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = gid.x + gid.y * nwg.x * 256u;
+  if (i >= P.e) { return; }
+  var s = 0.0;
+  for (var z = 0u; z < P.splits; z++) { s += Part[z * P.e + i]; }
+  Out[i] = s;
+}`;
+
+/** out[i] = Σ_z part[z·e + i]. */
+export function sumSplits(gpu: Gpu, part: GPUBuffer, out: GPUBuffer, e: number, splits: number): void {
+  const groups = ceilDiv(e, 256);
+  const gx = Math.min(groups, 65535);
+  gpu.dispatch(
+    gpu.kernel('sum_splits', SUM_SPLITS),
+    [part, out],
+    [gx, ceilDiv(groups, gx), 1],
+    Uint32Array.from([e, splits]),
+  );
+}
