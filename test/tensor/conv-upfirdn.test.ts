@@ -237,3 +237,20 @@ describe('separable depthwise filter (Gaussian window)', () => {
     }
   });
 });
+
+describe('FIR helpers of the model', () => {
+  it('Upsample(2) pads (2,1) and doubles; Downsample(2) pads (1,1) and halves; upsampling keeps a constant', async () => {
+    const { upsampleSpec, downsampleSpec, blurSpec } = await import('../../src/tensor/conv/fir.js');
+    const u = upsampleSpec();
+    expect(u.opts).toEqual({ up: 2, pad: [2, 1] });
+    expect(upfirdnGeometry(1, 8, 8, 4, 4, u.opts).ho).toBe(16);
+    const d = downsampleSpec();
+    expect(d.opts).toEqual({ down: 2, pad: [1, 1] });
+    expect(upfirdnGeometry(1, 8, 8, 4, 4, d.opts).ho).toBe(4);
+    expect(blurSpec([1, 1], [1, 3, 3, 1], 2).kernel.reduce((a, b) => a + b)).toBeCloseTo(4, 6);
+    // a constant image upsampled stays constant away from the borders
+    const g = upfirdnGeometry(1, 6, 6, 4, 4, u.opts);
+    const y = upfirdn2dRef(g, new Float64Array(36).fill(1), u.kernel);
+    expect(y[5 * g.wo + 5]).toBeCloseTo(1, 6);
+  });
+});
