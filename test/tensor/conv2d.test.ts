@@ -67,7 +67,9 @@ const CASES: Case[] = [
 const SMALL = { bm: 16, bn: 16, bk: 4, tm: 2, tn: 2 };
 const PATHS: Array<[string, ConvKernelOptions, number[]?]> = [
   ['direct', { path: 'direct' }],
-  ['tiled 16×16×4', { path: 'tiled', tile: SMALL }],
+  ['tiled 16×16×4 (K split where the output is small)', { path: 'tiled', tile: SMALL }],
+  ['tiled 16×16×4, never split', { path: 'tiled', tile: SMALL, splits: 1 }],
+  ['tiled 16×16×4, 5 splits', { path: 'tiled', tile: SMALL, splits: 5 }, [1, 6]],
   [
     'tiled 32×16×8, split pixel sums',
     { path: 'tiled', tile: { bm: 32, bn: 16, bk: 8, tm: 2, tn: 2 }, targetWorkgroups: 64 },
@@ -162,7 +164,7 @@ describe('conv_transpose2d', () => {
     expect(convTranspose2dGeometry([1, 8, 16, 16], [8, 4, 4, 4], { stride: 2, padding: 1 }).hout).toBe(32);
   });
 
-  for (const [name, opts] of PATHS.slice(0, 2)) {
+  for (const [name, opts] of PATHS.slice(0, 3)) {
     it(`GPU ${name}: forward and gradients match the reference`, async () => {
       const gpu = await getGpu();
       const rand = seededRandom(4);

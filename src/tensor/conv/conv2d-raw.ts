@@ -15,8 +15,10 @@ export interface ConvKernelOptions {
   path?: ConvPath;
   /** Tile of the implicit GEMM (tiled path). */
   tile?: GemmTile;
-  /** Weight gradient: aim for about this many workgroups by splitting the pixel sum. */
+  /** Tiled path: aim for about this many workgroups by splitting the K sum when the output has fewer tiles. */
   targetWorkgroups?: number;
+  /** Tiled path: force the number of K splits. */
+  splits?: number;
 }
 
 /** y [n,cout,ho,wo] = conv2d(x [n,cin,h,w], w [cout,cin,kh,kw]) + bias [cout]. */

@@ -41,6 +41,27 @@ const ceilDiv = (a: number, b: number) => Math.ceil(a / b);
 
 export interface TiledOptions {
   tile?: GemmTile;
+  /**
+   * Aim for about this many workgroups: when the output tiles are fewer, the K sum is split across workgroups and
+   * the partial sums added by a second kernel (default 512; weight gradients always need it, small layers too).
+   */
+  targetWorkgroups?: number;
+  /** Force the number of K splits. */
+  splits?: number;
+}
+
+/** K range per split (a multiple of bk) and the number of splits, for `tiles` output tiles and a K of `k`. */
+function chooseSplits(
+  k: number,
+  tiles: number,
+  tile: GemmTile,
+  opts: TiledOptions,
+  minPerSplit: number,
+): [number, number] {
+  if (k === 0) return [tile.bk, 1];
+  const want = opts.splits ?? Math.min(ceilDiv(opts.targetWorkgroups ?? 512, tiles), ceilDiv(k, minPerSplit));
+  const kSplit = ceilDiv(ceilDiv(k, Math.max(1, want)), tile.bk) * tile.bk;
+  return [kSplit, ceilDiv(k, kSplit)];
 }
 
 export function conv2dForwardTiled(
@@ -53,13 +74,17 @@ export function conv2dForwardTiled(
   opts: TiledOptions = {},
 ): void {
   const tile = opts.tile ?? DEFAULT_TILE;
-  const src = cached(`fwd|${geomKey(g)}|${tileKey(tile)}|${bias ? 1 : 0}`, () =>
+  const kk = g.cin * g.kh * g.kw;
+  const ny = g.n * g.cout * g.ho * g.wo;
+  const grid = [ceilDiv(g.n * g.ho * g.wo, tile.bm), ceilDiv(g.cout, tile.bn)];
+  const [kSplit, splits] = chooseSplits(kk, grid[0]! * grid[1]!, tile, opts, 8 * tile.bk);
+  const src = cached(`fwd|${geomKey(g)}|${tileKey(tile)}|${bias ? 1 : 0}|${kSplit}`, () =>
     gemmWgsl({
       tile,
       m: 'NB * HOWO',
       n: 'COUT',
       k: 'KTOT',
-      kSplit: 'KTOT',
+      kSplit: `${kSplit}u`,
       aFast: 'm',
       bFast: 'k',
       header: /* wgsl */ `
@@ -78,16 +103,19 @@ fn loadA(m: u32, k: u32) -> f32 {
 fn loadB(k: u32, n: u32) -> f32 { return Wt[n * KTOT + k]; }
 fn store(m: u32, n: u32, z: u32, v: f32) {
   let b = m / HOWO; let p = m % HOWO;
-  Y[(b * COUT + n) * HOWO + p] = v${bias ? ' + Bias[n]' : ''};
+  Y[z * ${ny}u + (b * COUT + n) * HOWO + p] = v${bias ? ' + select(0.0, Bias[n], z == 0u)' : ''};
 }`,
     }),
   );
   const k = gpu.kernel('conv2d_fwd_tiled', src);
-  gpu.dispatch(k, bias ? [x, w, bias, y] : [x, w, y], [
-    ceilDiv(g.n * g.ho * g.wo, tile.bm),
-    ceilDiv(g.cout, tile.bn),
-    1,
-  ]);
+  if (splits === 1) {
+    gpu.dispatch(k, bias ? [x, w, bias, y] : [x, w, y], [grid[0]!, grid[1]!, 1]);
+    return;
+  }
+  const part = gpu.pool.acquire(splits * ny * 4, 'conv partials');
+  gpu.dispatch(k, bias ? [x, w, bias, part] : [x, w, part], [grid[0]!, grid[1]!, splits]);
+  sumSplits(gpu, part, y, ny, splits);
+  gpu.pool.release(part);
 }
 
 /** Input gradient; with `bias` (indexed by cin) it is conv_transpose2d's forward. */
@@ -101,6 +129,12 @@ export function conv2dBackwardInputTiled(
   opts: TiledOptions = {},
 ): void {
   const tile = opts.tile ?? DEFAULT_TILE;
+  const nx = g.n * g.cin * g.h * g.w;
+  // All phases share one split count (chosen for the first phase) and write disjoint elements of each split slice.
+  const tiles0 = ceilDiv(g.n * ceilDiv(g.h, g.strideY) * ceilDiv(g.w, g.strideX), tile.bm) * ceilDiv(g.cin, tile.bn);
+  const k0 = g.cout * ceilDiv(g.kh, g.strideY) * ceilDiv(g.kw, g.strideX);
+  const splits = chooseSplits(k0, tiles0 * g.strideY * g.strideX, tile, opts, 8 * tile.bk)[1];
+  const part = splits > 1 ? gpu.pool.acquire(splits * nx * 4, 'conv partials') : gx;
   for (let py = 0; py < g.strideY; py++)
     for (let px = 0; px < g.strideX; px++) {
       const hph = ceilDiv(g.h - py, g.strideY);
@@ -112,13 +146,15 @@ export function conv2dBackwardInputTiled(
       const nkx = Math.max(0, ceilDiv(g.kw - kx0, g.strideX));
       const oy = (py + g.padTop - ky0) / g.strideY;
       const ox = (px + g.padLeft - kx0) / g.strideX;
-      const src = cached(`dgrad|${geomKey(g)}|${tileKey(tile)}|${bias ? 1 : 0}|${py},${px}`, () =>
+      const kPhase = g.cout * nky * nkx;
+      const kSplit = Math.max(tile.bk, ceilDiv(ceilDiv(kPhase, splits), tile.bk) * tile.bk);
+      const src = cached(`dgrad|${geomKey(g)}|${tileKey(tile)}|${bias ? 1 : 0}|${py},${px}|${kSplit}`, () =>
         gemmWgsl({
           tile,
           m: 'NB * HPH * WPH',
           n: 'CIN',
           k: 'COUT * NKY * NKX',
-          kSplit: 'COUT * NKY * NKX',
+          kSplit: `${kSplit}u`,
           aFast: 'm',
           bFast: 'k',
           header: /* wgsl */ `
@@ -145,25 +181,25 @@ fn loadB(k: u32, n: u32) -> f32 {
 fn store(m: u32, n: u32, z: u32, v: f32) {
   let b = m / (HPH * WPH); let q = m % (HPH * WPH);
   let h = PY + SY * (q / WPH); let w = PX + SX * (q % WPH);
-  GX[((b * CIN + n) * H + h) * W + w] = v${bias ? ' + Bias[n]' : ''};
+  GX[z * ${nx}u + ((b * CIN + n) * H + h) * W + w] = v${bias ? ' + select(0.0, Bias[n], z == 0u)' : ''};
 }`,
         }),
       );
       const k = gpu.kernel('conv2d_dgrad_tiled', src);
-      gpu.dispatch(k, bias ? [gy, w, bias, gx] : [gy, w, gx], [
+      // Every split slice must be fully written: a split past this phase's K range stores zeros (its loop is empty).
+      gpu.dispatch(k, bias ? [gy, w, bias, part] : [gy, w, part], [
         ceilDiv(g.n * hph * wph, tile.bm),
         ceilDiv(g.cin, tile.bn),
-        1,
+        splits,
       ]);
     }
+  if (splits > 1) {
+    sumSplits(gpu, part, gx, nx, splits);
+    gpu.pool.release(part);
+  }
 }
 
-export interface WgradOptions extends TiledOptions {
-  /** Aim for about this many workgroups by splitting the pixel sum (default 512). */
-  targetWorkgroups?: number;
-  /** Force the number of splits. */
-  splits?: number;
-}
+export type WgradOptions = TiledOptions;
 
 /** Weight gradient gw [cout, cin, kh, kw] = Σ_pixels gy ⊗ patches(x). */
 export function conv2dBackwardWeightTiled(
