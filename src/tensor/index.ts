@@ -1,0 +1,34 @@
+/** The compute engine: tensors, scopes, autograd, ops. See docs/engine.md. */
+export {
+  Tensor,
+  initEngine,
+  gpu,
+  scope,
+  beginScope,
+  Scope,
+  alias,
+  shapeSize,
+  sameShape,
+  scopeDepth,
+  type DType,
+  type Shape,
+  type TensorOptions,
+  type Keepable,
+} from './tensor.js';
+export {
+  record,
+  backward,
+  noGrad,
+  isGradEnabled,
+  needsGrad,
+  zeroGrad,
+  clearTape,
+  tapeLength,
+  type GradFn,
+  type RecordSpec,
+} from './tape.js';
+export * from './ops/elementwise.js';
+export * from './ops/shape.js';
+export { broadcastShapes } from './kernels/broadcast.js';
+export { cachedKernel, dispatch1d, params, f, main1d, stridesOf } from './kernels/util.js';
+export { mapNew, mapInto, mapInPlace } from './kernels/elementwise-core.js';

@@ -1,0 +1,184 @@
+/**
+ * Define-by-run autograd. An op that runs with grad enabled on an input that requires grad records a node
+ * {inputs, output, saved, backward}. `backward(loss)` walks the nodes in reverse, sums gradients of tensors used
+ * more than once, accumulates leaves' `.grad`, and frees each output gradient and saved activation as soon as its
+ * node has run. Backward closures run with grad disabled and must read activations only through `saved`
+ * (refcounted aliases that outlive the scopes of the forward pass), never by capturing the forward tensors.
+ */
+import { alias, beginScope, gpu, sameShape, Tensor, untracked } from './tensor.js';
+import { addInto, fill } from './kernels/elementwise-core.js';
+
+export type GradFn = (gy: Tensor, saved: readonly Tensor[], needs: readonly boolean[]) => readonly (Tensor | null)[];
+
+interface Node {
+  name: string;
+  inputs: readonly (Tensor | null)[];
+  output: Tensor;
+  saved: Tensor[];
+  needs: boolean[];
+  backward: GradFn;
+}
+
+let tape: Node[] = [];
+let gradEnabled = true;
+
+export function isGradEnabled(): boolean {
+  return gradEnabled;
+}
+
+/** Run `fn` without recording (inference, parameter updates). */
+export function noGrad<T>(fn: () => T): T {
+  const prev = gradEnabled;
+  gradEnabled = false;
+  try {
+    return fn();
+  } finally {
+    gradEnabled = prev;
+  }
+}
+
+/** Whether an op on these inputs will be recorded. */
+export function needsGrad(inputs: readonly (Tensor | null | undefined)[]): boolean {
+  return gradEnabled && inputs.some((t) => t?.requiresGrad === true);
+}
+
+export interface RecordSpec {
+  name: string;
+  /** Tensor inputs, in the order `backward` returns their gradients (null for a non-tensor slot). */
+  inputs: readonly (Tensor | null | undefined)[];
+  output: Tensor;
+  /** Tensors backward needs (inputs or the output); handed to backward as `saved`, in this order. */
+  save?: readonly Tensor[];
+  /** Returns one gradient per input (null where not needed, or where `needs[i]` is false). */
+  backward: GradFn;
+}
+
+/**
+ * Attach a backward to an op's output. Does nothing (and saves nothing) when grad is disabled or no input
+ * requires grad. Returns the output.
+ */
+export function record(spec: RecordSpec): Tensor {
+  const inputs = spec.inputs.map((t) => t ?? null);
+  if (!needsGrad(inputs)) return spec.output;
+  const out = spec.output;
+  out.requiresGrad = true;
+  out.hasGradFn = true;
+  tape.push({
+    name: spec.name,
+    inputs,
+    output: out,
+    saved: (spec.save ?? []).map(alias),
+    needs: inputs.map((t) => t?.requiresGrad === true),
+    backward: spec.backward,
+  });
+  return out;
+}
+
+/** Number of recorded nodes (tests, leak hunting). */
+export function tapeLength(): number {
+  return tape.length;
+}
+
+/** Drop every recorded node and release the activations they saved (e.g. after a forward without backward). */
+export function clearTape(): void {
+  for (const n of tape) releaseNode(n);
+  tape = [];
+}
+
+function releaseNode(n: Node): void {
+  for (const s of n.saved) s.dispose();
+  n.saved = [];
+}
+
+/** A handle whose storage nobody else shares (copy if shared), so it may be accumulated into in place. */
+function exclusive(t: Tensor): Tensor {
+  if (t.storageRefs === 1) return t;
+  const c = Tensor.empty(t.shape, { persistent: true });
+  gpu().copy(t.buffer, 0, c.buffer, 0, t.byteLength);
+  t.dispose();
+  return c;
+}
+
+/** acc += g (acc exclusive); disposes g. */
+function accumulate(acc: Tensor | undefined | null, g: Tensor): Tensor {
+  if (!acc) return exclusive(g);
+  addInto(acc, g);
+  g.dispose();
+  return acc;
+}
+
+/**
+ * Backpropagate from `loss` (seeded with ones, or `grad`), accumulating into the `.grad` of every leaf that
+ * requires grad. Consumes the whole tape (nodes not on the path are dropped too).
+ */
+export function backward(loss: Tensor, grad?: Tensor): void {
+  if (grad && !sameShape(grad.shape, loss.shape)) {
+    throw new Error(`backward: gradient [${grad.shape}] does not match loss [${loss.shape}]`);
+  }
+  const nodes = tape;
+  tape = [];
+  untracked(() => {
+    const prev = gradEnabled;
+    gradEnabled = false;
+    const grads = new Map<Tensor, Tensor>();
+    try {
+      const seed = grad ? alias(grad) : fill(loss.shape, 1, true);
+      if (!loss.requiresGrad) {
+        seed.dispose();
+        throw new Error('backward: the loss does not require grad (no recorded op leads to it)');
+      }
+      if (!loss.hasGradFn) {
+        loss.grad = accumulate(loss.grad, seed);
+        return;
+      }
+      grads.set(loss, seed);
+      for (let k = nodes.length - 1; k >= 0; k--) {
+        const node = nodes[k]!;
+        const g = grads.get(node.output);
+        if (!g) {
+          releaseNode(node);
+          continue;
+        }
+        grads.delete(node.output);
+        const inner = beginScope();
+        let gis: readonly (Tensor | null)[];
+        let owned: (Tensor | null)[];
+        try {
+          gis = node.backward(g, node.saved, node.needs);
+          if (gis.length !== node.inputs.length) {
+            throw new Error(
+              `backward of '${node.name}' returned ${gis.length} gradients for ${node.inputs.length} inputs`,
+            );
+          }
+          owned = gis.map((gi, i) => (gi && node.needs[i] ? alias(gi) : null));
+        } finally {
+          inner.end();
+        }
+        g.dispose();
+        releaseNode(node);
+        for (let i = 0; i < node.inputs.length; i++) {
+          const x = node.inputs[i];
+          const gi = owned[i];
+          if (!gi || !x) continue;
+          if (!sameShape(gi.shape, x.shape)) {
+            throw new Error(`backward of '${node.name}': gradient [${gi.shape}] for input [${x.shape}]`);
+          }
+          if (x.hasGradFn) grads.set(x, accumulate(grads.get(x), gi));
+          else x.grad = accumulate(x.grad, gi);
+        }
+      }
+    } finally {
+      for (const g of grads.values()) g.dispose();
+      for (const n of nodes) releaseNode(n);
+      gradEnabled = prev;
+    }
+  });
+}
+
+/** Set `.grad` to null (releasing it) on each tensor. */
+export function zeroGrad(params: Iterable<Tensor>): void {
+  for (const p of params) {
+    p.grad?.dispose();
+    p.grad = null;
+  }
+}
