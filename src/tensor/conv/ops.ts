@@ -1,0 +1,235 @@
+/**
+ * The convolution family as autograd ops on Tensors: thin wrappers that call the raw-buffer kernels of this folder
+ * forward and record a backward that calls their gradient kernels. NCHW f32.
+ */
+import { gpu, Tensor } from '../tensor.js';
+import { record } from '../tape.js';
+import {
+  conv2dBackwardBiasRaw,
+  conv2dBackwardInputRaw,
+  conv2dBackwardWeightRaw,
+  conv2dForwardRaw,
+  convTranspose2dBackwardBiasRaw,
+  convTranspose2dBackwardInputRaw,
+  convTranspose2dBackwardWeightRaw,
+  convTranspose2dForwardRaw,
+  type ConvKernelOptions,
+} from './conv2d-raw.js';
+import {
+  conv2dGeometry,
+  convTranspose2dGeometry,
+  type Conv2dOptions,
+  type ConvTranspose2dOptions,
+} from './geometry.js';
+import { upfirdnGeometry } from './upfirdn-geometry.js';
+import {
+  constantBuffer,
+  haarDwtBackwardRaw,
+  haarDwtRaw,
+  haarIwtBackwardRaw,
+  haarIwtRaw,
+  separableFilterBackwardRaw,
+  separableFilterRaw,
+  separableGeoms,
+  upfirdn2dAdjointRaw,
+  upfirdn2dRaw,
+  type SeparablePadding,
+} from './upfirdn.js';
+import { modulateBackwardRaw, modulateRaw } from './modulate.js';
+import { maxPool2BackwardRaw, maxPool2Raw } from './pool2.js';
+import type { FirSpec } from './fir.js';
+
+function nchw(x: Tensor, op: string): [number, number, number, number] {
+  if (x.rank !== 4) throw new Error(`${op}: input must be [N, C, H, W], got [${x.shape.join(', ')}]`);
+  return x.shape as unknown as [number, number, number, number];
+}
+
+/** conv2d(x [N,Cin,H,W], w [Cout,Cin,kh,kw]) + bias [Cout]. */
+export function conv2d(
+  x: Tensor,
+  w: Tensor,
+  bias: Tensor | null = null,
+  opts: Conv2dOptions & { kernel?: ConvKernelOptions } = {},
+): Tensor {
+  const g = conv2dGeometry(x.shape, w.shape, opts);
+  if (bias && (bias.rank !== 1 || bias.shape[0] !== g.cout)) throw new Error(`conv2d: bias must be [${g.cout}]`);
+  const y = Tensor.empty([g.n, g.cout, g.ho, g.wo]);
+  conv2dForwardRaw(gpu(), g, x.buffer, w.buffer, bias?.buffer ?? null, y.buffer, opts.kernel);
+  return record({
+    name: 'conv2d',
+    inputs: [x, w, bias],
+    output: y,
+    save: [x, w],
+    backward: (gy, [xs, ws], needs) => {
+      let gx: Tensor | null = null;
+      let gw: Tensor | null = null;
+      let gb: Tensor | null = null;
+      if (needs[0]) {
+        gx = Tensor.empty(x.shape);
+        conv2dBackwardInputRaw(gpu(), g, gy.buffer, ws!.buffer, gx.buffer, opts.kernel);
+      }
+      if (needs[1]) {
+        gw = Tensor.empty(w.shape);
+        conv2dBackwardWeightRaw(gpu(), g, xs!.buffer, gy.buffer, gw.buffer, opts.kernel);
+      }
+      if (needs[2]) {
+        gb = Tensor.empty([g.cout]);
+        conv2dBackwardBiasRaw(gpu(), g, gy.buffer, gb.buffer);
+      }
+      return [gx, gw, gb];
+    },
+  });
+}
+
+/** conv_transpose2d(x [N,Cin,H,W], w [Cin,Cout,kh,kw]) + bias [Cout], PyTorch semantics. */
+export function convTranspose2d(
+  x: Tensor,
+  w: Tensor,
+  bias: Tensor | null = null,
+  opts: ConvTranspose2dOptions & { kernel?: ConvKernelOptions } = {},
+): Tensor {
+  const t = convTranspose2dGeometry(x.shape, w.shape, opts);
+  const y = Tensor.empty([t.n, t.cout, t.hout, t.wout]);
+  convTranspose2dForwardRaw(gpu(), t, x.buffer, w.buffer, bias?.buffer ?? null, y.buffer, opts.kernel);
+  return record({
+    name: 'conv_transpose2d',
+    inputs: [x, w, bias],
+    output: y,
+    save: [x, w],
+    backward: (gy, [xs, ws], needs) => {
+      let gx: Tensor | null = null;
+      let gw: Tensor | null = null;
+      let gb: Tensor | null = null;
+      if (needs[0]) {
+        gx = Tensor.empty(x.shape);
+        convTranspose2dBackwardInputRaw(gpu(), t, gy.buffer, ws!.buffer, gx.buffer, opts.kernel);
+      }
+      if (needs[1]) {
+        gw = Tensor.empty(w.shape);
+        convTranspose2dBackwardWeightRaw(gpu(), t, xs!.buffer, gy.buffer, gw.buffer, opts.kernel);
+      }
+      if (needs[2]) {
+        gb = Tensor.empty([t.cout]);
+        convTranspose2dBackwardBiasRaw(gpu(), t, gy.buffer, gb.buffer);
+      }
+      return [gx, gw, gb];
+    },
+  });
+}
+
+/** upfirdn2d with a constant FIR (blur, up/downsample), per channel. */
+export function upfirdn2d(x: Tensor, fir: FirSpec): Tensor {
+  const [n, c, h, w] = nchw(x, 'upfirdn2d');
+  const g = upfirdnGeometry(n * c, h, w, fir.kh, fir.kw, fir.opts);
+  const k = constantBuffer(gpu(), fir.kernel);
+  const y = Tensor.empty([n, c, g.ho, g.wo]);
+  upfirdn2dRaw(gpu(), g, x.buffer, k, y.buffer);
+  return record({
+    name: 'upfirdn2d',
+    inputs: [x],
+    output: y,
+    backward: (gy) => {
+      const gx = Tensor.empty(x.shape);
+      upfirdn2dAdjointRaw(gpu(), g, gy.buffer, k, gx.buffer);
+      return [gx];
+    },
+  });
+}
+
+/** Haar DWT: [N,C,H,W] → [N,4C,H/2,W/2] (sub-bands ll, lh, hl, hh). */
+export function haarDwt(x: Tensor): Tensor {
+  const [n, c, h, w] = nchw(x, 'haarDwt');
+  const y = Tensor.empty([n, 4 * c, h >> 1, w >> 1]);
+  haarDwtRaw(gpu(), n, c, h, w, x.buffer, y.buffer);
+  return record({
+    name: 'haar_dwt',
+    inputs: [x],
+    output: y,
+    backward: (gy) => {
+      const gx = Tensor.empty(x.shape);
+      haarDwtBackwardRaw(gpu(), n, c, h, w, gy.buffer, gx.buffer);
+      return [gx];
+    },
+  });
+}
+
+/** Haar IWT: [N,4C,H,W] → [N,C,2H,2W]. */
+export function haarIwt(x: Tensor): Tensor {
+  const [n, c4, h, w] = nchw(x, 'haarIwt');
+  if (c4 % 4) throw new Error(`haarIwt: channels ${c4} not a multiple of 4`);
+  const c = c4 / 4;
+  const y = Tensor.empty([n, c, 2 * h, 2 * w]);
+  haarIwtRaw(gpu(), n, c, h, w, x.buffer, y.buffer);
+  return record({
+    name: 'haar_iwt',
+    inputs: [x],
+    output: y,
+    backward: (gy) => {
+      const gx = Tensor.empty(x.shape);
+      haarIwtBackwardRaw(gpu(), n, c, h, w, gy.buffer, gx.buffer);
+      return [gx];
+    },
+  });
+}
+
+/**
+ * StyleGAN2 modulated (and optionally demodulated) weight for one style s [Cin] (the constant-style case: every
+ * sample of the batch shares it): w'' [Cout,Cin,kh,kw] = w·s/√(Cin·kh·kw), times 1/√(Σw'²+1e-8) per output channel.
+ */
+export function modulate(w: Tensor, s: Tensor, demodulate: boolean): Tensor {
+  if (w.rank !== 4) throw new Error(`modulate: weight must be [Cout, Cin, kh, kw], got [${w.shape.join(', ')}]`);
+  const [cout, cin, kh, kw] = w.shape as unknown as [number, number, number, number];
+  if (s.size !== cin) throw new Error(`modulate: style has ${s.size} values for ${cin} input channels`);
+  const m = { n: 1, cout, cin, kh, kw, demodulate };
+  const wm = Tensor.empty(w.shape);
+  const d = Tensor.empty([cout]);
+  modulateRaw(gpu(), m, w.buffer, s.buffer, wm.buffer, d.buffer);
+  return record({
+    name: 'modulate',
+    inputs: [w, s],
+    output: wm,
+    save: [w, s, d],
+    backward: (g, [ws, ss, ds]) => {
+      const gw = Tensor.empty(w.shape);
+      const gs = Tensor.empty(s.shape);
+      modulateBackwardRaw(gpu(), m, ws!.buffer, ss!.buffer, ds!.buffer, g.buffer, gw.buffer, gs.buffer);
+      return [gw, gs];
+    },
+  });
+}
+
+/** 2×2 max pool, stride 2. */
+export function maxPool2(x: Tensor): Tensor {
+  const [n, c, h, w] = nchw(x, 'maxPool2');
+  const y = Tensor.empty([n, c, h >> 1, w >> 1]);
+  maxPool2Raw(gpu(), n * c, h, w, x.buffer, y.buffer);
+  return record({
+    name: 'maxpool2',
+    inputs: [x],
+    output: y,
+    save: [x],
+    backward: (gy, [xs]) => {
+      const gx = Tensor.empty(x.shape);
+      maxPool2BackwardRaw(gpu(), n * c, h, w, xs!.buffer, gy.buffer, gx.buffer);
+      return [gx];
+    },
+  });
+}
+
+/** Depthwise separable correlation with a 1-D window along rows then columns ('valid' or zero-padded 'same'). */
+export function separableFilter(x: Tensor, window: ArrayLike<number>, padding: SeparablePadding): Tensor {
+  const [n, c, h, w] = nchw(x, 'separableFilter');
+  const [, gCols] = separableGeoms(n * c, h, w, window.length, padding);
+  const y = Tensor.empty([n, c, gCols.ho, gCols.wo]);
+  separableFilterRaw(gpu(), n * c, h, w, window, padding, x.buffer, y.buffer);
+  return record({
+    name: 'separable_filter',
+    inputs: [x],
+    output: y,
+    backward: (gy) => {
+      const gx = Tensor.empty(x.shape);
+      separableFilterBackwardRaw(gpu(), n * c, h, w, window, padding, gy.buffer, gx.buffer);
+      return [gx];
+    },
+  });
+}
