@@ -32,3 +32,5 @@ export * from './ops/shape.js';
 export { broadcastShapes } from './kernels/broadcast.js';
 export { cachedKernel, dispatch1d, params, f, main1d, stridesOf } from './kernels/util.js';
 export { mapNew, mapInto, mapInPlace } from './kernels/elementwise-core.js';
+export * from './ops/linalg.js';
+export * from './ops/stylegan.js';

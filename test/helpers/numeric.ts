@@ -87,3 +87,29 @@ export function finiteDiffCheck(
   });
   return worst;
 }
+
+/**
+ * The full gradient of L(xs) = ⟨gy, f(xs)⟩ with respect to xs[k] by float64 central differences (small inputs only;
+ * the reference gradient of composite ops).
+ */
+export function numericGrad(
+  f: (xs: Float64Array[]) => ArrayLike<number>,
+  xs: ArrayLike<number>[],
+  gy: ArrayLike<number>,
+  k: number,
+  eps = 1e-6,
+): Float64Array {
+  const xx = xs.map((x) => Float64Array.from(x));
+  const x = xx[k]!;
+  const g = new Float64Array(x.length);
+  for (let j = 0; j < x.length; j++) {
+    const v = x[j]!;
+    x[j] = v + eps;
+    const lp = dot(f(xx), gy);
+    x[j] = v - eps;
+    const lm = dot(f(xx), gy);
+    x[j] = v;
+    g[j] = (lp - lm) / (2 * eps);
+  }
+  return g;
+}

@@ -1,0 +1,159 @@
+/** Batched matmul (small: the mapping MLP's EqualLinear) and permute/transpose. */
+import { cachedKernel, dispatch1d, params, stridesOf } from '../kernels/util.js';
+import { record } from '../tape.js';
+import { gpu, Tensor } from '../tensor.js';
+import { sum } from './shape.js';
+
+const TILE = 16;
+
+function matmulWgsl(tA: boolean, tB: boolean): string {
+  const aAt = tA ? `A[ab + k * P.m + r]` : `A[ab + r * P.k + k]`;
+  const bAt = tB ? `B[bb + c * P.k + k]` : `B[bb + k * P.n + c]`;
+  return /* wgsl */ `
+@group(0) @binding(0) var<storage, read> A: array<f32>;
+@group(0) @binding(1) var<storage, read> B: array<f32>;
+@group(0) @binding(2) var<storage, read_write> C: array<f32>;
+struct PP { m: u32, n: u32, k: u32, sa: u32, sb: u32 }
+@group(1) @binding(0) var<uniform> P: PP;
+var<workgroup> As: array<array<f32, ${TILE}>, ${TILE}>;
+var<workgroup> Bs: array<array<f32, ${TILE}>, ${TILE}>;
+@compute @workgroup_size(${TILE}, ${TILE})
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let row = wg.y * ${TILE}u + lid.y;
+  let col = wg.x * ${TILE}u + lid.x;
+  let ab = wg.z * P.sa;
+  let bb = wg.z * P.sb;
+  var s = 0.0;
+  let tiles = (P.k + ${TILE - 1}u) / ${TILE}u;
+  for (var t = 0u; t < tiles; t++) {
+    {
+      let r = row; let k = t * ${TILE}u + lid.x;
+      var v = 0.0;
+      if (r < P.m && k < P.k) { v = ${aAt}; }
+      As[lid.y][lid.x] = v;
+    }
+    {
+      let c = col; let k = t * ${TILE}u + lid.y;
+      var v = 0.0;
+      if (k < P.k && c < P.n) { v = ${bAt}; }
+      Bs[lid.y][lid.x] = v;
+    }
+    workgroupBarrier();
+    for (var kk = 0u; kk < ${TILE}u; kk++) { s = fma(As[lid.y][kk], Bs[kk][lid.x], s); }
+    workgroupBarrier();
+  }
+  if (row < P.m && col < P.n) { C[wg.z * P.m * P.n + row * P.n + col] = s; }
+}`;
+}
+
+export interface MatmulOptions {
+  /** Use aᵀ (a stored [.., K, M]). */
+  transA?: boolean;
+  /** Use bᵀ (b stored [.., N, K]). */
+  transB?: boolean;
+}
+
+/**
+ * op(a) · op(b) for rank-2 or rank-3 (batched) operands; a batch of 1 broadcasts. Output [M, N] when both are rank
+ * 2, else [B, M, N].
+ */
+export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
+  const tA = opts.transA ?? false;
+  const tB = opts.transB ?? false;
+  if (a.rank < 2 || a.rank > 3 || b.rank < 2 || b.rank > 3) throw new Error('matmul: operands must be rank 2 or 3');
+  const [ba, ra, ca] = a.rank === 3 ? a.shape : [1, ...a.shape];
+  const [bb, rb, cb] = b.rank === 3 ? b.shape : [1, ...b.shape];
+  const [M, K] = tA ? [ca!, ra!] : [ra!, ca!];
+  const [K2, N] = tB ? [cb!, rb!] : [rb!, cb!];
+  if (K !== K2) throw new Error(`matmul: inner dimensions ${K} and ${K2} differ ([${a.shape}] · [${b.shape}])`);
+  if (ba !== bb && ba !== 1 && bb !== 1) throw new Error(`matmul: batches ${ba} and ${bb} do not broadcast`);
+  const B = Math.max(ba!, bb!);
+  const outShape = a.rank === 2 && b.rank === 2 ? [M, N] : [B, M, N];
+  const y = Tensor.empty(outShape);
+  const sA = ba === 1 ? 0 : M * K;
+  const sB = bb === 1 ? 0 : K * N;
+  const k = cachedKernel(`matmul:${tA}:${tB}`, () => matmulWgsl(tA, tB));
+  gpu().dispatch(
+    k,
+    [a.buffer, b.buffer, y.buffer],
+    [Math.ceil(N / TILE), Math.ceil(M / TILE), B],
+    params(M, N, K, sA, sB),
+  );
+  const aShape = a.shape;
+  const bShape = b.shape;
+  return record({
+    name: 'matmul',
+    inputs: [a, b],
+    output: y,
+    save: [a, b],
+    backward: (gy, [A, Bt], needs) => {
+      const g = gy;
+      let ga: Tensor | null = null;
+      let gb: Tensor | null = null;
+      if (needs[0]) {
+        ga = tA ? matmul(Bt!, g, { transA: tB, transB: true }) : matmul(g, Bt!, { transB: !tB });
+        ga = reduceBatch(ga, aShape);
+      }
+      if (needs[1]) {
+        gb = tB ? matmul(g, A!, { transA: true, transB: tA }) : matmul(A!, g, { transA: !tA });
+        gb = reduceBatch(gb, bShape);
+      }
+      return [ga, gb];
+    },
+  });
+}
+
+/** A batched gradient [B, r, c] summed/reshaped to the operand's shape. */
+function reduceBatch(g: Tensor, shape: readonly number[]): Tensor {
+  if (g.rank === shape.length && g.shape[0] === shape[0]) return g;
+  if (g.rank === 3 && (shape.length === 2 || shape[0] === 1)) {
+    const s = g.shape[0] === 1 ? Tensor.view(g, g.shape) : sum(g, 0, true);
+    return Tensor.view(s, shape);
+  }
+  return Tensor.view(g, shape);
+}
+
+function permuteWgsl(outShape: readonly number[], srcStrides: readonly number[]): string {
+  let idx = 'var r = i; var o = 0u;\n';
+  for (let d = outShape.length - 1; d >= 0; d--) {
+    idx += `  { let c = r % ${outShape[d]}u; r = r / ${outShape[d]}u; o += c * ${srcStrides[d]}u; }\n`;
+  }
+  return /* wgsl */ `
+@group(0) @binding(0) var<storage, read> X: array<f32>;
+@group(0) @binding(1) var<storage, read_write> Y: array<f32>;
+struct PP { n: u32 }
+@group(1) @binding(0) var<uniform> P: PP;
+${'' /* main1d inlined for the index */}
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
+  let i = (wg.y * nwg.x + wg.x) * 256u + li;
+  if (i >= P.n) { return; }
+  ${idx}
+  Y[i] = X[o];
+}`;
+}
+
+/** Reorder dimensions: out.shape[d] = x.shape[perm[d]] (a copy). */
+export function permute(x: Tensor, perm: readonly number[]): Tensor {
+  if (perm.length !== x.rank || [...perm].sort().some((p, i) => p !== i)) {
+    throw new Error(`permute: [${perm}] is not a permutation of ${x.rank} dimensions`);
+  }
+  const st = stridesOf(x.shape);
+  const outShape = perm.map((p) => x.shape[p]!);
+  const src = perm.map((p) => st[p]!);
+  const k = cachedKernel(`permute:${outShape}:${src}`, () => permuteWgsl(outShape, src));
+  const y = Tensor.empty(outShape);
+  dispatch1d(k, [x.buffer, y.buffer], y.size, params(y.size));
+  const inv = perm.map((_, i) => perm.indexOf(i));
+  return record({ name: 'permute', inputs: [x], output: y, backward: (gy) => [permute(gy, inv)] });
+}
+
+/** Swap two dimensions (default: the last two). */
+export function transpose(x: Tensor, d0 = -2, d1 = -1): Tensor {
+  const a = d0 < 0 ? d0 + x.rank : d0;
+  const b = d1 < 0 ? d1 + x.rank : d1;
+  const perm = [...Array(x.rank).keys()];
+  perm[a] = b;
+  perm[b] = a;
+  return permute(x, perm);
+}

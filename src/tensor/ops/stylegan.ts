@@ -1,0 +1,116 @@
+/**
+ * StyleGAN2 building blocks: FusedLeakyReLU (bias + leaky ReLU(0.2)·√2), noise injection, PixelNorm, EqualLinear.
+ */
+import { cachedKernel, dispatch1d, f, main1d, params } from '../kernels/util.js';
+import { record } from '../tape.js';
+import { Tensor } from '../tensor.js';
+import { add, mul, rsqrt, scale, square } from './elementwise.js';
+import { matmul } from './linalg.js';
+import { mean, sum } from './shape.js';
+
+export const LRELU_SLOPE = 0.2;
+export const LRELU_GAIN = Math.SQRT2;
+
+const FLRELU_F = /* wgsl */ `
+@group(0) @binding(0) var<storage, read> X: array<f32>;
+@group(0) @binding(1) var<storage, read> Bias: array<f32>;
+@group(0) @binding(2) var<storage, read_write> Y: array<f32>;
+struct PP { n: u32, c: u32, inner: u32, slope: f32, gain: f32 }
+@group(1) @binding(0) var<uniform> P: PP;
+${main1d('P.n')}
+  let v = X[i] + Bias[(i / P.inner) % P.c];
+  Y[i] = select(v * P.slope, v, v > 0.0) * P.gain;
+}`;
+
+const FLRELU_NOBIAS_F = /* wgsl */ `
+@group(0) @binding(0) var<storage, read> X: array<f32>;
+@group(0) @binding(1) var<storage, read_write> Y: array<f32>;
+struct PP { n: u32, c: u32, inner: u32, slope: f32, gain: f32 }
+@group(1) @binding(0) var<uniform> P: PP;
+${main1d('P.n')}
+  let v = X[i];
+  Y[i] = select(v * P.slope, v, v > 0.0) * P.gain;
+}`;
+
+const FLRELU_B = /* wgsl */ `
+@group(0) @binding(0) var<storage, read> G: array<f32>;
+@group(0) @binding(1) var<storage, read> Yv: array<f32>;
+@group(0) @binding(2) var<storage, read_write> GX: array<f32>;
+struct PP { n: u32, slope: f32, gain: f32 }
+@group(1) @binding(0) var<uniform> P: PP;
+${main1d('P.n')}
+  GX[i] = G[i] * select(P.slope, 1.0, Yv[i] > 0.0) * P.gain;
+}`;
+
+/**
+ * StyleGAN2 FusedLeakyReLU: `leaky_relu(x + b[c], slope) · gain` with b [C] on axis 1 of x [N, C, ...] (b may be
+ * null). Backward uses the output's sign, as the original does.
+ */
+export function fusedLeakyRelu(x: Tensor, bias: Tensor | null, slope = LRELU_SLOPE, gain = LRELU_GAIN): Tensor {
+  const C = x.shape[1] ?? 1;
+  if (bias && bias.size !== C) throw new Error(`fusedLeakyRelu: bias of ${bias.size} for ${C} channels`);
+  const inner = x.shape.slice(2).reduce((a, b) => a * b, 1);
+  const y = Tensor.empty(x.shape);
+  const p = params(x.size, C, inner, f(slope), f(gain));
+  if (bias)
+    dispatch1d(
+      cachedKernel('flrelu', () => FLRELU_F),
+      [x.buffer, bias.buffer, y.buffer],
+      x.size,
+      p,
+    );
+  else
+    dispatch1d(
+      cachedKernel('flrelu:nobias', () => FLRELU_NOBIAS_F),
+      [x.buffer, y.buffer],
+      x.size,
+      p,
+    );
+  const axes = x.shape.map((_, i) => i).filter((i) => i !== 1);
+  return record({
+    name: 'fusedLeakyRelu',
+    inputs: [x, bias],
+    output: y,
+    save: [y],
+    backward: (gy, [ys], needs) => {
+      const gx = Tensor.empty(gy.shape);
+      dispatch1d(
+        cachedKernel('flrelu:grad', () => FLRELU_B),
+        [gy.buffer, ys!.buffer, gx.buffer],
+        gy.size,
+        params(gy.size, f(slope), f(gain)),
+      );
+      const gb = needs[1] ? Tensor.view(sum(gx, axes), [C]) : null;
+      return [needs[0] ? gx : null, gb];
+    },
+  });
+}
+
+/** StyleGAN2 NoiseInjection: `x + w · noise` (w a learned scalar [1], noise [1 or N, 1, H, W] broadcast over C). */
+export function noiseInjection(x: Tensor, weight: Tensor, noise: Tensor): Tensor {
+  return add(x, mul(weight, noise));
+}
+
+/** PixelNorm: x / sqrt(mean(x², axis 1) + eps). */
+export function pixelNorm(x: Tensor, eps = 1e-8): Tensor {
+  return mul(x, rsqrt(add(mean(square(x), 1, true), eps)));
+}
+
+export interface EqualLinearOptions {
+  lrMul?: number;
+  /** 'fused_lrelu': bias + leaky ReLU(0.2)·√2 (StyleGAN2 EqualLinear(activation='fused_lrelu')). */
+  activation?: 'fused_lrelu' | null;
+}
+
+/**
+ * StyleGAN2 EqualLinear: y = x · (W · lrMul/√in)ᵀ + b · lrMul, x [N, in], W [out, in], b [out] (or null);
+ * with activation, the bias goes through FusedLeakyReLU.
+ */
+export function equalLinear(x: Tensor, weight: Tensor, bias: Tensor | null, opts: EqualLinearOptions = {}): Tensor {
+  const lrMul = opts.lrMul ?? 1;
+  const inDim = weight.shape[1]!;
+  const y = scale(matmul(x, weight, { transB: true }), lrMul / Math.sqrt(inDim));
+  const b = bias ? (lrMul === 1 ? bias : scale(bias, lrMul)) : null;
+  if (opts.activation === 'fused_lrelu') return fusedLeakyRelu(y, b);
+  return b ? add(y, b) : y;
+}
