@@ -34,3 +34,4 @@ export { cachedKernel, dispatch1d, params, f, main1d, stridesOf } from './kernel
 export { mapNew, mapInto, mapInPlace } from './kernels/elementwise-core.js';
 export * from './ops/linalg.js';
 export * from './ops/stylegan.js';
+export * from './ops/indexing.js';
