@@ -35,3 +35,4 @@ export { mapNew, mapInto, mapInPlace } from './kernels/elementwise-core.js';
 export * from './ops/linalg.js';
 export * from './ops/stylegan.js';
 export * from './ops/indexing.js';
+export * from './ops/resize.js';
