@@ -93,3 +93,6 @@ export function sumTo(g: Tensor, shape: readonly number[]): Tensor {
   const y = sum(g, axes, true);
   return reshape(y, shape);
 }
+
+/** Re-exported here too (concat/split/slice live in indexing.ts). */
+export { concat, split, slice } from './indexing.js';
