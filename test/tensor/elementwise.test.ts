@@ -229,3 +229,44 @@ describe('reductions', () => {
     expect(relError(out.grads[0]!, gx)).toBeLessThan(TOL);
   });
 });
+
+describe('clamp, clone, detach', () => {
+  it('clamp forward/backward; clone passes gradients; detach stops them', async () => {
+    const rand = seededRandom(13);
+    for (const sh of [
+      [3, 5, 7],
+      [2, 2, 4],
+    ]) {
+      const x = randomAway(size(sh), rand, 0.01, 2);
+      const gy = randomF32(x.length, rand);
+      const out = await runOp(
+        (t) => T.clamp(t!, -0.5, 0.8),
+        [{ data: x, shape: sh, grad: true }],
+        () => gy,
+      );
+      expect(
+        relError(
+          out.y,
+          Array.from(x, (v) => Math.min(Math.max(v, -0.5), 0.8)),
+        ),
+      ).toBeLessThan(1e-7);
+      expect(
+        relError(
+          out.grads[0]!,
+          Array.from(x, (v, i) => (v >= -0.5 && v <= 0.8 ? gy[i]! : 0)),
+        ),
+      ).toBeLessThan(1e-7);
+      const c = await runOp(
+        (t) => T.mul(T.clone(t!), T.detach(t!)),
+        [{ data: x, shape: sh, grad: true }],
+        () => gy,
+      );
+      expect(
+        relError(
+          c.grads[0]!,
+          Array.from(x, (v, i) => v * gy[i]!),
+        ),
+      ).toBeLessThan(1e-6);
+    }
+  });
+});

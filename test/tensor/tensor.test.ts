@@ -187,3 +187,56 @@ describe('autograd tape', () => {
     for (const t of [w, bias, x]) t.dispose();
   });
 });
+
+describe('steady state across ops', () => {
+  it('a step using every op family allocates no new buffers after warm-up', async () => {
+    const { Adam } = await import('../../src/nn/optim.js');
+    const { l1Loss } = await import('../../src/nn/losses.js');
+    const T = await import('../../src/tensor/index.js');
+    const rand = seededRandom(9);
+    const P = (shape: number[]) =>
+      Tensor.from(
+        randomF32(
+          shape.reduce((a, b) => a * b, 1),
+          rand,
+        ),
+        shape,
+        { requiresGrad: true, persistent: true },
+      );
+    const W = P([6, 5]);
+    const b = P([6]);
+    const bias = P([3]);
+    const nw = P([1]);
+    const x = Tensor.from(randomF32(2 * 5, rand), [2, 5], { persistent: true });
+    const img = Tensor.from(randomF32(1 * 3 * 6 * 7, rand), [1, 3, 6, 7], { persistent: true });
+    const noise = Tensor.from(randomF32(6 * 7, rand), [1, 1, 6, 7], { persistent: true });
+    const idx = Tensor.indices([0, 5, 9, 41, 17]);
+    idx.keep();
+    const target = Tensor.zeros([3, 5], { persistent: true });
+    const opt = new Adam([W, b, bias, nw], { lr: 1e-3 });
+    let created = 0;
+    for (let i = 0; i < 6; i++) {
+      scope(() => {
+        opt.zeroGrad();
+        const s = T.equalLinear(T.pixelNorm(x), W, b, { lrMul: 0.01, activation: 'fused_lrelu' }); // [2, 6]
+        const m = T.reshape(T.mean(s), [1, 1, 1, 1]);
+        let h = T.fusedLeakyRelu(T.noiseInjection(T.mul(img, m), nw, noise), bias); // [1, 3, 6, 7]
+        h = T.concat([h, T.resizeBilinear(h, [6, 7])], 1); // [1, 6, 6, 7]
+        const [h1] = T.split(h, 2, 1);
+        const small = T.resizeNearest(T.interpolate(h1!, { scaleFactor: 2, mode: 'bilinear' }), [6, 7]);
+        const g = T.gather(T.reshape(small, [3, 42]), 1, idx); // [3, 5]
+        const map = T.scatterAdd(g, 1, idx, [3, 42], { unique: true });
+        const loss = T.add(l1Loss(g, target), T.mean(T.square(map)));
+        T.backward(loss);
+        opt.step();
+      });
+      await gpu.sync();
+      if (i === 2) created = gpu.pool.stats.created;
+    }
+    expect(gpu.pool.stats.created).toBe(created);
+    expect(tapeLength()).toBe(0);
+    for (const p of [W, b, bias, nw]) expect(p.grad).not.toBeNull();
+    opt.dispose();
+    for (const t of [W, b, bias, nw, x, img, noise, idx, target]) t.dispose();
+  });
+});

@@ -185,3 +185,28 @@ export const tanh = (x: Tensor): Tensor => unary('tanh', x);
 export const relu = (x: Tensor): Tensor => unary('relu', x);
 export const abs = (x: Tensor): Tensor => unary('abs', x);
 export const leakyRelu = (x: Tensor, slope = 0.01): Tensor => unary('leakyRelu', x, slope);
+
+/** min(max(x, lo), hi); gradient passes where lo < x < hi (PyTorch passes at the bounds too: x == lo or hi). */
+export function clamp(x: Tensor, lo: number, hi: number): Tensor {
+  const y = mapNew('clamp', ['x'], 'clamp(x, T(ka), T(kb))', [x], [lo, hi]);
+  return record({
+    name: 'clamp',
+    inputs: [x],
+    output: y,
+    save: [x],
+    backward: (gy, [xs]) => [
+      mapNew('clamp:grad', ['g', 'x'], 'select(T(0.0), g, (x >= T(ka)) & (x <= T(kb)))', [gy, xs!], [lo, hi]),
+    ],
+  });
+}
+
+/** Same buffer, cut from the tape (no gradient flows through). */
+export function detach(x: Tensor): Tensor {
+  return Tensor.view(x, x.shape);
+}
+
+/** A copy (gradient passes through). */
+export function clone(x: Tensor): Tensor {
+  const y = mapNew('copy', ['x'], 'x', [x]);
+  return record({ name: 'clone', inputs: [x], output: y, backward: (gy) => [gy] });
+}
