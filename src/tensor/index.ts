@@ -10,6 +10,8 @@ export {
   shapeSize,
   sameShape,
   scopeDepth,
+  f32ToF16,
+  f16ToF32,
   type DType,
   type Shape,
   type TensorOptions,
@@ -36,3 +38,4 @@ export * from './ops/linalg.js';
 export * from './ops/stylegan.js';
 export * from './ops/indexing.js';
 export * from './ops/resize.js';
+export * from './ops/cast.js';

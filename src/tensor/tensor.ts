@@ -133,7 +133,13 @@ export class Tensor {
     if (shapeSize(sh) !== data.length) {
       throw new Error(`Tensor.from: ${data.length} values do not fill shape [${sh.join(', ')}]`);
     }
-    if (dtype === 'f16') throw new Error('Tensor.from: f16 upload not implemented yet (use f32)');
+    if (dtype === 'f16') {
+      const t = Tensor.empty(sh, opts);
+      const half = new Uint16Array(Math.ceil(data.length / 2) * 2);
+      for (let i = 0; i < data.length; i++) half[i] = f32ToF16(Number(data[i]));
+      if (half.length > 0) gpu().upload(t.buffer, half);
+      return t;
+    }
     const arr =
       dtype === 'f32'
         ? data instanceof Float32Array
@@ -202,8 +208,12 @@ export class Tensor {
 
   /** Read back as Float32Array (f32) or Int32Array/Uint32Array (index tensors). */
   async toArray(): Promise<Float32Array> {
-    if (this.dtype !== 'f32') throw new Error(`toArray: dtype ${this.dtype}; use toIntArray()`);
     if (this.size === 0) return new Float32Array(0);
+    if (this.dtype === 'f16') {
+      const h = new Uint16Array(await gpu().read(this.buffer, 0, Math.ceil(this.size / 2) * 4));
+      return Float32Array.from(h.subarray(0, this.size), f16ToF32);
+    }
+    if (this.dtype !== 'f32') throw new Error(`toArray: dtype ${this.dtype}; use toIntArray()`);
     return gpu().readF32(this.buffer, this.size);
   }
 
@@ -338,4 +348,42 @@ export function untracked<T>(fn: () => T): T {
 /** Number of open scopes (for tests). */
 export function scopeDepth(): number {
   return scopes.length;
+}
+
+// ---- f16 conversion on the CPU (round to nearest even, as the GPU does) ----
+const cvt = new Float32Array(1);
+const cvtU = new Uint32Array(cvt.buffer);
+
+export function f32ToF16(v: number): number {
+  cvt[0] = v;
+  const x = cvtU[0]!;
+  const sign = (x >>> 16) & 0x8000;
+  const exp = (x >>> 23) & 0xff;
+  let mant = x & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
+  let e = exp - 127 + 15;
+  if (e >= 0x1f) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    mant |= 0x800000;
+    const shift = 14 - e;
+    let h = mant >>> shift;
+    const rem = mant & ((1 << shift) - 1);
+    const halfway = 1 << (shift - 1);
+    if (rem > halfway || (rem === halfway && h & 1)) h++;
+    return sign | h;
+  }
+  let h = (e << 10) | (mant >>> 13);
+  const rem = mant & 0x1fff;
+  if (rem > 0x1000 || (rem === 0x1000 && h & 1)) h++;
+  return sign | h;
+}
+
+export function f16ToF32(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const e = (h >>> 10) & 0x1f;
+  const m = h & 0x3ff;
+  if (e === 0) return sign * m * 2 ** -24;
+  if (e === 0x1f) return m ? NaN : sign * Infinity;
+  return sign * (1 + m / 1024) * 2 ** (e - 15);
 }

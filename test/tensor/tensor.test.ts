@@ -240,3 +240,32 @@ describe('steady state across ops', () => {
     for (const t of [W, b, bias, nw, x, img, noise, idx, target]) t.dispose();
   });
 });
+
+describe('f16 storage', () => {
+  it('uploads, casts both ways (round to nearest even), reads back; gradient of cast is the cast back', async () => {
+    const { cast, toArrayF16, f32ToF16, f16ToF32 } = await import('../../src/tensor/index.js');
+    // (no subnormals or overflow on the GPU: WGSL lets pack2x16float flush or leave them undefined)
+    const vals = [0, 1, -2.5, 65504, 3.14159, -0.0001, 1 + 2 ** -11, 1 + 3 * 2 ** -11];
+    const expected = vals.map((v) => f16ToF32(f32ToF16(v)));
+    expect(expected[6]).toBe(1); // tie rounds to even
+    expect(expected[7]).toBe(1 + 2 * 2 ** -10);
+    expect(f16ToF32(f32ToF16(70000))).toBe(Infinity);
+    expect(f16ToF32(f32ToF16(1e-7))).toBe(2 * 2 ** -24);
+    const h = Tensor.from(vals, [vals.length], { dtype: 'f16' });
+    expect(Array.from(await h.toArray())).toEqual(expected);
+    const x = Tensor.from(vals, [vals.length], { requiresGrad: true });
+    const y = cast(x, 'f16');
+    expect(y.dtype).toBe('f16');
+    expect(Array.from(await toArrayF16(y))).toEqual(expected);
+    expect(Array.from(await cast(y, 'f32').toArray())).toEqual(expected);
+    backward(
+      cast(y, 'f32'),
+      Tensor.from(
+        vals.map((_, i) => i + 0.5),
+        [vals.length],
+      ),
+    );
+    expect(Array.from(await x.grad!.toArray())).toEqual(vals.map((_, i) => i + 0.5));
+    for (const t of [h, x, y]) t.dispose();
+  });
+});
