@@ -2,49 +2,49 @@
  * Sum over a set of axes: each output element sums R = Π(reduced dims) inputs. Two passes when R is long: pass 1
  * splits every output's sum into `chunks` workgroups (tree reduction in workgroup memory) writing partials
  * [out, chunks]; pass 2 reduces the partials the same way. The final write multiplies by `scale` (1/R for a mean).
+ * Shapes and strides (≤ 8 kept and ≤ 8 reduced dims) come in parameters: one kernel per workgroup size.
  */
 import { Tensor } from '../tensor.js';
 import { gpu } from '../tensor.js';
-import { cachedKernel, stridesOf } from './util.js';
+import { cachedKernel, f, params, stridesOf, type F32 } from './util.js';
 
 const CHUNK = 4096;
+const MAXD = 8;
 
-function decompose(dims: readonly number[], strides: readonly number[], v: string, o: string): string {
-  let s = `var ${v}r = ${v}; var ${o} = 0u;\n`;
-  for (let d = dims.length - 1; d >= 0; d--) {
-    s += `  { let c = ${v}r % ${dims[d]}u; ${v}r = ${v}r / ${dims[d]}u; ${o} += c * ${strides[d]}u; }\n`;
-  }
-  return s;
-}
-
-function wgsl(
-  keptDims: number[],
-  keptStrides: number[],
-  redDims: number[],
-  redStrides: number[],
-  numOut: number,
-  R: number,
-  chunks: number,
-  wgSize: number,
-  scale: number,
-): string {
-  const chunkLen = Math.ceil(R / chunks);
+function wgsl(wgSize: number): string {
   return /* wgsl */ `
 @group(0) @binding(0) var<storage, read> X: array<f32>;
 @group(0) @binding(1) var<storage, read_write> Y: array<f32>;
+struct PP { total: u32, chunks: u32, chunkLen: u32, R: u32, scale: f32, nk: u32, nr: u32, pad: u32,
+  kd: array<vec4<u32>, 2>, ks: array<vec4<u32>, 2>, rd: array<vec4<u32>, 2>, rs: array<vec4<u32>, 2> }
+@group(1) @binding(0) var<uniform> P: PP;
 var<workgroup> acc: array<f32, ${wgSize}>;
 @compute @workgroup_size(${wgSize})
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
   let w = wg.y * nwg.x + wg.x;
-  if (w >= ${numOut * chunks}u) { return; }
-  let o = w / ${chunks}u;
-  let ch = w % ${chunks}u;
-  ${decompose(keptDims, keptStrides, 'o', 'base')}
+  if (w >= P.total) { return; }
+  let o = w / P.chunks;
+  let ch = w % P.chunks;
+  var q = o;
+  var base = 0u;
+  for (var d = i32(P.nk) - 1; d >= 0; d--) {
+    let e = u32(d);
+    let n = P.kd[e / 4u][e % 4u];
+    base += (q % n) * P.ks[e / 4u][e % 4u];
+    q = q / n;
+  }
   var s = 0.0;
-  let r0 = ch * ${chunkLen}u;
-  let r1 = min(r0 + ${chunkLen}u, ${R}u);
+  let r0 = ch * P.chunkLen;
+  let r1 = min(r0 + P.chunkLen, P.R);
   for (var r = r0 + li; r < r1; r += ${wgSize}u) {
-    ${decompose(redDims, redStrides, 'r', 'off')}
+    var t = r;
+    var off = 0u;
+    for (var d = i32(P.nr) - 1; d >= 0; d--) {
+      let e = u32(d);
+      let n = P.rd[e / 4u][e % 4u];
+      off += (t % n) * P.rs[e / 4u][e % 4u];
+      t = t / n;
+    }
     s += X[base + off];
   }
   acc[li] = s;
@@ -53,7 +53,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
     if (li < h) { acc[li] += acc[li + h]; }
     workgroupBarrier();
   }
-  if (li == 0u) { Y[w] = acc[0] * ${scale.toPrecision(17)}; }
+  if (li == 0u) { Y[w] = acc[0] * P.scale; }
 }`;
 }
 
@@ -63,27 +63,56 @@ function groups(n: number): [number, number] {
   return [Math.ceil(n / y), y];
 }
 
+function pass(
+  x: Tensor,
+  y: Tensor,
+  kd: number[],
+  ks: number[],
+  rd: number[],
+  rs: number[],
+  numOut: number,
+  R: number,
+  chunks: number,
+  scale: number,
+): void {
+  if (kd.length > MAXD || rd.length > MAXD) throw new Error(`reduce: over ${MAXD} dimensions`);
+  const wgSize = R / chunks <= 64 ? 64 : 256;
+  const k = cachedKernel(`reduce:${wgSize}`, () => wgsl(wgSize));
+  const pad = (a: number[], v: number) => [...a, ...Array<number>(MAXD - a.length).fill(v)];
+  const words: (number | F32)[] = [
+    numOut * chunks,
+    chunks,
+    Math.ceil(R / chunks),
+    R,
+    f(scale),
+    kd.length,
+    rd.length,
+    0,
+  ];
+  words.push(...pad(kd, 1), ...pad(ks, 0), ...pad(rd, 1), ...pad(rs, 0));
+  gpu().dispatch(k, [x.buffer, y.buffer], groups(numOut * chunks), params(...words));
+}
+
 /** Record Y[kept] = scale · Σ_{reduced axes} X into a new tensor of `outShape` (size = Π kept dims). */
 export function reduceSum(x: Tensor, axes: readonly number[], outShape: readonly number[], scale = 1): Tensor {
   const st = stridesOf(x.shape);
   const ax = new Set(axes);
-  const keptDims: number[] = [];
-  const keptStrides: number[] = [];
-  const redDims: number[] = [];
-  const redStrides: number[] = [];
+  const kd: number[] = [];
+  const ks: number[] = [];
+  const rd: number[] = [];
+  const rs: number[] = [];
   x.shape.forEach((d, i) => {
+    if (d === 1) return;
     if (ax.has(i)) {
-      if (d !== 1) {
-        redDims.push(d);
-        redStrides.push(st[i]!);
-      }
-    } else if (d !== 1) {
-      keptDims.push(d);
-      keptStrides.push(st[i]!);
+      rd.push(d);
+      rs.push(st[i]!);
+    } else {
+      kd.push(d);
+      ks.push(st[i]!);
     }
   });
-  const numOut = keptDims.reduce((a, b) => a * b, 1);
-  const R = redDims.reduce((a, b) => a * b, 1);
+  const numOut = kd.reduce((a, b) => a * b, 1);
+  const R = rd.reduce((a, b) => a * b, 1);
   const out = Tensor.empty(outShape);
   if (out.size !== numOut) throw new Error('reduceSum: output shape mismatch');
   if (numOut === 0) return out;
@@ -92,24 +121,13 @@ export function reduceSum(x: Tensor, axes: readonly number[], outShape: readonly
     return out;
   }
   const chunks = Math.min(Math.ceil(R / CHUNK), 1024);
-  const wgSize = R / chunks <= 64 ? 64 : 256;
   if (chunks === 1) {
-    const k = cachedKernel(`reduce:${keptDims}:${keptStrides}:${redDims}:${redStrides}:${wgSize}:${scale}`, () =>
-      wgsl(keptDims, keptStrides, redDims, redStrides, numOut, R, 1, wgSize, scale),
-    );
-    gpu().dispatch(k, [x.buffer, out.buffer], groups(numOut));
+    pass(x, out, kd, ks, rd, rs, numOut, R, 1, scale);
     return out;
   }
   const partial = Tensor.empty([numOut * chunks]);
-  const k1 = cachedKernel(`reduce:${keptDims}:${keptStrides}:${redDims}:${redStrides}:${chunks}:${wgSize}`, () =>
-    wgsl(keptDims, keptStrides, redDims, redStrides, numOut, R, chunks, wgSize, 1),
-  );
-  gpu().dispatch(k1, [x.buffer, partial.buffer], groups(numOut * chunks));
-  const w2 = chunks <= 64 ? 64 : 256;
-  const k2 = cachedKernel(`reduce:${numOut}:${chunks}:1:${w2}:${scale}`, () =>
-    wgsl([numOut], [chunks], [chunks], [1], numOut, chunks, 1, w2, scale),
-  );
-  gpu().dispatch(k2, [partial.buffer, out.buffer], groups(numOut));
+  pass(x, partial, kd, ks, rd, rs, numOut, R, chunks, 1);
+  pass(partial, out, [numOut], [chunks], [chunks], [1], numOut, chunks, 1, scale);
   partial.dispose();
   return out;
 }
