@@ -113,25 +113,25 @@ function reduceBatch(g: Tensor, shape: readonly number[]): Tensor {
   return Tensor.view(g, shape);
 }
 
-function permuteWgsl(outShape: readonly number[], srcStrides: readonly number[]): string {
-  let idx = 'var r = i; var o = 0u;\n';
-  for (let d = outShape.length - 1; d >= 0; d--) {
-    idx += `  { let c = r % ${outShape[d]}u; r = r / ${outShape[d]}u; o += c * ${srcStrides[d]}u; }\n`;
-  }
-  return /* wgsl */ `
+const PERMUTE = /* wgsl */ `
 @group(0) @binding(0) var<storage, read> X: array<f32>;
 @group(0) @binding(1) var<storage, read_write> Y: array<f32>;
-struct PP { n: u32 }
+struct PP { n: u32, rank: u32, p0: u32, p1: u32, d: array<vec4<u32>, 2>, s: array<vec4<u32>, 2> }
 @group(1) @binding(0) var<uniform> P: PP;
-${'' /* main1d inlined for the index */}
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
   let i = (wg.y * nwg.x + wg.x) * 256u + li;
   if (i >= P.n) { return; }
-  ${idx}
+  var r = i;
+  var o = 0u;
+  for (var d = i32(P.rank) - 1; d >= 0; d--) {
+    let e = u32(d);
+    let n = P.d[e / 4u][e % 4u];
+    o += (r % n) * P.s[e / 4u][e % 4u];
+    r = r / n;
+  }
   Y[i] = X[o];
 }`;
-}
 
 /** Reorder dimensions: out.shape[d] = x.shape[perm[d]] (a copy). */
 export function permute(x: Tensor, perm: readonly number[]): Tensor {
@@ -141,9 +141,11 @@ export function permute(x: Tensor, perm: readonly number[]): Tensor {
   const st = stridesOf(x.shape);
   const outShape = perm.map((p) => x.shape[p]!);
   const src = perm.map((p) => st[p]!);
-  const k = cachedKernel(`permute:${outShape}:${src}`, () => permuteWgsl(outShape, src));
+  if (x.rank > 8) throw new Error('permute: over 8 dimensions');
+  const k = cachedKernel('permute', () => PERMUTE);
   const y = Tensor.empty(outShape);
-  dispatch1d(k, [x.buffer, y.buffer], y.size, params(y.size));
+  const pad = (a: number[], v: number) => [...a, ...Array<number>(8 - a.length).fill(v)];
+  dispatch1d(k, [x.buffer, y.buffer], y.size, params(y.size, x.rank, 0, 0, ...pad(outShape, 1), ...pad(src, 0)));
   const inv = perm.map((_, i) => perm.indexOf(i));
   return record({ name: 'permute', inputs: [x], output: y, backward: (gy) => [permute(gy, inv)] });
 }
