@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { getGpu } from '../../src/gpu/index.js';
+import { exclusiveScan, radixSort, Scratch } from '../../src/splat/sort.js';
+import { seededRandom } from '../helpers/numeric.js';
+
+describe('splat sort building blocks', () => {
+  it('exclusive scan over several levels and odd sizes', async () => {
+    const gpu = await getGpu();
+    const scratch = new Scratch(gpu);
+    const rand = seededRandom(3);
+    for (const n of [1, 7, 1024, 1025, 5000, 1024 * 1024 + 3]) {
+      const x = Uint32Array.from({ length: n }, () => Math.floor(rand() * 5));
+      const inp = gpu.bufferFrom(x);
+      const out = gpu.pool.acquire(n * 4);
+      const total = gpu.pool.acquire(16);
+      exclusiveScan(gpu, scratch, inp, out, n, total, 1);
+      const got = new Uint32Array(await gpu.read(out, 0, n * 4));
+      const tot = new Uint32Array(await gpu.read(total, 4, 4))[0];
+      let s = 0;
+      let bad = 0;
+      for (let i = 0; i < n; i++) {
+        if (got[i] !== s) bad++;
+        s += x[i]!;
+      }
+      expect(bad).toBe(0);
+      expect(tot).toBe(s);
+      for (const b of [inp, out, total]) gpu.pool.release(b);
+    }
+    scratch.release();
+  });
+
+  it('radix sort is stable and sorts by the low bits', async () => {
+    const gpu = await getGpu();
+    const scratch = new Scratch(gpu);
+    const rand = seededRandom(5);
+    for (const [n, bits] of [
+      [2, 4],
+      [37, 32],
+      [3001, 13],
+      [20000, 32],
+    ] as const) {
+      const keys = Uint32Array.from({ length: n }, () => Math.floor(rand() * 2 ** bits) >>> 0);
+      // Many ties to check stability.
+      if (bits < 32) for (let i = 0; i < n; i += 3) keys[i] = 5;
+      const vals = Uint32Array.from({ length: n }, (_, i) => i);
+      const b = {
+        keysA: gpu.bufferFrom(keys),
+        valsA: gpu.bufferFrom(vals),
+        keysB: gpu.pool.acquire(n * 4),
+        valsB: gpu.pool.acquire(n * 4),
+      };
+      const r = radixSort(gpu, scratch, b, n, bits);
+      const k = new Uint32Array(await gpu.read(r.keys, 0, n * 4));
+      const v = new Uint32Array(await gpu.read(r.vals, 0, n * 4));
+      const order = Array.from(vals).sort((a, c) => keys[a]! - keys[c]! || a - c);
+      let bad = 0;
+      for (let i = 0; i < n; i++) if (v[i] !== order[i] || k[i] !== keys[order[i]!]) bad++;
+      expect(bad).toBe(0);
+      for (const x of Object.values(b)) gpu.pool.release(x);
+    }
+    scratch.release();
+  });
+});
