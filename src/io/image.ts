@@ -1,0 +1,117 @@
+/**
+ * Image files through sharp (libvips: JPEG via mozjpeg, PNG): decode to RGB float32 planar in [0, 1] or to an 8-bit
+ * gray mask, and encode JPEG/PNG atomically.
+ *
+ * Colour order: our API is RGB everywhere. The reference reads images with OpenCV (BGR) and its networks output BGR
+ * colours; only checkpoint import (the colour net's output channels) and its saved renders need the swap.
+ */
+import { rename } from 'node:fs/promises';
+import sharp from 'sharp';
+
+/** A planar float image: data[c * H * W + y * W + x], c in 0..channels-1, values in [0, 1]. */
+export interface PlanarImage {
+  width: number;
+  height: number;
+  channels: number;
+  data: Float32Array;
+}
+
+/** An 8-bit single-channel image (mask or alpha matte), row-major. */
+export interface GrayImage {
+  width: number;
+  height: number;
+  data: Uint8Array;
+}
+
+function describe(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** Decode a JPEG/PNG to RGB float32 planar in [0, 1]. Alpha is dropped, gray is expanded. */
+export async function readRgb(path: string): Promise<PlanarImage> {
+  let raw: { data: Buffer; info: sharp.OutputInfo };
+  try {
+    raw = await sharp(path).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+  } catch (e) {
+    throw new Error(`cannot decode image ${path}: ${describe(e)}`);
+  }
+  const { width, height, channels } = raw.info;
+  const n = width * height;
+  const out = new Float32Array(3 * n);
+  const src = raw.data;
+  const inv = 1 / 255;
+  if (channels === 3) {
+    for (let i = 0, p = 0; i < n; i++, p += 3) {
+      out[i] = src[p]! * inv;
+      out[n + i] = src[p + 1]! * inv;
+      out[2 * n + i] = src[p + 2]! * inv;
+    }
+  } else {
+    for (let i = 0; i < n; i++) out[i] = out[n + i] = out[2 * n + i] = src[i * channels]! * inv;
+  }
+  return { width, height, channels: 3, data: out };
+}
+
+/** Decode a mask or alpha matte as 8-bit gray (a colour file is converted to luminance). */
+export async function readGray(path: string): Promise<GrayImage> {
+  let raw: { data: Buffer; info: sharp.OutputInfo };
+  try {
+    raw = await sharp(path).removeAlpha().toColourspace('b-w').raw().toBuffer({ resolveWithObject: true });
+  } catch (e) {
+    throw new Error(`cannot decode mask ${path}: ${describe(e)}`);
+  }
+  const { width, height, channels } = raw.info;
+  const n = width * height;
+  if (channels === 1) return { width, height, data: new Uint8Array(raw.data.buffer, raw.data.byteOffset, n) };
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) out[i] = raw.data[i * channels]!;
+  return { width, height, data: out };
+}
+
+/** Interleaved 8-bit pixels from a planar float image (clamped, rounded). */
+export function planarToInterleaved8(img: PlanarImage): Uint8Array {
+  const { width, height, channels, data } = img;
+  const n = width * height;
+  const out = new Uint8Array(n * channels);
+  for (let c = 0; c < channels; c++) {
+    for (let i = 0; i < n; i++) {
+      const v = data[c * n + i]!;
+      out[i * channels + c] = v <= 0 ? 0 : v >= 1 ? 255 : Math.round(v * 255);
+    }
+  }
+  return out;
+}
+
+export interface EncodeOptions {
+  /** JPEG quality 1..100 (default 95). */
+  quality?: number;
+}
+
+/** Encode 8-bit interleaved pixels (1 or 3 channels) as JPEG or PNG, chosen by the extension; atomic. */
+export async function writeImage8(
+  path: string,
+  width: number,
+  height: number,
+  channels: 1 | 3 | 4,
+  pixels: Uint8Array,
+  options: EncodeOptions = {},
+): Promise<void> {
+  const lower = path.toLowerCase();
+  let s = sharp(pixels, { raw: { width, height, channels } });
+  if (channels === 1) s = s.toColourspace('b-w');
+  if (lower.endsWith('.jpg') || lower.endsWith('.jpeg')) {
+    s = s.jpeg({ quality: options.quality ?? 95, chromaSubsampling: '4:4:4' });
+  } else if (lower.endsWith('.png')) s = s.png();
+  else throw new Error(`cannot write image ${path}: use a .jpg or .png file name`);
+  const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  await s.toFile(tmp);
+  await rename(tmp, path);
+}
+
+/** Encode a planar float image (values in [0, 1]). */
+export async function writeImage(path: string, img: PlanarImage, options: EncodeOptions = {}): Promise<void> {
+  if (img.channels !== 1 && img.channels !== 3 && img.channels !== 4) {
+    throw new Error(`cannot write ${path}: ${img.channels} channels (1, 3 or 4 are supported)`);
+  }
+  await writeImage8(path, img.width, img.height, img.channels, planarToInterleaved8(img), options);
+}
