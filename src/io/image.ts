@@ -6,7 +6,7 @@
  * colours; only checkpoint import (the colour net's output channels) and its saved renders need the swap.
  */
 import { rename } from 'node:fs/promises';
-import sharp from 'sharp';
+import sharp, { type OutputInfo } from 'sharp';
 
 /** A planar float image: data[c * H * W + y * W + x], c in 0..channels-1, values in [0, 1]. */
 export interface PlanarImage {
@@ -29,7 +29,7 @@ function describe(e: unknown): string {
 
 /** Decode a JPEG/PNG to RGB float32 planar in [0, 1]. Alpha is dropped, gray is expanded. */
 export async function readRgb(path: string): Promise<PlanarImage> {
-  let raw: { data: Buffer; info: sharp.OutputInfo };
+  let raw: { data: Buffer; info: OutputInfo };
   try {
     raw = await sharp(path).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
   } catch (e) {
@@ -54,7 +54,7 @@ export async function readRgb(path: string): Promise<PlanarImage> {
 
 /** Decode a mask or alpha matte as 8-bit gray (a colour file is converted to luminance). */
 export async function readGray(path: string): Promise<GrayImage> {
-  let raw: { data: Buffer; info: sharp.OutputInfo };
+  let raw: { data: Buffer; info: OutputInfo };
   try {
     raw = await sharp(path).removeAlpha().toColourspace('b-w').raw().toBuffer({ resolveWithObject: true });
   } catch (e) {
