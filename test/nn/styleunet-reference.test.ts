@@ -1,17 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { initStyleUnetParams } from '../../src/nn/styleunet/init.js';
 import { styleUnetForwardRef } from '../../src/nn/styleunet/reference.js';
-import { styleUnetSpec, type StyleUnetConfig } from '../../src/nn/styleunet/spec.js';
-
-export const TINY: StyleUnetConfig = {
-  inpSize: 64,
-  inpCh: 3,
-  outSize: 128,
-  outCh: 2,
-  styleDim: 8,
-  nMlp: 2,
-  channels: { 1: 4, 2: 4, 4: 4, 8: 4, 16: 3, 32: 3, 64: 2, 128: 2 },
-};
+import { styleUnetSpec } from '../../src/nn/styleunet/spec.js';
+import { TINY } from './tiny-unet.js';
 
 describe('DualStyleUNet float64 reference', () => {
   it('maps [1, 3, S, S] to [1, 2·outCh, 2S, 2S] deterministically', () => {

@@ -39,6 +39,16 @@ import { modulateBackwardRaw, modulateRaw } from './modulate.js';
 import { maxPool2BackwardRaw, maxPool2Raw } from './pool2.js';
 import type { FirSpec } from './fir.js';
 
+/**
+ * Kernel choice when the caller names none: the tiled implicit GEMM on a GPU; on a CPU adapter (lavapipe) the
+ * direct kernels, whose WGSL does not depend on the shape, so a network's many shapes compile once instead of
+ * once each (seconds per shape there). Both paths are tested against the float64 reference.
+ */
+function kernelOptions(k: ConvKernelOptions | undefined): ConvKernelOptions | undefined {
+  if (k?.path) return k;
+  return gpu().info.kind === 'cpu' ? { ...k, path: 'direct' } : k;
+}
+
 function nchw(x: Tensor, op: string): [number, number, number, number] {
   if (x.rank !== 4) throw new Error(`${op}: input must be [N, C, H, W], got [${x.shape.join(', ')}]`);
   return x.shape as unknown as [number, number, number, number];
@@ -52,9 +62,10 @@ export function conv2d(
   opts: Conv2dOptions & { kernel?: ConvKernelOptions } = {},
 ): Tensor {
   const g = conv2dGeometry(x.shape, w.shape, opts);
+  const kopts = kernelOptions(opts.kernel);
   if (bias && (bias.rank !== 1 || bias.shape[0] !== g.cout)) throw new Error(`conv2d: bias must be [${g.cout}]`);
   const y = Tensor.empty([g.n, g.cout, g.ho, g.wo]);
-  conv2dForwardRaw(gpu(), g, x.buffer, w.buffer, bias?.buffer ?? null, y.buffer, opts.kernel);
+  conv2dForwardRaw(gpu(), g, x.buffer, w.buffer, bias?.buffer ?? null, y.buffer, kopts);
   return record({
     name: 'conv2d',
     inputs: [x, w, bias],
@@ -66,11 +77,11 @@ export function conv2d(
       let gb: Tensor | null = null;
       if (needs[0]) {
         gx = Tensor.empty(x.shape);
-        conv2dBackwardInputRaw(gpu(), g, gy.buffer, ws!.buffer, gx.buffer, opts.kernel);
+        conv2dBackwardInputRaw(gpu(), g, gy.buffer, ws!.buffer, gx.buffer, kopts);
       }
       if (needs[1]) {
         gw = Tensor.empty(w.shape);
-        conv2dBackwardWeightRaw(gpu(), g, xs!.buffer, gy.buffer, gw.buffer, opts.kernel);
+        conv2dBackwardWeightRaw(gpu(), g, xs!.buffer, gy.buffer, gw.buffer, kopts);
       }
       if (needs[2]) {
         gb = Tensor.empty([g.cout]);
@@ -89,8 +100,9 @@ export function convTranspose2d(
   opts: ConvTranspose2dOptions & { kernel?: ConvKernelOptions } = {},
 ): Tensor {
   const t = convTranspose2dGeometry(x.shape, w.shape, opts);
+  const kopts = kernelOptions(opts.kernel);
   const y = Tensor.empty([t.n, t.cout, t.hout, t.wout]);
-  convTranspose2dForwardRaw(gpu(), t, x.buffer, w.buffer, bias?.buffer ?? null, y.buffer, opts.kernel);
+  convTranspose2dForwardRaw(gpu(), t, x.buffer, w.buffer, bias?.buffer ?? null, y.buffer, kopts);
   return record({
     name: 'conv_transpose2d',
     inputs: [x, w, bias],
@@ -102,11 +114,11 @@ export function convTranspose2d(
       let gb: Tensor | null = null;
       if (needs[0]) {
         gx = Tensor.empty(x.shape);
-        convTranspose2dBackwardInputRaw(gpu(), t, gy.buffer, ws!.buffer, gx.buffer, opts.kernel);
+        convTranspose2dBackwardInputRaw(gpu(), t, gy.buffer, ws!.buffer, gx.buffer, kopts);
       }
       if (needs[1]) {
         gw = Tensor.empty(w.shape);
-        convTranspose2dBackwardWeightRaw(gpu(), t, xs!.buffer, gy.buffer, gw.buffer, opts.kernel);
+        convTranspose2dBackwardWeightRaw(gpu(), t, xs!.buffer, gy.buffer, gw.buffer, kopts);
       }
       if (needs[2]) {
         gb = Tensor.empty([t.cout]);

@@ -1,0 +1,104 @@
+/**
+ * One full-size DualStyleUNet (512² pose map → 2 × 3 × 1024², 74.5M parameters): forward (animation, no grad) and
+ * forward + backward (training) time, and peak GPU memory from the buffer pool. `tiny` runs a small configuration
+ * so the bench itself can be smoke-tested on the CPU adapter.
+ */
+import type { Gpu } from '../src/gpu/index.js';
+import { DualStyleUNet } from '../src/nn/styleunet/network.js';
+import { avatarUnetConfig, type StyleUnetConfig } from '../src/nn/styleunet/spec.js';
+import {
+  backward,
+  beginScope,
+  clearTape,
+  initEngine,
+  mul,
+  noGrad,
+  sum,
+  Tensor,
+  zeroGrad,
+} from '../src/tensor/index.js';
+import { median, type BenchRow } from './table.js';
+
+const TINY: StyleUnetConfig = {
+  inpSize: 64,
+  inpCh: 3,
+  outSize: 128,
+  outCh: 3,
+  styleDim: 16,
+  nMlp: 2,
+  channels: { 1: 8, 2: 8, 4: 8, 8: 8, 16: 8, 32: 8, 64: 4, 128: 4 },
+};
+
+async function timeIt(gpu: Gpu, fn: () => void, reps: number): Promise<number> {
+  const times: number[] = [];
+  fn();
+  await gpu.sync();
+  for (let r = 0; r < reps; r++) {
+    const t0 = performance.now();
+    fn();
+    await gpu.sync();
+    times.push(performance.now() - t0);
+  }
+  return median(times);
+}
+
+export async function benchUnet(gpu: Gpu, opts: { tiny?: boolean } = {}): Promise<BenchRow[]> {
+  await initEngine(gpu);
+  const config = opts.tiny ? TINY : avatarUnetConfig(3);
+  const net = DualStyleUNet.init(config, 1);
+  const S = config.inpSize;
+  const x = Tensor.randn([1, 3, S, S], Math.random, { persistent: true });
+  const viewCh = net.spec.viewCh;
+  const views = [0, 1].map(() => Tensor.randn([1, viewCh, S / 2, S / 2], Math.random, { persistent: true })) as [
+    Tensor,
+    Tensor,
+  ];
+  const reps = opts.tiny ? 2 : 5;
+  const base = gpu.pool.stats.bytesInUse;
+  gpu.pool.resetPeak();
+
+  const forward = () =>
+    noGrad(() => {
+      const s = beginScope();
+      net.forward(x, views);
+      s.end();
+    });
+  const fwdMs = await timeIt(gpu, forward, reps);
+  const fwdPeak = gpu.pool.stats.peakBytesInUse - base;
+
+  gpu.pool.resetPeak();
+  const params = net.parameters();
+  const r = Tensor.randn([1, 6, 2 * S, 2 * S], Math.random, { persistent: true });
+  const train = () => {
+    const s = beginScope();
+    const y = net.forward(x, views);
+    backward(sum(mul(y, r)));
+    s.end();
+    zeroGrad(params);
+  };
+  const trainMs = await timeIt(gpu, train, reps);
+  const trainPeak = gpu.pool.stats.peakBytesInUse - base;
+  clearTape();
+  const created = gpu.pool.stats.created;
+  const d0 = gpu.dispatchCount;
+  train();
+  const dispatches = gpu.dispatchCount - d0;
+  await gpu.sync();
+  const newBuffers = gpu.pool.stats.created - created;
+
+  const name = opts.tiny ? 'tiny' : 'full (512²→2×3×1024², 74.5M params)';
+  const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
+  const rows: BenchRow[] = [
+    { bench: 'unet', case: `${name} forward (no grad)`, ms: fwdMs, note: `peak ${mib(fwdPeak)} beyond weights` },
+    {
+      bench: 'unet',
+      case: `${name} forward + backward`,
+      ms: trainMs,
+      note: `peak ${mib(trainPeak)} beyond weights; weights ${mib(base)}; new buffers in a warm step: ${newBuffers}; ${dispatches} dispatches per step`,
+    },
+  ];
+  net.dispose();
+  for (const t of [x, r, ...views]) t.dispose();
+  gpu.pool.trim();
+  return rows;
+}

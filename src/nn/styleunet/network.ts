@@ -1,0 +1,145 @@
+/**
+ * DualStyleUNet on the GPU: a shared encoder over the 3-channel pose map and two StyleGAN2-style decoders (front,
+ * back) whose outputs are concatenated along channels, exactly as the reference (reference-system.md §2.6). The
+ * structure comes from spec.ts; the float64 twin in reference.ts is its oracle.
+ */
+import { add } from '../../tensor/ops/elementwise.js';
+import { concat } from '../../tensor/ops/shape.js';
+import { equalLinear, pixelNorm } from '../../tensor/ops/stylegan.js';
+import { Tensor, scope } from '../../tensor/tensor.js';
+import { COMB_CONCAT_ORDER, MAPPING_LR_MUL } from './constants.js';
+import { initStyleUnetParams } from './init.js';
+import { convLayer, downsampleImage, styledConv, toRgb, type ParamLookup } from './layers.js';
+import { haarIwt } from '../../tensor/conv/ops.js';
+import { styleUnetSpec, type StyleUnetConfig, type StyleUnetSpec } from './spec.js';
+
+export class DualStyleUNet {
+  readonly spec: StyleUnetSpec;
+  /** Every state-dict entry as a persistent tensor (trained parameters require grad; buffers do not). */
+  readonly tensors: Map<string, Tensor>;
+
+  private constructor(
+    readonly config: StyleUnetConfig,
+    values: ReadonlyMap<string, Float32Array>,
+  ) {
+    this.spec = styleUnetSpec(config);
+    this.tensors = new Map();
+    const missing: string[] = [];
+    for (const e of this.spec.entries) {
+      const v = values.get(e.name);
+      if (!v) {
+        missing.push(e.name);
+        continue;
+      }
+      const size = e.shape.reduce((a, b) => a * b, 1);
+      if (v.length !== size) {
+        throw new Error(`DualStyleUNet: '${e.name}' has ${v.length} values, expected shape [${e.shape}] (${size})`);
+      }
+      this.tensors.set(
+        e.name,
+        Tensor.from(v, e.shape, { persistent: true, requiresGrad: e.kind === 'param', label: e.name }),
+      );
+    }
+    if (missing.length) {
+      this.dispose();
+      throw new Error(
+        `DualStyleUNet: ${missing.length} state-dict entries missing, e.g. ${missing.slice(0, 5).join(', ')}`,
+      );
+    }
+  }
+
+  /** A freshly initialised network (the reference's initialisation), deterministic in `seed`. */
+  static init(config: StyleUnetConfig, seed = 1): DualStyleUNet {
+    return new DualStyleUNet(config, initStyleUnetParams(styleUnetSpec(config), seed));
+  }
+
+  /** A network from state-dict values (names as spec.ts / the reference's checkpoints). */
+  static fromStateDict(config: StyleUnetConfig, values: ReadonlyMap<string, Float32Array>): DualStyleUNet {
+    return new DualStyleUNet(config, values);
+  }
+
+  /** The trained parameters (what the optimiser updates), in state-dict order. */
+  parameters(): Tensor[] {
+    return this.spec.entries.filter((e) => e.kind === 'param').map((e) => this.tensors.get(e.name)!);
+  }
+
+  async stateDict(): Promise<Map<string, Float32Array>> {
+    const out = new Map<string, Float32Array>();
+    for (const e of this.spec.entries) out.set(e.name, await this.tensors.get(e.name)!.toArray());
+    return out;
+  }
+
+  dispose(): void {
+    for (const t of this.tensors.values()) t.dispose();
+    this.tensors.clear();
+  }
+
+  private readonly p: ParamLookup = (name) => {
+    const t = this.tensors.get(name);
+    if (!t) throw new Error(`DualStyleUNet: no parameter '${name}'`);
+    return t;
+  };
+
+  /** The style [1, d]: constant ones/√d → PixelNorm → n_mlp × EqualLinear(lr_mul 0.01) + fused leaky ReLU. */
+  style(): Tensor {
+    return scope(() => {
+      const d = this.config.styleDim;
+      let x = pixelNorm(Tensor.full([1, d], 1 / Math.sqrt(d)));
+      for (let l = 1; l <= this.config.nMlp; l++) {
+        x = equalLinear(x, this.p(`style.${l}.weight`), this.p(`style.${l}.bias`), {
+          lrMul: MAPPING_LR_MUL,
+          activation: 'fused_lrelu',
+        });
+      }
+      return x;
+    });
+  }
+
+  /**
+   * x [N, inpCh, S, S] → [N, 2·outCh, 2S, 2S] (front then back). `view` holds the view features added to each
+   * decoder's features after the 256² level's ToRGB ([N, viewCh, S/2, S/2], front and back).
+   */
+  forward(x: Tensor, view?: readonly [Tensor, Tensor]): Tensor {
+    const { spec, p } = this;
+    const [n, c, h, w] = x.shape as unknown as [number, number, number, number];
+    if (n < 1) throw new Error('DualStyleUNet: empty batch');
+    const S = this.config.inpSize;
+    if (x.rank !== 4 || c !== this.config.inpCh || h !== S || w !== S) {
+      throw new Error(`DualStyleUNet: input must be [N, ${this.config.inpCh}, ${S}, ${S}], got [${x.shape}]`);
+    }
+    const style = this.style();
+    let feat = convLayer(p, x, 'conv_in', 3, true);
+    const conds: Tensor[] = [feat];
+    let img = x;
+    for (const e of spec.encoder) {
+      img = downsampleImage(img);
+      feat = add(feat, convLayer(p, img, `${e.fromRgb}.conv`, 1, false));
+      feat = convLayer(p, feat, `${e.condConv}.conv1`, 3, false);
+      feat = convLayer(p, feat, `${e.condConv}.conv2`, 3, true);
+      conds.push(feat);
+    }
+    const outputs = spec.decoders.map((dec, di) => {
+      let out = convLayer(p, conds[5]!, spec.start.name, 3, false);
+      let skip: Tensor | null = null;
+      for (const lv of spec.levels) {
+        if (lv.comb) {
+          const cond = conds[lv.comb.condIndex]!;
+          out = convLayer(
+            p,
+            concat(COMB_CONCAT_ORDER === 'out-first' ? [out, cond] : [cond, out], 1),
+            lv.comb.name,
+            3,
+            false,
+          );
+        }
+        for (const sc of lv.convs) {
+          out = styledConv(p, out, `${dec.convs}.${sc.name}`, style, sc.upsample, p(`noises.noise_${sc.noise}`));
+        }
+        skip = toRgb(p, out, `${dec.toRgbs}.${lv.toRgb.name}`, style, skip);
+        if (view && lv.level === spec.viewLevel) out = add(out, view[di]!);
+      }
+      return haarIwt(skip!);
+    });
+    return concat(outputs, 1);
+  }
+}
