@@ -94,7 +94,7 @@ function pipelines(device: GPUDevice): Pipelines {
 }
 
 /** Triangle soup (F*3 vertices) in float32 for the vertex buffer. */
-function expand(mesh: RasterMesh): Float32Array {
+function expand(mesh: RasterMesh): Float32Array<ArrayBuffer> {
   const F = mesh.faces.length / 3;
   const out = new Float32Array(F * 9);
   for (let t = 0; t < F * 3; t++) {
