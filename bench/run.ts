@@ -22,6 +22,7 @@ const BENCHES: Record<string, Bench> = {
 async function optionalBenches(): Promise<void> {
   const extra: Array<[string, string, string]> = [
     ['conv', './conv.js', 'benchConv'],
+    ['conv-paths', './conv-paths.js', 'benchConvPaths'],
     ['splat', './splat.js', 'benchSplat'],
     ['unet', './unet.js', 'benchUnet'],
   ];

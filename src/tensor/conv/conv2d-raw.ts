@@ -1,15 +1,63 @@
 /**
  * conv2d and conv_transpose2d on raw GPU buffers (NCHW f32), forward and backward. Each function records its
- * dispatches and writes (overwrites) its output buffer. `path` picks the tiled implicit GEMM (default) or the
- * direct one-output-per-invocation kernels (the oracle).
+ * dispatches and writes (overwrites) its output buffer. `path` picks the kernels:
+ *   'direct'  one output per invocation (the oracle)
+ *   'tiled'   fp32 tiled implicit GEMM, 64×64 tile (default)
+ *   'tuned'   fp32 implicit GEMM, 128×128 tile, 8×8 per thread, double-buffered (gemm-fast.ts)
+ *   'tc'      tensor cores: f16 operands, f32 accumulation (falls back to 'tuned' without subgroup matrices)
+ *   'tc-sw'   the 'tc' kernel with software subgroup matrices (for testing its index math on any adapter)
+ *   'fast'    'tc' where the adapter has it, else 'tuned'
  */
 import type { Gpu } from '../../gpu/index.js';
 import { channelSum, conv2dBackwardInputDirect, conv2dBackwardWeightDirect, conv2dForwardDirect } from './direct.js';
+import type { ConvEpilogue } from './epilogue.js';
 import type { GemmTile } from './gemm.js';
+import type { TcTile } from './gemm-fast.js';
 import type { Conv2dGeom, ConvTranspose2dGeom } from './geometry.js';
-import { conv2dBackwardInputTiled, conv2dBackwardWeightTiled, conv2dForwardTiled } from './implicit.js';
+import {
+  conv2dBackwardInputTiled,
+  conv2dBackwardWeightTiled,
+  conv2dForwardTiled,
+  type GemmEngine,
+  type TiledOptions,
+} from './implicit.js';
 
-export type ConvPath = 'direct' | 'tiled';
+export type ConvPath = 'direct' | 'tiled' | 'tuned' | 'tc' | 'tc-sw' | 'fast';
+
+/**
+ * Whether this adapter runs the tensor-core path: subgroup matrices with the f16→f32 16×16×16 config and
+ * subgroups of exactly 32 invocations (the kernel maps subgroups to invocation ranges of 32).
+ */
+export function tensorCoresAvailable(gpu: Gpu): boolean {
+  const i = gpu.info;
+  return (
+    gpu.features.subgroupMatrix &&
+    gpu.features.f16 &&
+    i.subgroupMatrixConfigs.some((c) => c.startsWith('f16→f32 16×16×16')) &&
+    i.subgroupMinSize === 32 &&
+    i.subgroupMaxSize === 32
+  );
+}
+
+/** The GEMM engine a path runs on this adapter (null for 'direct'). */
+export function convEngine(gpu: Gpu, path: ConvPath | undefined): GemmEngine | null {
+  switch (path ?? 'tiled') {
+    case 'direct':
+      return null;
+    case 'tiled':
+      return 'fp32';
+    case 'tuned':
+      return 'fp32-tuned';
+    case 'tc-sw':
+      return 'tc-sw';
+    default:
+      return tensorCoresAvailable(gpu) ? 'tc' : 'fp32-tuned';
+  }
+}
+
+function tiledOpts(gpu: Gpu, opts: ConvKernelOptions): TiledOptions {
+  return { ...opts, engine: convEngine(gpu, opts.path) ?? 'fp32' };
+}
 
 export interface ConvKernelOptions {
   path?: ConvPath;
@@ -19,6 +67,10 @@ export interface ConvKernelOptions {
   targetWorkgroups?: number;
   /** Tiled path: force the number of K splits. */
   splits?: number;
+  /** Tile of the 'tc' / 'tc-sw' paths (default TC_TILE: 128×128×32, 2×4 subgroups). */
+  tcTile?: TcTile;
+  /** Forward only, GEMM paths: fused epilogue after the bias (demodulation, noise, leaky ReLU·√2). */
+  epilogue?: ConvEpilogue;
 }
 
 /** y [n,cout,ho,wo] = conv2d(x [n,cin,h,w], w [cout,cin,kh,kw]) + bias [cout]. */
@@ -31,8 +83,10 @@ export function conv2dForwardRaw(
   y: GPUBuffer,
   opts: ConvKernelOptions = {},
 ): void {
-  if (opts.path === 'direct') conv2dForwardDirect(gpu, g, x, w, bias, y);
-  else conv2dForwardTiled(gpu, g, x, w, bias, y, opts);
+  if (opts.path === 'direct') {
+    if (opts.epilogue && Object.keys(opts.epilogue).length) throw new Error('conv2d: the direct path has no epilogue');
+    conv2dForwardDirect(gpu, g, x, w, bias, y);
+  } else conv2dForwardTiled(gpu, g, x, w, bias, y, tiledOpts(gpu, opts));
 }
 
 /** gx [n,cin,h,w] = ∂L/∂x from gy [n,cout,ho,wo]. */
@@ -45,7 +99,7 @@ export function conv2dBackwardInputRaw(
   opts: ConvKernelOptions = {},
 ): void {
   if (opts.path === 'direct') conv2dBackwardInputDirect(gpu, g, gy, w, gx);
-  else conv2dBackwardInputTiled(gpu, g, gy, w, gx, null, opts);
+  else conv2dBackwardInputTiled(gpu, g, gy, w, gx, null, tiledOpts(gpu, opts));
 }
 
 /** gw [cout,cin,kh,kw] = ∂L/∂w from x and gy. */
@@ -58,7 +112,7 @@ export function conv2dBackwardWeightRaw(
   opts: ConvKernelOptions = {},
 ): void {
   if (opts.path === 'direct') conv2dBackwardWeightDirect(gpu, g, x, gy, gw);
-  else conv2dBackwardWeightTiled(gpu, g, x, gy, gw, opts);
+  else conv2dBackwardWeightTiled(gpu, g, x, gy, gw, tiledOpts(gpu, opts));
 }
 
 /** gb [cout] = Σ gy over batch and pixels. */
@@ -77,7 +131,7 @@ export function convTranspose2dForwardRaw(
   opts: ConvKernelOptions = {},
 ): void {
   if (opts.path === 'direct') conv2dBackwardInputDirect(gpu, t.conv, x, w, y, bias);
-  else conv2dBackwardInputTiled(gpu, t.conv, x, w, y, bias, opts);
+  else conv2dBackwardInputTiled(gpu, t.conv, x, w, y, bias, tiledOpts(gpu, opts));
 }
 
 /** gx [n,cin,h,w] of conv_transpose2d = conv2d(gy, w). */

@@ -9,7 +9,9 @@
  * wgrad:    M = Cout, N = Cin·kh·kw, K = N·Ho·Wo, split into `splits` ranges whose partial sums are then added.
  */
 import type { Gpu } from '../../gpu/index.js';
+import { epilogueBuffers, epilogueWgsl, hasEpilogue, type ConvEpilogue } from './epilogue.js';
 import { DEFAULT_TILE, gemmWgsl, type GemmTile } from './gemm.js';
+import { TC_TILE, TUNED_TILE, gemmTcWgsl, gemmTunedWgsl, type GemmBody, type TcTile } from './gemm-fast.js';
 import type { Conv2dGeom } from './geometry.js';
 
 const sources = new Map<string, string>();
@@ -39,8 +41,50 @@ const KHW: u32 = ${g.kh * g.kw}u; const KTOT: u32 = ${g.cin * g.kh * g.kw}u;`;
 
 const ceilDiv = (a: number, b: number) => Math.ceil(a / b);
 
+interface Engine {
+  bm: number;
+  bn: number;
+  bk: number;
+  key: string;
+  suffix: string;
+  gen: (body: GemmBody) => string;
+}
+
+function engineOf(opts: TiledOptions): Engine {
+  const e = opts.engine ?? 'fp32';
+  if (e === 'fp32') {
+    const tile = opts.tile ?? DEFAULT_TILE;
+    return { ...tile, key: `fp32:${tileKey(tile)}`, suffix: '', gen: (b) => gemmWgsl({ ...b, tile }) };
+  }
+  if (e === 'fp32-tuned') {
+    const tile = opts.tile ?? TUNED_TILE;
+    return { ...tile, key: `tuned:${tileKey(tile)}`, suffix: '_tuned', gen: (b) => gemmTunedWgsl(b, tile) };
+  }
+  const t = opts.tcTile ?? TC_TILE;
+  const mode = e === 'tc' ? 'hw' : 'sw';
+  return {
+    bm: t.bm,
+    bn: t.bn,
+    bk: t.bk,
+    key: `${e}:${t.bm},${t.bn},${t.bk},${t.sgm},${t.sgn},${t.rowMajorOnly ? 1 : 0}`,
+    suffix: `_${e.replace('-', '_')}`,
+    gen: (b) => gemmTcWgsl(b, t, mode),
+  };
+}
+
+/**
+ * Which GEMM generator runs the implicit GEMM: 'fp32' (gemm.ts, 64×64 default tile), 'fp32-tuned' (gemm-fast.ts,
+ * 128×128 double-buffered), 'tc' (tensor cores: f16 operands, f32 accumulation; needs the subgroup-matrix
+ * feature), 'tc-sw' (the tensor-core kernel with software subgroup matrices: a CPU-testable twin of 'tc').
+ */
+export type GemmEngine = 'fp32' | 'fp32-tuned' | 'tc' | 'tc-sw';
+
 export interface TiledOptions {
+  /** Tile of the fp32 engines (default DEFAULT_TILE for 'fp32', TUNED_TILE for 'fp32-tuned'). */
   tile?: GemmTile;
+  engine?: GemmEngine;
+  /** Tile of the tensor-core engines (default TC_TILE). */
+  tcTile?: TcTile;
   /**
    * Aim for about this many workgroups: when the output tiles are fewer, the K sum is split across workgroups and
    * the partial sums added by a second kernel (default 512; weight gradients always need it, small layers too).
@@ -54,7 +98,7 @@ export interface TiledOptions {
 function chooseSplits(
   k: number,
   tiles: number,
-  tile: GemmTile,
+  tile: { bk: number },
   opts: TiledOptions,
   minPerSplit: number,
 ): [number, number] {
@@ -64,6 +108,11 @@ function chooseSplits(
   return [kSplit, ceilDiv(k, kSplit)];
 }
 
+export interface ForwardOptions extends TiledOptions {
+  /** Fused epilogue after the bias: demodulation, noise, leaky ReLU·√2 (see epilogue.ts). */
+  epilogue?: ConvEpilogue;
+}
+
 export function conv2dForwardTiled(
   gpu: Gpu,
   g: Conv2dGeom,
@@ -71,28 +120,34 @@ export function conv2dForwardTiled(
   w: GPUBuffer,
   bias: GPUBuffer | null,
   y: GPUBuffer,
-  opts: TiledOptions = {},
+  opts: ForwardOptions = {},
 ): void {
-  const tile = opts.tile ?? DEFAULT_TILE;
+  const eng = engineOf(opts);
   const kk = g.cin * g.kh * g.kw;
   const ny = g.n * g.cout * g.ho * g.wo;
-  const grid = [ceilDiv(g.n * g.ho * g.wo, tile.bm), ceilDiv(g.cout, tile.bn)];
-  const [kSplit, splits] = chooseSplits(kk, grid[0]! * grid[1]!, tile, opts, 8 * tile.bk);
-  const src = cached(`fwd|${geomKey(g)}|${tileKey(tile)}|${bias ? 1 : 0}|${kSplit}`, () =>
-    gemmWgsl({
-      tile,
+  const grid = [ceilDiv(g.n * g.ho * g.wo, eng.bm), ceilDiv(g.cout, eng.bn)];
+  const [kSplit, splits] = chooseSplits(kk, grid[0]! * grid[1]!, eng, opts, 8 * eng.bk);
+  const epi = opts.epilogue ?? {};
+  const fused = splits === 1 && (bias !== null || hasEpilogue(epi));
+  const extra = fused ? epilogueBuffers(bias, epi) : [];
+  const ekey = fused ? epilogueWgsl(bias !== null, epi, 2).key : '';
+  const src = cached(`fwd|${geomKey(g)}|${eng.key}|${ekey}|${kSplit}`, () => {
+    const e = fused ? epilogueWgsl(bias !== null, epi, 2) : null;
+    return eng.gen({
       m: 'NB * HOWO',
       n: 'COUT',
       k: 'KTOT',
       kSplit: `${kSplit}u`,
       aFast: 'm',
       bFast: 'k',
+      cFast: 'm',
       header: /* wgsl */ `
 @group(0) @binding(0) var<storage, read> X: array<f32>;
 @group(0) @binding(1) var<storage, read> Wt: array<f32>;
-${bias ? '@group(0) @binding(2) var<storage, read> Bias: array<f32>;' : ''}
-@group(0) @binding(${bias ? 3 : 2}) var<storage, read_write> Y: array<f32>;
+${e ? e.decl : ''}
+@group(0) @binding(${2 + extra.length}) var<storage, read_write> Y: array<f32>;
 ${consts(g)}
+${e ? e.fn : ''}
 fn loadA(m: u32, k: u32) -> f32 {
   let b = m / HOWO; let p = m % HOWO; let y = p / WO; let x = p % WO;
   let i = k / KHW; let r = k % KHW; let ky = r / KW; let kx = r % KW;
@@ -103,19 +158,56 @@ fn loadA(m: u32, k: u32) -> f32 {
 fn loadB(k: u32, n: u32) -> f32 { return Wt[n * KTOT + k]; }
 fn store(m: u32, n: u32, z: u32, v: f32) {
   let b = m / HOWO; let p = m % HOWO;
-  Y[z * ${ny}u + (b * COUT + n) * HOWO + p] = v${bias ? ' + select(0.0, Bias[n], z == 0u)' : ''};
+  Y[z * ${ny}u + (b * COUT + n) * HOWO + p] = ${e ? 'epi(b, n, p, v)' : 'v'};
 }`,
-    }),
-  );
-  const k = gpu.kernel('conv2d_fwd_tiled', src);
+    });
+  });
+  const k = gpu.kernel(`conv2d_fwd_tiled${eng.suffix}`, src);
   if (splits === 1) {
-    gpu.dispatch(k, bias ? [x, w, bias, y] : [x, w, y], [grid[0]!, grid[1]!, 1]);
+    gpu.dispatch(k, [x, w, ...extra, y], [grid[0]!, grid[1]!, 1]);
     return;
   }
   const part = gpu.pool.acquire(splits * ny * 4, 'conv partials');
-  gpu.dispatch(k, bias ? [x, w, bias, part] : [x, w, part], [grid[0]!, grid[1]!, splits]);
-  sumSplits(gpu, part, y, ny, splits);
+  gpu.dispatch(k, [x, w, part], [grid[0]!, grid[1]!, splits]);
+  if (bias !== null || hasEpilogue(epi)) sumSplitsEpilogue(gpu, g, part, y, splits, bias, epi);
+  else sumSplits(gpu, part, y, ny, splits);
   gpu.pool.release(part);
+}
+
+/** y = epilogue(Σ_z part[z]) for a forward output [n, cout, ho, wo]. */
+function sumSplitsEpilogue(
+  gpu: Gpu,
+  g: Conv2dGeom,
+  part: GPUBuffer,
+  y: GPUBuffer,
+  splits: number,
+  bias: GPUBuffer | null,
+  epi: ConvEpilogue,
+): void {
+  const ny = g.n * g.cout * g.ho * g.wo;
+  const extra = epilogueBuffers(bias, epi);
+  const e = epilogueWgsl(bias !== null, epi, 1);
+  const src = cached(
+    `sumepi|${geomKey(g)}|${e.key}|${splits}`,
+    () => /* wgsl */ `
+@group(0) @binding(0) var<storage, read> Part: array<f32>;
+${e.decl}
+@group(0) @binding(${1 + extra.length}) var<storage, read_write> Y: array<f32>;
+${consts(g)}
+${e.fn}
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = gid.x + gid.y * nwg.x * 256u;
+  if (i >= ${ny}u) { return; }
+  var s = 0.0;
+  for (var z = 0u; z < ${splits}u; z++) { s += Part[z * ${ny}u + i]; }
+  let p = i % HOWO; let t = i / HOWO;
+  Y[i] = epi(t / COUT, t % COUT, p, s);
+}`,
+  );
+  const groups = ceilDiv(ny, 256);
+  const gx = Math.min(groups, 65535);
+  gpu.dispatch(gpu.kernel('conv2d_fwd_sum_epilogue', src), [part, ...extra, y], [gx, ceilDiv(groups, gx), 1]);
 }
 
 /** Input gradient; with `bias` (indexed by cin) it is conv_transpose2d's forward. */
@@ -128,7 +220,8 @@ export function conv2dBackwardInputTiled(
   bias: GPUBuffer | null = null,
   opts: TiledOptions = {},
 ): void {
-  const tile = opts.tile ?? DEFAULT_TILE;
+  const eng = engineOf(opts);
+  const tile = eng;
   const nx = g.n * g.cin * g.h * g.w;
   // All phases share one split count (chosen for the first phase) and write disjoint elements of each split slice.
   const tiles0 = ceilDiv(g.n * ceilDiv(g.h, g.strideY) * ceilDiv(g.w, g.strideX), tile.bm) * ceilDiv(g.cin, tile.bn);
@@ -148,15 +241,15 @@ export function conv2dBackwardInputTiled(
       const ox = (px + g.padLeft - kx0) / g.strideX;
       const kPhase = g.cout * nky * nkx;
       const kSplit = Math.max(tile.bk, ceilDiv(ceilDiv(kPhase, splits), tile.bk) * tile.bk);
-      const src = cached(`dgrad|${geomKey(g)}|${tileKey(tile)}|${bias ? 1 : 0}|${py},${px}|${kSplit}`, () =>
-        gemmWgsl({
-          tile,
+      const src = cached(`dgrad|${geomKey(g)}|${eng.key}|${bias ? 1 : 0}|${py},${px}|${kSplit}`, () =>
+        eng.gen({
           m: 'NB * HPH * WPH',
           n: 'CIN',
           k: 'COUT * NKY * NKX',
           kSplit: `${kSplit}u`,
           aFast: 'm',
           bFast: 'k',
+          cFast: 'm',
           header: /* wgsl */ `
 @group(0) @binding(0) var<storage, read> GY: array<f32>;
 @group(0) @binding(1) var<storage, read> Wt: array<f32>;
@@ -185,7 +278,7 @@ fn store(m: u32, n: u32, z: u32, v: f32) {
 }`,
         }),
       );
-      const k = gpu.kernel('conv2d_dgrad_tiled', src);
+      const k = gpu.kernel(`conv2d_dgrad_tiled${eng.suffix}`, src);
       // Every split slice must be fully written: a split past this phase's K range stores zeros (its loop is empty).
       gpu.dispatch(k, bias ? [gy, w, bias, part] : [gy, w, part], [
         ceilDiv(g.n * hph * wph, tile.bm),
@@ -210,7 +303,8 @@ export function conv2dBackwardWeightTiled(
   gw: GPUBuffer,
   opts: WgradOptions = {},
 ): void {
-  const tile = opts.tile ?? DEFAULT_TILE;
+  const eng = engineOf(opts);
+  const tile = eng;
   const kk = g.cin * g.kh * g.kw;
   const L = g.n * g.ho * g.wo;
   const tiles = ceilDiv(g.cout, tile.bm) * ceilDiv(kk, tile.bn);
@@ -218,15 +312,15 @@ export function conv2dBackwardWeightTiled(
     opts.splits ?? Math.max(1, Math.min(ceilDiv(opts.targetWorkgroups ?? 512, tiles), ceilDiv(L, tile.bk * 8)));
   const kSplit = ceilDiv(ceilDiv(L, splits), tile.bk) * tile.bk;
   splits = ceilDiv(L, kSplit);
-  const src = cached(`wgrad|${geomKey(g)}|${tileKey(tile)}|${kSplit}`, () =>
-    gemmWgsl({
-      tile,
+  const src = cached(`wgrad|${geomKey(g)}|${eng.key}|${kSplit}`, () =>
+    eng.gen({
       m: 'COUT',
       n: 'KTOT',
       k: 'NB * HOWO',
       kSplit: `${kSplit}u`,
       aFast: 'k',
       bFast: 'k',
+      cFast: 'n',
       header: /* wgsl */ `
 @group(0) @binding(0) var<storage, read> X: array<f32>;
 @group(0) @binding(1) var<storage, read> GY: array<f32>;
@@ -246,7 +340,7 @@ fn loadB(k: u32, n: u32) -> f32 {
 fn store(m: u32, n: u32, z: u32, v: f32) { OUT[(z * COUT + m) * KTOT + n] = v; }`,
     }),
   );
-  const k = gpu.kernel('conv2d_wgrad_tiled', src);
+  const k = gpu.kernel(`conv2d_wgrad_tiled${eng.suffix}`, src);
   const grid = [ceilDiv(g.cout, tile.bm), ceilDiv(kk, tile.bn), splits];
   if (splits === 1) {
     gpu.dispatch(k, [x, gy, gw], grid);

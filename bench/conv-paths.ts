@@ -1,0 +1,207 @@
+/**
+ * Every conv2d kernel path on every distinct 3×3 conv shape of the full DualStyleUNet (bench/conv.ts's list),
+ * forward, input gradient and weight gradient, in ONE run:
+ *   tiled      fp32 tiled implicit GEMM (64×64 tile, the baseline of RESULTS.md)
+ *   tuned      fp32, 128×128 tile, 8×8 per thread, double-buffered (gemm-fast.ts)
+ *   tc         tensor cores: f16 operands, f32 accumulation, 128×128×32 tile, 2×4 subgroups (k-major A staging,
+ *              column-major subgroup-matrix loads where the gather runs along m / k)
+ *   tc-rm      the same with row-major loads only (the layout the probe validated), in case column-major is wrong
+ * Each result is checked against the fp32 tiled path (itself checked against the direct kernels in bench/conv.ts,
+ * rel err ≤ 2e-6): normwise max|got − ref| / max|ref|. Tolerances: 1e-5 for fp32 paths; 5e-3 for the tensor-core
+ * paths (f16 operands: expect ~1e-3). A row over its tolerance says WRONG in its note.
+ * Each row is also printed as soon as it is measured (a crash keeps what was done), then sums over the network
+ * (ms × multiplicity) per path and pass.
+ *
+ *   node dist-bench/bench/run.js --only conv-paths        (after `bash bench/stage-gpu.sh`, `source .gpu/env.sh`)
+ * Environment: CONV_PATHS_FILTER=<substring of the shape name>, CONV_PATHS=tiled,tuned,tc,tc-rm to pick.
+ * `tiny` shrinks the shapes (bench/conv.ts) and runs 'tc-sw' (software subgroup matrices) in place of 'tc'.
+ */
+import type { Gpu } from '../src/gpu/index.js';
+import {
+  conv2dBackwardInputRaw,
+  conv2dBackwardWeightRaw,
+  conv2dForwardRaw,
+  tensorCoresAvailable,
+  type ConvKernelOptions,
+} from '../src/tensor/conv/conv2d-raw.js';
+import { conv2dMacs } from '../src/tensor/conv/geometry.js';
+import { TC_TILE } from '../src/tensor/conv/gemm-fast.js';
+import { unetConvShapes, type ConvBenchRow } from './conv.js';
+import { timeGpu } from './timeit.js';
+
+interface PathSpec {
+  name: string;
+  opts: ConvKernelOptions;
+  tol: number;
+}
+
+function pathList(gpu: Gpu, tiny: boolean): PathSpec[] {
+  const tc = tensorCoresAvailable(gpu);
+  const all: PathSpec[] = tiny
+    ? [
+        { name: 'tiled', opts: { path: 'tiled', tile: { bm: 16, bn: 16, bk: 4, tm: 2, tn: 2 } }, tol: 1e-5 },
+        { name: 'tuned', opts: { path: 'tuned', tile: { bm: 16, bn: 16, bk: 4, tm: 4, tn: 4 } }, tol: 1e-5 },
+        {
+          name: 'tc-sw',
+          opts: { path: 'tc-sw', tcTile: { bm: 32, bn: 32, bk: 16, sgm: 2, sgn: 1 } },
+          tol: 5e-3,
+        },
+      ]
+    : [
+        { name: 'tiled', opts: { path: 'tiled' }, tol: 1e-5 },
+        { name: 'tuned', opts: { path: 'tuned' }, tol: 1e-5 },
+        ...(tc
+          ? [
+              { name: 'tc', opts: { path: 'tc' as const }, tol: 5e-3 },
+              { name: 'tc-rm', opts: { path: 'tc' as const, tcTile: { ...TC_TILE, rowMajorOnly: true } }, tol: 5e-3 },
+            ]
+          : []),
+      ];
+  const pick = process.env.CONV_PATHS?.split(',');
+  return pick ? all.filter((p) => pick.includes(p.name)) : all;
+}
+
+function fill(n: number, seed: number): Float32Array {
+  const a = new Float32Array(n);
+  let v = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    v = (Math.imul(v, 1664525) + 1013904223) >>> 0;
+    a[i] = v / 2 ** 32 - 0.5;
+  }
+  return a;
+}
+
+function relErr(got: Float32Array, ref: Float32Array): number {
+  let num = 0;
+  let den = 0;
+  for (let j = 0; j < ref.length; j++) {
+    const d = Math.abs(got[j]! - ref[j]!);
+    num = d > num || Number.isNaN(d) ? (Number.isNaN(d) ? Infinity : d) : num;
+    den = Math.max(den, Math.abs(ref[j]!));
+  }
+  return num / Math.max(den, 1e-30);
+}
+
+export async function benchConvPaths(gpu: Gpu, opts: { tiny?: boolean } = {}): Promise<ConvBenchRow[]> {
+  const tiny = opts.tiny ?? false;
+  const paths = pathList(gpu, tiny);
+  const filter = process.env.CONV_PATHS_FILTER;
+  const rows: ConvBenchRow[] = [];
+  const reps = tiny ? 1 : 10;
+  const samples = tiny ? 1 : 5;
+  console.log(
+    `conv-paths: tensor cores ${tensorCoresAvailable(gpu) ? 'available' : 'NOT available (no tc rows)'}; paths ${paths.map((p) => p.name).join(', ')}`,
+  );
+  for (const s of unetConvShapes(tiny)) {
+    if (filter && !s.name.includes(filter)) continue;
+    const g = s.geom;
+    const nx = g.n * g.cin * g.h * g.w;
+    const ny = g.n * g.cout * g.ho * g.wo;
+    const nw = g.cout * g.cin * g.kh * g.kw;
+    const x = gpu.bufferFrom(fill(nx, 1));
+    const w = gpu.bufferFrom(fill(nw, 2));
+    const gy = gpu.bufferFrom(fill(ny, 3));
+    const bias = gpu.bufferFrom(fill(g.cout, 4));
+    const y = gpu.pool.acquire(ny * 4);
+    const gx = gpu.pool.acquire(nx * 4);
+    const gw = gpu.pool.acquire(nw * 4);
+    const flops = 2 * conv2dMacs(g);
+    // For a transposed conv its forward is conv2d's input gradient and vice versa.
+    const passes: Array<[ConvBenchRow['pass'], GPUBuffer, number, (o: ConvKernelOptions) => void]> = [
+      [
+        s.transposed ? 'input-grad' : 'forward',
+        y,
+        ny,
+        (o) => conv2dForwardRaw(gpu, g, x, w, s.transposed ? null : bias, y, o),
+      ],
+      [s.transposed ? 'forward' : 'input-grad', gx, nx, (o) => conv2dBackwardInputRaw(gpu, g, gy, w, gx, o)],
+      [
+        'weight-grad',
+        gw,
+        nw,
+        (o) => conv2dBackwardWeightRaw(gpu, g, s.transposed ? gy : x, s.transposed ? x : gy, gw, o),
+      ],
+    ];
+    const refs: Float32Array[] = [];
+    for (const [, out, n, run] of passes) {
+      run(paths[0]!.opts.path === 'tiled' ? paths[0]!.opts : { path: 'tiled' });
+      refs.push(await gpu.readF32(out, n));
+    }
+    for (const p of paths) {
+      for (const [i, [pass, out, n, run]] of passes.entries()) {
+        let row: ConvBenchRow;
+        try {
+          gpu.clear(out);
+          run(p.opts);
+          const err = relErr(await gpu.readF32(out, n), refs[i]!);
+          const ms = await timeGpu(gpu, () => run(p.opts), { reps, samples, warmup: 1 });
+          const tflops = flops / (ms * 1e-3) / 1e12;
+          const note = `${p.name}; rel err vs fp32 tiled ${err.toExponential(1)} (tol ${p.tol})${err <= p.tol ? '' : ' WRONG'}`;
+          row = {
+            bench: 'conv-paths',
+            case: `${s.name} ${pass} ×${s.count}`,
+            ms,
+            rate: tflops,
+            unit: 'TFLOP/s',
+            note,
+            shape: s.name,
+            path: p.name,
+            pass,
+            tflops,
+            count: s.count,
+          };
+        } catch (e) {
+          const msg = String((e as Error).message)
+            .split('\n')
+            .slice(0, 3)
+            .join(' / ')
+            .slice(0, 300);
+          row = {
+            bench: 'conv-paths',
+            case: `${s.name} ${pass} ×${s.count}`,
+            ms: NaN,
+            note: `${p.name}; FAILED: ${msg}`,
+            shape: s.name,
+            path: p.name,
+            pass,
+            tflops: NaN,
+            count: s.count,
+          };
+          try {
+            await gpu.sync();
+          } catch {
+            // errors of the failed path were already reported
+          }
+        }
+        rows.push(row);
+        console.log(
+          `conv-paths | ${row.case} | ${row.path} | ${row.ms.toFixed(3)} ms | ${row.tflops.toFixed(2)} TFLOP/s | ${row.note}`,
+        );
+      }
+    }
+    await gpu.sync();
+    for (const b of [x, w, gy, bias, y, gx, gw]) gpu.pool.release(b);
+    if (!tiny) gpu.pool.trim();
+  }
+  // Network totals: Σ ms × multiplicity per path and pass (shapes whose rows all succeeded).
+  for (const p of paths)
+    for (const pass of ['forward', 'input-grad', 'weight-grad'] as const) {
+      const rs = rows.filter((r) => r.path === p.name && r.pass === pass);
+      const ms = rs.reduce((a, r) => a + r.ms * r.count, 0);
+      const fl = rs.reduce((a, r) => a + r.tflops * r.ms * 1e-3 * 1e12 * r.count, 0);
+      rows.push({
+        bench: 'conv-paths',
+        case: `network sum (one DualStyleUNet, batch 1) ${pass}`,
+        ms,
+        rate: fl / (ms * 1e-3) / 1e12,
+        unit: 'TFLOP/s',
+        note: `${p.name}; ${rs.length} shapes`,
+        shape: 'sum',
+        path: p.name,
+        pass,
+        tflops: fl / (ms * 1e-3) / 1e12,
+        count: 1,
+      });
+    }
+  return rows;
+}
