@@ -1,0 +1,613 @@
+/**
+ * WGSL of the rasterizer's kernels. The semantics are those of reference.ts (read its header); the kernels
+ * transliterate it. Layouts:
+ * - xyd[i]    = (pixel x, pixel y, view depth, 0)       conicO[i] = (conic a, b, c, opacity)
+ * - rgbc[i]   = (r, g, b, bitcast(clamp bits))          radii[i]  = screen radius (0: culled)
+ * - img       = 5 planes of H×W: r, g, b, depth, alpha  aux = 2 planes: final T (f32 bits), last contributor
+ * - g2[10i..] = screen-space gradients: pixel mean x, y; conic a, b, c (true partials); opacity; r, g, b; depth
+ */
+import { GRID_INDEX } from '../gpu/grid.js';
+
+/** The per-dispatch camera/scene parameters (see rasterizer.ts `cameraParams`). */
+export const CAM_STRUCT = /* wgsl */ `
+struct Cam {
+  r0: vec4f, r1: vec4f, r2: vec4f,
+  intr: vec4f,
+  proj: vec4f,
+  fov: vec4f,
+  campos: vec4f,
+  bg: vec4f,
+  n: u32, width: u32, height: u32, tilesX: u32,
+  tilesY: u32, shDeg: u32, shK: u32, mode: u32,
+}
+@group(1) @binding(0) var<uniform> c: Cam;
+`;
+
+const COMMON = /* wgsl */ `
+const SH_C0 = 0.28209479177387814;
+const SH_C1 = 0.4886025119029199;
+fn quatMat(q: vec4f) -> mat3x3f {
+  let r = q.x; let x = q.y; let y = q.z; let z = q.w;
+  // Columns of the row-major matrix [[1-2(yy+zz), 2(xy-rz), 2(xz+ry)], [2(xy+rz), 1-2(xx+zz), 2(yz-rx)], [2(xz-ry), 2(yz+rx), 1-2(xx+yy)]].
+  return mat3x3f(
+    vec3f(1.0 - 2.0 * (y * y + z * z), 2.0 * (x * y + r * z), 2.0 * (x * z - r * y)),
+    vec3f(2.0 * (x * y - r * z), 1.0 - 2.0 * (x * x + z * z), 2.0 * (y * z + r * x)),
+    vec3f(2.0 * (x * z + r * y), 2.0 * (y * z - r * x), 1.0 - 2.0 * (x * x + y * y)));
+}
+fn tileRect(xy: vec2f, r: f32) -> vec4u {
+  let tx = i32(c.tilesX);
+  let ty = i32(c.tilesY);
+  return vec4u(
+    u32(clamp(i32((xy.x - r) / 16.0), 0, tx)),
+    u32(clamp(i32((xy.y - r) / 16.0), 0, ty)),
+    u32(clamp(i32((xy.x + r + 15.0) / 16.0), 0, tx)),
+    u32(clamp(i32((xy.y + r + 15.0) / 16.0), 0, ty)));
+}
+fn shBasis(d: vec3f) -> array<f32, 16> {
+  var b: array<f32, 16>;
+  let x = d.x; let y = d.y; let z = d.z;
+  let xx = x * x; let yy = y * y; let zz = z * z;
+  b[0] = SH_C0;
+  b[1] = -SH_C1 * y; b[2] = SH_C1 * z; b[3] = -SH_C1 * x;
+  b[4] = 1.0925484305920792 * x * y;
+  b[5] = -1.0925484305920792 * y * z;
+  b[6] = 0.31539156525252005 * (2.0 * zz - xx - yy);
+  b[7] = -1.0925484305920792 * x * z;
+  b[8] = 0.5462742152960396 * (xx - yy);
+  b[9] = -0.5900435899266435 * y * (3.0 * xx - yy);
+  b[10] = 2.890611442640554 * x * y * z;
+  b[11] = -0.4570457994644658 * y * (4.0 * zz - xx - yy);
+  b[12] = 0.3731763325901154 * z * (2.0 * zz - 3.0 * xx - 3.0 * yy);
+  b[13] = -0.4570457994644658 * x * (4.0 * zz - xx - yy);
+  b[14] = 1.445305721320277 * z * (xx - yy);
+  b[15] = -0.5900435899266435 * x * (xx - 3.0 * yy);
+  return b;
+}
+fn shBasisGrad(d: vec3f) -> array<vec3f, 16> {
+  var g: array<vec3f, 16>;
+  let x = d.x; let y = d.y; let z = d.z;
+  let xx = x * x; let yy = y * y; let zz = z * z;
+  g[1] = vec3f(0.0, -SH_C1, 0.0); g[2] = vec3f(0.0, 0.0, SH_C1); g[3] = vec3f(-SH_C1, 0.0, 0.0);
+  g[4] = 1.0925484305920792 * vec3f(y, x, 0.0);
+  g[5] = -1.0925484305920792 * vec3f(0.0, z, y);
+  g[6] = 0.31539156525252005 * vec3f(-2.0 * x, -2.0 * y, 4.0 * z);
+  g[7] = -1.0925484305920792 * vec3f(z, 0.0, x);
+  g[8] = 0.5462742152960396 * vec3f(2.0 * x, -2.0 * y, 0.0);
+  g[9] = -0.5900435899266435 * vec3f(6.0 * x * y, 3.0 * xx - 3.0 * yy, 0.0);
+  g[10] = 2.890611442640554 * vec3f(y * z, x * z, x * y);
+  g[11] = -0.4570457994644658 * vec3f(-2.0 * x * y, 4.0 * zz - xx - 3.0 * yy, 8.0 * y * z);
+  g[12] = 0.3731763325901154 * vec3f(-6.0 * x * z, -6.0 * y * z, 6.0 * zz - 3.0 * xx - 3.0 * yy);
+  g[13] = -0.4570457994644658 * vec3f(4.0 * zz - 3.0 * xx - yy, -2.0 * x * y, 8.0 * x * z);
+  g[14] = 1.445305721320277 * vec3f(2.0 * x * z, -2.0 * y * z, xx - yy);
+  g[15] = -0.5900435899266435 * vec3f(3.0 * xx - 3.0 * yy, -6.0 * x * y, 0.0);
+  return g;
+}
+fn loadV3(a: ptr<storage, array<f32>, read>, i: u32) -> vec3f { return vec3f((*a)[3u * i], (*a)[3u * i + 1u], (*a)[3u * i + 2u]); }
+`;
+
+/** Per Gaussian: cull, 3D and 2D covariance, conic, radius, pixel mean, colour (precomputed or SH), tile count. */
+export const PREPROCESS = /* wgsl */ `
+@group(0) @binding(0) var<storage, read> means: array<f32>;
+@group(0) @binding(1) var<storage, read> scales: array<f32>;
+@group(0) @binding(2) var<storage, read> rots: array<vec4f>;
+@group(0) @binding(3) var<storage, read> opac: array<f32>;
+@group(0) @binding(4) var<storage, read> feat: array<f32>;
+@group(0) @binding(5) var<storage, read_write> xyd: array<vec4f>;
+@group(0) @binding(6) var<storage, read_write> conicO: array<vec4f>;
+@group(0) @binding(7) var<storage, read_write> rgbc: array<vec4f>;
+@group(0) @binding(8) var<storage, read_write> radii: array<i32>;
+@group(0) @binding(9) var<storage, read_write> tiles: array<u32>;
+@group(0) @binding(10) var<storage, read_write> depthKey: array<u32>;
+@group(0) @binding(11) var<storage, read_write> iota: array<u32>;
+${CAM_STRUCT}
+${COMMON}
+${GRID_INDEX}
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
+  let i = gridIndex(wg, nwg, li, 256u);
+  if (i >= c.n) { return; }
+  radii[i] = 0;
+  tiles[i] = 0u;
+  depthKey[i] = 0xffffffffu;
+  iota[i] = i;
+  let p = loadV3(&means, i);
+  let t = vec3f(dot(c.r0.xyz, p) + c.r0.w, dot(c.r1.xyz, p) + c.r1.w, dot(c.r2.xyz, p) + c.r2.w);
+  if (t.z <= 0.2) { return; }
+  let Rq = quatMat(rots[i]);
+  let s = loadV3(&scales, i);
+  let M = mat3x3f(Rq[0] * s.x, Rq[1] * s.y, Rq[2] * s.z);
+  let Sigma = M * transpose(M);
+  let limx = 1.3 * c.fov.x;
+  let limy = 1.3 * c.fov.y;
+  let txc = min(limx, max(-limx, t.x / t.z)) * t.z;
+  let tyc = min(limy, max(-limy, t.y / t.z)) * t.z;
+  let fx = c.intr.x;
+  let fy = c.intr.y;
+  let j00 = fx / t.z;
+  let j02 = -fx * txc / (t.z * t.z);
+  let j11 = fy / t.z;
+  let j12 = -fy * tyc / (t.z * t.z);
+  let tm0 = j00 * c.r0.xyz + j02 * c.r2.xyz;
+  let tm1 = j11 * c.r1.xyz + j12 * c.r2.xyz;
+  let st1 = Sigma * tm1;
+  let a = dot(tm0, Sigma * tm0) + 0.3;
+  let b = dot(tm0, st1);
+  let cc = dot(tm1, st1) + 0.3;
+  let det = a * cc - b * b;
+  if (det == 0.0) { return; }
+  let inv = 1.0 / det;
+  let mid = 0.5 * (a + cc);
+  let l1 = mid + sqrt(max(0.1, mid * mid - det));
+  let l2 = mid - sqrt(max(0.1, mid * mid - det));
+  let radius = ceil(3.0 * sqrt(max(l1, l2)));
+  let pw = 1.0 / (t.z + 0.0000001);
+  let ndcx = (c.proj.x * t.x + c.proj.y * t.z) * pw;
+  let ndcy = (c.proj.z * t.y + c.proj.w * t.z) * pw;
+  let xy = vec2f(((ndcx + 1.0) * c.fov.z - 1.0) * 0.5, ((ndcy + 1.0) * c.fov.w - 1.0) * 0.5);
+  let rect = tileRect(xy, radius);
+  let area = (rect.z - rect.x) * (rect.w - rect.y);
+  if (area == 0u) { return; }
+  var rgb: vec3f;
+  var clampBits = 0u;
+  if (c.mode == 0u) {
+    rgb = loadV3(&feat, i);
+  } else {
+    let dir = normalize(p - c.campos.xyz);
+    let basis = shBasis(dir);
+    let nb = (c.shDeg + 1u) * (c.shDeg + 1u);
+    var v = vec3f(0.5);
+    for (var k = 0u; k < nb; k++) { v += basis[k] * loadV3(&feat, i * c.shK + k); }
+    if (v.x < 0.0) { clampBits |= 1u; }
+    if (v.y < 0.0) { clampBits |= 2u; }
+    if (v.z < 0.0) { clampBits |= 4u; }
+    rgb = max(v, vec3f(0.0));
+  }
+  xyd[i] = vec4f(xy, t.z, 0.0);
+  conicO[i] = vec4f(cc * inv, -b * inv, a * inv, opac[i]);
+  rgbc[i] = vec4f(rgb, bitcast<f32>(clampBits));
+  radii[i] = i32(radius);
+  tiles[i] = area;
+  depthKey[i] = bitcast<u32>(t.z);
+}`;
+
+/** tilesSorted[k] = tiles[order[k]] (tile counts in depth order). */
+export const GATHER = /* wgsl */ `
+@group(0) @binding(0) var<storage, read> order: array<u32>;
+@group(0) @binding(1) var<storage, read> tiles: array<u32>;
+@group(0) @binding(2) var<storage, read_write> outp: array<u32>;
+struct P { n: u32 }
+@group(1) @binding(0) var<uniform> p: P;
+${GRID_INDEX}
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
+  let i = gridIndex(wg, nwg, li, 256u);
+  if (i < p.n) { outp[i] = tiles[order[i]]; }
+}`;
+
+/** One (tile, Gaussian) pair per tile each Gaussian touches, Gaussians visited in depth order. */
+export const DUPLICATE = /* wgsl */ `
+@group(0) @binding(0) var<storage, read> order: array<u32>;
+@group(0) @binding(1) var<storage, read> offsets: array<u32>;
+@group(0) @binding(2) var<storage, read> xyd: array<vec4f>;
+@group(0) @binding(3) var<storage, read> radii: array<i32>;
+@group(0) @binding(4) var<storage, read_write> keys: array<u32>;
+@group(0) @binding(5) var<storage, read_write> vals: array<u32>;
+${CAM_STRUCT}
+${COMMON}
+${GRID_INDEX}
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
+  let i = gridIndex(wg, nwg, li, 256u);
+  if (i >= c.n) { return; }
+  let g = order[i];
+  let r = radii[g];
+  if (r <= 0) { return; }
+  let rect = tileRect(xyd[g].xy, f32(r));
+  var off = offsets[i];
+  for (var y = rect.y; y < rect.w; y++) {
+    for (var x = rect.x; x < rect.z; x++) {
+      keys[off] = y * c.tilesX + x;
+      vals[off] = g;
+      off++;
+    }
+  }
+}`;
+
+/** ranges[tile] = [start, end) of its pairs in the tile-sorted list (ranges cleared to zero beforehand). */
+export const RANGES = /* wgsl */ `
+@group(0) @binding(0) var<storage, read> keys: array<u32>;
+@group(0) @binding(1) var<storage, read_write> ranges: array<vec2u>;
+struct P { m: u32 }
+@group(1) @binding(0) var<uniform> p: P;
+${GRID_INDEX}
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
+  let i = gridIndex(wg, nwg, li, 256u);
+  if (i >= p.m) { return; }
+  let k = keys[i];
+  if (i == 0u || keys[i - 1u] != k) { ranges[k].x = i; }
+  if (i == p.m - 1u || keys[i + 1u] != k) { ranges[k].y = i + 1u; }
+}`;
+
+/** Forward blend: one 16×16 workgroup per tile, Gaussians loaded 256 at a time into workgroup memory. */
+export const BLEND = /* wgsl */ `
+@group(0) @binding(0) var<storage, read> ranges: array<vec2u>;
+@group(0) @binding(1) var<storage, read> vals: array<u32>;
+@group(0) @binding(2) var<storage, read> xyd: array<vec4f>;
+@group(0) @binding(3) var<storage, read> conicO: array<vec4f>;
+@group(0) @binding(4) var<storage, read> rgbc: array<vec4f>;
+@group(0) @binding(5) var<storage, read_write> img: array<f32>;
+@group(0) @binding(6) var<storage, read_write> aux: array<u32>;
+${CAM_STRUCT}
+var<workgroup> sXY: array<vec2f, 256>;
+var<workgroup> sCO: array<vec4f, 256>;
+var<workgroup> sCD: array<vec4f, 256>;
+var<workgroup> doneCount: atomic<u32>;
+var<workgroup> doneAll: u32;
+@compute @workgroup_size(16, 16)
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec3u, @builtin(local_invocation_index) li: u32) {
+  let tile = wg.y * c.tilesX + wg.x;
+  let px = wg.x * 16u + lid.x;
+  let py = wg.y * 16u + lid.y;
+  let inside = px < c.width && py < c.height;
+  let pixf = vec2f(f32(px), f32(py));
+  let range = ranges[tile];
+  let total = range.y - range.x;
+  let rounds = (total + 255u) / 256u;
+  var done = !inside;
+  var T = 1.0;
+  var C = vec3f(0.0);
+  var D = 0.0;
+  var A = 0.0;
+  var contributor = 0u;
+  var last = 0u;
+  for (var r = 0u; r < rounds; r++) {
+    if (li == 0u) { atomicStore(&doneCount, 0u); }
+    workgroupBarrier();
+    if (done) { atomicAdd(&doneCount, 1u); }
+    workgroupBarrier();
+    if (li == 0u) { doneAll = atomicLoad(&doneCount); }
+    if (workgroupUniformLoad(&doneAll) == 256u) { break; }
+    let idx = range.x + r * 256u + li;
+    if (idx < range.y) {
+      let g = vals[idx];
+      let v = xyd[g];
+      sXY[li] = v.xy;
+      sCO[li] = conicO[g];
+      sCD[li] = vec4f(rgbc[g].xyz, v.z);
+    }
+    workgroupBarrier();
+    let cnt = min(256u, total - r * 256u);
+    for (var j = 0u; j < cnt && !done; j++) {
+      contributor++;
+      let d = sXY[j] - pixf;
+      let co = sCO[j];
+      let power = -0.5 * (co.x * d.x * d.x + co.z * d.y * d.y) - co.y * d.x * d.y;
+      if (power > 0.0) { continue; }
+      let alpha = min(0.99, co.w * exp(power));
+      if (alpha < 1.0 / 255.0) { continue; }
+      let testT = T * (1.0 - alpha);
+      if (testT < 0.0001) { done = true; continue; }
+      let w = alpha * T;
+      C += sCD[j].xyz * w;
+      D += sCD[j].w * w;
+      A += w;
+      T = testT;
+      last = contributor;
+    }
+    workgroupBarrier();
+  }
+  if (inside) {
+    let hw = c.width * c.height;
+    let pix = py * c.width + px;
+    let col = C + T * c.bg.xyz;
+    img[pix] = col.x;
+    img[hw + pix] = col.y;
+    img[2u * hw + pix] = col.z;
+    img[3u * hw + pix] = D;
+    img[4u * hw + pix] = A;
+    aux[pix] = bitcast<u32>(T);
+    aux[hw + pix] = last;
+  }
+}`;
+
+/**
+ * Backward blend: per tile, back to front; per pixel the standard 3DGS recurrences. Each Gaussian's 10 screen-space
+ * gradients are summed over the workgroup (subgroupAdd, then one compare-exchange float add per subgroup into
+ * workgroup memory; or, without subgroups, one CAS add per pixel), then added to global memory with one CAS loop
+ * per Gaussian, tile and component. WGSL has no float atomics, hence the CAS loops on u32 bit patterns.
+ */
+export function blendBackwardWgsl(subgroups: boolean): string {
+  const reduce = subgroups
+    ? `
+      if (subgroupAny(valid)) {
+        for (var k = 0u; k < 10u; k++) {
+          let s = subgroupAdd(v[k]);
+          if (sgi == 0u && s != 0.0) { addShared(j * 10u + k, s); }
+        }
+      }`
+    : `
+      if (valid) {
+        for (var k = 0u; k < 10u; k++) { if (v[k] != 0.0) { addShared(j * 10u + k, v[k]); } }
+      }`;
+  return /* wgsl */ `${subgroups ? 'enable subgroups;\ndiagnostic(off, subgroup_uniformity);' : ''}
+@group(0) @binding(0) var<storage, read> ranges: array<vec2u>;
+@group(0) @binding(1) var<storage, read> vals: array<u32>;
+@group(0) @binding(2) var<storage, read> xyd: array<vec4f>;
+@group(0) @binding(3) var<storage, read> conicO: array<vec4f>;
+@group(0) @binding(4) var<storage, read> rgbc: array<vec4f>;
+@group(0) @binding(5) var<storage, read> aux: array<u32>;
+@group(0) @binding(6) var<storage, read> dimg: array<f32>;
+@group(0) @binding(7) var<storage, read_write> g2: array<atomic<u32>>;
+${CAM_STRUCT}
+var<workgroup> sXY: array<vec2f, 256>;
+var<workgroup> sCO: array<vec4f, 256>;
+var<workgroup> sCD: array<vec4f, 256>;
+var<workgroup> sId: array<u32, 256>;
+var<workgroup> acc: array<atomic<u32>, 2560>;
+var<workgroup> maxLast: atomic<u32>;
+var<workgroup> maxLastU: u32;
+fn addShared(i: u32, x: f32) {
+  var old = atomicLoad(&acc[i]);
+  loop {
+    let r = atomicCompareExchangeWeak(&acc[i], old, bitcast<u32>(bitcast<f32>(old) + x));
+    if (r.exchanged) { break; }
+    old = r.old_value;
+  }
+}
+fn addGlobal(i: u32, x: f32) {
+  var old = atomicLoad(&g2[i]);
+  loop {
+    let r = atomicCompareExchangeWeak(&g2[i], old, bitcast<u32>(bitcast<f32>(old) + x));
+    if (r.exchanged) { break; }
+    old = r.old_value;
+  }
+}
+@compute @workgroup_size(16, 16)
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec3u, @builtin(local_invocation_index) li: u32${
+    subgroups ? ', @builtin(subgroup_invocation_id) sgi: u32' : ''
+  }) {
+  let tile = wg.y * c.tilesX + wg.x;
+  let px = wg.x * 16u + lid.x;
+  let py = wg.y * 16u + lid.y;
+  let inside = px < c.width && py < c.height;
+  let pixf = vec2f(f32(px), f32(py));
+  let hw = c.width * c.height;
+  let pix = py * c.width + px;
+  let range = ranges[tile];
+  var Tfinal = 0.0;
+  var last = 0u;
+  var dC = vec3f(0.0);
+  var dD = 0.0;
+  var dA = 0.0;
+  if (inside) {
+    Tfinal = bitcast<f32>(aux[pix]);
+    last = aux[hw + pix];
+    dC = vec3f(dimg[pix], dimg[hw + pix], dimg[2u * hw + pix]);
+    dD = dimg[3u * hw + pix];
+    dA = dimg[4u * hw + pix];
+  }
+  for (var k = 0u; k < 10u; k++) { atomicStore(&acc[li * 10u + k], 0u); }
+  if (li == 0u) { atomicStore(&maxLast, 0u); }
+  workgroupBarrier();
+  atomicMax(&maxLast, last);
+  workgroupBarrier();
+  if (li == 0u) { maxLastU = atomicLoad(&maxLast); }
+  let total = workgroupUniformLoad(&maxLastU);
+  let end = range.x + total;
+  let rounds = (total + 255u) / 256u;
+  let bgDot = dot(c.bg.xyz, dC);
+  var T = Tfinal;
+  var accC = vec3f(0.0);
+  var accD = 0.0;
+  var accA = 0.0;
+  var lastAlpha = 0.0;
+  var lastC = vec3f(0.0);
+  var lastD = 0.0;
+  for (var r = 0u; r < rounds; r++) {
+    if (r * 256u + li < total) {
+      let g = vals[end - 1u - r * 256u - li];
+      let v = xyd[g];
+      sId[li] = g;
+      sXY[li] = v.xy;
+      sCO[li] = conicO[g];
+      sCD[li] = vec4f(rgbc[g].xyz, v.z);
+    }
+    workgroupBarrier();
+    let cnt = min(256u, total - r * 256u);
+    for (var j = 0u; j < cnt; j++) {
+      let pos = total - 1u - r * 256u - j;
+      var valid = inside && pos < last;
+      var v = array<f32, 10>(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
+      if (valid) {
+        let d = sXY[j] - pixf;
+        let co = sCO[j];
+        let power = -0.5 * (co.x * d.x * d.x + co.z * d.y * d.y) - co.y * d.x * d.y;
+        let G = exp(power);
+        let alpha = min(0.99, co.w * G);
+        valid = power <= 0.0 && alpha >= 1.0 / 255.0;
+        if (valid) {
+          T = T / (1.0 - alpha);
+          let cd = sCD[j];
+          let w = alpha * T;
+          accC = lastAlpha * lastC + (1.0 - lastAlpha) * accC;
+          lastC = cd.xyz;
+          var dLda = dot(cd.xyz - accC, dC);
+          accD = lastAlpha * lastD + (1.0 - lastAlpha) * accD;
+          lastD = cd.w;
+          dLda += (cd.w - accD) * dD;
+          accA = lastAlpha + (1.0 - lastAlpha) * accA;
+          dLda += (1.0 - accA) * dA;
+          dLda *= T;
+          lastAlpha = alpha;
+          dLda += (-Tfinal / (1.0 - alpha)) * bgDot;
+          let dLdG = co.w * dLda;
+          let gdx = G * d.x;
+          let gdy = G * d.y;
+          v[0] = dLdG * (-gdx * co.x - gdy * co.y);
+          v[1] = dLdG * (-gdy * co.z - gdx * co.y);
+          v[2] = -0.5 * gdx * d.x * dLdG;
+          v[3] = -gdx * d.y * dLdG;
+          v[4] = -0.5 * gdy * d.y * dLdG;
+          v[5] = G * dLda;
+          v[6] = w * dC.x;
+          v[7] = w * dC.y;
+          v[8] = w * dC.z;
+          v[9] = w * dD;
+        }
+      }${reduce}
+    }
+    workgroupBarrier();
+    if (li < cnt) {
+      let g = sId[li];
+      for (var k = 0u; k < 10u; k++) {
+        let x = bitcast<f32>(atomicLoad(&acc[li * 10u + k]));
+        if (x != 0.0) { addGlobal(g * 10u + k, x); }
+        atomicStore(&acc[li * 10u + k], 0u);
+      }
+    }
+    workgroupBarrier();
+  }
+}`;
+}
+
+/** Per Gaussian: chain the screen-space gradients back to means, scales, rotations, opacities, colours or SH. */
+export const PREPROCESS_BACKWARD = /* wgsl */ `
+@group(0) @binding(0) var<storage, read> means: array<f32>;
+@group(0) @binding(1) var<storage, read> scales: array<f32>;
+@group(0) @binding(2) var<storage, read> rots: array<vec4f>;
+@group(0) @binding(3) var<storage, read> feat: array<f32>;
+@group(0) @binding(4) var<storage, read> radii: array<i32>;
+@group(0) @binding(5) var<storage, read> conicO: array<vec4f>;
+@group(0) @binding(6) var<storage, read> rgbc: array<vec4f>;
+@group(0) @binding(7) var<storage, read> g2: array<f32>;
+@group(0) @binding(8) var<storage, read_write> dMeans: array<f32>;
+@group(0) @binding(9) var<storage, read_write> dScales: array<f32>;
+@group(0) @binding(10) var<storage, read_write> dRots: array<vec4f>;
+@group(0) @binding(11) var<storage, read_write> dOpac: array<f32>;
+@group(0) @binding(12) var<storage, read_write> dFeat: array<f32>;
+${CAM_STRUCT}
+${COMMON}
+${GRID_INDEX}
+fn store3(i: u32, v: vec3f, which: u32) {
+  if (which == 0u) { dMeans[3u * i] = v.x; dMeans[3u * i + 1u] = v.y; dMeans[3u * i + 2u] = v.z; }
+  else { dScales[3u * i] = v.x; dScales[3u * i + 1u] = v.y; dScales[3u * i + 2u] = v.z; }
+}
+fn storeFeat(i: u32, v: vec3f) { dFeat[3u * i] = v.x; dFeat[3u * i + 1u] = v.y; dFeat[3u * i + 2u] = v.z; }
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
+  let i = gridIndex(wg, nwg, li, 256u);
+  if (i >= c.n) { return; }
+  let nf = select(c.shK, 1u, c.mode == 0u);
+  if (radii[i] <= 0) {
+    store3(i, vec3f(0.0), 0u);
+    store3(i, vec3f(0.0), 1u);
+    dRots[i] = vec4f(0.0);
+    dOpac[i] = 0.0;
+    for (var k = 0u; k < nf; k++) { storeFeat(i * nf + k, vec3f(0.0)); }
+    return;
+  }
+  let b = 10u * i;
+  dOpac[i] = g2[b + 5u];
+  let p = loadV3(&means, i);
+  let t = vec3f(dot(c.r0.xyz, p) + c.r0.w, dot(c.r1.xyz, p) + c.r1.w, dot(c.r2.xyz, p) + c.r2.w);
+  let W0 = c.r0.xyz;
+  let W1 = c.r1.xyz;
+  let W2 = c.r2.xyz;
+  // 2D mean and depth → view space.
+  let pw = 1.0 / (t.z + 0.0000001);
+  let hw = 0.5 * c.fov.z;
+  let hh = 0.5 * c.fov.w;
+  let gx = g2[b];
+  let gy = g2[b + 1u];
+  var gt = vec3f(hw * c.proj.x * pw * gx, hh * c.proj.z * pw * gy,
+    hw * (c.proj.y * pw - (c.proj.x * t.x + c.proj.y * t.z) * pw * pw) * gx +
+    hh * (c.proj.w * pw - (c.proj.z * t.y + c.proj.w * t.z) * pw * pw) * gy + g2[b + 9u]);
+  // Conic → 2D covariance: dC = −Q dQ Q.
+  let co = conicO[i];
+  let Q = mat2x2f(co.x, co.y, co.y, co.z);
+  let dQ = mat2x2f(g2[b + 2u], 0.5 * g2[b + 3u], 0.5 * g2[b + 3u], g2[b + 4u]);
+  let dC = (Q * dQ * Q) * -1.0;
+  // Recompute Σ, J, Tm.
+  let q = rots[i];
+  let Rq = quatMat(q);
+  let s = loadV3(&scales, i);
+  let M = mat3x3f(Rq[0] * s.x, Rq[1] * s.y, Rq[2] * s.z);
+  let Sigma = M * transpose(M);
+  let limx = 1.3 * c.fov.x;
+  let limy = 1.3 * c.fov.y;
+  let txtz = t.x / t.z;
+  let tytz = t.y / t.z;
+  let txc = min(limx, max(-limx, txtz)) * t.z;
+  let tyc = min(limy, max(-limy, tytz)) * t.z;
+  let mulx = select(1.0, 0.0, txtz < -limx || txtz > limx);
+  let muly = select(1.0, 0.0, tytz < -limy || tytz > limy);
+  let fx = c.intr.x;
+  let fy = c.intr.y;
+  let j00 = fx / t.z;
+  let j02 = -fx * txc / (t.z * t.z);
+  let j11 = fy / t.z;
+  let j12 = -fy * tyc / (t.z * t.z);
+  let tm0 = j00 * W0 + j02 * W2;
+  let tm1 = j11 * W1 + j12 * W2;
+  // dΣ = Tmᵀ dC Tm (dC symmetric: entries a, b, c).
+  let da = dC[0][0];
+  let db = dC[0][1];
+  let dc = dC[1][1];
+  let dSigma = da * outer(tm0, tm0) + db * (outer(tm0, tm1) + outer(tm1, tm0)) + dc * outer(tm1, tm1);
+  // dTm = 2 dC Tm Σ (rows).
+  let st0 = Sigma * tm0;
+  let st1 = Sigma * tm1;
+  let dtm0 = 2.0 * (da * st0 + db * st1);
+  let dtm1 = 2.0 * (db * st0 + dc * st1);
+  // Tm rows: tm0 = j00 W0 + j02 W2, tm1 = j11 W1 + j12 W2.
+  let dj00 = dot(dtm0, W0);
+  let dj02 = dot(dtm0, W2);
+  let dj11 = dot(dtm1, W1);
+  let dj12 = dot(dtm1, W2);
+  let tz2 = 1.0 / (t.z * t.z);
+  let tz3 = tz2 / t.z;
+  gt.x += mulx * (-fx * tz2 * dj02);
+  gt.y += muly * (-fy * tz2 * dj12);
+  gt.z += -fx * tz2 * dj00 - fy * tz2 * dj11 + 2.0 * fx * txc * tz3 * dj02 + 2.0 * fy * tyc * tz3 * dj12;
+  var gm = gt.x * W0 + gt.y * W1 + gt.z * W2;
+  // Σ = M Mᵀ: dM = (dΣ + dΣᵀ) M; M = Rq diag(s).
+  let dM = (dSigma + transpose(dSigma)) * M;
+  store3(i, vec3f(dot(dM[0], Rq[0]), dot(dM[1], Rq[1]), dot(dM[2], Rq[2])), 1u);
+  let dR = mat3x3f(dM[0] * s.x, dM[1] * s.y, dM[2] * s.z);
+  // dR[col][row]; the reference's dR[3r + c] is dR[c][r] here.
+  let r = q.x; let x = q.y; let y = q.z; let z = q.w;
+  let d01 = dR[1][0]; let d02 = dR[2][0]; let d10 = dR[0][1]; let d12 = dR[2][1]; let d20 = dR[0][2]; let d21 = dR[1][2];
+  let d00 = dR[0][0]; let d11 = dR[1][1]; let d22 = dR[2][2];
+  dRots[i] = 2.0 * vec4f(
+    -z * d01 + y * d02 + z * d10 - x * d12 - y * d20 + x * d21,
+    y * d01 + z * d02 + y * d10 - 2.0 * x * d11 - r * d12 + z * d20 + r * d21 - 2.0 * x * d22,
+    -2.0 * y * d00 + x * d01 + r * d02 + x * d10 + z * d12 - r * d20 + z * d21 - 2.0 * y * d22,
+    -2.0 * z * d00 - r * d01 + x * d02 + r * d10 - 2.0 * z * d11 + y * d12 + x * d20 + y * d21);
+  // Colours.
+  let bits = bitcast<u32>(rgbc[i].w);
+  let gc = select(vec3f(g2[b + 6u], g2[b + 7u], g2[b + 8u]), vec3f(0.0), vec3<bool>((bits & 1u) != 0u, (bits & 2u) != 0u, (bits & 4u) != 0u));
+  if (c.mode == 0u) {
+    storeFeat(i, gc);
+  } else {
+    let dv = p - c.campos.xyz;
+    let len = length(dv);
+    let dir = dv / len;
+    let basis = shBasis(dir);
+    let bg = shBasisGrad(dir);
+    let nb = (c.shDeg + 1u) * (c.shDeg + 1u);
+    var ddir = vec3f(0.0);
+    for (var k = 0u; k < c.shK; k++) {
+      if (k < nb) {
+        storeFeat(i * c.shK + k, basis[k] * gc);
+        ddir += dot(loadV3(&feat, i * c.shK + k), gc) * bg[k];
+      } else {
+        storeFeat(i * c.shK + k, vec3f(0.0));
+      }
+    }
+    gm += (ddir - dir * dot(dir, ddir)) / len;
+  }
+  store3(i, gm, 0u);
+}
+fn outer(a: vec3f, b: vec3f) -> mat3x3f { return mat3x3f(a * b.x, a * b.y, a * b.z); }
+`;
