@@ -26,7 +26,7 @@ export type ConvPath = 'direct' | 'tiled' | 'tuned' | 'tc' | 'tc-sw' | 'fast';
 
 /**
  * Whether this adapter runs the tensor-core path: subgroup matrices with the f16→f32 16×16×16 config and
- * subgroups of exactly 32 invocations (the kernel maps subgroups to invocation ranges of 32).
+ * subgroups of 32 invocations (the kernel maps subgroups to invocation ranges of 32; NVIDIA always has 32).
  */
 export function tensorCoresAvailable(gpu: Gpu): boolean {
   const i = gpu.info;
@@ -34,8 +34,7 @@ export function tensorCoresAvailable(gpu: Gpu): boolean {
     gpu.features.subgroupMatrix &&
     gpu.features.f16 &&
     i.subgroupMatrixConfigs.some((c) => c.startsWith('f16→f32 16×16×16')) &&
-    i.subgroupMinSize === 32 &&
-    i.subgroupMaxSize === 32
+    ((i.subgroupMinSize === 32 && i.subgroupMaxSize === 32) || /nvidia/i.test(i.vendor))
   );
 }
 

@@ -4,6 +4,17 @@ export * from './upfirdn-geometry.js';
 export * from './conv2d-raw.js';
 export { DEFAULT_TILE, checkTile, gemmWgsl, type GemmTile, type GemmSpec } from './gemm.js';
 export {
+  TC_TILE,
+  TUNED_TILE,
+  gemmTcWgsl,
+  gemmTunedWgsl,
+  type GemmBody,
+  type TcMode,
+  type TcTile,
+} from './gemm-fast.js';
+export { epilogueRef, type ConvEpilogue } from './epilogue.js';
+export type { GemmEngine } from './implicit.js';
+export {
   constantBuffer,
   haarDwtRaw,
   haarDwtBackwardRaw,
