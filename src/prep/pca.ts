@@ -27,8 +27,13 @@ export interface PosePca {
 export function fitPca(
   rows: readonly ArrayLike<number>[],
   components = 20,
-  onProgress?: (done: number, total: number) => void,
+  options: {
+    onProgress?: (done: number, total: number) => void;
+    /** Keep the centred samples in float32 (halves memory for thousands of frames); sums stay float64. */
+    float32?: boolean;
+  } = {},
 ): PosePca {
+  const onProgress = options.onProgress;
   const T = rows.length;
   if (T < 2) throw new Error(`PCA needs at least 2 frames, got ${T}`);
   const D = rows[0]!.length;
@@ -37,7 +42,7 @@ export function fitPca(
   for (const r of rows) for (let d = 0; d < D; d++) mean[d] += r[d]!;
   for (let d = 0; d < D; d++) mean[d] /= T;
   const centred = rows.map((r) => {
-    const c = new Float64Array(D);
+    const c = options.float32 ? new Float32Array(D) : new Float64Array(D);
     for (let d = 0; d < D; d++) c[d] = r[d]! - mean[d]!;
     return c;
   });
