@@ -179,13 +179,22 @@ export function smplxForward(model: SmplxModel, params: SmplxParams, options: Fo
 
   const vPosed = shapedVertices(model, params.betas, params.expression);
   if (options.poseCorrectives !== false) {
-    const V3 = model.numVertices * 3;
+    // only the nonzero features of (R - I): joints at rest contribute nothing, and most are at rest in most frames
+    const P = (J - 1) * 9;
+    const idx: number[] = [];
+    const val: number[] = [];
     for (let j = 1; j < J; j++) {
       for (let e = 0; e < 9; e++) {
         const f = rotations[j * 9 + e]! - (e % 4 === 0 ? 1 : 0);
-        if (f === 0) continue; // most joints are at rest in most frames: skip their 9 x V*3 rows
-        const row = ((j - 1) * 9 + e) * V3;
-        for (let i = 0; i < V3; i++) vPosed[i] += f * model.posedirs[row + i]!;
+        if (f !== 0) (idx.push((j - 1) * 9 + e), val.push(f));
+      }
+    }
+    if (idx.length) {
+      const pd = model.posedirs;
+      for (let i = 0; i < vPosed.length; i++) {
+        let s = 0;
+        for (let k = 0; k < idx.length; k++) s += val[k]! * pd[i * P + idx[k]!]!;
+        vPosed[i] += s;
       }
     }
   }

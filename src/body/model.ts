@@ -41,7 +41,7 @@ export interface SmplxModel {
   numExpression: number;
   /** (V*3, numExpression) row-major. */
   exprdirs: Float64Array;
-  /** (P, V*3): row p is the displacement field of pose feature p (feature-major, so zero features are skipped). */
+  /** (V*3, P) row-major, as in the file: row i holds coordinate i's response to the P = 486 pose features. */
   posedirs: Float64Array;
   jRegressor: SparseRows;
   /** (V, J) row-major skinning weights. */
@@ -137,7 +137,8 @@ export function smplxModelFromArrays(
     if (a.shape.length !== shape.length || shape.some((s, i) => s !== null && s !== a.shape[i])) {
       bad(`'${key}' has shape (${a.shape}), expected (${shape.map((s) => s ?? '*')})`);
     }
-    return { a, data: toFloat64(a) };
+    // no copy for float64 data: the SMPL-X posedirs alone are 120 MB
+    return { a, data: a.data instanceof Float64Array ? a.data : toFloat64(a) };
   };
   const vt = dense('v_template', [null, 3]);
   const V = vt.a.shape[0]!;
@@ -163,11 +164,7 @@ export function smplxModelFromArrays(
     for (let k = 0; k < numExpression; k++) exprdirs[i * numExpression + k] = sd.data[i * K + exprStart + k]!;
   }
 
-  const pd = dense('posedirs', [V, 3, NUM_POSE_FEATURES]);
-  const posedirs = new Float64Array(NUM_POSE_FEATURES * V * 3);
-  for (let i = 0; i < V * 3; i++) {
-    for (let p = 0; p < NUM_POSE_FEATURES; p++) posedirs[p * V * 3 + i] = pd.data[i * NUM_POSE_FEATURES + p]!;
-  }
+  const posedirs = dense('posedirs', [V, 3, NUM_POSE_FEATURES]).data;
 
   const jr = get('J_regressor');
   if (jr === undefined) bad(`missing 'J_regressor'`);

@@ -79,9 +79,13 @@ export function ndarray(data: NumericData | string[], shape: readonly number[], 
 export function toFloat64(a: NdArray | NumericData): Float64Array {
   const data = 'shape' in a ? a.data : a;
   if (Array.isArray(data)) throw new Error(`toFloat64: a string array cannot be converted to numbers`);
-  const out = new Float64Array(data.length);
-  for (let i = 0; i < data.length; i++) out[i] = Number(data[i]);
-  return out;
+  if (data instanceof Float64Array) return data.slice();
+  if (data instanceof BigInt64Array || data instanceof BigUint64Array) {
+    const out = new Float64Array(data.length);
+    for (let i = 0; i < data.length; i++) out[i] = Number(data[i]!);
+    return out;
+  }
+  return new Float64Array(data); // native element conversion (TypedArray.from would go through an iterator)
 }
 
 /** Any integer-valued array as int32; uint32/uint64 all-ones (numpy's -1 stored unsigned) become -1. */
@@ -139,6 +143,26 @@ export function floatToHalf(v: number): number {
 // ---------------------------------------------------------------------------------------------------------------
 // decode
 
+type TypedCtor = new (
+  buffer: ArrayBufferLike | number | ArrayLike<number>,
+  byteOffset?: number,
+  length?: number,
+) => NumericData;
+/** Typed array class of each dtype with a native layout (f2 and b1 are converted element by element). */
+const TYPED: Record<Exclude<NpyDType, 'U' | 'S' | 'f2' | 'b1'>, TypedCtor> = {
+  f4: Float32Array,
+  f8: Float64Array,
+  i1: Int8Array,
+  i2: Int16Array,
+  i4: Int32Array,
+  i8: BigInt64Array as unknown as TypedCtor,
+  u1: Uint8Array,
+  u2: Uint16Array,
+  u4: Uint32Array,
+  u8: BigUint64Array as unknown as TypedCtor,
+};
+if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) throw new Error('npy: a little-endian host is required');
+
 interface Descr {
   dtype: NpyDType;
   bigEndian: boolean;
@@ -195,6 +219,11 @@ export function decodeElements(raw: Uint8Array, d: Descr, count: number): Numeri
       out[i] = s;
     }
     return out;
+  }
+  if (!d.bigEndian && d.dtype !== 'f2' && d.dtype !== 'b1') {
+    // little-endian file on a little-endian host: one aligned copy of the bytes
+    const bytes = new Uint8Array(raw.subarray(0, count * d.itemsize)); // a copy (Buffer.slice would share memory)
+    return new TYPED[d.dtype](bytes.buffer, 0, count);
   }
   switch (d.dtype) {
     case 'f2': {
@@ -375,6 +404,15 @@ export function encodeNpy(a: NdArray, options: NpyWriteOptions = {}): Uint8Array
         else out[p + i * itemsize + c] = cps[c]! & 0xff;
       }
     }
+    return out;
+  }
+  const isBig = data instanceof BigInt64Array || data instanceof BigUint64Array;
+  const wide = dtype === 'i8' || dtype === 'u8';
+  if (dtype !== 'f2' && dtype !== 'b1' && isBig === wide) {
+    // native conversion (e.g. float64 -> float32) and one byte copy; the host is little-endian
+    const Ctor = TYPED[dtype as keyof typeof TYPED] as unknown as new (a: NumericData) => NumericData;
+    const typed = data.constructor === (Ctor as unknown) ? data : new Ctor(data); // native conversion
+    out.set(new Uint8Array(typed.buffer, typed.byteOffset, typed.byteLength), p);
     return out;
   }
   const num = (i: number): number => Number(data[i]);
