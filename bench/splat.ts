@@ -1,0 +1,117 @@
+/**
+ * Rasterizer benchmark: forward and forward + backward for avatar-like scenes at 1500×2048 (the reference's
+ * resolution), 300k and 1M Gaussians, plus 618k small Gaussians (the reference: 1.9 ms forward on the H100).
+ * Wall-clock per frame after warm-up, including the one pair-count readback per frame. `tiny` shrinks everything
+ * for a lavapipe smoke run. Also reports whether the pool created buffers after warm-up (it must not).
+ */
+import type { Gpu } from '../src/gpu/index.js';
+import type { Camera } from '../src/splat/camera.js';
+import { GaussianRasterizer, uploadScene } from '../src/splat/rasterizer.js';
+import type { SplatScene } from '../src/splat/reference.js';
+import { median, type BenchRow } from './table.js';
+
+/** Gaussians on an upright ellipsoid shell (≈ a 1.7 m body), seen from 3 m; `scale` is the mean Gaussian size (m). */
+export function avatarScene(n: number, scale: number, seed = 1): SplatScene {
+  let s = seed >>> 0;
+  const rand = () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const means = new Float32Array(3 * n);
+  const scales = new Float32Array(3 * n);
+  const rotations = new Float32Array(4 * n);
+  const opacities = new Float32Array(n);
+  const colors = new Float32Array(3 * n);
+  for (let i = 0; i < n; i++) {
+    const u = rand() * 2 - 1;
+    const phi = rand() * 2 * Math.PI;
+    const r = Math.sqrt(1 - u * u);
+    means.set([0.25 * r * Math.cos(phi), 0.85 * u, 0.15 * r * Math.sin(phi)], 3 * i);
+    for (let k = 0; k < 3; k++) scales[3 * i + k] = scale * (0.5 + rand()) * (k === 2 ? 0.3 : 1);
+    const q = [rand() - 0.5, rand() - 0.5, rand() - 0.5, rand() - 0.5];
+    const l = Math.hypot(...q);
+    rotations.set(
+      q.map((v) => v / l),
+      4 * i,
+    );
+    opacities[i] = 0.3 + 0.69 * rand();
+    colors.set([rand(), rand(), rand()], 3 * i);
+  }
+  return { count: n, means, scales, rotations, opacities, colors };
+}
+
+export function benchCamera(width: number, height: number): Camera {
+  const f = 1.25 * height;
+  return {
+    width,
+    height,
+    K: [f, 0, width / 2, 0, f, height / 2, 0, 0, 1],
+    R: [1, 0, 0, 0, 1, 0, 0, 0, 1],
+    T: [0, 0, 3],
+  };
+}
+
+export async function benchSplat(gpu: Gpu, opts: { tiny?: boolean; reps?: number } = {}): Promise<BenchRow[]> {
+  const tiny = opts.tiny ?? false;
+  const reps = opts.reps ?? (tiny ? 2 : 20);
+  const [W, H] = tiny ? [64, 48] : [1500, 2048];
+  const cases: [string, number, number][] = tiny
+    ? [['tiny', 2000, 0.01]]
+    : [
+        ['300k avatar', 300_000, 0.004],
+        ['618k small', 618_000, 0.0025],
+        ['1M avatar', 1_000_000, 0.003],
+      ];
+  const rows: BenchRow[] = [];
+  const cam = benchCamera(W, H);
+  for (const [name, n, scale] of cases) {
+    const scene = uploadScene(gpu, avatarScene(n, scale));
+    const r = new GaussianRasterizer(gpu);
+    const dImage = gpu.pool.acquire(20 * W * H);
+    gpu.clear(dImage);
+    let pairs = 0;
+    const time = async (backward: boolean) => {
+      const ts: number[] = [];
+      for (let i = 0; i < reps + 2; i++) {
+        const t0 = performance.now();
+        const out = await r.forward(scene, cam, { background: [1, 1, 1] });
+        pairs = out.pairs;
+        if (backward) r.backward(dImage);
+        await gpu.sync();
+        if (i >= 2) ts.push(performance.now() - t0);
+      }
+      return median(ts);
+    };
+    const fwd = await time(false);
+    const fb1 = await time(true);
+    const created = gpu.pool.stats.created;
+    const fwd2 = await time(false);
+    const fb = Math.min(fb1, await time(true));
+    const steady = gpu.pool.stats.created - created;
+    const note = `${W}×${H}, ${pairs} tile pairs`;
+    rows.push({
+      bench: 'splat forward',
+      case: name,
+      ms: Math.min(fwd, fwd2),
+      rate: n / Math.min(fwd, fwd2) / 1e3,
+      unit: 'MGauss/s',
+      note,
+    });
+    rows.push({
+      bench: 'splat forward+backward',
+      case: name,
+      ms: fb,
+      rate: n / fb / 1e3,
+      unit: 'MGauss/s',
+      note: `${note}; pool buffers created after warm-up: ${steady}`,
+    });
+    gpu.pool.release(dImage);
+    r.release();
+    scene.free();
+    gpu.pool.trim();
+  }
+  return rows;
+}
