@@ -86,7 +86,7 @@ describe('pose sequence readers', () => {
     expect(f.bodyPose![13 * 3 + 2]).toBeCloseTo(raw(3 + 13 * 3 + 2) - 0.3, 12);
     expect(f.bodyPose![14 * 3]).toBe(0);
     expect(f.bodyPose![14 * 3 + 1]).toBeCloseTo(raw(3 + 14 * 3 + 1), 12);
-    expect(Array.from(f.bodyPose!.subarray(57, 63))).toEqual([0, 0, 0, 0, 0, 0]);
+    expect(Array.from((f.bodyPose as Float64Array).subarray(57, 63))).toEqual([0, 0, 0, 0, 0, 0]);
     expect(f.leftHandPose![0]).toBeCloseTo(raw(66), 12);
     expect(f.rightHandPose![44]).toBeCloseTo(raw(155), 12);
     expect(s.betas[0]).toBe(0.5);
