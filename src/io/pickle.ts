@@ -390,7 +390,8 @@ function resolveAll(root: unknown): unknown {
 
 /** True when the bytes look like a pickle (a PROTO opcode, or a protocol 0/1 opening such as '(' or '}'). */
 export function looksLikePickle(bytes: Uint8Array): boolean {
-  return bytes.length > 1 && (bytes[0] === 0x80 ? bytes[1]! <= 5 : bytes[0] === 0x28 || bytes[0] === 0x7d);
+  // protocol 2+: PROTO n; protocols 0/1 open with MARK, EMPTY_DICT, EMPTY_LIST, GLOBAL
+  return bytes.length > 1 && (bytes[0] === 0x80 ? bytes[1]! <= 5 : [0x28, 0x7d, 0x5d, 0x63].includes(bytes[0]!));
 }
 
 export function unpickle(bytes: Uint8Array, options: UnpickleOptions = {}): unknown {
