@@ -3,6 +3,9 @@
 import { Command } from 'commander';
 import { registerDoctor } from './doctor.js';
 import { registerDemo } from './demo.js';
+import { registerRender } from './render.js';
+import { registerBodyCommands } from './body.js';
+import { registerPrep } from './prep.js';
 
 const program = new Command();
 program
@@ -12,6 +15,9 @@ program
 
 registerDoctor(program);
 registerDemo(program);
+registerRender(program);
+registerBodyCommands(program);
+registerPrep(program);
 
 program
   .parseAsync(process.argv)

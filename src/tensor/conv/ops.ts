@@ -40,13 +40,14 @@ import { maxPool2BackwardRaw, maxPool2Raw } from './pool2.js';
 import type { FirSpec } from './fir.js';
 
 /**
- * Kernel choice when the caller names none: the tiled implicit GEMM on a GPU; on a CPU adapter (lavapipe) the
- * direct kernels, whose WGSL does not depend on the shape, so a network's many shapes compile once instead of
- * once each (seconds per shape there). Both paths are tested against the float64 reference.
+ * Kernel choice when the caller names none: on a GPU the tuned fp32 implicit GEMM (25–28 TFLOP/s on the large
+ * layers of the H100, bench/RESULTS.md); on a CPU adapter (lavapipe) the direct kernels, whose WGSL does not depend
+ * on the shape, so a network's many shapes compile once instead of once each (seconds per shape there). Every path
+ * is tested against the float64 reference.
  */
-function kernelOptions(k: ConvKernelOptions | undefined): ConvKernelOptions | undefined {
+function kernelOptions(k: ConvKernelOptions | undefined): ConvKernelOptions {
   if (k?.path) return k;
-  return gpu().info.kind === 'cpu' ? { ...k, path: 'direct' } : k;
+  return { ...k, path: gpu().info.kind === 'cpu' ? 'direct' : 'tuned' };
 }
 
 function nchw(x: Tensor, op: string): [number, number, number, number] {
