@@ -111,6 +111,9 @@ describe('synthetic body: rest mesh', () => {
 
   it('the joint regressor reproduces the skeleton the body was built on', () => {
     for (let i = 0; i < 165; i++) expect(Math.abs(model.jTemplate[i]! - body.joints[i]!)).toBeLessThan(1e-9);
+    // and it is a local, mostly positive average (no large cancelling weights)
+    const R = body.arrays['J_regressor']!.data as Float64Array;
+    expect(Math.min(...R)).toBeGreaterThan(-0.1);
   });
 });
 
