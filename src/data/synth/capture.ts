@@ -1,0 +1,242 @@
+/**
+ * `animgs synth`: a synthetic multi-view capture in the THuman4.0 layout (reference-system.md §2.1), of the
+ * synthetic SMPL-X-format body wearing pose-dependent clothes (a skirt that swings and flares with the legs,
+ * sleeves that fold at the elbows) and a procedural texture:
+ *
+ *   <out>/calibration.json            cameras cam00.. (K, R, T, imgSize), a ring at chest height and one above
+ *   <out>/images/camXX/%08d.jpg       anti-aliased shaded renders (4x MSAA, optional supersampling)
+ *   <out>/masks/camXX/%08d.jpg        coverage masks
+ *   <out>/smpl_params.npz             the training motion (walk, arm swings, squat)
+ *   <out>/smplx_model.npz             the synthetic body in the SMPL-X .npz layout (load it as the SMPL-X model)
+ *   <out>/poses_test.npz              a held-out motion in the smpl_params layout, for animation tests
+ *   <out>/synth.json                  the settings it was made with
+ *
+ * Deterministic from the seed (motions, palette, betas).
+ */
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { smplxForward, type SmplxParams } from '../../body/forward.js';
+import type { SmplxModel } from '../../body/model.js';
+import { buildSyntheticBody, syntheticSmplxModel, writeSyntheticBody } from '../../body/synthetic.js';
+import type { Gpu } from '../../gpu/index.js';
+import { writeImage8 } from '../../io/image.js';
+import { meshNormals } from '../../prep/maps.js';
+import type { Camera } from '../camera.js';
+import { writeCalibrationJson } from '../camera.js';
+import { writeSmplParams } from '../smpl-params.js';
+import { MATERIAL, skirt, sleeves, type Garment } from './clothes.js';
+import { heldOutMotion, rng, trainingMotion } from './motion.js';
+import { SynthRenderer, type Palette, type Rgb, type ShadedMesh } from './render.js';
+
+export interface SynthOptions {
+  out: string;
+  cameras: number;
+  /** Cameras on the upper ring (looking down); the rest are on the chest-height ring. Default ⌊cameras/4⌋. */
+  camerasAbove?: number;
+  width: number;
+  height: number;
+  frames: number;
+  /** Frames of the held-out motion (default max(10, frames/2)). */
+  testFrames?: number;
+  seed: number;
+  /** Supersampling factor on top of 4x MSAA (default 1). */
+  supersample?: number;
+  /** JPEG quality (default 92). */
+  quality?: number;
+  onFrame?: (done: number, total: number) => void;
+}
+
+export const SYNTH_PRESETS: Record<string, Omit<SynthOptions, 'out' | 'seed'>> = {
+  /** A capture the CPU adapter writes in about a minute. */
+  small: { cameras: 4, width: 256, height: 256, frames: 20, testFrames: 10, supersample: 1 },
+  /** A GPU-sized capture. */
+  large: { cameras: 16, width: 1024, height: 1024, frames: 300, testFrames: 150, supersample: 2 },
+};
+
+/** Cameras on a ring around the subject (and a ring above), looking at `target`, OpenCV convention. */
+export function ringCameras(n: number, above: number, width: number, height: number, seed = 1): Camera[] {
+  const r = rng(seed * 31 + 7);
+  const target = [0, -0.35, 0];
+  const cams: Camera[] = [];
+  const f = 1.5 * Math.max(width, height);
+  for (let i = 0; i < n; i++) {
+    const upper = i >= n - above;
+    const k = upper ? i - (n - above) : i;
+    const count = upper ? above : n - above;
+    const az = (2 * Math.PI * k) / count + (upper ? Math.PI / count : 0) + 0.05 * (r() - 0.5);
+    const dist = (upper ? 3.3 : 3.0) + 0.1 * (r() - 0.5);
+    const eye = [dist * Math.sin(az), upper ? 1.6 : 0.0 + 0.1 * (r() - 0.5), dist * Math.cos(az)];
+    const z = target.map((t, c) => t - eye[c]!);
+    const zl = Math.hypot(...z);
+    for (let c = 0; c < 3; c++) z[c] = z[c]! / zl;
+    const up = [0, 1, 0];
+    const x = [z[1]! * up[2]! - z[2]! * up[1]!, z[2]! * up[0]! - z[0]! * up[2]!, z[0]! * up[1]! - z[1]! * up[0]!];
+    const xl = Math.hypot(...x);
+    for (let c = 0; c < 3; c++) x[c] = x[c]! / xl;
+    const y = [z[1]! * x[2]! - z[2]! * x[1]!, z[2]! * x[0]! - z[0]! * x[2]!, z[0]! * x[1]! - z[1]! * x[0]!];
+    const R = Float64Array.of(...x, ...y, ...z);
+    const T = Float64Array.from(
+      [0, 1, 2],
+      (row) => -(R[row * 3]! * eye[0]! + R[row * 3 + 1]! * eye[1]! + R[row * 3 + 2]! * eye[2]!),
+    );
+    const fj = f * (1 + 0.02 * (r() - 0.5));
+    const K = Float64Array.of(fj, 0, width / 2 + 2 * (r() - 0.5), 0, fj, height / 2 + 2 * (r() - 0.5), 0, 0, 1);
+    cams.push({ name: `cam${String(i).padStart(2, '0')}`, K, R, T, width, height });
+  }
+  return cams;
+}
+
+/** A seeded palette: skin tone, hair colour, shirt stripes and logo, skirt tartan, leggings, shoes. */
+export function syntheticPalette(seed: number): Palette {
+  const r = rng(seed * 101 + 3);
+  const pick = <T>(a: T[]): T => a[Math.floor(r() * a.length)]!;
+  const hsv = (h: number, s: number, v: number): Rgb => {
+    const f = (n: number) => {
+      const k = (n + h * 6) % 6;
+      return v - v * s * Math.max(0, Math.min(k, 4 - k, 1));
+    };
+    return [f(5), f(3), f(1)];
+  };
+  const hue = r();
+  return {
+    skin: pick<Rgb>([
+      [0.94, 0.8, 0.69],
+      [0.87, 0.68, 0.53],
+      [0.72, 0.52, 0.38],
+      [0.55, 0.38, 0.26],
+      [0.98, 0.86, 0.76],
+    ]),
+    hair: pick<Rgb>([
+      [0.1, 0.07, 0.05],
+      [0.35, 0.2, 0.1],
+      [0.7, 0.5, 0.25],
+      [0.55, 0.25, 0.12],
+    ]),
+    shirtA: hsv(hue, 0.65, 0.85),
+    shirtB: hsv((hue + 0.5) % 1, 0.2, 0.95),
+    logo: hsv((hue + 0.33) % 1, 0.9, 0.8),
+    skirtA: hsv((hue + 0.15) % 1, 0.7, 0.55),
+    skirtB: hsv((hue + 0.6) % 1, 0.6, 0.35),
+    skirtLine: hsv((hue + 0.1) % 1, 0.3, 0.95),
+    leggings: hsv((hue + 0.7) % 1, 0.4, 0.2),
+    shoes: hsv((hue + 0.9) % 1, 0.8, 0.6),
+    background: [0.22, 0.24, 0.27],
+  };
+}
+
+/** Per-vertex materials of the body from its parts (torso = shirt, legs = leggings, head = face + hair, ...). */
+export function bodyMaterials(parts: readonly string[], rest: ArrayLike<number>): Float32Array {
+  const m = new Float32Array(parts.length);
+  parts.forEach((p, v) => {
+    const y = rest[v * 3 + 1]!,
+      z = rest[v * 3 + 2]!;
+    let id: number = MATERIAL.skin;
+    if (p === 'torso') id = MATERIAL.shirt;
+    else if (p.endsWith('_leg')) id = MATERIAL.leggings;
+    else if (p.endsWith('_foot')) id = MATERIAL.shoes;
+    else if (p === 'head') id = y > 0.37 || (z < 0.0 && y > 0.27) ? MATERIAL.hair : MATERIAL.face;
+    m[v] = id;
+  });
+  return m;
+}
+
+/** The posed, clothed mesh of one frame. */
+export function clothedMesh(
+  model: SmplxModel,
+  frame: SmplxParams,
+  materials: Float32Array,
+): { mesh: ShadedMesh; garments: Garment[] } {
+  const out = smplxForward(model, frame, { vertices: true });
+  const garments = [skirt(out), ...sleeves(out)];
+  const Vb = model.numVertices;
+  let V = Vb,
+    F = model.faces.length;
+  for (const g of garments) {
+    V += g.positions.length / 3;
+    F += g.faces.length;
+  }
+  const positions = new Float32Array(V * 3);
+  const normals = new Float32Array(V * 3);
+  const tex = new Float32Array(V * 3);
+  const material = new Float32Array(V);
+  const indices = new Uint32Array(F);
+  positions.set(out.vertices!);
+  normals.set(meshNormals(out.vertices!, model.faces));
+  tex.set(model.vTemplate);
+  material.set(materials);
+  indices.set(model.faces);
+  let v0 = Vb,
+    f0 = model.faces.length;
+  for (const g of garments) {
+    const gv = g.positions.length / 3;
+    positions.set(g.positions, v0 * 3);
+    normals.set(meshNormals(g.positions, g.faces), v0 * 3);
+    tex.set(g.tex, v0 * 3);
+    material.fill(g.material, v0, v0 + gv);
+    for (let i = 0; i < g.faces.length; i++) indices[f0 + i] = g.faces[i]! + v0;
+    v0 += gv;
+    f0 += g.faces.length;
+  }
+  return { mesh: { positions, normals, tex, material, indices }, garments };
+}
+
+export interface SynthResult {
+  cameras: Camera[];
+  frames: number;
+  testFrames: number;
+  seconds: number;
+}
+
+/** Write a synthetic capture. */
+export async function synthesizeCapture(gpu: Gpu, opt: SynthOptions): Promise<SynthResult> {
+  const t0 = performance.now();
+  const out = opt.out;
+  mkdirSync(out, { recursive: true });
+  const body = buildSyntheticBody();
+  writeSyntheticBody(join(out, 'smplx_model.npz'), body);
+  const model = syntheticSmplxModel(body);
+  const r = rng(opt.seed * 13 + 5);
+  const betas = Array.from({ length: 10 }, (_, k) => (k < 4 ? 0.6 * (r() - 0.5) : 0));
+  const train = trainingMotion(opt.frames, opt.seed).map((p) => ({ ...p, betas }));
+  const testFrames = opt.testFrames ?? Math.max(10, Math.floor(opt.frames / 2));
+  const test = heldOutMotion(testFrames, opt.seed).map((p) => ({ ...p, betas }));
+  writeSmplParams(join(out, 'smpl_params.npz'), train, betas);
+  writeSmplParams(join(out, 'poses_test.npz'), test, betas);
+  const above = opt.camerasAbove ?? Math.floor(opt.cameras / 4);
+  const cams = ringCameras(opt.cameras, above, opt.width, opt.height, opt.seed);
+  writeCalibrationJson(join(out, 'calibration.json'), cams);
+  for (const c of cams) {
+    mkdirSync(join(out, 'images', c.name), { recursive: true });
+    mkdirSync(join(out, 'masks', c.name), { recursive: true });
+  }
+  const settings = { ...opt, onFrame: undefined, camerasAbove: above, testFrames, betas, format: 'animgs synth v1' };
+  const tmp = join(out, `synth.json.tmp-${process.pid}`);
+  writeFileSync(tmp, JSON.stringify(settings, null, 1));
+  renameSync(tmp, join(out, 'synth.json'));
+
+  const materials = bodyMaterials(body.vertexPart, model.vTemplate);
+  const renderer = new SynthRenderer(gpu, syntheticPalette(opt.seed), opt.supersample ?? 1);
+  const pending: Promise<void>[] = [];
+  const quality = opt.quality ?? 92;
+  try {
+    for (let f = 0; f < opt.frames; f++) {
+      const { mesh } = clothedMesh(model, train[f]!, materials);
+      renderer.setMesh(mesh);
+      for (const cam of cams) {
+        const view = await renderer.render(cam);
+        const name = `${String(f).padStart(8, '0')}.jpg`;
+        pending.push(
+          writeImage8(join(out, 'images', cam.name, name), view.width, view.height, 3, view.rgb, { quality }),
+          writeImage8(join(out, 'masks', cam.name, name), view.width, view.height, 1, view.alpha, { quality: 95 }),
+        );
+        // bound the JPEG encodes in flight
+        if (pending.length >= 16) await Promise.all(pending.splice(0));
+      }
+      opt.onFrame?.(f + 1, opt.frames);
+    }
+    await Promise.all(pending.splice(0));
+  } finally {
+    renderer.dispose();
+  }
+  return { cameras: cams, frames: opt.frames, testFrames, seconds: (performance.now() - t0) / 1000 };
+}
