@@ -12,7 +12,7 @@ import {
   type Camera,
 } from '../../src/data/camera.js';
 import { CaptureDataset, frameIds, LAYOUTS, type CaptureLayout } from '../../src/data/dataset.js';
-import { boundaryBand, morph, threshold } from '../../src/data/mask.js';
+import { boundaryBand, boundaryBandReference, morph, threshold } from '../../src/data/mask.js';
 import { Prefetcher, shuffledEpochs } from '../../src/data/prefetch.js';
 import { readSmplParams, writeSmplParams } from '../../src/data/smpl-params.js';
 import { writeImage8 } from '../../src/io/image.js';
@@ -199,6 +199,21 @@ describe('masks', () => {
       }
     }
     expect(count).toBe(26);
+    // the summed-area band equals dilate − erode on random soft masks of odd sizes
+    let seed = 9;
+    for (const [ww, hh] of [
+      [17, 13],
+      [40, 3],
+    ]) {
+      const d = Uint8Array.from({ length: ww! * hh! }, () => {
+        seed = (seed * 1103515245 + 12345) % 2147483648;
+        const v = seed % 1000;
+        return v < 450 ? 0 : v < 900 ? 255 : v % 256;
+      });
+      const img = { width: ww!, height: hh!, data: d };
+      expect(boundaryBand(img)).toEqual(boundaryBandReference(img));
+      expect(boundaryBand(img, false)).toEqual(boundaryBandReference(img, false));
+    }
     const ero = morph(new Uint8Array(w * h).fill(1), w, h, 5, 'erode');
     expect(ero.every((v) => v === 1)).toBe(true); // the image border does not erode
   });
