@@ -16,6 +16,7 @@ import { basename, dirname, join } from 'node:path';
 import { readGray, readRgb, type PlanarImage } from '../io/image.js';
 import { readActorsHqCsv, readCalibrationJson, type Camera } from './camera.js';
 import { boundaryBand, composite, threshold } from './mask.js';
+import { Prefetcher } from './prefetch.js';
 import { readSmplParams, type SmplParamSequence } from './smpl-params.js';
 
 export type CaptureLayout = 'thuman4' | 'avatarrex' | 'actorshq';
@@ -60,6 +61,8 @@ export interface LoadedItem {
   mask: Uint8Array;
   /** 1 = boundary band (excluded from the loss). */
   boundary: Uint8Array;
+  /** The background the image was composited on, if any. */
+  bg?: readonly number[];
 }
 
 interface LayoutSpec {
@@ -237,6 +240,26 @@ export class CaptureDataset {
     const mask = threshold(gray);
     const boundary = boundaryBand(gray, this.spec.soft);
     if (options.bg) composite(image, mask, options.bg);
-    return { item, camera, image, mask, boundary };
+    return { item, camera, image, mask, boundary, ...(options.bg ? { bg: options.bg } : {}) };
+  }
+
+  /**
+   * Decode items ahead of the consumer: `order` yields item indices (e.g. `shuffledEpochs(items.length, seed)` for
+   * training), `depth` items are decoded ahead on sharp's worker threads. `bg` picks each item's background when it
+   * is queued (e.g. a random colour per iteration); the chosen colour comes back in `LoadedItem.bg`.
+   */
+  stream(
+    order: Iterable<number>,
+    options: { depth?: number; bg?: (index: number) => readonly number[] } = {},
+  ): Prefetcher<number, LoadedItem> {
+    return new Prefetcher(
+      order[Symbol.iterator](),
+      (i) => {
+        const item = this.items[i];
+        if (!item) return Promise.reject(new Error(`item ${i} out of range (${this.items.length} items)`));
+        return this.load(item, options.bg ? { bg: options.bg(i) } : {});
+      },
+      options.depth ?? 4,
+    );
   }
 }

@@ -132,6 +132,14 @@ describe('capture layouts', () => {
       // smpl params
       expect(ds.smpl.length).toBe(3);
       expect(ds.smpl.frame(2).transl![0]).toBe(2);
+      // the prefetching stream yields the same items in the requested order, with the chosen background
+      const got: number[] = [];
+      for await (const { key, value } of ds.stream([3, 0, 2], { depth: 2, bg: (i) => [i / 3, 0, 0] })) {
+        got.push(value.item.frame * 10 + value.item.cam);
+        expect(value.bg).toEqual([key / 3, 0, 0]);
+        expect(value.image.data[0]).toBeCloseTo(key / 3, 6);
+      }
+      expect(got).toEqual([11, 0, 10]);
     });
   }
 

@@ -11,6 +11,7 @@ import { skirt, sleeves } from '../../src/data/synth/clothes.js';
 import { synthesizeCapture } from '../../src/data/synth/capture.js';
 import { heldOutMotion, trainingMotion } from '../../src/data/synth/motion.js';
 import { getGpu } from '../../src/gpu/index.js';
+import { prepare } from '../../src/prep/prep.js';
 
 const root = mkdtempSync(join(tmpdir(), 'animgs-synth-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -56,6 +57,11 @@ describe('synthetic capture', () => {
       // corners are background
       expect(li.mask[0]).toBe(0);
     }
+    // the capture preps like a real one
+    const prep = await prepare(gpu, { dataDir: out, model, smpl: ds.smpl, size: 64, pcaComponents: 2 });
+    expect(prep.gaussians).toBeGreaterThan(300);
+    expect(prep.poseMaps).toBe(3);
+    expect(prep.maps.weights.length).toBe(prep.gaussians * 55);
   });
 
   it('is deterministic from the seed; the skirt flares with leg spread and sleeves fold with the elbows', async () => {
