@@ -44,7 +44,7 @@ export async function benchData(gpu: Gpu, opts: { tiny: boolean }): Promise<Benc
   const body = buildSyntheticBody();
   const model = syntheticSmplxModel(body);
   const pose = trainingMotion(1, 1)[0]!;
-  const { mesh } = clothedMesh(model, pose, bodyMaterials(body.vertexPart, model.vTemplate));
+  const { mesh } = clothedMesh(model, pose, bodyMaterials(body.vertexPart, model.vTemplate, model.jTemplate));
   const renderer = new SynthRenderer(gpu, syntheticPalette(1), 2);
   renderer.setMesh(mesh);
   const cam = ringCameras(1, 0, size, size)[0]!;

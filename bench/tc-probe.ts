@@ -52,7 +52,8 @@ export function tcGemmWgsl(c: TcCase): string {
     inner += `      let b${j} = subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>>(&sb, kk * ${bn}u + sx * ${bn / sgx}u + ${j * 16}u, false, ${bn}u);\n`;
   }
   for (let i = 0; i < tm; i++) {
-    for (let j = 0; j < tn; j++) inner += `      c${i}_${j} = subgroupMatrixMultiplyAccumulate(a${i}, b${j}, c${i}_${j});\n`;
+    for (let j = 0; j < tn; j++)
+      inner += `      c${i}_${j} = subgroupMatrixMultiplyAccumulate(a${i}, b${j}, c${i}_${j});\n`;
   }
   const loop = c.uniformLoop
     ? `for (var k0 = p.k0; k0 < p.k1; k0 += ${bk}u)`
@@ -149,7 +150,18 @@ export async function runTcCase(gpu: Gpu, c: TcCase): Promise<{ ms: number; tflo
   return { ms, tflops: (2 * m * n * k) / (ms * 1e9), maxRel };
 }
 
-const BASE: TcCase = { m: 4096, n: 4096, k: 256, kChunk: 256, bm: 128, bn: 128, bk: 32, sgx: 2, sgy: 2, uniformLoop: true };
+const BASE: TcCase = {
+  m: 4096,
+  n: 4096,
+  k: 256,
+  kChunk: 256,
+  bm: 128,
+  bn: 128,
+  bk: 32,
+  sgx: 2,
+  sgy: 2,
+  uniformLoop: true,
+};
 
 export const TC_CASES: Array<[string, TcCase]> = [
   ['4096², K=256, one dispatch', { ...BASE }],
@@ -181,8 +193,17 @@ async function main(): Promise<void> {
   for (const [name, c] of TC_CASES) {
     const t0 = Date.now();
     const r = spawnSync(process.execPath, [self, 'case', JSON.stringify(c)], { encoding: 'utf8', timeout: 45_000 });
-    const line = r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
-    const tail = (r.stderr + r.stdout).trim().split('\n').filter((l) => !/artificially/.test(l)).slice(-2).join(' / ');
+    const line = r.stdout
+      .trim()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .pop();
+    const tail = (r.stderr + r.stdout)
+      .trim()
+      .split('\n')
+      .filter((l) => !/artificially/.test(l))
+      .slice(-2)
+      .join(' / ');
     const what = line ?? `FAILED (status ${r.status}, signal ${r.signal}): ${tail.slice(0, 300)}`;
     console.log(`| ${name} | ${what} | ${((Date.now() - t0) / 1000).toFixed(1)} s |`);
   }

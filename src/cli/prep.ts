@@ -84,7 +84,7 @@ export function registerPrep(program: Command): void {
         throw new Error(`--size must be a multiple of 32, got ${flags.size}`);
       const gpu = await getGpu();
       const bar = new SingleBar(
-        { format: '  posed maps [{bar}] {value}/{total} frames | {eta_formatted} left', etaBuffer: 50 },
+        { format: '  {what} [{bar}] {value}/{total} | {eta_formatted} left', etaBuffer: 50 },
         Presets.shades_classic,
       );
       let started = false;
@@ -108,7 +108,14 @@ export function registerPrep(program: Command): void {
         },
         onFrame: (done, total) => {
           if (!started) {
-            bar.start(total, 0);
+            bar.start(total, 0, { what: 'posed maps' });
+            started = true;
+          }
+          bar.update(done);
+        },
+        onPca: (done, total) => {
+          if (!started) {
+            bar.start(total, 0, { what: 'PCA Gram rows' });
             started = true;
           }
           bar.update(done);

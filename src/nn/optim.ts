@@ -143,4 +143,3 @@ export function adamStepRef(
     p[i] = p[i]! - (lr / bc1) * (m[i]! / (Math.sqrt(v[i]!) / Math.sqrt(bc2) + eps));
   }
 }
-

@@ -43,6 +43,8 @@ export interface PrepOptions {
   resume?: boolean;
   onStage?: (stage: string) => void;
   onFrame?: (done: number, total: number) => void;
+  /** Progress of the PCA's Gram matrix (rows done of T). */
+  onPca?: (done: number, total: number) => void;
 }
 
 export interface PrepResult {
@@ -107,7 +109,7 @@ export async function prepare(gpu: Gpu, opt: PrepOptions): Promise<PrepResult> {
       pixels ??= frontForeground(m.data, size);
       return Float32Array.from(pcaFeatures(m.data, size, pixels));
     });
-    pca = fitPca(rows, K, { float32: true });
+    pca = fitPca(rows, K, { float32: true, ...(opt.onPca ? { onProgress: opt.onPca } : {}) });
     writePca(join(outDir, `pca_${K}.safetensors`), pca, pixels!, size);
   }
   return { outDir, maps, template, gaussians: maps.pixels.length, poseMaps: written, ...(pca ? { pca } : {}) };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fitPca, pcaInverse, pcaProject, pcaTransform, symmetricEigen } from '../../src/prep/pca.js';
+import { fitPca, gram, pcaInverse, pcaProject, pcaTransform, symmetricEigen } from '../../src/prep/pca.js';
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;
@@ -93,5 +93,26 @@ describe('pose PCA', () => {
     // and a training row projects onto itself when within the limits of all components
     const inside = pcaProject(pca, pca.mean, 2);
     for (let d = 0; d < D; d++) expect(inside[d]).toBeCloseTo(pca.mean[d]!, 12);
+  });
+});
+
+describe('gram', () => {
+  it('blocked X Xᵀ equals the plain dot products (odd T and D, partial blocks)', () => {
+    const r = rng(5);
+    for (const [T, D] of [
+      [1, 3],
+      [6, 5000],
+      [9, 4097],
+    ]) {
+      const rows = Array.from({ length: T! }, () => Float32Array.from({ length: D! }, () => r()));
+      const G = gram(rows, D!);
+      for (let i = 0; i < T!; i++) {
+        for (let j = 0; j < T!; j++) {
+          let s = 0;
+          for (let d = 0; d < D!; d++) s += rows[i]![d]! * rows[j]![d]!;
+          expect(G[i * T! + j]).toBeCloseTo(s, 9);
+        }
+      }
+    }
   });
 });

@@ -124,14 +124,24 @@ export function syntheticPalette(seed: number): Palette {
   };
 }
 
-/** Per-vertex materials of the body from its parts (torso = shirt, legs = leggings, head = face + hair, ...). */
-export function bodyMaterials(parts: readonly string[], rest: ArrayLike<number>): Float32Array {
+/**
+ * Per-vertex materials of the body from its parts (torso and upper arms = shirt, legs = leggings, head = face + hair,
+ * ...). `restJoints` (55*3) places the elbows: the arm is shirt up to them, so no skin shows where a sleeve starts.
+ */
+export function bodyMaterials(
+  parts: readonly string[],
+  rest: ArrayLike<number>,
+  restJoints: ArrayLike<number>,
+): Float32Array {
   const m = new Float32Array(parts.length);
+  const elbowX = Math.abs(restJoints[18 * 3]!);
   parts.forEach((p, v) => {
-    const y = rest[v * 3 + 1]!,
+    const x = rest[v * 3]!,
+      y = rest[v * 3 + 1]!,
       z = rest[v * 3 + 2]!;
     let id: number = MATERIAL.skin;
     if (p === 'torso') id = MATERIAL.shirt;
+    else if (p.endsWith('_arm') && Math.abs(x) < elbowX) id = MATERIAL.shirt;
     else if (p.endsWith('_leg')) id = MATERIAL.leggings;
     else if (p.endsWith('_foot')) id = MATERIAL.shoes;
     else if (p === 'head') id = y > 0.37 || (z < 0.0 && y > 0.27) ? MATERIAL.hair : MATERIAL.face;
@@ -214,7 +224,7 @@ export async function synthesizeCapture(gpu: Gpu, opt: SynthOptions): Promise<Sy
   writeFileSync(tmp, JSON.stringify(settings, null, 1));
   renameSync(tmp, join(out, 'synth.json'));
 
-  const materials = bodyMaterials(body.vertexPart, model.vTemplate);
+  const materials = bodyMaterials(body.vertexPart, model.vTemplate, model.jTemplate);
   const renderer = new SynthRenderer(gpu, syntheticPalette(opt.seed), opt.supersample ?? 1);
   const pending: Promise<void>[] = [];
   const quality = opt.quality ?? 92;
