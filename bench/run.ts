@@ -25,6 +25,7 @@ async function optionalBenches(): Promise<void> {
     ['conv-paths', './conv-paths.js', 'benchConvPaths'],
     ['splat', './splat.js', 'benchSplat'],
     ['unet', './unet.js', 'benchUnet'],
+    ['profile', './profile.js', 'benchProfile'],
   ];
   for (const [name, file, fn] of extra) {
     try {

@@ -42,9 +42,10 @@ async function timeIt(gpu: Gpu, fn: () => void, reps: number): Promise<number> {
   return median(times);
 }
 
-export async function benchUnet(gpu: Gpu, opts: { tiny?: boolean } = {}): Promise<BenchRow[]> {
+/** The full-size (or tiny) network with random inputs, and the two workloads the benches time or profile. */
+export async function unetFixture(gpu: Gpu, tiny: boolean) {
   await initEngine(gpu);
-  const config = opts.tiny ? TINY : avatarUnetConfig(3);
+  const config = tiny ? TINY : avatarUnetConfig(3);
   const net = DualStyleUNet.init(config, 1);
   const S = config.inpSize;
   const x = Tensor.randn([1, 3, S, S], Math.random, { persistent: true });
@@ -53,22 +54,14 @@ export async function benchUnet(gpu: Gpu, opts: { tiny?: boolean } = {}): Promis
     Tensor,
     Tensor,
   ];
-  const reps = opts.tiny ? 2 : 5;
-  const base = gpu.pool.stats.bytesInUse;
-  gpu.pool.resetPeak();
-
+  const r = Tensor.randn([1, 6, 2 * S, 2 * S], Math.random, { persistent: true });
+  const params = net.parameters();
   const forward = () =>
     noGrad(() => {
       const s = beginScope();
       net.forward(x, views);
       s.end();
     });
-  const fwdMs = await timeIt(gpu, forward, reps);
-  const fwdPeak = gpu.pool.stats.peakBytesInUse - base;
-
-  gpu.pool.resetPeak();
-  const params = net.parameters();
-  const r = Tensor.randn([1, 6, 2 * S, 2 * S], Math.random, { persistent: true });
   const train = () => {
     const s = beginScope();
     const y = net.forward(x, views);
@@ -76,6 +69,25 @@ export async function benchUnet(gpu: Gpu, opts: { tiny?: boolean } = {}): Promis
     s.end();
     zeroGrad(params);
   };
+  const dispose = () => {
+    clearTape();
+    net.dispose();
+    for (const t of [x, r, ...views]) t.dispose();
+    gpu.pool.trim();
+  };
+  return { net, forward, train, dispose };
+}
+
+export async function benchUnet(gpu: Gpu, opts: { tiny?: boolean } = {}): Promise<BenchRow[]> {
+  const reps = opts.tiny ? 2 : 5;
+  const { forward, train, dispose } = await unetFixture(gpu, !!opts.tiny);
+  const base = gpu.pool.stats.bytesInUse;
+  gpu.pool.resetPeak();
+
+  const fwdMs = await timeIt(gpu, forward, reps);
+  const fwdPeak = gpu.pool.stats.peakBytesInUse - base;
+
+  gpu.pool.resetPeak();
   const trainMs = await timeIt(gpu, train, reps);
   const trainPeak = gpu.pool.stats.peakBytesInUse - base;
   clearTape();
@@ -97,8 +109,6 @@ export async function benchUnet(gpu: Gpu, opts: { tiny?: boolean } = {}): Promis
       note: `peak ${mib(trainPeak)} beyond weights; weights ${mib(base)}; new buffers in a warm step: ${newBuffers}; ${dispatches} dispatches per step`,
     },
   ];
-  net.dispose();
-  for (const t of [x, r, ...views]) t.dispose();
-  gpu.pool.trim();
+  dispose();
   return rows;
 }

@@ -11,6 +11,7 @@ import { BufferPool } from './pool.js';
 import { parseBindings, type BindingKind, type Kernel } from './kernels.js';
 import { DeviceLostError, GpuError, WgslCompileError } from './errors.js';
 import { describeAdapter, type AdapterSummary } from './adapter.js';
+import type { KernelProfiler } from './profiler.js';
 
 export type Binding = GPUBuffer | { buffer: GPUBuffer; offset?: number; size?: number };
 
@@ -45,6 +46,7 @@ export class Gpu {
   private readonly bindGroups = new WeakMap<Kernel, Map<string, GPUBindGroup>>();
   /** Dispatches recorded since creation (for tests and overhead accounting). */
   dispatchCount = 0;
+  private profiler: KernelProfiler | null = null;
 
   constructor(
     readonly device: GPUDevice,
@@ -146,12 +148,23 @@ export class Gpu {
       );
       this.paramUsed += PARAM_SLOT;
     }
+    if (this.profiler) {
+      this.endPass();
+      this.pass = this.commandEncoder().beginComputePass({ timestampWrites: this.profiler.nextPass(k.name) });
+    }
     const pass = this.computePass();
     pass.setPipeline(k.pipeline);
     pass.setBindGroup(0, this.bindGroup(k, buffers));
     if (params) pass.setBindGroup(1, this.paramBindGroup, [offset]);
     pass.dispatchWorkgroups(x, y, z);
     this.dispatchCount++;
+    if (this.profiler) this.endPass();
+  }
+
+  /** Attach (or with null detach) a per-kernel profiler: each dispatch then runs in its own timed pass. */
+  profile(p: KernelProfiler | null): void {
+    this.endPass();
+    this.profiler = p;
   }
 
   /** Record a buffer-to-buffer copy (sizes and offsets in bytes, multiples of 4). */

@@ -1,0 +1,73 @@
+/**
+ * Where the GPU time goes: per-kernel GPU time (KernelProfiler: one timed pass per dispatch) of one DualStyleUNet
+ * forward, one forward + backward, and one rasterizer forward and forward + backward of the 618k-Gaussian scene.
+ * Rows are kernel families, slowest first; the sum of a workload is an upper bound of its batched time (a pass per
+ * dispatch forbids overlap). `tiny` shrinks everything for a lavapipe smoke run.
+ */
+import { KernelProfiler, type Gpu } from '../src/gpu/index.js';
+import { GaussianRasterizer, uploadScene } from '../src/splat/rasterizer.js';
+import { avatarScene, benchCamera } from './splat.js';
+import type { BenchRow } from './table.js';
+import { unetFixture } from './unet.js';
+
+const TOP = 20;
+
+async function profiled(gpu: Gpu, what: string, run: () => Promise<void> | void): Promise<BenchRow[]> {
+  await run(); // warm: compile and fill the pool outside the profile
+  await gpu.sync();
+  const p = new KernelProfiler(gpu);
+  gpu.profile(p);
+  try {
+    await run();
+    await p.collect();
+  } finally {
+    gpu.profile(null);
+  }
+  const all = p.report();
+  const rows: BenchRow[] = all.slice(0, TOP).map((t) => ({
+    bench: `profile ${what}`,
+    case: t.name,
+    ms: t.ms,
+    note: `${t.count} dispatches, ${((100 * t.ms) / p.totalMs).toFixed(1)}%`,
+  }));
+  const dispatches = all.reduce((s, t) => s + t.count, 0);
+  rows.push({
+    bench: `profile ${what}`,
+    case: 'TOTAL (sum of kernel GPU times)',
+    ms: p.totalMs,
+    note: `${dispatches} dispatches`,
+  });
+  return rows;
+}
+
+export async function benchProfile(gpu: Gpu, opts: { tiny?: boolean } = {}): Promise<BenchRow[]> {
+  const tiny = !!opts.tiny;
+  const rows: BenchRow[] = [];
+  const unet = await unetFixture(gpu, tiny);
+  rows.push(...(await profiled(gpu, 'unet forward', unet.forward)));
+  rows.push(...(await profiled(gpu, 'unet forward+backward', unet.train)));
+  unet.dispose();
+
+  const [W, H] = tiny ? [64, 48] : [1500, 2048];
+  const scene = uploadScene(gpu, tiny ? avatarScene(2000, 0.01) : avatarScene(618_000, 0.0025));
+  const r = new GaussianRasterizer(gpu);
+  const cam = benchCamera(W, H);
+  const dImage = gpu.pool.acquire(20 * W * H);
+  gpu.clear(dImage);
+  rows.push(
+    ...(await profiled(gpu, 'splat 618k forward', async () => {
+      await r.forward(scene, cam, { background: [1, 1, 1] });
+    })),
+  );
+  rows.push(
+    ...(await profiled(gpu, 'splat 618k forward+backward', async () => {
+      await r.forward(scene, cam, { background: [1, 1, 1] });
+      r.backward(dImage);
+    })),
+  );
+  gpu.pool.release(dImage);
+  r.release();
+  scene.free();
+  gpu.pool.trim();
+  return rows;
+}
