@@ -8,13 +8,12 @@ import { KernelProfiler, type Gpu } from '../src/gpu/index.js';
 import { GaussianRasterizer, uploadScene } from '../src/splat/rasterizer.js';
 import { avatarScene, benchCamera } from './splat.js';
 import type { BenchRow } from './table.js';
-import { unetFixture } from './unet.js';
+import { unetFixture, warmUp } from './unet.js';
 
 const TOP = 20;
 
 async function profiled(gpu: Gpu, what: string, run: () => Promise<void> | void): Promise<BenchRow[]> {
-  await run(); // warm: compile and fill the pool outside the profile
-  await gpu.sync();
+  await warmUp(gpu, run); // compile, fill the pool and raise the clocks outside the profile
   const p = new KernelProfiler(gpu);
   gpu.profile(p);
   try {

@@ -29,10 +29,21 @@ const TINY: StyleUnetConfig = {
   channels: { 1: 8, 2: 8, 4: 8, 8: 8, 16: 8, 32: 8, 64: 4, 128: 4 },
 };
 
+/**
+ * Run `fn` for at least `ms` before timing: a GPU that sat idle (e.g. while kernels compiled) runs its first
+ * second of work at low clocks (seen on the H100: a forward measured 111 ms cold against ~60 ms warm).
+ */
+export async function warmUp(gpu: Gpu, fn: () => unknown, ms = 1500): Promise<void> {
+  const t0 = performance.now();
+  do {
+    await fn();
+    await gpu.sync();
+  } while (performance.now() - t0 < ms);
+}
+
 async function timeIt(gpu: Gpu, fn: () => void, reps: number): Promise<number> {
   const times: number[] = [];
-  fn();
-  await gpu.sync();
+  await warmUp(gpu, fn);
   for (let r = 0; r < reps; r++) {
     const t0 = performance.now();
     fn();
