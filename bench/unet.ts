@@ -104,20 +104,31 @@ export async function benchUnet(gpu: Gpu, opts: { tiny?: boolean } = {}): Promis
   clearTape();
   const created = gpu.pool.stats.created;
   const d0 = gpu.dispatchCount;
+  const r0 = performance.now();
   train();
+  const trainRecord = performance.now() - r0;
   const dispatches = gpu.dispatchCount - d0;
   await gpu.sync();
   const newBuffers = gpu.pool.stats.created - created;
+  const f0 = performance.now();
+  forward();
+  const fwdRecord = performance.now() - f0;
+  await gpu.sync();
 
   const name = opts.tiny ? 'tiny' : 'full (512²→2×3×1024², 74.5M params)';
   const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
   const rows: BenchRow[] = [
-    { bench: 'unet', case: `${name} forward (no grad)`, ms: fwdMs, note: `peak ${mib(fwdPeak)} beyond weights` },
+    {
+      bench: 'unet',
+      case: `${name} forward (no grad)`,
+      ms: fwdMs,
+      note: `peak ${mib(fwdPeak)} beyond weights; CPU recording ${fwdRecord.toFixed(1)} ms`,
+    },
     {
       bench: 'unet',
       case: `${name} forward + backward`,
       ms: trainMs,
-      note: `peak ${mib(trainPeak)} beyond weights; weights ${mib(base)}; new buffers in a warm step: ${newBuffers}; ${dispatches} dispatches per step`,
+      note: `peak ${mib(trainPeak)} beyond weights; weights ${mib(base)}; new buffers in a warm step: ${newBuffers}; ${dispatches} dispatches per step; CPU recording ${trainRecord.toFixed(1)} ms`,
     },
   ];
   dispose();

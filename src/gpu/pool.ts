@@ -4,6 +4,11 @@
  * Sizes are rounded up to classes with four steps per power of two (at most 19% waste), so tensors of nearby
  * sizes share buffers. Releasing a buffer that queued commands still use is safe: WebGPU runs commands in
  * submission order, so work recorded later that reuses the buffer runs after the earlier reads and writes.
+ *
+ * `acquire` hands out the free buffer of the class that was created first (not the last released). The buffers a
+ * step gets then depend only on which buffers are free when it starts and on its sequence of acquires and releases,
+ * so a repeated training step gets the same buffers every time and the runtime's bind-group cache hits (with a
+ * stack, the release order permutes the free lists and ~2/3 of a network step's dispatches created a bind group).
  */
 export const STORAGE_USAGE = 0x80 /* STORAGE */ | 0x04 /* COPY_SRC */ | 0x08; /* COPY_DST */
 
@@ -31,6 +36,9 @@ export class BufferPool {
   private free = new Map<number, GPUBuffer[]>();
   private owned = new Map<GPUBuffer, number>();
   private inUse = new Set<GPUBuffer>();
+  /** Creation order of each buffer; free lists are kept sorted by it, descending, so `pop` gives the oldest. */
+  private serial = new Map<GPUBuffer, number>();
+  private nextSerial = 0;
   readonly stats: PoolStats = {
     created: 0,
     bytesAllocated: 0,
@@ -55,6 +63,7 @@ export class BufferPool {
     if (!buf) {
       buf = this.device.createBuffer({ size, usage: STORAGE_USAGE, label });
       this.owned.set(buf, size);
+      this.serial.set(buf, this.nextSerial++);
       this.stats.created++;
       this.stats.bytesAllocated += size;
       this.stats.peakBytesAllocated = Math.max(this.stats.peakBytesAllocated, this.stats.bytesAllocated);
@@ -72,7 +81,15 @@ export class BufferPool {
     this.stats.bytesInUse -= size;
     let list = this.free.get(size);
     if (!list) this.free.set(size, (list = []));
-    list.push(buf);
+    const id = this.serial.get(buf)!;
+    let lo = 0,
+      hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.serial.get(list[mid]!)! > id) lo = mid + 1;
+      else hi = mid;
+    }
+    list.splice(lo, 0, buf);
   }
 
   /** Destroy every free buffer (e.g. between benchmarks of different sizes). */
@@ -81,6 +98,7 @@ export class BufferPool {
       for (const b of list) {
         this.stats.bytesAllocated -= this.owned.get(b)!;
         this.owned.delete(b);
+        this.serial.delete(b);
         b.destroy();
       }
     }

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   getGpu,
   GpuTimer,
+  KernelProfiler,
   grid1d,
   GRID_INDEX,
   parseBindings,
@@ -112,5 +113,68 @@ describe('gpu runtime', () => {
     const [x, y] = grid1d(65535 * 64 * 3 + 5, 64);
     expect(x).toBeLessThanOrEqual(65535);
     expect(x * y * 64).toBeGreaterThanOrEqual(65535 * 64 * 3 + 5);
+  });
+
+  it('hands out the oldest free buffer of a class, so a repeated step reuses the same buffers', async () => {
+    const gpu = await getGpu();
+    const step = () => {
+      const a = gpu.pool.acquire(4096);
+      const b = gpu.pool.acquire(4096);
+      const c = gpu.pool.acquire(4096);
+      gpu.pool.release(b);
+      const d = gpu.pool.acquire(4096);
+      gpu.pool.release(c);
+      gpu.pool.release(a);
+      gpu.pool.release(d);
+      return [a, b, c, d];
+    };
+    step();
+    const first = step();
+    for (let i = 0; i < 3; i++) expect(step()).toEqual(first);
+  });
+
+  it('submits long recordings in chunks and profiles each dispatch by kernel name', async () => {
+    const gpu = await getGpu();
+    const n = 256;
+    const x = gpu.bufferFrom(new Float32Array(n).fill(1));
+    const y = gpu.pool.acquire(n * 4);
+    const k = await gpu.compile('add', ADD);
+    const saved = gpu.autoFlushDispatches;
+    gpu.autoFlushDispatches = 3;
+    const p = gpu.features.timestamps ? new KernelProfiler(gpu) : null;
+    gpu.profile(p);
+    try {
+      // y = (x + x)·1, then y = (x + y)·1 nine times: 11 in the end, whatever the chunking.
+      gpu.dispatch(
+        k,
+        [x, x, y],
+        grid1d(n, 64),
+        new Uint32Array([n, new Uint32Array(new Float32Array([1]).buffer)[0]!]),
+      );
+      for (let i = 0; i < 9; i++) {
+        const t = gpu.pool.acquire(n * 4);
+        gpu.dispatch(
+          k,
+          [x, y, t],
+          grid1d(n, 64),
+          new Uint32Array([n, new Uint32Array(new Float32Array([1]).buffer)[0]!]),
+        );
+        gpu.copy(t, 0, y, 0, n * 4);
+        gpu.pool.release(t);
+      }
+      expect(Array.from(await gpu.readF32(y, n)).every((v) => v === 11)).toBe(true);
+      if (p) {
+        await p.collect();
+        const r = p.report();
+        expect(r.map((t) => t.name)).toEqual(['add']);
+        expect(r[0]!.count).toBe(10);
+        expect(p.totalMs).toBeGreaterThanOrEqual(0);
+      }
+    } finally {
+      gpu.profile(null);
+      gpu.autoFlushDispatches = saved;
+      gpu.pool.release(x);
+      gpu.pool.release(y);
+    }
   });
 });
