@@ -6,6 +6,7 @@ import { registerDemo } from './demo.js';
 import { registerRender } from './render.js';
 import { registerBodyCommands } from './body.js';
 import { registerPrep } from './prep.js';
+import { registerSynth } from './synth.js';
 
 const program = new Command();
 program
@@ -17,6 +18,7 @@ registerDoctor(program);
 registerDemo(program);
 registerRender(program);
 registerBodyCommands(program);
+registerSynth(program);
 registerPrep(program);
 
 program
