@@ -133,18 +133,54 @@ export class Gpu {
    */
   dispatch(k: Kernel, buffers: readonly Binding[], groups: number | readonly number[], params?: ArrayBufferView): void {
     this.checkAlive();
-    if (buffers.length !== k.bindings.length) {
-      throw new GpuError(`kernel '${k.name}' takes ${k.bindings.length} buffers, got ${buffers.length}`);
-    }
     const [x, y = 1, z = 1] = typeof groups === 'number' ? [groups] : groups;
     const max = this.limits.maxComputeWorkgroupsPerDimension;
     if (x > max || y > max || z > max) {
       throw new GpuError(`kernel '${k.name}': grid ${x}×${y}×${z} exceeds ${max} per dimension (use grid2d)`);
     }
-    if (x === 0 || y === 0 || z === 0) return;
+    if (x === 0 || y === 0 || z === 0) {
+      this.checkArgs(k, buffers, params);
+      return;
+    }
+    this.record(k, buffers, params, (pass) => pass.dispatchWorkgroups(x, y, z));
+  }
+
+  /**
+   * Record one dispatch whose workgroup grid is read on the GPU: three u32 (x, y, z) at byte `offset` (a multiple
+   * of 4) of `indirect`, which the GPU may have written earlier in the same submission. Pooled buffers carry the
+   * INDIRECT usage. A grid over the per-dimension limit is dropped by the GPU (WebGPU validation), so kernels that
+   * write the arguments must split large grids (see grid1d).
+   */
+  dispatchIndirect(
+    k: Kernel,
+    buffers: readonly Binding[],
+    indirect: GPUBuffer,
+    offset: number,
+    params?: ArrayBufferView,
+  ): void {
+    this.checkAlive();
+    if (offset % 4 !== 0 || offset + 12 > indirect.size) {
+      throw new GpuError(`kernel '${k.name}': indirect offset ${offset} is not 4-aligned or past the buffer`);
+    }
+    this.record(k, buffers, params, (pass) => pass.dispatchWorkgroupsIndirect(indirect, offset));
+  }
+
+  private checkArgs(k: Kernel, buffers: readonly Binding[], params?: ArrayBufferView): void {
+    if (buffers.length !== k.bindings.length) {
+      throw new GpuError(`kernel '${k.name}' takes ${k.bindings.length} buffers, got ${buffers.length}`);
+    }
     if (k.hasParams !== (params !== undefined)) {
       throw new GpuError(`kernel '${k.name}' ${k.hasParams ? 'needs' : 'takes no'} parameters`);
     }
+  }
+
+  private record(
+    k: Kernel,
+    buffers: readonly Binding[],
+    params: ArrayBufferView | undefined,
+    go: (pass: GPUComputePassEncoder) => void,
+  ): void {
+    this.checkArgs(k, buffers, params);
     let offset = 0;
     if (params) {
       if (params.byteLength > PARAM_SLOT) throw new GpuError(`kernel '${k.name}': parameters over ${PARAM_SLOT} bytes`);
@@ -163,7 +199,7 @@ export class Gpu {
     pass.setPipeline(k.pipeline);
     pass.setBindGroup(0, this.bindGroup(k, buffers));
     if (params) pass.setBindGroup(1, this.paramBindGroup, [offset]);
-    pass.dispatchWorkgroups(x, y, z);
+    go(pass);
     this.dispatchCount++;
     if (this.profiler) this.endPass();
     if (++this.sinceFlush >= this.autoFlushDispatches && this.autoFlushDispatches > 0) this.flush();

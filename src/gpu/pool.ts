@@ -10,7 +10,8 @@
  * so a repeated training step gets the same buffers every time and the runtime's bind-group cache hits (with a
  * stack, the release order permutes the free lists and ~2/3 of a network step's dispatches created a bind group).
  */
-export const STORAGE_USAGE = 0x80 /* STORAGE */ | 0x04 /* COPY_SRC */ | 0x08; /* COPY_DST */
+/** Storage, copy source and destination, and INDIRECT (so a kernel can write dispatch arguments into one). */
+export const STORAGE_USAGE = 0x80 /* STORAGE */ | 0x04 /* COPY_SRC */ | 0x08 /* COPY_DST */ | 0x100; /* INDIRECT */
 
 export function sizeClass(bytes: number): number {
   const b = Math.max(256, Math.ceil(bytes / 16) * 16);
@@ -52,7 +53,7 @@ export class BufferPool {
     private readonly maxBufferSize: number,
   ) {}
 
-  /** A buffer of at least `bytes` bytes (contents undefined), usable as storage, copy source and destination. */
+  /** A buffer of at least `bytes` bytes (contents undefined), usable as storage, copy source and destination, and indirect arguments. */
   acquire(bytes: number, label = 'pooled'): GPUBuffer {
     const size = sizeClass(bytes);
     if (size > this.maxBufferSize) {

@@ -177,4 +177,50 @@ describe('gpu runtime', () => {
       gpu.pool.release(y);
     }
   });
+
+  it('dispatches with a grid written on the GPU (dispatchIndirect), profiled like dispatch', async () => {
+    const gpu = await getGpu();
+    // args[0..2] = (ceil(n / 64), 1, 1) for the n held in count[0], written by a kernel in the same submission.
+    const ARGS = /* wgsl */ `
+@group(0) @binding(0) var<storage, read> count: array<u32>;
+@group(0) @binding(1) var<storage, read_write> args: array<u32>;
+@compute @workgroup_size(1)
+fn main() { args[0] = (count[0] + 63u) / 64u; args[1] = 1u; args[2] = 1u; }`;
+    const FILL = /* wgsl */ `
+@group(0) @binding(0) var<storage, read> count: array<u32>;
+@group(0) @binding(1) var<storage, read_write> out: array<u32>;
+${GRID_INDEX}
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
+  let i = gridIndex(wg, nwg, li, 64u);
+  if (i < count[0]) { out[i] = i + 1u; }
+}`;
+    const n = 300;
+    const count = gpu.bufferFrom(new Uint32Array([n]));
+    const args = gpu.pool.acquire(32);
+    const out = gpu.pool.acquire(512 * 4);
+    gpu.clear(out);
+    const p = gpu.features.timestamps ? new KernelProfiler(gpu) : null;
+    gpu.profile(p);
+    try {
+      gpu.dispatch(await gpu.compile('args', ARGS), [count, args], 1);
+      gpu.dispatchIndirect(await gpu.compile('fill', FILL), [count, out], args, 0);
+      expect(() => gpu.dispatchIndirect(gpu.kernel('fill', FILL), [count, out], args, 2)).toThrow(/offset/);
+      const got = new Uint32Array(await gpu.read(out, 0, 512 * 4));
+      expect(got.slice(0, n).every((v, i) => v === i + 1)).toBe(true);
+      expect(got.slice(n, 320).every((v) => v === 0)).toBe(true); // the grid covers 320, the kernel bounds n
+      if (p) {
+        await p.collect();
+        expect(
+          p
+            .report()
+            .map((t) => t.name)
+            .sort(),
+        ).toEqual(['args', 'fill']);
+      }
+    } finally {
+      gpu.profile(null);
+      for (const b of [count, args, out]) gpu.pool.release(b);
+    }
+  });
 });
