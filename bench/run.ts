@@ -1,6 +1,7 @@
 /**
  * The benchmark runner. On the GPU machine (after `source .gpu/env.sh;`):
  *   node dist-bench/bench/run.js [--only matmul,copy,...] [--tiny] [--json FILE]
+ * (`--only conv-paths,tfjs` also prints our best conv path against TensorFlow.js's WebGPU backend, bench/tfjs.ts)
  * prints a Markdown table and writes the rows as JSON (default bench/results/<date>-<device>.json, or $OUT/bench.json
  * when $OUT is set). `--tiny` shrinks every case so the runner itself can be smoke-tested on the CPU adapter.
  */
@@ -10,6 +11,7 @@ import { getGpu, type Gpu } from '../src/gpu/index.js';
 import { benchCopy } from './copy.js';
 import { benchMatmul } from './matmul.js';
 import { formatTable, type BenchRow } from './table.js';
+import { oursVsTfjs } from './tfjs.js';
 
 type Bench = (gpu: Gpu, tiny: boolean) => Promise<BenchRow[]>;
 
@@ -26,6 +28,7 @@ async function optionalBenches(): Promise<void> {
     ['splat', './splat.js', 'benchSplat'],
     ['unet', './unet.js', 'benchUnet'],
     ['profile', './profile.js', 'benchProfile'],
+    ['tfjs', './tfjs.js', 'benchTfjs'],
   ];
   for (const [name, file, fn] of extra) {
     try {
@@ -60,6 +63,11 @@ async function main(): Promise<void> {
     }
   }
   console.log(formatTable(rows));
+  const cmp = oursVsTfjs(rows); // when conv-paths and tfjs both ran: our best path against TF.js
+  if (cmp.rows.length) {
+    console.log(`\nours (best correct path) vs TensorFlow.js WebGPU, same device:\n${cmp.table}`);
+    rows.push(...cmp.rows);
+  }
   const date = new Date().toISOString().slice(0, 10);
   const file =
     argValue(args, '--json') ??
