@@ -1,8 +1,8 @@
 /**
  * Rasterizer benchmark: forward and forward + backward for avatar-like scenes at 1500×2048 (the reference's
  * resolution), 300k and 1M Gaussians, plus 618k small Gaussians (the reference: 1.9 ms forward on the H100).
- * Wall-clock per frame after warm-up, including the one pair-count readback per frame. `tiny` shrinks everything
- * for a lavapipe smoke run. Also reports whether the pool created buffers after warm-up (it must not).
+ * Wall-clock per frame after warm-up, including the one pair-count readback per frame (at the frame's end).
+ * `tiny` shrinks everything for a lavapipe smoke run. Also reports whether the pool created buffers after warm-up (it must not).
  */
 import type { Gpu } from '../src/gpu/index.js';
 import type { Camera } from '../src/splat/camera.js';

@@ -19,6 +19,7 @@ struct Cam {
   bg: vec4f,
   n: u32, width: u32, height: u32, tilesX: u32,
   tilesY: u32, shDeg: u32, shK: u32, mode: u32,
+  cap: u32, pad0: u32, pad1: u32, pad2: u32,
 }
 @group(1) @binding(0) var<uniform> c: Cam;
 `;
@@ -184,7 +185,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
   if (i < p.n) { outp[i] = tiles[order[i]]; }
 }`;
 
-/** One (tile, Gaussian) pair per tile each Gaussian touches, Gaussians visited in depth order. */
+/**
+ * One (tile, Gaussian) pair per tile each Gaussian touches, Gaussians visited in depth order. Pairs at or past the
+ * capacity c.cap are not written (the frame is then recorded again with larger buffers).
+ */
 export const DUPLICATE = /* wgsl */ `
 @group(0) @binding(0) var<storage, read> order: array<u32>;
 @group(0) @binding(1) var<storage, read> offsets: array<u32>;
@@ -206,27 +210,34 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
   var off = offsets[i];
   for (var y = rect.y; y < rect.w; y++) {
     for (var x = rect.x; x < rect.z; x++) {
-      keys[off] = y * c.tilesX + x;
-      vals[off] = g;
+      if (off < c.cap) {
+        keys[off] = y * c.tilesX + x;
+        vals[off] = g;
+      }
       off++;
     }
   }
 }`;
 
-/** ranges[tile] = [start, end) of its pairs in the tile-sorted list (ranges cleared to zero beforehand). */
+/**
+ * ranges[tile] = [start, end) of its pairs in the tile-sorted list (ranges cleared to zero beforehand); the pair
+ * count is rec[p.slot] (a count record, sort.ts).
+ */
 export const RANGES = /* wgsl */ `
 @group(0) @binding(0) var<storage, read> keys: array<u32>;
-@group(0) @binding(1) var<storage, read_write> ranges: array<vec2u>;
-struct P { m: u32 }
+@group(0) @binding(1) var<storage, read> rec: array<u32>;
+@group(0) @binding(2) var<storage, read_write> ranges: array<vec2u>;
+struct P { slot: u32 }
 @group(1) @binding(0) var<uniform> p: P;
 ${GRID_INDEX}
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
   let i = gridIndex(wg, nwg, li, 256u);
-  if (i >= p.m) { return; }
+  let m = rec[p.slot];
+  if (i >= m) { return; }
   let k = keys[i];
   if (i == 0u || keys[i - 1u] != k) { ranges[k].x = i; }
-  if (i == p.m - 1u || keys[i + 1u] != k) { ranges[k].y = i + 1u; }
+  if (i == m - 1u || keys[i + 1u] != k) { ranges[k].y = i + 1u; }
 }`;
 
 /** Forward blend: one 16×16 workgroup per tile, Gaussians loaded 256 at a time into workgroup memory. */
