@@ -6,6 +6,13 @@
  *   tc         tensor cores: f16 operands, f32 accumulation, 128×128×32 tile, 2×4 subgroups (k-major A staging,
  *              column-major subgroup-matrix loads where the gather runs along m / k)
  *   tc-rm      the same with row-major loads only (the layout the probe validated), in case column-major is wrong
+ *   tc2        tc2.ts: conv-aware staging (per-thread pixel bases, K in (tap, channel-chunk) slices, no div/mod per
+ *              element), weights converted per call to f16 in the B tile's layout (vec4<f16> copies), tile rows
+ *              padded by 8 halves; 128×128×32, 2×4 subgroups (TC2_TILE)
+ *   tc2-p0     tc2 with unpadded rows (isolates the shared-memory bank conflicts of the matrix loads)
+ *   tc2-bg     tc2 with the weight matrices loaded straight from the f16 buffer (no B staging)
+ *   tc2-4sg    tc2 with 2×2 subgroups: 64×64 per subgroup, 16 accumulators (fewer matrix loads per MMA)
+ *   tc2-bg-k64 tc2-bg with BK = 64 (half the barriers per K; the weight gradient keeps BK = 32 to fit 48 KiB)
  * Each result is checked against the fp32 tiled path (itself checked against the direct kernels in bench/conv.ts,
  * rel err ≤ 2e-6): normwise max|got − ref| / max|ref|. Tolerances: 1e-5 for fp32 paths; 5e-3 for the tensor-core
  * paths (f16 operands: expect ~1e-3). A row over its tolerance says WRONG in its note.
@@ -13,8 +20,9 @@
  * (ms × multiplicity) per path and pass.
  *
  *   node dist-bench/bench/run.js --only conv-paths        (after `bash bench/stage-gpu.sh`, `source .gpu/env.sh`)
- * Environment: CONV_PATHS_FILTER=<substring of the shape name>, CONV_PATHS=tiled,tuned,tc,tc-rm to pick.
- * `tiny` shrinks the shapes (bench/conv.ts) and runs 'tc-sw' (software subgroup matrices) in place of 'tc'.
+ * Environment: CONV_PATHS_FILTER=<substring of the shape name>, CONV_PATHS=tiled,tuned,tc,tc2,… to pick.
+ * `tiny` shrinks the shapes (bench/conv.ts) and runs 'tc-sw' / 'tc2-sw' (software subgroup matrices) in place of
+ * 'tc' / 'tc2'.
  */
 import type { Gpu } from '../src/gpu/index.js';
 import {
@@ -26,6 +34,7 @@ import {
 } from '../src/tensor/conv/conv2d-raw.js';
 import { conv2dMacs } from '../src/tensor/conv/geometry.js';
 import { TC_TILE } from '../src/tensor/conv/gemm-fast.js';
+import { TC2_TILE } from '../src/tensor/conv/tc2.js';
 import { unetConvShapes, type ConvBenchRow } from './conv.js';
 import { timeGpu } from './timeit.js';
 
@@ -46,6 +55,11 @@ function pathList(gpu: Gpu, tiny: boolean): PathSpec[] {
           opts: { path: 'tc-sw', tcTile: { bm: 32, bn: 32, bk: 16, sgm: 2, sgn: 1 } },
           tol: 5e-3,
         },
+        {
+          name: 'tc2-sw',
+          opts: { path: 'tc2-sw', tc2Tile: { bm: 32, bn: 32, bk: 16, sgm: 2, sgn: 1 } },
+          tol: 5e-3,
+        },
       ]
     : [
         { name: 'tiled', opts: { path: 'tiled' }, tol: 1e-5 },
@@ -54,6 +68,15 @@ function pathList(gpu: Gpu, tiny: boolean): PathSpec[] {
           ? [
               { name: 'tc', opts: { path: 'tc' as const }, tol: 5e-3 },
               { name: 'tc-rm', opts: { path: 'tc' as const, tcTile: { ...TC_TILE, rowMajorOnly: true } }, tol: 5e-3 },
+              { name: 'tc2', opts: { path: 'tc2' as const, tc2Tile: TC2_TILE }, tol: 5e-3 },
+              { name: 'tc2-p0', opts: { path: 'tc2' as const, tc2Tile: { ...TC2_TILE, pad: 0 } }, tol: 5e-3 },
+              { name: 'tc2-bg', opts: { path: 'tc2' as const, tc2Tile: { ...TC2_TILE, bGlobal: true } }, tol: 5e-3 },
+              { name: 'tc2-4sg', opts: { path: 'tc2' as const, tc2Tile: { ...TC2_TILE, sgn: 2 } }, tol: 5e-3 },
+              {
+                name: 'tc2-bg-k64',
+                opts: { path: 'tc2' as const, tc2Tile: { ...TC2_TILE, bk: 64, bGlobal: true } },
+                tol: 5e-3,
+              },
             ]
           : []),
       ];

@@ -7,6 +7,8 @@
  *   'tc'      tensor cores: f16 operands, f32 accumulation (falls back to 'tuned' without subgroup matrices)
  *   'tc-sw'   the 'tc' kernel with software subgroup matrices (for testing its index math on any adapter)
  *   'fast'    'tc' where the adapter has it, else 'tuned'
+ *   'tc2'     tensor cores with conv-aware staging and f16 weights converted per call (tc2.ts; falls back to 'tuned')
+ *   'tc2-sw'  the 'tc2' kernels with software subgroup matrices (CPU-testable twin)
  */
 import type { Gpu } from '../../gpu/index.js';
 import { channelSum, conv2dBackwardInputDirect, conv2dBackwardWeightDirect, conv2dForwardDirect } from './direct.js';
@@ -21,8 +23,9 @@ import {
   type GemmEngine,
   type TiledOptions,
 } from './implicit.js';
+import { conv2dBackwardInputTc2, conv2dBackwardWeightTc2, conv2dForwardTc2, type Tc2Tile } from './tc2.js';
 
-export type ConvPath = 'direct' | 'tiled' | 'tuned' | 'tc' | 'tc-sw' | 'fast';
+export type ConvPath = 'direct' | 'tiled' | 'tuned' | 'tc' | 'tc-sw' | 'fast' | 'tc2' | 'tc2-sw';
 
 /**
  * Whether this adapter runs the tensor-core path: subgroup matrices with the f16→f32 16×16×16 config and
@@ -49,6 +52,8 @@ export function convEngine(gpu: Gpu, path: ConvPath | undefined): GemmEngine | n
       return 'fp32-tuned';
     case 'tc-sw':
       return 'tc-sw';
+    case 'tc2-sw':
+      return 'tc-sw';
     default:
       return tensorCoresAvailable(gpu) ? 'tc' : 'fp32-tuned';
   }
@@ -56,6 +61,13 @@ export function convEngine(gpu: Gpu, path: ConvPath | undefined): GemmEngine | n
 
 function tiledOpts(gpu: Gpu, opts: ConvKernelOptions): TiledOptions {
   return { ...opts, engine: convEngine(gpu, opts.path) ?? 'fp32' };
+}
+
+/** 'hw' / 'sw' where the path runs the tc2 kernels on this adapter, else null ('tc2' falls back to 'tuned'). */
+function tc2Mode(gpu: Gpu, opts: ConvKernelOptions): { tile?: Tc2Tile; mode: 'hw' | 'sw' } | null {
+  if (opts.path === 'tc2-sw') return { ...opts, tile: opts.tc2Tile, mode: 'sw' };
+  if (opts.path === 'tc2' && tensorCoresAvailable(gpu)) return { ...opts, tile: opts.tc2Tile, mode: 'hw' };
+  return null;
 }
 
 export interface ConvKernelOptions {
@@ -68,6 +80,8 @@ export interface ConvKernelOptions {
   splits?: number;
   /** Tile of the 'tc' / 'tc-sw' paths (default TC_TILE: 128×128×32, 2×4 subgroups). */
   tcTile?: TcTile;
+  /** Tile of the 'tc2' / 'tc2-sw' paths (default TC2_TILE: 128×128×32, 2×4 subgroups, rows padded by 8 halves). */
+  tc2Tile?: Tc2Tile;
   /** Forward only, GEMM paths: fused epilogue after the bias (demodulation, noise, leaky ReLU·√2). */
   epilogue?: ConvEpilogue;
 }
@@ -85,7 +99,8 @@ export function conv2dForwardRaw(
   if (opts.path === 'direct') {
     if (opts.epilogue && Object.keys(opts.epilogue).length) throw new Error('conv2d: the direct path has no epilogue');
     conv2dForwardDirect(gpu, g, x, w, bias, y);
-  } else conv2dForwardTiled(gpu, g, x, w, bias, y, tiledOpts(gpu, opts));
+  } else if (tc2Mode(gpu, opts)) conv2dForwardTc2(gpu, g, x, w, bias, y, tc2Mode(gpu, opts)!);
+  else conv2dForwardTiled(gpu, g, x, w, bias, y, tiledOpts(gpu, opts));
 }
 
 /** gx [n,cin,h,w] = ∂L/∂x from gy [n,cout,ho,wo]. */
@@ -98,6 +113,7 @@ export function conv2dBackwardInputRaw(
   opts: ConvKernelOptions = {},
 ): void {
   if (opts.path === 'direct') conv2dBackwardInputDirect(gpu, g, gy, w, gx);
+  else if (tc2Mode(gpu, opts)) conv2dBackwardInputTc2(gpu, g, gy, w, gx, null, tc2Mode(gpu, opts)!);
   else conv2dBackwardInputTiled(gpu, g, gy, w, gx, null, tiledOpts(gpu, opts));
 }
 
@@ -111,6 +127,7 @@ export function conv2dBackwardWeightRaw(
   opts: ConvKernelOptions = {},
 ): void {
   if (opts.path === 'direct') conv2dBackwardWeightDirect(gpu, g, x, gy, gw);
+  else if (tc2Mode(gpu, opts)) conv2dBackwardWeightTc2(gpu, g, x, gy, gw, tc2Mode(gpu, opts)!);
   else conv2dBackwardWeightTiled(gpu, g, x, gy, gw, tiledOpts(gpu, opts));
 }
 
@@ -130,6 +147,7 @@ export function convTranspose2dForwardRaw(
   opts: ConvKernelOptions = {},
 ): void {
   if (opts.path === 'direct') conv2dBackwardInputDirect(gpu, t.conv, x, w, y, bias);
+  else if (tc2Mode(gpu, opts)) conv2dBackwardInputTc2(gpu, t.conv, x, w, y, bias, tc2Mode(gpu, opts)!);
   else conv2dBackwardInputTiled(gpu, t.conv, x, w, y, bias, tiledOpts(gpu, opts));
 }
 

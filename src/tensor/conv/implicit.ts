@@ -175,7 +175,7 @@ fn store(m: u32, n: u32, z: u32, v: f32) {
 }
 
 /** y = epilogue(Σ_z part[z]) for a forward output [n, cout, ho, wo]. */
-function sumSplitsEpilogue(
+export function sumSplitsEpilogue(
   gpu: Gpu,
   g: Conv2dGeom,
   part: GPUBuffer,

@@ -1,0 +1,698 @@
+/**
+ * Tensor-core implicit-GEMM convolutions, second generation ('tc2', issue 4): the same MMA core as `gemmTcWgsl`
+ * (f16 operands in subgroup matrices, f32 accumulators, 16×16×16, double-buffered workgroup tiles, one barrier per
+ * K slice, epilogue through a per-subgroup 16×16 f32 scratch so `store` and the fused epilogues run unchanged), but
+ * with the staging rebuilt around the convolution instead of a per-element `loadA(m, k)`:
+ *
+ * - K is walked in slices of BK that never straddle a filter tap: K order (tap, channel) with the channels of each
+ *   tap padded to a multiple of BK. A slice is (tap, channel chunk): one uniform div/mod per slice, not per element.
+ * - Activation gathers (A of forward / input grad): each thread owns a fixed pair of neighbouring output pixels for
+ *   the whole kernel; their batch offset and origin (y, x) are computed once. Per slice the tap's (dy, dx) gives one
+ *   bounds test per pixel (two unsigned compares) and one address; per element only `+ constant` and a load.
+ *   Neighbouring threads read neighbouring pixels (x contiguous in NCHW) and write neighbouring f16 pairs
+ *   into the k-major tile.
+ * - Weights (B of forward / input grad) are converted once per call to f16 in the exact [tap][channel (padded)]
+ *   [n (padded to BN)] layout the B tile wants: staging is a vec4<f16> copy with no convert and no index math, or
+ *   (`bGlobal`) no staging at all: the subgroup-matrix loads read the f16 weights straight from the storage buffer.
+ * - Weight gradient: K = pixels. Each thread owns a pair of neighbouring pixels of every slice (one div/mod per pixel
+ *   per slice, shared by both operands) and a fixed set of output columns (channel, tap) whose offsets and (dy, dx)
+ *   are computed once; both tiles are stored k-contiguous ([rows][k]).
+ * - Tile rows are padded (`pad` halves, default 8 = 16 bytes) so the 16 rows of a matrix load do not all start in
+ *   the same shared-memory banks (unpadded, a 128-half k-major row is 256 bytes: every row in the same banks).
+ *
+ * Mode 'sw' is the CPU-testable twin (software subgroup matrices over the same memory, offsets, strides and layouts).
+ */
+import type { Gpu } from '../../gpu/index.js';
+import { epilogueBuffers, epilogueWgsl, hasEpilogue, type ConvEpilogue } from './epilogue.js';
+import { TC_SUBGROUP, type TcMode } from './gemm-fast.js';
+import type { Conv2dGeom } from './geometry.js';
+import { sumSplits, sumSplitsEpilogue } from './implicit.js';
+
+export interface Tc2Tile {
+  bm: number;
+  bn: number;
+  bk: number;
+  /** Subgroups along m and n (32 invocations each, ≤ 8 in all). */
+  sgm: number;
+  sgn: number;
+  /** Padding of every staged tile row, in halves (multiple of 8 keeps rows 16-byte aligned). Default 8. */
+  pad?: number;
+  /** Forward / input grad: load the weight matrices straight from the f16 weight buffer (no B staging). */
+  bGlobal?: boolean;
+}
+
+export const TC2_TILE: Tc2Tile = { bm: 128, bn: 128, bk: 32, sgm: 2, sgn: 4, pad: 8 };
+
+export interface Tc2Options {
+  tile?: Tc2Tile;
+  mode?: TcMode;
+  targetWorkgroups?: number;
+  splits?: number;
+}
+
+const ceilDiv = (a: number, b: number) => Math.ceil(a / b);
+const BIG_NEG = -1048576; // an origin that fails every bounds test
+
+const sources = new Map<string, string>();
+function cached(key: string, make: () => string): string {
+  let s = sources.get(key);
+  if (s === undefined) sources.set(key, (s = make()));
+  return s;
+}
+
+function geomKey(g: Conv2dGeom): string {
+  return `${g.n},${g.cin},${g.h},${g.w},${g.cout},${g.kh},${g.kw},${g.strideY},${g.strideX},${g.padTop},${g.padLeft},${g.ho},${g.wo}`;
+}
+
+function tileKey(t: Tc2Tile): string {
+  return `${t.bm},${t.bn},${t.bk},${t.sgm},${t.sgn},${t.pad ?? 8},${t.bGlobal ? 1 : 0}`;
+}
+
+function consts(g: Conv2dGeom): string {
+  return /* wgsl */ `
+const NB: u32 = ${g.n}u; const CIN: u32 = ${g.cin}u; const H: u32 = ${g.h}u; const W: u32 = ${g.w}u;
+const COUT: u32 = ${g.cout}u; const KH: u32 = ${g.kh}u; const KW: u32 = ${g.kw}u;
+const SY: u32 = ${g.strideY}u; const SX: u32 = ${g.strideX}u; const PT: i32 = ${g.padTop}; const PL: i32 = ${g.padLeft};
+const HO: u32 = ${g.ho}u; const WO: u32 = ${g.wo}u; const HOWO: u32 = ${g.ho * g.wo}u; const HW: u32 = ${g.h * g.w}u;
+const KHW: u32 = ${g.kh * g.kw}u; const KTOT: u32 = ${g.cin * g.kh * g.kw}u;`;
+}
+
+export function checkTc2Tile(t: Tc2Tile): number {
+  const threads = t.sgm * t.sgn * TC_SUBGROUP;
+  const pad = t.pad ?? 8;
+  const ok =
+    t.bm % (16 * t.sgm) === 0 &&
+    t.bn % (16 * t.sgn) === 0 &&
+    t.bk % 16 === 0 &&
+    threads <= 256 &&
+    pad >= 0 &&
+    pad % 8 === 0 &&
+    [t.bm, t.bn, t.bk].every((v) => (v & (v - 1)) === 0);
+  if (!ok)
+    throw new Error(
+      `tc2 tile ${JSON.stringify(t)}: needs powers of two, 16·sgm | bm, 16·sgn | bn, 16 | bk, ≤ 8 subgroups, 8 | pad`,
+    );
+  return threads;
+}
+
+/** Staged layouts: 'k' = [k][rows] (rows contiguous), 'r' = [rows][k] (k contiguous), 'g' = B from global. */
+export type Tc2Layout = 'k' | 'r' | 'g';
+
+/** Row stride and size (halves) of one buffer of a staged tile with `rows` rows. */
+function dims(layout: Tc2Layout, rows: number, t: Tc2Tile): { stride: number; size: number } {
+  const pad = t.pad ?? 8;
+  return layout === 'k'
+    ? { stride: rows + pad, size: t.bk * (rows + pad) }
+    : { stride: t.bk + pad, size: rows * (t.bk + pad) };
+}
+
+/**
+ * Thread → element mapping of a staged operand: `lanes` units (pixel pairs, vec4s) along the contiguous axis,
+ * `depth` lines along the other. Thread li owns units (li % L) + L·j (j < J) and lines (li / L) + Q·r (r < R).
+ */
+function mapping(T: number, lanes: number, depth: number): { L: number; J: number; Q: number; R: number } {
+  const L = Math.min(T, lanes);
+  const J = lanes / L;
+  const Q = T / L;
+  const R = depth / Q;
+  if (!Number.isInteger(J) || !Number.isInteger(R) || R < 1)
+    throw new Error(`tc2: ${T} threads cannot stage ${lanes} units × ${depth} lines`);
+  return { L, J, Q, R };
+}
+
+interface Tc2Spec {
+  /** Bindings, constants and `fn store(m, n, z, v)`. */
+  header: string;
+  m: number;
+  n: number;
+  slices: number;
+  slicesPerSplit: number;
+  aLayout: 'k' | 'r';
+  bLayout: Tc2Layout;
+  /** 'g' only: row stride of the f16 weight matrix (WHS) whose row ks·BK + k holds slice ks. */
+  npad?: number;
+  /** var<private> declarations, per-thread setup (in main), fetch body (slice `ks` → registers), put body. */
+  vars: string;
+  init: string;
+  fetch: string;
+  put: string;
+  cFast: 'm' | 'n';
+}
+
+/** The GEMM skeleton around the staging of a spec. */
+function tc2Kernel(s: Tc2Spec, tile: Tc2Tile, mode: TcMode): string {
+  const { bm, bn, bk, sgm, sgn } = tile;
+  const T = checkTc2Tile(tile);
+  const fm = bm / sgm / 16;
+  const fn = bn / sgn / 16;
+  const A = dims(s.aLayout, bm, tile);
+  const B = dims(s.bLayout, bn, tile);
+  const hw = mode === 'hw';
+  const aCol = s.aLayout === 'k';
+  const bCol = s.bLayout === 'r';
+  // Element (row, col) of a row-major load at off + row·stride + col; of a column-major one at off + col·stride + row.
+  const aOff = (i: number, st: number) =>
+    aCol
+      ? `buf * ${A.size}u + ${st * 16 * A.stride + i * 16}u + am0`
+      : `buf * ${A.size}u + (am0 + ${i * 16}u) * ${A.stride}u + ${st * 16}u`;
+  const bOff = (j: number, st: number) =>
+    s.bLayout === 'g'
+      ? `(ks * ${bk}u + ${st * 16}u) * ${s.npad}u + n0 + bn0 + ${j * 16}u`
+      : bCol
+        ? `buf * ${B.size}u + (bn0 + ${j * 16}u) * ${B.stride}u + ${st * 16}u`
+        : `buf * ${B.size}u + ${st * 16 * B.stride + j * 16}u + bn0`;
+  const bStride = s.bLayout === 'g' ? s.npad! : B.stride;
+  const bArr = s.bLayout === 'g' ? 'WHS' : 'SB';
+  const ct = hw ? 'subgroup_matrix_result<f32, 16, 16>' : 'array<f32, 8>';
+  let decl = '';
+  for (let i = 0; i < fm; i++) for (let j = 0; j < fn; j++) decl += `  var c${i}_${j}: ${ct};\n`;
+  let inner = '';
+  for (let st = 0; st < bk / 16; st++) {
+    inner += `    {\n`;
+    for (let i = 0; i < fm; i++)
+      inner += hw
+        ? `      let a${i} = subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>>(&SA, ${aOff(i, st)}, ${aCol}, ${A.stride}u);\n`
+        : `      let a${i} = SwMat(${aOff(i, st)}, ${A.stride}u, ${aCol ? 1 : 0}u);\n`;
+    for (let j = 0; j < fn; j++)
+      inner += hw
+        ? `      let b${j} = subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>>(&${bArr}, ${bOff(j, st)}, ${bCol}, ${bStride}u);\n`
+        : `      let b${j} = SwMat(${bOff(j, st)}, ${bStride}u, ${bCol ? 1 : 0}u);\n`;
+    for (let i = 0; i < fm; i++)
+      for (let j = 0; j < fn; j++)
+        inner += hw
+          ? `      c${i}_${j} = subgroupMatrixMultiplyAccumulate(a${i}, b${j}, c${i}_${j});\n`
+          : `      swMma(a${i}, b${j}, &c${i}_${j}, lane);\n`;
+    inner += `    }\n`;
+  }
+  const cm = s.cFast === 'm';
+  const rowCol = cm ? 'let row = e % 16u; let col = e / 16u;' : 'let row = e / 16u; let col = e % 16u;';
+  let out = '';
+  for (let i = 0; i < fm; i++)
+    for (let j = 0; j < fn; j++) {
+      out += hw
+        ? `  subgroupMatrixStore(&SCR, sg * 256u, c${i}_${j}, false, 16u);\n`
+        : `  swStore(c${i}_${j}, sg * 256u, lane);\n`;
+      out += `  workgroupBarrier();
+  for (var r = 0u; r < ${hw ? '8u' : 'SW16 / 2u'}; r++) {
+    let e = lane + r * 32u; ${rowCol}
+    let m = m0 + am0 + ${i * 16}u + row; let n = n0 + bn0 + ${j * 16}u + col;
+    if (m < GEMM_M && n < GEMM_N) { store(m, n, wg.z, SCR[sg * 256u + row * 16u + col]); }
+  }
+  workgroupBarrier();\n`;
+    }
+  const sw = /* wgsl */ `
+var<private> SW16: u32;
+struct SwMat { off: u32, stride: u32, colMajor: u32 }
+fn swAt(a: SwMat, row: u32, col: u32) -> u32 {
+  return select(a.off + row * a.stride + col, a.off + col * a.stride + row, a.colMajor != 0u);
+}
+fn swMma(a: SwMat, b: SwMat, c: ptr<function, array<f32, 8>>, lane: u32) {
+  for (var r = 0u; r < SW16 / 2u; r++) {
+    let e = lane + r * 32u; let row = e / 16u; let col = e % 16u;
+    var acc = (*c)[r];
+    for (var k = 0u; k < SW16; k++) { acc = fma(f32(SA[swAt(a, row, k)]), f32(${bArr}[swAt(b, k, col)]), acc); }
+    (*c)[r] = acc;
+  }
+}
+fn swStore(c: array<f32, 8>, off: u32, lane: u32) {
+  for (var r = 0u; r < SW16 / 2u; r++) { let e = lane + r * 32u; SCR[off + (e / 16u) * 16u + e % 16u] = c[r]; }
+}`;
+  return /* wgsl */ `enable f16;
+${hw ? 'enable chromium_experimental_subgroup_matrix;\ndiagnostic(off, chromium.subgroup_matrix_uniformity);' : '// software subgroup matrices (test variant)'}
+${s.header}
+const GEMM_M: u32 = ${s.m}u;
+const GEMM_N: u32 = ${s.n}u;
+const SLICES: u32 = ${s.slices}u;
+const SPS: u32 = ${s.slicesPerSplit}u;
+var<workgroup> SA: array<f16, ${2 * A.size}>;
+${s.bLayout === 'g' ? '' : `var<workgroup> SB: array<f16, ${2 * B.size}>;`}
+var<workgroup> SCR: array<f32, ${(T / TC_SUBGROUP) * 256}>;
+var<private> gM0: u32;
+var<private> gN0: u32;
+var<private> gLi: u32;
+${s.vars}
+${hw ? '' : sw}
+fn fetchTiles(ks: u32) {
+  let m0 = gM0; let n0 = gN0;
+${s.fetch}}
+fn putTiles(buf: u32) {
+${s.put}}
+@compute @workgroup_size(${T})
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u32) {
+  let m0 = wg.x * ${bm}u;
+  let n0 = wg.y * ${bn}u;
+  gM0 = m0; gN0 = n0; gLi = li;
+  let sBegin = wg.z * SPS;
+  let sEnd = min(SLICES, sBegin + SPS);
+  let sg = li / ${TC_SUBGROUP}u; let lane = li % ${TC_SUBGROUP}u;${hw ? '' : '\n  SW16 = select(16u, 0u, wg.z == 0xffffffffu);'}
+  let am0 = (sg % ${sgm}u) * ${bm / sgm}u; let bn0 = (sg / ${sgm}u) * ${bn / sgn}u;
+${s.init}
+${decl}  if (sBegin < sEnd) { fetchTiles(sBegin); putTiles(0u); }
+  workgroupBarrier();
+  var buf = 0u;
+  for (var ks = sBegin; ks < sEnd; ks++) {
+    let more = ks + 1u < sEnd;
+    if (more) { fetchTiles(ks + 1u); }
+${inner}    if (more) { putTiles(buf ^ 1u); }
+    workgroupBarrier();
+    buf ^= 1u;
+  }
+${out}}`;
+}
+
+/**
+ * Staging of an activation gather (A of forward / input grad, layout 'k'): rows = output pixels m, k = (tap,
+ * channel). The header defines `SRC` (f32 source, channel stride G_SHW, image G_SH × G_SW, G_SC channels,
+ * G_CB = channel chunks of BK per tap), `fn pixel(m) -> vec3i` (batch offset in elements, origin y, origin x) and
+ * `fn tapOf(t) -> vec2i` (dy, dx).
+ */
+function pixelGather(
+  T: number,
+  t: Tc2Tile,
+  channels: number,
+): { vars: string; init: string; fetch: string; put: string } {
+  const A = dims('k', t.bm, t);
+  const { L, J, Q, R } = mapping(T, t.bm / 2, t.bk);
+  const U = 2 * J; // pixels per thread
+  const exactC = channels % t.bk === 0;
+  let init = `  aP = li % ${L}u; aK = li / ${L}u;\n`;
+  for (let u = 0; u < U; u++)
+    init += `  { let m = m0 + 2u * (aP + ${L * (u >> 1)}u) + ${u & 1}u;
+    if (m < GEMM_M) { let p = pixel(m); aB[${u}] = p.x + p.y * i32(G_SW) + p.z; aY[${u}] = p.y; aX[${u}] = p.z; }
+    else { aB[${u}] = 0; aY[${u}] = ${BIG_NEG}; aX[${u}] = 0; } }\n`;
+  let fetch = `  let t = ks / G_CB; let c0 = (ks % G_CB) * ${t.bk}u; let d = tapOf(t);
+  let cOff = i32((c0 + aK) * G_SHW) + d.x * i32(G_SW) + d.y;\n`;
+  for (let u = 0; u < U; u++)
+    fetch += `  let ok${u} = u32(aY[${u}] + d.x) < G_SH && u32(aX[${u}] + d.y) < G_SW; let ad${u} = aB[${u}] + cOff;\n`;
+  for (let r = 0; r < R; r++) {
+    const cok = exactC ? '' : ` && c0 + aK + ${Q * r}u < G_SC`;
+    for (let u = 0; u < U; u++)
+      fetch += `  { var v = 0.0; if (ok${u}${cok}) { v = SRC[u32(ad${u} + ${Q * r * 1}i * i32(G_SHW))]; } pa[${u * R + r}] = v; }\n`;
+  }
+  let put = '';
+  for (let r = 0; r < R; r++)
+    for (let j = 0; j < J; j++) {
+      const at = `buf * ${A.size}u + (aK + ${Q * r}u) * ${A.stride}u + 2u * (aP + ${L * j}u)`;
+      put += `  { let o = ${at}; SA[o] = f16(pa[${2 * j * R + r}]); SA[o + 1u] = f16(pa[${(2 * j + 1) * R + r}]); }\n`;
+    }
+  return {
+    vars: `var<private> aP: u32;\nvar<private> aK: u32;\nvar<private> aB: array<i32, ${U}>;\nvar<private> aY: array<i32, ${U}>;\nvar<private> aX: array<i32, ${U}>;\nvar<private> pa: array<f32, ${U * R}>;`,
+    init,
+    fetch,
+    put,
+  };
+}
+
+/** Staging of the pre-converted f16 weights (B of forward / input grad, layout 'k'): binding WH4 (vec4<f16>). */
+function weightCopy(T: number, t: Tc2Tile, npad: number): { vars: string; init: string; fetch: string; put: string } {
+  const B = dims('k', t.bn, t);
+  const { L, J, Q, R } = mapping(T, t.bn / 4, t.bk);
+  const np4 = npad / 4;
+  let fetch = `  let rb = (ks * ${t.bk}u + bK) * ${np4}u + n0 / 4u + bQ;\n`;
+  for (let r = 0; r < R; r++)
+    for (let j = 0; j < J; j++) fetch += `  pb[${j * R + r}] = WH4[rb + ${r * Q * np4 + L * j}u];\n`;
+  let put = '';
+  for (let r = 0; r < R; r++)
+    for (let j = 0; j < J; j++) {
+      const at = `buf * ${B.size}u + (bK + ${Q * r}u) * ${B.stride}u + 4u * (bQ + ${L * j}u)`;
+      put += `  { let o = ${at}; let v = pb[${j * R + r}]; SB[o] = v.x; SB[o + 1u] = v.y; SB[o + 2u] = v.z; SB[o + 3u] = v.w; }\n`;
+    }
+  return {
+    vars: `var<private> bQ: u32;\nvar<private> bK: u32;\nvar<private> pb: array<vec4<f16>, ${J * R}>;`,
+    init: `  bQ = li % ${L}u; bK = li / ${L}u;\n`,
+    fetch,
+    put,
+  };
+}
+
+/** Weight conversion: WH[t][c][n] (c < cp, n < npad; f16 pairs) from f32 `src(t, c, n)` (zero outside sc × nn). */
+function convertWeights(
+  gpu: Gpu,
+  key: string,
+  w: GPUBuffer,
+  taps: number,
+  cp: number,
+  npad: number,
+  sc: number,
+  nn: number,
+  src: string,
+  extraConsts: string,
+): GPUBuffer {
+  const pairs = (taps * cp * npad) / 2;
+  const wh = gpu.pool.acquire(Math.max(16, pairs * 4), 'tc2 f16 weights');
+  if (pairs === 0) return wh;
+  const code = cached(
+    `wconv|${key}`,
+    () => /* wgsl */ `enable f16;
+@group(0) @binding(0) var<storage, read> Wsrc: array<f32>;
+@group(0) @binding(1) var<storage, read_write> WH: array<vec2<f16>>;
+${extraConsts}
+const CP: u32 = ${cp}u; const NPAD: u32 = ${npad}u; const SCH: u32 = ${sc}u; const NN: u32 = ${nn}u;
+fn srcAt(t: u32, c: u32, n: u32) -> f32 {
+  if (c >= SCH || n >= NN) { return 0.0; }
+  return Wsrc[${src}];
+}
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = gid.x + gid.y * nwg.x * 256u;
+  if (i >= ${pairs}u) { return; }
+  let n = (2u * i) % NPAD; let r = (2u * i) / NPAD; let c = r % CP; let t = r / CP;
+  WH[i] = vec2<f16>(f16(srcAt(t, c, n)), f16(srcAt(t, c, n + 1u)));
+}`,
+  );
+  const groups = ceilDiv(pairs, 256);
+  const gx = Math.min(groups, 65535);
+  gpu.dispatch(gpu.kernel('conv2d_tc2_weights_f16', code), [w, wh], [gx, ceilDiv(groups, gx), 1]);
+  return wh;
+}
+
+function splitSlices(slices: number, tiles: number, opts: Tc2Options): [number, number] {
+  if (slices === 0) return [1, 1];
+  const want = opts.splits ?? Math.min(ceilDiv(opts.targetWorkgroups ?? 512, tiles), ceilDiv(slices, 8));
+  const sps = ceilDiv(slices, Math.max(1, want));
+  return [sps, ceilDiv(slices, sps)];
+}
+
+function bHeader(tile: Tc2Tile): string {
+  return tile.bGlobal
+    ? '@group(0) @binding(1) var<storage, read> WHS: array<f16>;'
+    : '@group(0) @binding(1) var<storage, read> WH4: array<vec4<f16>>;';
+}
+
+export function conv2dForwardTc2(
+  gpu: Gpu,
+  g: Conv2dGeom,
+  x: GPUBuffer,
+  w: GPUBuffer,
+  bias: GPUBuffer | null,
+  y: GPUBuffer,
+  opts: Tc2Options & { epilogue?: ConvEpilogue } = {},
+): void {
+  const tile = opts.tile ?? TC2_TILE;
+  const mode = opts.mode ?? 'hw';
+  const T = checkTc2Tile(tile);
+  const taps = g.kh * g.kw;
+  const cb = ceilDiv(g.cin, tile.bk);
+  const cp = cb * tile.bk;
+  const npad = ceilDiv(g.cout, tile.bn) * tile.bn;
+  const M = g.n * g.ho * g.wo;
+  const ny = g.n * g.cout * g.ho * g.wo;
+  const grid = [ceilDiv(M, tile.bm), ceilDiv(g.cout, tile.bn)];
+  const slices = taps * cb;
+  const [sps, splits] = splitSlices(slices, grid[0]! * grid[1]!, opts);
+  const epi = opts.epilogue ?? {};
+  const fused = splits === 1 && (bias !== null || hasEpilogue(epi));
+  const extra = fused ? epilogueBuffers(bias, epi) : [];
+  const ekey = fused ? epilogueWgsl(bias !== null, epi, 2).key : '';
+  const wh = convertWeights(
+    gpu,
+    `fwd|${geomKey(g)}|${cp},${npad}`,
+    w,
+    taps,
+    cp,
+    npad,
+    g.cin,
+    g.cout,
+    '((n * CIN + c) * KH + t / KW) * KW + t % KW',
+    consts(g),
+  );
+  const src = cached(`tc2fwd|${geomKey(g)}|${tileKey(tile)}|${mode}|${ekey}|${sps}`, () => {
+    const e = fused ? epilogueWgsl(bias !== null, epi, 2) : null;
+    const a = pixelGather(T, tile, g.cin);
+    const b = tile.bGlobal ? null : weightCopy(T, tile, npad);
+    return tc2Kernel(
+      {
+        header: /* wgsl */ `
+@group(0) @binding(0) var<storage, read> SRC: array<f32>;
+${bHeader(tile)}
+${e ? e.decl : ''}
+@group(0) @binding(${2 + extra.length}) var<storage, read_write> Y: array<f32>;
+${consts(g)}
+const G_SC: u32 = CIN; const G_SH: u32 = H; const G_SW: u32 = W; const G_SHW: u32 = HW; const G_CB: u32 = ${cb}u;
+${e ? e.fn : ''}
+fn pixel(m: u32) -> vec3i {
+  let b = m / HOWO; let p = m % HOWO;
+  return vec3i(i32(b * CIN * HW), i32((p / WO) * SY) - PT, i32((p % WO) * SX) - PL);
+}
+fn tapOf(t: u32) -> vec2i { return vec2i(i32(t / KW), i32(t % KW)); }
+fn store(m: u32, n: u32, z: u32, v: f32) {
+  let b = m / HOWO; let p = m % HOWO;
+  Y[z * ${ny}u + (b * COUT + n) * HOWO + p] = ${e ? 'epi(b, n, p, v)' : 'v'};
+}`,
+        m: M,
+        n: g.cout,
+        slices,
+        slicesPerSplit: sps,
+        aLayout: 'k',
+        bLayout: tile.bGlobal ? 'g' : 'k',
+        npad,
+        vars: a.vars + '\n' + (b?.vars ?? ''),
+        init: a.init + (b?.init ?? ''),
+        fetch: a.fetch + (b?.fetch ?? ''),
+        put: a.put + (b?.put ?? ''),
+        cFast: 'm',
+      },
+      tile,
+      mode,
+    );
+  });
+  const k = gpu.kernel(`conv2d_fwd_tc2_${mode}`, src);
+  if (splits === 1) {
+    gpu.dispatch(k, [x, wh, ...extra, y], [grid[0]!, grid[1]!, 1]);
+  } else {
+    const part = gpu.pool.acquire(splits * ny * 4, 'conv partials');
+    gpu.dispatch(k, [x, wh, part], [grid[0]!, grid[1]!, splits]);
+    if (bias !== null || hasEpilogue(epi)) sumSplitsEpilogue(gpu, g, part, y, splits, bias, epi);
+    else sumSplits(gpu, part, y, ny, splits);
+    gpu.pool.release(part);
+  }
+  gpu.pool.release(wh);
+}
+
+/** Input gradient (per stride phase, as implicit.ts); with `bias` (indexed by cin) conv_transpose2d's forward. */
+export function conv2dBackwardInputTc2(
+  gpu: Gpu,
+  g: Conv2dGeom,
+  gy: GPUBuffer,
+  w: GPUBuffer,
+  gx: GPUBuffer,
+  bias: GPUBuffer | null = null,
+  opts: Tc2Options = {},
+): void {
+  const tile = opts.tile ?? TC2_TILE;
+  const mode = opts.mode ?? 'hw';
+  const T = checkTc2Tile(tile);
+  const nx = g.n * g.cin * g.h * g.w;
+  const cb = ceilDiv(g.cout, tile.bk);
+  const cp = cb * tile.bk;
+  const npad = ceilDiv(g.cin, tile.bn) * tile.bn;
+  const tiles0 = ceilDiv(g.n * ceilDiv(g.h, g.strideY) * ceilDiv(g.w, g.strideX), tile.bm) * ceilDiv(g.cin, tile.bn);
+  const slices0 = ceilDiv(g.kh, g.strideY) * ceilDiv(g.kw, g.strideX) * cb;
+  const splits = splitSlices(slices0, tiles0 * g.strideY * g.strideX, opts)[1];
+  const part = splits > 1 ? gpu.pool.acquire(splits * nx * 4, 'conv partials') : gx;
+  for (let py = 0; py < g.strideY; py++)
+    for (let px = 0; px < g.strideX; px++) {
+      const hph = ceilDiv(g.h - py, g.strideY);
+      const wph = ceilDiv(g.w - px, g.strideX);
+      if (hph <= 0 || wph <= 0) continue;
+      const ky0 = (py + g.padTop) % g.strideY;
+      const kx0 = (px + g.padLeft) % g.strideX;
+      const nky = Math.max(0, ceilDiv(g.kh - ky0, g.strideY));
+      const nkx = Math.max(0, ceilDiv(g.kw - kx0, g.strideX));
+      const oy = (py + g.padTop - ky0) / g.strideY;
+      const ox = (px + g.padLeft - kx0) / g.strideX;
+      const taps = nky * nkx;
+      const slices = taps * cb;
+      const sps = Math.max(1, ceilDiv(slices, splits));
+      const M = g.n * hph * wph;
+      const phaseConsts = /* wgsl */ `
+const PY: u32 = ${py}u; const PX: u32 = ${px}u; const HPH: u32 = ${hph}u; const WPH: u32 = ${wph}u;
+const KY0: u32 = ${ky0}u; const KX0: u32 = ${kx0}u; const NKXD: u32 = ${Math.max(1, nkx)}u;
+const OY: u32 = ${oy}u; const OX: u32 = ${ox}u;`;
+      const wh = convertWeights(
+        gpu,
+        `dgrad|${geomKey(g)}|${py},${px}|${cp},${npad}`,
+        w,
+        taps,
+        cp,
+        npad,
+        g.cout,
+        g.cin,
+        '((c * CIN + n) * KH + KY0 + SY * (t / NKXD)) * KW + KX0 + SX * (t % NKXD)',
+        consts(g) + phaseConsts,
+      );
+      const src = cached(`tc2dgrad|${geomKey(g)}|${tileKey(tile)}|${mode}|${bias ? 1 : 0}|${py},${px}|${sps}`, () => {
+        const a = pixelGather(T, tile, g.cout);
+        const b = tile.bGlobal ? null : weightCopy(T, tile, npad);
+        return tc2Kernel(
+          {
+            header: /* wgsl */ `
+@group(0) @binding(0) var<storage, read> SRC: array<f32>;
+${bHeader(tile)}
+${bias ? '@group(0) @binding(2) var<storage, read> Bias: array<f32>;' : ''}
+@group(0) @binding(${bias ? 3 : 2}) var<storage, read_write> GX: array<f32>;
+${consts(g)}
+${phaseConsts}
+const G_SC: u32 = COUT; const G_SH: u32 = HO; const G_SW: u32 = WO; const G_SHW: u32 = HOWO; const G_CB: u32 = ${cb}u;
+fn pixel(m: u32) -> vec3i {
+  let b = m / (HPH * WPH); let q = m % (HPH * WPH);
+  return vec3i(i32(b * COUT * HOWO), i32(q / WPH + OY), i32(q % WPH + OX));
+}
+fn tapOf(t: u32) -> vec2i { return vec2i(-i32(t / NKXD), -i32(t % NKXD)); }
+fn store(m: u32, n: u32, z: u32, v: f32) {
+  let b = m / (HPH * WPH); let q = m % (HPH * WPH);
+  let h = PY + SY * (q / WPH); let w = PX + SX * (q % WPH);
+  GX[z * ${nx}u + ((b * CIN + n) * H + h) * W + w] = v${bias ? ' + select(0.0, Bias[n], z == 0u)' : ''};
+}`,
+            m: M,
+            n: g.cin,
+            slices,
+            slicesPerSplit: sps,
+            aLayout: 'k',
+            bLayout: tile.bGlobal ? 'g' : 'k',
+            npad,
+            vars: a.vars + '\n' + (b?.vars ?? ''),
+            init: a.init + (b?.init ?? ''),
+            fetch: a.fetch + (b?.fetch ?? ''),
+            put: a.put + (b?.put ?? ''),
+            cFast: 'm',
+          },
+          tile,
+          mode,
+        );
+      });
+      const k = gpu.kernel(`conv2d_dgrad_tc2_${mode}`, src);
+      // Every split slice must be fully written: a split past this phase's slices stores zeros (empty loop).
+      gpu.dispatch(k, bias ? [gy, wh, bias, part] : [gy, wh, part], [
+        ceilDiv(M, tile.bm),
+        ceilDiv(g.cin, tile.bn),
+        splits,
+      ]);
+      gpu.pool.release(wh);
+    }
+  if (splits > 1) {
+    sumSplits(gpu, part, gx, nx, splits);
+    gpu.pool.release(part);
+  }
+}
+
+/**
+ * Weight gradient: M = Cout, N = Cin·kh·kw (the weight layout's order), K = pixels. Both operands are gathered
+ * k-contiguous ([rows][k]); each thread owns pixel pair(s) of every slice and fixed rows (A) and columns (B).
+ */
+export function conv2dBackwardWeightTc2(
+  gpu: Gpu,
+  g: Conv2dGeom,
+  x: GPUBuffer,
+  gy: GPUBuffer,
+  gw: GPUBuffer,
+  opts: Tc2Options = {},
+): void {
+  // Both operands staged k-contiguous: halve BK until the tiles fit the adapter's workgroup memory.
+  let tile: Tc2Tile = { ...(opts.tile ?? TC2_TILE), bGlobal: false };
+  const wgBytes = (t: Tc2Tile) => 4 * (t.bm + t.bn) * (t.bk + (t.pad ?? 8)) + 1024 * t.sgm * t.sgn;
+  while (tile.bk > 16 && wgBytes(tile) > gpu.limits.maxComputeWorkgroupStorageSize) tile = { ...tile, bk: tile.bk / 2 };
+  const mode = opts.mode ?? 'hw';
+  const T = checkTc2Tile(tile);
+  const kk = g.cin * g.kh * g.kw;
+  const L = g.n * g.ho * g.wo;
+  const slices = ceilDiv(L, tile.bk);
+  const tiles = ceilDiv(g.cout, tile.bm) * ceilDiv(kk, tile.bn);
+  const [sps, splits] = splitSlices(slices, tiles, opts);
+  const src = cached(`tc2wgrad|${geomKey(g)}|${tileKey(tile)}|${mode}|${sps}`, () => {
+    const A = dims('r', tile.bm, tile);
+    const B = dims('r', tile.bn, tile);
+    const ma = mapping(T, tile.bk / 2, tile.bm);
+    const mb = mapping(T, tile.bk / 2, tile.bn);
+    // Same pixel lanes for both operands (L, J depend only on T and bk).
+    const { L: PL_, J } = ma;
+    const U = 2 * J;
+    let init = `  kP = li % ${PL_}u; rQ = li / ${PL_}u;\n`;
+    for (let r = 0; r < mb.R; r++)
+      init += `  { let n = n0 + rQ + ${mb.Q * r}u;
+    if (n < KTOT) { let c = n / KHW; let t = n % KHW; let dy = i32(t / KW); let dx = i32(t % KW);
+      wOff[${r}] = i32(c * HW) + dy * i32(W) + dx; wDy[${r}] = dy; wDx[${r}] = dx; }
+    else { wOff[${r}] = 0; wDy[${r}] = ${BIG_NEG}; wDx[${r}] = 0; } }\n`;
+    let fetch = `  let rowA = (m0 + rQ) * HOWO;\n`;
+    for (let u = 0; u < U; u++) {
+      fetch += `  { let p = ks * ${tile.bk}u + 2u * (kP + ${PL_ * (u >> 1)}u) + ${u & 1}u; let ok = p < GEMM_K;
+    let b = p / HOWO; let q = p % HOWO; let oy = q / WO; let ox = q % WO;
+    let iy0 = select(${BIG_NEG}, i32(oy * SY) - PT, ok); let ix0 = i32(ox * SX) - PL;
+    let ga = b * COUT * HOWO + q + rowA; let xb = i32(b * CIN * HW) + iy0 * i32(W) + ix0;\n`;
+      for (let r = 0; r < ma.R; r++)
+        fetch += `    { var v = 0.0; if (ok && m0 + rQ + ${ma.Q * r}u < COUT) { v = GY[ga + ${ma.Q * r}u * HOWO]; } pa[${u * ma.R + r}] = v; }\n`;
+      for (let r = 0; r < mb.R; r++)
+        fetch += `    { var v = 0.0; if (u32(iy0 + wDy[${r}]) < H && u32(ix0 + wDx[${r}]) < W) { v = X[u32(xb + wOff[${r}])]; } pb[${u * mb.R + r}] = v; }\n`;
+      fetch += '  }\n';
+    }
+    let put = '';
+    for (let j = 0; j < J; j++) {
+      for (let r = 0; r < ma.R; r++)
+        put += `  { let o = buf * ${A.size}u + (rQ + ${ma.Q * r}u) * ${A.stride}u + 2u * (kP + ${PL_ * j}u); SA[o] = f16(pa[${2 * j * ma.R + r}]); SA[o + 1u] = f16(pa[${(2 * j + 1) * ma.R + r}]); }\n`;
+      for (let r = 0; r < mb.R; r++)
+        put += `  { let o = buf * ${B.size}u + (rQ + ${mb.Q * r}u) * ${B.stride}u + 2u * (kP + ${PL_ * j}u); SB[o] = f16(pb[${2 * j * mb.R + r}]); SB[o + 1u] = f16(pb[${(2 * j + 1) * mb.R + r}]); }\n`;
+    }
+    return tc2Kernel(
+      {
+        header: /* wgsl */ `
+@group(0) @binding(0) var<storage, read> X: array<f32>;
+@group(0) @binding(1) var<storage, read> GY: array<f32>;
+@group(0) @binding(2) var<storage, read_write> OUT: array<f32>;
+${consts(g)}
+const GEMM_K: u32 = ${L}u;
+fn store(m: u32, n: u32, z: u32, v: f32) { OUT[(z * COUT + m) * KTOT + n] = v; }`,
+        m: g.cout,
+        n: kk,
+        slices,
+        slicesPerSplit: sps,
+        aLayout: 'r',
+        bLayout: 'r',
+        vars: `var<private> kP: u32;\nvar<private> rQ: u32;\nvar<private> wOff: array<i32, ${mb.R}>;\nvar<private> wDy: array<i32, ${mb.R}>;\nvar<private> wDx: array<i32, ${mb.R}>;\nvar<private> pa: array<f32, ${U * ma.R}>;\nvar<private> pb: array<f32, ${U * mb.R}>;`,
+        init,
+        fetch,
+        put,
+        cFast: 'n',
+      },
+      tile,
+      mode,
+    );
+  });
+  const k = gpu.kernel(`conv2d_wgrad_tc2_${mode}`, src);
+  const grid = [ceilDiv(g.cout, tile.bm), ceilDiv(kk, tile.bn), splits];
+  if (splits === 1) {
+    gpu.dispatch(k, [x, gy, gw], grid);
+    return;
+  }
+  const part = gpu.pool.acquire(splits * g.cout * kk * 4, 'wgrad partials');
+  gpu.dispatch(k, [x, gy, part], grid);
+  sumSplits(gpu, part, gw, g.cout * kk, splits);
+  gpu.pool.release(part);
+}
+
+/** The WGSL of the forward kernel of a geometry (for structural tests of the hardware variant). */
+export function tc2ForwardWgslForTest(g: Conv2dGeom, tile: Tc2Tile, mode: TcMode): string {
+  const T = checkTc2Tile(tile);
+  const cb = ceilDiv(g.cin, tile.bk);
+  const npad = ceilDiv(g.cout, tile.bn) * tile.bn;
+  const a = pixelGather(T, tile, g.cin);
+  const b = tile.bGlobal ? null : weightCopy(T, tile, npad);
+  return tc2Kernel(
+    {
+      header: `${bHeader(tile)}\n${consts(g)}\nconst G_CB: u32 = ${cb}u;`,
+      m: g.n * g.ho * g.wo,
+      n: g.cout,
+      slices: g.kh * g.kw * cb,
+      slicesPerSplit: g.kh * g.kw * cb,
+      aLayout: 'k',
+      bLayout: tile.bGlobal ? 'g' : 'k',
+      npad,
+      vars: a.vars + '\n' + (b?.vars ?? ''),
+      init: a.init + (b?.init ?? ''),
+      fetch: a.fetch + (b?.fetch ?? ''),
+      put: a.put + (b?.put ?? ''),
+      cFast: 'm',
+    },
+    tile,
+    mode,
+  );
+}

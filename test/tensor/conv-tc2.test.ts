@@ -1,0 +1,252 @@
+/**
+ * The 'tc2' tensor-core conv kernels (tc2.ts) through their software-subgroup-matrix twin 'tc2-sw' (same staging,
+ * offsets, strides and layouts as the hardware kernels) against the float64 reference on odd shapes: forward
+ * (bias), input and weight gradients, split-K, weights read straight from the f16 buffer (bGlobal), unpadded and
+ * padded tile rows, more pixel pairs per thread than one (J > 1), channel counts that do and do not fill a K chunk,
+ * a conv_transpose2d, fused epilogues with and without split-K, the fallback of 'tc2', and a structural check of the
+ * hardware WGSL. Inputs are multiples of 2⁻¹⁰ (exact in f16): the twin must match to f32 summation accuracy.
+ */
+import { describe, expect, it } from 'vitest';
+import { getGpu, type Gpu } from '../../src/gpu/index.js';
+import {
+  conv2dBackwardInputRaw,
+  conv2dBackwardWeightRaw,
+  conv2dForwardRaw,
+  convTranspose2dBackwardInputRaw,
+  convTranspose2dBackwardWeightRaw,
+  convTranspose2dForwardRaw,
+  tensorCoresAvailable,
+  type ConvKernelOptions,
+} from '../../src/tensor/conv/conv2d-raw.js';
+import { epilogueRef } from '../../src/tensor/conv/epilogue.js';
+import { conv2dGeometry, convTranspose2dGeometry, type Conv2dOptions } from '../../src/tensor/conv/geometry.js';
+import { TC2_TILE, tc2ForwardWgslForTest, type Tc2Tile } from '../../src/tensor/conv/tc2.js';
+import {
+  conv2dBackwardRef,
+  conv2dRef,
+  convTranspose2dBackwardRef,
+  convTranspose2dRef,
+} from '../../src/tensor/reference/conv.js';
+import { relError, seededRandom } from '../../src/tensor/reference/conv-check.js';
+
+const TOL = 1e-5;
+
+function q10(n: number, rand: () => number): Float32Array {
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = Math.round((rand() * 2 - 1) * 1023) / 1024;
+  return a;
+}
+
+async function withBuffers<T>(
+  gpu: Gpu,
+  run: (up: (a: Float32Array) => GPUBuffer, out: (n: number) => GPUBuffer) => Promise<T>,
+): Promise<T> {
+  const bufs: GPUBuffer[] = [];
+  const up = (a: Float32Array) => {
+    const b = gpu.bufferFrom(a);
+    bufs.push(b);
+    return b;
+  };
+  const out = (n: number) => {
+    const b = gpu.pool.acquire(n * 4);
+    bufs.push(b);
+    return b;
+  };
+  try {
+    return await run(up, out);
+  } finally {
+    await gpu.sync();
+    for (const b of bufs) gpu.pool.release(b);
+  }
+}
+
+interface Case {
+  x: [number, number, number, number];
+  w: [number, number, number, number];
+  o: Conv2dOptions;
+}
+const CASES: Case[] = [
+  { x: [2, 3, 7, 9], w: [5, 3, 3, 3], o: { padding: 1 } },
+  { x: [1, 5, 9, 8], w: [7, 5, 4, 4], o: { stride: 2, padding: [1, 2, 0, 1] } },
+  { x: [1, 3, 13, 11], w: [6, 3, 3, 3], o: { stride: 2 } },
+  { x: [2, 20, 12, 13], w: [70, 20, 3, 3], o: { padding: 1 } }, // several tiles everywhere
+  { x: [1, 32, 9, 11], w: [48, 32, 3, 3], o: { padding: 1 } }, // channels fill whole K chunks
+];
+
+const sw = (tile: Tc2Tile, more: ConvKernelOptions = {}): ConvKernelOptions => ({
+  path: 'tc2-sw',
+  tc2Tile: tile,
+  ...more,
+});
+const SMALL: Tc2Tile = { bm: 32, bn: 32, bk: 16, sgm: 2, sgn: 1 };
+
+const PATHS: Array<[string, ConvKernelOptions, number[]?]> = [
+  ['tc2-sw 32×32×16, 2×1 subgroups', sw(SMALL)],
+  ['tc2-sw 64×64×32, 2×4 subgroups (TC2_TILE at half size)', sw({ ...TC2_TILE, bm: 64, bn: 64 }), [3, 4]],
+  ['tc2-sw 32×32×16, B from global, 3 splits', sw({ ...SMALL, bGlobal: true }, { splits: 3 }), [0, 1, 4]],
+  [
+    'tc2-sw 128×16×16, 1 subgroup (2 pixel pairs per thread), unpadded',
+    sw({ bm: 128, bn: 16, bk: 16, sgm: 1, sgn: 1, pad: 0 }),
+    [3, 4],
+  ],
+  ['tc2-sw 16×16×32, 1 subgroup, 2 splits', sw({ bm: 16, bn: 16, bk: 32, sgm: 1, sgn: 1 }, { splits: 2 }), [1, 2, 4]],
+];
+
+describe('conv2d tc2 (software twin)', () => {
+  for (const [name, opts, only] of PATHS) {
+    it(`${name}: forward (bias), input and weight gradients match the reference`, async () => {
+      const gpu = await getGpu();
+      const rand = seededRandom(21);
+      for (const c of only ? only.map((i) => CASES[i]!) : CASES) {
+        const g = conv2dGeometry(c.x, c.w, c.o);
+        const x = q10(g.n * g.cin * g.h * g.w, rand);
+        const w = q10(g.cout * g.cin * g.kh * g.kw, rand);
+        const b = q10(g.cout, rand);
+        const gy = q10(g.n * g.cout * g.ho * g.wo, rand);
+        const yRef = conv2dRef(g, x, w, b);
+        const ref = conv2dBackwardRef(g, x, w, gy);
+        await withBuffers(gpu, async (up, out) => {
+          const [bx, bw, bb, bgy] = [up(x), up(w), up(b), up(gy)];
+          const [by, bgx, bgw] = [out(yRef.length), out(x.length), out(w.length)];
+          conv2dForwardRaw(gpu, g, bx, bw, bb, by, opts);
+          conv2dBackwardInputRaw(gpu, g, bgy, bw, bgx, opts);
+          conv2dBackwardWeightRaw(gpu, g, bx, bgy, bgw, opts);
+          const tag = `${JSON.stringify(c)} ${name}`;
+          expect(relError(await gpu.readF32(by, yRef.length), yRef), `y ${tag}`).toBeLessThan(TOL);
+          expect(relError(await gpu.readF32(bgx, x.length), ref.gx), `gx ${tag}`).toBeLessThan(TOL);
+          expect(relError(await gpu.readF32(bgw, w.length), ref.gw), `gw ${tag}`).toBeLessThan(TOL);
+        });
+      }
+    });
+  }
+
+  it('conv_transpose2d (bias through the input-gradient kernel), with and without B from global', async () => {
+    const gpu = await getGpu();
+    const rand = seededRandom(22);
+    const t = convTranspose2dGeometry([1, 6, 5, 4], [6, 5, 3, 3], { stride: 2 });
+    const x = q10(t.n * t.cin * t.h * t.w, rand);
+    const w = q10(t.cin * t.cout * 9, rand);
+    const b = q10(t.cout, rand);
+    const gy = q10(t.n * t.cout * t.hout * t.wout, rand);
+    const yRef = convTranspose2dRef(t, x, w, b);
+    const ref = convTranspose2dBackwardRef(t, x, w, gy);
+    for (const opts of [PATHS[0]![1], PATHS[2]![1]]) {
+      await withBuffers(gpu, async (up, out) => {
+        const [bx, bw, bb, bgy] = [up(x), up(w), up(b), up(gy)];
+        const [by, bgx, bgw] = [out(yRef.length), out(x.length), out(w.length)];
+        convTranspose2dForwardRaw(gpu, t, bx, bw, bb, by, opts);
+        convTranspose2dBackwardInputRaw(gpu, t, bgy, bw, bgx, opts);
+        convTranspose2dBackwardWeightRaw(gpu, t, bx, bgy, bgw, opts);
+        const tag = JSON.stringify(opts);
+        expect(relError(await gpu.readF32(by, yRef.length), yRef), `y ${tag}`).toBeLessThan(TOL);
+        expect(relError(await gpu.readF32(bgx, x.length), ref.gx), `gx ${tag}`).toBeLessThan(TOL);
+        expect(relError(await gpu.readF32(bgw, w.length), ref.gw), `gw ${tag}`).toBeLessThan(TOL);
+      });
+    }
+  });
+
+  it('fused epilogues (demodulation, noise, bias, leaky ReLU·√2), with and without split-K', async () => {
+    const gpu = await getGpu();
+    const rand = seededRandom(23);
+    const g = conv2dGeometry([2, 6, 7, 5], [9, 6, 3, 3], { padding: 1 });
+    const hw = g.ho * g.wo;
+    const x = q10(g.n * g.cin * g.h * g.w, rand);
+    const w = q10(g.cout * g.cin * 9, rand);
+    const b = q10(g.cout, rand);
+    const d = Float32Array.from({ length: g.n * g.cout }, () => 0.5 + rand());
+    const noise = q10(g.n * hw, rand);
+    const strength = Float32Array.of(0.37);
+    const variants: Array<[string, ConvKernelOptions]> = [
+      ['tc2-sw', PATHS[0]![1]],
+      ['tc2-sw split', { ...PATHS[0]![1], splits: 3 }],
+      ['tc2-sw B global', { ...PATHS[2]![1], splits: 1 }],
+    ];
+    const combos: Array<{ bias: boolean; demod: boolean; noise: 0 | 1 | 2; lrelu: boolean }> = [
+      { bias: true, demod: true, noise: 1, lrelu: true },
+      { bias: false, demod: false, noise: 2, lrelu: true },
+    ];
+    for (const [name, base] of variants)
+      for (const cmb of combos)
+        await withBuffers(gpu, async (up, out) => {
+          const [bx, bw, bb, bd, bn, bs] = [up(x), up(w), up(b), up(d), up(noise), up(strength)];
+          const by = out(g.n * g.cout * hw);
+          conv2dForwardRaw(gpu, g, bx, bw, cmb.bias ? bb : null, by, {
+            ...base,
+            epilogue: {
+              demod: cmb.demod ? bd : undefined,
+              noise: cmb.noise ? { noise: bn, strength: bs, perSample: cmb.noise === 2 } : undefined,
+              lrelu: cmb.lrelu,
+            },
+          });
+          const yRef = epilogueRef(conv2dRef(g, x, w), g.n, g.cout, hw, {
+            bias: cmb.bias ? b : null,
+            demod: cmb.demod ? d : undefined,
+            noise: cmb.noise ? { noise, strength: strength[0]!, perSample: cmb.noise === 2 } : undefined,
+            lrelu: cmb.lrelu,
+          });
+          const tag = `${name} ${JSON.stringify(cmb)}`;
+          expect(relError(await gpu.readF32(by, yRef.length), yRef), tag).toBeLessThan(TOL);
+        });
+  });
+
+  it("'tc2' falls back to the fp32 tuned kernel where the adapter lacks subgroup matrices", async () => {
+    const gpu = await getGpu();
+    if (tensorCoresAvailable(gpu)) return; // the hardware result is checked by bench/conv-paths.ts
+    const rand = seededRandom(24);
+    const g = conv2dGeometry([1, 4, 6, 7], [5, 4, 3, 3], { padding: 1 });
+    const x = q10(g.n * g.cin * g.h * g.w, rand);
+    const w = q10(g.cout * g.cin * 9, rand);
+    const yRef = conv2dRef(g, x, w);
+    await withBuffers(gpu, async (up, out) => {
+      const by = out(yRef.length);
+      conv2dForwardRaw(gpu, g, up(x), up(w), null, by, {
+        path: 'tc2',
+        tile: { bm: 16, bn: 16, bk: 4, tm: 4, tn: 4 },
+      });
+      expect(relError(await gpu.readF32(by, yRef.length), yRef)).toBeLessThan(TOL);
+    });
+  });
+});
+
+describe('tc2 WGSL generator', () => {
+  const g = conv2dGeometry([1, 128, 64, 64], [128, 128, 3, 3], { padding: 1 });
+  const tiles: Tc2Tile[] = [
+    TC2_TILE,
+    { ...TC2_TILE, bGlobal: true },
+    { ...TC2_TILE, sgm: 2, sgn: 2 },
+    { ...TC2_TILE, pad: 0 },
+    { bm: 128, bn: 128, bk: 64, sgm: 2, sgn: 4, bGlobal: true },
+  ];
+  it('hardware variant: enables, matrix types, the same staging and the same matrix loads as the twin', () => {
+    for (const tile of tiles) {
+      const hw = tc2ForwardWgslForTest(g, tile, 'hw');
+      const sw = tc2ForwardWgslForTest(g, tile, 'sw');
+      expect(hw.startsWith('enable f16;\nenable chromium_experimental_subgroup_matrix;\n')).toBe(true);
+      expect(hw).toContain('diagnostic(off, chromium.subgroup_matrix_uniformity);');
+      expect(hw).not.toMatch(/SwMat|swMma/);
+      expect(sw).not.toMatch(/chromium|subgroupMatrix/);
+      const staging = (s: string) => s.slice(s.indexOf('fn fetchTiles'), s.indexOf('@compute'));
+      expect(staging(hw)).toBe(staging(sw));
+      const hwLoads = [...hw.matchAll(/subgroupMatrixLoad<[^(]*\((&\w+), (.*), (true|false), (\d+)u\);/g)].map(
+        (m) => `${m[2]}|${m[3] === 'true' ? 1 : 0}|${m[4]}`,
+      );
+      const swLoads = [...sw.matchAll(/= SwMat\((.*), (\d+)u, ([01])u\);/g)].map((m) => `${m[1]}|${m[3]}|${m[2]}`);
+      const fm = tile.bm / tile.sgm / 16;
+      const fn = tile.bn / tile.sgn / 16;
+      expect(hwLoads.length).toBe(((fm + fn) * tile.bk) / 16);
+      expect(hwLoads).toEqual(swLoads);
+      expect(hw.match(/subgroupMatrixMultiplyAccumulate/g)!.length).toBe((fm * fn * tile.bk) / 16);
+      if (tile.bGlobal) expect(hw).toMatch(/subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>>\(&WHS/);
+      // workgroup memory within the H100's 48 KiB
+      const pad = tile.pad ?? 8;
+      const bytes =
+        2 * 2 * tile.bk * (tile.bm + pad) +
+        (tile.bGlobal ? 0 : 2 * 2 * tile.bk * (tile.bn + pad)) +
+        1024 * tile.sgm * tile.sgn;
+      expect(bytes).toBeLessThanOrEqual(48 * 1024);
+      // no division or modulo in the per-element staging (only per slice / per pixel, before the unrolled elements)
+      const fetch = hw.slice(hw.indexOf('fn fetchTiles'), hw.indexOf('fn putTiles'));
+      expect(fetch.split('\n').filter((l) => /pa\[\d+\] = v/.test(l) && /[/%]/.test(l))).toEqual([]);
+    }
+  });
+});
