@@ -8,6 +8,7 @@
  */
 import { GRID_INDEX, grid1d, type Gpu } from '../../gpu/index.js';
 import { upfirdnGeometry, type UpfirdnGeom } from './upfirdn-geometry.js';
+import { adjointForm, forwardForm, upfirdnTiledDispatch, type ViewParams } from './upfirdn-tiled.js';
 
 const WG = 64;
 
@@ -23,7 +24,17 @@ export interface UpfirdnRawOptions {
   outView?: PlaneView;
   /** Add into the output instead of overwriting it. */
   accumulate?: boolean;
+  /**
+   * 'tiled': the polyphase register-blocked kernel generated per geometry (upfirdn-tiled.ts), the default on GPUs;
+   * 'direct': one output per invocation, geometry in parameters (one kernel for every shape): the oracle, and the
+   * default on CPU adapters (lavapipe), where each generated shape costs ~0.5–7 s of LLVM compile.
+   */
+  path?: UpfirdnPath;
+  /** Tiled path: outputs per invocation (x, y), default 4×4 (tests use smaller blocks: faster to compile on the CPU). */
+  block?: readonly [number, number];
 }
+
+export type UpfirdnPath = 'direct' | 'tiled';
 
 const STRUCT = /* wgsl */ `
 struct U { planes: i32, h: i32, w: i32, kh: i32, kw: i32, upx: i32, upy: i32, downx: i32, downy: i32, padx0: i32, pady0: i32,
@@ -87,7 +98,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
   GX[o] = s;
 }`;
 
-function params(g: UpfirdnGeom, o: UpfirdnRawOptions, total: number): Int32Array {
+function views(g: UpfirdnGeom, o: UpfirdnRawOptions): [PlaneView, PlaneView] {
   const c = (o.inView ?? o.outView)?.channels ?? g.planes;
   const iv = o.inView ?? { channels: c, batchStride: c, chanOffset: 0 };
   const ov = o.outView ?? { channels: c, batchStride: c, chanOffset: 0 };
@@ -95,6 +106,27 @@ function params(g: UpfirdnGeom, o: UpfirdnRawOptions, total: number): Int32Array
     throw new Error('upfirdn2d: input and output views must have the same channel count');
   if (g.planes % iv.channels !== 0)
     throw new Error(`upfirdn2d: ${g.planes} planes are not a multiple of ${iv.channels}`);
+  return [iv, ov];
+}
+
+/** View parameters of the tiled kernel: `from` is the view read, `to` the view written. */
+function tiledViews(from: PlaneView, to: PlaneView, acc: boolean | undefined): ViewParams {
+  return {
+    c: from.channels,
+    inBatch: from.batchStride,
+    inOff: from.chanOffset,
+    outBatch: to.batchStride,
+    outOff: to.chanOffset,
+    acc: !!acc,
+  };
+}
+
+function pathOf(gpu: Gpu, o: UpfirdnRawOptions): UpfirdnPath {
+  return o.path ?? (gpu.info.kind === 'cpu' ? 'direct' : 'tiled');
+}
+
+function params(g: UpfirdnGeom, o: UpfirdnRawOptions, total: number): Int32Array {
+  const [iv, ov] = views(g, o);
   return Int32Array.from([
     g.planes,
     g.h,
@@ -128,6 +160,21 @@ export function upfirdn2dRaw(
   y: GPUBuffer,
   opts: UpfirdnRawOptions = {},
 ): void {
+  if (pathOf(gpu, opts) === 'tiled') {
+    const [iv, ov] = views(g, opts);
+    upfirdnTiledDispatch(
+      gpu,
+      'upfirdn2d_tiled',
+      forwardForm(g),
+      g.planes,
+      tiledViews(iv, ov, opts.accumulate),
+      x,
+      k,
+      y,
+      opts.block,
+    );
+    return;
+  }
   const total = g.planes * g.ho * g.wo;
   gpu.dispatch(gpu.kernel('upfirdn2d', FORWARD), [x, k, y], grid1d(total, WG), params(g, opts, total));
 }
@@ -141,6 +188,22 @@ export function upfirdn2dAdjointRaw(
   gx: GPUBuffer,
   opts: UpfirdnRawOptions = {},
 ): void {
+  if (pathOf(gpu, opts) === 'tiled') {
+    const [iv, ov] = views(g, opts);
+    const f = adjointForm(g);
+    upfirdnTiledDispatch(
+      gpu,
+      'upfirdn2d_adjoint_tiled',
+      f,
+      g.planes,
+      tiledViews(ov, iv, opts.accumulate),
+      gy,
+      k,
+      gx,
+      opts.block,
+    );
+    return;
+  }
   const total = g.planes * g.h * g.w;
   gpu.dispatch(gpu.kernel('upfirdn2d_adjoint', ADJOINT), [gy, k, gx], grid1d(total, WG), params(g, opts, total));
 }
@@ -178,8 +241,109 @@ function iwtGeom(n: number, c: number, h: number, w: number): UpfirdnGeom {
 }
 const group = (c: number, f: number): PlaneView => ({ channels: c, batchStride: 4 * c, chanOffset: f * c });
 
+// Fused Haar kernels: one dispatch per transform (the upfirdn2d formulation took 4, each re-reading the whole input
+// or read-modify-writing the whole output). With f the band and q = 2a + b the position in a 2×2 block:
+//   DWT  y_f[i,j] = Σ_q HAAR_f[3−q] · x[2i+a, 2j+b]             (down 2 with the flipped 2×2 filter)
+//   IWT  y[2m+a, 2n+b] = Σ_f sign_f · HAAR_f[q] · x_f[m,n]       (up 2, pad (1,0,1,0))
+// and each backward is the transposed matrix. 'haar_s2b' maps 2×2 spatial blocks to 4 bands, 'haar_b2s' 4 bands to
+// 2×2 blocks (zero outside the bands' extent: odd sizes of the DWT's input).
+
+const HAAR_STRUCT = /* wgsl */ `
+struct H { m: array<vec4f, 4>, c: u32, h: u32, w: u32, hb: u32, wb: u32, total: u32 }
+@group(1) @binding(0) var<uniform> P: H;
+${GRID_INDEX}`;
+
+const HAAR_S2B = /* wgsl */ `
+@group(0) @binding(0) var<storage, read> X: array<f32>;
+@group(0) @binding(1) var<storage, read_write> Y: array<f32>;
+${HAAR_STRUCT}
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
+  let idx = gridIndex(wg, nwg, li, ${WG}u);
+  if (idx >= P.total) { return; }
+  let j = idx % P.wb; let t = idx / P.wb; let i = t % P.hb; let p = t / P.hb;
+  let xb = (p * P.h + 2u * i) * P.w + 2u * j;
+  let v = vec4f(X[xb], X[xb + 1u], X[xb + P.w], X[xb + P.w + 1u]);
+  let bc = p % P.c; let b = p / P.c;
+  let hw = P.hb * P.wb;
+  let o = ((b * 4u * P.c + bc) * P.hb + i) * P.wb + j;
+  for (var f = 0u; f < 4u; f++) { Y[o + f * P.c * hw] = dot(P.m[f], v); }
+}`;
+
+const HAAR_B2S = /* wgsl */ `
+@group(0) @binding(0) var<storage, read> X: array<f32>;
+@group(0) @binding(1) var<storage, read_write> Y: array<f32>;
+${HAAR_STRUCT}
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
+  let idx = gridIndex(wg, nwg, li, ${WG}u);
+  if (idx >= P.total) { return; }
+  let hh = (P.h + 1u) / 2u; let wh = (P.w + 1u) / 2u;
+  let j = idx % wh; let t = idx / wh; let i = t % hh; let p = t / hh;
+  var v = vec4f(0.0);
+  if (i < P.hb && j < P.wb) {
+    let bc = p % P.c; let b = p / P.c;
+    let hw = P.hb * P.wb;
+    let o = ((b * 4u * P.c + bc) * P.hb + i) * P.wb + j;
+    let x = vec4f(X[o], X[o + P.c * hw], X[o + 2u * P.c * hw], X[o + 3u * P.c * hw]);
+    v = vec4f(dot(P.m[0], x), dot(P.m[1], x), dot(P.m[2], x), dot(P.m[3], x));
+  }
+  let yb = (p * P.h + 2u * i) * P.w + 2u * j;
+  Y[yb] = v.x;
+  if (2u * j + 1u < P.w) { Y[yb + 1u] = v.y; }
+  if (2u * i + 1u < P.h) {
+    Y[yb + P.w] = v.z;
+    if (2u * j + 1u < P.w) { Y[yb + P.w + 1u] = v.w; }
+  }
+}`;
+
+/** 4×4 coefficient matrices (row r = one output of the 2×2 transform), see above. */
+const HAAR_MATS = (() => {
+  const dwt = [0, 1, 2, 3].map((f) => [0, 1, 2, 3].map((q) => HAAR[f]![3 - q]!)); // [f][q]
+  const iwt = [0, 1, 2, 3].map((q) => [0, 1, 2, 3].map((f) => IWT_SIGN[f]! * HAAR[f]![q]!)); // [q][f]
+  const t = (m: number[][]) => m[0]!.map((_, i) => m.map((r) => r[i]!));
+  return { dwt, dwtT: t(dwt), iwt, iwtT: t(iwt) };
+})();
+
+function haarDispatch(
+  gpu: Gpu,
+  kind: 's2b' | 'b2s',
+  m: number[][],
+  planes: number,
+  c: number,
+  h: number,
+  w: number,
+  src: GPUBuffer,
+  dst: GPUBuffer,
+): void {
+  const hb = h >> 1;
+  const wb = w >> 1;
+  const total = kind === 's2b' ? planes * hb * wb : planes * ((h + 1) >> 1) * ((w + 1) >> 1);
+  if (total === 0) return;
+  const p = new ArrayBuffer(16 * 4 + 8 * 4);
+  new Float32Array(p, 0, 16).set(m.flat());
+  new Uint32Array(p, 64, 6).set([c, h, w, hb, wb, total]);
+  const k = kind === 's2b' ? gpu.kernel('haar_s2b', HAAR_S2B) : gpu.kernel('haar_b2s', HAAR_B2S);
+  gpu.dispatch(k, [src, dst], grid1d(total, WG), new Uint8Array(p));
+}
+
+export interface HaarOptions {
+  /** 'fused' (default): one dispatch; 'upfirdn': four upfirdn2d dispatches (the oracle). */
+  path?: 'fused' | 'upfirdn';
+}
+
 /** Haar DWT: x [n,c,h,w] → y [n,4c,⌊h/2⌋,⌊w/2⌋] = cat([ll, lh, hl, hh](x), dim 1). */
-export function haarDwtRaw(gpu: Gpu, n: number, c: number, h: number, w: number, x: GPUBuffer, y: GPUBuffer): void {
+export function haarDwtRaw(
+  gpu: Gpu,
+  n: number,
+  c: number,
+  h: number,
+  w: number,
+  x: GPUBuffer,
+  y: GPUBuffer,
+  opts: HaarOptions = {},
+): void {
+  if (opts.path !== 'upfirdn') return haarDispatch(gpu, 's2b', HAAR_MATS.dwt, n * c, c, h, w, x, y);
   const g = dwtGeom(n, c, h, w);
   for (let f = 0; f < 4; f++) upfirdn2dRaw(gpu, g, x, constantBuffer(gpu, HAAR[f]!), y, { outView: group(c, f) });
 }
@@ -193,7 +357,9 @@ export function haarDwtBackwardRaw(
   w: number,
   gy: GPUBuffer,
   gx: GPUBuffer,
+  opts: HaarOptions = {},
 ): void {
+  if (opts.path !== 'upfirdn') return haarDispatch(gpu, 'b2s', HAAR_MATS.dwtT, n * c, c, h, w, gy, gx);
   const g = dwtGeom(n, c, h, w);
   for (let f = 0; f < 4; f++) {
     upfirdn2dAdjointRaw(gpu, g, gy, constantBuffer(gpu, HAAR[f]!), gx, { outView: group(c, f), accumulate: f > 0 });
@@ -201,7 +367,17 @@ export function haarDwtBackwardRaw(
 }
 
 /** Haar IWT: x [n,4c,h,w] → y [n,c,2h,2w] = Σ_f upfirdn2d(x_f, ±filter_f, up 2, pad (1,0,1,0)), lh and hl negated. */
-export function haarIwtRaw(gpu: Gpu, n: number, c: number, h: number, w: number, x: GPUBuffer, y: GPUBuffer): void {
+export function haarIwtRaw(
+  gpu: Gpu,
+  n: number,
+  c: number,
+  h: number,
+  w: number,
+  x: GPUBuffer,
+  y: GPUBuffer,
+  opts: HaarOptions = {},
+): void {
+  if (opts.path !== 'upfirdn') return haarDispatch(gpu, 'b2s', HAAR_MATS.iwt, n * c, c, 2 * h, 2 * w, x, y);
   const g = iwtGeom(n, c, h, w);
   for (let f = 0; f < 4; f++) {
     const k = constantBuffer(
@@ -221,7 +397,9 @@ export function haarIwtBackwardRaw(
   w: number,
   gy: GPUBuffer,
   gx: GPUBuffer,
+  opts: HaarOptions = {},
 ): void {
+  if (opts.path !== 'upfirdn') return haarDispatch(gpu, 's2b', HAAR_MATS.iwtT, n * c, c, 2 * h, 2 * w, gy, gx);
   const g = iwtGeom(n, c, h, w);
   for (let f = 0; f < 4; f++) {
     const k = constantBuffer(
