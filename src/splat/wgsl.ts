@@ -240,7 +240,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
   if (i == m - 1u || keys[i + 1u] != k) { ranges[k].y = i + 1u; }
 }`;
 
-/** Forward blend: one 16×16 workgroup per tile, Gaussians loaded 256 at a time into workgroup memory. */
+/**
+ * Forward blend: one 16×16 workgroup per tile, one pixel per thread; the tile's Gaussians are loaded 256 at a time
+ * into workgroup memory (two vec4 for the test, one for colour and depth); the workgroup stops once every pixel is
+ * done. Per Gaussian, \`cut\` = ln(1 / (255·opacity)) − 0.01: a power below it gives α < 0.99/255, so the pixel skips
+ * the Gaussian without evaluating exp (the exact test follows otherwise; the result is the same).
+ */
 export const BLEND = /* wgsl */ `
 @group(0) @binding(0) var<storage, read> ranges: array<vec2u>;
 @group(0) @binding(1) var<storage, read> vals: array<u32>;
@@ -250,7 +255,7 @@ export const BLEND = /* wgsl */ `
 @group(0) @binding(5) var<storage, read_write> img: array<f32>;
 @group(0) @binding(6) var<storage, read_write> aux: array<u32>;
 ${CAM_STRUCT}
-var<workgroup> sXY: array<vec2f, 256>;
+var<workgroup> sXY: array<vec4f, 256>;
 var<workgroup> sCO: array<vec4f, 256>;
 var<workgroup> sCD: array<vec4f, 256>;
 var<workgroup> doneCount: atomic<u32>;
@@ -283,18 +288,20 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
     if (idx < range.y) {
       let g = vals[idx];
       let v = xyd[g];
-      sXY[li] = v.xy;
-      sCO[li] = conicO[g];
+      let co = conicO[g];
+      sXY[li] = vec4f(v.xy, log(1.0 / (255.0 * co.w)) - 0.01, 0.0);
+      sCO[li] = co;
       sCD[li] = vec4f(rgbc[g].xyz, v.z);
     }
     workgroupBarrier();
     let cnt = min(256u, total - r * 256u);
     for (var j = 0u; j < cnt && !done; j++) {
       contributor++;
-      let d = sXY[j] - pixf;
+      let xy = sXY[j];
+      let d = xy.xy - pixf;
       let co = sCO[j];
       let power = -0.5 * (co.x * d.x * d.x + co.z * d.y * d.y) - co.y * d.x * d.y;
-      if (power > 0.0) { continue; }
+      if (power > 0.0 || power < xy.z) { continue; }
       let alpha = min(0.99, co.w * exp(power));
       if (alpha < 1.0 / 255.0) { continue; }
       let testT = T * (1.0 - alpha);
@@ -351,7 +358,7 @@ export function blendBackwardWgsl(subgroups: boolean): string {
 @group(0) @binding(6) var<storage, read> dimg: array<f32>;
 @group(0) @binding(7) var<storage, read_write> g2: array<atomic<u32>>;
 ${CAM_STRUCT}
-var<workgroup> sXY: array<vec2f, 256>;
+var<workgroup> sXY: array<vec4f, 256>;
 var<workgroup> sCO: array<vec4f, 256>;
 var<workgroup> sCD: array<vec4f, 256>;
 var<workgroup> sId: array<u32, 256>;
@@ -419,9 +426,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
     if (r * 256u + li < total) {
       let g = vals[end - 1u - r * 256u - li];
       let v = xyd[g];
+      let co = conicO[g];
       sId[li] = g;
-      sXY[li] = v.xy;
-      sCO[li] = conicO[g];
+      sXY[li] = vec4f(v.xy, log(1.0 / (255.0 * co.w)) - 0.01, 0.0);
+      sCO[li] = co;
       sCD[li] = vec4f(rgbc[g].xyz, v.z);
     }
     workgroupBarrier();
@@ -430,14 +438,23 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
       let pos = total - 1u - r * 256u - j;
       var valid = inside && pos < last;
       var v = array<f32, 10>(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
+      var G = 0.0;
+      var alpha = 0.0;
+      var d = vec2f(0.0);
+      let co = sCO[j];
       if (valid) {
-        let d = sXY[j] - pixf;
-        let co = sCO[j];
+        let xy = sXY[j];
+        d = xy.xy - pixf;
         let power = -0.5 * (co.x * d.x * d.x + co.z * d.y * d.y) - co.y * d.x * d.y;
-        let G = exp(power);
-        let alpha = min(0.99, co.w * G);
-        valid = power <= 0.0 && alpha >= 1.0 / 255.0;
+        // Below the cut α < 0.99/255 for sure (as in the forward): skip without exp.
+        valid = power <= 0.0 && power >= xy.z;
         if (valid) {
+          G = exp(power);
+          alpha = min(0.99, co.w * G);
+          valid = alpha >= 1.0 / 255.0;
+        }
+      }
+      if (valid) {
           T = T / (1.0 - alpha);
           let cd = sCD[j];
           let w = alpha * T;
@@ -465,7 +482,6 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
           v[7] = w * dC.y;
           v[8] = w * dC.z;
           v[9] = w * dD;
-        }
       }${reduce}
     }
     workgroupBarrier();
