@@ -352,28 +352,43 @@ fn store(m: u32, n: u32, z: u32, v: f32) { OUT[(z * COUT + m) * KTOT + n] = v; }
   gpu.pool.release(part);
 }
 
-const SUM_SPLITS = /* wgsl */ `
-@group(0) @binding(0) var<storage, read> Part: array<f32>;
-@group(0) @binding(1) var<storage, read_write> Out: array<f32>;
+/**
+ * Σ over split-K partials, bandwidth-bound: each invocation owns one vec4 (or one f32 when e is not a multiple of
+ * 4) and sums the splits with four independent accumulators, so four loads are in flight per invocation.
+ */
+function sumSplitsWgsl(t: 'vec4f' | 'f32'): string {
+  return /* wgsl */ `
+@group(0) @binding(0) var<storage, read> Part: array<${t}>;
+@group(0) @binding(1) var<storage, read_write> Out: array<${t}>;
 struct S { e: u32, splits: u32 }
 @group(1) @binding(0) var<uniform> P: S;
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = gid.x + gid.y * nwg.x * 256u;
   if (i >= P.e) { return; }
-  var s = 0.0;
-  for (var z = 0u; z < P.splits; z++) { s += Part[z * P.e + i]; }
-  Out[i] = s;
+  var s0 = ${t}(0.0); var s1 = ${t}(0.0); var s2 = ${t}(0.0); var s3 = ${t}(0.0);
+  var z = 0u;
+  for (; z + 4u <= P.splits; z += 4u) {
+    s0 += Part[z * P.e + i];
+    s1 += Part[(z + 1u) * P.e + i];
+    s2 += Part[(z + 2u) * P.e + i];
+    s3 += Part[(z + 3u) * P.e + i];
+  }
+  for (; z < P.splits; z++) { s0 += Part[z * P.e + i]; }
+  Out[i] = (s0 + s1) + (s2 + s3);
 }`;
+}
 
 /** out[i] = Σ_z part[z·e + i]. */
 export function sumSplits(gpu: Gpu, part: GPUBuffer, out: GPUBuffer, e: number, splits: number): void {
-  const groups = ceilDiv(e, 256);
+  const vec = e % 4 === 0;
+  const n = vec ? e / 4 : e;
+  const groups = ceilDiv(n, 256);
   const gx = Math.min(groups, 65535);
   gpu.dispatch(
-    gpu.kernel('sum_splits', SUM_SPLITS),
+    gpu.kernel('sum_splits', sumSplitsWgsl(vec ? 'vec4f' : 'f32')),
     [part, out],
     [gx, ceilDiv(groups, gx), 1],
-    Uint32Array.from([e, splits]),
+    Uint32Array.from([n, splits]),
   );
 }
