@@ -240,14 +240,14 @@ export class GaussianRasterizer {
     };
     const cap = Math.min(limit, Math.floor(Math.min(pk.keysA.size, pk.valsA.size, pk.keysB.size, pk.valsB.size) / 4));
     this.capacity = cap;
+    const { cam } = f;
+    const numTiles = cam.tilesX * cam.tilesY;
+    const ranges = this.buf('ranges', 8 * numTiles);
+    gpu.clear(ranges, 0, 8 * numTiles); // first, so the dispatches below share one compute pass
     const meta = this.buf('meta', REC.size * 4);
     recordCount(gpu, meta, 0, { buffer: f.total, index: 0 }, cap, f.cfg);
     const params = f.params.slice();
     params[CAM_CAP] = cap;
-    const { cam } = f;
-    const numTiles = cam.tilesX * cam.tilesY;
-    const ranges = this.buf('ranges', 8 * numTiles);
-    gpu.clear(ranges, 0, 8 * numTiles);
     gpu.dispatch(
       gpu.kernel('splat_duplicate', DUPLICATE),
       [f.order, f.offsets, f.xyd, f.radii, pk.keysA, pk.valsA],
