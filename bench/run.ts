@@ -28,6 +28,7 @@ async function optionalBenches(): Promise<void> {
     ['splat', './splat.js', 'benchSplat'],
     ['unet', './unet.js', 'benchUnet'],
     ['profile', './profile.js', 'benchProfile'],
+    ['tc-training', './tc-training.js', 'benchTcTraining'],
     ['tfjs', './tfjs.js', 'benchTfjs'],
   ];
   for (const [name, file, fn] of extra) {

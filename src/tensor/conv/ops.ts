@@ -47,7 +47,19 @@ import type { FirSpec } from './fir.js';
  */
 function kernelOptions(k: ConvKernelOptions | undefined): ConvKernelOptions {
   if (k?.path) return k;
-  return { ...k, path: gpu().info.kind === 'cpu' ? 'direct' : 'tuned' };
+  return { ...defaults, ...k, path: defaults?.path ?? (gpu().info.kind === 'cpu' ? 'direct' : 'tuned') };
+}
+
+let defaults: ConvKernelOptions | null = null;
+
+/**
+ * Kernel options for every convolution that names no path (null restores the default), e.g. a whole network on
+ * the tensor cores (`{ path: 'tc' }`) to compare its training against fp32. Returns the previous setting.
+ */
+export function setDefaultConvKernel(opts: ConvKernelOptions | null): ConvKernelOptions | null {
+  const prev = defaults;
+  defaults = opts;
+  return prev;
 }
 
 function nchw(x: Tensor, op: string): [number, number, number, number] {
