@@ -28,6 +28,7 @@ async function optionalBenches(): Promise<void> {
     ['splat', './splat.js', 'benchSplat'],
     ['unet', './unet.js', 'benchUnet'],
     ['profile', './profile.js', 'benchProfile'],
+    ['upfirdn', './upfirdn.js', 'benchUpfirdn'],
     ['tc-training', './tc-training.js', 'benchTcTraining'],
     ['tfjs', './tfjs.js', 'benchTfjs'],
   ];

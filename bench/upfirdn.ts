@@ -3,7 +3,7 @@
  * upfirdn2d forward and adjoint on the network's largest shapes (tiled vs the direct oracle), the fused Haar DWT/IWT,
  * and the bias / noise-strength gradient reductions, with effective bandwidth (bytes read + written / time).
  * `tiny` shrinks every shape so the bench can be smoke-tested on the CPU adapter.
- * Register in bench/run.ts's optional list as ['upfirdn', './upfirdn.js', 'benchUpfirdn'].
+ * Run with `node dist-bench/bench/run.js --only upfirdn`.
  */
 import type { Gpu } from '../src/gpu/index.js';
 import { blurSpec, upsampleSpec, type FirSpec } from '../src/tensor/conv/fir.js';
