@@ -9,6 +9,7 @@ import type { Camera } from '../src/splat/camera.js';
 import { GaussianRasterizer, uploadScene } from '../src/splat/rasterizer.js';
 import type { SplatScene } from '../src/splat/reference.js';
 import { median, type BenchRow } from './table.js';
+import { warmUp } from './unet.js';
 
 /** Gaussians on an upright ellipsoid shell (≈ a 1.7 m body), seen from 3 m; `scale` is the mean Gaussian size (m). */
 export function avatarScene(n: number, scale: number, seed = 1): SplatScene {
@@ -85,6 +86,11 @@ export async function benchSplat(gpu: Gpu, opts: { tiny?: boolean; reps?: number
       }
       return median(ts);
     };
+    // Raise the GPU clocks first (an idle H100 runs its first second of work slowly; see warmUp).
+    await warmUp(gpu, async () => {
+      await r.forward(scene, cam, { background: [1, 1, 1] });
+      r.backward(dImage);
+    });
     const fwd = await time(false);
     const fb1 = await time(true);
     const created = gpu.pool.stats.created;

@@ -24,7 +24,7 @@ const MEDIUM: StyleUnetConfig = {
   outCh: 3,
   styleDim: 512,
   nMlp: 2,
-  channels: { 4: 512, 8: 512, 16: 512, 32: 512, 64: 256, 128: 128, 256: 64 },
+  channels: { 1: 512, 2: 512, 4: 512, 8: 512, 16: 512, 32: 512, 64: 256, 128: 128, 256: 64 },
 };
 
 const TINY: StyleUnetConfig = {
