@@ -1,15 +1,14 @@
 /**
  * The differentiable Gaussian rasterizer on the GPU (semantics: reference.ts).
  *
- * Forward, per frame (recorded in one go; the CPU never waits in the middle of a frame):
+ * Forward, per frame:
  *  1. preprocess (per Gaussian): cull, covariances, conic, radius, pixel mean, colour, tiles touched, depth key;
  *  2. stable radix sort of the N Gaussians by depth (32 bits);
- *  3. tiles touched in depth order → exclusive prefix sum → pair offsets and the pair count M, which stays on the
- *     GPU: a count record (sort.ts) clamps it to the kept pair capacity and holds the indirect grids;
- *  4. duplicate: one (tile, Gaussian) pair per touched tile, Gaussians visited in depth order (none past capacity);
+ *  3. tiles touched in depth order → exclusive prefix sum → pair offsets and the pair count M (read back: the one
+ *     readback per frame, which sizes the pair buffers; they only grow);
+ *  4. duplicate: one (tile, Gaussian) pair per touched tile, Gaussians visited in depth order;
  *  5. stable radix sort of the pairs by tile id (only ⌈log2 tiles⌉ bits): within a tile the depth order survives;
  *  6. per-tile ranges; 7. blend: one 16×16 workgroup per tile.
- *  M is read back once after the frame; if it exceeded the capacity, 4–7 are recorded again with grown buffers.
  * Backward: blend backward (back to front per pixel; gradients summed per workgroup, then CAS-added globally),
  * then a per-Gaussian kernel chaining the screen-space gradients to the inputs.
  *
@@ -20,7 +19,7 @@ import { grid1d } from '../gpu/grid.js';
 import { deriveCamera, type Camera, type CameraDerived } from './camera.js';
 import type { SplatScene } from './reference.js';
 import { shLayout } from './reference.js';
-import { exclusiveScan, radixSort, recordCount, REC, Scratch, sortConfig, type SortConfig } from './sort.js';
+import { exclusiveScan, radixSort, Scratch } from './sort.js';
 import { blendBackwardWgsl, BLEND, DUPLICATE, GATHER, PREPROCESS, PREPROCESS_BACKWARD, RANGES } from './wgsl.js';
 
 /** A scene on the GPU: float32 buffers, layouts as in SplatScene. */
@@ -65,9 +64,7 @@ export interface RasterOptions {
 }
 
 /** Bytes of the camera/scene uniform (struct Cam in wgsl.ts). */
-const CAM_BYTES = 176;
-/** u32 index of the pair capacity in the camera uniform. */
-const CAM_CAP = 40;
+const CAM_BYTES = 160;
 
 export function cameraParams(
   cam: CameraDerived,
@@ -88,7 +85,6 @@ export function cameraParams(
   f.set([cam.campos[0]!, cam.campos[1]!, cam.campos[2]!, 0], 24);
   f.set([bg[0] ?? 0, bg[1] ?? 0, bg[2] ?? 0, 0], 28);
   u.set([n, cam.width, cam.height, cam.tilesX, cam.tilesY, sh?.degree ?? 0, sh?.K ?? 1, sh ? 1 : 0], 32);
-  u[CAM_CAP] = 0xffffffff;
   return buf;
 }
 
@@ -113,14 +109,7 @@ export class GaussianRasterizer {
     return this.scratch.get(name, bytes);
   }
 
-  /**
-   * Render. The whole frame is recorded without waiting for the GPU: the pair count stays on the GPU and drives the
-   * later stages through indirect grids, against pair buffers of a kept capacity. The count is read back once, at
-   * the end of the frame; the promise resolves when it has arrived, so the frame's GPU work is then done. In the
-   * rare frame whose pairs exceed the capacity (the first frame of a new rasterizer, or a frame with more pairs
-   * than any before), the kernels write nothing past the capacity, and the pair stage of the frame (duplicate to
-   * blend) is recorded again with buffers grown to 1.25× the count.
-   */
+  /** Render; resolves once the pair count is known and the work is recorded (not necessarily finished). */
   async forward(scene: GpuScene, camera: Camera, opts: RasterOptions = {}): Promise<ForwardResult> {
     const gpu = this.gpu;
     const cam = deriveCamera(camera);
@@ -164,115 +153,45 @@ export class GaussianRasterizer {
       grid,
       params,
     );
-    const cfg = this.sortConfig();
-    const order = radixSort(gpu, this.scratch, dk, n, 32, 'depth', cfg).vals;
+    const order = radixSort(gpu, this.scratch, dk, n, 32, 'depth').vals;
     gpu.dispatch(gpu.kernel('splat_gather', GATHER), [order, tiles, tilesSorted], grid, new Uint32Array([n]));
     exclusiveScan(gpu, this.scratch, tilesSorted, offsets, n, total, 0);
-    gpu.flush(); // the GPU starts on the Gaussians while the pair stage is recorded
+    const m = new Uint32Array(await gpu.read(total, 0, 4))[0]!;
 
-    const frame = { n, cam, params, cfg, order, offsets, total, xyd, conicO, rgbc, radii };
-    let sorted = this.recordPairs(frame, this.initialPairCapacity ?? Math.max(4096, 4 * n));
-    let m = await this.readPairCount();
-    if (m > this.capacity) {
-      const limit = Math.floor(gpu.limits.maxStorageBufferBindingSize / 4);
-      if (m > limit) throw new Error(`GaussianRasterizer: ${m} tile pairs exceed the binding limit (${limit})`);
-      sorted = this.recordPairs(frame, m);
-      m = await this.readPairCount();
-      if (m > this.capacity) throw new Error(`GaussianRasterizer: pair count changed on a re-run (${m})`);
-    }
-    this.last = { scene, cam, params, sh, sorted };
-    return {
-      width: cam.width,
-      height: cam.height,
-      image: this.buf('image', 20 * cam.width * cam.height),
-      radii,
-      pairs: m,
-    };
-  }
-
-  /** Pair capacity of the kept pair buffers (grows only). */
-  get pairCapacity(): number {
-    return this.capacity;
-  }
-
-  private capacity = 0;
-  /** Pair capacity of the first frame (default max(4096, 4N)); later frames keep the grown capacity. */
-  initialPairCapacity: number | undefined;
-
-  private sortConfig(): SortConfig {
-    return sortConfig(this.gpu, this.useSubgroups);
-  }
-
-  /** The raw pair count of the frame just recorded (from the pair count record; one 4-byte readback). */
-  private async readPairCount(): Promise<number> {
-    const meta = this.buf('meta', REC.size * 4);
-    return new Uint32Array(await this.gpu.read(meta, REC.raw * 4, 4))[0]!;
-  }
-
-  /**
-   * Record duplicate → pair sort → ranges → blend with pair buffers of at least `want` pairs (kept buffers are
-   * reused when large enough). Returns the buffer of sorted pair values.
-   */
-  private recordPairs(
-    f: {
-      n: number;
-      cam: CameraDerived;
-      params: Uint32Array;
-      cfg: SortConfig;
-      order: GPUBuffer;
-      offsets: GPUBuffer;
-      total: GPUBuffer;
-      xyd: GPUBuffer;
-      conicO: GPUBuffer;
-      rgbc: GPUBuffer;
-      radii: GPUBuffer;
-    },
-    want: number,
-  ): GPUBuffer {
-    const gpu = this.gpu;
-    const limit = Math.floor(gpu.limits.maxStorageBufferBindingSize / 4);
-    const W = Math.min(limit, Math.max(want, this.capacity));
-    const pk = {
-      keysA: this.buf('pkA', 4 * W),
-      valsA: this.buf('pvA', 4 * W),
-      keysB: this.buf('pkB', 4 * W),
-      valsB: this.buf('pvB', 4 * W),
-    };
-    const cap = Math.min(limit, Math.floor(Math.min(pk.keysA.size, pk.valsA.size, pk.keysB.size, pk.valsB.size) / 4));
-    this.capacity = cap;
-    const { cam } = f;
     const numTiles = cam.tilesX * cam.tilesY;
     const ranges = this.buf('ranges', 8 * numTiles);
-    gpu.clear(ranges, 0, 8 * numTiles); // first, so the dispatches below share one compute pass
-    const meta = this.buf('meta', REC.size * 4);
-    recordCount(gpu, meta, 0, { buffer: f.total, index: 0 }, cap, f.cfg);
-    const params = f.params.slice();
-    params[CAM_CAP] = cap;
-    gpu.dispatch(
-      gpu.kernel('splat_duplicate', DUPLICATE),
-      [f.order, f.offsets, f.xyd, f.radii, pk.keysA, pk.valsA],
-      grid1d(f.n, 256),
-      params,
-    );
-    const bits = Math.max(1, Math.ceil(Math.log2(numTiles)));
-    const s = radixSort(gpu, this.scratch, pk, { max: cap, meta, base: 0, indirect: true }, bits, 'tiles', f.cfg);
-    gpu.dispatchIndirect(
-      gpu.kernel('splat_ranges', RANGES),
-      [s.keys, meta, ranges],
-      meta,
-      REC.gridItems * 4,
-      new Uint32Array([REC.n]),
-    );
+    gpu.clear(ranges, 0, 8 * numTiles);
+    const M = Math.max(1, m);
+    const pk = {
+      keysA: this.buf('pkA', 4 * M),
+      valsA: this.buf('pvA', 4 * M),
+      keysB: this.buf('pkB', 4 * M),
+      valsB: this.buf('pvB', 4 * M),
+    };
+    let sorted = pk.valsA;
+    if (m > 0) {
+      gpu.dispatch(
+        gpu.kernel('splat_duplicate', DUPLICATE),
+        [order, offsets, xyd, radii, pk.keysA, pk.valsA],
+        grid,
+        params,
+      );
+      const bits = Math.max(1, Math.ceil(Math.log2(numTiles)));
+      const s = radixSort(gpu, this.scratch, pk, m, bits, 'tiles');
+      sorted = s.vals;
+      gpu.dispatch(gpu.kernel('splat_ranges', RANGES), [s.keys, ranges], grid1d(m, 256), new Uint32Array([m]));
+    }
     const hw = cam.width * cam.height;
     const image = this.buf('image', 20 * hw);
     const aux = this.buf('aux', 8 * hw);
     gpu.dispatch(
       gpu.kernel('splat_blend', BLEND),
-      [ranges, s.vals, f.xyd, f.conicO, f.rgbc, image, aux],
+      [ranges, sorted, xyd, conicO, rgbc, image, aux],
       [cam.tilesX, cam.tilesY],
       params,
     );
-    return s.vals;
+    this.last = { scene, cam, params, sh, sorted };
+    return { width: cam.width, height: cam.height, image, radii, pairs: m };
   }
 
   /**

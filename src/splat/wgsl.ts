@@ -19,7 +19,6 @@ struct Cam {
   bg: vec4f,
   n: u32, width: u32, height: u32, tilesX: u32,
   tilesY: u32, shDeg: u32, shK: u32, mode: u32,
-  cap: u32, pad0: u32, pad1: u32, pad2: u32,
 }
 @group(1) @binding(0) var<uniform> c: Cam;
 `;
@@ -185,10 +184,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
   if (i < p.n) { outp[i] = tiles[order[i]]; }
 }`;
 
-/**
- * One (tile, Gaussian) pair per tile each Gaussian touches, Gaussians visited in depth order. Pairs at or past the
- * capacity c.cap are not written (the frame is then recorded again with larger buffers).
- */
+/** One (tile, Gaussian) pair per tile each Gaussian touches, Gaussians visited in depth order. */
 export const DUPLICATE = /* wgsl */ `
 @group(0) @binding(0) var<storage, read> order: array<u32>;
 @group(0) @binding(1) var<storage, read> offsets: array<u32>;
@@ -210,42 +206,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
   var off = offsets[i];
   for (var y = rect.y; y < rect.w; y++) {
     for (var x = rect.x; x < rect.z; x++) {
-      if (off < c.cap) {
-        keys[off] = y * c.tilesX + x;
-        vals[off] = g;
-      }
+      keys[off] = y * c.tilesX + x;
+      vals[off] = g;
       off++;
     }
   }
 }`;
 
-/**
- * ranges[tile] = [start, end) of its pairs in the tile-sorted list (ranges cleared to zero beforehand); the pair
- * count is rec[p.slot] (a count record, sort.ts).
- */
+/** ranges[tile] = [start, end) of its pairs in the tile-sorted list (ranges cleared to zero beforehand). */
 export const RANGES = /* wgsl */ `
 @group(0) @binding(0) var<storage, read> keys: array<u32>;
-@group(0) @binding(1) var<storage, read> rec: array<u32>;
-@group(0) @binding(2) var<storage, read_write> ranges: array<vec2u>;
-struct P { slot: u32 }
+@group(0) @binding(1) var<storage, read_write> ranges: array<vec2u>;
+struct P { m: u32 }
 @group(1) @binding(0) var<uniform> p: P;
 ${GRID_INDEX}
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
   let i = gridIndex(wg, nwg, li, 256u);
-  let m = rec[p.slot];
-  if (i >= m) { return; }
+  if (i >= p.m) { return; }
   let k = keys[i];
   if (i == 0u || keys[i - 1u] != k) { ranges[k].x = i; }
-  if (i == m - 1u || keys[i + 1u] != k) { ranges[k].y = i + 1u; }
+  if (i == p.m - 1u || keys[i + 1u] != k) { ranges[k].y = i + 1u; }
 }`;
 
-/**
- * Forward blend: one 16×16 workgroup per tile, one pixel per thread; the tile's Gaussians are loaded 256 at a time
- * into workgroup memory (two vec4 for the test, one for colour and depth); the workgroup stops once every pixel is
- * done. Per Gaussian, \`cut\` = ln(1 / (255·opacity)) − 0.01: a power below it gives α < 0.99/255, so the pixel skips
- * the Gaussian without evaluating exp (the exact test follows otherwise; the result is the same).
- */
+/** Forward blend: one 16×16 workgroup per tile, Gaussians loaded 256 at a time into workgroup memory. */
 export const BLEND = /* wgsl */ `
 @group(0) @binding(0) var<storage, read> ranges: array<vec2u>;
 @group(0) @binding(1) var<storage, read> vals: array<u32>;
@@ -255,7 +239,7 @@ export const BLEND = /* wgsl */ `
 @group(0) @binding(5) var<storage, read_write> img: array<f32>;
 @group(0) @binding(6) var<storage, read_write> aux: array<u32>;
 ${CAM_STRUCT}
-var<workgroup> sXY: array<vec4f, 256>;
+var<workgroup> sXY: array<vec2f, 256>;
 var<workgroup> sCO: array<vec4f, 256>;
 var<workgroup> sCD: array<vec4f, 256>;
 var<workgroup> doneCount: atomic<u32>;
@@ -288,20 +272,18 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
     if (idx < range.y) {
       let g = vals[idx];
       let v = xyd[g];
-      let co = conicO[g];
-      sXY[li] = vec4f(v.xy, log(1.0 / (255.0 * co.w)) - 0.01, 0.0);
-      sCO[li] = co;
+      sXY[li] = v.xy;
+      sCO[li] = conicO[g];
       sCD[li] = vec4f(rgbc[g].xyz, v.z);
     }
     workgroupBarrier();
     let cnt = min(256u, total - r * 256u);
     for (var j = 0u; j < cnt && !done; j++) {
       contributor++;
-      let xy = sXY[j];
-      let d = xy.xy - pixf;
+      let d = sXY[j] - pixf;
       let co = sCO[j];
       let power = -0.5 * (co.x * d.x * d.x + co.z * d.y * d.y) - co.y * d.x * d.y;
-      if (power > 0.0 || power < xy.z) { continue; }
+      if (power > 0.0) { continue; }
       let alpha = min(0.99, co.w * exp(power));
       if (alpha < 1.0 / 255.0) { continue; }
       let testT = T * (1.0 - alpha);
@@ -358,7 +340,7 @@ export function blendBackwardWgsl(subgroups: boolean): string {
 @group(0) @binding(6) var<storage, read> dimg: array<f32>;
 @group(0) @binding(7) var<storage, read_write> g2: array<atomic<u32>>;
 ${CAM_STRUCT}
-var<workgroup> sXY: array<vec4f, 256>;
+var<workgroup> sXY: array<vec2f, 256>;
 var<workgroup> sCO: array<vec4f, 256>;
 var<workgroup> sCD: array<vec4f, 256>;
 var<workgroup> sId: array<u32, 256>;
@@ -426,10 +408,9 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
     if (r * 256u + li < total) {
       let g = vals[end - 1u - r * 256u - li];
       let v = xyd[g];
-      let co = conicO[g];
       sId[li] = g;
-      sXY[li] = vec4f(v.xy, log(1.0 / (255.0 * co.w)) - 0.01, 0.0);
-      sCO[li] = co;
+      sXY[li] = v.xy;
+      sCO[li] = conicO[g];
       sCD[li] = vec4f(rgbc[g].xyz, v.z);
     }
     workgroupBarrier();
@@ -438,23 +419,14 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
       let pos = total - 1u - r * 256u - j;
       var valid = inside && pos < last;
       var v = array<f32, 10>(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
-      var G = 0.0;
-      var alpha = 0.0;
-      var d = vec2f(0.0);
-      let co = sCO[j];
       if (valid) {
-        let xy = sXY[j];
-        d = xy.xy - pixf;
+        let d = sXY[j] - pixf;
+        let co = sCO[j];
         let power = -0.5 * (co.x * d.x * d.x + co.z * d.y * d.y) - co.y * d.x * d.y;
-        // Below the cut α < 0.99/255 for sure (as in the forward): skip without exp.
-        valid = power <= 0.0 && power >= xy.z;
+        let G = exp(power);
+        let alpha = min(0.99, co.w * G);
+        valid = power <= 0.0 && alpha >= 1.0 / 255.0;
         if (valid) {
-          G = exp(power);
-          alpha = min(0.99, co.w * G);
-          valid = alpha >= 1.0 / 255.0;
-        }
-      }
-      if (valid) {
           T = T / (1.0 - alpha);
           let cd = sCD[j];
           let w = alpha * T;
@@ -482,6 +454,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
           v[7] = w * dC.y;
           v[8] = w * dC.z;
           v[9] = w * dD;
+        }
       }${reduce}
     }
     workgroupBarrier();
