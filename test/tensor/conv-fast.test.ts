@@ -29,38 +29,9 @@ import {
   convTranspose2dRef,
 } from '../../src/tensor/reference/conv.js';
 import { relError, seededRandom } from '../../src/tensor/reference/conv-check.js';
+import { q10, withBuffers } from '../helpers/raw-buffers.js';
 
 const TOL = 1e-5;
-
-/** Random multiples of 2⁻¹⁰ in (−1, 1) (exact in f16). */
-function q10(n: number, rand: () => number): Float32Array {
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) a[i] = Math.round((rand() * 2 - 1) * 1023) / 1024;
-  return a;
-}
-
-async function withBuffers<T>(
-  gpu: Gpu,
-  run: (up: (a: Float32Array) => GPUBuffer, out: (n: number) => GPUBuffer) => Promise<T>,
-): Promise<T> {
-  const bufs: GPUBuffer[] = [];
-  const up = (a: Float32Array) => {
-    const b = gpu.bufferFrom(a);
-    bufs.push(b);
-    return b;
-  };
-  const out = (n: number) => {
-    const b = gpu.pool.acquire(n * 4);
-    bufs.push(b);
-    return b;
-  };
-  try {
-    return await run(up, out);
-  } finally {
-    await gpu.sync();
-    for (const b of bufs) gpu.pool.release(b);
-  }
-}
 
 interface Case {
   x: [number, number, number, number];

@@ -20,23 +20,9 @@ import {
   upfirdn2dAdjointRef,
   upfirdn2dRef,
 } from '../../src/tensor/reference/upfirdn.js';
+import { withBuffers } from '../helpers/raw-buffers.js';
 
 const TOL = 1e-4;
-
-async function withBuffers<T>(
-  gpu: Gpu,
-  run: (up: (a: Float32Array) => GPUBuffer, out: (n: number) => GPUBuffer) => Promise<T>,
-): Promise<T> {
-  const bufs: GPUBuffer[] = [];
-  const up = (a: Float32Array) => (bufs.push(gpu.bufferFrom(a)), bufs[bufs.length - 1]!);
-  const out = (n: number) => (bufs.push(gpu.pool.acquire(n * 4)), bufs[bufs.length - 1]!);
-  try {
-    return await run(up, out);
-  } finally {
-    await gpu.sync();
-    for (const b of bufs) gpu.pool.release(b);
-  }
-}
 
 const CASES: Array<{ p: number; h: number; w: number; kh: number; kw: number; o: UpfirdnOptions }> = [
   { p: 3, h: 7, w: 9, kh: 4, kw: 4, o: { pad: [2, 2] } }, // Blur before a stride-2 conv

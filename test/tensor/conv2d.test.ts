@@ -19,31 +19,9 @@ import {
   convTranspose2dRef,
 } from '../../src/tensor/reference/conv.js';
 import { finiteDiffError, randomF32, relError, seededRandom } from '../../src/tensor/reference/conv-check.js';
+import { withBuffers } from '../helpers/raw-buffers.js';
 
 const TOL = 1e-4;
-
-async function withBuffers<T>(
-  gpu: Gpu,
-  run: (up: (a: Float32Array) => GPUBuffer, out: (n: number) => GPUBuffer) => Promise<T>,
-): Promise<T> {
-  const bufs: GPUBuffer[] = [];
-  const up = (a: Float32Array) => {
-    const b = gpu.bufferFrom(a);
-    bufs.push(b);
-    return b;
-  };
-  const out = (n: number) => {
-    const b = gpu.pool.acquire(n * 4);
-    bufs.push(b);
-    return b;
-  };
-  try {
-    return await run(up, out);
-  } finally {
-    await gpu.sync();
-    for (const b of bufs) gpu.pool.release(b);
-  }
-}
 
 interface Case {
   x: [number, number, number, number];

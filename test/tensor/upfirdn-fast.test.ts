@@ -13,23 +13,9 @@ import { upfirdnGeometry, type UpfirdnOptions } from '../../src/tensor/conv/upfi
 import { adjointForm, forwardForm, tiledPlan } from '../../src/tensor/conv/upfirdn-tiled.js';
 import { randomF32, relError, seededRandom } from '../../src/tensor/reference/conv-check.js';
 import { upfirdn2dAdjointRef, upfirdn2dRef } from '../../src/tensor/reference/upfirdn.js';
+import { withBuffers } from '../helpers/raw-buffers.js';
 
 const TOL = 1e-5;
-
-async function withBuffers<T>(
-  gpu: Gpu,
-  run: (up: (a: Float32Array) => GPUBuffer, out: (n: number) => GPUBuffer) => Promise<T>,
-): Promise<T> {
-  const bufs: GPUBuffer[] = [];
-  const up = (a: Float32Array) => (bufs.push(gpu.bufferFrom(a)), bufs[bufs.length - 1]!);
-  const out = (n: number) => (bufs.push(gpu.pool.acquire(n * 4)), bufs[bufs.length - 1]!);
-  try {
-    return await run(up, out);
-  } finally {
-    await gpu.sync();
-    for (const b of bufs) gpu.pool.release(b);
-  }
-}
 
 // Odd sizes, negative padding, up 2 / down 2, mixed factors, non-separable random FIRs.
 // Most cases use 2×2 outputs per invocation (the generated code compiles ~5× faster on lavapipe than the default
