@@ -18,6 +18,8 @@ import {
   zeroGrad,
 } from '../src/tensor/index.js';
 import { median, type BenchRow } from './table.js';
+import { setDefaultConvKernel } from '../src/tensor/conv/ops.js';
+import type { ConvKernelOptions } from '../src/tensor/conv/conv2d-raw.js';
 
 const TINY: StyleUnetConfig = {
   inpSize: 64,
@@ -89,7 +91,18 @@ export async function unetFixture(gpu: Gpu, tiny: boolean) {
   return { net, forward, train, dispose };
 }
 
+/** `UNET_CONV_PATH=tc2` (or tc, tiled, …) runs every convolution of the network on that path. */
 export async function benchUnet(gpu: Gpu, opts: { tiny?: boolean } = {}): Promise<BenchRow[]> {
+  const path = process.env.UNET_CONV_PATH as ConvKernelOptions['path'] | undefined;
+  const prev = path ? setDefaultConvKernel({ path }) : null;
+  try {
+    return await benchUnetRows(gpu, opts, path ?? 'default');
+  } finally {
+    if (path) setDefaultConvKernel(prev);
+  }
+}
+
+async function benchUnetRows(gpu: Gpu, opts: { tiny?: boolean }, path: string): Promise<BenchRow[]> {
   const reps = opts.tiny ? 2 : 5;
   const { forward, train, dispose } = await unetFixture(gpu, !!opts.tiny);
   const base = gpu.pool.stats.bytesInUse;
@@ -115,7 +128,7 @@ export async function benchUnet(gpu: Gpu, opts: { tiny?: boolean } = {}): Promis
   const fwdRecord = performance.now() - f0;
   await gpu.sync();
 
-  const name = opts.tiny ? 'tiny' : 'full (512²→2×3×1024², 74.5M params)';
+  const name = `${opts.tiny ? 'tiny' : 'full (512²→2×3×1024², 74.5M params)'}, convs ${path}`;
   const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
   const rows: BenchRow[] = [
     {

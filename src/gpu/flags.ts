@@ -7,14 +7,21 @@
  * requested. Measured on the H100 in ../shared/gpu/NOTES.md. `ANIMGS_DAWN_FLAGS` replaces them (comma-separated
  * Dawn features after `enable-dawn-features=`), for experiments.
  *
+ * `disable_robustness` drops the bounds clamps Dawn adds to every storage and workgroup access. Every kernel of
+ * ours bounds-checks against sizes passed in its parameters (pooled buffers may be larger than the data), so the
+ * clamps only cost time: on the H100 they held the tensor-core convolution at ~22 TFLOP/s; without them the same
+ * kernel runs 95–122 TFLOP/s (bench/RESULTS.md). `ANIMGS_ROBUST=1` keeps robustness on (e.g. to debug a kernel that
+ * misbehaves). This is a native-process setting; a browser decides robustness itself.
+ *
  * `timestamp_quantization` is turned off: Dawn otherwise rounds GPU timestamps (a browser's timing-attack guard)
  * to ~65 µs on the H100, which hides every small kernel from the profiler. A native process has nothing to guard.
  */
-export const DEFAULT_DAWN_FEATURES = ['allow_unsafe_apis', 'vulkan_enable_f16_on_nvidia'];
+export const DEFAULT_DAWN_FEATURES = ['allow_unsafe_apis', 'vulkan_enable_f16_on_nvidia', 'disable_robustness'];
 
 export function dawnFlags(env: Record<string, string | undefined> = process.env): string[] {
   const override = env.ANIMGS_DAWN_FLAGS;
-  const features = override !== undefined ? override.split(',').filter(Boolean) : DEFAULT_DAWN_FEATURES;
+  let features = override !== undefined ? override.split(',').filter(Boolean) : DEFAULT_DAWN_FEATURES;
+  if (env.ANIMGS_ROBUST === '1') features = features.filter((f) => f !== 'disable_robustness');
   const flags = features.length ? [`enable-dawn-features=${features.join(',')}`] : [];
   return [...flags, 'disable-dawn-features=timestamp_quantization'];
 }
