@@ -38,6 +38,10 @@ import {
 import { modulateBackwardRaw, modulateRaw } from './modulate.js';
 import { maxPool2BackwardRaw, maxPool2Raw } from './pool2.js';
 import type { FirSpec } from './fir.js';
+import type { ConvEpilogue } from './epilogue.js';
+import { fusedLeakyRelu, leakyReluGradFromOutput, noiseInjection } from '../ops/stylegan.js';
+import { biasAdd, mul } from '../ops/elementwise.js';
+import { sum } from '../ops/shape.js';
 
 /**
  * Kernel choice when the caller names none: on a GPU the tuned fp32 implicit GEMM (25–28 TFLOP/s on the large
@@ -101,6 +105,92 @@ export function conv2d(
         conv2dBackwardBiasRaw(gpu(), g, gy.buffer, gb.buffer);
       }
       return [gx, gw, gb];
+    },
+  });
+}
+
+export interface Conv2dFusedOptions extends Conv2dOptions {
+  kernel?: ConvKernelOptions;
+  /** NoiseInjection before the bias: + strength[0] · noise, noise [1 or N, 1, Ho, Wo] broadcast over channels. */
+  noise?: { noise: Tensor; strength: Tensor };
+  /** FusedLeakyReLU after the bias: leaky ReLU(0.2)·√2. */
+  lrelu?: boolean;
+}
+
+/** Whether `conv2dFused` runs as one dispatch for these kernel options (every GEMM path; not 'direct'). */
+export function convEpilogueSupported(k?: ConvKernelOptions): boolean {
+  return kernelOptions(k).path !== 'direct';
+}
+
+/**
+ * StyleGAN2's conv tail in one op: y = lrelu?(conv2d(x, w) + strength·noise + bias)·√2, i.e. the composition
+ * `fusedLeakyRelu(noiseInjection(conv2d(x, w), strength, noise), bias)` (or `biasAdd` without lrelu). On the GEMM
+ * paths the forward is ONE convolution dispatch with the fused epilogue (epilogue.ts); on 'direct' (the CPU
+ * default) it runs that composition of ops. Backward: gt = gy·lrelu'(y)·√2 (sign from the saved output, slope at
+ * y = 0 like FusedLeakyReLU), gbias = Σ_{n,h,w} gt, gstrength = Σ gt·noise, gnoise = strength·Σ_c gt, and the
+ * convolution's input / weight gradients of gt.
+ */
+export function conv2dFused(x: Tensor, w: Tensor, bias: Tensor | null, opts: Conv2dFusedOptions = {}): Tensor {
+  const kopts = kernelOptions(opts.kernel);
+  const { noise, lrelu } = opts;
+  if (kopts.path === 'direct') {
+    let y = conv2d(x, w, null, { ...opts, kernel: kopts });
+    if (noise) y = noiseInjection(y, noise.strength, noise.noise);
+    if (lrelu) return fusedLeakyRelu(y, bias);
+    return bias ? biasAdd(y, bias) : y;
+  }
+  const g = conv2dGeometry(x.shape, w.shape, opts);
+  if (bias && (bias.rank !== 1 || bias.shape[0] !== g.cout)) throw new Error(`conv2dFused: bias must be [${g.cout}]`);
+  let perSample = false;
+  if (noise) {
+    const ns = noise.noise.shape;
+    if (ns.length !== 4 || ns[1] !== 1 || ns[2] !== g.ho || ns[3] !== g.wo || (ns[0] !== 1 && ns[0] !== g.n)) {
+      throw new Error(`conv2dFused: noise must be [1 or ${g.n}, 1, ${g.ho}, ${g.wo}], got [${ns.join(', ')}]`);
+    }
+    if (noise.strength.size !== 1) throw new Error('conv2dFused: noise strength must have one value');
+    perSample = ns[0] !== 1;
+  }
+  const epilogue: ConvEpilogue = {
+    noise: noise ? { noise: noise.noise.buffer, strength: noise.strength.buffer, perSample } : undefined,
+    lrelu: !!lrelu,
+  };
+  const y = Tensor.empty([g.n, g.cout, g.ho, g.wo]);
+  conv2dForwardRaw(gpu(), g, x.buffer, w.buffer, bias?.buffer ?? null, y.buffer, { ...kopts, epilogue });
+  return record({
+    name: 'conv2d_fused',
+    inputs: [x, w, bias, noise?.noise, noise?.strength],
+    output: y,
+    save: [x, w, ...(lrelu ? [y] : []), ...(noise ? [noise.noise, noise.strength] : [])],
+    backward: (gy, saved, needs) => {
+      const [xs, ws] = saved;
+      let k = 2;
+      const ys = lrelu ? saved[k++]! : null;
+      const ns = noise ? saved[k++]! : null;
+      const ss = noise ? saved[k++]! : null;
+      const gt = ys ? leakyReluGradFromOutput(gy, ys) : gy;
+      let gx: Tensor | null = null;
+      let gw: Tensor | null = null;
+      let gb: Tensor | null = null;
+      let gn: Tensor | null = null;
+      let gs: Tensor | null = null;
+      if (needs[0]) {
+        gx = Tensor.empty(x.shape);
+        conv2dBackwardInputRaw(gpu(), g, gt.buffer, ws!.buffer, gx.buffer, kopts);
+      }
+      if (needs[1]) {
+        gw = Tensor.empty(w.shape);
+        conv2dBackwardWeightRaw(gpu(), g, xs!.buffer, gt.buffer, gw.buffer, kopts);
+      }
+      if (needs[2]) {
+        gb = Tensor.empty([g.cout]);
+        conv2dBackwardBiasRaw(gpu(), g, gt.buffer, gb.buffer);
+      }
+      if (needs[3]) {
+        const gc = sum(gt, perSample ? [1] : [0, 1], true);
+        gn = mul(Tensor.view(gc, ns!.shape), ss!);
+      }
+      if (needs[4]) gs = Tensor.view(sum(mul(gt, ns!)), ss!.shape);
+      return [gx, gw, gb, gn, gs];
     },
   });
 }

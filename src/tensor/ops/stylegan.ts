@@ -73,17 +73,27 @@ export function fusedLeakyRelu(x: Tensor, bias: Tensor | null, slope = LRELU_SLO
     output: y,
     save: [y],
     backward: (gy, [ys], needs) => {
-      const gx = Tensor.empty(gy.shape);
-      dispatch1d(
-        cachedKernel('flrelu:grad', () => FLRELU_B),
-        [gy.buffer, ys!.buffer, gx.buffer],
-        gy.size,
-        params(gy.size, f(slope), f(gain)),
-      );
+      const gx = leakyReluGradFromOutput(gy, ys!, slope, gain);
       const gb = needs[1] ? Tensor.view(sum(gx, axes), [C]) : null;
       return [needs[0] ? gx : null, gb];
     },
   });
+}
+
+/**
+ * gy · (y > 0 ? 1 : slope) · gain: the input gradient of FusedLeakyReLU from its saved output y (the sign of the
+ * output is the sign of the pre-activation since slope, gain > 0; at y = 0 the slope side, as the original).
+ * Not recorded (for backward closures).
+ */
+export function leakyReluGradFromOutput(gy: Tensor, y: Tensor, slope = LRELU_SLOPE, gain = LRELU_GAIN): Tensor {
+  const gx = Tensor.empty(gy.shape);
+  dispatch1d(
+    cachedKernel('flrelu:grad', () => FLRELU_B),
+    [gy.buffer, y.buffer, gx.buffer],
+    gy.size,
+    params(gy.size, f(slope), f(gain)),
+  );
+  return gx;
 }
 
 /** StyleGAN2 NoiseInjection: `x + w · noise` (w a learned scalar [1], noise [1 or N, 1, H, W] broadcast over C). */

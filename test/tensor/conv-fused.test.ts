@@ -1,0 +1,234 @@
+/**
+ * conv2dFused (conv + noise·strength + bias + leaky ReLU·√2 in one forward dispatch): forward and every gradient
+ * against the unfused composition of ops and the float64 reference, whose analytic backward is checked by finite
+ * differences; split-K epilogue; the 'direct' fallback.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { backward, initEngine, mul, sum, Tensor } from '../../src/tensor/index.js';
+import { conv2d, conv2dFused, convEpilogueSupported } from '../../src/tensor/conv/ops.js';
+import { conv2dGeometry, type Conv2dGeom, type Conv2dOptions } from '../../src/tensor/conv/geometry.js';
+import type { ConvKernelOptions } from '../../src/tensor/conv/conv2d-raw.js';
+import { epilogueRef } from '../../src/tensor/conv/epilogue.js';
+import { fusedLeakyRelu, noiseInjection, LRELU_GAIN, LRELU_SLOPE } from '../../src/tensor/ops/stylegan.js';
+import { biasAdd } from '../../src/tensor/ops/elementwise.js';
+import { gpu } from '../../src/tensor/tensor.js';
+import { conv2dBackwardRef, conv2dRef } from '../../src/tensor/reference/conv.js';
+import { finiteDiffError, randomF32, relError, seededRandom } from '../../src/tensor/reference/conv-check.js';
+
+beforeAll(async () => {
+  await initEngine();
+});
+
+const SMALL = { bm: 16, bn: 16, bk: 4, tm: 2, tn: 2 };
+type Arr = ArrayLike<number>;
+
+interface Inputs {
+  x: Arr;
+  w: Arr;
+  b: Arr | null;
+  noise: Arr | null;
+  strength: number;
+}
+
+/** Float64 forward: lrelu?(conv2d(x, w) + strength·noise + b)·√2. */
+function fusedRef(g: Conv2dGeom, v: Inputs, lrelu: boolean, perSample: boolean): Float64Array {
+  return epilogueRef(conv2dRef(g, v.x, v.w), g.n, g.cout, g.ho * g.wo, {
+    bias: v.b,
+    noise: v.noise ? { noise: v.noise, strength: v.strength, perSample } : undefined,
+    lrelu,
+  });
+}
+
+/** Float64 analytic backward of fusedRef for the output gradient gy. */
+function fusedBackwardRef(g: Conv2dGeom, v: Inputs, lrelu: boolean, perSample: boolean, gy: Arr) {
+  const y = fusedRef(g, v, lrelu, perSample);
+  const hw = g.ho * g.wo;
+  const gt = Float64Array.from(gy, (d, i) => (lrelu ? d * (y[i]! > 0 ? 1 : LRELU_SLOPE) * LRELU_GAIN : d));
+  const { gx, gw, gb } = conv2dBackwardRef(g, v.x, v.w, gt);
+  const gn = new Float64Array(perSample ? g.n * hw : hw);
+  let gs = 0;
+  for (let b = 0; b < g.n; b++)
+    for (let o = 0; o < g.cout; o++)
+      for (let p = 0; p < hw; p++) {
+        const t = gt[(b * g.cout + o) * hw + p]!;
+        const j = perSample ? b * hw + p : p;
+        if (v.noise) gs += t * v.noise[j]!;
+        gn[j]! += t * v.strength;
+      }
+  return { gx, gw, gb, gn, gs };
+}
+
+interface Case {
+  name: string;
+  x: [number, number, number, number];
+  w: [number, number, number, number];
+  conv: Conv2dOptions;
+  noise: 0 | 1 | 2; // none, shared, per sample
+  bias: boolean;
+  lrelu: boolean;
+}
+
+const CASES: Case[] = [
+  {
+    name: 'StyledConv (shared noise)',
+    x: [2, 3, 7, 5],
+    w: [5, 3, 3, 3],
+    conv: { padding: 1 },
+    noise: 1,
+    bias: true,
+    lrelu: true,
+  },
+  {
+    name: 'per-sample noise',
+    x: [2, 3, 5, 6],
+    w: [3, 3, 3, 3],
+    conv: { padding: 1 },
+    noise: 2,
+    bias: true,
+    lrelu: true,
+  },
+  {
+    name: 'ConvLayer, stride 2',
+    x: [1, 3, 9, 7],
+    w: [4, 3, 3, 3],
+    conv: { stride: 2 },
+    noise: 0,
+    bias: true,
+    lrelu: true,
+  },
+  { name: 'noise + bias, no lrelu', x: [1, 2, 5, 5], w: [3, 2, 1, 1], conv: {}, noise: 1, bias: true, lrelu: false },
+];
+
+const KERNELS: Array<[string, ConvKernelOptions]> = [
+  ['tiled', { path: 'tiled', tile: SMALL }],
+  ['tiled split-K', { path: 'tiled', tile: SMALL, splits: 3 }],
+  ['direct (fallback)', { path: 'direct' }],
+];
+
+describe('conv2dFused', () => {
+  it('float64 reference: the analytic backward matches finite differences', () => {
+    const rand = seededRandom(31);
+    for (const c of CASES) {
+      const g = conv2dGeometry(c.x, c.w, c.conv);
+      const hw = g.ho * g.wo;
+      const perSample = c.noise === 2;
+      const v: Inputs = {
+        x: randomF32(
+          c.x.reduce((a, b) => a * b),
+          rand,
+        ),
+        w: randomF32(
+          c.w.reduce((a, b) => a * b),
+          rand,
+        ),
+        b: c.bias ? randomF32(g.cout, rand) : null,
+        noise: c.noise ? randomF32(perSample ? g.n * hw : hw, rand) : null,
+        strength: 0.7,
+      };
+      const gy = randomF32(g.n * g.cout * hw, rand);
+      const r = fusedBackwardRef(g, v, c.lrelu, perSample, gy);
+      const f = (patch: Partial<Inputs>) => fusedRef(g, { ...v, ...patch }, c.lrelu, perSample);
+      expect(
+        finiteDiffError((x) => f({ x }), v.x, gy, r.gx, rand),
+        `${c.name} x`,
+      ).toBeLessThan(1e-6);
+      expect(
+        finiteDiffError((w) => f({ w }), v.w, gy, r.gw, rand),
+        `${c.name} w`,
+      ).toBeLessThan(1e-6);
+      if (v.b)
+        expect(
+          finiteDiffError((b) => f({ b }), v.b, gy, r.gb, rand),
+          `${c.name} b`,
+        ).toBeLessThan(1e-6);
+      if (v.noise) {
+        expect(
+          finiteDiffError((noise) => f({ noise }), v.noise, gy, r.gn, rand),
+          `${c.name} n`,
+        ).toBeLessThan(1e-6);
+        const s = [v.strength];
+        const fs = (a: Float64Array) => f({ strength: a[0]! });
+        expect(finiteDiffError(fs, s, gy, [r.gs], rand, 1), `${c.name} strength`).toBeLessThan(1e-6);
+      }
+    }
+  });
+
+  for (const [kname, kernel] of KERNELS)
+    it(`${kname}: forward and gradients match the unfused composition and the float64 reference`, async () => {
+      const rand = seededRandom(32);
+      for (const c of CASES) {
+        const g = conv2dGeometry(c.x, c.w, c.conv);
+        const hw = g.ho * g.wo;
+        const perSample = c.noise === 2;
+        const v = {
+          x: randomF32(
+            c.x.reduce((a, b) => a * b),
+            rand,
+          ),
+          w: randomF32(
+            c.w.reduce((a, b) => a * b),
+            rand,
+          ),
+          b: c.bias ? randomF32(g.cout, rand) : null,
+          noise: c.noise ? randomF32(perSample ? g.n * hw : hw, rand) : null,
+          strength: Float32Array.of(0.7),
+        };
+        const gyArr = randomF32(g.n * g.cout * hw, rand);
+        const run = async (fused: boolean) => {
+          const x = Tensor.from(v.x, c.x, { requiresGrad: true });
+          const w = Tensor.from(v.w, c.w, { requiresGrad: true });
+          const b = v.b ? Tensor.from(v.b, [g.cout], { requiresGrad: true }) : null;
+          const n = v.noise ? Tensor.from(v.noise, [perSample ? g.n : 1, 1, g.ho, g.wo], { requiresGrad: true }) : null;
+          const s = Tensor.from(v.strength, [1], { requiresGrad: true });
+          let y: Tensor;
+          if (fused) {
+            const before = gpu().dispatchCount;
+            y = conv2dFused(x, w, b, {
+              ...c.conv,
+              kernel,
+              noise: n ? { noise: n, strength: s } : undefined,
+              lrelu: c.lrelu,
+            });
+            // One dispatch on the GEMM paths (plus the split-K sum when the K sum is split).
+            if (convEpilogueSupported(kernel))
+              expect(gpu().dispatchCount - before).toBeLessThanOrEqual(kernel.splits ? 2 : 1);
+          } else {
+            y = conv2d(x, w, null, { ...c.conv, kernel });
+            if (n) y = noiseInjection(y, s, n);
+            y = c.lrelu ? fusedLeakyRelu(y, b) : b ? biasAdd(y, b) : y;
+          }
+          backward(sum(mul(y, Tensor.from(gyArr, y.shape))));
+          return {
+            y: await y.toArray(),
+            gx: await x.grad!.toArray(),
+            gw: await w.grad!.toArray(),
+            gb: b ? await b.grad!.toArray() : null,
+            gn: n ? await n.grad!.toArray() : null,
+            gs: n ? (await s.grad!.toArray())[0]! : null,
+          };
+        };
+        const fu = await run(true);
+        const un = await run(false);
+        const inputs: Inputs = { x: v.x, w: v.w, b: v.b, noise: v.noise, strength: v.strength[0]! };
+        const yRef = fusedRef(g, inputs, c.lrelu, perSample);
+        const ref = fusedBackwardRef(g, inputs, c.lrelu, perSample, gyArr);
+        const tag = `${kname} / ${c.name}`;
+        expect(relError(fu.y, yRef), `${tag} y`).toBeLessThan(1e-5);
+        expect(relError(fu.y, un.y), `${tag} y vs unfused`).toBeLessThan(1e-5);
+        expect(relError(fu.gx, ref.gx), `${tag} gx`).toBeLessThan(1e-5);
+        expect(relError(fu.gx, un.gx), `${tag} gx vs unfused`).toBeLessThan(1e-5);
+        expect(relError(fu.gw, ref.gw), `${tag} gw`).toBeLessThan(1e-5);
+        expect(relError(fu.gw, un.gw), `${tag} gw vs unfused`).toBeLessThan(1e-5);
+        if (fu.gb) {
+          expect(relError(fu.gb, ref.gb), `${tag} gb`).toBeLessThan(1e-5);
+          expect(relError(fu.gb, un.gb!), `${tag} gb vs unfused`).toBeLessThan(1e-5);
+        }
+        if (fu.gn) {
+          expect(relError(fu.gn, ref.gn), `${tag} gnoise`).toBeLessThan(1e-5);
+          expect(relError(fu.gn, un.gn!), `${tag} gnoise vs unfused`).toBeLessThan(1e-5);
+          expect(relError([fu.gs!], [ref.gs]), `${tag} gstrength`).toBeLessThan(1e-5);
+          expect(relError([fu.gs!], [un.gs!]), `${tag} gstrength vs unfused`).toBeLessThan(1e-5);
+        }
+      }
+    });
+});
