@@ -9,11 +9,23 @@ import { reshape } from '../../tensor/ops/shape.js';
 import { permute } from '../../tensor/ops/linalg.js';
 import { equalLinear, fusedLeakyRelu, noiseInjection } from '../../tensor/ops/stylegan.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import { conv2d, convTranspose2d, haarDwt, haarIwt, modulate, upfirdn2d } from '../../tensor/conv/ops.js';
+import { conv2d, conv2dFused, convTranspose2d, haarDwt, haarIwt, modulate, upfirdn2d } from '../../tensor/conv/ops.js';
 import { blurSpec, downsampleSpec, upsampleSpec } from '../../tensor/conv/fir.js';
 import { blurPad } from './constants.js';
 
 export type ParamLookup = (name: string) => Tensor;
+
+let fuseTails = true;
+
+/**
+ * Whether ConvLayer and the non-upsampling StyledConvs run their conv + noise + bias + activation as one
+ * conv2dFused (default) or as the separate ops (for A/B benches and dispatch counts). Returns the previous setting.
+ */
+export function setConvTailFusion(enabled: boolean): boolean {
+  const prev = fuseTails;
+  fuseTails = enabled;
+  return prev;
+}
 
 /** ConvLayer: [blur-downsample +] EqualConv2d (weight scaled by 1/√fan_in, no bias) + FusedLeakyReLU. */
 export function convLayer(p: ParamLookup, x: Tensor, prefix: string, k: number, downsample: boolean): Tensor {
@@ -21,15 +33,27 @@ export function convLayer(p: ParamLookup, x: Tensor, prefix: string, k: number, 
   if (downsample) {
     const blurred = upfirdn2d(x, blurSpec(blurPad(4, 2, k)));
     const w = scale(p(`${prefix}.1.weight`), 1 / Math.sqrt(cin * k * k));
-    return fusedLeakyRelu(conv2d(blurred, w, null, { stride: 2, padding: 0 }), p(`${prefix}.2.bias`));
+    const b = p(`${prefix}.2.bias`);
+    if (!fuseTails) return fusedLeakyRelu(conv2d(blurred, w, null, { stride: 2, padding: 0 }), b);
+    return conv2dFused(blurred, w, b, { stride: 2, padding: 0, lrelu: true });
   }
   const w = scale(p(`${prefix}.0.weight`), 1 / Math.sqrt(cin * k * k));
-  return fusedLeakyRelu(conv2d(x, w, null, { padding: k >> 1 }), p(`${prefix}.1.bias`));
+  const b = p(`${prefix}.1.bias`);
+  if (!fuseTails) return fusedLeakyRelu(conv2d(x, w, null, { padding: k >> 1 }), b);
+  return conv2dFused(x, w, b, { padding: k >> 1, lrelu: true });
 }
 
 /** The blur-downsample of the input image in FromRGB ([1,3,3,1], pad 1, down 2). */
 export function downsampleImage(x: Tensor): Tensor {
   return upfirdn2d(x, downsampleSpec(2));
+}
+
+/** The modulated (and optionally demodulated) weight [Cout, Cin, k, k] of a ModulatedConv2d for one style [1, styleDim]. */
+export function modulatedWeight(p: ParamLookup, prefix: string, style: Tensor, demodulate: boolean): Tensor {
+  const w5 = p(`${prefix}.weight`); // [1, Cout, Cin, k, k]
+  const [, cout, cin, k] = w5.shape as unknown as [number, number, number, number];
+  const s = equalLinear(style, p(`${prefix}.modulation.weight`), p(`${prefix}.modulation.bias`));
+  return modulate(reshape(w5, [cout, cin, k, k]), s, demodulate);
 }
 
 /**
@@ -44,16 +68,18 @@ export function modulatedConv(
   demodulate: boolean,
   upsample: boolean,
 ): Tensor {
-  const w5 = p(`${prefix}.weight`); // [1, Cout, Cin, k, k]
-  const [, cout, cin, k] = w5.shape as unknown as [number, number, number, number];
-  const s = equalLinear(style, p(`${prefix}.modulation.weight`), p(`${prefix}.modulation.bias`));
-  const wm = modulate(reshape(w5, [cout, cin, k, k]), s, demodulate);
+  const wm = modulatedWeight(p, prefix, style, demodulate);
+  const k = wm.shape[3]!;
   if (!upsample) return conv2d(x, wm, null, { padding: k >> 1 });
   const y = convTranspose2d(x, permute(wm, [1, 0, 2, 3]), null, { stride: 2 });
   return upfirdn2d(y, blurSpec([1, 1], [1, 3, 3, 1], 2));
 }
 
-/** StyledConv: ModulatedConv2d (demodulated) → + w·noise → FusedLeakyReLU. */
+/**
+ * StyledConv: ModulatedConv2d (demodulated) → + w·noise → FusedLeakyReLU. Without upsampling the conv, noise, bias
+ * and activation run as one conv2dFused (one dispatch on the GEMM paths); the upsampling ones go through the
+ * transposed conv and the blur, then the separate noise and activation ops.
+ */
 export function styledConv(
   p: ParamLookup,
   x: Tensor,
@@ -62,8 +88,14 @@ export function styledConv(
   up: boolean,
   noise: Tensor,
 ): Tensor {
+  const strength = p(`${prefix}.noise.weight`);
+  const bias = p(`${prefix}.activate.bias`);
+  if (!up && fuseTails) {
+    const wm = modulatedWeight(p, `${prefix}.conv`, style, true);
+    return conv2dFused(x, wm, bias, { padding: wm.shape[3]! >> 1, noise: { noise, strength }, lrelu: true });
+  }
   const y = modulatedConv(p, x, `${prefix}.conv`, style, true, up);
-  return fusedLeakyRelu(noiseInjection(y, p(`${prefix}.noise.weight`), noise), p(`${prefix}.activate.bias`));
+  return fusedLeakyRelu(noiseInjection(y, strength, noise), bias);
 }
 
 /** ToRGB: 1×1 modulated conv (no demodulation) + bias, plus the previous level's skip carried through IWT → 2× up → DWT. */
