@@ -13,7 +13,16 @@ import { conv2d, conv2dFused, convTranspose2d, haarDwt, haarIwt, modulate, upfir
 import { blurSpec, downsampleSpec, upsampleSpec } from '../../tensor/conv/fir.js';
 import { blurPad } from './constants.js';
 
-export type ParamLookup = (name: string) => Tensor;
+/**
+ * Parameter lookup by state-dict name. `derived`, when present, caches tensors computed from parameters alone
+ * (scaled / modulated weights, the style) under a key: DualStyleUNet.freezeForInference uses it.
+ */
+export type ParamLookup = ((name: string) => Tensor) & { derived?: (key: string, make: () => Tensor) => Tensor };
+
+/** A tensor that depends only on parameters, through the lookup's cache when it has one. */
+export function derived(p: ParamLookup, key: string, make: () => Tensor): Tensor {
+  return p.derived ? p.derived(key, make) : make();
+}
 
 let fuseTails = true;
 
@@ -32,12 +41,12 @@ export function convLayer(p: ParamLookup, x: Tensor, prefix: string, k: number, 
   const cin = x.shape[1]!;
   if (downsample) {
     const blurred = upfirdn2d(x, blurSpec(blurPad(4, 2, k)));
-    const w = scale(p(`${prefix}.1.weight`), 1 / Math.sqrt(cin * k * k));
+    const w = derived(p, `${prefix}.1.weight:scaled`, () => scale(p(`${prefix}.1.weight`), 1 / Math.sqrt(cin * k * k)));
     const b = p(`${prefix}.2.bias`);
     if (!fuseTails) return fusedLeakyRelu(conv2d(blurred, w, null, { stride: 2, padding: 0 }), b);
     return conv2dFused(blurred, w, b, { stride: 2, padding: 0, lrelu: true });
   }
-  const w = scale(p(`${prefix}.0.weight`), 1 / Math.sqrt(cin * k * k));
+  const w = derived(p, `${prefix}.0.weight:scaled`, () => scale(p(`${prefix}.0.weight`), 1 / Math.sqrt(cin * k * k)));
   const b = p(`${prefix}.1.bias`);
   if (!fuseTails) return fusedLeakyRelu(conv2d(x, w, null, { padding: k >> 1 }), b);
   return conv2dFused(x, w, b, { padding: k >> 1, lrelu: true });
@@ -50,10 +59,12 @@ export function downsampleImage(x: Tensor): Tensor {
 
 /** The modulated (and optionally demodulated) weight [Cout, Cin, k, k] of a ModulatedConv2d for one style [1, styleDim]. */
 export function modulatedWeight(p: ParamLookup, prefix: string, style: Tensor, demodulate: boolean): Tensor {
-  const w5 = p(`${prefix}.weight`); // [1, Cout, Cin, k, k]
-  const [, cout, cin, k] = w5.shape as unknown as [number, number, number, number];
-  const s = equalLinear(style, p(`${prefix}.modulation.weight`), p(`${prefix}.modulation.bias`));
-  return modulate(reshape(w5, [cout, cin, k, k]), s, demodulate);
+  return derived(p, `${prefix}.weight:modulated${demodulate ? ':demodulated' : ''}`, () => {
+    const w5 = p(`${prefix}.weight`); // [1, Cout, Cin, k, k]
+    const [, cout, cin, k] = w5.shape as unknown as [number, number, number, number];
+    const s = equalLinear(style, p(`${prefix}.modulation.weight`), p(`${prefix}.modulation.bias`));
+    return modulate(reshape(w5, [cout, cin, k, k]), s, demodulate);
+  });
 }
 
 /**

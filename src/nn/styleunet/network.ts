@@ -6,10 +6,11 @@
 import { add } from '../../tensor/ops/elementwise.js';
 import { concat } from '../../tensor/ops/shape.js';
 import { equalLinear, pixelNorm } from '../../tensor/ops/stylegan.js';
-import { Tensor, scope } from '../../tensor/tensor.js';
+import { Tensor, alias, scope } from '../../tensor/tensor.js';
+import { isGradEnabled } from '../../tensor/tape.js';
 import { COMB_CONCAT_ORDER, MAPPING_LR_MUL } from './constants.js';
 import { initStyleUnetParams } from './init.js';
-import { convLayer, downsampleImage, styledConv, toRgb, type ParamLookup } from './layers.js';
+import { convLayer, derived, downsampleImage, styledConv, toRgb, type ParamLookup } from './layers.js';
 import { haarIwt } from '../../tensor/conv/ops.js';
 import { styleUnetSpec, type StyleUnetConfig, type StyleUnetSpec } from './spec.js';
 
@@ -70,15 +71,54 @@ export class DualStyleUNet {
   }
 
   dispose(): void {
+    this.unfreeze();
     for (const t of this.tensors.values()) t.dispose();
     this.tensors.clear();
   }
 
-  private readonly p: ParamLookup = (name) => {
-    const t = this.tensors.get(name);
-    if (!t) throw new Error(`DualStyleUNet: no parameter '${name}'`);
-    return t;
-  };
+  /** Tensors derived from the parameters alone while frozen (see freezeForInference), by key. */
+  private frozen: Map<string, Tensor> | null = null;
+
+  /**
+   * Inference mode: the tensors that depend only on the parameters (the style MLP, every modulated / demodulated
+   * and 1/√fan_in-scaled weight) are computed on the next forward and reused by the following ones, which then
+   * run only the per-input work. Forwards must run inside noGrad while frozen. The cache does not see parameter
+   * writes: call unfreeze() before training (or freezeForInference() again after changing parameters).
+   */
+  freezeForInference(): void {
+    this.unfreeze();
+    this.frozen = new Map();
+  }
+
+  /** Leave inference mode, releasing the cached weights. */
+  unfreeze(): void {
+    if (!this.frozen) return;
+    for (const t of this.frozen.values()) t.dispose();
+    this.frozen = null;
+  }
+
+  get isFrozen(): boolean {
+    return this.frozen !== null;
+  }
+
+  private readonly p: ParamLookup = Object.assign(
+    (name: string) => {
+      const t = this.tensors.get(name);
+      if (!t) throw new Error(`DualStyleUNet: no parameter '${name}'`);
+      return t;
+    },
+    {
+      derived: (key: string, make: () => Tensor): Tensor => {
+        if (!this.frozen) return make();
+        let t = this.frozen.get(key);
+        if (!t) {
+          t = alias(make());
+          this.frozen.set(key, t);
+        }
+        return t;
+      },
+    },
+  );
 
   /** The style [1, d]: constant ones/√d → PixelNorm → n_mlp × EqualLinear(lr_mul 0.01) + fused leaky ReLU. */
   style(): Tensor {
@@ -107,7 +147,10 @@ export class DualStyleUNet {
     if (x.rank !== 4 || c !== this.config.inpCh || h !== S || w !== S) {
       throw new Error(`DualStyleUNet: input must be [N, ${this.config.inpCh}, ${S}, ${S}], got [${x.shape}]`);
     }
-    const style = this.style();
+    if (this.frozen && isGradEnabled()) {
+      throw new Error('DualStyleUNet: frozen for inference: run forward inside noGrad, or unfreeze() to train');
+    }
+    const style = derived(p, 'style', () => this.style());
     let feat = convLayer(p, x, 'conv_in', 3, true);
     const conds: Tensor[] = [feat];
     let img = x;
