@@ -8,7 +8,7 @@ import { DualStyleUNet } from '../../src/nn/styleunet/network.js';
 import { setConvTailFusion } from '../../src/nn/styleunet/layers.js';
 import { styleUnetForwardRef, type F64 } from '../../src/nn/styleunet/reference.js';
 import { setDefaultConvKernel } from '../../src/tensor/conv/ops.js';
-import { backward, initEngine, mul, sum, Tensor } from '../../src/tensor/index.js';
+import { backward, initEngine, mul, noGrad, sum, Tensor } from '../../src/tensor/index.js';
 import { gpu } from '../../src/tensor/tensor.js';
 import { randomF32, relError, seededRandom } from '../helpers/numeric.js';
 import { TINY, tinyParams } from './tiny-unet.js';
@@ -91,6 +91,25 @@ describe("DualStyleUNet with fused conv tails ('tiled', small tile)", () => {
         `forward+backward ${fu.step} vs ${un.step}`,
     );
     expect(fu.forward).toBeLessThan(un.forward);
+
+    // Inference (noGrad), fused, with the parameter-only weights cached (freezeForInference).
+    setConvTailFusion(true);
+    net.freezeForInference();
+    const infer = async () => {
+      const d0 = gpu().dispatchCount;
+      const y = noGrad(() =>
+        net.forward(Tensor.from(xa, [1, 3, S, S]), [
+          Tensor.from(va[0]!, [1, viewCh, S / 2, S / 2]),
+          Tensor.from(va[1]!, [1, viewCh, S / 2, S / 2]),
+        ]),
+      );
+      return { y: await y.toArray(), dispatches: gpu().dispatchCount - d0 };
+    };
+    await infer();
+    const frozen = await infer();
+    net.unfreeze();
+    expect(relError(frozen.y, fu.y)).toBeLessThan(1e-6);
+    console.log(`tiny DualStyleUNet noGrad forward, fused and frozen: ${frozen.dispatches} dispatches`);
     net.dispose();
   });
 });
