@@ -36,6 +36,8 @@ const TINY: StyleUnetConfig = {
  * second of work at low clocks (seen on the H100: a forward measured 111 ms cold against ~60 ms warm).
  */
 export async function warmUp(gpu: Gpu, fn: () => unknown, ms = 1500): Promise<void> {
+  await fn(); // the first run compiles kernels (seconds) while the GPU idles: it does not count towards `ms`
+  await gpu.sync();
   const t0 = performance.now();
   do {
     await fn();
