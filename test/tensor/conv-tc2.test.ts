@@ -32,7 +32,7 @@ import { q10, withBuffers } from '../helpers/raw-buffers.js';
 
 const TOL = 1e-5;
 /** Cold (Mesa's shader cache empty) a path's ~20 kernels take up to ~2 min to compile on lavapipe; warm, seconds. */
-const COLD = 300_000;
+const COLD = 600_000;
 
 interface Case {
   x: [number, number, number, number];
