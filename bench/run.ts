@@ -27,6 +27,7 @@ async function optionalBenches(): Promise<void> {
     ['conv-paths', './conv-paths.js', 'benchConvPaths'],
     ['splat', './splat.js', 'benchSplat'],
     ['unet', './unet.js', 'benchUnet'],
+    ['unet-fusion', './unet-fusion.js', 'benchUnetFusion'],
     ['profile', './profile.js', 'benchProfile'],
     ['upfirdn', './upfirdn.js', 'benchUpfirdn'],
     ['tc-training', './tc-training.js', 'benchTcTraining'],
