@@ -11,6 +11,7 @@
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { unzlibSync, zlibSync } from 'fflate';
+import { floatToHalf, halfToFloat } from './half.js';
 
 export type ExrPixelType = 'uint' | 'half' | 'float';
 export type ExrCompression = 'none' | 'rle' | 'zips' | 'zip' | 'piz' | 'pxr24' | 'b44' | 'b44a' | 'dwaa' | 'dwab';
@@ -444,42 +445,4 @@ export function writeExrXyz(path: string, map: Map3, options: ExrWriteOptions = 
   );
 }
 
-/** IEEE half (bits) -> number. */
-export function halfToFloat(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const f = h & 0x3ff;
-  if (e === 0) return s * f * 2 ** -24;
-  if (e === 31) return f ? NaN : s * Infinity;
-  return s * (1 + f / 1024) * 2 ** (e - 15);
-}
-
-const f32buf = new Float32Array(1);
-const u32buf = new Uint32Array(f32buf.buffer);
-
-/** number -> IEEE half bits (round to nearest even, overflow to infinity). */
-export function floatToHalf(v: number): number {
-  f32buf[0] = v;
-  const x = u32buf[0]!;
-  const sign = (x >>> 16) & 0x8000;
-  const e = (x >>> 23) & 0xff;
-  let m = x & 0x7fffff;
-  if (e === 0xff) return sign | 0x7c00 | (m ? 0x200 : 0);
-  const he = e - 127 + 15;
-  if (he >= 31) return sign | 0x7c00;
-  if (he <= 0) {
-    if (he < -10) return sign;
-    m |= 0x800000;
-    const shift = 14 - he;
-    let hm = m >>> shift;
-    const rem = m & ((1 << shift) - 1);
-    const halfway = 1 << (shift - 1);
-    if (rem > halfway || (rem === halfway && hm & 1)) hm++;
-    return sign | hm;
-  }
-  const hm = m >>> 13;
-  const rem = m & 0x1fff;
-  let out = sign | (he << 10) | hm;
-  if (rem > 0x1000 || (rem === 0x1000 && hm & 1)) out++;
-  return out;
-}
+export { floatToHalf, halfToFloat };

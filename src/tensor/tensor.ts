@@ -8,6 +8,7 @@
  * holder lets go.
  */
 import { getGpu, type Gpu } from '../gpu/index.js';
+import { floatToHalf, halfToFloat } from '../io/half.js';
 
 export type DType = 'f32' | 'f16' | 'i32' | 'u32';
 export type Shape = readonly number[];
@@ -136,7 +137,7 @@ export class Tensor {
     if (dtype === 'f16') {
       const t = Tensor.empty(sh, opts);
       const half = new Uint16Array(Math.ceil(data.length / 2) * 2);
-      for (let i = 0; i < data.length; i++) half[i] = f32ToF16(Number(data[i]));
+      for (let i = 0; i < data.length; i++) half[i] = floatToHalf(Number(data[i]));
       if (half.length > 0) gpu().upload(t.buffer, half);
       return t;
     }
@@ -211,7 +212,7 @@ export class Tensor {
     if (this.size === 0) return new Float32Array(0);
     if (this.dtype === 'f16') {
       const h = new Uint16Array(await gpu().read(this.buffer, 0, Math.ceil(this.size / 2) * 4));
-      return Float32Array.from(h.subarray(0, this.size), f16ToF32);
+      return Float32Array.from(h.subarray(0, this.size), halfToFloat);
     }
     if (this.dtype !== 'f32') throw new Error(`toArray: dtype ${this.dtype}; use toIntArray()`);
     return gpu().readF32(this.buffer, this.size);
@@ -350,40 +351,5 @@ export function scopeDepth(): number {
   return scopes.length;
 }
 
-// ---- f16 conversion on the CPU (round to nearest even, as the GPU does) ----
-const cvt = new Float32Array(1);
-const cvtU = new Uint32Array(cvt.buffer);
-
-export function f32ToF16(v: number): number {
-  cvt[0] = v;
-  const x = cvtU[0]!;
-  const sign = (x >>> 16) & 0x8000;
-  const exp = (x >>> 23) & 0xff;
-  let mant = x & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  let e = exp - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    mant |= 0x800000;
-    const shift = 14 - e;
-    let h = mant >>> shift;
-    const rem = mant & ((1 << shift) - 1);
-    const halfway = 1 << (shift - 1);
-    if (rem > halfway || (rem === halfway && h & 1)) h++;
-    return sign | h;
-  }
-  let h = (e << 10) | (mant >>> 13);
-  const rem = mant & 0x1fff;
-  if (rem > 0x1000 || (rem === 0x1000 && h & 1)) h++;
-  return sign | h;
-}
-
-export function f16ToF32(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const e = (h >>> 10) & 0x1f;
-  const m = h & 0x3ff;
-  if (e === 0) return sign * m * 2 ** -24;
-  if (e === 0x1f) return m ? NaN : sign * Infinity;
-  return sign * (1 + m / 1024) * 2 ** (e - 15);
-}
+/** f16 conversion on the CPU (round to nearest even, as the GPU does). */
+export { floatToHalf as f32ToF16, halfToFloat as f16ToF32 };
