@@ -18,6 +18,7 @@ import {
 import {
   conv2dGeometry,
   convTranspose2dGeometry,
+  type Conv2dGeom,
   type Conv2dOptions,
   type ConvTranspose2dOptions,
 } from './geometry.js';
@@ -88,25 +89,35 @@ export function conv2d(
     inputs: [x, w, bias],
     output: y,
     save: [x, w],
-    backward: (gy, [xs, ws], needs) => {
-      let gx: Tensor | null = null;
-      let gw: Tensor | null = null;
-      let gb: Tensor | null = null;
-      if (needs[0]) {
-        gx = Tensor.empty(x.shape);
-        conv2dBackwardInputRaw(gpu(), g, gy.buffer, ws!.buffer, gx.buffer, kopts);
-      }
-      if (needs[1]) {
-        gw = Tensor.empty(w.shape);
-        conv2dBackwardWeightRaw(gpu(), g, xs!.buffer, gy.buffer, gw.buffer, kopts);
-      }
-      if (needs[2]) {
-        gb = Tensor.empty([g.cout]);
-        conv2dBackwardBiasRaw(gpu(), g, gy.buffer, gb.buffer);
-      }
-      return [gx, gw, gb];
-    },
+    backward: (gy, [xs, ws], needs) => conv2dGrads(g, gy, xs!, ws!, needs, kopts),
   });
+}
+
+/** Input, weight and bias gradients of conv2d for the output gradient gy (each only where needed). */
+function conv2dGrads(
+  g: Conv2dGeom,
+  gy: Tensor,
+  x: Tensor,
+  w: Tensor,
+  needs: readonly boolean[],
+  kopts: ConvKernelOptions,
+): [Tensor | null, Tensor | null, Tensor | null] {
+  let gx: Tensor | null = null;
+  let gw: Tensor | null = null;
+  let gb: Tensor | null = null;
+  if (needs[0]) {
+    gx = Tensor.empty(x.shape);
+    conv2dBackwardInputRaw(gpu(), g, gy.buffer, w.buffer, gx.buffer, kopts);
+  }
+  if (needs[1]) {
+    gw = Tensor.empty(w.shape);
+    conv2dBackwardWeightRaw(gpu(), g, x.buffer, gy.buffer, gw.buffer, kopts);
+  }
+  if (needs[2]) {
+    gb = Tensor.empty([g.cout]);
+    conv2dBackwardBiasRaw(gpu(), g, gy.buffer, gb.buffer);
+  }
+  return [gx, gw, gb];
 }
 
 export interface Conv2dFusedOptions extends Conv2dOptions {
@@ -168,23 +179,9 @@ export function conv2dFused(x: Tensor, w: Tensor, bias: Tensor | null, opts: Con
       const ns = noise ? saved[k++]! : null;
       const ss = noise ? saved[k++]! : null;
       const gt = ys ? leakyReluGradFromOutput(gy, ys) : gy;
-      let gx: Tensor | null = null;
-      let gw: Tensor | null = null;
-      let gb: Tensor | null = null;
+      const [gx, gw, gb] = conv2dGrads(g, gt, xs!, ws!, needs, kopts);
       let gn: Tensor | null = null;
       let gs: Tensor | null = null;
-      if (needs[0]) {
-        gx = Tensor.empty(x.shape);
-        conv2dBackwardInputRaw(gpu(), g, gt.buffer, ws!.buffer, gx.buffer, kopts);
-      }
-      if (needs[1]) {
-        gw = Tensor.empty(w.shape);
-        conv2dBackwardWeightRaw(gpu(), g, xs!.buffer, gt.buffer, gw.buffer, kopts);
-      }
-      if (needs[2]) {
-        gb = Tensor.empty([g.cout]);
-        conv2dBackwardBiasRaw(gpu(), g, gt.buffer, gb.buffer);
-      }
       if (needs[3]) {
         const gc = sum(gt, perSample ? [1] : [0, 1], true);
         gn = mul(Tensor.view(gc, ns!.shape), ss!);
