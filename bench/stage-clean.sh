@@ -8,9 +8,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 git archive HEAD | tar -x -C "$tmp"
 ln -s "$root/node_modules" "$tmp/node_modules"
-rm -rf "$root/dist-bench"
-# stage-gpu.sh does the .gpu part and compiles the working tree; compile HEAD on top instead.
-bash bench/stage-gpu.sh >/dev/null 2>&1 || true
+STAGE_NO_BUILD=1 bash bench/stage-gpu.sh >/dev/null # the .gpu part only
 rm -rf "$root/dist-bench"
 (cd "$tmp" && npx tsc -p tsconfig.bench.json --outDir "$root/dist-bench")
 du -sh .gpu dist-bench | sed 's/^/staged: /'

@@ -2,7 +2,7 @@
 # Stage everything a GPU bench run needs, under the 64 MiB the device tool carries:
 # ../shared/gpu/prepare (node, Vulkan loader, production node_modules), minus sharp's native image libraries
 # (benches decode no images), plus the two TensorFlow.js bundles bench/tfjs.ts compares against, then compile src/
-# and bench/ to dist-bench/.
+# and bench/ to dist-bench/ (STAGE_NO_BUILD=1 skips the compile: bench/stage-clean.sh builds the last commit instead).
 set -euo pipefail
 cd "$(git rev-parse --show-toplevel)"
 bash ../shared/gpu/prepare >/dev/null
@@ -17,5 +17,6 @@ for p in tfjs-core tfjs-backend-webgpu; do
   cp "$src/package.json" "$dst/" && cp "$src/$main" "$dst/$main"
   [ -f "$src/LICENSE" ] && cp "$src/LICENSE" "$dst/" || true
 done
+[ "${STAGE_NO_BUILD:-}" = 1 ] && { du -sh .gpu | sed 's/^/staged: /'; exit 0; }
 npx tsc -p tsconfig.bench.json
 du -sh .gpu dist-bench | sed 's/^/staged: /'
