@@ -8,7 +8,8 @@ import { KernelProfiler, type Gpu } from '../src/gpu/index.js';
 import { GaussianRasterizer, uploadScene } from '../src/splat/rasterizer.js';
 import { avatarScene, benchCamera } from './splat.js';
 import type { BenchRow } from './table.js';
-import { unetFixture, warmUp } from './unet.js';
+import { warmUp } from './timeit.js';
+import { unetFixture } from './unet.js';
 
 const TOP = 20;
 

@@ -9,7 +9,7 @@ import type { Camera } from '../src/splat/camera.js';
 import { GaussianRasterizer, uploadScene } from '../src/splat/rasterizer.js';
 import type { SplatScene } from '../src/splat/reference.js';
 import { median, type BenchRow } from './table.js';
-import { warmUp } from './unet.js';
+import { warmUp } from './timeit.js';
 
 /** Gaussians on an upright ellipsoid shell (≈ a 1.7 m body), seen from 3 m; `scale` is the mean Gaussian size (m). */
 export function avatarScene(n: number, scale: number, seed = 1): SplatScene {

@@ -32,3 +32,30 @@ export async function timeGpu(
   await gpu.sync();
   return median(ends);
 }
+
+/**
+ * Run `fn` for at least `ms` before timing: a GPU that sat idle (e.g. while kernels compiled) runs its first
+ * second of work at low clocks (seen on the H100: a forward measured 111 ms cold against ~60 ms warm).
+ */
+export async function warmUp(gpu: Gpu, fn: () => unknown, ms = 1500): Promise<void> {
+  await fn(); // the first run compiles kernels (seconds) while the GPU idles: it does not count towards `ms`
+  await gpu.sync();
+  const t0 = performance.now();
+  do {
+    await fn();
+    await gpu.sync();
+  } while (performance.now() - t0 < ms);
+}
+
+/** Median wall time of `fn` (recording + GPU, to completion) over `reps` runs, after `warmUp`. */
+export async function timeWall(gpu: Gpu, fn: () => void, reps: number): Promise<number> {
+  await warmUp(gpu, fn);
+  const times: number[] = [];
+  for (let r = 0; r < reps; r++) {
+    const t0 = performance.now();
+    fn();
+    await gpu.sync();
+    times.push(performance.now() - t0);
+  }
+  return median(times);
+}

@@ -9,33 +9,27 @@
 import type { Gpu } from '../src/gpu/index.js';
 import { setConvTailFusion } from '../src/nn/styleunet/layers.js';
 import { clearTape } from '../src/tensor/index.js';
-import { setDefaultConvKernel } from '../src/tensor/conv/ops.js';
-import type { ConvKernelOptions } from '../src/tensor/conv/conv2d-raw.js';
-import { median, type BenchRow } from './table.js';
-import { unetFixture, warmUp } from './unet.js';
+import type { BenchRow } from './table.js';
+import { timeWall } from './timeit.js';
+import { unetFixture, withEnvConvPath } from './unet.js';
 
 async function timed(gpu: Gpu, fn: () => void, reps: number): Promise<{ ms: number; dispatches: number }> {
-  await warmUp(gpu, fn);
+  const ms = await timeWall(gpu, fn, reps);
   const d0 = gpu.dispatchCount;
   fn();
   const dispatches = gpu.dispatchCount - d0;
   await gpu.sync();
-  const times: number[] = [];
-  for (let r = 0; r < reps; r++) {
-    const t0 = performance.now();
-    fn();
-    await gpu.sync();
-    times.push(performance.now() - t0);
-  }
-  return { ms: median(times), dispatches };
+  return { ms, dispatches };
 }
 
 export async function benchUnetFusion(gpu: Gpu, opts: { tiny?: boolean } = {}): Promise<BenchRow[]> {
-  const path = process.env.UNET_CONV_PATH as ConvKernelOptions['path'] | undefined;
-  const prevKernel = path ? setDefaultConvKernel({ path }) : null;
-  const reps = opts.tiny ? 2 : 7;
-  const { net, forward, train, dispose } = await unetFixture(gpu, !!opts.tiny);
-  const size = `${opts.tiny ? 'tiny' : 'full'}, convs ${path ?? 'default'},`;
+  return withEnvConvPath((path) => fusionRows(gpu, !!opts.tiny, path));
+}
+
+async function fusionRows(gpu: Gpu, tiny: boolean, path: string): Promise<BenchRow[]> {
+  const reps = tiny ? 2 : 7;
+  const { net, forward, train, dispose } = await unetFixture(gpu, tiny);
+  const size = `${tiny ? 'tiny' : 'full'}, convs ${path},`;
   const rows: BenchRow[] = [];
   const row = (c: string, r: { ms: number; dispatches: number }) =>
     rows.push({ bench: 'unet-fusion', case: `${size} ${c}`, ms: r.ms, note: `${r.dispatches} dispatches` });
@@ -56,7 +50,6 @@ export async function benchUnetFusion(gpu: Gpu, opts: { tiny?: boolean } = {}): 
     net.unfreeze();
     clearTape();
     dispose();
-    if (path) setDefaultConvKernel(prevKernel);
   }
   return rows;
 }

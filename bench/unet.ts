@@ -17,7 +17,8 @@ import {
   Tensor,
   zeroGrad,
 } from '../src/tensor/index.js';
-import { median, type BenchRow } from './table.js';
+import type { BenchRow } from './table.js';
+import { timeWall } from './timeit.js';
 import { setDefaultConvKernel } from '../src/tensor/conv/ops.js';
 import type { ConvKernelOptions } from '../src/tensor/conv/conv2d-raw.js';
 
@@ -30,32 +31,6 @@ const TINY: StyleUnetConfig = {
   nMlp: 2,
   channels: { 1: 8, 2: 8, 4: 8, 8: 8, 16: 8, 32: 8, 64: 4, 128: 4 },
 };
-
-/**
- * Run `fn` for at least `ms` before timing: a GPU that sat idle (e.g. while kernels compiled) runs its first
- * second of work at low clocks (seen on the H100: a forward measured 111 ms cold against ~60 ms warm).
- */
-export async function warmUp(gpu: Gpu, fn: () => unknown, ms = 1500): Promise<void> {
-  await fn(); // the first run compiles kernels (seconds) while the GPU idles: it does not count towards `ms`
-  await gpu.sync();
-  const t0 = performance.now();
-  do {
-    await fn();
-    await gpu.sync();
-  } while (performance.now() - t0 < ms);
-}
-
-async function timeIt(gpu: Gpu, fn: () => void, reps: number): Promise<number> {
-  const times: number[] = [];
-  await warmUp(gpu, fn);
-  for (let r = 0; r < reps; r++) {
-    const t0 = performance.now();
-    fn();
-    await gpu.sync();
-    times.push(performance.now() - t0);
-  }
-  return median(times);
-}
 
 /** The full-size (or tiny) network with random inputs, and the two workloads the benches time or profile. */
 export async function unetFixture(gpu: Gpu, tiny: boolean) {
@@ -93,15 +68,19 @@ export async function unetFixture(gpu: Gpu, tiny: boolean) {
   return { net, forward, train, dispose };
 }
 
-/** `UNET_CONV_PATH=tc2` (or tc, tiled, …) runs every convolution of the network on that path. */
-export async function benchUnet(gpu: Gpu, opts: { tiny?: boolean } = {}): Promise<BenchRow[]> {
+/** `UNET_CONV_PATH=tc2` (or tc, tiled, …) runs every convolution of the network on that path while `run` runs. */
+export async function withEnvConvPath<T>(run: (path: string) => Promise<T>): Promise<T> {
   const path = process.env.UNET_CONV_PATH as ConvKernelOptions['path'] | undefined;
   const prev = path ? setDefaultConvKernel({ path }) : null;
   try {
-    return await benchUnetRows(gpu, opts, path ?? 'default');
+    return await run(path ?? 'default');
   } finally {
     if (path) setDefaultConvKernel(prev);
   }
+}
+
+export async function benchUnet(gpu: Gpu, opts: { tiny?: boolean } = {}): Promise<BenchRow[]> {
+  return withEnvConvPath((path) => benchUnetRows(gpu, opts, path));
 }
 
 async function benchUnetRows(gpu: Gpu, opts: { tiny?: boolean }, path: string): Promise<BenchRow[]> {
@@ -110,11 +89,11 @@ async function benchUnetRows(gpu: Gpu, opts: { tiny?: boolean }, path: string): 
   const base = gpu.pool.stats.bytesInUse;
   gpu.pool.resetPeak();
 
-  const fwdMs = await timeIt(gpu, forward, reps);
+  const fwdMs = await timeWall(gpu, forward, reps);
   const fwdPeak = gpu.pool.stats.peakBytesInUse - base;
 
   gpu.pool.resetPeak();
-  const trainMs = await timeIt(gpu, train, reps);
+  const trainMs = await timeWall(gpu, train, reps);
   const trainPeak = gpu.pool.stats.peakBytesInUse - base;
   clearTape();
   const created = gpu.pool.stats.created;
