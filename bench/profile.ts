@@ -2,14 +2,14 @@
  * Where the GPU time goes: per-kernel GPU time (KernelProfiler: one timed pass per dispatch) of one DualStyleUNet
  * forward, one forward + backward, and one rasterizer forward and forward + backward of the 618k-Gaussian scene.
  * Rows are kernel families, slowest first; the sum of a workload is an upper bound of its batched time (a pass per
- * dispatch forbids overlap). `tiny` shrinks everything for a lavapipe smoke run.
+ * dispatch forbids overlap). `UNET_CONV_PATH` picks the network's conv path as in the unet bench. `tiny` shrinks everything for a lavapipe smoke run.
  */
 import { KernelProfiler, type Gpu } from '../src/gpu/index.js';
 import { GaussianRasterizer, uploadScene } from '../src/splat/rasterizer.js';
 import { avatarScene, benchCamera } from './splat.js';
 import type { BenchRow } from './table.js';
 import { warmUp } from './timeit.js';
-import { unetFixture } from './unet.js';
+import { unetFixture, withEnvConvPath } from './unet.js';
 
 const TOP = 20;
 
@@ -43,10 +43,12 @@ async function profiled(gpu: Gpu, what: string, run: () => Promise<void> | void)
 export async function benchProfile(gpu: Gpu, opts: { tiny?: boolean } = {}): Promise<BenchRow[]> {
   const tiny = !!opts.tiny;
   const rows: BenchRow[] = [];
-  const unet = await unetFixture(gpu, tiny);
-  rows.push(...(await profiled(gpu, 'unet forward', unet.forward)));
-  rows.push(...(await profiled(gpu, 'unet forward+backward', unet.train)));
-  unet.dispose();
+  await withEnvConvPath(async (path) => {
+    const unet = await unetFixture(gpu, tiny);
+    rows.push(...(await profiled(gpu, `unet forward (convs ${path})`, unet.forward)));
+    rows.push(...(await profiled(gpu, `unet forward+backward (convs ${path})`, unet.train)));
+    unet.dispose();
+  });
 
   const [W, H] = tiny ? [64, 48] : [1500, 2048];
   const scene = uploadScene(gpu, tiny ? avatarScene(2000, 0.01) : avatarScene(618_000, 0.0025));
