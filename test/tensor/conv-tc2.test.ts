@@ -3,7 +3,7 @@
  * offsets, strides and layouts as the hardware kernels) against the float64 reference on odd shapes: forward
  * (bias), input and weight gradients, split-K, weights read straight from the f16 buffer (bGlobal), unpadded and
  * padded tile rows, more pixel pairs per thread than one (J > 1), channel counts that do and do not fill a K chunk,
- * a conv_transpose2d, fused epilogues with and without split-K, the fallback of 'tc2', and a structural check of the
+ * a conv_transpose2d, fused epilogues with and without split-K, held (constant) weights, the fallback of 'tc2', and a structural check of the
  * hardware WGSL. Inputs are multiples of 2⁻¹⁰ (exact in f16): the twin must match to f32 summation accuracy.
  */
 import { describe, expect, it } from 'vitest';
@@ -21,6 +21,7 @@ import {
 import { epilogueRef } from '../../src/tensor/conv/epilogue.js';
 import { conv2dGeometry, convTranspose2dGeometry, type Conv2dOptions } from '../../src/tensor/conv/geometry.js';
 import { TC2_TILE, tc2ForwardWgslForTest, type Tc2Tile } from '../../src/tensor/conv/tc2.js';
+import { holdConstantWeights, releaseConstantWeights } from '../../src/tensor/conv/constant-weights.js';
 import {
   conv2dBackwardRef,
   conv2dRef,
@@ -174,6 +175,53 @@ describe('conv2d tc2 (software twin)', () => {
             const tag = `${name} ${JSON.stringify(cmb)}`;
             expect(relError(await gpu.readF32(by, yRef.length), yRef), tag).toBeLessThan(TOL);
           });
+    },
+    COLD,
+  );
+
+  it(
+    'held (constant) weights: their f16 copies are made once, reused by later calls and freed on release',
+    async () => {
+      const gpu = await getGpu();
+      const rand = seededRandom(24);
+      const c = CASES[1]!; // stride 2, 4×4 taps: several input-gradient phases, each its own weight layout
+      const g = conv2dGeometry(c.x, c.w, c.o);
+      const x = q10(g.n * g.cin * g.h * g.w, rand);
+      const w = q10(g.cout * g.cin * g.kh * g.kw, rand);
+      const gy = q10(g.n * g.cout * g.ho * g.wo, rand);
+      const yRef = conv2dRef(g, x, w, null);
+      const ref = conv2dBackwardRef(g, x, w, gy);
+      const opts = PATHS[0]![1];
+      await withBuffers(gpu, async (up, out) => {
+        const [bx, bw, bgy] = [up(x), up(w), up(gy)];
+        const [by, bgx] = [out(yRef.length), out(x.length)];
+        const run = () => {
+          conv2dForwardRaw(gpu, g, bx, bw, null, by, opts);
+          conv2dBackwardInputRaw(gpu, g, bgy, bw, bgx, opts);
+        };
+        let d0 = gpu.dispatchCount;
+        run(); // not held: converts on every call
+        const unheld = gpu.dispatchCount - d0;
+        holdConstantWeights(bw);
+        try {
+          run();
+          await gpu.sync();
+          d0 = gpu.dispatchCount;
+          const inUse = gpu.pool.stats.bytesInUse;
+          gpu.clear(by);
+          gpu.clear(bgx);
+          run();
+          const perRun = gpu.dispatchCount - d0;
+          expect(relError(await gpu.readF32(by, yRef.length), yRef)).toBeLessThan(TOL);
+          expect(relError(await gpu.readF32(bgx, x.length), ref.gx)).toBeLessThan(TOL);
+          // no conversion dispatches once held: one for the forward, one per input-gradient phase (4 here)
+          expect(perRun).toBe(unheld - 1 - g.strideY * g.strideX);
+          releaseConstantWeights(gpu, bw);
+          expect(gpu.pool.stats.bytesInUse).toBeLessThan(inUse);
+        } finally {
+          releaseConstantWeights(gpu, bw);
+        }
+      });
     },
     COLD,
   );

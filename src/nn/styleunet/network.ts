@@ -6,7 +6,8 @@
 import { add } from '../../tensor/ops/elementwise.js';
 import { concat } from '../../tensor/ops/shape.js';
 import { equalLinear, pixelNorm } from '../../tensor/ops/stylegan.js';
-import { Tensor, alias, scope } from '../../tensor/tensor.js';
+import { Tensor, alias, gpu, scope } from '../../tensor/tensor.js';
+import { holdConstantWeights, releaseConstantWeights } from '../../tensor/conv/constant-weights.js';
 import { isGradEnabled } from '../../tensor/tape.js';
 import { COMB_CONCAT_ORDER, MAPPING_LR_MUL } from './constants.js';
 import { initStyleUnetParams } from './init.js';
@@ -82,7 +83,7 @@ export class DualStyleUNet {
   /**
    * Inference mode: the tensors that depend only on the parameters (the style MLP, every modulated / demodulated
    * and 1/√fan_in-scaled weight) are computed on the next forward and reused by the following ones, which then
-   * run only the per-input work. Forwards must run inside noGrad while frozen. The cache does not see parameter
+   * run only the per-input work (the tensor-core convolutions also keep their f16 copies of these weights). Forwards must run inside noGrad while frozen. The cache does not see parameter
    * writes: call unfreeze() before training (or freezeForInference() again after changing parameters).
    */
   freezeForInference(): void {
@@ -93,7 +94,10 @@ export class DualStyleUNet {
   /** Leave inference mode, releasing the cached weights. */
   unfreeze(): void {
     if (!this.frozen) return;
-    for (const t of this.frozen.values()) t.dispose();
+    for (const t of this.frozen.values()) {
+      releaseConstantWeights(gpu(), t.buffer);
+      t.dispose();
+    }
     this.frozen = null;
   }
 
@@ -114,6 +118,7 @@ export class DualStyleUNet {
         if (!t) {
           t = alias(make());
           this.frozen.set(key, t);
+          holdConstantWeights(t.buffer); // the conv kernels may keep their f16 copy of it
         }
         return t;
       },

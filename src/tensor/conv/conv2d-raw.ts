@@ -6,7 +6,7 @@
  *   'tuned'   fp32 implicit GEMM, 128×128 tile, 8×8 per thread, double-buffered (gemm-fast.ts)
  *   'tc'      tensor cores: f16 operands, f32 accumulation (falls back to 'tuned' without subgroup matrices)
  *   'tc-sw'   the 'tc' kernel with software subgroup matrices (for testing its index math on any adapter)
- *   'fast'    'tc' where the adapter has it, else 'tuned'
+ *   'fast'    'tc2' where the adapter has tensor cores, else 'tuned' (the network's default on GPUs)
  *   'tc2'     tensor cores with conv-aware staging and f16 weights converted per call (tc2.ts; falls back to 'tuned')
  *   'tc2-sw'  the 'tc2' kernels with software subgroup matrices (CPU-testable twin)
  */
@@ -63,10 +63,14 @@ function tiledOpts(gpu: Gpu, opts: ConvKernelOptions): TiledOptions {
   return { ...opts, engine: convEngine(gpu, opts.path) ?? 'fp32' };
 }
 
-/** 'hw' / 'sw' where the path runs the tc2 kernels on this adapter, else null ('tc2' falls back to 'tuned'). */
+/**
+ * 'hw' / 'sw' where the path runs the tc2 kernels on this adapter, else null ('tc2' and 'fast' fall back to
+ * 'tuned'). Every entry point asks this before the GEMM engines, so 'fast' never reaches the 'tc' engine.
+ */
 function tc2Mode(gpu: Gpu, opts: ConvKernelOptions): { tile?: Tc2Tile; mode: 'hw' | 'sw' } | null {
   if (opts.path === 'tc2-sw') return { ...opts, tile: opts.tc2Tile, mode: 'sw' };
-  if (opts.path === 'tc2' && tensorCoresAvailable(gpu)) return { ...opts, tile: opts.tc2Tile, mode: 'hw' };
+  if ((opts.path === 'tc2' || opts.path === 'fast') && tensorCoresAvailable(gpu))
+    return { ...opts, tile: opts.tc2Tile, mode: 'hw' };
   return null;
 }
 

@@ -14,6 +14,7 @@ import {
   convTranspose2dBackwardWeightRaw,
   convTranspose2dForwardRaw,
   type ConvKernelOptions,
+  type ConvPath,
 } from './conv2d-raw.js';
 import {
   conv2dGeometry,
@@ -45,14 +46,27 @@ import { biasAdd, mul } from '../ops/elementwise.js';
 import { sum } from '../ops/shape.js';
 
 /**
- * Kernel choice when the caller names none: on a GPU the tuned fp32 implicit GEMM (25–28 TFLOP/s on the large
- * layers of the H100, bench/RESULTS.md); on a CPU adapter (lavapipe) the direct kernels, whose WGSL does not depend
- * on the shape, so a network's many shapes compile once instead of once each (seconds per shape there). Every path
- * is tested against the float64 reference.
+ * Kernel choice when the caller names none: on a GPU 'fast', i.e. the tensor cores (tc2: f16 operands, f32
+ * accumulation, ~2.6e-4 relative error against fp32; 95–122 TFLOP/s on the large layers of the H100) where the
+ * adapter has them, else the tuned fp32 implicit GEMM (25–28 TFLOP/s; exact to f32 rounding); on a CPU adapter
+ * (lavapipe) the direct kernels, whose WGSL does not depend on the shape, so a network's many shapes compile once
+ * instead of once each (seconds per shape there). `ANIMGS_CONV_PATH=tuned` (or any ConvPath) or
+ * setDefaultConvKernel overrides it, e.g. to reproduce fp32 results exactly. Every path is tested against the
+ * float64 reference; mixed-precision training was checked against fp32 (bench tc-training).
  */
 function kernelOptions(k: ConvKernelOptions | undefined): ConvKernelOptions {
   if (k?.path) return k;
-  return { ...defaults, ...k, path: defaults?.path ?? (gpu().info.kind === 'cpu' ? 'direct' : 'tuned') };
+  return { ...defaults, ...k, path: defaults?.path ?? envPath() ?? (gpu().info.kind === 'cpu' ? 'direct' : 'fast') };
+}
+
+const PATHS: readonly ConvPath[] = ['direct', 'tiled', 'tuned', 'tc', 'tc-sw', 'fast', 'tc2', 'tc2-sw'];
+
+function envPath(): ConvPath | undefined {
+  const v = typeof process === 'undefined' ? undefined : process.env?.ANIMGS_CONV_PATH;
+  if (!v) return undefined;
+  if (!(PATHS as readonly string[]).includes(v))
+    throw new Error(`ANIMGS_CONV_PATH=${v}: expected one of ${PATHS.join(', ')}`);
+  return v as ConvPath;
 }
 
 let defaults: ConvKernelOptions | null = null;
