@@ -71,6 +71,7 @@ export async function benchSplat(gpu: Gpu, opts: { tiny?: boolean; reps?: number
   for (const [name, n, scale] of cases) {
     const scene = uploadScene(gpu, avatarScene(n, scale));
     const r = new GaussianRasterizer(gpu);
+    if (process.env.SPLAT_FLUSH) r.flushEvery = Number(process.env.SPLAT_FLUSH); // A/B of submission batching
     const dImage = gpu.pool.acquire(20 * W * H);
     gpu.clear(dImage);
     let pairs = 0;

@@ -98,10 +98,12 @@ async function benchUnetRows(gpu: Gpu, opts: { tiny?: boolean }, path: string): 
   clearTape();
   const created = gpu.pool.stats.created;
   const d0 = gpu.dispatchCount;
+  const bg0 = gpu.bindGroupsCreated;
   const r0 = performance.now();
   train();
   const trainRecord = performance.now() - r0;
   const dispatches = gpu.dispatchCount - d0;
+  const bindGroups = gpu.bindGroupsCreated - bg0;
   await gpu.sync();
   const newBuffers = gpu.pool.stats.created - created;
   const f0 = performance.now();
@@ -122,7 +124,7 @@ async function benchUnetRows(gpu: Gpu, opts: { tiny?: boolean }, path: string): 
       bench: 'unet',
       case: `${name} forward + backward`,
       ms: trainMs,
-      note: `peak ${mib(trainPeak)} beyond weights; weights ${mib(base)}; new buffers in a warm step: ${newBuffers}; ${dispatches} dispatches per step; CPU recording ${trainRecord.toFixed(1)} ms`,
+      note: `peak ${mib(trainPeak)} beyond weights; weights ${mib(base)}; new buffers in a warm step: ${newBuffers}; ${dispatches} dispatches and ${bindGroups} new bind groups per step; CPU recording ${trainRecord.toFixed(1)} ms`,
     },
   ];
   dispose();

@@ -99,6 +99,11 @@ export class GaussianRasterizer {
   } | null = null;
   /** Force the workgroup reduction without subgroups (for tests of both paths). */
   useSubgroups: boolean;
+  /**
+   * Dispatches per submission while a forward records (the runtime's default is 128): a frame is ~70 short
+   * dispatches, so small batches let the GPU start on the first while the CPU records the rest.
+   */
+  flushEvery = 16;
 
   constructor(private readonly gpu: Gpu) {
     this.scratch = new Scratch(gpu);
@@ -111,6 +116,16 @@ export class GaussianRasterizer {
 
   /** Render; resolves once the pair count is known and the work is recorded (not necessarily finished). */
   async forward(scene: GpuScene, camera: Camera, opts: RasterOptions = {}): Promise<ForwardResult> {
+    const prev = this.gpu.autoFlushDispatches;
+    this.gpu.autoFlushDispatches = this.flushEvery;
+    try {
+      return await this.recordForward(scene, camera, opts);
+    } finally {
+      this.gpu.autoFlushDispatches = prev;
+    }
+  }
+
+  private async recordForward(scene: GpuScene, camera: Camera, opts: RasterOptions): Promise<ForwardResult> {
     const gpu = this.gpu;
     const cam = deriveCamera(camera);
     const n = scene.count;
@@ -153,10 +168,16 @@ export class GaussianRasterizer {
       grid,
       params,
     );
+    // The pair count (Σ tiles touched per Gaussian) does not depend on the depth order: scan it in input order
+    // and start its readback now, so the GPU sorts by depth while the count travels to the CPU.
+    exclusiveScan(gpu, this.scratch, tiles, offsets, n, total, 0);
+    const count = gpu.read(total, 0, 4);
+    count.catch(() => undefined); // awaited below; this only keeps an early failure from going unhandled
     const order = radixSort(gpu, this.scratch, dk, n, 32, 'depth').vals;
     gpu.dispatch(gpu.kernel('splat_gather', GATHER), [order, tiles, tilesSorted], grid, new Uint32Array([n]));
     exclusiveScan(gpu, this.scratch, tilesSorted, offsets, n, total, 0);
-    const m = new Uint32Array(await gpu.read(total, 0, 4))[0]!;
+    gpu.flush();
+    const m = new Uint32Array(await count)[0]!;
 
     const numTiles = cam.tilesX * cam.tilesY;
     const ranges = this.buf('ranges', 8 * numTiles);
