@@ -51,8 +51,12 @@ export class Gpu {
    * Submit after this many dispatches even without a sync, so the GPU starts on a long recording (a network's
    * training step records ~1500 dispatches, tens of ms of CPU work) while the CPU keeps recording: the step then
    * takes max(CPU, GPU) instead of their sum. Each submit costs ~20–50 µs of CPU; 0 turns it off.
+   * After a wait (sync, read) the GPU is idle, so the batches ramp up from 8 dispatches, doubling to this size:
+   * the GPU starts after ~8 recorded dispatches instead of 128 (at ~15–25 µs of CPU per dispatch, ~2 ms earlier;
+   * the rasterizer's frame went from 3.7 to 2.5 ms with batches of 16, bench/RESULTS.md).
    */
   autoFlushDispatches = 128;
+  private flushAt = 8;
   /** Bind groups created so far (each costs ~25 µs of CPU in Dawn; a warm loop should create none). */
   bindGroupsCreated = 0;
   private sinceFlush = 0;
@@ -204,7 +208,10 @@ export class Gpu {
     go(pass);
     this.dispatchCount++;
     if (this.profiler) this.endPass();
-    if (++this.sinceFlush >= this.autoFlushDispatches && this.autoFlushDispatches > 0) this.flush();
+    if (this.autoFlushDispatches > 0 && ++this.sinceFlush >= Math.min(this.flushAt, this.autoFlushDispatches)) {
+      this.flush();
+      this.flushAt = Math.min(2 * this.flushAt, 1 << 20);
+    }
   }
 
   /** Attach (or with null detach) a per-kernel profiler: each dispatch then runs in its own timed pass. */
@@ -270,6 +277,7 @@ export class Gpu {
   async sync(): Promise<void> {
     this.flush();
     await this.device.queue.onSubmittedWorkDone();
+    this.flushAt = 8; // the GPU is idle now
     await Promise.resolve(); // let compilation-info callbacks land before we look
     this.throwErrors();
   }
@@ -284,6 +292,7 @@ export class Gpu {
     this.flush();
     try {
       await staging.mapAsync(1 /* READ */);
+      this.flushAt = 8; // the GPU may be idle now
       return staging.getMappedRange(0, aligned).slice(0, n);
     } catch (e) {
       this.throwErrors();

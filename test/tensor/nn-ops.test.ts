@@ -26,6 +26,8 @@ describe('matmul', () => {
       [2, 2, 5, 3, 18],
       [1, 3, 4, 6, 5],
       [3, 0, 4, 6, 5],
+      [0, 0, 1, 37, 70], // few rows: the GEMV kernel (K over several lanes' strides, N not a multiple of 8)
+      [2, 0, 2, 9, 65],
     ];
     for (const [ba, bb, M, N, K] of cases) {
       for (const tA of [false, true]) {
