@@ -1,9 +1,10 @@
 /**
  * Is training on the tensor cores numerically sound? The same DualStyleUNet (same initial weights, same inputs,
  * same target) is trained with Adam on an L1 loss twice: every convolution in fp32 ('tuned') and every
- * convolution on the tensor cores ('tc': f16 operands, f32 accumulation, f32 master weights and Adam state). The
+ * convolution on the tensor cores ('tc2', the default on such GPUs: f16 operands, f32 accumulation, f32 master
+ * weights and Adam state). The
  * rows are the two loss curves and their relative gap; a sound mixed-precision path tracks the fp32 curve to within
- * the noise of training (a few %), and never diverges. On a CPU adapter ('tiny') the tensor-core twin 'tc-sw' runs.
+ * the noise of training (a few %), and never diverges. On a CPU adapter ('tiny') the tensor-core twin 'tc2-sw' runs.
  * (Only the GEMM operands are rounded to f16; with loss values of order 0.1–1 no loss scaling is needed here.)
  */
 import type { Gpu } from '../src/gpu/index.js';
@@ -63,13 +64,13 @@ function smoothTarget(shape: [number, number, number, number]): Float32Array {
 
 async function trainCurve(
   config: StyleUnetConfig,
-  path: 'tuned' | 'tc' | 'tc-sw' | 'direct',
+  path: 'tuned' | 'tc2' | 'tc2-sw' | 'direct',
   steps: number,
   every: number,
 ) {
   // lavapipe's 32 KiB of workgroup storage only fits a smaller tensor-core tile.
   const prev = setDefaultConvKernel(
-    path === 'tc-sw' ? { path, tcTile: { bm: 64, bn: 64, bk: 32, sgm: 2, sgn: 4 } } : { path },
+    path === 'tc2-sw' ? { path, tc2Tile: { bm: 32, bn: 32, bk: 16, sgm: 2, sgn: 1 } } : { path },
   );
   try {
     const net = DualStyleUNet.init(config, 7);
@@ -105,7 +106,7 @@ export async function benchTcTraining(gpu: Gpu, opts: { tiny?: boolean } = {}): 
   const config = tiny ? TINY : MEDIUM;
   const steps = tiny ? 6 : 300;
   const every = tiny ? 2 : 25;
-  const tcPath = tensorCoresAvailable(gpu) ? 'tc' : 'tc-sw';
+  const tcPath = tensorCoresAvailable(gpu) ? 'tc2' : 'tc2-sw'; // tc2: the default path on tensor-core GPUs
   const t0 = performance.now();
   const fp32 = await trainCurve(config, tiny ? 'direct' : 'tuned', steps, every);
   const t1 = performance.now();
