@@ -29,6 +29,7 @@ async function optionalBenches(): Promise<void> {
     ['unet', './unet.js', 'benchUnet'],
     ['unet-fusion', './unet-fusion.js', 'benchUnetFusion'],
     ['profile', './profile.js', 'benchProfile'],
+    ['cpu-record', './cpu-record.js', 'benchCpuRecord'],
     ['upfirdn', './upfirdn.js', 'benchUpfirdn'],
     ['tc-training', './tc-training.js', 'benchTcTraining'],
     ['tfjs', './tfjs.js', 'benchTfjs'],
