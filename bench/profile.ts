@@ -11,7 +11,7 @@ import type { BenchRow } from './table.js';
 import { warmUp } from './timeit.js';
 import { unetFixture, withEnvConvPath } from './unet.js';
 
-const TOP = 20;
+const TOP = Number(process.env.PROFILE_TOP ?? 20); // kernels listed per workload
 
 async function profiled(gpu: Gpu, what: string, run: () => Promise<void> | void): Promise<BenchRow[]> {
   await warmUp(gpu, run); // compile, fill the pool and raise the clocks outside the profile

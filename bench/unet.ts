@@ -68,14 +68,19 @@ export async function unetFixture(gpu: Gpu, tiny: boolean) {
   return { net, forward, train, dispose };
 }
 
-/** `UNET_CONV_PATH=tc2` (or tc, tiled, …) runs every convolution of the network on that path while `run` runs. */
+/**
+ * `UNET_CONV_PATH=tc2` (or tc, tiled, …) runs every convolution of the network on that path while `run` runs;
+ * `UNET_CONV_OPTS` adds kernel options as JSON (e.g. '{"targetWorkgroups":256}' or a tc2Tile) for tuning runs.
+ */
 export async function withEnvConvPath<T>(run: (path: string) => Promise<T>): Promise<T> {
   const path = process.env.UNET_CONV_PATH as ConvKernelOptions['path'] | undefined;
-  const prev = path ? setDefaultConvKernel({ path }) : null;
+  const more = process.env.UNET_CONV_OPTS ? (JSON.parse(process.env.UNET_CONV_OPTS) as ConvKernelOptions) : null;
+  const set = path !== undefined || more !== null;
+  const prev = set ? setDefaultConvKernel({ ...more, path: path ?? 'fast' }) : null;
   try {
-    return await run(path ?? 'default');
+    return await run(`${path ?? 'default'}${more ? ` ${JSON.stringify(more)}` : ''}`);
   } finally {
-    if (path) setDefaultConvKernel(prev);
+    if (set) setDefaultConvKernel(prev);
   }
 }
 

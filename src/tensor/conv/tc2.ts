@@ -65,6 +65,11 @@ function geomKey(g: Conv2dGeom): string {
   return `${g.n},${g.cin},${g.h},${g.w},${g.cout},${g.kh},${g.kw},${g.strideY},${g.strideX},${g.padTop},${g.padLeft},${g.ho},${g.wo}`;
 }
 
+/** A kernel label naming the convolution (the profiler totals GPU time per label, so per layer shape). */
+function shapeName(g: Conv2dGeom): string {
+  return `${g.kh}x${g.kw}/${g.strideY} ${g.cin}→${g.cout} @${g.h}x${g.w}`;
+}
+
 function tileKey(t: Tc2Tile): string {
   return `${t.bm},${t.bn},${t.bk},${t.sgm},${t.sgn},${t.pad ?? 8},${t.bGlobal ? 1 : 0}`;
 }
@@ -489,7 +494,7 @@ fn store(m: u32, n: u32, z: u32, v: f32) {
       mode,
     );
   });
-  const k = gpu.kernel(`conv2d_fwd_tc2_${mode}`, src);
+  const k = gpu.kernel(`conv2d_fwd_tc2_${mode} ${shapeName(g)}`, src);
   if (splits === 1) {
     gpu.dispatch(k, [x, wh.buffer, ...extra, y], [grid[0]!, grid[1]!, 1]);
   } else {
@@ -584,7 +589,7 @@ fn store(m: u32, n: u32, z: u32, v: f32) {
           mode,
         );
       });
-      const k = gpu.kernel(`conv2d_dgrad_tc2_${mode}`, src);
+      const k = gpu.kernel(`conv2d_dgrad_tc2_${mode} ${shapeName(g)}`, src);
       // Every split slice must be fully written: a split past this phase's slices stores zeros (empty loop).
       gpu.dispatch(k, bias ? [gy, wh.buffer, bias, part] : [gy, wh.buffer, part], [
         ceilDiv(M, tile.bm),
@@ -680,7 +685,7 @@ fn store(m: u32, n: u32, z: u32, v: f32) { OUT[(z * COUT + m) * KTOT + n] = v; }
       mode,
     );
   });
-  const k = gpu.kernel(`conv2d_wgrad_tc2_${mode}`, src);
+  const k = gpu.kernel(`conv2d_wgrad_tc2_${mode} ${shapeName(g)}`, src);
   const grid = [ceilDiv(g.cout, tile.bm), ceilDiv(kk, tile.bn), splits];
   if (splits === 1) {
     gpu.dispatch(k, [x, gy, gw], grid);
