@@ -2,7 +2,8 @@
  * Where the GPU time goes: per-kernel GPU time (KernelProfiler: one timed pass per dispatch) of one DualStyleUNet
  * forward, one forward + backward, and one rasterizer forward and forward + backward of the 618k-Gaussian scene.
  * Rows are kernel families, slowest first; the sum of a workload is an upper bound of its batched time (a pass per
- * dispatch forbids overlap). `UNET_CONV_PATH` picks the network's conv path as in the unet bench. `tiny` shrinks everything for a lavapipe smoke run.
+ * dispatch forbids overlap). `UNET_CONV_PATH` picks the network's conv path as in the unet bench; `PROFILE_ONLY=unet|splat` runs one
+ * workload; `PROFILE_TOP` sets the rows per workload. `tiny` shrinks everything for a lavapipe smoke run.
  */
 import { KernelProfiler, type Gpu } from '../src/gpu/index.js';
 import { GaussianRasterizer, uploadScene } from '../src/splat/rasterizer.js';
@@ -12,6 +13,7 @@ import { warmUp } from './timeit.js';
 import { unetFixture, withEnvConvPath } from './unet.js';
 
 const TOP = Number(process.env.PROFILE_TOP ?? 20); // kernels listed per workload
+const ONLY = process.env.PROFILE_ONLY; // 'unet' or 'splat': profile one workload only
 
 async function profiled(gpu: Gpu, what: string, run: () => Promise<void> | void): Promise<BenchRow[]> {
   await warmUp(gpu, run); // compile, fill the pool and raise the clocks outside the profile
@@ -43,13 +45,15 @@ async function profiled(gpu: Gpu, what: string, run: () => Promise<void> | void)
 export async function benchProfile(gpu: Gpu, opts: { tiny?: boolean } = {}): Promise<BenchRow[]> {
   const tiny = !!opts.tiny;
   const rows: BenchRow[] = [];
-  await withEnvConvPath(async (path) => {
-    const unet = await unetFixture(gpu, tiny);
-    rows.push(...(await profiled(gpu, `unet forward (convs ${path})`, unet.forward)));
-    rows.push(...(await profiled(gpu, `unet forward+backward (convs ${path})`, unet.train)));
-    unet.dispose();
-  });
+  if (ONLY !== 'splat')
+    await withEnvConvPath(async (path) => {
+      const unet = await unetFixture(gpu, tiny);
+      rows.push(...(await profiled(gpu, `unet forward (convs ${path})`, unet.forward)));
+      rows.push(...(await profiled(gpu, `unet forward+backward (convs ${path})`, unet.train)));
+      unet.dispose();
+    });
 
+  if (ONLY === 'unet') return rows;
   const [W, H] = tiny ? [64, 48] : [1500, 2048];
   const scene = uploadScene(gpu, tiny ? avatarScene(2000, 0.01) : avatarScene(618_000, 0.0025));
   const r = new GaussianRasterizer(gpu);

@@ -4,8 +4,9 @@
  * Forward, per frame:
  *  1. preprocess (per Gaussian): cull, covariances, conic, radius, pixel mean, colour, tiles touched, depth key;
  *  2. stable radix sort of the N Gaussians by depth (32 bits);
- *  3. tiles touched in depth order → exclusive prefix sum → pair offsets and the pair count M (read back: the one
- *     readback per frame, which sizes the pair buffers; they only grow);
+ *  3. tiles touched in depth order → exclusive prefix sum → pair offsets; the pair count M (Σ tiles touched, summed
+ *     right after step 1) is read back while the GPU sorts: the one readback per frame, which sizes the pair
+ *     buffers (they only grow);
  *  4. duplicate: one (tile, Gaussian) pair per touched tile, Gaussians visited in depth order;
  *  5. stable radix sort of the pairs by tile id (only ⌈log2 tiles⌉ bits): within a tile the depth order survives;
  *  6. per-tile ranges; 7. blend: one 16×16 workgroup per tile.
@@ -19,7 +20,7 @@ import { grid1d } from '../gpu/grid.js';
 import { deriveCamera, type Camera, type CameraDerived } from './camera.js';
 import type { SplatScene } from './reference.js';
 import { shLayout } from './reference.js';
-import { exclusiveScan, radixSort, Scratch } from './sort.js';
+import { exclusiveScan, radixSort, Scratch, sumU32 } from './sort.js';
 import { blendBackwardWgsl, BLEND, DUPLICATE, GATHER, PREPROCESS, PREPROCESS_BACKWARD, RANGES } from './wgsl.js';
 
 /** A scene on the GPU: float32 buffers, layouts as in SplatScene. */
@@ -168,10 +169,11 @@ export class GaussianRasterizer {
       grid,
       params,
     );
-    // The pair count (Σ tiles touched per Gaussian) does not depend on the depth order: scan it in input order
-    // and start its readback now, so the GPU sorts by depth while the count travels to the CPU.
-    exclusiveScan(gpu, this.scratch, tiles, offsets, n, total, 0);
-    const count = gpu.read(total, 0, 4);
+    // The pair count (Σ tiles touched per Gaussian) does not depend on the depth order: sum it now and start its
+    // readback, so the GPU sorts by depth while the count travels to the CPU.
+    const pairCount = this.buf('pairCount', 16);
+    sumU32(gpu, tiles, n, pairCount);
+    const count = gpu.read(pairCount, 0, 4);
     count.catch(() => undefined); // awaited below; this only keeps an early failure from going unhandled
     const order = radixSort(gpu, this.scratch, dk, n, 32, 'depth').vals;
     gpu.dispatch(gpu.kernel('splat_gather', GATHER), [order, tiles, tilesSorted], grid, new Uint32Array([n]));

@@ -1,7 +1,7 @@
 /**
  * GPU building blocks of the rasterizer: an exclusive prefix sum of u32 and a stable LSD radix sort of
- * (u32 key, u32 value) pairs with 4-bit digits (classic reduce-then-scan: per-block digit histograms, a global
- * exclusive scan of the digit-major histogram table, a stable scatter with per-block ranks).
+ * (u32 key, u32 value) pairs with 8-bit digits (classic reduce-then-scan: per-block digit histograms, an exclusive
+ * scan of the digit-major histogram table, a stable scatter that sorts each block locally first).
  *
  * Both keep their scratch buffers in a `Scratch` (grow-only, from the pool), so a steady frame allocates nothing.
  */
@@ -116,88 +116,189 @@ export function exclusiveScan(
   gpu.dispatch(gpu.kernel('splat_add_offsets', ADD_OFFSETS), [sumsScanned, out], grid1d(n, 256), new Uint32Array([n]));
 }
 
+/**
+ * Radix sort: 8-bit digits over blocks of 1024 keys (256 threads × 4 consecutive items). Few passes matter more
+ * than cheap ones: at the rasterizer's sizes every dispatch is latency-bound, so 4 passes for 32-bit depths and 2
+ * for tile ids (4 dispatches each) beat 4-bit digits' 8 + 4 passes (5 dispatches each).
+ */
+const BLOCK = 1024;
+
+/** Per-block digit histograms, digit-major: hist[d·numBlocks + block]. Items are read coalesced (order is free here). */
 const HIST = /* wgsl */ `
 @group(0) @binding(0) var<storage, read> keys: array<u32>;
 @group(0) @binding(1) var<storage, read_write> hist: array<u32>;
-struct P { n: u32, shift: u32, numBlocks: u32 }
+struct P { n: u32, shift: u32, numBlocks: u32, mask: u32 }
 @group(1) @binding(0) var<uniform> p: P;
-var<workgroup> cnt: array<atomic<u32>, 16>;
+var<workgroup> cnt: array<atomic<u32>, 256>;
 ${WG_INDEX}
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
   let block = wgIndex(wg, nwg);
-  if (li < 16u) { atomicStore(&cnt[li], 0u); }
+  atomicStore(&cnt[li], 0u);
   workgroupBarrier();
   if (block < p.numBlocks) {
     for (var k = 0u; k < 4u; k++) {
-      let i = block * 1024u + k * 256u + li;
-      if (i < p.n) { atomicAdd(&cnt[(keys[i] >> p.shift) & 15u], 1u); }
+      let i = block * ${BLOCK}u + k * 256u + li;
+      if (i < p.n) { atomicAdd(&cnt[(keys[i] >> p.shift) & p.mask], 1u); }
     }
   }
   workgroupBarrier();
-  if (block < p.numBlocks && li < 16u) { hist[li * p.numBlocks + block] = atomicLoad(&cnt[li]); }
+  if (block < p.numBlocks) { hist[li * p.numBlocks + block] = atomicLoad(&cnt[li]); }
 }`;
 
-/** Stable scatter: per-thread digit counts packed two 16-bit lanes per u32, scanned across the workgroup. */
+/**
+ * Stable scatter. The block is first sorted in workgroup memory by its 8-bit digit (two stable 4-bit splits: each
+ * thread holds 4 consecutive items, digit counts packed two 16-bit lanes per u32 are scanned across the
+ * workgroup); an item at local position j with digit d then goes to base(d) + j − localStart(d), where base(d) is
+ * the scanned histogram table (a 1024-entry segment scan plus the scan of the segment sums). Items past n carry
+ * the key 0xffffffff: the largest digit in both splits, so they stay at the block's end.
+ */
 const SCATTER = /* wgsl */ `
 @group(0) @binding(0) var<storage, read> keysIn: array<u32>;
 @group(0) @binding(1) var<storage, read> valsIn: array<u32>;
 @group(0) @binding(2) var<storage, read> offs: array<u32>;
-@group(0) @binding(3) var<storage, read_write> keysOut: array<u32>;
-@group(0) @binding(4) var<storage, read_write> valsOut: array<u32>;
-struct P { n: u32, shift: u32, numBlocks: u32 }
+@group(0) @binding(3) var<storage, read> segOffs: array<u32>;
+@group(0) @binding(4) var<storage, read_write> keysOut: array<u32>;
+@group(0) @binding(5) var<storage, read_write> valsOut: array<u32>;
+struct P { n: u32, shift: u32, numBlocks: u32, mask: u32 }
 @group(1) @binding(0) var<uniform> p: P;
-var<workgroup> sa: array<vec4u, 256>;
-var<workgroup> sb: array<vec4u, 256>;
+// [0, 256): packed counts of digits 0–7, [256, 512): digits 8–15; afterwards, word d of it holds base(d) − start(d).
+var<workgroup> sc: array<vec4u, 512>;
+var<workgroup> sk: array<u32, ${BLOCK}>;
+var<workgroup> sv: array<u32, ${BLOCK}>;
+${WG_INDEX}
+
+fn lane(e: array<u32, 8>, d: u32) -> u32 { return (e[d >> 1u] >> ((d & 1u) * 16u)) & 0xffffu; }
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
+  let block = wgIndex(wg, nwg);
+  let live = block < p.numBlocks;
+  var nb = 0u;
+  if (live) { nb = min(${BLOCK}u, p.n - block * ${BLOCK}u); }
+  // This thread's digit: its global base, read before the workgroup memory is reused.
+  var base = 0u;
+  if (live && li <= p.mask) {
+    let t = li * p.numBlocks + block;
+    base = offs[t] + segOffs[t >> 10u];
+  }
+  var key: array<u32, 4>;
+  var val: array<u32, 4>;
+  for (var k = 0u; k < 4u; k++) {
+    let j = li * 4u + k;
+    key[k] = 0xffffffffu;
+    val[k] = 0u;
+    if (j < nb) {
+      key[k] = keysIn[block * ${BLOCK}u + j];
+      val[k] = valsIn[block * ${BLOCK}u + j];
+    }
+  }
+  for (var half = 0u; half < 2u; half++) {
+    let sh = p.shift + half * 4u;
+    let m = (p.mask >> (half * 4u)) & 15u;
+    var dig: array<u32, 4>;
+    var c = array<u32, 8>(0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u);
+    for (var k = 0u; k < 4u; k++) {
+      let d = (key[k] >> sh) & m;
+      dig[k] = d;
+      c[d >> 1u] += 1u << ((d & 1u) * 16u);
+    }
+    let ma = vec4u(c[0], c[1], c[2], c[3]);
+    let mb = vec4u(c[4], c[5], c[6], c[7]);
+    sc[li] = ma;
+    sc[256u + li] = mb;
+    workgroupBarrier();
+    for (var off = 1u; off < 256u; off <<= 1u) {
+      var ta = vec4u(0u);
+      var tb = vec4u(0u);
+      if (li >= off) { ta = sc[li - off]; tb = sc[256u + li - off]; }
+      workgroupBarrier();
+      sc[li] += ta;
+      sc[256u + li] += tb;
+      workgroupBarrier();
+    }
+    let ta = sc[255];
+    let tb = sc[511];
+    let ea = sc[li] - ma;
+    let eb = sc[256u + li] - mb;
+    let tot = array<u32, 8>(ta.x, ta.y, ta.z, ta.w, tb.x, tb.y, tb.z, tb.w);
+    // e[d]: where this thread's first item of digit d goes (digit start + items of d in earlier threads).
+    var e = array<u32, 8>(ea.x, ea.y, ea.z, ea.w, eb.x, eb.y, eb.z, eb.w);
+    var run = 0u;
+    for (var d = 0u; d < 16u; d++) {
+      e[d >> 1u] += run << ((d & 1u) * 16u);
+      run += lane(tot, d);
+    }
+    workgroupBarrier(); // every thread has read sc before the next split (or the bases) overwrite it
+    for (var k = 0u; k < 4u; k++) {
+      let d = dig[k];
+      let pos = lane(e, d);
+      e[d >> 1u] += 1u << ((d & 1u) * 16u);
+      sk[pos] = key[k];
+      sv[pos] = val[k];
+    }
+    workgroupBarrier();
+    for (var k = 0u; k < 4u; k++) {
+      key[k] = sk[li * 4u + k];
+      val[k] = sv[li * 4u + k];
+    }
+  }
+  // The block is now in digit order in sk/sv. Word d of sc: base(d) − localStart(d) (u32 arithmetic wraps).
+  for (var k = 0u; k < 4u; k++) {
+    let j = li * 4u + k;
+    if (j < nb) {
+      let d = (key[k] >> p.shift) & p.mask;
+      var prev = 0xffffffffu;
+      if (j > 0u) { prev = (sk[j - 1u] >> p.shift) & p.mask; }
+      if (d != prev) { sc[d >> 2u][d & 3u] = j; }
+    }
+  }
+  workgroupBarrier();
+  if (li <= p.mask) { sc[li >> 2u][li & 3u] = base - sc[li >> 2u][li & 3u]; }
+  workgroupBarrier();
+  for (var k = 0u; k < 4u; k++) {
+    let j = k * 256u + li;
+    if (j < nb) {
+      let kk = sk[j];
+      let d = (kk >> p.shift) & p.mask;
+      let pos = sc[d >> 2u][d & 3u] + j;
+      keysOut[pos] = kk;
+      valsOut[pos] = sv[j];
+    }
+  }
+}`;
+
+/** Sum of n u32 added atomically into out[0] (which must be zeroed first); 4096 items per workgroup. */
+const SUM = /* wgsl */ `
+@group(0) @binding(0) var<storage, read> inp: array<u32>;
+@group(0) @binding(1) var<storage, read_write> acc: array<atomic<u32>>;
+struct P { n: u32 }
+@group(1) @binding(0) var<uniform> p: P;
+var<workgroup> sh: array<u32, 256>;
 ${WG_INDEX}
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
   let block = wgIndex(wg, nwg);
-  let base = block * 1024u + li * 4u;
-  var key: array<u32, 4>;
-  var val: array<u32, 4>;
-  var dig: array<u32, 4>;
-  var c: array<u32, 8>;
-  for (var k = 0u; k < 4u; k++) {
-    let i = base + k;
-    dig[k] = 16u;
-    if (block < p.numBlocks && i < p.n) {
-      key[k] = keysIn[i];
-      val[k] = valsIn[i];
-      let d = (key[k] >> p.shift) & 15u;
-      dig[k] = d;
-      c[d >> 1u] += 1u << ((d & 1u) * 16u);
-    }
+  var s = 0u;
+  for (var k = 0u; k < 16u; k++) {
+    let i = block * 4096u + k * 256u + li;
+    if (i < p.n) { s += inp[i]; }
   }
-  let ma = vec4u(c[0], c[1], c[2], c[3]);
-  let mb = vec4u(c[4], c[5], c[6], c[7]);
-  sa[li] = ma;
-  sb[li] = mb;
+  sh[li] = s;
   workgroupBarrier();
-  for (var off = 1u; off < 256u; off <<= 1u) {
-    var ta = vec4u(0u);
-    var tb = vec4u(0u);
-    if (li >= off) { ta = sa[li - off]; tb = sb[li - off]; }
-    workgroupBarrier();
-    sa[li] += ta;
-    sb[li] += tb;
+  for (var st = 128u; st > 0u; st >>= 1u) {
+    if (li < st) { sh[li] += sh[li + st]; }
     workgroupBarrier();
   }
-  let ea = sa[li] - ma;
-  let eb = sb[li] - mb;
-  var e = array<u32, 8>(ea.x, ea.y, ea.z, ea.w, eb.x, eb.y, eb.z, eb.w);
-  var seen: array<u32, 16>;
-  for (var k = 0u; k < 4u; k++) {
-    let d = dig[k];
-    if (d < 16u) {
-      let rank = ((e[d >> 1u] >> ((d & 1u) * 16u)) & 0xffffu) + seen[d];
-      seen[d] += 1u;
-      let pos = offs[d * p.numBlocks + block] + rank;
-      keysOut[pos] = key[k];
-      valsOut[pos] = val[k];
-    }
-  }
+  if (li == 0u && sh[0] != 0u) { atomicAdd(&acc[0], sh[0]); }
 }`;
+
+/** Record out[0] = Σ inp[0..n) (u32, wrapping), out being a u32 buffer of at least 4 bytes. */
+export function sumU32(gpu: Gpu, inp: GPUBuffer, n: number, out: GPUBuffer): void {
+  gpu.clear(out, 0, 4);
+  if (n === 0) return;
+  gpu.dispatch(gpu.kernel('splat_sum', SUM), [inp, out], grid1d(Math.ceil(n / 4096), 1), new Uint32Array([n]));
+}
 
 export interface SortBuffers {
   keysA: GPUBuffer;
@@ -221,19 +322,28 @@ export function radixSort(
   let src = { keys: b.keysA, vals: b.valsA };
   let dst = { keys: b.keysB, vals: b.valsB };
   if (n <= 1) return src;
-  const passes = Math.ceil(bits / 4);
-  const numBlocks = Math.ceil(n / 1024);
-  const hist = scratch.get(`${name}_hist`, 16 * numBlocks * 4);
-  const histScanned = scratch.get(`${name}_hist_scanned`, 16 * numBlocks * 4);
+  const passes = Math.ceil(bits / 8);
+  const numBlocks = Math.ceil(n / BLOCK);
+  const tableN = 256 * numBlocks;
+  const segs = Math.ceil(tableN / 1024);
+  const hist = scratch.get(`${name}_hist`, tableN * 4);
+  const histScanned = scratch.get(`${name}_hist_scanned`, tableN * 4);
+  const segSums = scratch.get(`${name}_seg_sums`, segs * 4);
+  const segScanned = scratch.get(`${name}_seg_scanned`, segs * 4);
   const total = scratch.get(`${name}_total`, 16);
   const kh = gpu.kernel('splat_radix_hist', HIST);
   const ks = gpu.kernel('splat_radix_scatter', SCATTER);
+  const kscan = gpu.kernel('splat_scan_blocks', SCAN_BLOCKS);
   const grid = grid1d(numBlocks, 1);
   for (let pass = 0; pass < passes; pass++) {
-    const params = new Uint32Array([n, pass * 4, numBlocks]);
+    const shift = pass * 8;
+    const params = new Uint32Array([n, shift, numBlocks, (1 << Math.min(8, bits - shift)) - 1]);
     gpu.dispatch(kh, [src.keys, hist], grid, params);
-    exclusiveScan(gpu, scratch, hist, histScanned, 16 * numBlocks, total, 0);
-    gpu.dispatch(ks, [src.keys, src.vals, histScanned, dst.keys, dst.vals], grid, params);
+    // The table's exclusive scan in two parts, added together by the scatter: per 1024-entry segment, then the
+    // segment sums (one more dispatch while segs ≤ 1024, i.e. up to 4M keys; more levels beyond).
+    gpu.dispatch(kscan, [hist, histScanned, segSums], grid1d(segs, 1), new Uint32Array([tableN, segs, 0]));
+    exclusiveScan(gpu, scratch, segSums, segScanned, segs, total, 0, 1);
+    gpu.dispatch(ks, [src.keys, src.vals, histScanned, segScanned, dst.keys, dst.vals], grid, params);
     [src, dst] = [dst, src];
   }
   return src;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { getGpu } from '../../src/gpu/index.js';
-import { exclusiveScan, radixSort, Scratch } from '../../src/splat/sort.js';
+import { exclusiveScan, radixSort, Scratch, sumU32 } from '../../src/splat/sort.js';
 import { seededRandom } from '../helpers/numeric.js';
 
 describe('splat sort building blocks', () => {
@@ -29,6 +29,21 @@ describe('splat sort building blocks', () => {
     scratch.release();
   });
 
+  it('the atomic sum', async () => {
+    const gpu = await getGpu();
+    const rand = seededRandom(4);
+    for (const n of [1, 4095, 4096, 4097, 10_001]) {
+      const x = Uint32Array.from({ length: n }, () => Math.floor(rand() * 9));
+      const inp = gpu.bufferFrom(x);
+      const sum = gpu.pool.acquire(16);
+      gpu.upload(sum, new Uint32Array([123]));
+      sumU32(gpu, inp, n, sum);
+      const tot = new Uint32Array(await gpu.read(sum, 0, 4))[0];
+      expect(tot).toBe(x.reduce((a, b) => a + b, 0));
+      for (const b of [inp, sum]) gpu.pool.release(b);
+    }
+  });
+
   it('radix sort is stable and sorts by the low bits', async () => {
     const gpu = await getGpu();
     const scratch = new Scratch(gpu);
@@ -37,6 +52,9 @@ describe('splat sort building blocks', () => {
       [2, 4],
       [37, 32],
       [3001, 13],
+      [1024, 9],
+      [1025, 14],
+      [5000, 17],
       [20000, 32],
     ] as const) {
       const keys = Uint32Array.from({ length: n }, () => Math.floor(rand() * 2 ** bits) >>> 0);
