@@ -105,8 +105,6 @@ export class GaussianRasterizer {
    * dispatches, so small batches let the GPU start on the first while the CPU records the rest.
    */
   flushEvery = 16;
-  /** Pairs the pair buffers hold (0 until the first frame has sized them). */
-  private pairCapacity = 0;
 
   constructor(private readonly gpu: Gpu) {
     this.scratch = new Scratch(gpu);
@@ -180,95 +178,42 @@ export class GaussianRasterizer {
     const order = radixSort(gpu, this.scratch, dk, n, 32, 'depth').vals;
     gpu.dispatch(gpu.kernel('splat_gather', GATHER), [order, tiles, tilesSorted], grid, new Uint32Array([n]));
     exclusiveScan(gpu, this.scratch, tilesSorted, offsets, n, total, 0);
-    const tail = { n, cam, params, order, offsets, xyd, radii, conicO, rgbc, pairCount };
-    // Once earlier frames have sized the pair buffers, record the rest of the frame before the count arrives
-    // (every kernel of the tail reads the count on the GPU and stays within the buffers); only a frame with more
-    // pairs than the buffers hold is recorded again after growing them. The first frame waits for the count.
-    if (this.pairCapacity > 0) {
-      const sorted = this.recordTail(tail, this.pairCapacity);
-      gpu.flush();
-      const m = new Uint32Array(await count)[0]!;
-      if (m <= this.pairCapacity) return this.finish(scene, cam, params, sh, sorted, radii, m);
-      this.growPairs(m);
-      return this.finish(scene, cam, params, sh, this.recordTail(tail, this.pairCapacity), radii, m);
-    }
     gpu.flush();
     const m = new Uint32Array(await count)[0]!;
-    this.growPairs(m);
-    return this.finish(scene, cam, params, sh, this.recordTail(tail, this.pairCapacity), radii, m);
-  }
 
-  /** Make the pair buffers hold at least m pairs, with 25% to spare so a slowly growing count rarely regrows. */
-  private growPairs(m: number): void {
-    if (m <= this.pairCapacity && this.pairCapacity > 0) return;
-    const cap = Math.max(1024, Math.ceil(m * 1.25));
-    for (const name of ['pkA', 'pvA', 'pkB', 'pvB']) this.buf(name, 4 * cap);
-    this.pairCapacity = cap;
-  }
-
-  /**
-   * Record steps 4–7 with pair buffers of `cap` pairs; the actual count M is read on the GPU (pairCount), so the
-   * grids cover `cap` and the kernels skip what lies past M. Returns the buffer of tile-sorted Gaussian indices.
-   */
-  private recordTail(
-    t: {
-      n: number;
-      cam: CameraDerived;
-      params: Uint32Array;
-      order: GPUBuffer;
-      offsets: GPUBuffer;
-      xyd: GPUBuffer;
-      radii: GPUBuffer;
-      conicO: GPUBuffer;
-      rgbc: GPUBuffer;
-      pairCount: GPUBuffer;
-    },
-    cap: number,
-  ): GPUBuffer {
-    const gpu = this.gpu;
-    const { cam, params } = t;
     const numTiles = cam.tilesX * cam.tilesY;
     const ranges = this.buf('ranges', 8 * numTiles);
     gpu.clear(ranges, 0, 8 * numTiles);
+    const M = Math.max(1, m);
     const pk = {
-      keysA: this.buf('pkA', 4 * cap),
-      valsA: this.buf('pvA', 4 * cap),
-      keysB: this.buf('pkB', 4 * cap),
-      valsB: this.buf('pvB', 4 * cap),
+      keysA: this.buf('pkA', 4 * M),
+      valsA: this.buf('pvA', 4 * M),
+      keysB: this.buf('pkB', 4 * M),
+      valsB: this.buf('pvB', 4 * M),
     };
-    gpu.dispatch(
-      gpu.kernel('splat_duplicate', DUPLICATE),
-      [t.order, t.offsets, t.xyd, t.radii, pk.keysA, pk.valsA],
-      grid1d(t.n, 256),
-      params,
-    );
-    const bits = Math.max(1, Math.ceil(Math.log2(numTiles)));
-    const s = radixSort(gpu, this.scratch, pk, cap, bits, 'tiles', t.pairCount);
-    const capParams = new Uint32Array([cap]);
-    gpu.dispatch(gpu.kernel('splat_ranges', RANGES), [s.keys, t.pairCount, ranges], grid1d(cap, 256), capParams);
+    let sorted = pk.valsA;
+    if (m > 0) {
+      gpu.dispatch(
+        gpu.kernel('splat_duplicate', DUPLICATE),
+        [order, offsets, xyd, radii, pk.keysA, pk.valsA],
+        grid,
+        params,
+      );
+      const bits = Math.max(1, Math.ceil(Math.log2(numTiles)));
+      const s = radixSort(gpu, this.scratch, pk, m, bits, 'tiles');
+      sorted = s.vals;
+      gpu.dispatch(gpu.kernel('splat_ranges', RANGES), [s.keys, ranges], grid1d(m, 256), new Uint32Array([m]));
+    }
     const hw = cam.width * cam.height;
     const image = this.buf('image', 20 * hw);
     const aux = this.buf('aux', 8 * hw);
     gpu.dispatch(
       gpu.kernel('splat_blend', BLEND),
-      [ranges, s.vals, t.xyd, t.conicO, t.rgbc, image, aux],
+      [ranges, sorted, xyd, conicO, rgbc, image, aux],
       [cam.tilesX, cam.tilesY],
       params,
     );
-    return s.vals;
-  }
-
-  private finish(
-    scene: GpuScene,
-    cam: CameraDerived,
-    params: Uint32Array,
-    sh: { K: number; degree: number } | null,
-    sorted: GPUBuffer,
-    radii: GPUBuffer,
-    m: number,
-  ): ForwardResult {
     this.last = { scene, cam, params, sh, sorted };
-    const image = this.buf('image', 20 * cam.width * cam.height);
     return { width: cam.width, height: cam.height, image, radii, pairs: m };
   }
 
@@ -339,7 +284,6 @@ export class GaussianRasterizer {
   /** Give every buffer back to the pool. */
   release(): void {
     this.scratch.release();
-    this.pairCapacity = 0;
     this.last = null;
   }
 }

@@ -123,33 +123,23 @@ export function exclusiveScan(
  */
 const BLOCK = 1024;
 
-/** Sort parameters; with useCount the key count is min(n, count[0]), a count that only the GPU knows. */
-const SORT_PARAMS = /* wgsl */ `
-struct P { n: u32, shift: u32, numBlocks: u32, mask: u32, useCount: u32 }
-@group(1) @binding(0) var<uniform> p: P;
-fn keyCount() -> u32 {
-  if (p.useCount != 0u) { return min(p.n, count[0]); }
-  return p.n;
-}`;
-
 /** Per-block digit histograms, digit-major: hist[d·numBlocks + block]. Items are read coalesced (order is free here). */
 const HIST = /* wgsl */ `
 @group(0) @binding(0) var<storage, read> keys: array<u32>;
-@group(0) @binding(1) var<storage, read> count: array<u32>;
-@group(0) @binding(2) var<storage, read_write> hist: array<u32>;
-${SORT_PARAMS}
+@group(0) @binding(1) var<storage, read_write> hist: array<u32>;
+struct P { n: u32, shift: u32, numBlocks: u32, mask: u32 }
+@group(1) @binding(0) var<uniform> p: P;
 var<workgroup> cnt: array<atomic<u32>, 256>;
 ${WG_INDEX}
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
   let block = wgIndex(wg, nwg);
-  let n = keyCount();
   atomicStore(&cnt[li], 0u);
   workgroupBarrier();
   if (block < p.numBlocks) {
     for (var k = 0u; k < 4u; k++) {
       let i = block * ${BLOCK}u + k * 256u + li;
-      if (i < n) { atomicAdd(&cnt[(keys[i] >> p.shift) & p.mask], 1u); }
+      if (i < p.n) { atomicAdd(&cnt[(keys[i] >> p.shift) & p.mask], 1u); }
     }
   }
   workgroupBarrier();
@@ -168,10 +158,10 @@ const SCATTER = /* wgsl */ `
 @group(0) @binding(1) var<storage, read> valsIn: array<u32>;
 @group(0) @binding(2) var<storage, read> offs: array<u32>;
 @group(0) @binding(3) var<storage, read> segOffs: array<u32>;
-@group(0) @binding(4) var<storage, read> count: array<u32>;
-@group(0) @binding(5) var<storage, read_write> keysOut: array<u32>;
-@group(0) @binding(6) var<storage, read_write> valsOut: array<u32>;
-${SORT_PARAMS}
+@group(0) @binding(4) var<storage, read_write> keysOut: array<u32>;
+@group(0) @binding(5) var<storage, read_write> valsOut: array<u32>;
+struct P { n: u32, shift: u32, numBlocks: u32, mask: u32 }
+@group(1) @binding(0) var<uniform> p: P;
 // [0, 256): packed counts of digits 0–7, [256, 512): digits 8–15; afterwards, word d of it holds base(d) − start(d).
 var<workgroup> sc: array<vec4u, 512>;
 var<workgroup> sk: array<u32, ${BLOCK}>;
@@ -184,9 +174,8 @@ fn lane(e: array<u32, 8>, d: u32) -> u32 { return (e[d >> 1u] >> ((d & 1u) * 16u
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
   let block = wgIndex(wg, nwg);
   let live = block < p.numBlocks;
-  let n = keyCount();
   var nb = 0u;
-  if (live && n > block * ${BLOCK}u) { nb = min(${BLOCK}u, n - block * ${BLOCK}u); }
+  if (live) { nb = min(${BLOCK}u, p.n - block * ${BLOCK}u); }
   // This thread's digit: its global base, read before the workgroup memory is reused.
   var base = 0u;
   if (live && li <= p.mask) {
@@ -319,9 +308,8 @@ export interface SortBuffers {
 }
 
 /**
- * Record a stable sort of `n` pairs by the low `bits` bits of the keys (higher bits are ignored). With `count` (a
- * u32 on the GPU), only the first min(n, count[0]) pairs are sorted: the work is recorded for n before the count
- * is known. Input in keysA/valsA; returns where the sorted pairs lie (A or B).
+ * Record a stable sort of `n` pairs by the low `bits` bits of the keys (the other bits must be zero or are
+ * ignored... they are not compared). Input in keysA/valsA; returns where the sorted pairs lie (A or B).
  */
 export function radixSort(
   gpu: Gpu,
@@ -330,7 +318,6 @@ export function radixSort(
   n: number,
   bits: number,
   name = 'sort',
-  count?: GPUBuffer,
 ): { keys: GPUBuffer; vals: GPUBuffer } {
   let src = { keys: b.keysA, vals: b.valsA };
   let dst = { keys: b.keysB, vals: b.valsB };
@@ -344,20 +331,19 @@ export function radixSort(
   const segSums = scratch.get(`${name}_seg_sums`, segs * 4);
   const segScanned = scratch.get(`${name}_seg_scanned`, segs * 4);
   const total = scratch.get(`${name}_total`, 16);
-  const cnt = count ?? total; // unread without a count
   const kh = gpu.kernel('splat_radix_hist', HIST);
   const ks = gpu.kernel('splat_radix_scatter', SCATTER);
   const kscan = gpu.kernel('splat_scan_blocks', SCAN_BLOCKS);
   const grid = grid1d(numBlocks, 1);
   for (let pass = 0; pass < passes; pass++) {
     const shift = pass * 8;
-    const params = new Uint32Array([n, shift, numBlocks, (1 << Math.min(8, bits - shift)) - 1, count ? 1 : 0]);
-    gpu.dispatch(kh, [src.keys, cnt, hist], grid, params);
+    const params = new Uint32Array([n, shift, numBlocks, (1 << Math.min(8, bits - shift)) - 1]);
+    gpu.dispatch(kh, [src.keys, hist], grid, params);
     // The table's exclusive scan in two parts, added together by the scatter: per 1024-entry segment, then the
     // segment sums (one more dispatch while segs ≤ 1024, i.e. up to 4M keys; more levels beyond).
     gpu.dispatch(kscan, [hist, histScanned, segSums], grid1d(segs, 1), new Uint32Array([tableN, segs, 0]));
     exclusiveScan(gpu, scratch, segSums, segScanned, segs, total, 0, 1);
-    gpu.dispatch(ks, [src.keys, src.vals, histScanned, segScanned, cnt, dst.keys, dst.vals], grid, params);
+    gpu.dispatch(ks, [src.keys, src.vals, histScanned, segScanned, dst.keys, dst.vals], grid, params);
     [src, dst] = [dst, src];
   }
   return src;

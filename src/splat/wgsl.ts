@@ -204,10 +204,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
   if (r <= 0) { return; }
   let rect = tileRect(xyd[g].xy, f32(r));
   var off = offsets[i];
-  let cap = arrayLength(&keys); // a frame recorded before its count is known must stay in bounds
   for (var y = rect.y; y < rect.w; y++) {
     for (var x = rect.x; x < rect.z; x++) {
-      if (off >= cap) { return; }
       keys[off] = y * c.tilesX + x;
       vals[off] = g;
       off++;
@@ -215,25 +213,20 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
   }
 }`;
 
-/**
- * ranges[tile] = [start, end) of its pairs in the tile-sorted list (ranges cleared to zero beforehand). The pair
- * count is min(p.cap, count[0]): the grid covers the buffers' capacity, the count lives on the GPU.
- */
+/** ranges[tile] = [start, end) of its pairs in the tile-sorted list (ranges cleared to zero beforehand). */
 export const RANGES = /* wgsl */ `
 @group(0) @binding(0) var<storage, read> keys: array<u32>;
-@group(0) @binding(1) var<storage, read> count: array<u32>;
-@group(0) @binding(2) var<storage, read_write> ranges: array<vec2u>;
-struct P { cap: u32 }
+@group(0) @binding(1) var<storage, read_write> ranges: array<vec2u>;
+struct P { m: u32 }
 @group(1) @binding(0) var<uniform> p: P;
 ${GRID_INDEX}
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
   let i = gridIndex(wg, nwg, li, 256u);
-  let m = min(p.cap, count[0]);
-  if (i >= m) { return; }
+  if (i >= p.m) { return; }
   let k = keys[i];
   if (i == 0u || keys[i - 1u] != k) { ranges[k].x = i; }
-  if (i == m - 1u || keys[i + 1u] != k) { ranges[k].y = i + 1u; }
+  if (i == p.m - 1u || keys[i + 1u] != k) { ranges[k].y = i + 1u; }
 }`;
 
 /** Forward blend: one 16×16 workgroup per tile, Gaussians loaded 256 at a time into workgroup memory. */
