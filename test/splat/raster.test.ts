@@ -118,6 +118,31 @@ describe('GPU rasterizer backward vs float64 reference', () => {
 });
 
 describe('GPU rasterizer steady state', () => {
+  it('one rasterizer over frames whose pair count grows, shrinks and is zero: exact', async () => {
+    const gpu = await getGpu();
+    const cam = makeCamera(70, 50, { cx: 30, cy: 20 });
+    const bg = [0.1, 0.2, 0.3];
+    const small = randomScene({ n: 30, seed: 41, scale: [0.01, 0.05] });
+    const big = randomScene({ n: 3000, seed: 42, scale: [0.02, 0.2] });
+    const empty: SplatScene = { count: 0, means: [], scales: [], rotations: [], opacities: [], colors: [] };
+    const r = new GaussianRasterizer(gpu);
+    for (const scene of [small, big, small, empty, big, big]) {
+      const g = uploadScene(gpu, scene);
+      const a = await r.forward(g, cam, { background: bg });
+      const got = await readImages(gpu, a, scene.count);
+      const fresh = new GaussianRasterizer(gpu);
+      const b = await fresh.forward(g, cam, { background: bg });
+      const want = await readImages(gpu, b, scene.count);
+      expect(a.pairs).toBe(b.pairs);
+      expect(maxAbs(got.color, want.color)).toBe(0);
+      expect(maxAbs(got.depth, want.depth)).toBe(0);
+      expect(maxAbs(got.alpha, want.alpha)).toBe(0);
+      fresh.release();
+      g.free();
+    }
+    r.release();
+  });
+
   it('allocates no new pool buffers after the first frame', async () => {
     const gpu = await getGpu();
     const scene = randomScene({ n: 200, seed: 31 });
