@@ -195,7 +195,7 @@ export class GaussianRasterizer {
     if (m > 0) {
       gpu.dispatch(
         gpu.kernel('splat_duplicate', DUPLICATE),
-        [order, offsets, xyd, radii, pk.keysA, pk.valsA],
+        [order, offsets, xyd, radii, conicO, pk.keysA, pk.valsA],
         grid,
         params,
       );
