@@ -2,7 +2,8 @@
  * The differentiable Gaussian rasterizer on the GPU (semantics: reference.ts).
  *
  * Forward, per frame:
- *  1. preprocess (per Gaussian): cull, covariances, conic, radius, pixel mean, colour, tiles touched, depth key;
+ *  1. preprocess (per Gaussian): cull, covariances, conic, radius, pixel mean, colour, depth key, and the tiles
+ *     touched: those of the 3σ rectangle where the Gaussian can reach α ≥ 1/255 (tileHit; exact, fewer pairs);
  *  2. stable radix sort of the N Gaussians by depth (32 bits);
  *  3. tiles touched in depth order → exclusive prefix sum → pair offsets; the pair count M (Σ tiles touched, summed
  *     right after step 1) is read back while the GPU sorts: the one readback per frame, which sizes the pair
