@@ -70,6 +70,43 @@ describe('matmul', () => {
   });
 });
 
+describe('matmul epilogue', () => {
+  it('alpha · product + biasScale · bias, batched, with all gradients', async () => {
+    const rand = seededRandom(22);
+    for (const [Bn, M, N, K, alpha, bs] of [
+      [2, 3, 7, 9, 0.25, 1.5],
+      [3, 6, 5, 4, -1.3, 1],
+    ] as const) {
+      const a = randomF32(Bn * M * K, rand);
+      const w = randomF32(K * N, rand);
+      const bias = randomF32(N, rand);
+      const ref = (xs: Float64Array[]) => {
+        const out = new Float64Array(Bn * M * N);
+        for (let z = 0; z < Bn; z++) {
+          const y = matmulRef(xs[0]!.subarray(z * M * K, (z + 1) * M * K), xs[1]!, M, N, K, false, false);
+          for (let i = 0; i < M * N; i++) out[z * M * N + i] = alpha * y[i]! + bs * xs[2]![i % N]!;
+        }
+        return out;
+      };
+      const y = ref([toF64(a), toF64(w), toF64(bias)]);
+      const gy = randomF32(y.length, rand);
+      const out = await runOp(
+        (x, z, b) => T.matmul(x!, z!, { alpha, bias: b!, biasScale: bs }),
+        [
+          { data: a, shape: [Bn, M, K], grad: true },
+          { data: w, shape: [K, N], grad: true },
+          { data: bias, shape: [N], grad: true },
+        ],
+        () => gy,
+      );
+      expect(relError(out.y, y)).toBeLessThan(TOL);
+      for (let k = 0; k < 3; k++) {
+        expect(relError(out.grads[k]!, numericGrad(ref, [a, w, bias], gy, k))).toBeLessThan(TOL);
+      }
+    }
+  });
+});
+
 describe('permute / transpose', () => {
   it('matches the reference, gradient is the inverse permutation', async () => {
     const rand = seededRandom(22);
@@ -188,6 +225,8 @@ describe('StyleGAN2 blocks', () => {
       [1, 37, 19, 0.01, true],
       [3, 16, 8, 1, false],
       [2, 9, 5, 0.5, true],
+      [1, 70, 37, 0.5, false], // the scale and bias in the GEMV kernel's epilogue, bias scale ≠ 1
+      [6, 20, 11, 1, false], // … in the tiled kernel's (M > 4)
     ] as const) {
       const x = randomF32(N * inD, rand);
       const W = randomF32(outD * inD, rand, -2, 2);

@@ -331,14 +331,14 @@ function weightCopy(T: number, t: Tc2Tile, npad: number): { vars: string; init: 
   };
 }
 
-/** Which taps of the filter a weight layout holds: tap t ↦ (ky0 + sy·(t / nkx), kx0 + sx·(t % nkx)). */
-interface TapPhase {
-  taps: number;
-  ky0: number;
-  kx0: number;
-  sy: number;
-  sx: number;
-  nkx: number;
+/**
+ * The filter taps (ky·kw + kx) of a stride phase of the input gradient, in the layout's tap order: tap t ↦
+ * (ky0 + sy·(t / nkx), kx0 + sx·(t % nkx)).
+ */
+function phaseTaps(kw: number, nky: number, nkx: number, ky0: number, kx0: number, sy: number, sx: number): number[] {
+  const taps: number[] = [];
+  for (let t = 0; t < nky * nkx; t++) taps.push((ky0 + sy * Math.floor(t / nkx)) * kw + kx0 + sx * (t % nkx));
+  return taps;
 }
 
 /**
@@ -348,14 +348,16 @@ interface TapPhase {
  * (cout, cin) with all its taps through workgroup memory, so both the f32 reads (runs of TB·kh·kw floats) and the
  * f16 writes (TB halves along q) are contiguous; the per-element gather it replaces read with a stride of
  * cin·kh·kw floats and took ~16 µs per call in the network's forward (1.6 ms in all, H100 profile).
- * Constant weights (constant-weights.ts) are converted once and kept.
+ * Layout tap t holds filter tap `taps[t]` (ky·kw + kx): all taps in order for the forward, and for the input
+ * gradient the taps of every stride phase one after the other, so one dispatch converts all phases (each phase's
+ * GEMM binds its part of the buffer). Constant weights (constant-weights.ts) are converted once and kept.
  */
 function convertWeights(
   gpu: Gpu,
   g: Conv2dGeom,
   w: GPUBuffer,
   layout: 'fwd' | 'dgrad',
-  phase: TapPhase,
+  taps: readonly number[],
   cp: number,
   npad: number,
 ): { buffer: GPUBuffer; temporary: boolean } {
@@ -364,9 +366,9 @@ function convertWeights(
   while (tb > 2 && tb * tb * khw * 4 > 16384) tb /= 2;
   if (tb * tb * khw * 4 > 16384)
     throw new Error(`tc2: a ${g.kh}×${g.kw} filter is too large for the weight conversion`);
-  const key = `${layout}|${g.cout},${g.cin},${g.kh},${g.kw},${g.strideY},${g.strideX}|${phase.taps},${phase.ky0},${phase.kx0},${phase.sy},${phase.sx},${phase.nkx}|${cp},${npad}`;
+  const key = `${layout}|${g.cout},${g.cin},${g.kh},${g.kw}|${taps.join(',')}|${cp},${npad}`;
   return derivedWeights(w, key, () => {
-    const halves = phase.taps * cp * npad;
+    const halves = taps.length * cp * npad;
     const wh = gpu.pool.acquire(Math.max(16, halves * 2), 'tc2 f16 weights');
     if (halves === 0) return wh;
     const qMajor = layout === 'fwd';
@@ -377,9 +379,8 @@ function convertWeights(
 @group(0) @binding(1) var<storage, read_write> WH: array<vec2<f16>>;
 const TB: u32 = ${tb}u; const KHW: u32 = ${khw}u; const KW: u32 = ${g.kw}u;
 const D0: u32 = ${g.cout}u; const D1: u32 = ${g.cin}u; const CP: u32 = ${cp}u; const NPAD: u32 = ${npad}u;
-const SC: u32 = ${qMajor ? g.cin : g.cout}u; const NN: u32 = ${qMajor ? g.cout : g.cin}u; const TAPS: u32 = ${phase.taps}u;
-const KY0: u32 = ${phase.ky0}u; const KX0: u32 = ${phase.kx0}u; const SY: u32 = ${phase.sy}u; const SX: u32 = ${phase.sx}u;
-const NKX: u32 = ${Math.max(1, phase.nkx)}u;
+const SC: u32 = ${qMajor ? g.cin : g.cout}u; const NN: u32 = ${qMajor ? g.cout : g.cin}u; const TAPS: u32 = ${taps.length}u;
+var<private> TAPK: array<u32, ${taps.length}> = array<u32, ${taps.length}>(${taps.map((t) => `${t}u`).join(', ')});
 var<workgroup> S: array<f32, ${tb * tb * khw}>; // S[(l0·TB + l1)·KHW + k] = W[b0 + l0][b1 + l1][k]
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u32) {
@@ -395,7 +396,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u
   for (var e = li; e < TAPS * TB * (TB / 2u); e += 256u) {
     let qp = e % (TB / 2u); let rl = (e / (TB / 2u)) % TB; let t = e / (TB * TB / 2u);
     let r = r0 + rl;
-    let k = (KY0 + SY * (t / NKX)) * KW + KX0 + SX * (t % NKX);
+    let k = TAPK[t];
     var h = vec2<f16>(0.0, 0.0);
     for (var j = 0u; j < 2u; j++) {
       let ql = 2u * qp + j;
@@ -452,7 +453,7 @@ export function conv2dForwardTc2(
   const fused = splits === 1 && (bias !== null || hasEpilogue(epi));
   const extra = fused ? epilogueBuffers(bias, epi) : [];
   const ekey = fused ? epilogueWgsl(bias !== null, epi, 2).key : '';
-  const wh = convertWeights(gpu, g, w, 'fwd', { taps, ky0: 0, kx0: 0, sy: 1, sx: 1, nkx: g.kw }, cp, npad);
+  const wh = convertWeights(gpu, g, w, 'fwd', phaseTaps(g.kw, g.kh, g.kw, 0, 0, 1, 1), cp, npad);
 
   const src = cached(`tc2fwd|${geomKey(g)}|${tileKey(tile)}|${mode}|${ekey}|${sps}`, () => {
     const e = fused ? epilogueWgsl(bias !== null, epi, 2) : null;
@@ -528,6 +529,19 @@ export function conv2dBackwardInputTc2(
   const slices0 = ceilDiv(g.kh, g.strideY) * ceilDiv(g.kw, g.strideX) * cb;
   const splits = splitSlices(slices0, tiles0 * g.strideY * g.strideX, opts)[1];
   const part = splits > 1 ? gpu.pool.acquire(splits * nx * 4, 'conv partials') : gx;
+  // The stride phases (output pixels ≡ (py, px) mod stride) and their filter taps; one weight conversion for all.
+  const phases: {
+    py: number;
+    px: number;
+    hph: number;
+    wph: number;
+    ky0: number;
+    kx0: number;
+    nkx: number;
+    first: number;
+    taps: number;
+  }[] = [];
+  const allTaps: number[] = [];
   for (let py = 0; py < g.strideY; py++)
     for (let px = 0; px < g.strideX; px++) {
       const hph = ceilDiv(g.h - py, g.strideY);
@@ -537,9 +551,18 @@ export function conv2dBackwardInputTc2(
       const kx0 = (px + g.padLeft) % g.strideX;
       const nky = Math.max(0, ceilDiv(g.kh - ky0, g.strideY));
       const nkx = Math.max(0, ceilDiv(g.kw - kx0, g.strideX));
+      const taps = phaseTaps(g.kw, nky, nkx, ky0, kx0, g.strideY, g.strideX);
+      phases.push({ py, px, hph, wph, ky0, kx0, nkx, first: allTaps.length, taps: taps.length });
+      allTaps.push(...taps);
+    }
+  const wh = convertWeights(gpu, g, w, 'dgrad', allTaps, cp, npad);
+  const tapBytes = cp * npad * 2; // a multiple of 512 (bk, bn ≥ 16): phase parts are valid binding offsets
+  if (phases.length > 1 && tapBytes % gpu.limits.minStorageBufferOffsetAlignment !== 0)
+    throw new Error(`tc2: weight parts of ${tapBytes} bytes are not aligned for binding offsets`);
+  for (const { py, px, hph, wph, ky0, kx0, nkx, first, taps } of phases) {
+    {
       const oy = (py + g.padTop - ky0) / g.strideY;
       const ox = (px + g.padLeft - kx0) / g.strideX;
-      const taps = nky * nkx;
       const slices = taps * cb;
       const sps = Math.max(1, ceilDiv(slices, splits));
       const M = g.n * hph * wph;
@@ -547,7 +570,6 @@ export function conv2dBackwardInputTc2(
 const PY: u32 = ${py}u; const PX: u32 = ${px}u; const HPH: u32 = ${hph}u; const WPH: u32 = ${wph}u;
 const KY0: u32 = ${ky0}u; const KX0: u32 = ${kx0}u; const NKXD: u32 = ${Math.max(1, nkx)}u;
 const OY: u32 = ${oy}u; const OX: u32 = ${ox}u;`;
-      const wh = convertWeights(gpu, g, w, 'dgrad', { taps, ky0, kx0, sy: g.strideY, sx: g.strideX, nkx }, cp, npad);
 
       const src = cached(`tc2dgrad|${geomKey(g)}|${tileKey(tile)}|${mode}|${bias ? 1 : 0}|${py},${px}|${sps}`, () => {
         const a = pixelGather(T, tile, g.cout);
@@ -591,13 +613,15 @@ fn store(m: u32, n: u32, z: u32, v: f32) {
       });
       const k = gpu.kernel(`conv2d_dgrad_tc2_${mode} ${shapeName(g)}`, src);
       // Every split slice must be fully written: a split past this phase's slices stores zeros (empty loop).
-      gpu.dispatch(k, bias ? [gy, wh.buffer, bias, part] : [gy, wh.buffer, part], [
+      const wpart = taps > 0 ? { buffer: wh.buffer, offset: first * tapBytes, size: taps * tapBytes } : wh.buffer;
+      gpu.dispatch(k, bias ? [gy, wpart, bias, part] : [gy, wpart, part], [
         ceilDiv(M, tile.bm),
         ceilDiv(g.cin, tile.bn),
         splits,
       ]);
-      releaseWeights(gpu, wh);
     }
+  }
+  releaseWeights(gpu, wh);
   if (splits > 1) {
     sumSplits(gpu, part, gx, nx, splits);
     gpu.pool.release(part);

@@ -1,20 +1,34 @@
 /** Batched matmul (small: the mapping MLP's EqualLinear) and permute/transpose. */
-import { cachedKernel, dispatch1d, params, stridesOf } from '../kernels/util.js';
+import { cachedKernel, dispatch1d, f, params, stridesOf } from '../kernels/util.js';
 import { record } from '../tape.js';
 import { gpu, Tensor } from '../tensor.js';
+import { scale } from './elementwise.js';
 import { sum } from './shape.js';
 
 const TILE = 16;
 
-function matmulWgsl(tA: boolean, tB: boolean): string {
-  const aAt = tA ? `A[ab + k * P.m + r]` : `A[ab + r * P.k + k]`;
-  const bAt = tB ? `B[bb + c * P.k + k]` : `B[bb + k * P.n + c]`;
+/**
+ * Bindings and the epilogue shared by both kernels: C = alpha · (A·B) (+ bscale · bias[col] when `bias`), in that
+ * order of rounding, so alpha = 1 and no bias give the plain product and the epilogue equals a separate scale + add.
+ */
+function header(bias: boolean): string {
   return /* wgsl */ `
 @group(0) @binding(0) var<storage, read> A: array<f32>;
 @group(0) @binding(1) var<storage, read> B: array<f32>;
 @group(0) @binding(2) var<storage, read_write> C: array<f32>;
-struct PP { m: u32, n: u32, k: u32, sa: u32, sb: u32 }
+${bias ? '@group(0) @binding(3) var<storage, read> bias: array<f32>;' : ''}
+struct PP { m: u32, n: u32, k: u32, sa: u32, sb: u32, alpha: f32, bscale: f32 }
 @group(1) @binding(0) var<uniform> P: PP;
+fn epilogue(s: f32, col: u32) -> f32 {
+  let y = s * P.alpha;
+  ${bias ? 'return y + bias[col] * P.bscale;' : 'return y;'}
+}`;
+}
+
+function matmulWgsl(tA: boolean, tB: boolean, bias: boolean): string {
+  const aAt = tA ? `A[ab + k * P.m + r]` : `A[ab + r * P.k + k]`;
+  const bAt = tB ? `B[bb + c * P.k + k]` : `B[bb + k * P.n + c]`;
+  return /* wgsl */ `${header(bias)}
 var<workgroup> As: array<array<f32, ${TILE}>, ${TILE}>;
 var<workgroup> Bs: array<array<f32, ${TILE}>, ${TILE}>;
 @compute @workgroup_size(${TILE}, ${TILE})
@@ -42,7 +56,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
     for (var kk = 0u; kk < ${TILE}u; kk++) { s = fma(As[lid.y][kk], Bs[kk][lid.x], s); }
     workgroupBarrier();
   }
-  if (row < P.m && col < P.n) { C[wg.z * P.m * P.n + row * P.n + col] = s; }
+  if (row < P.m && col < P.n) { C[wg.z * P.m * P.n + row * P.n + col] = epilogue(s, col); }
 }`;
 }
 
@@ -54,15 +68,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
  */
 const GEMV_ROWS = 4;
 
-function gemvWgsl(tA: boolean, tB: boolean): string {
+function gemvWgsl(tA: boolean, tB: boolean, bias: boolean): string {
   const aAt = tA ? `A[ab + k * P.m + r]` : `A[ab + r * P.k + k]`;
   const bAt = tB ? `B[bb + c * P.k + k]` : `B[bb + k * P.n + c]`;
-  return /* wgsl */ `
-@group(0) @binding(0) var<storage, read> A: array<f32>;
-@group(0) @binding(1) var<storage, read> B: array<f32>;
-@group(0) @binding(2) var<storage, read_write> C: array<f32>;
-struct PP { m: u32, n: u32, k: u32, sa: u32, sb: u32 }
-@group(1) @binding(0) var<uniform> P: PP;
+  return /* wgsl */ `${header(bias)}
 var<workgroup> red: array<f32, 256>;
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u32) {
@@ -79,7 +88,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u
     if (lane < w) { red[li] += red[li + w]; }
     workgroupBarrier();
   }
-  if (lane == 0u && c < P.n) { C[wg.z * P.m * P.n + r * P.n + c] = red[li]; }
+  if (lane == 0u && c < P.n) { C[wg.z * P.m * P.n + r * P.n + c] = epilogue(red[li], c); }
 }`;
 }
 
@@ -88,15 +97,24 @@ export interface MatmulOptions {
   transA?: boolean;
   /** Use bᵀ (b stored [.., N, K]). */
   transB?: boolean;
+  /** Scale of the product (EqualLinear's 1/√in), applied in the kernel. Default 1. */
+  alpha?: number;
+  /** [N], added to every row after the scaling, itself times `biasScale` (default 1). */
+  bias?: Tensor | null;
+  biasScale?: number;
 }
 
 /**
- * op(a) · op(b) for rank-2 or rank-3 (batched) operands; a batch of 1 broadcasts. Output [M, N] when both are rank
- * 2, else [B, M, N].
+ * alpha · op(a) · op(b) [+ biasScale · bias] for rank-2 or rank-3 (batched) operands; a batch of 1 broadcasts.
+ * Output [M, N] when both are rank 2, else [B, M, N]. The scale and bias cost no extra dispatch (EqualLinear is
+ * one kernel forward).
  */
 export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   const tA = opts.transA ?? false;
   const tB = opts.transB ?? false;
+  const alpha = opts.alpha ?? 1;
+  const bias = opts.bias ?? null;
+  const biasScale = opts.biasScale ?? 1;
   if (a.rank < 2 || a.rank > 3 || b.rank < 2 || b.rank > 3) throw new Error('matmul: operands must be rank 2 or 3');
   const [ba, ra, ca] = a.rank === 3 ? a.shape : [1, ...a.shape];
   const [bb, rb, cb] = b.rank === 3 ? b.shape : [1, ...b.shape];
@@ -104,43 +122,48 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   const [K2, N] = tB ? [cb!, rb!] : [rb!, cb!];
   if (K !== K2) throw new Error(`matmul: inner dimensions ${K} and ${K2} differ ([${a.shape}] · [${b.shape}])`);
   if (ba !== bb && ba !== 1 && bb !== 1) throw new Error(`matmul: batches ${ba} and ${bb} do not broadcast`);
+  if (bias && bias.size !== N) throw new Error(`matmul: bias of ${bias.size} for ${N} columns`);
   const B = Math.max(ba!, bb!);
   const outShape = a.rank === 2 && b.rank === 2 ? [M, N] : [B, M, N];
   const y = Tensor.empty(outShape);
   const sA = ba === 1 ? 0 : M * K;
   const sB = bb === 1 ? 0 : K * N;
+  const bufs = bias ? [a.buffer, b.buffer, y.buffer, bias.buffer] : [a.buffer, b.buffer, y.buffer];
+  const pp = params(M, N, K, sA, sB, f(alpha), f(biasScale));
+  const tag = `${tA}:${tB}${bias ? ':bias' : ''}`;
   if (M <= GEMV_ROWS) {
-    const k = cachedKernel(`gemv:${tA}:${tB}`, () => gemvWgsl(tA, tB));
-    gpu().dispatch(k, [a.buffer, b.buffer, y.buffer], [Math.ceil(N / 8), M, B], params(M, N, K, sA, sB));
+    const k = cachedKernel(`gemv:${tag}`, () => gemvWgsl(tA, tB, !!bias));
+    gpu().dispatch(k, bufs, [Math.ceil(N / 8), M, B], pp);
   } else {
-    const k = cachedKernel(`matmul:${tA}:${tB}`, () => matmulWgsl(tA, tB));
-    gpu().dispatch(
-      k,
-      [a.buffer, b.buffer, y.buffer],
-      [Math.ceil(N / TILE), Math.ceil(M / TILE), B],
-      params(M, N, K, sA, sB),
-    );
+    const k = cachedKernel(`matmul:${tag}`, () => matmulWgsl(tA, tB, !!bias));
+    gpu().dispatch(k, bufs, [Math.ceil(N / TILE), Math.ceil(M / TILE), B], pp);
   }
   const aShape = a.shape;
   const bShape = b.shape;
   return record({
     name: 'matmul',
-    inputs: [a, b],
+    inputs: bias ? [a, b, bias] : [a, b],
     output: y,
     save: [a, b],
-    backward: (gy, [A, Bt], needs) => {
-      const g = gy;
+    backward: (g, [A, Bt], needs) => {
       let ga: Tensor | null = null;
       let gb: Tensor | null = null;
+      let gbias: Tensor | null = null;
       if (needs[0]) {
-        ga = tA ? matmul(Bt!, g, { transA: tB, transB: true }) : matmul(g, Bt!, { transB: !tB });
+        ga = tA ? matmul(Bt!, g, { transA: tB, transB: true, alpha }) : matmul(g, Bt!, { transB: !tB, alpha });
         ga = reduceBatch(ga, aShape);
       }
       if (needs[1]) {
-        gb = tB ? matmul(g, A!, { transA: true, transB: tA }) : matmul(A!, g, { transA: !tA });
+        gb = tB ? matmul(g, A!, { transA: true, transB: tA, alpha }) : matmul(A!, g, { transA: !tA, alpha });
         gb = reduceBatch(gb, bShape);
       }
-      return [ga, gb];
+      if (bias && needs[2]) {
+        const rows = g.size / N;
+        const g2 = Tensor.view(g, [rows, N]);
+        const summed = rows === 1 ? g2 : sum(g2, 0);
+        gbias = Tensor.view(biasScale === 1 ? summed : scale(summed, biasScale), bias.shape);
+      }
+      return bias ? [ga, gb, gbias] : [ga, gb];
     },
   });
 }

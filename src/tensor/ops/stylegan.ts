@@ -119,8 +119,11 @@ export interface EqualLinearOptions {
 export function equalLinear(x: Tensor, weight: Tensor, bias: Tensor | null, opts: EqualLinearOptions = {}): Tensor {
   const lrMul = opts.lrMul ?? 1;
   const inDim = weight.shape[1]!;
-  const y = scale(matmul(x, weight, { transB: true }), lrMul / Math.sqrt(inDim));
-  const b = bias ? (lrMul === 1 ? bias : scale(bias, lrMul)) : null;
-  if (opts.activation === 'fused_lrelu') return fusedLeakyRelu(y, b);
-  return b ? add(y, b) : y;
+  const alpha = lrMul / Math.sqrt(inDim);
+  if (opts.activation === 'fused_lrelu') {
+    const b = bias ? (lrMul === 1 ? bias : scale(bias, lrMul)) : null;
+    return fusedLeakyRelu(matmul(x, weight, { transB: true, alpha }), b);
+  }
+  // One kernel: the weight scale and the bias (times lr_mul) are the product's epilogue.
+  return matmul(x, weight, { transB: true, alpha, bias, biasScale: lrMul });
 }
