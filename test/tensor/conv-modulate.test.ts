@@ -18,6 +18,7 @@ const GEOMS: ModulateGeom[] = [
   { n: 1, cout: 7, cin: 67, kh: 3, kw: 3, demodulate: true }, // kk > 64: several strides of the reduction
   { n: 3, cout: 4, cin: 6, kh: 1, kw: 1, demodulate: false }, // ToRGB
   { n: 2, cout: 3, cin: 5, kh: 4, kw: 2, demodulate: true },
+  { n: 1, cout: 5, cin: 9, kh: 1, kw: 1, demodulate: false }, // one style, no demodulation (ToRGB in the network)
 ];
 
 describe('modulated conv weights', () => {

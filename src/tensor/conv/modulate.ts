@@ -40,13 +40,18 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u
   if (li == 0u) { D[b * P.cout + o] = d; }
 }`;
 
-/** ∂L/∂w' [n, cout, kk] from ∂L/∂w'': d·g − d³·w'·⟨g, w'⟩ (or g without demodulation). */
-const BACKWARD_WP = /* wgsl */ `
+/**
+ * ∂L/∂w' [n, cout, kk] from ∂L/∂w'': d·g − d³·w'·⟨g, w'⟩ (or g without demodulation). With one style (n = 1, the
+ * network's case) it also writes gw = gp·s·scale, which saves the separate weight-gradient dispatch (same rounding).
+ */
+function backwardWp(withGw: boolean): string {
+  return /* wgsl */ `
 @group(0) @binding(0) var<storage, read> Wt: array<f32>;
 @group(0) @binding(1) var<storage, read> S: array<f32>;
 @group(0) @binding(2) var<storage, read> D: array<f32>;
 @group(0) @binding(3) var<storage, read> G: array<f32>;
 @group(0) @binding(4) var<storage, read_write> GP: array<f32>;
+${withGw ? '@group(0) @binding(5) var<storage, read_write> GW: array<f32>;' : ''}
 ${STRUCT}
 var<workgroup> part: array<f32, 64>;
 @compute @workgroup_size(64)
@@ -68,9 +73,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u
   let c = d * d * d * part[0];
   for (var j = li; j < kk; j += 64u) {
     let wp = Wt[o * kk + j] * P.scale * S[b * P.cin + j / P.k2];
-    GP[base + j] = select(G[base + j], d * G[base + j] - c * wp, P.demod != 0u);
+    let gp = select(G[base + j], d * G[base + j] - c * wp, P.demod != 0u);
+    GP[base + j] = gp;
+    ${withGw ? 'GW[base + j] = (gp * S[j / P.k2]) * P.scale;' : ''}
   }
 }`;
+}
 
 /** gw[o, j] = Σ_n gp[n,o,j]·scale·s[n, j / k2]. */
 const BACKWARD_W = /* wgsl */ `
@@ -140,10 +148,14 @@ export function modulateBackwardRaw(
   const kk = m.cin * m.kh * m.kw;
   const p = params(m);
   const gp = gpu.pool.acquire(m.n * m.cout * kk * 4, 'modulate grad');
-  gpu.dispatch(gpu.kernel('modulate_bwd_wp', BACKWARD_WP), [w, s, d, g, gp], [m.cout, m.n, 1], p);
-  const groups = Math.ceil((m.cout * kk) / 64);
-  const gx = Math.min(groups, 65535);
-  gpu.dispatch(gpu.kernel('modulate_bwd_w', BACKWARD_W), [s, gp, gw], [gx, Math.ceil(groups / gx), 1], p);
+  if (m.n === 1) {
+    gpu.dispatch(gpu.kernel('modulate_bwd_wp_w', backwardWp(true)), [w, s, d, g, gp, gw], [m.cout, 1, 1], p);
+  } else {
+    gpu.dispatch(gpu.kernel('modulate_bwd_wp', backwardWp(false)), [w, s, d, g, gp], [m.cout, m.n, 1], p);
+    const groups = Math.ceil((m.cout * kk) / 64);
+    const gx = Math.min(groups, 65535);
+    gpu.dispatch(gpu.kernel('modulate_bwd_w', BACKWARD_W), [s, gp, gw], [gx, Math.ceil(groups / gx), 1], p);
+  }
   gpu.dispatch(gpu.kernel('modulate_bwd_s', BACKWARD_S), [w, gp, gs], [m.cin, m.n, 1], p);
   gpu.pool.release(gp);
 }
