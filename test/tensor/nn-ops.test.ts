@@ -107,6 +107,37 @@ describe('matmul epilogue', () => {
   });
 });
 
+describe('gradients summed in place', () => {
+  it('an input shared by several products (the style): its gradient is added into by each matmul', async () => {
+    const rand = seededRandom(23);
+    const [M, K, N] = [1, 13, 6];
+    const x = randomF32(M * K, rand);
+    const ws = [0, 1, 2].map(() => randomF32(N * K, rand));
+    const ref = (xs: Float64Array[]) => {
+      const out = new Float64Array(M * N);
+      for (let k = 1; k <= 3; k++) {
+        const y = matmulRef(xs[0]!, xs[k]!, M, N, K, false, true);
+        for (let i = 0; i < M * N; i++) out[i] += (k === 2 ? 0.5 : 1) * y[i]!;
+      }
+      return out;
+    };
+    const gy = randomF32(M * N, rand);
+    const out = await runOp(
+      (a, w1, w2, w3) =>
+        T.add(
+          T.add(T.matmul(a!, w1!, { transB: true }), T.matmul(a!, w2!, { transB: true, alpha: 0.5 })),
+          T.matmul(a!, w3!, { transB: true }),
+        ),
+      [{ data: x, shape: [M, K], grad: true }, ...ws.map((w) => ({ data: w, shape: [N, K], grad: true }))],
+      () => gy,
+    );
+    expect(relError(out.y, ref([toF64(x), ...ws.map(toF64)]))).toBeLessThan(TOL);
+    for (let k = 0; k < 4; k++) {
+      expect(relError(out.grads[k]!, numericGrad(ref, [x, ...ws], gy, k))).toBeLessThan(TOL);
+    }
+  });
+});
+
 describe('permute / transpose', () => {
   it('matches the reference, gradient is the inverse permutation', async () => {
     const rand = seededRandom(22);

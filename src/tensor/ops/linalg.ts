@@ -1,7 +1,7 @@
 /** Batched matmul (small: the mapping MLP's EqualLinear) and permute/transpose. */
 import { cachedKernel, dispatch1d, f, params, stridesOf } from '../kernels/util.js';
 import { record } from '../tape.js';
-import { gpu, Tensor } from '../tensor.js';
+import { gpu, sameShape, Tensor } from '../tensor.js';
 import { scale } from './elementwise.js';
 import { sum } from './shape.js';
 
@@ -11,7 +11,7 @@ const TILE = 16;
  * Bindings and the epilogue shared by both kernels: C = alpha · (A·B) (+ bscale · bias[col] when `bias`), in that
  * order of rounding, so alpha = 1 and no bias give the plain product and the epilogue equals a separate scale + add.
  */
-function header(bias: boolean): string {
+function header(bias: boolean, accumulate = false): string {
   return /* wgsl */ `
 @group(0) @binding(0) var<storage, read> A: array<f32>;
 @group(0) @binding(1) var<storage, read> B: array<f32>;
@@ -22,13 +22,14 @@ struct PP { m: u32, n: u32, k: u32, sa: u32, sb: u32, alpha: f32, bscale: f32 }
 fn epilogue(s: f32, col: u32) -> f32 {
   let y = s * P.alpha;
   ${bias ? 'return y + bias[col] * P.bscale;' : 'return y;'}
-}`;
+}
+fn put(i: u32, v: f32) { C[i] = ${accumulate ? 'C[i] + v' : 'v'}; }`;
 }
 
-function matmulWgsl(tA: boolean, tB: boolean, bias: boolean): string {
+function matmulWgsl(tA: boolean, tB: boolean, bias: boolean, acc: boolean): string {
   const aAt = tA ? `A[ab + k * P.m + r]` : `A[ab + r * P.k + k]`;
   const bAt = tB ? `B[bb + c * P.k + k]` : `B[bb + k * P.n + c]`;
-  return /* wgsl */ `${header(bias)}
+  return /* wgsl */ `${header(bias, acc)}
 var<workgroup> As: array<array<f32, ${TILE}>, ${TILE}>;
 var<workgroup> Bs: array<array<f32, ${TILE}>, ${TILE}>;
 @compute @workgroup_size(${TILE}, ${TILE})
@@ -56,7 +57,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
     for (var kk = 0u; kk < ${TILE}u; kk++) { s = fma(As[lid.y][kk], Bs[kk][lid.x], s); }
     workgroupBarrier();
   }
-  if (row < P.m && col < P.n) { C[wg.z * P.m * P.n + row * P.n + col] = epilogue(s, col); }
+  if (row < P.m && col < P.n) { put(wg.z * P.m * P.n + row * P.n + col, epilogue(s, col)); }
 }`;
 }
 
@@ -68,10 +69,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
  */
 const GEMV_ROWS = 4;
 
-function gemvWgsl(tA: boolean, tB: boolean, bias: boolean): string {
+function gemvWgsl(tA: boolean, tB: boolean, bias: boolean, acc: boolean): string {
   const aAt = tA ? `A[ab + k * P.m + r]` : `A[ab + r * P.k + k]`;
   const bAt = tB ? `B[bb + c * P.k + k]` : `B[bb + k * P.n + c]`;
-  return /* wgsl */ `${header(bias)}
+  return /* wgsl */ `${header(bias, acc)}
 var<workgroup> red: array<f32, 256>;
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u32) {
@@ -88,7 +89,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u
     if (lane < w) { red[li] += red[li + w]; }
     workgroupBarrier();
   }
-  if (lane == 0u && c < P.n) { C[wg.z * P.m * P.n + r * P.n + c] = epilogue(red[li], c); }
+  if (lane == 0u && c < P.n) { put(wg.z * P.m * P.n + r * P.n + c, epilogue(red[li], c)); }
 }`;
 }
 
@@ -102,6 +103,8 @@ export interface MatmulOptions {
   /** [N], added to every row after the scaling, itself times `biasScale` (default 1). */
   bias?: Tensor | null;
   biasScale?: number;
+  /** Add the result into this tensor (of the output's shape) in place and return it; not recorded (backward use). */
+  into?: Tensor | null;
 }
 
 /**
@@ -125,31 +128,40 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   if (bias && bias.size !== N) throw new Error(`matmul: bias of ${bias.size} for ${N} columns`);
   const B = Math.max(ba!, bb!);
   const outShape = a.rank === 2 && b.rank === 2 ? [M, N] : [B, M, N];
-  const y = Tensor.empty(outShape);
+  const into = opts.into ?? null;
+  if (into && !sameShape(into.shape, outShape))
+    throw new Error(`matmul: cannot add a [${outShape}] product into [${into.shape}]`);
+  const y = into ?? Tensor.empty(outShape);
   const sA = ba === 1 ? 0 : M * K;
   const sB = bb === 1 ? 0 : K * N;
   const bufs = bias ? [a.buffer, b.buffer, y.buffer, bias.buffer] : [a.buffer, b.buffer, y.buffer];
   const pp = params(M, N, K, sA, sB, f(alpha), f(biasScale));
-  const tag = `${tA}:${tB}${bias ? ':bias' : ''}`;
+  const acc = into !== null;
+  const tag = `${tA}:${tB}${bias ? ':bias' : ''}${acc ? ':acc' : ''}`;
   if (M <= GEMV_ROWS) {
-    const k = cachedKernel(`gemv:${tag}`, () => gemvWgsl(tA, tB, !!bias));
+    const k = cachedKernel(`gemv:${tag}`, () => gemvWgsl(tA, tB, !!bias, acc));
     gpu().dispatch(k, bufs, [Math.ceil(N / 8), M, B], pp);
   } else {
-    const k = cachedKernel(`matmul:${tag}`, () => matmulWgsl(tA, tB, !!bias));
+    const k = cachedKernel(`matmul:${tag}`, () => matmulWgsl(tA, tB, !!bias, acc));
     gpu().dispatch(k, bufs, [Math.ceil(N / TILE), Math.ceil(M / TILE), B], pp);
   }
+  if (into) return into; // a gradient sum updated in place (backward only: not recorded)
   const aShape = a.shape;
   const bShape = b.shape;
+  const plain = a.rank === 2 && b.rank === 2;
   return record({
     name: 'matmul',
     inputs: bias ? [a, b, bias] : [a, b],
     output: y,
     save: [a, b],
-    backward: (g, [A, Bt], needs) => {
+    backward: (g, [A, Bt], needs, into) => {
       let ga: Tensor | null = null;
       let gb: Tensor | null = null;
       let gbias: Tensor | null = null;
-      if (needs[0]) {
+      const accA = needs[0] ? into(0) : null;
+      if (accA && !tA && plain) {
+        matmul(g, Bt!, { transB: !tB, alpha, into: accA }); // added into the gradient summed so far
+      } else if (needs[0]) {
         ga = tA ? matmul(Bt!, g, { transA: tB, transB: true, alpha }) : matmul(g, Bt!, { transB: !tB, alpha });
         ga = reduceBatch(ga, aShape);
       }
