@@ -228,6 +228,38 @@ describe('StyleGAN2 blocks', () => {
     expect(out.grads[2]).toBeNull();
   });
 
+  it('noiseBiasLeakyRelu = fusedLeakyRelu(noiseInjection) in one kernel (all gradients; shared and per-sample noise)', async () => {
+    const rand = seededRandom(27);
+    for (const perSample of [false, true]) {
+      const sh = [2, 3, 5, 7];
+      const nn = perSample ? 2 : 1;
+      const x = randomF32(size(sh), rand);
+      const noise = randomF32(nn * 35, rand);
+      const w = randomF32(1, rand);
+      const b = randomF32(3, rand);
+      const gy = randomF32(x.length, rand);
+      const ref = (xs: Float64Array[]) =>
+        xs[0]!.map((v, i) => {
+          const n = Math.floor(i / 105);
+          const t = v + xs[2]![0]! * xs[1]![(perSample ? n * 35 : 0) + (i % 35)]! + xs[3]![Math.floor(i / 35) % 3]!;
+          return (t > 0 ? t : 0.2 * t) * Math.SQRT2;
+        });
+      const out = await runOp(
+        (a, n, s, c) => T.noiseBiasLeakyRelu(a!, n!, s!, c!),
+        [
+          { data: x, shape: sh, grad: true },
+          { data: noise, shape: [nn, 1, 5, 7], grad: true },
+          { data: w, shape: [1], grad: true },
+          { data: b, shape: [3], grad: true },
+        ],
+        () => gy,
+      );
+      const xs = [x, noise, w, b];
+      expect(relError(out.y, ref(xs.map(toF64)))).toBeLessThan(TOL);
+      for (let k = 0; k < 4; k++) expect(relError(out.grads[k]!, numericGrad(ref, xs, gy, k))).toBeLessThan(TOL);
+    }
+  });
+
   it('pixelNorm over axis 1 ([N, C] and [N, C, H, W])', async () => {
     const rand = seededRandom(25);
     for (const sh of [

@@ -7,7 +7,7 @@
 import { add, biasAdd, scale } from '../../tensor/ops/elementwise.js';
 import { reshape } from '../../tensor/ops/shape.js';
 import { permute } from '../../tensor/ops/linalg.js';
-import { equalLinear, fusedLeakyRelu, noiseInjection } from '../../tensor/ops/stylegan.js';
+import { equalLinear, fusedLeakyRelu, noiseBiasLeakyRelu, noiseInjection } from '../../tensor/ops/stylegan.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { conv2d, conv2dFused, convTranspose2d, haarDwt, haarIwt, modulate, upfirdn2d } from '../../tensor/conv/ops.js';
 import { blurSpec, downsampleSpec, upsampleSpec } from '../../tensor/conv/fir.js';
@@ -82,14 +82,16 @@ export function modulatedConv(
   const wm = modulatedWeight(p, prefix, style, demodulate);
   const k = wm.shape[3]!;
   if (!upsample) return conv2d(x, wm, null, { padding: k >> 1 });
-  const y = convTranspose2d(x, permute(wm, [1, 0, 2, 3]), null, { stride: 2 });
+  const key = `${prefix}.weight:modulated${demodulate ? ':demodulated' : ''}:transposed`;
+  const wt = derived(p, key, () => permute(wm, [1, 0, 2, 3])); // frozen networks keep this layout too
+  const y = convTranspose2d(x, wt, null, { stride: 2 });
   return upfirdn2d(y, blurSpec([1, 1], [1, 3, 3, 1], 2));
 }
 
 /**
  * StyledConv: ModulatedConv2d (demodulated) → + w·noise → FusedLeakyReLU. Without upsampling the conv, noise, bias
  * and activation run as one conv2dFused (one dispatch on the GEMM paths); the upsampling ones go through the
- * transposed conv and the blur, then the separate noise and activation ops.
+ * transposed conv and the blur, then one noise + bias + activation kernel (noiseBiasLeakyRelu).
  */
 export function styledConv(
   p: ParamLookup,
@@ -106,6 +108,7 @@ export function styledConv(
     return conv2dFused(x, wm, bias, { padding: wm.shape[3]! >> 1, noise: { noise, strength }, lrelu: true });
   }
   const y = modulatedConv(p, x, `${prefix}.conv`, style, true, up);
+  if (fuseTails) return noiseBiasLeakyRelu(y, noise, strength, bias);
   return fusedLeakyRelu(noiseInjection(y, strength, noise), bias);
 }
 

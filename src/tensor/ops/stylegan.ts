@@ -96,6 +96,57 @@ export function leakyReluGradFromOutput(gy: Tensor, y: Tensor, slope = LRELU_SLO
   return gx;
 }
 
+const TAIL_F = /* wgsl */ `
+@group(0) @binding(0) var<storage, read> X: array<f32>;
+@group(0) @binding(1) var<storage, read> Noise: array<f32>;
+@group(0) @binding(2) var<storage, read> Strength: array<f32>;
+@group(0) @binding(3) var<storage, read> Bias: array<f32>;
+@group(0) @binding(4) var<storage, read_write> Y: array<f32>;
+struct PP { n: u32, c: u32, inner: u32, perSample: u32, slope: f32, gain: f32 }
+@group(1) @binding(0) var<uniform> P: PP;
+${main1d('P.n')}
+  let p = i % P.inner;
+  let nz = select(p, (i / (P.c * P.inner)) * P.inner + p, P.perSample != 0u);
+  let v = (X[i] + Strength[0] * Noise[nz]) + Bias[(i / P.inner) % P.c];
+  Y[i] = select(v * P.slope, v, v > 0.0) * P.gain;
+}`;
+
+/**
+ * The StyledConv tail in one kernel: fusedLeakyRelu(noiseInjection(x, strength, noise), bias), i.e.
+ * `leaky_relu(x + strength·noise + b[c], 0.2)·√2` (noise [1 or N, 1, H, W], strength [1], bias [C]). The upsampling
+ * StyledConvs use it (the others fuse it into their conv); the same rounding order as the separate ops.
+ */
+export function noiseBiasLeakyRelu(x: Tensor, noise: Tensor, strength: Tensor, bias: Tensor): Tensor {
+  const [N, C, H, W] = x.shape as unknown as [number, number, number, number];
+  const ns = noise.shape;
+  if (x.rank !== 4 || ns.length !== 4 || ns[1] !== 1 || ns[2] !== H || ns[3] !== W || (ns[0] !== 1 && ns[0] !== N))
+    throw new Error(`noiseBiasLeakyRelu: noise [${ns}] does not broadcast to [${x.shape}]`);
+  if (strength.size !== 1) throw new Error('noiseBiasLeakyRelu: the noise strength must have one value');
+  if (bias.size !== C) throw new Error(`noiseBiasLeakyRelu: bias of ${bias.size} for ${C} channels`);
+  const perSample = ns[0] !== 1;
+  const y = Tensor.empty(x.shape);
+  dispatch1d(
+    cachedKernel('noise_bias_lrelu', () => TAIL_F),
+    [x.buffer, noise.buffer, strength.buffer, bias.buffer, y.buffer],
+    x.size,
+    params(x.size, C, H * W, perSample ? 1 : 0, f(LRELU_SLOPE), f(LRELU_GAIN)),
+  );
+  return record({
+    name: 'noiseBiasLeakyRelu',
+    inputs: [x, noise, strength, bias],
+    output: y,
+    save: [y, noise, strength],
+    backward: (gy, [ys, nz, st], needs) => {
+      const gt = leakyReluGradFromOutput(gy, ys!);
+      let gn: Tensor | null = null;
+      if (needs[1]) gn = mul(Tensor.view(sum(gt, perSample ? [1] : [0, 1], true), nz!.shape), st!);
+      const gs = needs[2] ? Tensor.view(sum(mul(gt, nz!)), st!.shape) : null;
+      const gb = needs[3] ? Tensor.view(sum(gt, [0, 2, 3]), [C]) : null;
+      return [needs[0] ? gt : null, gn, gs, gb];
+    },
+  });
+}
+
 /** StyleGAN2 NoiseInjection: `x + w · noise` (w a learned scalar [1], noise [1 or N, 1, H, W] broadcast over C). */
 export function noiseInjection(x: Tensor, weight: Tensor, noise: Tensor): Tensor {
   return add(x, mul(weight, noise));
