@@ -115,7 +115,14 @@ export function styledConv(
 /** ToRGB: 1×1 modulated conv (no demodulation) + bias, plus the previous level's skip carried through IWT → 2× up → DWT. */
 export function toRgb(p: ParamLookup, x: Tensor, prefix: string, style: Tensor, skip: Tensor | null): Tensor {
   const bias = p(`${prefix}.bias`);
-  const y = biasAdd(modulatedConv(p, x, `${prefix}.conv`, style, false, false), reshape(bias, [bias.size]));
+  const b = reshape(bias, [bias.size]);
+  let y: Tensor;
+  if (fuseTails) {
+    const wm = modulatedWeight(p, `${prefix}.conv`, style, false);
+    y = conv2dFused(x, wm, b, { padding: wm.shape[3]! >> 1 }); // the bias in the conv's epilogue
+  } else {
+    y = biasAdd(modulatedConv(p, x, `${prefix}.conv`, style, false, false), b);
+  }
   if (!skip) return y;
   return add(y, haarDwt(upfirdn2d(haarIwt(skip), upsampleSpec(2))));
 }
