@@ -9,7 +9,16 @@ import { reshape } from '../../tensor/ops/shape.js';
 import { permute } from '../../tensor/ops/linalg.js';
 import { equalLinear, fusedLeakyRelu, noiseBiasLeakyRelu, noiseInjection } from '../../tensor/ops/stylegan.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import { conv2d, conv2dFused, convTranspose2d, haarDwt, haarIwt, modulate, upfirdn2d } from '../../tensor/conv/ops.js';
+import {
+  conv2d,
+  conv2dFused,
+  convTranspose2d,
+  haarDwt,
+  haarIwt,
+  haarSkipUpsample,
+  modulate,
+  upfirdn2d,
+} from '../../tensor/conv/ops.js';
 import { blurSpec, downsampleSpec, upsampleSpec } from '../../tensor/conv/fir.js';
 import { blurPad } from './constants.js';
 
@@ -124,5 +133,6 @@ export function toRgb(p: ParamLookup, x: Tensor, prefix: string, style: Tensor, 
     y = biasAdd(modulatedConv(p, x, `${prefix}.conv`, style, false, false), b);
   }
   if (!skip) return y;
+  if (fuseTails) return haarSkipUpsample(skip, y); // the same chain and add in one kernel
   return add(y, haarDwt(upfirdn2d(haarIwt(skip), upsampleSpec(2))));
 }

@@ -2,7 +2,8 @@
  * The convolution family as autograd ops on Tensors: thin wrappers that call the raw-buffer kernels of this folder
  * forward and record a backward that calls their gradient kernels. NCHW f32.
  */
-import { gpu, Tensor } from '../tensor.js';
+import { gpu, sameShape, Tensor } from '../tensor.js';
+import { haarSkipAdjointRaw, haarSkipRaw } from './haar-skip.js';
 import { record } from '../tape.js';
 import {
   conv2dBackwardBiasRaw,
@@ -258,6 +259,33 @@ export function upfirdn2d(x: Tensor, fir: FirSpec): Tensor {
       const gx = Tensor.empty(x.shape);
       upfirdn2dAdjointRaw(gpu(), g, gy.buffer, k, gx.buffer);
       return [gx];
+    },
+  });
+}
+
+/**
+ * The ToRGB skip in one kernel: (add +) haarDwt(upfirdn2d(haarIwt(s), 2× upsample, [1,3,3,1])) for s [N, 4C, h, w]
+ * → [N, 4C, 2h, 2w] (haar-skip.ts); `add` (that shape, or null) is the residual it is added to.
+ */
+export function haarSkipUpsample(s: Tensor, add: Tensor | null = null): Tensor {
+  const [n, c4, h, w] = nchw(s, 'haarSkipUpsample');
+  if (c4 % 4) throw new Error(`haarSkipUpsample: channels ${c4} not a multiple of 4`);
+  const shape = [n, c4, 2 * h, 2 * w];
+  if (add && !sameShape(add.shape, shape))
+    throw new Error(`haarSkipUpsample: the residual [${add.shape}] should be [${shape}]`);
+  const y = Tensor.empty(shape);
+  haarSkipRaw(gpu(), n, c4 / 4, h, w, s.buffer, y.buffer, add?.buffer ?? null);
+  return record({
+    name: 'haar_skip',
+    inputs: [s, add],
+    output: y,
+    backward: (gy, _saved, needs) => {
+      let gs: Tensor | null = null;
+      if (needs[0]) {
+        gs = Tensor.empty(s.shape);
+        haarSkipAdjointRaw(gpu(), n, c4 / 4, h, w, gy.buffer, gs.buffer);
+      }
+      return [gs, needs[1] ? gy : null];
     },
   });
 }
