@@ -34,6 +34,34 @@ fn quatMat(q: vec4f) -> mat3x3f {
     vec3f(2.0 * (x * y - r * z), 1.0 - 2.0 * (x * x + z * z), 2.0 * (y * z + r * x)),
     vec3f(2.0 * (x * z + r * y), 2.0 * (y * z - r * x), 1.0 - 2.0 * (x * x + y * y)));
 }
+/** World point → view space (OpenCV camera: R·p + T). */
+fn viewPoint(p: vec3f) -> vec3f {
+  return vec3f(dot(c.r0.xyz, p) + c.r0.w, dot(c.r1.xyz, p) + c.r1.w, dot(c.r2.xyz, p) + c.r2.w);
+}
+/** M = R(q)·diag(s): Σ = M Mᵀ. */
+fn scaledRotation(Rq: mat3x3f, s: vec3f) -> mat3x3f { return mat3x3f(Rq[0] * s.x, Rq[1] * s.y, Rq[2] * s.z); }
+/**
+ * The rows of Tm = J·W of the EWA projection at view point t, with x/z and y/z clamped to ±1.3·tan(fov); mul.x/y
+ * are 0 where the clamp is active (no gradient through the clamped component).
+ */
+struct Jac { tm0: vec3f, tm1: vec3f, txc: f32, tyc: f32, mul: vec2f }
+fn projJacobian(t: vec3f) -> Jac {
+  let limx = 1.3 * c.fov.x;
+  let limy = 1.3 * c.fov.y;
+  let txtz = t.x / t.z;
+  let tytz = t.y / t.z;
+  let txc = min(limx, max(-limx, txtz)) * t.z;
+  let tyc = min(limy, max(-limy, tytz)) * t.z;
+  let mulx = select(1.0, 0.0, txtz < -limx || txtz > limx);
+  let muly = select(1.0, 0.0, tytz < -limy || tytz > limy);
+  let fx = c.intr.x;
+  let fy = c.intr.y;
+  let j00 = fx / t.z;
+  let j02 = -fx * txc / (t.z * t.z);
+  let j11 = fy / t.z;
+  let j12 = -fy * tyc / (t.z * t.z);
+  return Jac(j00 * c.r0.xyz + j02 * c.r2.xyz, j11 * c.r1.xyz + j12 * c.r2.xyz, txc, tyc, vec2f(mulx, muly));
+}
 fn tileRect(xy: vec2f, r: f32) -> vec4u {
   let tx = i32(c.tilesX);
   let ty = i32(c.tilesY);
@@ -144,24 +172,13 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
   depthKey[i] = 0xffffffffu;
   iota[i] = i;
   let p = loadV3(&means, i);
-  let t = vec3f(dot(c.r0.xyz, p) + c.r0.w, dot(c.r1.xyz, p) + c.r1.w, dot(c.r2.xyz, p) + c.r2.w);
+  let t = viewPoint(p);
   if (t.z <= 0.2) { return; }
-  let Rq = quatMat(rots[i]);
-  let s = loadV3(&scales, i);
-  let M = mat3x3f(Rq[0] * s.x, Rq[1] * s.y, Rq[2] * s.z);
+  let M = scaledRotation(quatMat(rots[i]), loadV3(&scales, i));
   let Sigma = M * transpose(M);
-  let limx = 1.3 * c.fov.x;
-  let limy = 1.3 * c.fov.y;
-  let txc = min(limx, max(-limx, t.x / t.z)) * t.z;
-  let tyc = min(limy, max(-limy, t.y / t.z)) * t.z;
-  let fx = c.intr.x;
-  let fy = c.intr.y;
-  let j00 = fx / t.z;
-  let j02 = -fx * txc / (t.z * t.z);
-  let j11 = fy / t.z;
-  let j12 = -fy * tyc / (t.z * t.z);
-  let tm0 = j00 * c.r0.xyz + j02 * c.r2.xyz;
-  let tm1 = j11 * c.r1.xyz + j12 * c.r2.xyz;
+  let jac = projJacobian(t);
+  let tm0 = jac.tm0;
+  let tm1 = jac.tm1;
   let st1 = Sigma * tm1;
   let a = dot(tm0, Sigma * tm0) + 0.3;
   let b = dot(tm0, st1);
@@ -556,7 +573,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
   let b = 10u * i;
   dOpac[i] = g2[b + 5u];
   let p = loadV3(&means, i);
-  let t = vec3f(dot(c.r0.xyz, p) + c.r0.w, dot(c.r1.xyz, p) + c.r1.w, dot(c.r2.xyz, p) + c.r2.w);
+  let t = viewPoint(p);
   let W0 = c.r0.xyz;
   let W1 = c.r1.xyz;
   let W2 = c.r2.xyz;
@@ -578,24 +595,17 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
   let q = rots[i];
   let Rq = quatMat(q);
   let s = loadV3(&scales, i);
-  let M = mat3x3f(Rq[0] * s.x, Rq[1] * s.y, Rq[2] * s.z);
+  let M = scaledRotation(Rq, s);
   let Sigma = M * transpose(M);
-  let limx = 1.3 * c.fov.x;
-  let limy = 1.3 * c.fov.y;
-  let txtz = t.x / t.z;
-  let tytz = t.y / t.z;
-  let txc = min(limx, max(-limx, txtz)) * t.z;
-  let tyc = min(limy, max(-limy, tytz)) * t.z;
-  let mulx = select(1.0, 0.0, txtz < -limx || txtz > limx);
-  let muly = select(1.0, 0.0, tytz < -limy || tytz > limy);
+  let jac = projJacobian(t);
+  let tm0 = jac.tm0;
+  let tm1 = jac.tm1;
+  let txc = jac.txc;
+  let tyc = jac.tyc;
+  let mulx = jac.mul.x;
+  let muly = jac.mul.y;
   let fx = c.intr.x;
   let fy = c.intr.y;
-  let j00 = fx / t.z;
-  let j02 = -fx * txc / (t.z * t.z);
-  let j11 = fy / t.z;
-  let j12 = -fy * tyc / (t.z * t.z);
-  let tm0 = j00 * W0 + j02 * W2;
-  let tm1 = j11 * W1 + j12 * W2;
   // dΣ = Tmᵀ dC Tm (dC symmetric: entries a, b, c).
   let da = dC[0][0];
   let db = dC[0][1];
