@@ -114,7 +114,13 @@ describe('conv2d tc2 (software twin)', () => {
       const gy = q10(t.n * t.cout * t.hout * t.wout, rand);
       const yRef = convTranspose2dRef(t, x, w, b);
       const ref = convTranspose2dBackwardRef(t, x, w, gy);
-      for (const opts of [PATHS[0]![1], PATHS[2]![1]]) {
+      const variants: ConvKernelOptions[] = [
+        PATHS[0]![1],
+        PATHS[2]![1],
+        { ...PATHS[0]![1], subpixelTranspose: true }, // one GEMM over the four output phases
+        { ...PATHS[2]![1], subpixelTranspose: true, splits: 2 },
+      ];
+      for (const opts of variants) {
         await withBuffers(gpu, async (up, out) => {
           const [bx, bw, bb, bgy] = [up(x), up(w), up(b), up(gy)];
           const [by, bgx, bgw] = [out(yRef.length), out(x.length), out(w.length)];

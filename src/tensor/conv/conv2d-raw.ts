@@ -10,6 +10,7 @@
  *   'tc2'     tensor cores with conv-aware staging and f16 weights converted per call (tc2.ts; falls back to 'tuned')
  *   'tc2-sw'  the 'tc2' kernels with software subgroup matrices (CPU-testable twin)
  */
+import { convTranspose2dSubpixelTc2, subpixelApplies } from './tc2-subpixel.js';
 import type { Gpu } from '../../gpu/index.js';
 import { channelSum, conv2dBackwardInputDirect, conv2dBackwardWeightDirect, conv2dForwardDirect } from './direct.js';
 import type { ConvEpilogue } from './epilogue.js';
@@ -88,6 +89,11 @@ export interface ConvKernelOptions {
   tc2Tile?: Tc2Tile;
   /** Forward only, GEMM paths: fused epilogue after the bias (demodulation, noise, leaky ReLU·√2). */
   epilogue?: ConvEpilogue;
+  /**
+   * 'tc2' paths: run conv_transpose2d with stride 2 and a 3×3 / 4×4 kernel as one GEMM over its four output phases
+   * (tc2-subpixel.ts) instead of four input-gradient GEMMs. Off by default until timed on the GPU.
+   */
+  subpixelTranspose?: boolean;
 }
 
 /** y [n,cout,ho,wo] = conv2d(x [n,cin,h,w], w [cout,cin,kh,kw]) + bias [cout]. */
@@ -150,8 +156,10 @@ export function convTranspose2dForwardRaw(
   y: GPUBuffer,
   opts: ConvKernelOptions = {},
 ): void {
+  const tc2 = tc2Mode(gpu, opts);
   if (opts.path === 'direct') conv2dBackwardInputDirect(gpu, t.conv, x, w, y, bias);
-  else if (tc2Mode(gpu, opts)) conv2dBackwardInputTc2(gpu, t.conv, x, w, y, bias, tc2Mode(gpu, opts)!);
+  else if (tc2 && opts.subpixelTranspose && subpixelApplies(t)) convTranspose2dSubpixelTc2(gpu, t, x, w, bias, y, tc2);
+  else if (tc2) conv2dBackwardInputTc2(gpu, t.conv, x, w, y, bias, tc2);
   else conv2dBackwardInputTiled(gpu, t.conv, x, w, y, bias, tiledOpts(gpu, opts));
 }
 

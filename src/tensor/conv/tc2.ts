@@ -55,7 +55,7 @@ const ceilDiv = (a: number, b: number) => Math.ceil(a / b);
 const BIG_NEG = -1048576; // an origin that fails every bounds test
 
 const sources = new Map<string, string>();
-function cached(key: string, make: () => string): string {
+export function cached(key: string, make: () => string): string {
   let s = sources.get(key);
   if (s === undefined) sources.set(key, (s = make()));
   return s;
@@ -66,11 +66,11 @@ function geomKey(g: Conv2dGeom): string {
 }
 
 /** A kernel label naming the convolution (the profiler totals GPU time per label, so per layer shape). */
-function shapeName(g: Conv2dGeom): string {
+export function shapeName(g: Conv2dGeom): string {
   return `${g.kh}x${g.kw}/${g.strideY} ${g.cin}→${g.cout} @${g.h}x${g.w}`;
 }
 
-function tileKey(t: Tc2Tile): string {
+export function tileKey(t: Tc2Tile): string {
   return `${t.bm},${t.bn},${t.bk},${t.sgm},${t.sgn},${t.pad ?? 8},${t.bGlobal ? 1 : 0}`;
 }
 
@@ -146,7 +146,7 @@ interface Tc2Spec {
 }
 
 /** The GEMM skeleton around the staging of a spec. */
-function tc2Kernel(s: Tc2Spec, tile: Tc2Tile, mode: TcMode): string {
+export function tc2Kernel(s: Tc2Spec, tile: Tc2Tile, mode: TcMode): string {
   const { bm, bn, bk, sgm, sgn } = tile;
   const T = checkTc2Tile(tile);
   const fm = bm / sgm / 16;
@@ -272,7 +272,7 @@ ${out}}`;
  * G_CB = channel chunks of BK per tap), `fn pixel(m) -> vec3i` (batch offset in elements, origin y, origin x) and
  * `fn tapOf(t) -> vec2i` (dy, dx).
  */
-function pixelGather(
+export function pixelGather(
   T: number,
   t: Tc2Tile,
   channels: number,
@@ -310,7 +310,11 @@ function pixelGather(
 }
 
 /** Staging of the pre-converted f16 weights (B of forward / input grad, layout 'k'): binding WH4 (vec4<f16>). */
-function weightCopy(T: number, t: Tc2Tile, npad: number): { vars: string; init: string; fetch: string; put: string } {
+export function weightCopy(
+  T: number,
+  t: Tc2Tile,
+  npad: number,
+): { vars: string; init: string; fetch: string; put: string } {
   const B = dims('k', t.bn, t);
   const { L, J, Q, R } = mapping(T, t.bn / 4, t.bk);
   const np4 = npad / 4;
@@ -411,18 +415,18 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u
   });
 }
 
-function releaseWeights(gpu: Gpu, wh: { buffer: GPUBuffer; temporary: boolean }): void {
+export function releaseWeights(gpu: Gpu, wh: { buffer: GPUBuffer; temporary: boolean }): void {
   if (wh.temporary) gpu.pool.release(wh.buffer);
 }
 
-function splitSlices(slices: number, tiles: number, opts: Tc2Options): [number, number] {
+export function splitSlices(slices: number, tiles: number, opts: Tc2Options): [number, number] {
   if (slices === 0) return [1, 1];
   const want = opts.splits ?? Math.min(ceilDiv(opts.targetWorkgroups ?? 512, tiles), ceilDiv(slices, 8));
   const sps = ceilDiv(slices, Math.max(1, want));
   return [sps, ceilDiv(slices, sps)];
 }
 
-function bHeader(tile: Tc2Tile): string {
+export function bHeader(tile: Tc2Tile): string {
   return tile.bGlobal
     ? '@group(0) @binding(1) var<storage, read> WHS: array<f16>;'
     : '@group(0) @binding(1) var<storage, read> WH4: array<vec4<f16>>;';
