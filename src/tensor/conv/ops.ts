@@ -42,9 +42,8 @@ import { modulateBackwardRaw, modulateRaw } from './modulate.js';
 import { maxPool2BackwardRaw, maxPool2Raw } from './pool2.js';
 import type { FirSpec } from './fir.js';
 import type { ConvEpilogue } from './epilogue.js';
-import { fusedLeakyRelu, leakyReluGradFromOutput, noiseInjection } from '../ops/stylegan.js';
-import { biasAdd, mul } from '../ops/elementwise.js';
-import { sum } from '../ops/shape.js';
+import { fusedLeakyRelu, leakyReluGradFromOutput, noiseGrads, noiseInjection } from '../ops/stylegan.js';
+import { biasAdd } from '../ops/elementwise.js';
 
 /**
  * Kernel choice when the caller names none: on a GPU 'fast', i.e. the tensor cores (tc2: f16 operands, f32
@@ -195,13 +194,7 @@ export function conv2dFused(x: Tensor, w: Tensor, bias: Tensor | null, opts: Con
       const ss = noise ? saved[k++]! : null;
       const gt = ys ? leakyReluGradFromOutput(gy, ys) : gy;
       const [gx, gw, gb] = conv2dGrads(g, gt, xs!, ws!, needs, kopts);
-      let gn: Tensor | null = null;
-      let gs: Tensor | null = null;
-      if (needs[3]) {
-        const gc = sum(gt, perSample ? [1] : [0, 1], true);
-        gn = mul(Tensor.view(gc, ns!.shape), ss!);
-      }
-      if (needs[4]) gs = Tensor.view(sum(mul(gt, ns!)), ss!.shape);
+      const [gn, gs] = noise ? noiseGrads(gt, ns!, ss!, needs[3]!, needs[4]!) : [null, null];
       return [gx, gw, gb, gn, gs];
     },
   });

@@ -138,13 +138,32 @@ export function noiseBiasLeakyRelu(x: Tensor, noise: Tensor, strength: Tensor, b
     save: [y, noise, strength],
     backward: (gy, [ys, nz, st], needs) => {
       const gt = leakyReluGradFromOutput(gy, ys!);
-      let gn: Tensor | null = null;
-      if (needs[1]) gn = mul(Tensor.view(sum(gt, perSample ? [1] : [0, 1], true), nz!.shape), st!);
-      const gs = needs[2] ? Tensor.view(sum(mul(gt, nz!)), st!.shape) : null;
+      const [gn, gs] = noiseGrads(gt, nz!, st!, needs[1]!, needs[2]!);
       const gb = needs[3] ? Tensor.view(sum(gt, [0, 2, 3]), [C]) : null;
       return [needs[0] ? gt : null, gn, gs, gb];
     },
   });
+}
+
+/**
+ * Gradients of `t = … + strength·noise` (noise [1 or N, 1, H, W] broadcast over the channels of gt [N, C, H, W])
+ * for the noise and the strength, both from the channel sum Σ_c gt (one read of gt, no gt-sized product):
+ * ∂noise = strength·Σ_c gt (also over N for a shared noise), ∂strength = Σ noise·Σ_c gt. Not recorded.
+ */
+export function noiseGrads(
+  gt: Tensor,
+  noise: Tensor,
+  strength: Tensor,
+  needNoise: boolean,
+  needStrength: boolean,
+): [Tensor | null, Tensor | null] {
+  if (!needNoise && !needStrength) return [null, null];
+  const gc = sum(gt, [1], true); // [N, 1, H, W]
+  const gn = needNoise
+    ? mul(Tensor.view(noise.shape[0] === gt.shape[0] ? gc : sum(gc, [0], true), noise.shape), strength)
+    : null;
+  const gs = needStrength ? Tensor.view(sum(mul(gc, noise)), strength.shape) : null;
+  return [gn, gs];
 }
 
 /** StyleGAN2 NoiseInjection: `x + w · noise` (w a learned scalar [1], noise [1 or N, 1, H, W] broadcast over C). */
