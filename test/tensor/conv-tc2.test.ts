@@ -68,6 +68,8 @@ const PATHS: Array<[string, ConvKernelOptions, number[]?]> = [
     sw({ bm: 128, bn: 16, bk: 16, sgm: 1, sgn: 1, pad: 0 }),
     [3],
   ],
+  // stride 2: case 2 (3×3, no padding) takes the sub-pixel GEMM for its input gradient; case 1 (padded) cannot
+  ['tc2-sw 32×32×16, sub-pixel input gradient', sw(SMALL, { subpixelTranspose: true }), [1, 2]],
 ];
 
 describe('conv2d tc2 (software twin)', () => {

@@ -90,8 +90,8 @@ export interface ConvKernelOptions {
   /** Forward only, GEMM paths: fused epilogue after the bias (demodulation, noise, leaky ReLU·√2). */
   epilogue?: ConvEpilogue;
   /**
-   * 'tc2' paths: run conv_transpose2d with stride 2 and a 3×3 / 4×4 kernel as one GEMM over its four output phases
-   * (tc2-subpixel.ts) instead of four input-gradient GEMMs. Off by default until timed on the GPU.
+   * 'tc2' paths: run conv_transpose2d with stride 2 and a 3×3 / 4×4 kernel, and the input gradient of such a conv,
+   * as one GEMM over the four output phases (tc2-subpixel.ts) instead of four. Off by default until timed on the GPU.
    */
   subpixelTranspose?: boolean;
 }
@@ -122,8 +122,13 @@ export function conv2dBackwardInputRaw(
   gx: GPUBuffer,
   opts: ConvKernelOptions = {},
 ): void {
+  const tc2 = tc2Mode(gpu, opts);
+  // The input gradient is the transposed conv of gy with the same weights ([cout, cin] = its [in, out]).
+  const t = { n: g.n, cin: g.cout, cout: g.cin, h: g.ho, w: g.wo, hout: g.h, wout: g.w, conv: g };
   if (opts.path === 'direct') conv2dBackwardInputDirect(gpu, g, gy, w, gx);
-  else if (tc2Mode(gpu, opts)) conv2dBackwardInputTc2(gpu, g, gy, w, gx, null, tc2Mode(gpu, opts)!);
+  else if (tc2 && opts.subpixelTranspose && subpixelApplies(t))
+    convTranspose2dSubpixelTc2(gpu, t, gy, w, null, gx, tc2);
+  else if (tc2) conv2dBackwardInputTc2(gpu, g, gy, w, gx, null, tc2);
   else conv2dBackwardInputTiled(gpu, g, gy, w, gx, null, tiledOpts(gpu, opts));
 }
 
