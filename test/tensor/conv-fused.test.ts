@@ -10,7 +10,7 @@ import { conv2dGeometry, type Conv2dGeom, type Conv2dOptions } from '../../src/t
 import type { ConvKernelOptions } from '../../src/tensor/conv/conv2d-raw.js';
 import { epilogueRef } from '../../src/tensor/conv/epilogue.js';
 import { fusedLeakyRelu, noiseInjection, LRELU_GAIN, LRELU_SLOPE } from '../../src/tensor/ops/stylegan.js';
-import { biasAdd } from '../../src/tensor/ops/elementwise.js';
+import { biasAdd, scale } from '../../src/tensor/ops/elementwise.js';
 import { gpu } from '../../src/tensor/tensor.js';
 import { conv2dBackwardRef, conv2dRef } from '../../src/tensor/reference/conv.js';
 import { finiteDiffError, randomF32, relError, seededRandom } from '../../src/tensor/reference/conv-check.js';
@@ -150,6 +150,47 @@ describe('conv2dFused', () => {
         const fs = (a: Float64Array) => f({ strength: a[0]! });
         expect(finiteDiffError(fs, s, gy, [r.gs], rand, 1), `${c.name} strength`).toBeLessThan(1e-6);
       }
+    }
+  });
+
+  it('weightScale: folded into the f16 weight conversion on tc2 (one dispatch less), a scale op elsewhere; same results', async () => {
+    const rand = seededRandom(33);
+    const tc2sw: ConvKernelOptions = { path: 'tc2-sw', tc2Tile: { bm: 32, bn: 32, bk: 16, sgm: 2, sgn: 1 } };
+    for (const [kname, kernel, folds] of [
+      ['tc2-sw', tc2sw, true],
+      ['tc2-sw, stride 2 (sub-pixel input gradient)', { ...tc2sw, subpixelTranspose: true }, true],
+      ['tiled', { path: 'tiled', tile: SMALL }, false],
+    ] as const) {
+      const stride = kname.includes('stride') ? 2 : 1;
+      const xs = [1, 5, 9, 7];
+      const ws = [6, 5, 3, 3];
+      const conv = stride === 2 ? { stride: 2, padding: 0 } : { padding: 1 };
+      const c = 1 / Math.sqrt(45);
+      // Both orders give the same f16 operands: the f32 product w·c, then the conversion.
+      const v = { x: randomF32(315, rand), w: randomF32(270, rand), b: randomF32(6, rand) };
+      const run = async (fold: boolean) => {
+        const x = Tensor.from(v.x, xs, { requiresGrad: true });
+        const w = Tensor.from(v.w, ws, { requiresGrad: true });
+        const b = Tensor.from(v.b, [6], { requiresGrad: true });
+        const before = gpu().dispatchCount;
+        const y = fold
+          ? conv2dFused(x, w, b, { ...conv, kernel, lrelu: true, weightScale: c })
+          : conv2dFused(x, scale(w, c), b, { ...conv, kernel, lrelu: true });
+        const dispatches = gpu().dispatchCount - before;
+        backward(sum(mul(y, Tensor.from(randomF32(y.size, seededRandom(5)), y.shape))));
+        return {
+          dispatches,
+          y: await y.toArray(),
+          gx: await x.grad!.toArray(),
+          gw: await w.grad!.toArray(),
+          gb: await b.grad!.toArray(),
+        };
+      };
+      const a = await run(true);
+      const r = await run(false);
+      expect(a.dispatches, kname).toBe(folds ? r.dispatches - 1 : r.dispatches);
+      for (const k of ['y', 'gx', 'gw', 'gb'] as const)
+        expect(relError(a[k], r[k]), `${kname} ${k}`).toBeLessThan(1e-6);
     }
   });
 

@@ -48,17 +48,22 @@ export function setConvTailFusion(enabled: boolean): boolean {
 /** ConvLayer: [blur-downsample +] EqualConv2d (weight scaled by 1/√fan_in, no bias) + FusedLeakyReLU. */
 export function convLayer(p: ParamLookup, x: Tensor, prefix: string, k: number, downsample: boolean): Tensor {
   const cin = x.shape[1]!;
-  if (downsample) {
-    const blurred = upfirdn2d(x, blurSpec(blurPad(4, 2, k)));
-    const w = derived(p, `${prefix}.1.weight:scaled`, () => scale(p(`${prefix}.1.weight`), 1 / Math.sqrt(cin * k * k)));
-    const b = p(`${prefix}.2.bias`);
-    if (!fuseTails) return fusedLeakyRelu(conv2d(blurred, w, null, { stride: 2, padding: 0 }), b);
-    return conv2dFused(blurred, w, b, { stride: 2, padding: 0, lrelu: true });
-  }
-  const w = derived(p, `${prefix}.0.weight:scaled`, () => scale(p(`${prefix}.0.weight`), 1 / Math.sqrt(cin * k * k)));
-  const b = p(`${prefix}.1.bias`);
-  if (!fuseTails) return fusedLeakyRelu(conv2d(x, w, null, { padding: k >> 1 }), b);
-  return conv2dFused(x, w, b, { padding: k >> 1, lrelu: true });
+  const c = 1 / Math.sqrt(cin * k * k);
+  const wi = downsample ? 1 : 0;
+  const input = downsample ? upfirdn2d(x, blurSpec(blurPad(4, 2, k))) : x;
+  const conv = downsample ? { stride: 2, padding: 0 } : { padding: k >> 1 };
+  const raw = p(`${prefix}.${wi}.weight`);
+  const b = p(`${prefix}.${wi + 1}.bias`);
+  if (!fuseTails) return fusedLeakyRelu(conv2d(input, scale(raw, c), null, conv), b);
+  // Frozen networks keep the scaled weights; otherwise the conv applies the scale (while converting to f16 on tc2).
+  if (p.derived)
+    return conv2dFused(
+      input,
+      derived(p, `${prefix}.${wi}.weight:scaled`, () => scale(raw, c)),
+      b,
+      { ...conv, lrelu: true },
+    );
+  return conv2dFused(input, raw, b, { ...conv, lrelu: true, weightScale: c });
 }
 
 /** The blur-downsample of the input image in FromRGB ([1,3,3,1], pad 1, down 2). */

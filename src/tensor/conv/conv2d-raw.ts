@@ -68,6 +68,16 @@ function tiledOpts(gpu: Gpu, opts: ConvKernelOptions): TiledOptions {
  * 'hw' / 'sw' where the path runs the tc2 kernels on this adapter, else null ('tc2' and 'fast' fall back to
  * 'tuned'). Every entry point asks this before the GEMM engines, so 'fast' never reaches the 'tc' engine.
  */
+/** Whether these options run the tc2 kernels, which can apply `weightScale` while converting the weights. */
+export function foldsWeightScale(gpu: Gpu, opts: ConvKernelOptions): boolean {
+  return tc2Mode(gpu, opts) !== null;
+}
+
+function noFoldedScale(opts: ConvKernelOptions, what: string): void {
+  if (opts.weightScale !== undefined && opts.weightScale !== 1)
+    throw new Error(`${what}: weightScale needs the tc2 kernels (foldsWeightScale)`);
+}
+
 function tc2Mode(gpu: Gpu, opts: ConvKernelOptions): { tile?: Tc2Tile; mode: 'hw' | 'sw' } | null {
   if (opts.path === 'tc2-sw') return { ...opts, tile: opts.tc2Tile, mode: 'sw' };
   if ((opts.path === 'tc2' || opts.path === 'fast') && tensorCoresAvailable(gpu))
@@ -94,6 +104,11 @@ export interface ConvKernelOptions {
    * as one GEMM over the four output phases (tc2-subpixel.ts) instead of four. Off by default until timed on the GPU.
    */
   subpixelTranspose?: boolean;
+  /**
+   * Forward and input gradient on the tc2 paths only (see foldsWeightScale): convolve with weightScale·w, the scale
+   * applied during the f16 weight conversion. Other paths reject it.
+   */
+  weightScale?: number;
 }
 
 /** y [n,cout,ho,wo] = conv2d(x [n,cin,h,w], w [cout,cin,kh,kw]) + bias [cout]. */
@@ -106,10 +121,12 @@ export function conv2dForwardRaw(
   y: GPUBuffer,
   opts: ConvKernelOptions = {},
 ): void {
+  const tc2 = tc2Mode(gpu, opts);
+  if (!tc2) noFoldedScale(opts, 'conv2d');
   if (opts.path === 'direct') {
     if (opts.epilogue && Object.keys(opts.epilogue).length) throw new Error('conv2d: the direct path has no epilogue');
     conv2dForwardDirect(gpu, g, x, w, bias, y);
-  } else if (tc2Mode(gpu, opts)) conv2dForwardTc2(gpu, g, x, w, bias, y, tc2Mode(gpu, opts)!);
+  } else if (tc2) conv2dForwardTc2(gpu, g, x, w, bias, y, tc2);
   else conv2dForwardTiled(gpu, g, x, w, bias, y, tiledOpts(gpu, opts));
 }
 
@@ -123,6 +140,7 @@ export function conv2dBackwardInputRaw(
   opts: ConvKernelOptions = {},
 ): void {
   const tc2 = tc2Mode(gpu, opts);
+  if (!tc2) noFoldedScale(opts, 'conv2d input gradient');
   // The input gradient is the transposed conv of gy with the same weights ([cout, cin] = its [in, out]).
   const t = { n: g.n, cin: g.cout, cout: g.cin, h: g.ho, w: g.wo, hout: g.h, wout: g.w, conv: g };
   if (opts.path === 'direct') conv2dBackwardInputDirect(gpu, g, gy, w, gx);

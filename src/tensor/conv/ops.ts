@@ -10,6 +10,7 @@ import {
   conv2dBackwardInputRaw,
   conv2dBackwardWeightRaw,
   conv2dForwardRaw,
+  foldsWeightScale,
   convTranspose2dBackwardBiasRaw,
   convTranspose2dBackwardInputRaw,
   convTranspose2dBackwardWeightRaw,
@@ -43,7 +44,7 @@ import { maxPool2BackwardRaw, maxPool2Raw } from './pool2.js';
 import type { FirSpec } from './fir.js';
 import type { ConvEpilogue } from './epilogue.js';
 import { fusedLeakyRelu, leakyReluGradFromOutput, noiseGrads, noiseInjection } from '../ops/stylegan.js';
-import { biasAdd } from '../ops/elementwise.js';
+import { biasAdd, scale } from '../ops/elementwise.js';
 
 /**
  * Kernel choice when the caller names none: on a GPU 'fast', i.e. the tensor cores (tc2: f16 operands, f32
@@ -140,6 +141,12 @@ export interface Conv2dFusedOptions extends Conv2dOptions {
   noise?: { noise: Tensor; strength: Tensor };
   /** FusedLeakyReLU after the bias: leaky ReLU(0.2)·√2. */
   lrelu?: boolean;
+  /**
+   * Convolve with weightScale·w (EqualConv2d's 1/√fan_in; w's gradient gets the factor too). On the tc2 paths the
+   * scale is applied while the weights are converted to f16 (one dispatch less per call); elsewhere it is a
+   * separate scale op.
+   */
+  weightScale?: number;
 }
 
 /** Whether `conv2dFused` runs as one dispatch for these kernel options (every GEMM path; not 'direct'). */
@@ -156,7 +163,12 @@ export function convEpilogueSupported(k?: ConvKernelOptions): boolean {
  * convolution's input / weight gradients of gt.
  */
 export function conv2dFused(x: Tensor, w: Tensor, bias: Tensor | null, opts: Conv2dFusedOptions = {}): Tensor {
-  const kopts = kernelOptions(opts.kernel);
+  const base = kernelOptions(opts.kernel);
+  const c = opts.weightScale ?? 1;
+  if (c !== 1 && !foldsWeightScale(gpu(), base)) {
+    return conv2dFused(x, scale(w, c), bias, { ...opts, weightScale: undefined });
+  }
+  const kopts: ConvKernelOptions = c !== 1 ? { ...base, weightScale: c } : base;
   const { noise, lrelu } = opts;
   if (kopts.path === 'direct') {
     let y = conv2d(x, w, null, { ...opts, kernel: kopts });
@@ -195,7 +207,7 @@ export function conv2dFused(x: Tensor, w: Tensor, bias: Tensor | null, opts: Con
       const gt = ys ? leakyReluGradFromOutput(gy, ys) : gy;
       const [gx, gw, gb] = conv2dGrads(g, gt, xs!, ws!, needs, kopts);
       const [gn, gs] = noise ? noiseGrads(gt, ns!, ss!, needs[3]!, needs[4]!) : [null, null];
-      return [gx, gw, gb, gn, gs];
+      return [gx, gw && c !== 1 ? scale(gw, c) : gw, gb, gn, gs];
     },
   });
 }

@@ -15,6 +15,7 @@ import {
   bHeader,
   cached,
   checkTc2Tile,
+  f32Literal,
   pixelGather,
   releaseWeights,
   shapeName,
@@ -50,9 +51,10 @@ function subpixelWeights(
   w: GPUBuffer,
   cp: number,
   npad: number,
+  scale = 1,
 ): { buffer: GPUBuffer; temporary: boolean } {
   const { kh, kw } = t.conv;
-  const key = `subpixel|${t.cin},${t.cout},${kh},${kw}|${cp},${npad}`;
+  const key = `subpixel|${t.cin},${t.cout},${kh},${kw}|${cp},${npad}|${scale}`;
   return derivedWeights(w, key, () => {
     const pairs = (4 * cp * npad) / 2;
     const wh = gpu.pool.acquire(pairs * 4, 'tc2 f16 weights (sub-pixel)');
@@ -67,7 +69,7 @@ fn value(tap: u32, ci: u32, q: u32) -> f32 {
   let phase = q / CO; let co = q % CO;
   let ky = (phase >> 1u) + 2u * (tap >> 1u); let kx = (phase & 1u) + 2u * (tap & 1u);
   if (ci >= CI || phase >= 4u || ky >= KH || kx >= KW) { return 0.0; }
-  return Wsrc[((ci * CO + co) * KH + ky) * KW + kx];
+  return Wsrc[((ci * CO + co) * KH + ky) * KW + kx]${scale === 1 ? '' : ` * ${f32Literal(scale)}`};
 }
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
@@ -109,7 +111,7 @@ export function convTranspose2dSubpixelTc2(
   const grid = [ceilDiv(M, tile.bm), ceilDiv(N, tile.bn)];
   const slices = 4 * cb;
   const [sps, splits] = splitSlices(slices, grid[0]! * grid[1]!, opts);
-  const wh = subpixelWeights(gpu, t, w, cp, npad);
+  const wh = subpixelWeights(gpu, t, w, cp, npad, opts.weightScale);
   const src = cached(
     `tc2convT|${t.n},${t.cin},${t.cout},${t.h},${t.w},${t.conv.kh},${t.conv.kw}|${tileKey(tile)}|${mode}|${bias ? 1 : 0}|${sps}`,
     () => {

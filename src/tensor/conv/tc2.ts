@@ -49,9 +49,24 @@ export interface Tc2Options {
   mode?: TcMode;
   targetWorkgroups?: number;
   splits?: number;
+  /**
+   * Forward / input grad: use weightScale·w (EqualConv2d's 1/√fan_in), applied while the weights are converted to
+   * f16 (f32 product, then f16: the same operands as scaling first), so no separate scale dispatch.
+   */
+  weightScale?: number;
 }
 
 const ceilDiv = (a: number, b: number) => Math.ceil(a / b);
+
+/** A WGSL f32 literal that denotes exactly Math.fround(v) (shortest round-trip digits of the f32 value). */
+export function f32Literal(v: number): string {
+  const f = Math.fround(v);
+  for (let d = 1; d <= 17; d++) {
+    const t = f.toPrecision(d);
+    if (Math.fround(Number(t)) === f) return t.includes('e') || t.includes('.') ? t : `${t}.0`;
+  }
+  return String(f);
+}
 const BIG_NEG = -1048576; // an origin that fails every bounds test
 
 const sources = new Map<string, string>();
@@ -364,13 +379,14 @@ function convertWeights(
   taps: readonly number[],
   cp: number,
   npad: number,
+  scale = 1,
 ): { buffer: GPUBuffer; temporary: boolean } {
   const khw = g.kh * g.kw;
   let tb = 16;
   while (tb > 2 && tb * tb * khw * 4 > 16384) tb /= 2;
   if (tb * tb * khw * 4 > 16384)
     throw new Error(`tc2: a ${g.kh}×${g.kw} filter is too large for the weight conversion`);
-  const key = `${layout}|${g.cout},${g.cin},${g.kh},${g.kw}|${taps.join(',')}|${cp},${npad}`;
+  const key = `${layout}|${g.cout},${g.cin},${g.kh},${g.kw}|${taps.join(',')}|${cp},${npad}|${scale}`;
   return derivedWeights(w, key, () => {
     const halves = taps.length * cp * npad;
     const wh = gpu.pool.acquire(Math.max(16, halves * 2), 'tc2 f16 weights');
@@ -385,6 +401,7 @@ const TB: u32 = ${tb}u; const KHW: u32 = ${khw}u; const KW: u32 = ${g.kw}u;
 const D0: u32 = ${g.cout}u; const D1: u32 = ${g.cin}u; const CP: u32 = ${cp}u; const NPAD: u32 = ${npad}u;
 const SC: u32 = ${qMajor ? g.cin : g.cout}u; const NN: u32 = ${qMajor ? g.cout : g.cin}u; const TAPS: u32 = ${taps.length}u;
 var<private> TAPK: array<u32, ${taps.length}> = array<u32, ${taps.length}>(${taps.map((t) => `${t}u`).join(', ')});
+const SCALE: f32 = ${f32Literal(scale)};
 var<workgroup> S: array<f32, ${tb * tb * khw}>; // S[(l0·TB + l1)·KHW + k] = W[b0 + l0][b1 + l1][k]
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u32) {
@@ -393,7 +410,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u
   for (var e = li; e < TB * TB * KHW; e += 256u) {
     let l0 = e / (TB * KHW); let rest = e % (TB * KHW);
     var v = 0.0;
-    if (b0 + l0 < D0 && b1 + rest / KHW < D1) { v = Wsrc[((b0 + l0) * D1 + b1) * KHW + rest]; }
+    if (b0 + l0 < D0 && b1 + rest / KHW < D1) { v = Wsrc[((b0 + l0) * D1 + b1) * KHW + rest]${scale === 1 ? '' : ' * SCALE'}; }
     S[e] = v;
   }
   workgroupBarrier();
@@ -457,7 +474,7 @@ export function conv2dForwardTc2(
   const fused = splits === 1 && (bias !== null || hasEpilogue(epi));
   const extra = fused ? epilogueBuffers(bias, epi) : [];
   const ekey = fused ? epilogueWgsl(bias !== null, epi, 2).key : '';
-  const wh = convertWeights(gpu, g, w, 'fwd', phaseTaps(g.kw, g.kh, g.kw, 0, 0, 1, 1), cp, npad);
+  const wh = convertWeights(gpu, g, w, 'fwd', phaseTaps(g.kw, g.kh, g.kw, 0, 0, 1, 1), cp, npad, opts.weightScale);
 
   const src = cached(`tc2fwd|${geomKey(g)}|${tileKey(tile)}|${mode}|${ekey}|${sps}`, () => {
     const e = fused ? epilogueWgsl(bias !== null, epi, 2) : null;
@@ -559,7 +576,7 @@ export function conv2dBackwardInputTc2(
       phases.push({ py, px, hph, wph, ky0, kx0, nkx, first: allTaps.length, taps: taps.length });
       allTaps.push(...taps);
     }
-  const wh = convertWeights(gpu, g, w, 'dgrad', allTaps, cp, npad);
+  const wh = convertWeights(gpu, g, w, 'dgrad', allTaps, cp, npad, opts.weightScale);
   const tapBytes = cp * npad * 2; // a multiple of 512 (bk, bn ≥ 16): phase parts are valid binding offsets
   if (phases.length > 1 && tapBytes % gpu.limits.minStorageBufferOffsetAlignment !== 0)
     throw new Error(`tc2: weight parts of ${tapBytes} bytes are not aligned for binding offsets`);
