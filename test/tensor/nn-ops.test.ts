@@ -172,6 +172,7 @@ describe('StyleGAN2 blocks', () => {
       [3, 5, 7, 11],
       [2, 9],
       [1, 4, 6, 6],
+      [2, 3, 70, 61], // 4,270 pixels a plane: the bias gradient sums two chunks per plane (bias-grad.ts)
     ]) {
       const C = sh[1]!;
       const inner = size(sh.slice(2));

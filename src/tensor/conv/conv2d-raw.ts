@@ -10,9 +10,10 @@
  *   'tc2'     tensor cores with conv-aware staging and f16 weights converted per call (tc2.ts; falls back to 'tuned')
  *   'tc2-sw'  the 'tc2' kernels with software subgroup matrices (CPU-testable twin)
  */
+import { biasGradRaw } from './bias-grad.js';
 import { convTranspose2dSubpixelTc2, subpixelApplies } from './tc2-subpixel.js';
 import type { Gpu } from '../../gpu/index.js';
-import { channelSum, conv2dBackwardInputDirect, conv2dBackwardWeightDirect, conv2dForwardDirect } from './direct.js';
+import { conv2dBackwardInputDirect, conv2dBackwardWeightDirect, conv2dForwardDirect } from './direct.js';
 import type { ConvEpilogue } from './epilogue.js';
 import type { GemmTile } from './gemm.js';
 import type { TcTile } from './gemm-fast.js';
@@ -166,7 +167,7 @@ export function conv2dBackwardWeightRaw(
 
 /** gb [cout] = Σ gy over batch and pixels. */
 export function conv2dBackwardBiasRaw(gpu: Gpu, g: Conv2dGeom, gy: GPUBuffer, gb: GPUBuffer): void {
-  channelSum(gpu, g.n, g.cout, g.ho * g.wo, gy, gb);
+  biasGradRaw(gpu, g.n, g.cout, g.ho * g.wo, gy, gb);
 }
 
 /** y [n,cout,hout,wout] = conv_transpose2d(x [n,cin,h,w], w [cin,cout,kh,kw]) + bias [cout] (PyTorch semantics). */
@@ -211,5 +212,5 @@ export function convTranspose2dBackwardWeightRaw(
 }
 
 export function convTranspose2dBackwardBiasRaw(gpu: Gpu, t: ConvTranspose2dGeom, gy: GPUBuffer, gb: GPUBuffer): void {
-  channelSum(gpu, t.n, t.cout, t.hout * t.wout, gy, gb);
+  biasGradRaw(gpu, t.n, t.cout, t.hout * t.wout, gy, gb);
 }

@@ -43,7 +43,13 @@ import { modulateBackwardRaw, modulateRaw } from './modulate.js';
 import { maxPool2BackwardRaw, maxPool2Raw } from './pool2.js';
 import type { FirSpec } from './fir.js';
 import type { ConvEpilogue } from './epilogue.js';
-import { fusedLeakyRelu, leakyReluGradFromOutput, noiseGrads, noiseInjection } from '../ops/stylegan.js';
+import {
+  fusedLeakyRelu,
+  leakyReluGradAndBias,
+  leakyReluGradFromOutput,
+  noiseGrads,
+  noiseInjection,
+} from '../ops/stylegan.js';
 import { biasAdd, scale } from '../ops/elementwise.js';
 
 /**
@@ -204,8 +210,11 @@ export function conv2dFused(x: Tensor, w: Tensor, bias: Tensor | null, opts: Con
       const ys = lrelu ? saved[k++]! : null;
       const ns = noise ? saved[k++]! : null;
       const ss = noise ? saved[k++]! : null;
-      const gt = ys ? leakyReluGradFromOutput(gy, ys) : gy;
-      const [gx, gw, gb] = conv2dGrads(g, gt, xs!, ws!, needs, kopts);
+      // With the activation, its gradient and the bias gradient come out of one pass (bias-grad.ts).
+      const [gt, gbFused] =
+        ys && needs[2] ? leakyReluGradAndBias(gy, ys) : [ys ? leakyReluGradFromOutput(gy, ys) : gy, null];
+      const [gx, gw, gbConv] = conv2dGrads(g, gt, xs!, ws!, gbFused ? [needs[0]!, needs[1]!, false] : needs, kopts);
+      const gb = gbFused ?? gbConv;
       const [gn, gs] = noise ? noiseGrads(gt, ns!, ss!, needs[3]!, needs[4]!) : [null, null];
       return [gx, gw && c !== 1 ? scale(gw, c) : gw, gb, gn, gs];
     },

@@ -3,7 +3,8 @@
  */
 import { cachedKernel, dispatch1d, f, main1d, params } from '../kernels/util.js';
 import { record } from '../tape.js';
-import { Tensor } from '../tensor.js';
+import { gpu, Tensor } from '../tensor.js';
+import { biasGradRaw } from '../conv/bias-grad.js';
 import { add, mul, rsqrt, scale, square } from './elementwise.js';
 import { matmul } from './linalg.js';
 import { mean, sum } from './shape.js';
@@ -67,17 +68,35 @@ export function fusedLeakyRelu(x: Tensor, bias: Tensor | null, slope = LRELU_SLO
       p,
     );
   const axes = x.shape.map((_, i) => i).filter((i) => i !== 1);
+  const rank = x.rank;
   return record({
     name: 'fusedLeakyRelu',
     inputs: [x, bias],
     output: y,
     save: [y],
     backward: (gy, [ys], needs) => {
+      if (needs[1] && rank >= 2) {
+        const [gx, gb] = leakyReluGradAndBias(gy, ys!, slope, gain);
+        return [needs[0] ? gx : null, gb];
+      }
       const gx = leakyReluGradFromOutput(gy, ys!, slope, gain);
       const gb = needs[1] ? Tensor.view(sum(gx, axes), [C]) : null;
       return [needs[0] ? gx : null, gb];
     },
   });
+}
+
+/**
+ * leakyReluGradFromOutput and the bias gradient (Σ over every axis but 1) in one pass over gy and y (bias-grad.ts):
+ * [gt, gb [C]]. Not recorded (for backward closures).
+ */
+export function leakyReluGradAndBias(gy: Tensor, y: Tensor, slope = LRELU_SLOPE, gain = LRELU_GAIN): [Tensor, Tensor] {
+  const C = gy.shape[1] ?? 1;
+  const inner = gy.shape.slice(2).reduce((a, b) => a * b, 1);
+  const gt = Tensor.empty(gy.shape);
+  const gb = Tensor.empty([C]);
+  biasGradRaw(gpu(), gy.shape[0] ?? 1, C, inner, gy.buffer, gb.buffer, { y: y.buffer, gt: gt.buffer, slope, gain });
+  return [gt, gb];
 }
 
 /**
@@ -137,9 +156,8 @@ export function noiseBiasLeakyRelu(x: Tensor, noise: Tensor, strength: Tensor, b
     output: y,
     save: [y, noise, strength],
     backward: (gy, [ys, nz, st], needs) => {
-      const gt = leakyReluGradFromOutput(gy, ys!);
+      const [gt, gb] = needs[3] ? leakyReluGradAndBias(gy, ys!) : [leakyReluGradFromOutput(gy, ys!), null];
       const [gn, gs] = noiseGrads(gt, nz!, st!, needs[1]!, needs[2]!);
-      const gb = needs[3] ? Tensor.view(sum(gt, [0, 2, 3]), [C]) : null;
       return [needs[0] ? gt : null, gn, gs, gb];
     },
   });

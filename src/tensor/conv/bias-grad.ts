@@ -1,0 +1,75 @@
+/**
+ * Bias gradients Σ_{n, pixels} g[n, c, ·] over [N, C, HW], optionally fused with FusedLeakyReLU's backward
+ * (g = gy · (y > 0 ? 1 : slope) · gain, written out as the gradient the convolution needs next).
+ * Two passes: every workgroup sums a chunk of 4096 pixels of one (n, c) plane into a partial (so a 64-channel layer
+ * at 512² runs 4,096 workgroups, not 64 each walking a megabyte), then one workgroup per channel sums the partials.
+ * Fused, the activation gradient is summed as it is written: one read of gy and y, none of the result.
+ */
+import { grid1d, type Gpu } from '../../gpu/index.js';
+import { channelSum } from './direct.js';
+
+const CHUNK = 4096;
+
+const PARTIALS = (lrelu: boolean) => /* wgsl */ `
+@group(0) @binding(0) var<storage, read> GY: array<f32>;
+${
+  lrelu
+    ? `@group(0) @binding(1) var<storage, read> Yv: array<f32>;
+@group(0) @binding(2) var<storage, read_write> GT: array<f32>;
+@group(0) @binding(3) var<storage, read_write> PART: array<f32>;`
+    : '@group(0) @binding(1) var<storage, read_write> PART: array<f32>;'
+}
+struct S { n: u32, c: u32, hw: u32, chunks: u32, slope: f32, gain: f32 }
+@group(1) @binding(0) var<uniform> P: S;
+var<workgroup> part: array<f32, 256>;
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
+  let w = wg.y * nwg.x + wg.x;
+  if (w >= P.n * P.c * P.chunks) { return; } // whole workgroups only: the barriers below stay uniform
+  let k = w % P.chunks; let plane = w / P.chunks; // plane = b·C + o
+  let base = plane * P.hw;
+  let end = min(P.hw, (k + 1u) * ${CHUNK}u);
+  var s = 0.0;
+  for (var p = k * ${CHUNK}u + li; p < end; p += 256u) {
+    ${
+      lrelu
+        ? `let g = GY[base + p] * select(P.slope, 1.0, Yv[base + p] > 0.0) * P.gain;
+    GT[base + p] = g;
+    s += g;`
+        : 's += GY[base + p];'
+    }
+  }
+  part[li] = s;
+  workgroupBarrier();
+  for (var st = 128u; st > 0u; st >>= 1u) {
+    if (li < st) { part[li] += part[li + st]; }
+    workgroupBarrier();
+  }
+  // channel-major [C][N·chunks], the layout the channel sum reads as N = 1, HW = N·chunks
+  if (li == 0u) { PART[((plane % P.c) * P.n + plane / P.c) * P.chunks + k] = part[0]; }
+}`;
+
+/**
+ * gb [c] = Σ g over n and the hw pixels of g [n, c, hw]; with `lrelu`, g = gy·lrelu'(y)·gain is also written to
+ * `lrelu.gt` (same shape as gy).
+ */
+export function biasGradRaw(
+  gpu: Gpu,
+  n: number,
+  c: number,
+  hw: number,
+  gy: GPUBuffer,
+  gb: GPUBuffer,
+  lrelu: { y: GPUBuffer; gt: GPUBuffer; slope: number; gain: number } | null = null,
+): void {
+  const chunks = Math.max(1, Math.ceil(hw / CHUNK));
+  if (n * c === 0) return;
+  const part = gpu.pool.acquire(4 * c * n * chunks, 'bias grad partials');
+  const p = new Uint32Array(8);
+  p.set([n, c, hw, chunks]);
+  new Float32Array(p.buffer).set([lrelu?.slope ?? 0, lrelu?.gain ?? 1], 4);
+  const k = gpu.kernel(lrelu ? 'bias_grad_lrelu_partials' : 'bias_grad_partials', PARTIALS(lrelu !== null));
+  gpu.dispatch(k, lrelu ? [gy, lrelu.y, lrelu.gt, part] : [gy, part], grid1d(n * c * chunks, 1), p);
+  channelSum(gpu, 1, c, n * chunks, part, gb);
+  gpu.pool.release(part);
+}
