@@ -58,14 +58,13 @@ export interface Tc2Options {
 
 const ceilDiv = (a: number, b: number) => Math.ceil(a / b);
 
-/** A WGSL f32 literal that denotes exactly Math.fround(v) (shortest round-trip digits of the f32 value). */
+/**
+ * A WGSL literal that denotes exactly Math.fround(v): 17 significant digits of the f32 value parse back to that
+ * very value as an AbstractFloat (f64), so its conversion to f32 involves no rounding.
+ */
 export function f32Literal(v: number): string {
-  const f = Math.fround(v);
-  for (let d = 1; d <= 17; d++) {
-    const t = f.toPrecision(d);
-    if (Math.fround(Number(t)) === f) return t.includes('e') || t.includes('.') ? t : `${t}.0`;
-  }
-  return String(f);
+  const t = Math.fround(v).toPrecision(17);
+  return t.includes('.') || t.includes('e') ? t : `${t}.0`;
 }
 const BIG_NEG = -1048576; // an origin that fails every bounds test
 
