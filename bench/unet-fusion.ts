@@ -1,7 +1,8 @@
 /**
  * A/B of the DualStyleUNet's fused conv tails (conv2dFused: conv + noise + bias + leaky ReLU·√2 in the GEMM
  * epilogue, layers.ts setConvTailFusion) and of the inference weight cache (freezeForInference): forward (no grad)
- * unfused / fused / fused + frozen, forward + backward unfused / fused, each with its dispatch count.
+ * unfused / fused / fused + frozen, forward + backward unfused / fused, each with its dispatch count; with tensor
+ * cores also the frozen forward and the training step with the opt-in sub-pixel transposed convs.
  * On a CPU adapter the default conv path is 'direct', which has no epilogue (fused = unfused there);
  * `UNET_CONV_PATH=tc2` (or tc, tiled, …) runs every convolution on that path, as the unet bench.
  * Register in bench/run.ts as ['unet-fusion', './unet-fusion.js', 'benchUnetFusion'].
@@ -9,6 +10,8 @@
 import type { Gpu } from '../src/gpu/index.js';
 import { setConvTailFusion } from '../src/nn/styleunet/layers.js';
 import { clearTape } from '../src/tensor/index.js';
+import { tensorCoresAvailable } from '../src/tensor/conv/conv2d-raw.js';
+import { setDefaultConvKernel } from '../src/tensor/conv/ops.js';
 import type { BenchRow } from './table.js';
 import { timeWall } from './timeit.js';
 import { unetFixture, withEnvConvPath } from './unet.js';
@@ -45,6 +48,22 @@ async function fusionRows(gpu: Gpu, tiny: boolean, path: string): Promise<BenchR
     row('forward + backward, unfused tails', await timed(gpu, train, reps));
     setConvTailFusion(true);
     row('forward + backward, fused tails', await timed(gpu, train, reps));
+    if (tensorCoresAvailable(gpu)) {
+      // A/B of the opt-in sub-pixel transposed convs (tc2-subpixel.ts) on top of the current conv options.
+      const before = setDefaultConvKernel(null);
+      setDefaultConvKernel({ ...(before ?? { path: 'fast' }), subpixelTranspose: true });
+      try {
+        net.freezeForInference();
+        row(
+          'forward (no grad), fused tails + frozen weights, sub-pixel transposed convs',
+          await timed(gpu, forward, reps),
+        );
+        net.unfreeze();
+        row('forward + backward, fused tails, sub-pixel transposed convs', await timed(gpu, train, reps));
+      } finally {
+        setDefaultConvKernel(before);
+      }
+    }
   } finally {
     setConvTailFusion(prev);
     net.unfreeze();

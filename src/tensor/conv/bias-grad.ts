@@ -64,6 +64,7 @@ export function biasGradRaw(
 ): void {
   const chunks = Math.max(1, Math.ceil(hw / CHUNK));
   if (n * c === 0) return;
+  if (!lrelu && n * chunks <= 4) return channelSum(gpu, n, c, hw, gy, gb); // small planes: one pass is enough
   const part = gpu.pool.acquire(4 * c * n * chunks, 'bias grad partials');
   const p = new Uint32Array(8);
   p.set([n, c, hw, chunks]);
