@@ -65,7 +65,7 @@ export async function unetFixture(gpu: Gpu, tiny: boolean) {
     for (const t of [x, r, ...views]) t.dispose();
     gpu.pool.trim();
   };
-  return { net, forward, train, dispose };
+  return { net, forward, train, dispose, inputs: { x, views, r } };
 }
 
 /**
