@@ -7,6 +7,12 @@
 import type { Gpu } from '../../gpu/index.js';
 import type { ModulateGeom } from '../reference/conv.js';
 
+/**
+ * Invocations per workgroup of the reduction kernels (one workgroup per output channel or input channel): 256, not
+ * 64, so a 512-channel layer keeps ~130k invocations in flight instead of ~33k (these kernels are memory-bound).
+ */
+const WG = 256;
+
 const STRUCT = /* wgsl */ `
 struct M { n: u32, cout: u32, cin: u32, k2: u32, demod: u32, scale: f32 }
 @group(1) @binding(0) var<uniform> P: M;`;
@@ -17,24 +23,24 @@ const FORWARD = /* wgsl */ `
 @group(0) @binding(2) var<storage, read_write> WM: array<f32>;
 @group(0) @binding(3) var<storage, read_write> D: array<f32>;
 ${STRUCT}
-var<workgroup> part: array<f32, 64>;
-@compute @workgroup_size(64)
+var<workgroup> part: array<f32, ${WG}>;
+@compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u32) {
   let o = wg.x; let b = wg.y;
   let kk = P.cin * P.k2;
   var ss = 0.0;
-  for (var j = li; j < kk; j += 64u) {
+  for (var j = li; j < kk; j += ${WG}u) {
     let v = Wt[o * kk + j] * P.scale * S[b * P.cin + j / P.k2];
     ss = fma(v, v, ss);
   }
   part[li] = ss;
   workgroupBarrier();
-  for (var st = 32u; st > 0u; st >>= 1u) {
+  for (var st = ${WG / 2}u; st > 0u; st >>= 1u) {
     if (li < st) { part[li] += part[li + st]; }
     workgroupBarrier();
   }
   let d = select(1.0, inverseSqrt(part[0] + 1e-8), P.demod != 0u);
-  for (var j = li; j < kk; j += 64u) {
+  for (var j = li; j < kk; j += ${WG}u) {
     WM[(b * P.cout + o) * kk + j] = Wt[o * kk + j] * P.scale * S[b * P.cin + j / P.k2] * d;
   }
   if (li == 0u) { D[b * P.cout + o] = d; }
@@ -53,25 +59,25 @@ function backwardWp(withGw: boolean): string {
 @group(0) @binding(4) var<storage, read_write> GP: array<f32>;
 ${withGw ? '@group(0) @binding(5) var<storage, read_write> GW: array<f32>;' : ''}
 ${STRUCT}
-var<workgroup> part: array<f32, 64>;
-@compute @workgroup_size(64)
+var<workgroup> part: array<f32, ${WG}>;
+@compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u32) {
   let o = wg.x; let b = wg.y;
   let kk = P.cin * P.k2;
   let base = (b * P.cout + o) * kk;
   var dot = 0.0;
-  for (var j = li; j < kk; j += 64u) {
+  for (var j = li; j < kk; j += ${WG}u) {
     dot = fma(G[base + j], Wt[o * kk + j] * P.scale * S[b * P.cin + j / P.k2], dot);
   }
   part[li] = dot;
   workgroupBarrier();
-  for (var st = 32u; st > 0u; st >>= 1u) {
+  for (var st = ${WG / 2}u; st > 0u; st >>= 1u) {
     if (li < st) { part[li] += part[li + st]; }
     workgroupBarrier();
   }
   let d = D[b * P.cout + o];
   let c = d * d * d * part[0];
-  for (var j = li; j < kk; j += 64u) {
+  for (var j = li; j < kk; j += ${WG}u) {
     let wp = Wt[o * kk + j] * P.scale * S[b * P.cin + j / P.k2];
     let gp = select(G[base + j], d * G[base + j] - c * wp, P.demod != 0u);
     GP[base + j] = gp;
@@ -103,19 +109,19 @@ const BACKWARD_S = /* wgsl */ `
 @group(0) @binding(1) var<storage, read> GP: array<f32>;
 @group(0) @binding(2) var<storage, read_write> GS: array<f32>;
 ${STRUCT}
-var<workgroup> part: array<f32, 64>;
-@compute @workgroup_size(64)
+var<workgroup> part: array<f32, ${WG}>;
+@compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u32) {
   let i = wg.x; let b = wg.y;
   let kk = P.cin * P.k2;
   var s = 0.0;
-  for (var t = li; t < P.cout * P.k2; t += 64u) {
+  for (var t = li; t < P.cout * P.k2; t += ${WG}u) {
     let o = t / P.k2; let j = i * P.k2 + t % P.k2;
     s = fma(GP[(b * P.cout + o) * kk + j], Wt[o * kk + j], s);
   }
   part[li] = s;
   workgroupBarrier();
-  for (var st = 32u; st > 0u; st >>= 1u) {
+  for (var st = ${WG / 2}u; st > 0u; st >>= 1u) {
     if (li < st) { part[li] += part[li + st]; }
     workgroupBarrier();
   }
