@@ -1,41 +1,27 @@
 import { describe, expect, it } from 'vitest';
 import * as T from '../../src/tensor/index.js';
 import { haarSkipUpsample } from '../../src/tensor/conv/ops.js';
+import { blurKernel, haarSkipRef } from '../../src/tensor/reference/upfirdn.js';
 import { upsampleSpec } from '../../src/tensor/conv/fir.js';
-import { blurKernel, haarDwtRef, haarIwtRef, upfirdn2dRef } from '../../src/tensor/reference/upfirdn.js';
 import { numericGrad, randomF32, relError, seededRandom } from '../helpers/numeric.js';
 import { runOp, toF64 } from '../helpers/gpu-op.js';
 
 const TOL = 1e-4;
 
-/** The float64 chain the kernel replaces: haarDwt(upfirdn2d(haarIwt(s), up 2, [1,3,3,1])) (+ a). */
+/** The float64 chain the kernel replaces (+ the residual a). */
 function chainRef(n: number, c: number, h: number, w: number, s: Float64Array, a: Float64Array | null): Float64Array {
-  const img = haarIwtRef(n, c, h, w, s);
-  const spec = upsampleSpec(2);
-  const g = {
-    planes: n * c,
-    h: 2 * h,
-    w: 2 * w,
-    kh: 4,
-    kw: 4,
-    upX: 2,
-    upY: 2,
-    downX: 1,
-    downY: 1,
-    padX0: spec.opts.pad![0],
-    padX1: spec.opts.pad![1],
-    padY0: spec.opts.pad![0],
-    padY1: spec.opts.pad![1],
-    ho: 4 * h,
-    wo: 4 * w,
-  };
-  const up = upfirdn2dRef(g, img, blurKernel([1, 3, 3, 1], 2));
-  const out = haarDwtRef(n, c, 4 * h, 4 * w, up);
+  const out = haarSkipRef(n, c, h, w, s);
   if (a) for (let i = 0; i < out.length; i++) out[i]! += a[i]!;
   return out;
 }
 
 describe('Haar skip upsample (the ToRGB skip in one kernel)', () => {
+  it("the float64 chain uses the network's Upsample(2) (pad (2, 1), [1,3,3,1] FIR ×4)", () => {
+    const spec = upsampleSpec(2);
+    expect(spec.opts.pad).toEqual([2, 1]);
+    expect(Array.from(spec.kernel)).toEqual(Array.from(blurKernel([1, 3, 3, 1], 2)));
+  });
+
   it('matches the float64 chain haarDwt ∘ upfirdn2d(up 2) ∘ haarIwt, with and without the residual; gradients', async () => {
     const rand = seededRandom(31);
     for (const [n, c, h, w, withAdd] of [

@@ -16,14 +16,13 @@ import {
   cached,
   checkTc2Tile,
   f32Literal,
-  pixelGather,
+  gatherTimesWeights,
   releaseWeights,
   shapeName,
   splitSlices,
   tc2Kernel,
   TC2_TILE,
   tileKey,
-  weightCopy,
   type Tc2Options,
 } from './tc2.js';
 
@@ -115,8 +114,6 @@ export function convTranspose2dSubpixelTc2(
   const src = cached(
     `tc2convT|${t.n},${t.cin},${t.cout},${t.h},${t.w},${t.conv.kh},${t.conv.kw}|${tileKey(tile)}|${mode}|${bias ? 1 : 0}|${sps}`,
     () => {
-      const a = pixelGather(T, tile, t.cin);
-      const b = tile.bGlobal ? null : weightCopy(T, tile, npad);
       return tc2Kernel(
         {
           header: /* wgsl */ `
@@ -144,14 +141,7 @@ fn store(m: u32, n: u32, z: u32, v: f32) {
           n: N,
           slices,
           slicesPerSplit: sps,
-          aLayout: 'k',
-          bLayout: tile.bGlobal ? 'g' : 'k',
-          npad,
-          vars: a.vars + '\n' + (b?.vars ?? ''),
-          init: a.init + (b?.init ?? ''),
-          fetch: a.fetch + (b?.fetch ?? ''),
-          put: a.put + (b?.put ?? ''),
-          cFast: 'm',
+          ...gatherTimesWeights(T, tile, t.cin, npad),
         },
         tile,
         mode,

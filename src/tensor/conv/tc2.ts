@@ -159,6 +159,30 @@ interface Tc2Spec {
   cFast: 'm' | 'n';
 }
 
+/**
+ * The staging of a pixel-gather × f16-weight GEMM (forward, input gradient, transposed conv): every field of the
+ * spec but the header, sizes and slices.
+ */
+export function gatherTimesWeights(
+  T: number,
+  tile: Tc2Tile,
+  channels: number,
+  npad: number,
+): Pick<Tc2Spec, 'aLayout' | 'bLayout' | 'npad' | 'vars' | 'init' | 'fetch' | 'put' | 'cFast'> {
+  const a = pixelGather(T, tile, channels);
+  const b = tile.bGlobal ? null : weightCopy(T, tile, npad);
+  return {
+    aLayout: 'k',
+    bLayout: tile.bGlobal ? 'g' : 'k',
+    npad,
+    vars: a.vars + '\n' + (b?.vars ?? ''),
+    init: a.init + (b?.init ?? ''),
+    fetch: a.fetch + (b?.fetch ?? ''),
+    put: a.put + (b?.put ?? ''),
+    cFast: 'm',
+  };
+}
+
 /** The GEMM skeleton around the staging of a spec. */
 export function tc2Kernel(s: Tc2Spec, tile: Tc2Tile, mode: TcMode): string {
   const { bm, bn, bk, sgm, sgn } = tile;
@@ -286,7 +310,7 @@ ${out}}`;
  * G_CB = channel chunks of BK per tap), `fn pixel(m) -> vec3i` (batch offset in elements, origin y, origin x) and
  * `fn tapOf(t) -> vec2i` (dy, dx).
  */
-export function pixelGather(
+function pixelGather(
   T: number,
   t: Tc2Tile,
   channels: number,
@@ -324,7 +348,7 @@ export function pixelGather(
 }
 
 /** Staging of the pre-converted f16 weights (B of forward / input grad, layout 'k'): binding WH4 (vec4<f16>). */
-export function weightCopy(
+function weightCopy(
   T: number,
   t: Tc2Tile,
   npad: number,
@@ -477,8 +501,6 @@ export function conv2dForwardTc2(
 
   const src = cached(`tc2fwd|${geomKey(g)}|${tileKey(tile)}|${mode}|${ekey}|${sps}`, () => {
     const e = fused ? epilogueWgsl(bias !== null, epi, 2) : null;
-    const a = pixelGather(T, tile, g.cin);
-    const b = tile.bGlobal ? null : weightCopy(T, tile, npad);
     return tc2Kernel(
       {
         header: /* wgsl */ `
@@ -502,14 +524,7 @@ fn store(m: u32, n: u32, z: u32, v: f32) {
         n: g.cout,
         slices,
         slicesPerSplit: sps,
-        aLayout: 'k',
-        bLayout: tile.bGlobal ? 'g' : 'k',
-        npad,
-        vars: a.vars + '\n' + (b?.vars ?? ''),
-        init: a.init + (b?.init ?? ''),
-        fetch: a.fetch + (b?.fetch ?? ''),
-        put: a.put + (b?.put ?? ''),
-        cFast: 'm',
+        ...gatherTimesWeights(T, tile, g.cin, npad),
       },
       tile,
       mode,
@@ -592,8 +607,6 @@ const KY0: u32 = ${ky0}u; const KX0: u32 = ${kx0}u; const NKXD: u32 = ${Math.max
 const OY: u32 = ${oy}u; const OX: u32 = ${ox}u;`;
 
       const src = cached(`tc2dgrad|${geomKey(g)}|${tileKey(tile)}|${mode}|${bias ? 1 : 0}|${py},${px}|${sps}`, () => {
-        const a = pixelGather(T, tile, g.cout);
-        const b = tile.bGlobal ? null : weightCopy(T, tile, npad);
         return tc2Kernel(
           {
             header: /* wgsl */ `
@@ -618,14 +631,7 @@ fn store(m: u32, n: u32, z: u32, v: f32) {
             n: g.cin,
             slices,
             slicesPerSplit: sps,
-            aLayout: 'k',
-            bLayout: tile.bGlobal ? 'g' : 'k',
-            npad,
-            vars: a.vars + '\n' + (b?.vars ?? ''),
-            init: a.init + (b?.init ?? ''),
-            fetch: a.fetch + (b?.fetch ?? ''),
-            put: a.put + (b?.put ?? ''),
-            cFast: 'm',
+            ...gatherTimesWeights(T, tile, g.cout, npad),
           },
           tile,
           mode,
@@ -746,8 +752,6 @@ export function tc2ForwardWgslForTest(g: Conv2dGeom, tile: Tc2Tile, mode: TcMode
   const T = checkTc2Tile(tile);
   const cb = ceilDiv(g.cin, tile.bk);
   const npad = ceilDiv(g.cout, tile.bn) * tile.bn;
-  const a = pixelGather(T, tile, g.cin);
-  const b = tile.bGlobal ? null : weightCopy(T, tile, npad);
   return tc2Kernel(
     {
       header: `${bHeader(tile)}\n${consts(g)}\nconst G_CB: u32 = ${cb}u;`,
@@ -755,14 +759,7 @@ export function tc2ForwardWgslForTest(g: Conv2dGeom, tile: Tc2Tile, mode: TcMode
       n: g.cout,
       slices: g.kh * g.kw * cb,
       slicesPerSplit: g.kh * g.kw * cb,
-      aLayout: 'k',
-      bLayout: tile.bGlobal ? 'g' : 'k',
-      npad,
-      vars: a.vars + '\n' + (b?.vars ?? ''),
-      init: a.init + (b?.init ?? ''),
-      fetch: a.fetch + (b?.fetch ?? ''),
-      put: a.put + (b?.put ?? ''),
-      cFast: 'm',
+      ...gatherTimesWeights(T, tile, g.cin, npad),
     },
     tile,
     mode,

@@ -136,6 +136,31 @@ export function haarIwtRef(n: number, c: number, h: number, w: number, x: Arr): 
   return out;
 }
 
+/**
+ * The DualStyleUNet's ToRGB skip on Haar subbands: haarDwt(upfirdn2d(haarIwt(s), up 2, [1,3,3,1]·4, pad (2, 1))),
+ * s [n, 4c, h, w] → [n, 4c, 2h, 2w] (StyleGAN2's Upsample(2) between the two transforms).
+ */
+export function haarSkipRef(n: number, c: number, h: number, w: number, s: Arr): Float64Array {
+  const g: UpfirdnGeom = {
+    planes: n * c,
+    h: 2 * h,
+    w: 2 * w,
+    kh: 4,
+    kw: 4,
+    upX: 2,
+    upY: 2,
+    downX: 1,
+    downY: 1,
+    padX0: 2,
+    padX1: 1,
+    padY0: 2,
+    padY1: 1,
+    ho: 4 * h,
+    wo: 4 * w,
+  };
+  return haarDwtRef(n, c, 4 * h, 4 * w, upfirdn2dRef(g, haarIwtRef(n, c, h, w, s), blurKernel([1, 3, 3, 1], 2)));
+}
+
 /** A normalised 1-D Gaussian window (SSIM uses size 11, σ 1.5). */
 export function gaussianWindow(size: number, sigma: number): Float64Array {
   const g = new Float64Array(size);
