@@ -348,11 +348,7 @@ function pixelGather(
 }
 
 /** Staging of the pre-converted f16 weights (B of forward / input grad, layout 'k'): binding WH4 (vec4<f16>). */
-function weightCopy(
-  T: number,
-  t: Tc2Tile,
-  npad: number,
-): { vars: string; init: string; fetch: string; put: string } {
+function weightCopy(T: number, t: Tc2Tile, npad: number): { vars: string; init: string; fetch: string; put: string } {
   const B = dims('k', t.bn, t);
   const { L, J, Q, R } = mapping(T, t.bn / 4, t.bk);
   const np4 = npad / 4;
