@@ -1,6 +1,6 @@
 /**
  * Where the GPU time goes: per-kernel GPU time (KernelProfiler: one timed pass per dispatch) of one DualStyleUNet
- * forward, one forward + backward, and one rasterizer forward and forward + backward of the 618k-Gaussian scene.
+ * forward, one forward + backward, one frozen forward (freezeForInference), and one rasterizer forward and forward + backward of the 618k-Gaussian scene.
  * Rows are kernel families, slowest first; the sum of a workload is an upper bound of its batched time (a pass per
  * dispatch forbids overlap). `UNET_CONV_PATH` picks the network's conv path as in the unet bench; `PROFILE_ONLY=unet|splat` runs one
  * workload; `PROFILE_TOP` sets the rows per workload. `tiny` shrinks everything for a lavapipe smoke run.
@@ -50,6 +50,9 @@ export async function benchProfile(gpu: Gpu, opts: { tiny?: boolean } = {}): Pro
       const unet = await unetFixture(gpu, tiny);
       rows.push(...(await profiled(gpu, `unet forward (convs ${path})`, unet.forward)));
       rows.push(...(await profiled(gpu, `unet forward+backward (convs ${path})`, unet.train)));
+      unet.net.freezeForInference(); // animation: parameter-only tensors kept
+      rows.push(...(await profiled(gpu, `unet frozen forward (convs ${path})`, unet.forward)));
+      unet.net.unfreeze();
       unet.dispose();
     });
 
