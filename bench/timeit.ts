@@ -59,3 +59,16 @@ export async function timeWall(gpu: Gpu, fn: () => void, reps: number): Promise<
   }
   return median(times);
 }
+
+/**
+ * Per-run wall time of `runs` back-to-back runs of `fn` with one wait at the end (after `warmUp`): the throughput of
+ * a loop that keeps the GPU fed (training steps, animation frames), where timeWall also counts each run's start-up
+ * and final wait.
+ */
+export async function timeThroughput(gpu: Gpu, fn: () => void, runs: number): Promise<number> {
+  await warmUp(gpu, fn);
+  const t0 = performance.now();
+  for (let r = 0; r < runs; r++) fn();
+  await gpu.sync();
+  return (performance.now() - t0) / runs;
+}

@@ -18,7 +18,7 @@ import {
   zeroGrad,
 } from '../src/tensor/index.js';
 import type { BenchRow } from './table.js';
-import { timeWall } from './timeit.js';
+import { timeThroughput, timeWall } from './timeit.js';
 import { setDefaultConvKernel } from '../src/tensor/conv/ops.js';
 import type { ConvKernelOptions } from '../src/tensor/conv/conv2d-raw.js';
 
@@ -132,6 +132,23 @@ async function benchUnetRows(gpu: Gpu, opts: { tiny?: boolean }, path: string): 
       note: `peak ${mib(trainPeak)} beyond weights; weights ${mib(base)}; new buffers in a warm step: ${newBuffers}; ${dispatches} dispatches and ${bindGroups} new bind groups per step; CPU recording ${trainRecord.toFixed(1)} ms`,
     },
   ];
+  rows.push(
+    {
+      bench: 'unet',
+      case: `${name} forward, ${THROUGHPUT_RUNS} back to back (per run)`,
+      ms: await timeThroughput(gpu, forward, THROUGHPUT_RUNS),
+      note: 'one wait at the end: animation throughput',
+    },
+    {
+      bench: 'unet',
+      case: `${name} forward + backward, ${THROUGHPUT_RUNS} back to back (per step)`,
+      ms: await timeThroughput(gpu, train, THROUGHPUT_RUNS),
+      note: 'one wait at the end: training throughput',
+    },
+  );
   dispose();
   return rows;
 }
+
+/** Runs per back-to-back measurement. */
+const THROUGHPUT_RUNS = 10;
