@@ -29,6 +29,30 @@ describe('splat sort building blocks', () => {
     scratch.release();
   });
 
+  it('radix sort beyond 4M keys (the histogram table needs a multi-level scan)', async () => {
+    const gpu = await getGpu();
+    const scratch = new Scratch(gpu);
+    const n = 4_200_001; // 4,102 blocks: 1,026 table segments > 1,024
+    const keys = new Uint32Array(n);
+    let st = 99;
+    for (let i = 0; i < n; i++) keys[i] = (st = (Math.imul(st, 1664525) + 1013904223) >>> 0) >>> 23; // 9 bits
+    const b = {
+      keysA: gpu.bufferFrom(keys),
+      valsA: gpu.bufferFrom(Uint32Array.from({ length: n }, (_, i) => i)),
+      keysB: gpu.pool.acquire(n * 4),
+      valsB: gpu.pool.acquire(n * 4),
+    };
+    const r = radixSort(gpu, scratch, b, n, 9);
+    const k = new Uint32Array(await gpu.read(r.keys, 0, n * 4));
+    const v = new Uint32Array(await gpu.read(r.vals, 0, n * 4));
+    let bad = 0;
+    for (let i = 1; i < n; i++) if (k[i - 1]! > k[i]! || (k[i - 1] === k[i] && v[i - 1]! > v[i]!)) bad++;
+    for (let i = 0; i < n; i += 997) if (keys[v[i]!] !== k[i]) bad++;
+    expect(bad).toBe(0);
+    for (const x of Object.values(b)) gpu.pool.release(x);
+    scratch.release();
+  });
+
   it('the atomic sum', async () => {
     const gpu = await getGpu();
     const rand = seededRandom(4);
