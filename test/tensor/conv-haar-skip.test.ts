@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import * as T from '../../src/tensor/index.js';
-import { haarSkipUpsample } from '../../src/tensor/conv/ops.js';
-import { blurKernel, haarSkipRef } from '../../src/tensor/reference/upfirdn.js';
-import { upsampleSpec } from '../../src/tensor/conv/fir.js';
+import { haarSkipUpsample, upfirdn2dTail } from '../../src/tensor/conv/ops.js';
+import { upfirdnGeometry } from '../../src/tensor/conv/upfirdn-geometry.js';
+import { blurKernel, haarSkipRef, upfirdn2dRef } from '../../src/tensor/reference/upfirdn.js';
+import { blurSpec, upsampleSpec } from '../../src/tensor/conv/fir.js';
 import { numericGrad, randomF32, relError, seededRandom } from '../helpers/numeric.js';
 import { runOp, toF64 } from '../helpers/gpu-op.js';
 
@@ -60,5 +61,48 @@ describe('Haar skip upsample (the ToRGB skip in one kernel)', () => {
       ],
       () => new Float32Array(8),
     );
+  });
+});
+
+describe('upfirdn2dTail (the upsampling StyledConv blur with noise, bias and leaky ReLU as its epilogue)', () => {
+  it('tiled kernel matches the float64 blur + tail, shared and per-sample noise; all gradients', async () => {
+    const rand = seededRandom(41);
+    const fir = blurSpec([1, 1], [1, 3, 3, 1], 2);
+    for (const [n, c, h, w, perSample, block] of [
+      [2, 3, 9, 7, false, [2, 2]],
+      [2, 2, 5, 6, true, [2, 2]],
+      [1, 2, 6, 9, false, [4, 4]], // 8 outputs a row: the vec4 stores (the GPU default block)
+    ] as const) {
+      const g = upfirdnGeometry(n * c, h, w, fir.kh, fir.kw, fir.opts);
+      const hw = g.ho * g.wo;
+      const nn = perSample ? n : 1;
+      const x = randomF32(n * c * h * w, rand);
+      const noise = randomF32(nn * hw, rand);
+      const strength = randomF32(1, rand);
+      const bias = randomF32(c, rand);
+      const gy = randomF32(n * c * hw, rand);
+      const ref = (xs: Float64Array[]) => {
+        const y = upfirdn2dRef(g, xs[0]!, Array.from(fir.kernel));
+        return y.map((v, i) => {
+          const b = Math.floor(i / (c * hw));
+          const t = v + xs[2]![0]! * xs[1]![(perSample ? b * hw : 0) + (i % hw)]! + xs[3]![Math.floor(i / hw) % c]!;
+          return (t > 0 ? t : 0.2 * t) * Math.SQRT2;
+        });
+      };
+      const out = await runOp(
+        (a, z, s, b) => upfirdn2dTail(a!, fir, z!, s!, b!, { path: 'tiled', block }),
+        [
+          { data: x, shape: [n, c, h, w], grad: true },
+          { data: noise, shape: [nn, 1, g.ho, g.wo], grad: true },
+          { data: strength, shape: [1], grad: true },
+          { data: bias, shape: [c], grad: true },
+        ],
+        () => gy,
+      );
+      const xs = [x, noise, strength, bias];
+      expect(out.shape).toEqual([n, c, g.ho, g.wo]);
+      expect(relError(out.y, ref(xs.map(toF64)))).toBeLessThan(TOL);
+      for (let k = 0; k < 4; k++) expect(relError(out.grads[k]!, numericGrad(ref, xs, gy, k))).toBeLessThan(TOL);
+    }
   });
 });

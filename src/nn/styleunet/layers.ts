@@ -7,7 +7,7 @@
 import { add, biasAdd, scale } from '../../tensor/ops/elementwise.js';
 import { reshape } from '../../tensor/ops/shape.js';
 import { permute } from '../../tensor/ops/linalg.js';
-import { equalLinear, fusedLeakyRelu, noiseBiasLeakyRelu, noiseInjection } from '../../tensor/ops/stylegan.js';
+import { equalLinear, fusedLeakyRelu, noiseInjection } from '../../tensor/ops/stylegan.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import {
   conv2d,
@@ -18,6 +18,7 @@ import {
   haarSkipUpsample,
   modulate,
   upfirdn2d,
+  upfirdn2dTail,
 } from '../../tensor/conv/ops.js';
 import { blurSpec, downsampleSpec, upsampleSpec } from '../../tensor/conv/fir.js';
 import { blurPad } from './constants.js';
@@ -93,19 +94,34 @@ export function modulatedConv(
   demodulate: boolean,
   upsample: boolean,
 ): Tensor {
+  if (!upsample) {
+    const wm = modulatedWeight(p, prefix, style, demodulate);
+    return conv2d(x, wm, null, { padding: wm.shape[3]! >> 1 });
+  }
+  return upfirdn2d(modulatedConvTransposed(p, x, prefix, style, demodulate), UP_BLUR);
+}
+
+/** The blur after an upsampling ModulatedConv2d's transposed conv (Blur([1,3,3,1]·4, pad (1, 1))). */
+const UP_BLUR = blurSpec([1, 1], [1, 3, 3, 1], 2);
+
+/** An upsampling ModulatedConv2d before its blur: conv_transpose2d stride 2 with the modulated weight. */
+function modulatedConvTransposed(
+  p: ParamLookup,
+  x: Tensor,
+  prefix: string,
+  style: Tensor,
+  demodulate: boolean,
+): Tensor {
   const wm = modulatedWeight(p, prefix, style, demodulate);
-  const k = wm.shape[3]!;
-  if (!upsample) return conv2d(x, wm, null, { padding: k >> 1 });
   const key = `${prefix}.weight:modulated${demodulate ? ':demodulated' : ''}:transposed`;
   const wt = derived(p, key, () => permute(wm, [1, 0, 2, 3])); // frozen networks keep this layout too
-  const y = convTranspose2d(x, wt, null, { stride: 2 });
-  return upfirdn2d(y, blurSpec([1, 1], [1, 3, 3, 1], 2));
+  return convTranspose2d(x, wt, null, { stride: 2 });
 }
 
 /**
  * StyledConv: ModulatedConv2d (demodulated) → + w·noise → FusedLeakyReLU. Without upsampling the conv, noise, bias
  * and activation run as one conv2dFused (one dispatch on the GEMM paths); the upsampling ones go through the
- * transposed conv and the blur, then one noise + bias + activation kernel (noiseBiasLeakyRelu).
+ * transposed conv, then the blur with the noise, bias and activation as its epilogue (upfirdn2dTail).
  */
 export function styledConv(
   p: ParamLookup,
@@ -121,8 +137,11 @@ export function styledConv(
     const wm = modulatedWeight(p, `${prefix}.conv`, style, true);
     return conv2dFused(x, wm, bias, { padding: wm.shape[3]! >> 1, noise: { noise, strength }, lrelu: true });
   }
+  if (fuseTails) {
+    // the blur and the tail in one kernel (on GPUs; two ops on the CPU's direct upfirdn path)
+    return upfirdn2dTail(modulatedConvTransposed(p, x, `${prefix}.conv`, style, true), UP_BLUR, noise, strength, bias);
+  }
   const y = modulatedConv(p, x, `${prefix}.conv`, style, true, up);
-  if (fuseTails) return noiseBiasLeakyRelu(y, noise, strength, bias);
   return fusedLeakyRelu(noiseInjection(y, strength, noise), bias);
 }
 

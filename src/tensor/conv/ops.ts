@@ -35,9 +35,12 @@ import {
   separableFilterBackwardRaw,
   separableFilterRaw,
   separableGeoms,
+  pathOf,
   upfirdn2dAdjointRaw,
   upfirdn2dRaw,
+  upfirdn2dTailRaw,
   type SeparablePadding,
+  type UpfirdnPath,
 } from './upfirdn.js';
 import { modulateBackwardRaw, modulateRaw } from './modulate.js';
 import { maxPool2BackwardRaw, maxPool2Raw } from './pool2.js';
@@ -48,6 +51,7 @@ import {
   leakyReluGradAndBias,
   leakyReluGradFromOutput,
   noiseGrads,
+  noiseBiasLeakyRelu,
   noiseInjection,
 } from '../ops/stylegan.js';
 import { biasAdd, scale } from '../ops/elementwise.js';
@@ -273,6 +277,49 @@ export function upfirdn2d(x: Tensor, fir: FirSpec): Tensor {
       const gx = Tensor.empty(x.shape);
       upfirdn2dAdjointRaw(gpu(), g, gy.buffer, k, gx.buffer);
       return [gx];
+    },
+  });
+}
+
+/**
+ * The upsampling StyledConv's blur and tail: noiseBiasLeakyRelu(upfirdn2d(x, fir), noise, strength, bias), on GPUs
+ * as one tiled kernel (the tail is the output epilogue); on the 'direct' upfirdn path (CPU adapters) as the two ops.
+ * `opts` picks the upfirdn path and block (tests).
+ */
+export function upfirdn2dTail(
+  x: Tensor,
+  fir: FirSpec,
+  noise: Tensor,
+  strength: Tensor,
+  bias: Tensor,
+  opts: { path?: UpfirdnPath; block?: readonly [number, number] } = {},
+): Tensor {
+  if (pathOf(gpu(), opts) === 'direct') return noiseBiasLeakyRelu(upfirdn2d(x, fir), noise, strength, bias);
+  const [n, c, h, w] = nchw(x, 'upfirdn2dTail');
+  const g = upfirdnGeometry(n * c, h, w, fir.kh, fir.kw, fir.opts);
+  const ns = noise.shape;
+  if (ns.length !== 4 || ns[1] !== 1 || ns[2] !== g.ho || ns[3] !== g.wo || (ns[0] !== 1 && ns[0] !== n))
+    throw new Error(`upfirdn2dTail: noise [${ns}] does not broadcast to [${n}, ${c}, ${g.ho}, ${g.wo}]`);
+  if (strength.size !== 1) throw new Error('upfirdn2dTail: the noise strength must have one value');
+  if (bias.size !== c) throw new Error(`upfirdn2dTail: bias of ${bias.size} for ${c} channels`);
+  const k = constantBuffer(gpu(), fir.kernel);
+  const y = Tensor.empty([n, c, g.ho, g.wo]);
+  const tail = { noise: noise.buffer, strength: strength.buffer, bias: bias.buffer, perSample: ns[0] !== 1 };
+  upfirdn2dTailRaw(gpu(), g, c, x.buffer, k, y.buffer, tail, opts.block);
+  return record({
+    name: 'upfirdn2d_tail',
+    inputs: [x, noise, strength, bias],
+    output: y,
+    save: [y, noise, strength],
+    backward: (gy, [ys, nz, st], needs) => {
+      const [gt, gb] = needs[3] ? leakyReluGradAndBias(gy, ys!) : [leakyReluGradFromOutput(gy, ys!), null];
+      const [gn, gs] = noiseGrads(gt, nz!, st!, needs[1]!, needs[2]!);
+      let gx: Tensor | null = null;
+      if (needs[0]) {
+        gx = Tensor.empty(x.shape);
+        upfirdn2dAdjointRaw(gpu(), g, gt.buffer, k, gx.buffer, opts);
+      }
+      return [gx, gn, gs, gb];
     },
   });
 }

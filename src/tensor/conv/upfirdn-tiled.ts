@@ -109,12 +109,33 @@ export interface TiledPlan {
 
 const sources = new Map<string, TiledPlan>();
 
+/**
+ * The StyledConv tail as the output epilogue (upsampling StyledConvs: blur, then this): leaky ReLU(0.2)·√2 of
+ * (v + strength·noise[batch or 0][y][x]) + bias[channel], the order of noiseBiasLeakyRelu.
+ */
+const TAIL_WGSL = /* wgsl */ `
+@group(0) @binding(3) var<storage, read> Noise: array<f32>;
+@group(0) @binding(4) var<storage, read> Strength: array<f32>;
+@group(0) @binding(5) var<storage, read> Bias: array<f32>;
+var<private> tb: i32;
+var<private> tc: i32;
+fn tail(v: f32, y: i32, x: i32) -> f32 {
+  let t = (v + Strength[0] * Noise[tb + y * OW + x]) + Bias[tc];
+  return select(t * 0.2, t, t > 0.0) * 1.4142135623730951;
+}`;
+
 /** Outputs per invocation (x, y), rounded to multiples of the polyphase period. */
 export const DEFAULT_BLOCK: readonly [number, number] = [4, 4];
 
 /** The generated kernel and launch layout for one forward-form problem (cached by geometry). */
-export function tiledPlan(f: UpfirdnForm, acc = false, block: readonly [number, number] = DEFAULT_BLOCK): TiledPlan {
-  const key = `${JSON.stringify(f)}|${acc}|${block}`;
+export function tiledPlan(
+  f: UpfirdnForm,
+  acc = false,
+  block: readonly [number, number] = DEFAULT_BLOCK,
+  tail = false,
+): TiledPlan {
+  if (acc && tail) throw new Error('upfirdn2d tiled: a tail epilogue cannot accumulate');
+  const key = `${JSON.stringify(f)}|${acc}|${block}|${tail}`;
   const hit = sources.get(key);
   if (hit) return hit;
   const px = planAxis(f.x, block[0]);
@@ -166,7 +187,8 @@ export function tiledPlan(f: UpfirdnForm, acc = false, block: readonly [number, 
         const v = [0, 1, 2, 3].map((i) => `a${jy}_${4 * q + i}`).join(', ');
         lines.push(`    if (ox0 + ${4 * q} < OW) {`);
         lines.push(`      let i = (yr + ox0 + ${4 * q}) / 4;`);
-        lines.push(`      ${acc ? 'var' : 'let'} v = vec4f(${v});`);
+        const t4 = [0, 1, 2, 3].map((i) => `tail(a${jy}_${4 * q + i}, oy0 + ${jy}, ox0 + ${4 * q + i})`).join(', ');
+        lines.push(`      ${acc ? 'var' : 'let'} v = vec4f(${tail ? t4 : v});`);
         if (acc) lines.push(`      v += Y[i];`);
         lines.push(`      Y[i] = v;`);
         lines.push(`    }`);
@@ -175,7 +197,8 @@ export function tiledPlan(f: UpfirdnForm, acc = false, block: readonly [number, 
       for (let jx = 0; jx < px.t; jx++) {
         lines.push(`    if (ox0 + ${jx} < OW) {`);
         lines.push(`      let i = yr + ox0 + ${jx};`);
-        lines.push(`      ${acc ? 'var' : 'let'} v = a${jy}_${jx};`);
+        const one = tail ? `tail(a${jy}_${jx}, oy0 + ${jy}, ox0 + ${jx})` : `a${jy}_${jx}`;
+        lines.push(`      ${acc ? 'var' : 'let'} v = ${one};`);
         if (acc) lines.push(`      v += Y[i];`);
         lines.push(`      Y[i] = v;`);
         lines.push(`    }`);
@@ -188,8 +211,9 @@ export function tiledPlan(f: UpfirdnForm, acc = false, block: readonly [number, 
 @group(0) @binding(0) var<storage, read> X: array<f32>;
 @group(0) @binding(1) var<storage, read> K: array<f32>;
 @group(0) @binding(2) var<storage, read_write> Y: array<${vec ? 'vec4f' : 'f32'}>;
-struct U { planes: i32, c: i32, inBatch: i32, inOff: i32, outBatch: i32, outOff: i32 }
+struct U { planes: i32, c: i32, inBatch: i32, inOff: i32, outBatch: i32, outOff: i32, perSample: i32 }
 @group(1) @binding(0) var<uniform> P: U;
+${tail ? TAIL_WGSL : ''}
 const IH: i32 = ${f.y.n}; const IW: i32 = ${f.x.n}; const OH: i32 = ${f.y.no}; const OW: i32 = ${f.x.no};
 const TILES_X: i32 = ${tilesX}; const TILES_Y: i32 = ${tilesY};
 @compute @workgroup_size(${wgx}, ${wgy}, ${wgp})
@@ -203,6 +227,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
   let bx = bxi * ${px.baseMul}; let by = byi * ${py.baseMul};
   let xb = ((p / P.c) * P.inBatch + P.inOff + p % P.c) * IH * IW;
   let yb = ((p / P.c) * P.outBatch + P.outOff + p % P.c) * OH * OW;
+${tail ? '  tb = select(0, p / P.c, P.perSample != 0) * OH * OW; tc = p % P.c;' : ''}
 ${lines.join('\n')}
 }`;
   const plan: TiledPlan = { key, source, wgx, wgy, wgp, tilesX, tilesY };
@@ -230,12 +255,14 @@ export function upfirdnTiledDispatch(
   k: GPUBuffer,
   y: GPUBuffer,
   block: readonly [number, number] = DEFAULT_BLOCK,
+  tail: { noise: GPUBuffer; strength: GPUBuffer; bias: GPUBuffer; perSample: boolean } | null = null,
 ): void {
-  const plan = tiledPlan(f, v.acc, block);
+  const plan = tiledPlan(f, v.acc, block, tail !== null);
   const groupsPerPlane = ceilDiv(plan.tilesX, plan.wgx) * ceilDiv(plan.tilesY, plan.wgy);
   const pg = ceilDiv(planes, plan.wgp);
   const gy = Math.min(pg, 65535);
   const gz = ceilDiv(pg, 65535);
-  const params = Int32Array.from([planes, v.c, v.inBatch, v.inOff, v.outBatch, v.outOff]);
-  gpu.dispatch(gpu.kernel(name, plan.source), [x, k, y], [groupsPerPlane, gy, gz], params);
+  const params = Int32Array.from([planes, v.c, v.inBatch, v.inOff, v.outBatch, v.outOff, tail?.perSample ? 1 : 0, 0]);
+  const bufs = tail ? [x, k, y, tail.noise, tail.strength, tail.bias] : [x, k, y];
+  gpu.dispatch(gpu.kernel(tail ? `${name}_tail` : name, plan.source), bufs, [groupsPerPlane, gy, gz], params);
 }

@@ -121,7 +121,7 @@ function tiledViews(from: PlaneView, to: PlaneView, acc: boolean | undefined): V
   };
 }
 
-function pathOf(gpu: Gpu, o: UpfirdnRawOptions): UpfirdnPath {
+export function pathOf(gpu: Gpu, o: UpfirdnRawOptions): UpfirdnPath {
   return o.path ?? (gpu.info.kind === 'cpu' ? 'direct' : 'tiled');
 }
 
@@ -177,6 +177,25 @@ export function upfirdn2dRaw(
   }
   const total = g.planes * g.ho * g.wo;
   gpu.dispatch(gpu.kernel('upfirdn2d', FORWARD), [x, k, y], grid1d(total, WG), params(g, opts, total));
+}
+
+/**
+ * y = leaky ReLU(upfirdn2d(x) + strength·noise + bias[c])·√2 in one tiled kernel (the upsampling StyledConv's blur
+ * and tail), for x of `channels` channels per sample; noise [1 or N, 1, Ho, Wo]. Tiled path only.
+ */
+export function upfirdn2dTailRaw(
+  gpu: Gpu,
+  g: UpfirdnGeom,
+  channels: number,
+  x: GPUBuffer,
+  k: GPUBuffer,
+  y: GPUBuffer,
+  tail: { noise: GPUBuffer; strength: GPUBuffer; bias: GPUBuffer; perSample: boolean },
+  block?: readonly [number, number],
+): void {
+  const v: PlaneView = { channels, batchStride: channels, chanOffset: 0 };
+  const f = forwardForm(g);
+  upfirdnTiledDispatch(gpu, 'upfirdn2d_tiled', f, g.planes, tiledViews(v, v, false), x, k, y, block, tail);
 }
 
 /** gx = upfirdn2dᵀ(gy): the gradient of upfirdn2d with respect to its input (views as in the forward). */
