@@ -302,7 +302,9 @@ export const BLEND = /* wgsl */ `
 @group(0) @binding(5) var<storage, read_write> img: array<f32>;
 @group(0) @binding(6) var<storage, read_write> aux: array<u32>;
 ${CAM_STRUCT}
-var<workgroup> sXY: array<vec2f, 256>;
+// xy and a power below which α < 1/255 for certain: ln(1/(255·o)) less a margin far above f32 rounding, so the
+// loop skips exp for most pixels a Gaussian does not reach and still takes exactly the decisions of the full test.
+var<workgroup> sXY: array<vec4f, 256>;
 var<workgroup> sCO: array<vec4f, 256>;
 var<workgroup> sCD: array<vec4f, 256>;
 var<workgroup> doneCount: atomic<u32>;
@@ -335,18 +337,20 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
     if (idx < range.y) {
       let g = vals[idx];
       let v = xyd[g];
-      sXY[li] = v.xy;
-      sCO[li] = conicO[g];
+      let co = conicO[g];
+      sXY[li] = vec4f(v.xy, -log(255.0 * co.w) - 0.001, 0.0);
+      sCO[li] = co;
       sCD[li] = vec4f(rgbc[g].xyz, v.z);
     }
     workgroupBarrier();
     let cnt = min(256u, total - r * 256u);
     for (var j = 0u; j < cnt && !done; j++) {
       contributor++;
-      let d = sXY[j] - pixf;
+      let xyt = sXY[j];
+      let d = xyt.xy - pixf;
       let co = sCO[j];
       let power = -0.5 * (co.x * d.x * d.x + co.z * d.y * d.y) - co.y * d.x * d.y;
-      if (power > 0.0) { continue; }
+      if (power > 0.0 || power < xyt.z) { continue; }
       let alpha = min(0.99, co.w * exp(power));
       if (alpha < 1.0 / 255.0) { continue; }
       let testT = T * (1.0 - alpha);
