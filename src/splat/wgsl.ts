@@ -407,7 +407,7 @@ export function blendBackwardWgsl(subgroups: boolean): string {
 @group(0) @binding(6) var<storage, read> dimg: array<f32>;
 @group(0) @binding(7) var<storage, read_write> g2: array<atomic<u32>>;
 ${CAM_STRUCT}
-var<workgroup> sXY: array<vec2f, 256>;
+var<workgroup> sXY: array<vec4f, 256>; // xy and the skip bound of the forward blend
 var<workgroup> sCO: array<vec4f, 256>;
 var<workgroup> sCD: array<vec4f, 256>;
 var<workgroup> sId: array<u32, 256>;
@@ -476,8 +476,9 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
       let g = vals[end - 1u - r * 256u - li];
       let v = xyd[g];
       sId[li] = g;
-      sXY[li] = v.xy;
-      sCO[li] = conicO[g];
+      let co = conicO[g];
+      sXY[li] = vec4f(v.xy, -log(255.0 * co.w) - 0.001, 0.0);
+      sCO[li] = co;
       sCD[li] = vec4f(rgbc[g].xyz, v.z);
     }
     workgroupBarrier();
@@ -487,12 +488,16 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
       var valid = inside && pos < last;
       var v = array<f32, 10>(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
       if (valid) {
-        let d = sXY[j] - pixf;
+        let xyt = sXY[j];
+        let d = xyt.xy - pixf;
         let co = sCO[j];
         let power = -0.5 * (co.x * d.x * d.x + co.z * d.y * d.y) - co.y * d.x * d.y;
-        let G = exp(power);
+        // below the bound α < 1/255 for certain (as in the forward): skip the exp, same decision
+        valid = power <= 0.0 && power >= xyt.z;
+        var G = 0.0;
+        if (valid) { G = exp(power); }
         let alpha = min(0.99, co.w * G);
-        valid = power <= 0.0 && alpha >= 1.0 / 255.0;
+        valid = valid && alpha >= 1.0 / 255.0;
         if (valid) {
           T = T / (1.0 - alpha);
           let cd = sCD[j];
