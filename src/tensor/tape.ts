@@ -142,6 +142,14 @@ export function backward(loss: Tensor, grad?: Tensor): void {
         return;
       }
       grads.set(loss, seed);
+      // One closure for the whole pass (a backward hot path): the sum collected so far for input i of `current`.
+      let current: Node | null = null;
+      const into = (i: number): Tensor | null => {
+        const x = current?.inputs[i];
+        if (!x || !current!.needs[i]) return null;
+        const acc = x.hasGradFn ? grads.get(x) : x.grad;
+        return acc && sameShape(acc.shape, x.shape) ? acc : null;
+      };
       for (let k = nodes.length - 1; k >= 0; k--) {
         const node = nodes[k]!;
         const g = grads.get(node.output);
@@ -154,12 +162,7 @@ export function backward(loss: Tensor, grad?: Tensor): void {
         let gis: readonly (Tensor | null)[];
         let owned: (Tensor | null)[];
         try {
-          const into = (i: number): Tensor | null => {
-            const x = node.inputs[i];
-            if (!x || !node.needs[i]) return null;
-            const acc = x.hasGradFn ? grads.get(x) : x.grad;
-            return acc && sameShape(acc.shape, x.shape) ? acc : null;
-          };
+          current = node;
           gis = node.backward(g, node.saved, node.needs, into);
           if (gis.length !== node.inputs.length) {
             throw new Error(

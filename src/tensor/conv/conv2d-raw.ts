@@ -143,10 +143,12 @@ export function conv2dBackwardInputRaw(
   const tc2 = tc2Mode(gpu, opts);
   if (!tc2) noFoldedScale(opts, 'conv2d input gradient');
   // The input gradient is the transposed conv of gy with the same weights ([cout, cin] = its [in, out]).
-  const t = { n: g.n, cin: g.cout, cout: g.cin, h: g.ho, w: g.wo, hout: g.h, wout: g.w, conv: g };
+  const t =
+    tc2 && opts.subpixelTranspose
+      ? { n: g.n, cin: g.cout, cout: g.cin, h: g.ho, w: g.wo, hout: g.h, wout: g.w, conv: g }
+      : null;
   if (opts.path === 'direct') conv2dBackwardInputDirect(gpu, g, gy, w, gx);
-  else if (tc2 && opts.subpixelTranspose && subpixelApplies(t))
-    convTranspose2dSubpixelTc2(gpu, t, gy, w, null, gx, tc2);
+  else if (tc2 && t && subpixelApplies(t)) convTranspose2dSubpixelTc2(gpu, t, gy, w, null, gx, tc2);
   else if (tc2) conv2dBackwardInputTc2(gpu, g, gy, w, gx, null, tc2);
   else conv2dBackwardInputTiled(gpu, g, gy, w, gx, null, tiledOpts(gpu, opts));
 }

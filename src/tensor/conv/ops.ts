@@ -53,6 +53,8 @@ import {
   noiseGrads,
   noiseBiasLeakyRelu,
   noiseInjection,
+  checkTailInputs,
+  tailGrads,
 } from '../ops/stylegan.js';
 import { biasAdd, scale } from '../ops/elementwise.js';
 
@@ -297,14 +299,11 @@ export function upfirdn2dTail(
   if (pathOf(gpu(), opts) === 'direct') return noiseBiasLeakyRelu(upfirdn2d(x, fir), noise, strength, bias);
   const [n, c, h, w] = nchw(x, 'upfirdn2dTail');
   const g = upfirdnGeometry(n * c, h, w, fir.kh, fir.kw, fir.opts);
-  const ns = noise.shape;
-  if (ns.length !== 4 || ns[1] !== 1 || ns[2] !== g.ho || ns[3] !== g.wo || (ns[0] !== 1 && ns[0] !== n))
-    throw new Error(`upfirdn2dTail: noise [${ns}] does not broadcast to [${n}, ${c}, ${g.ho}, ${g.wo}]`);
-  if (strength.size !== 1) throw new Error('upfirdn2dTail: the noise strength must have one value');
-  if (bias.size !== c) throw new Error(`upfirdn2dTail: bias of ${bias.size} for ${c} channels`);
+  const shape = [n, c, g.ho, g.wo];
+  const perSample = checkTailInputs('upfirdn2dTail', shape, noise, strength, bias);
   const k = constantBuffer(gpu(), fir.kernel);
-  const y = Tensor.empty([n, c, g.ho, g.wo]);
-  const tail = { noise: noise.buffer, strength: strength.buffer, bias: bias.buffer, perSample: ns[0] !== 1 };
+  const y = Tensor.empty(shape);
+  const tail = { noise: noise.buffer, strength: strength.buffer, bias: bias.buffer, perSample };
   upfirdn2dTailRaw(gpu(), g, c, x.buffer, k, y.buffer, tail, opts.block);
   return record({
     name: 'upfirdn2d_tail',
@@ -312,8 +311,7 @@ export function upfirdn2dTail(
     output: y,
     save: [y, noise, strength],
     backward: (gy, [ys, nz, st], needs) => {
-      const [gt, gb] = needs[3] ? leakyReluGradAndBias(gy, ys!) : [leakyReluGradFromOutput(gy, ys!), null];
-      const [gn, gs] = noiseGrads(gt, nz!, st!, needs[1]!, needs[2]!);
+      const { gt, gn, gs, gb } = tailGrads(gy, ys!, nz!, st!, needs);
       let gx: Tensor | null = null;
       if (needs[0]) {
         gx = Tensor.empty(x.shape);

@@ -136,13 +136,9 @@ ${main1d('P.n')}
  * StyledConvs use it (the others fuse it into their conv); the same rounding order as the separate ops.
  */
 export function noiseBiasLeakyRelu(x: Tensor, noise: Tensor, strength: Tensor, bias: Tensor): Tensor {
-  const [N, C, H, W] = x.shape as unknown as [number, number, number, number];
-  const ns = noise.shape;
-  if (x.rank !== 4 || ns.length !== 4 || ns[1] !== 1 || ns[2] !== H || ns[3] !== W || (ns[0] !== 1 && ns[0] !== N))
-    throw new Error(`noiseBiasLeakyRelu: noise [${ns}] does not broadcast to [${x.shape}]`);
-  if (strength.size !== 1) throw new Error('noiseBiasLeakyRelu: the noise strength must have one value');
-  if (bias.size !== C) throw new Error(`noiseBiasLeakyRelu: bias of ${bias.size} for ${C} channels`);
-  const perSample = ns[0] !== 1;
+  if (x.rank !== 4) throw new Error(`noiseBiasLeakyRelu: input must be [N, C, H, W], got [${x.shape}]`);
+  const [, C, H, W] = x.shape as unknown as [number, number, number, number];
+  const perSample = checkTailInputs('noiseBiasLeakyRelu', x.shape, noise, strength, bias);
   const y = Tensor.empty(x.shape);
   dispatch1d(
     cachedKernel('noise_bias_lrelu', () => TAIL_F),
@@ -156,11 +152,47 @@ export function noiseBiasLeakyRelu(x: Tensor, noise: Tensor, strength: Tensor, b
     output: y,
     save: [y, noise, strength],
     backward: (gy, [ys, nz, st], needs) => {
-      const [gt, gb] = needs[3] ? leakyReluGradAndBias(gy, ys!) : [leakyReluGradFromOutput(gy, ys!), null];
-      const [gn, gs] = noiseGrads(gt, nz!, st!, needs[1]!, needs[2]!);
+      const { gt, gn, gs, gb } = tailGrads(gy, ys!, nz!, st!, needs);
       return [needs[0] ? gt : null, gn, gs, gb];
     },
   });
+}
+
+/**
+ * Checks the operands of a StyledConv tail on an output of shape [N, C, H, W]: noise [1 or N, 1, H, W], strength [1],
+ * bias [C]. Returns whether the noise is per sample.
+ */
+export function checkTailInputs(
+  op: string,
+  shape: readonly number[],
+  noise: Tensor,
+  strength: Tensor,
+  bias: Tensor,
+): boolean {
+  const [N, C, H, W] = shape as unknown as [number, number, number, number];
+  const ns = noise.shape;
+  if (ns.length !== 4 || ns[1] !== 1 || ns[2] !== H || ns[3] !== W || (ns[0] !== 1 && ns[0] !== N))
+    throw new Error(`${op}: noise [${ns}] does not broadcast to [${shape}]`);
+  if (strength.size !== 1) throw new Error(`${op}: the noise strength must have one value`);
+  if (bias.size !== C) throw new Error(`${op}: bias of ${bias.size} for ${C} channels`);
+  return ns[0] !== 1;
+}
+
+/**
+ * Gradients of a StyledConv tail y = lrelu(t + strength·noise + bias)·√2 from gy and the saved output y, for the
+ * inputs in the order (t, noise, strength, bias) of `needs`: gt (the gradient of t, always computed), and the
+ * others or null. Not recorded.
+ */
+export function tailGrads(
+  gy: Tensor,
+  y: Tensor,
+  noise: Tensor,
+  strength: Tensor,
+  needs: readonly boolean[],
+): { gt: Tensor; gn: Tensor | null; gs: Tensor | null; gb: Tensor | null } {
+  const [gt, gb] = needs[3] ? leakyReluGradAndBias(gy, y) : [leakyReluGradFromOutput(gy, y), null];
+  const [gn, gs] = noiseGrads(gt, noise, strength, needs[1]!, needs[2]!);
+  return { gt, gn, gs, gb };
 }
 
 /**
