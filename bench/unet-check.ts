@@ -1,7 +1,7 @@
 /**
  * Correctness of the network's fast paths at full size on the GPU (the unit tests cover them on the CPU through the
  * software twin only): one DualStyleUNet forward and its parameter gradients on the default conv path (tensor
- * cores where available), with the opt-in sub-pixel transposed convs, and frozen, each against the same network
+ * cores where available), with the four-phase transposed convs instead of the sub-pixel ones, and frozen, each against the same network
  * with every convolution on the fp32 'tuned' path. Reports the normwise relative error of the output and of the
  * concatenated gradients (f16 GEMM operands: expect ~1e-3).
  */
@@ -51,9 +51,9 @@ export async function benchUnetCheck(gpu: Gpu, opts: { tiny?: boolean } = {}): P
   const rows: BenchRow[] = [];
   const cases: Array<[string, ConvKernelOptions | null, boolean]> = [
     ['default path', null, false],
-    ['default path, sub-pixel transposed convs', { path: 'fast', subpixelTranspose: true }, false],
+    ['default path, four-phase transposed convs', { path: 'fast', subpixelTranspose: false }, false],
     ['default path, frozen weights', null, true],
-    ['default path, frozen, sub-pixel', { path: 'fast', subpixelTranspose: true }, true],
+    ['default path, frozen, four-phase transposed convs', { path: 'fast', subpixelTranspose: false }, true],
   ];
   for (const [name, kernel, frozen] of cases) {
     const got = await run(kernel, frozen);

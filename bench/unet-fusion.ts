@@ -49,17 +49,17 @@ async function fusionRows(gpu: Gpu, tiny: boolean, path: string): Promise<BenchR
     setConvTailFusion(true);
     row('forward + backward, fused tails', await timed(gpu, train, reps));
     if (tensorCoresAvailable(gpu)) {
-      // A/B of the opt-in sub-pixel transposed convs (tc2-subpixel.ts) on top of the current conv options.
+      // A/B of the sub-pixel transposed convs (tc2-subpixel.ts, the default): the four phase GEMMs instead.
       const before = setDefaultConvKernel(null);
-      setDefaultConvKernel({ ...(before ?? { path: 'fast' }), subpixelTranspose: true });
+      setDefaultConvKernel({ ...(before ?? { path: 'fast' }), subpixelTranspose: false });
       try {
         net.freezeForInference();
         row(
-          'forward (no grad), fused tails + frozen weights, sub-pixel transposed convs',
+          'forward (no grad), fused tails + frozen weights, four-phase transposed convs',
           await timed(gpu, forward, reps),
         );
         net.unfreeze();
-        row('forward + backward, fused tails, sub-pixel transposed convs', await timed(gpu, train, reps));
+        row('forward + backward, fused tails, four-phase transposed convs', await timed(gpu, train, reps));
       } finally {
         setDefaultConvKernel(before);
       }

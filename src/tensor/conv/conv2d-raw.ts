@@ -102,7 +102,8 @@ export interface ConvKernelOptions {
   epilogue?: ConvEpilogue;
   /**
    * 'tc2' paths: run conv_transpose2d with stride 2 and a 3×3 / 4×4 kernel, and the input gradient of such a conv,
-   * as one GEMM over the four output phases (tc2-subpixel.ts) instead of four. Off by default until timed on the GPU.
+   * as one GEMM over the four output phases (tc2-subpixel.ts) instead of four. On unless false (H200: frozen forward
+   * 11.17 → 10.63 ms, training step 35.4 → 34.6 ms; same error against fp32); false runs the four phase GEMMs.
    */
   subpixelTranspose?: boolean;
   /**
@@ -144,7 +145,7 @@ export function conv2dBackwardInputRaw(
   if (!tc2) noFoldedScale(opts, 'conv2d input gradient');
   // The input gradient is the transposed conv of gy with the same weights ([cout, cin] = its [in, out]).
   const t =
-    tc2 && opts.subpixelTranspose
+    tc2 && opts.subpixelTranspose !== false
       ? { n: g.n, cin: g.cout, cout: g.cin, h: g.ho, w: g.wo, hout: g.h, wout: g.w, conv: g }
       : null;
   if (opts.path === 'direct') conv2dBackwardInputDirect(gpu, g, gy, w, gx);
@@ -184,7 +185,7 @@ export function convTranspose2dForwardRaw(
 ): void {
   const tc2 = tc2Mode(gpu, opts);
   if (opts.path === 'direct') conv2dBackwardInputDirect(gpu, t.conv, x, w, y, bias);
-  else if (tc2 && opts.subpixelTranspose && subpixelApplies(t)) convTranspose2dSubpixelTc2(gpu, t, x, w, bias, y, tc2);
+  else if (tc2 && opts.subpixelTranspose !== false && subpixelApplies(t)) convTranspose2dSubpixelTc2(gpu, t, x, w, bias, y, tc2);
   else if (tc2) conv2dBackwardInputTc2(gpu, t.conv, x, w, y, bias, tc2);
   else conv2dBackwardInputTiled(gpu, t.conv, x, w, y, bias, tiledOpts(gpu, opts));
 }
