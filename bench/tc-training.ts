@@ -5,7 +5,8 @@
  * weights and Adam state). The
  * rows are the two loss curves and their relative gap; a sound mixed-precision path tracks the fp32 curve to within
  * the noise of training (a few %), and never diverges. On a CPU adapter ('tiny') the tensor-core twin 'tc2-sw' runs.
- * (Only the GEMM operands are rounded to f16; with loss values of order 0.1–1 no loss scaling is needed here.)
+ * (Only the GEMM operands are rounded to f16; gradients are rounded as gy·s with a per-tensor power of two s that
+ * keeps them in f16's range whatever the loss's scale: f16-range.ts.)
  */
 import type { Gpu } from '../src/gpu/index.js';
 import { DualStyleUNet } from '../src/nn/styleunet/network.js';

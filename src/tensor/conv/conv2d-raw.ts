@@ -69,7 +69,10 @@ function tiledOpts(gpu: Gpu, opts: ConvKernelOptions): TiledOptions {
  * 'hw' / 'sw' where the path runs the tc2 kernels on this adapter, else null ('tc2' and 'fast' fall back to
  * 'tuned'). Every entry point asks this before the GEMM engines, so 'fast' never reaches the 'tc' engine.
  */
-/** Whether these options run the tc2 kernels, which can apply `weightScale` while converting the weights. */
+/**
+ * Whether these options run the tc2 kernels, which can apply `weightScale` while converting the weights, and which
+ * round gradients to f16 (so their callers pass a `gradScale`).
+ */
 export function foldsWeightScale(gpu: Gpu, opts: ConvKernelOptions): boolean {
   return tc2Mode(gpu, opts) !== null;
 }
@@ -111,6 +114,14 @@ export interface ConvKernelOptions {
    * applied during the f16 weight conversion. Other paths reject it.
    */
   weightScale?: number;
+  /**
+   * tc2 paths, gradient kernels: the range scale [s, 1/s] of the output gradient (f16RangeScale), so that it is
+   * rounded to f16 as gy·s (f16-range.ts). conv2d's input and weight gradients and conv_transpose2d's take it for
+   * their gy; other paths compute in f32 and ignore it.
+   */
+  gradScale?: GPUBuffer;
+  /** Weight gradient: the operand `gradScale` belongs to ('gy' unless conv_transpose2d's backward sets 'x'). */
+  gradScaleOn?: 'x' | 'gy';
 }
 
 /** y [n,cout,ho,wo] = conv2d(x [n,cin,h,w], w [cout,cin,kh,kw]) + bias [cout]. */
@@ -211,7 +222,8 @@ export function convTranspose2dBackwardWeightRaw(
   gw: GPUBuffer,
   opts: ConvKernelOptions = {},
 ): void {
-  conv2dBackwardWeightRaw(gpu, t.conv, gy, x, gw, opts);
+  // conv2d's "input" here is the gradient: the range scale belongs to the other operand of the weight-gradient GEMM.
+  conv2dBackwardWeightRaw(gpu, t.conv, gy, x, gw, { ...opts, gradScaleOn: 'x' });
 }
 
 export function convTranspose2dBackwardBiasRaw(gpu: Gpu, t: ConvTranspose2dGeom, gy: GPUBuffer, gb: GPUBuffer): void {

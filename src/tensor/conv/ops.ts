@@ -43,6 +43,7 @@ import {
   type UpfirdnPath,
 } from './upfirdn.js';
 import { modulateBackwardRaw, modulateRaw } from './modulate.js';
+import { f16RangeScale } from './f16-range.js';
 import { maxPool2BackwardRaw, maxPool2Raw } from './pool2.js';
 import type { FirSpec } from './fir.js';
 import type { ConvEpilogue } from './epilogue.js';
@@ -132,19 +133,35 @@ function conv2dGrads(
   let gx: Tensor | null = null;
   let gw: Tensor | null = null;
   let gb: Tensor | null = null;
+  const { opts, done } = withGradScale(gy, kopts, needs[0]! || needs[1]!);
   if (needs[0]) {
     gx = Tensor.empty(x.shape);
-    conv2dBackwardInputRaw(gpu(), g, gy.buffer, w.buffer, gx.buffer, kopts);
+    conv2dBackwardInputRaw(gpu(), g, gy.buffer, w.buffer, gx.buffer, opts);
   }
   if (needs[1]) {
     gw = Tensor.empty(w.shape);
-    conv2dBackwardWeightRaw(gpu(), g, x.buffer, gy.buffer, gw.buffer, kopts);
+    conv2dBackwardWeightRaw(gpu(), g, x.buffer, gy.buffer, gw.buffer, opts);
   }
+  done();
   if (needs[2]) {
     gb = Tensor.empty([g.cout]);
     conv2dBackwardBiasRaw(gpu(), g, gy.buffer, gb.buffer);
   }
   return [gx, gw, gb];
+}
+
+/**
+ * On the paths that round gradients to f16 (tc2), the options with gy's range scale (f16-range.ts; one scale for
+ * the input and the weight gradient), and `done` to release it once their dispatches are recorded.
+ */
+function withGradScale(
+  gy: Tensor,
+  kopts: ConvKernelOptions,
+  wanted: boolean,
+): { opts: ConvKernelOptions; done: () => void } {
+  if (!wanted || !foldsWeightScale(gpu(), kopts)) return { opts: kopts, done: () => {} };
+  const s = f16RangeScale(gpu(), gy.buffer, gy.size);
+  return { opts: { ...kopts, gradScale: s }, done: () => gpu().pool.release(s) };
 }
 
 export interface Conv2dFusedOptions extends Conv2dOptions {
@@ -247,14 +264,16 @@ export function convTranspose2d(
       let gx: Tensor | null = null;
       let gw: Tensor | null = null;
       let gb: Tensor | null = null;
+      const { opts, done } = withGradScale(gy, kopts, needs[0]! || needs[1]!);
       if (needs[0]) {
         gx = Tensor.empty(x.shape);
-        convTranspose2dBackwardInputRaw(gpu(), t, gy.buffer, ws!.buffer, gx.buffer, kopts);
+        convTranspose2dBackwardInputRaw(gpu(), t, gy.buffer, ws!.buffer, gx.buffer, opts);
       }
       if (needs[1]) {
         gw = Tensor.empty(w.shape);
-        convTranspose2dBackwardWeightRaw(gpu(), t, xs!.buffer, gy.buffer, gw.buffer, kopts);
+        convTranspose2dBackwardWeightRaw(gpu(), t, xs!.buffer, gy.buffer, gw.buffer, opts);
       }
+      done();
       if (needs[2]) {
         gb = Tensor.empty([t.cout]);
         convTranspose2dBackwardBiasRaw(gpu(), t, gy.buffer, gb.buffer);

@@ -111,8 +111,9 @@ export function convTranspose2dSubpixelTc2(
   const slices = 4 * cb;
   const [sps, splits] = splitSlices(slices, grid[0]! * grid[1]!, opts);
   const wh = subpixelWeights(gpu, t, w, cp, npad, opts.weightScale);
+  const gs = opts.gradScale ? [opts.gradScale] : [];
   const src = cached(
-    `tc2convT|${t.n},${t.cin},${t.cout},${t.h},${t.w},${t.conv.kh},${t.conv.kw}|${tileKey(tile)}|${mode}|${bias ? 1 : 0}|${sps}`,
+    `tc2convT|${t.n},${t.cin},${t.cout},${t.h},${t.w},${t.conv.kh},${t.conv.kw}|${tileKey(tile)}|${mode}|${bias ? 1 : 0}|${sps}|${gs.length}`,
     () => {
       return tc2Kernel(
         {
@@ -141,7 +142,8 @@ fn store(m: u32, n: u32, z: u32, v: f32) {
           n: N,
           slices,
           slicesPerSplit: sps,
-          ...gatherTimesWeights(T, tile, t.cin, npad),
+          ...gatherTimesWeights(T, tile, t.cin, npad, gs.length > 0),
+          scaleBinding: gs.length ? (bias ? 4 : 3) : undefined,
         },
         tile,
         mode,
@@ -150,7 +152,7 @@ fn store(m: u32, n: u32, z: u32, v: f32) {
   );
   const k = gpu.kernel(`conv_transpose2d_subpixel_tc2_${mode} ${shapeName(t.conv)}`, src);
   const part = splits > 1 ? gpu.pool.acquire(splits * ny * 4, 'conv partials') : y;
-  gpu.dispatch(k, bias ? [x, wh.buffer, bias, part] : [x, wh.buffer, part], [grid[0]!, grid[1]!, splits]);
+  gpu.dispatch(k, bias ? [x, wh.buffer, bias, part, ...gs] : [x, wh.buffer, part, ...gs], [grid[0]!, grid[1]!, splits]);
   if (splits > 1) {
     sumSplits(gpu, part, y, ny, splits);
     gpu.pool.release(part);

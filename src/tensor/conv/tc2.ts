@@ -54,6 +54,14 @@ export interface Tc2Options {
    * f16 (f32 product, then f16: the same operands as scaling first), so no separate scale dispatch.
    */
   weightScale?: number;
+  /**
+   * A gradient operand's range scale [s, 1/s] (f16-range.ts): the kernel stages v·s in f16 and multiplies its
+   * result by 1/s. Forward / input gradient / sub-pixel: applies to the gathered pixels (binding 0); weight
+   * gradient: to the operand `gradScaleOn` names.
+   */
+  gradScale?: GPUBuffer;
+  /** Weight gradient: which operand `gradScale` belongs to ('gy' for conv2d, 'x' for conv_transpose2d). */
+  gradScaleOn?: 'x' | 'gy';
 }
 
 const ceilDiv = (a: number, b: number) => Math.ceil(a / b);
@@ -157,6 +165,8 @@ interface Tc2Spec {
   fetch: string;
   put: string;
   cFast: 'm' | 'n';
+  /** With a gradient range scale: its binding (GSC = [s, 1/s]); `put` reads gScale, results are multiplied by 1/s. */
+  scaleBinding?: number;
 }
 
 /**
@@ -168,8 +178,9 @@ export function gatherTimesWeights(
   tile: Tc2Tile,
   channels: number,
   npad: number,
+  scaled = false,
 ): Pick<Tc2Spec, 'aLayout' | 'bLayout' | 'npad' | 'vars' | 'init' | 'fetch' | 'put' | 'cFast'> {
-  const a = pixelGather(T, tile, channels);
+  const a = pixelGather(T, tile, channels, scaled);
   const b = tile.bGlobal ? null : weightCopy(T, tile, npad);
   return {
     aLayout: 'k',
@@ -229,6 +240,7 @@ export function tc2Kernel(s: Tc2Spec, tile: Tc2Tile, mode: TcMode): string {
     inner += `    }\n`;
   }
   const cm = s.cFast === 'm';
+  const scaled = s.scaleBinding !== undefined;
   const rowCol = cm ? 'let row = e % 16u; let col = e / 16u;' : 'let row = e / 16u; let col = e % 16u;';
   let out = '';
   for (let i = 0; i < fm; i++)
@@ -240,7 +252,7 @@ export function tc2Kernel(s: Tc2Spec, tile: Tc2Tile, mode: TcMode): string {
   for (var r = 0u; r < ${hw ? '8u' : 'SW16 / 2u'}; r++) {
     let e = lane + r * 32u; ${rowCol}
     let m = m0 + am0 + ${i * 16}u + row; let n = n0 + bn0 + ${j * 16}u + col;
-    if (m < GEMM_M && n < GEMM_N) { store(m, n, wg.z, SCR[sg * 256u + row * 16u + col]); }
+    if (m < GEMM_M && n < GEMM_N) { store(m, n, wg.z, ${scaled ? 'gUnscale * ' : ''}SCR[sg * 256u + row * 16u + col]); }
   }
   workgroupBarrier();\n`;
     }
@@ -274,6 +286,7 @@ var<workgroup> SCR: array<f32, ${(T / TC_SUBGROUP) * 256}>;
 var<private> gM0: u32;
 var<private> gN0: u32;
 var<private> gLi: u32;
+${scaled ? `@group(0) @binding(${s.scaleBinding}) var<storage, read> GSC: array<f32>;\nvar<private> gScale: f32;\nvar<private> gUnscale: f32;` : ''}
 ${s.vars}
 ${hw ? '' : sw}
 fn fetchTiles(ks: u32) {
@@ -285,7 +298,7 @@ ${s.put}}
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u32) {
   let m0 = wg.x * ${bm}u;
   let n0 = wg.y * ${bn}u;
-  gM0 = m0; gN0 = n0; gLi = li;
+  gM0 = m0; gN0 = n0; gLi = li;${scaled ? ' gScale = GSC[0]; gUnscale = GSC[1];' : ''}
   let sBegin = wg.z * SPS;
   let sEnd = min(SLICES, sBegin + SPS);
   let sg = li / ${TC_SUBGROUP}u; let lane = li % ${TC_SUBGROUP}u;${hw ? '' : '\n  SW16 = select(16u, 0u, wg.z == 0xffffffffu);'}
@@ -314,6 +327,7 @@ function pixelGather(
   T: number,
   t: Tc2Tile,
   channels: number,
+  scaled: boolean,
 ): { vars: string; init: string; fetch: string; put: string } {
   const A = dims('k', t.bm, t);
   const { L, J, Q, R } = mapping(T, t.bm / 2, t.bk);
@@ -334,10 +348,11 @@ function pixelGather(
       fetch += `  { var v = 0.0; if (ok${u}${cok}) { v = SRC[u32(ad${u} + ${Q * r * 1}i * i32(G_SHW))]; } pa[${u * R + r}] = v; }\n`;
   }
   let put = '';
+  const sc = scaled ? ' * gScale' : '';
   for (let r = 0; r < R; r++)
     for (let j = 0; j < J; j++) {
       const at = `buf * ${A.size}u + (aK + ${Q * r}u) * ${A.stride}u + 2u * (aP + ${L * j}u)`;
-      put += `  { let o = ${at}; SA[o] = f16(pa[${2 * j * R + r}]); SA[o + 1u] = f16(pa[${(2 * j + 1) * R + r}]); }\n`;
+      put += `  { let o = ${at}; SA[o] = f16(pa[${2 * j * R + r}]${sc}); SA[o + 1u] = f16(pa[${(2 * j + 1) * R + r}]${sc}); }\n`;
     }
   return {
     vars: `var<private> aP: u32;\nvar<private> aK: u32;\nvar<private> aB: array<i32, ${U}>;\nvar<private> aY: array<i32, ${U}>;\nvar<private> aX: array<i32, ${U}>;\nvar<private> pa: array<f32, ${U * R}>;`,
@@ -494,8 +509,9 @@ export function conv2dForwardTc2(
   const extra = fused ? epilogueBuffers(bias, epi) : [];
   const ekey = fused ? epilogueWgsl(bias !== null, epi, 2).key : '';
   const wh = convertWeights(gpu, g, w, 'fwd', phaseTaps(g.kw, g.kh, g.kw, 0, 0, 1, 1), cp, npad, opts.weightScale);
+  const gs = opts.gradScale ? [opts.gradScale] : [];
 
-  const src = cached(`tc2fwd|${geomKey(g)}|${tileKey(tile)}|${mode}|${ekey}|${sps}`, () => {
+  const src = cached(`tc2fwd|${geomKey(g)}|${tileKey(tile)}|${mode}|${ekey}|${sps}|${gs.length}`, () => {
     const e = fused ? epilogueWgsl(bias !== null, epi, 2) : null;
     return tc2Kernel(
       {
@@ -520,7 +536,8 @@ fn store(m: u32, n: u32, z: u32, v: f32) {
         n: g.cout,
         slices,
         slicesPerSplit: sps,
-        ...gatherTimesWeights(T, tile, g.cin, npad),
+        ...gatherTimesWeights(T, tile, g.cin, npad, gs.length > 0),
+        scaleBinding: gs.length ? 3 + extra.length : undefined,
       },
       tile,
       mode,
@@ -528,10 +545,10 @@ fn store(m: u32, n: u32, z: u32, v: f32) {
   });
   const k = gpu.kernel(`conv2d_fwd_tc2_${mode} ${shapeName(g)}`, src);
   if (splits === 1) {
-    gpu.dispatch(k, [x, wh.buffer, ...extra, y], [grid[0]!, grid[1]!, 1]);
+    gpu.dispatch(k, [x, wh.buffer, ...extra, y, ...gs], [grid[0]!, grid[1]!, 1]);
   } else {
     const part = gpu.pool.acquire(splits * ny * 4, 'conv partials');
-    gpu.dispatch(k, [x, wh.buffer, part], [grid[0]!, grid[1]!, splits]);
+    gpu.dispatch(k, [x, wh.buffer, part, ...gs], [grid[0]!, grid[1]!, splits]);
     if (bias !== null || hasEpilogue(epi)) sumSplitsEpilogue(gpu, g, part, y, splits, bias, epi);
     else sumSplits(gpu, part, y, ny, splits);
     gpu.pool.release(part);
@@ -587,6 +604,7 @@ export function conv2dBackwardInputTc2(
       allTaps.push(...taps);
     }
   const wh = convertWeights(gpu, g, w, 'dgrad', allTaps, cp, npad, opts.weightScale);
+  const gs = opts.gradScale ? [opts.gradScale] : [];
   const tapBytes = cp * npad * 2; // a multiple of 512 (bk, bn ≥ 16): phase parts are valid binding offsets
   if (phases.length > 1 && tapBytes % gpu.limits.minStorageBufferOffsetAlignment !== 0)
     throw new Error(`tc2: weight parts of ${tapBytes} bytes are not aligned for binding offsets`);
@@ -602,7 +620,7 @@ const PY: u32 = ${py}u; const PX: u32 = ${px}u; const HPH: u32 = ${hph}u; const 
 const KY0: u32 = ${ky0}u; const KX0: u32 = ${kx0}u; const NKXD: u32 = ${Math.max(1, nkx)}u;
 const OY: u32 = ${oy}u; const OX: u32 = ${ox}u;`;
 
-      const src = cached(`tc2dgrad|${geomKey(g)}|${tileKey(tile)}|${mode}|${bias ? 1 : 0}|${py},${px}|${sps}`, () => {
+      const src = cached(`tc2dgrad|${geomKey(g)}|${tileKey(tile)}|${mode}|${bias ? 1 : 0}|${py},${px}|${sps}|${gs.length}`, () => {
         return tc2Kernel(
           {
             header: /* wgsl */ `
@@ -627,7 +645,8 @@ fn store(m: u32, n: u32, z: u32, v: f32) {
             n: g.cin,
             slices,
             slicesPerSplit: sps,
-            ...gatherTimesWeights(T, tile, g.cout, npad),
+            ...gatherTimesWeights(T, tile, g.cout, npad, gs.length > 0),
+            scaleBinding: gs.length ? (bias ? 4 : 3) : undefined,
           },
           tile,
           mode,
@@ -636,7 +655,7 @@ fn store(m: u32, n: u32, z: u32, v: f32) {
       const k = gpu.kernel(`conv2d_dgrad_tc2_${mode} ${shapeName(g)}`, src);
       // Every split slice must be fully written: a split past this phase's slices stores zeros (empty loop).
       const wpart = taps > 0 ? { buffer: wh.buffer, offset: first * tapBytes, size: taps * tapBytes } : wh.buffer;
-      gpu.dispatch(k, bias ? [gy, wpart, bias, part] : [gy, wpart, part], [
+      gpu.dispatch(k, bias ? [gy, wpart, bias, part, ...gs] : [gy, wpart, part, ...gs], [
         ceilDiv(M, tile.bm),
         ceilDiv(g.cin, tile.bn),
         splits,
@@ -673,7 +692,9 @@ export function conv2dBackwardWeightTc2(
   const slices = ceilDiv(L, tile.bk);
   const tiles = ceilDiv(g.cout, tile.bm) * ceilDiv(kk, tile.bn);
   const [sps, splits] = splitSlices(slices, tiles, opts);
-  const src = cached(`tc2wgrad|${geomKey(g)}|${tileKey(tile)}|${mode}|${sps}`, () => {
+  const gs = opts.gradScale ? [opts.gradScale] : [];
+  const on = gs.length ? (opts.gradScaleOn ?? 'gy') : null;
+  const src = cached(`tc2wgrad|${geomKey(g)}|${tileKey(tile)}|${mode}|${sps}|${on}`, () => {
     const A = dims('r', tile.bm, tile);
     const B = dims('r', tile.bn, tile);
     const ma = mapping(T, tile.bk / 2, tile.bm);
@@ -700,11 +721,14 @@ export function conv2dBackwardWeightTc2(
       fetch += '  }\n';
     }
     let put = '';
+    // A is gy (rows = output channels), B is x; the range scale multiplies the operand that is the gradient.
+    const sa = on === 'gy' ? ' * gScale' : '';
+    const sb = on === 'x' ? ' * gScale' : '';
     for (let j = 0; j < J; j++) {
       for (let r = 0; r < ma.R; r++)
-        put += `  { let o = buf * ${A.size}u + (rQ + ${ma.Q * r}u) * ${A.stride}u + 2u * (kP + ${PL_ * j}u); SA[o] = f16(pa[${2 * j * ma.R + r}]); SA[o + 1u] = f16(pa[${(2 * j + 1) * ma.R + r}]); }\n`;
+        put += `  { let o = buf * ${A.size}u + (rQ + ${ma.Q * r}u) * ${A.stride}u + 2u * (kP + ${PL_ * j}u); SA[o] = f16(pa[${2 * j * ma.R + r}]${sa}); SA[o + 1u] = f16(pa[${(2 * j + 1) * ma.R + r}]${sa}); }\n`;
       for (let r = 0; r < mb.R; r++)
-        put += `  { let o = buf * ${B.size}u + (rQ + ${mb.Q * r}u) * ${B.stride}u + 2u * (kP + ${PL_ * j}u); SB[o] = f16(pb[${2 * j * mb.R + r}]); SB[o + 1u] = f16(pb[${(2 * j + 1) * mb.R + r}]); }\n`;
+        put += `  { let o = buf * ${B.size}u + (rQ + ${mb.Q * r}u) * ${B.stride}u + 2u * (kP + ${PL_ * j}u); SB[o] = f16(pb[${2 * j * mb.R + r}]${sb}); SB[o + 1u] = f16(pb[${(2 * j + 1) * mb.R + r}]${sb}); }\n`;
     }
     return tc2Kernel(
       {
@@ -726,6 +750,7 @@ fn store(m: u32, n: u32, z: u32, v: f32) { OUT[(z * COUT + m) * KTOT + n] = v; }
         fetch,
         put,
         cFast: 'n',
+        scaleBinding: on ? 3 : undefined,
       },
       tile,
       mode,
@@ -734,11 +759,11 @@ fn store(m: u32, n: u32, z: u32, v: f32) { OUT[(z * COUT + m) * KTOT + n] = v; }
   const k = gpu.kernel(`conv2d_wgrad_tc2_${mode} ${shapeName(g)}`, src);
   const grid = [ceilDiv(g.cout, tile.bm), ceilDiv(kk, tile.bn), splits];
   if (splits === 1) {
-    gpu.dispatch(k, [x, gy, gw], grid);
+    gpu.dispatch(k, [x, gy, gw, ...gs], grid);
     return;
   }
   const part = gpu.pool.acquire(splits * g.cout * kk * 4, 'wgrad partials');
-  gpu.dispatch(k, [x, gy, part], grid);
+  gpu.dispatch(k, [x, gy, part, ...gs], grid);
   sumSplits(gpu, part, gw, g.cout * kk, splits);
   gpu.pool.release(part);
 }
