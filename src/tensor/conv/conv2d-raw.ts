@@ -9,8 +9,10 @@
  *   'fast'    'tc2' where the adapter has tensor cores, else 'tuned' (the network's default on GPUs)
  *   'tc2'     tensor cores with conv-aware staging and f16 weights converted per call (tc2.ts; falls back to 'tuned')
  *   'tc2-sw'  the 'tc2' kernels with software subgroup matrices (CPU-testable twin)
+ * On the tc2 paths, 1×1 convs to ≤ 16 channels (ToRGB) run forward as one f32 pass instead (narrow1x1.ts).
  */
 import { biasGradRaw } from './bias-grad.js';
+import { conv1x1NarrowRaw, narrow1x1Applies } from './narrow1x1.js';
 import { convTranspose2dSubpixelTc2, subpixelApplies } from './tc2-subpixel.js';
 import type { Gpu } from '../../gpu/index.js';
 import { conv2dBackwardInputDirect, conv2dBackwardWeightDirect, conv2dForwardDirect } from './direct.js';
@@ -139,7 +141,8 @@ export function conv2dForwardRaw(
   if (opts.path === 'direct') {
     if (opts.epilogue && Object.keys(opts.epilogue).length) throw new Error('conv2d: the direct path has no epilogue');
     conv2dForwardDirect(gpu, g, x, w, bias, y);
-  } else if (tc2) conv2dForwardTc2(gpu, g, x, w, bias, y, tc2);
+  } else if (tc2 && narrow1x1Applies(g)) conv1x1NarrowRaw(gpu, g, x, w, bias, y, opts);
+  else if (tc2) conv2dForwardTc2(gpu, g, x, w, bias, y, tc2);
   else conv2dForwardTiled(gpu, g, x, w, bias, y, tiledOpts(gpu, opts));
 }
 
@@ -196,7 +199,8 @@ export function convTranspose2dForwardRaw(
 ): void {
   const tc2 = tc2Mode(gpu, opts);
   if (opts.path === 'direct') conv2dBackwardInputDirect(gpu, t.conv, x, w, y, bias);
-  else if (tc2 && opts.subpixelTranspose !== false && subpixelApplies(t)) convTranspose2dSubpixelTc2(gpu, t, x, w, bias, y, tc2);
+  else if (tc2 && opts.subpixelTranspose !== false && subpixelApplies(t))
+    convTranspose2dSubpixelTc2(gpu, t, x, w, bias, y, tc2);
   else if (tc2) conv2dBackwardInputTc2(gpu, t.conv, x, w, y, bias, tc2);
   else conv2dBackwardInputTiled(gpu, t.conv, x, w, y, bias, tiledOpts(gpu, opts));
 }

@@ -620,10 +620,12 @@ const PY: u32 = ${py}u; const PX: u32 = ${px}u; const HPH: u32 = ${hph}u; const 
 const KY0: u32 = ${ky0}u; const KX0: u32 = ${kx0}u; const NKXD: u32 = ${Math.max(1, nkx)}u;
 const OY: u32 = ${oy}u; const OX: u32 = ${ox}u;`;
 
-      const src = cached(`tc2dgrad|${geomKey(g)}|${tileKey(tile)}|${mode}|${bias ? 1 : 0}|${py},${px}|${sps}|${gs.length}`, () => {
-        return tc2Kernel(
-          {
-            header: /* wgsl */ `
+      const src = cached(
+        `tc2dgrad|${geomKey(g)}|${tileKey(tile)}|${mode}|${bias ? 1 : 0}|${py},${px}|${sps}|${gs.length}`,
+        () => {
+          return tc2Kernel(
+            {
+              header: /* wgsl */ `
 @group(0) @binding(0) var<storage, read> SRC: array<f32>;
 ${bHeader(tile)}
 ${bias ? '@group(0) @binding(2) var<storage, read> Bias: array<f32>;' : ''}
@@ -641,17 +643,18 @@ fn store(m: u32, n: u32, z: u32, v: f32) {
   let h = PY + SY * (q / WPH); let w = PX + SX * (q % WPH);
   GX[z * ${nx}u + ((b * CIN + n) * H + h) * W + w] = v${bias ? ' + select(0.0, Bias[n], z == 0u)' : ''};
 }`,
-            m: M,
-            n: g.cin,
-            slices,
-            slicesPerSplit: sps,
-            ...gatherTimesWeights(T, tile, g.cout, npad, gs.length > 0),
-            scaleBinding: gs.length ? (bias ? 4 : 3) : undefined,
-          },
-          tile,
-          mode,
-        );
-      });
+              m: M,
+              n: g.cin,
+              slices,
+              slicesPerSplit: sps,
+              ...gatherTimesWeights(T, tile, g.cout, npad, gs.length > 0),
+              scaleBinding: gs.length ? (bias ? 4 : 3) : undefined,
+            },
+            tile,
+            mode,
+          );
+        },
+      );
       const k = gpu.kernel(`conv2d_dgrad_tc2_${mode} ${shapeName(g)}`, src);
       // Every split slice must be fully written: a split past this phase's slices stores zeros (empty loop).
       const wpart = taps > 0 ? { buffer: wh.buffer, offset: first * tapBytes, size: taps * tapBytes } : wh.buffer;

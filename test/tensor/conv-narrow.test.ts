@@ -1,0 +1,69 @@
+/**
+ * The ToRGB-shaped 1×1 conv (narrow1x1.ts: few output channels, one f32 pass) against the float64 reference on odd
+ * shapes, with and without the fused epilogue and a folded weight scale, and its routing on the tc2 paths.
+ */
+import { describe, expect, it } from 'vitest';
+import { getGpu } from '../../src/gpu/index.js';
+import { conv2dForwardRaw } from '../../src/tensor/conv/conv2d-raw.js';
+import { epilogueRef } from '../../src/tensor/conv/epilogue.js';
+import { conv2dGeometry } from '../../src/tensor/conv/geometry.js';
+import { conv1x1NarrowRaw, narrow1x1Applies } from '../../src/tensor/conv/narrow1x1.js';
+import { conv2dRef } from '../../src/tensor/reference/conv.js';
+import { randomF32, relError, seededRandom } from '../../src/tensor/reference/conv-check.js';
+import { withBuffers } from '../helpers/raw-buffers.js';
+
+describe('1×1 conv to few channels (ToRGB)', () => {
+  it('matches the float64 reference: Cout 3 / 12 / 13 / 16, bias, demodulation, per-sample noise, lrelu, weight scale', async () => {
+    const gpu = await getGpu();
+    const rand = seededRandom(41);
+    const cases = [
+      { n: 1, cin: 64, cout: 12, h: 9, w: 13, epi: false, scale: 1 },
+      { n: 2, cin: 5, cout: 3, h: 7, w: 11, epi: true, scale: 0.37 },
+      { n: 2, cin: 37, cout: 13, h: 5, w: 6, epi: true, scale: 1 },
+      { n: 1, cin: 3, cout: 16, h: 300, w: 5, epi: false, scale: 2 }, // several workgroups
+    ];
+    for (const c of cases) {
+      const g = conv2dGeometry([c.n, c.cin, c.h, c.w], [c.cout, c.cin, 1, 1], {});
+      expect(narrow1x1Applies(g)).toBe(true);
+      const hw = c.h * c.w;
+      const x = randomF32(c.n * c.cin * hw, rand);
+      const w = randomF32(c.cout * c.cin, rand);
+      const bias = randomF32(c.cout, rand);
+      const demod = randomF32(c.n * c.cout, rand);
+      const noise = randomF32(c.n * hw, rand);
+      const strength = randomF32(1, rand);
+      const ws = w.map((v) => Math.fround(v * c.scale));
+      const yRef = epilogueRef(conv2dRef(g, x, ws), c.n, c.cout, hw, {
+        bias,
+        ...(c.epi ? { demod, noise: { noise, strength: strength[0]!, perSample: true }, lrelu: true } : {}),
+      });
+      await withBuffers(gpu, async (up, out) => {
+        const y = out(yRef.length);
+        const epilogue = c.epi
+          ? { demod: up(demod), noise: { noise: up(noise), strength: up(strength), perSample: true }, lrelu: true }
+          : {};
+        conv1x1NarrowRaw(gpu, g, up(x), up(w), up(bias), y, { epilogue, weightScale: c.scale });
+        expect(relError(await gpu.readF32(y, yRef.length), yRef), JSON.stringify(c)).toBeLessThan(2e-6);
+      });
+    }
+  });
+
+  it('is what the tc2 paths run for such convs (f32: exact where the tensor cores would round to f16)', async () => {
+    const gpu = await getGpu();
+    const rand = seededRandom(42);
+    const g = conv2dGeometry([1, 20, 6, 7], [12, 20, 1, 1], {});
+    const x = randomF32(20 * 42, rand);
+    const w = randomF32(12 * 20, rand);
+    const yRef = conv2dRef(g, x, w);
+    await withBuffers(gpu, async (up, out) => {
+      const y = out(yRef.length);
+      conv2dForwardRaw(gpu, g, up(x), up(w), null, y, {
+        path: 'tc2-sw',
+        tc2Tile: { bm: 32, bn: 32, bk: 16, sgm: 2, sgn: 1 },
+      });
+      expect(relError(await gpu.readF32(y, yRef.length), yRef)).toBeLessThan(2e-6);
+    });
+    expect(narrow1x1Applies(conv2dGeometry([1, 20, 6, 7], [17, 20, 1, 1], {}))).toBe(false);
+    expect(narrow1x1Applies(conv2dGeometry([1, 20, 6, 7], [12, 20, 3, 3], { padding: 1 }))).toBe(false);
+  });
+});
