@@ -46,7 +46,6 @@ const CASES: Case[] = [
   { x: [1, 3, 13, 11], w: [6, 3, 3, 3], o: { stride: 2 } },
   { x: [2, 20, 12, 13], w: [70, 20, 3, 3], o: { padding: 1 } }, // several tiles everywhere
   { x: [1, 32, 9, 11], w: [48, 32, 3, 3], o: { padding: 1 } }, // channels fill whole K chunks
-  { x: [1, 20, 13, 11], w: [48, 20, 3, 3], o: { stride: 2 } }, // N ≤ 64 and M ≤ 64: the narrow default tiles
 ];
 
 const sw = (tile: Tc2Tile, more: ConvKernelOptions = {}): ConvKernelOptions => ({
@@ -71,8 +70,6 @@ const PATHS: Array<[string, ConvKernelOptions, number[]?]> = [
   ],
   // stride 2: case 2 (3×3, no padding) takes the sub-pixel GEMM for its input gradient; case 1 (padded) cannot
   ['tc2-sw 32×32×16, sub-pixel input gradient (the default)', sw(SMALL), [1, 2]],
-  // no tile given: tileFor picks TC2_TILE_N64 (forward, input gradient) and TC2_TILE_M64 (weight gradient, sub-pixel)
-  ['tc2-sw default narrow tiles', { path: 'tc2-sw' }, [5]],
 ];
 
 describe('conv2d tc2 (software twin)', () => {

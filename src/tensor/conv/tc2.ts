@@ -43,28 +43,9 @@ export interface Tc2Tile {
 }
 
 export const TC2_TILE: Tc2Tile = { bm: 128, bn: 128, bk: 32, sgm: 2, sgn: 4, pad: 8 };
-/**
- * Default tiles where one GEMM side has at most 64 rows / columns (the 64-channel layers at 512²): with TC2_TILE
- * half of every MMA would multiply padding (the 64→64 convs ran at 47 TFLOP/s against 100–120 for wider layers).
- * N64: forward / input gradient with N = Cout (Cin) ≤ 64; M64: weight gradient with M = Cout ≤ 64.
- */
-export const TC2_TILE_N64: Tc2Tile = { bm: 128, bn: 64, bk: 32, sgm: 2, sgn: 2, pad: 8 };
-export const TC2_TILE_M64: Tc2Tile = { bm: 64, bn: 128, bk: 32, sgm: 1, sgn: 4, pad: 8 };
-
-/** The tile a GEMM of m × n runs with: the caller's, else the default for its shape. */
-export function tileFor(opts: Tc2Options, m: number, n: number): Tc2Tile {
-  if (opts.tile) return opts.tile;
-  if (n <= 64) return opts.tileN64 ?? TC2_TILE_N64;
-  if (m <= 64) return opts.tileM64 ?? TC2_TILE_M64;
-  return TC2_TILE;
-}
 
 export interface Tc2Options {
-  /** The tile of every GEMM; without it, tileFor picks TC2_TILE or a narrow default by shape. */
   tile?: Tc2Tile;
-  /** Replaces TC2_TILE_N64 / TC2_TILE_M64 (bench A/B). */
-  tileN64?: Tc2Tile;
-  tileM64?: Tc2Tile;
   mode?: TcMode;
   targetWorkgroups?: number;
   splits?: number;
@@ -511,7 +492,7 @@ export function conv2dForwardTc2(
   y: GPUBuffer,
   opts: Tc2Options & { epilogue?: ConvEpilogue } = {},
 ): void {
-  const tile = tileFor(opts, g.n * g.ho * g.wo, g.cout);
+  const tile = opts.tile ?? TC2_TILE;
   const mode = opts.mode ?? 'hw';
   const T = checkTc2Tile(tile);
   const taps = g.kh * g.kw;
@@ -585,7 +566,7 @@ export function conv2dBackwardInputTc2(
   bias: GPUBuffer | null = null,
   opts: Tc2Options = {},
 ): void {
-  const tile = tileFor(opts, g.n * Math.ceil(g.h / g.strideY) * Math.ceil(g.w / g.strideX), g.cin);
+  const tile = opts.tile ?? TC2_TILE;
   const mode = opts.mode ?? 'hw';
   const T = checkTc2Tile(tile);
   const nx = g.n * g.cin * g.h * g.w;
@@ -704,7 +685,7 @@ export function conv2dBackwardWeightTc2(
   opts: Tc2Options = {},
 ): void {
   // Both operands staged k-contiguous: halve BK until the tiles fit the adapter's workgroup memory.
-  let tile: Tc2Tile = { ...tileFor(opts, g.cout, g.cin * g.kh * g.kw), bGlobal: false };
+  let tile: Tc2Tile = { ...(opts.tile ?? TC2_TILE), bGlobal: false };
   const wgBytes = (t: Tc2Tile) => 4 * (t.bm + t.bn) * (t.bk + (t.pad ?? 8)) + 1024 * t.sgm * t.sgn;
   while (tile.bk > 16 && wgBytes(tile) > gpu.limits.maxComputeWorkgroupStorageSize) tile = { ...tile, bk: tile.bk / 2 };
   const mode = opts.mode ?? 'hw';
