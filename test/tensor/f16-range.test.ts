@@ -46,6 +46,19 @@ describe('f16 range scale', () => {
         expect(got[1], name).toBe(1 / want);
       });
     }
+    // 16-byte loads with the last one masked: values past `count` (here huge) must not count
+    const data = scaled(q10(4 * 1000, rand), 1e-3);
+    data.fill(1e30, 3998);
+    const buf = gpu.pool.acquire(4 * data.length);
+    expect(buf.size % 16).toBe(0);
+    gpu.upload(buf, data);
+    const s = f16RangeScale(gpu, buf, 3998);
+    expect(Array.from(await gpu.readF32(s, 2))).toEqual([
+      f16RangeScaleRef(data.subarray(0, 3998)),
+      1 / f16RangeScaleRef(data.subarray(0, 3998)),
+    ]);
+    gpu.pool.release(s);
+    gpu.pool.release(buf);
     expect(f16RangeScaleRef([0.5])).toBe(2 ** 15);
     expect(f16RangeScaleRef([65504])).toBe(1 / 2);
   });
