@@ -2,8 +2,7 @@
  * A/B of the DualStyleUNet's fused conv tails (conv2dFused: conv + noise + bias + leaky ReLU·√2 in the GEMM
  * epilogue, layers.ts setConvTailFusion) and of the inference weight cache (freezeForInference): forward (no grad)
  * unfused / fused / fused + frozen, forward + backward unfused / fused, each with its dispatch count; with tensor
- * cores also the frozen forward and the training step with the four-phase transposed convs (the sub-pixel ones are
- * the default) and with split-K aimed at 256 and 1024 workgroups (default 512).
+ * cores also the frozen forward and the training step with the opt-in sub-pixel transposed convs.
  * On a CPU adapter the default conv path is 'direct', which has no epilogue (fused = unfused there);
  * `UNET_CONV_PATH=tc2` (or tc, tiled, …) runs every convolution on that path, as the unet bench.
  * Register in bench/run.ts as ['unet-fusion', './unet-fusion.js', 'benchUnetFusion'].
@@ -61,21 +60,6 @@ async function fusionRows(gpu: Gpu, tiny: boolean, path: string): Promise<BenchR
         );
         net.unfreeze();
         row('forward + backward, fused tails, four-phase transposed convs', await timed(gpu, train, reps));
-        // split-K: how many workgroups a small layer's GEMM aims for (tc2 default 512) trades parallelism for
-        // partial sums (the forward's split-K epilogue sums were 0.45 ms of the frozen forward, H200)
-        for (const targetWorkgroups of [256, 1024]) {
-          setDefaultConvKernel({ ...(before ?? { path: 'fast' }), targetWorkgroups });
-          net.freezeForInference();
-          row(
-            `forward (no grad), fused tails + frozen weights, split-K for ${targetWorkgroups} workgroups`,
-            await timed(gpu, forward, reps),
-          );
-          net.unfreeze();
-          row(
-            `forward + backward, fused tails, split-K for ${targetWorkgroups} workgroups`,
-            await timed(gpu, train, reps),
-          );
-        }
       } finally {
         setDefaultConvKernel(before);
       }
