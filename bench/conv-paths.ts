@@ -157,7 +157,7 @@ export async function benchConvPaths(gpu: Gpu, opts: { tiny?: boolean } = {}): P
           gpu.clear(out);
           run(p.opts);
           const err = relErr(await gpu.readF32(out, n), refs[i]!);
-          const ms = await timeGpu(gpu, () => run(p.opts), { reps, samples, warmup: 1 });
+          const ms = await timeGpu(gpu, () => run(p.opts), { reps, samples, warmup: 1, warmMs: tiny ? 0 : 300 });
           const tflops = flops / (ms * 1e-3) / 1e12;
           const note = `${p.name}; rel err vs fp32 tiled ${err.toExponential(1)} (tol ${p.tol})${err <= p.tol ? '' : ' WRONG'}`;
           row = {

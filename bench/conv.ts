@@ -166,7 +166,7 @@ export async function benchConv(gpu: Gpu, opts: ConvBenchOptions = {}): Promise<
     for (const t of tiles) {
       for (const [pass, run] of passes) {
         const o: ConvKernelOptions = { path: 'tiled', tile: t.tile };
-        const ms = await timeGpu(gpu, () => run(o), { reps, samples, warmup: 1 });
+        const ms = await timeGpu(gpu, () => run(o), { reps, samples, warmup: 1, warmMs: tiny ? 0 : 300 });
         const tflops = flops / (ms * 1e-3) / 1e12;
         rows.push({
           bench: 'conv',

@@ -183,9 +183,11 @@ async function syncOn(tf: TfLike, t: TfTensor): Promise<void> {
 async function timeTf(
   tf: TfLike,
   run: () => TfTensor,
-  o: { reps: number; samples: number; warmup: number },
+  o: { reps: number; samples: number; warmup: number; warmMs?: number },
 ): Promise<number> {
-  for (let i = 0; i < o.warmup; i++) {
+  // as timeGpu's warmMs: at least `warmMs` of this op before timing, so the GPU is at its working clocks
+  const t0w = performance.now();
+  for (let i = 0; i < o.warmup || performance.now() - t0w < (o.warmMs ?? 0); i++) {
     const t = run();
     await syncOn(tf, t);
     t.dispose();
@@ -223,7 +225,7 @@ export async function benchTfjs(gpu: Gpu, opts: { tiny?: boolean } = {}): Promis
   const tf = await loadTfjsOnDevice(gpu);
   const check = process.env.TFJS_CHECK !== '0';
   const filter = process.env.CONV_PATHS_FILTER;
-  const timing = tiny ? { reps: 2, samples: 1, warmup: 1 } : { reps: 10, samples: 3, warmup: 2 };
+  const timing = tiny ? { reps: 2, samples: 1, warmup: 1 } : { reps: 10, samples: 3, warmup: 2, warmMs: 300 };
   console.log(
     `tfjs: @tensorflow/tfjs-core ${tf.version_core}, WebGPU backend on our device (${gpu.info.vendor} ${gpu.info.device}); ` +
       `deferred submit batch ${tf.env().getNumber('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE')}; check vs ours ${check ? 'on' : 'off'}`,

@@ -90,7 +90,7 @@ export async function benchUnet(gpu: Gpu, opts: { tiny?: boolean } = {}): Promis
 
 async function benchUnetRows(gpu: Gpu, opts: { tiny?: boolean }, path: string): Promise<BenchRow[]> {
   const reps = opts.tiny ? 2 : 5;
-  const { forward, train, dispose } = await unetFixture(gpu, !!opts.tiny);
+  const { net, forward, train, dispose } = await unetFixture(gpu, !!opts.tiny);
   const base = gpu.pool.stats.bytesInUse;
   gpu.pool.resetPeak();
 
@@ -146,6 +146,26 @@ async function benchUnetRows(gpu: Gpu, opts: { tiny?: boolean }, path: string): 
       note: 'one wait at the end: training throughput',
     },
   );
+  // animation: weights frozen (modulated, transposed and converted once), as the avatar runtime runs them
+  net.freezeForInference();
+  try {
+    rows.push(
+      {
+        bench: 'unet',
+        case: `${name} forward, frozen weights`,
+        ms: await timeWall(gpu, forward, reps),
+        note: 'freezeForInference: one run, to completion',
+      },
+      {
+        bench: 'unet',
+        case: `${name} forward, frozen weights, ${THROUGHPUT_RUNS} back to back (per run)`,
+        ms: await timeThroughput(gpu, forward, THROUGHPUT_RUNS),
+        note: 'one wait at the end: animation throughput',
+      },
+    );
+  } finally {
+    net.unfreeze();
+  }
   dispose();
   return rows;
 }
