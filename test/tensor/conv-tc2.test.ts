@@ -20,7 +20,7 @@ import {
 } from '../../src/tensor/conv/conv2d-raw.js';
 import { epilogueRef } from '../../src/tensor/conv/epilogue.js';
 import { conv2dGeometry, convTranspose2dGeometry, type Conv2dOptions } from '../../src/tensor/conv/geometry.js';
-import { TC2_TILE, tc2ForwardWgslForTest, type Tc2Tile } from '../../src/tensor/conv/tc2.js';
+import { TC2_TILE, TC2_TILE_N64, tc2ForwardWgslForTest, tileFor, type Tc2Tile } from '../../src/tensor/conv/tc2.js';
 import { holdConstantWeights, releaseConstantWeights } from '../../src/tensor/conv/constant-weights.js';
 import {
   conv2dBackwardRef,
@@ -46,6 +46,7 @@ const CASES: Case[] = [
   { x: [1, 3, 13, 11], w: [6, 3, 3, 3], o: { stride: 2 } },
   { x: [2, 20, 12, 13], w: [70, 20, 3, 3], o: { padding: 1 } }, // several tiles everywhere
   { x: [1, 32, 9, 11], w: [48, 32, 3, 3], o: { padding: 1 } }, // channels fill whole K chunks
+  { x: [1, 20, 13, 11], w: [48, 20, 3, 3], o: { padding: 1 } }, // N ≤ 64 forward and input gradient: the narrow tile
 ];
 
 const sw = (tile: Tc2Tile, more: ConvKernelOptions = {}): ConvKernelOptions => ({
@@ -70,6 +71,14 @@ const PATHS: Array<[string, ConvKernelOptions, number[]?]> = [
   ],
   // stride 2: case 2 (3×3, no padding) takes the sub-pixel GEMM for its input gradient; case 1 (padded) cannot
   ['tc2-sw 32×32×16, sub-pixel input gradient (the default)', sw(SMALL), [1, 2]],
+  // no tile given: tileFor picks the narrow tile where N ≤ 64 (forward, input gradient; the weight gradient and the
+  // sub-pixel GEMM, N = 4·Cout, take TC2_TILE). TC2_TILE_N64 itself needs 42 KiB of workgroup storage, over
+  // lavapipe's 32: the twin runs the routing with a smaller narrow tile of the same kind (B from global, 2×2).
+  [
+    'tc2-sw narrow-tile routing (N ≤ 64)',
+    { path: 'tc2-sw', tc2TileN64: { bm: 64, bn: 32, bk: 16, sgm: 2, sgn: 2, bGlobal: true } },
+    [5],
+  ],
 ];
 
 describe('conv2d tc2 (software twin)', () => {
@@ -261,7 +270,13 @@ describe('tc2 WGSL generator', () => {
     { ...TC2_TILE, sgm: 2, sgn: 2 },
     { ...TC2_TILE, pad: 0 },
     { bm: 128, bn: 128, bk: 64, sgm: 2, sgn: 4, bGlobal: true },
+    TC2_TILE_N64, // (its structure here; the narrow routing runs through the twin above)
   ];
+  it('picks the narrow default tile for N ≤ 64 unless a tile is given', () => {
+    expect(tileFor({}, 64)).toBe(TC2_TILE_N64);
+    expect(tileFor({}, 65)).toBe(TC2_TILE);
+    expect(tileFor({ tile: TC2_TILE }, 12)).toBe(TC2_TILE);
+  });
   it('hardware variant: enables, matrix types, the same staging and the same matrix loads as the twin', () => {
     for (const tile of tiles) {
       const hw = tc2ForwardWgslForTest(g, tile, 'hw');

@@ -27,7 +27,13 @@ import {
   type GemmEngine,
   type TiledOptions,
 } from './implicit.js';
-import { conv2dBackwardInputTc2, conv2dBackwardWeightTc2, conv2dForwardTc2, type Tc2Tile } from './tc2.js';
+import {
+  conv2dBackwardInputTc2,
+  conv2dBackwardWeightTc2,
+  conv2dForwardTc2,
+  type Tc2Options,
+  type Tc2Tile,
+} from './tc2.js';
 
 export type ConvPath = 'direct' | 'tiled' | 'tuned' | 'tc' | 'tc-sw' | 'fast' | 'tc2' | 'tc2-sw';
 
@@ -84,10 +90,11 @@ function noFoldedScale(opts: ConvKernelOptions, what: string): void {
     throw new Error(`${what}: weightScale needs the tc2 kernels (foldsWeightScale)`);
 }
 
-function tc2Mode(gpu: Gpu, opts: ConvKernelOptions): { tile?: Tc2Tile; mode: 'hw' | 'sw' } | null {
-  if (opts.path === 'tc2-sw') return { ...opts, tile: opts.tc2Tile, mode: 'sw' };
+function tc2Mode(gpu: Gpu, opts: ConvKernelOptions): (Tc2Options & { mode: 'hw' | 'sw' }) | null {
+  const tiles = { tile: opts.tc2Tile, tileN64: opts.tc2TileN64 };
+  if (opts.path === 'tc2-sw') return { ...opts, ...tiles, mode: 'sw' };
   if ((opts.path === 'tc2' || opts.path === 'fast') && tensorCoresAvailable(gpu))
-    return { ...opts, tile: opts.tc2Tile, mode: 'hw' };
+    return { ...opts, ...tiles, mode: 'hw' };
   return null;
 }
 
@@ -101,8 +108,13 @@ export interface ConvKernelOptions {
   splits?: number;
   /** Tile of the 'tc' / 'tc-sw' paths (default TC_TILE: 128×128×32, 2×4 subgroups). */
   tcTile?: TcTile;
-  /** Tile of the 'tc2' / 'tc2-sw' paths (default TC2_TILE: 128×128×32, 2×4 subgroups, rows padded by 8 halves). */
+  /**
+   * Tile of every GEMM of the 'tc2' / 'tc2-sw' paths; by default TC2_TILE (128×128×32, 2×4 subgroups, rows padded
+   * by 8 halves), or TC2_TILE_N64 where a forward / input-gradient GEMM has at most 64 columns (tc2.ts tileFor).
+   */
   tc2Tile?: Tc2Tile;
+  /** Replaces the narrow default TC2_TILE_N64 (bench A/B). */
+  tc2TileN64?: Tc2Tile;
   /** Forward only, GEMM paths: fused epilogue after the bias (demodulation, noise, leaky ReLU·√2). */
   epilogue?: ConvEpilogue;
   /**
