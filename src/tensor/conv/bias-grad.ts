@@ -7,16 +7,18 @@
  */
 import { grid1d, type Gpu } from '../../gpu/index.js';
 import { channelSum } from './direct.js';
+import { f16RangeScale, f16RangeScaleOfMaxima } from './f16-range.js';
 
 const CHUNK = 4096;
 
-const PARTIALS = (lrelu: boolean) => /* wgsl */ `
+/** With `range` (lrelu only), each workgroup also writes the largest |g| bit pattern of its chunk (f16-range.ts). */
+const PARTIALS = (lrelu: boolean, range: boolean) => /* wgsl */ `
 @group(0) @binding(0) var<storage, read> GY: array<f32>;
 ${
   lrelu
     ? `@group(0) @binding(1) var<storage, read> Yv: array<f32>;
 @group(0) @binding(2) var<storage, read_write> GT: array<f32>;
-@group(0) @binding(3) var<storage, read_write> PART: array<f32>;`
+@group(0) @binding(3) var<storage, read_write> PART: array<f32>;${range ? '\n@group(0) @binding(4) var<storage, read_write> MAXP: array<u32>;\nvar<workgroup> pm: array<u32, 256>;' : ''}`
     : '@group(0) @binding(1) var<storage, read_write> PART: array<f32>;'
 }
 struct S { n: u32, c: u32, hw: u32, chunks: u32, slope: f32, gain: f32 }
@@ -29,29 +31,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
   let k = w % P.chunks; let plane = w / P.chunks; // plane = b·C + o
   let base = plane * P.hw;
   let end = min(P.hw, (k + 1u) * ${CHUNK}u);
-  var s = 0.0;
+  var s = 0.0;${range ? '\n  var m = 0u;' : ''}
   for (var p = k * ${CHUNK}u + li; p < end; p += 256u) {
     ${
       lrelu
         ? `let g = GY[base + p] * select(P.slope, 1.0, Yv[base + p] > 0.0) * P.gain;
     GT[base + p] = g;
-    s += g;`
+    s += g;${range ? '\n    m = max(m, bitcast<u32>(g) & 0x7fffffffu);' : ''}`
         : 's += GY[base + p];'
     }
   }
-  part[li] = s;
+  part[li] = s;${range ? '\n  pm[li] = m;' : ''}
   workgroupBarrier();
   for (var st = 128u; st > 0u; st >>= 1u) {
-    if (li < st) { part[li] += part[li + st]; }
+    if (li < st) { part[li] += part[li + st];${range ? ' pm[li] = max(pm[li], pm[li + st]);' : ''} }
     workgroupBarrier();
   }
   // channel-major [C][N·chunks], the layout the channel sum reads as N = 1, HW = N·chunks
-  if (li == 0u) { PART[((plane % P.c) * P.n + plane / P.c) * P.chunks + k] = part[0]; }
+  if (li == 0u) { PART[((plane % P.c) * P.n + plane / P.c) * P.chunks + k] = part[0];${range ? ' MAXP[w] = pm[0];' : ''} }
 }`;
 
 /**
  * gb [c] = Σ g over n and the hw pixels of g [n, c, hw]; with `lrelu`, g = gy·lrelu'(y)·gain is also written to
- * `lrelu.gt` (same shape as gy).
+ * `lrelu.gt` (same shape as gy), and with `lrelu.range` the f16 range scale of gt is returned (f16RangeScale's
+ * [s, 1/s], from maxima taken in the same pass; the caller releases it), else null.
  */
 export function biasGradRaw(
   gpu: Gpu,
@@ -60,17 +63,38 @@ export function biasGradRaw(
   hw: number,
   gy: GPUBuffer,
   gb: GPUBuffer,
-  lrelu: { y: GPUBuffer; gt: GPUBuffer; slope: number; gain: number } | null = null,
-): void {
+  lrelu: LreluGrad | null = null,
+): GPUBuffer | null {
   const chunks = Math.max(1, Math.ceil(hw / CHUNK));
-  if (n * c === 0) return;
-  if (!lrelu && n * chunks <= 4) return channelSum(gpu, n, c, hw, gy, gb); // small planes: one pass is enough
-  const part = gpu.pool.acquire(4 * c * n * chunks, 'bias grad partials');
+  if (n * c === 0) return lrelu?.range ? f16RangeScale(gpu, lrelu.gt, 0) : null;
+  if (!lrelu && n * chunks <= 4) {
+    channelSum(gpu, n, c, hw, gy, gb); // small planes: one pass is enough
+    return null;
+  }
+  const groups = n * c * chunks;
+  const range = !!lrelu?.range;
+  const part = gpu.pool.acquire(4 * groups, 'bias grad partials');
+  const maxp = range ? gpu.pool.acquire(4 * groups, 'f16 range partials') : null;
   const p = new Uint32Array(8);
   p.set([n, c, hw, chunks]);
   new Float32Array(p.buffer).set([lrelu?.slope ?? 0, lrelu?.gain ?? 1], 4);
-  const k = gpu.kernel(lrelu ? 'bias_grad_lrelu_partials' : 'bias_grad_partials', PARTIALS(lrelu !== null));
-  gpu.dispatch(k, lrelu ? [gy, lrelu.y, lrelu.gt, part] : [gy, part], grid1d(n * c * chunks, 1), p);
+  const name = lrelu ? (range ? 'bias_grad_lrelu_range_partials' : 'bias_grad_lrelu_partials') : 'bias_grad_partials';
+  const k = gpu.kernel(name, PARTIALS(lrelu !== null, range));
+  const bufs = lrelu ? [gy, lrelu.y, lrelu.gt, part, ...(maxp ? [maxp] : [])] : [gy, part];
+  gpu.dispatch(k, bufs, grid1d(groups, 1), p);
   channelSum(gpu, 1, c, n * chunks, part, gb);
   gpu.pool.release(part);
+  if (!maxp) return null;
+  const scale = f16RangeScaleOfMaxima(gpu, maxp, groups);
+  gpu.pool.release(maxp);
+  return scale;
+}
+
+/** FusedLeakyReLU's backward folded into biasGradRaw (and, with `range`, the f16 range of its result). */
+export interface LreluGrad {
+  y: GPUBuffer;
+  gt: GPUBuffer;
+  slope: number;
+  gain: number;
+  range?: boolean;
 }

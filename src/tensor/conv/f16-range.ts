@@ -77,7 +77,6 @@ fn main(@builtin(local_invocation_index) li: u32) {
  * `gpu.pool` once the dispatches that read it are recorded.
  */
 export function f16RangeScale(gpu: Gpu, x: GPUBuffer, count: number): GPUBuffer {
-  const out = gpu.pool.acquire(8, 'f16 range scale');
   const vec4 = x.size % 16 === 0;
   const perGroup = WG * (vec4 ? 4 : 1) * 4; // values per workgroup and sweep, four sweeps at least
   const parts = Math.max(1, Math.min(MAX_PARTIALS, Math.ceil(count / perGroup)));
@@ -88,8 +87,18 @@ export function f16RangeScale(gpu: Gpu, x: GPUBuffer, count: number): GPUBuffer 
     parts,
     new Uint32Array([count, parts * WG]),
   );
-  gpu.dispatch(gpu.kernel('f16_range_scale', FINAL), [part, out], 1, new Uint32Array([parts]));
+  const scale = f16RangeScaleOfMaxima(gpu, part, parts);
   gpu.pool.release(part);
+  return scale;
+}
+
+/**
+ * [s, 1/s] from `parts` partial maxima (u32 bit patterns of |x| for finite x, as the kernel above writes them): for
+ * kernels that already read the gradient and take its maxima on the way (bias-grad.ts).
+ */
+export function f16RangeScaleOfMaxima(gpu: Gpu, maxima: GPUBuffer, parts: number): GPUBuffer {
+  const out = gpu.pool.acquire(8, 'f16 range scale');
+  gpu.dispatch(gpu.kernel('f16_range_scale', FINAL), [maxima, out], 1, new Uint32Array([Math.max(1, parts)]));
   return out;
 }
 

@@ -49,7 +49,7 @@ import type { FirSpec } from './fir.js';
 import type { ConvEpilogue } from './epilogue.js';
 import {
   fusedLeakyRelu,
-  leakyReluGradAndBias,
+  leakyReluGradBiasAndRange,
   leakyReluGradFromOutput,
   noiseGrads,
   noiseBiasLeakyRelu,
@@ -129,11 +129,12 @@ function conv2dGrads(
   w: Tensor,
   needs: readonly boolean[],
   kopts: ConvKernelOptions,
+  gyScale: GPUBuffer | null = null,
 ): [Tensor | null, Tensor | null, Tensor | null] {
   let gx: Tensor | null = null;
   let gw: Tensor | null = null;
   let gb: Tensor | null = null;
-  const { opts, done } = withGradScale(gy, kopts, needs[0]! || needs[1]!);
+  const { opts, done } = withGradScale(gy, kopts, needs[0]! || needs[1]!, gyScale);
   if (needs[0]) {
     gx = Tensor.empty(x.shape);
     conv2dBackwardInputRaw(gpu(), g, gy.buffer, w.buffer, gx.buffer, opts);
@@ -152,15 +153,19 @@ function conv2dGrads(
 
 /**
  * On the paths that round gradients to f16 (tc2), the options with gy's range scale (f16-range.ts; one scale for
- * the input and the weight gradient), and `done` to release it once their dispatches are recorded.
+ * the input and the weight gradient; `given` where the pass that made gy took its maxima), and `done` to release
+ * it once their dispatches are recorded.
  */
 function withGradScale(
   gy: Tensor,
   kopts: ConvKernelOptions,
   wanted: boolean,
+  given: GPUBuffer | null = null,
 ): { opts: ConvKernelOptions; done: () => void } {
-  if (!wanted || !foldsWeightScale(gpu(), kopts)) return { opts: kopts, done: () => {} };
-  const s = f16RangeScale(gpu(), gy.buffer, gy.size);
+  if (!wanted || !foldsWeightScale(gpu(), kopts)) {
+    return { opts: kopts, done: () => given && gpu().pool.release(given) };
+  }
+  const s = given ?? f16RangeScale(gpu(), gy.buffer, gy.size);
   return { opts: { ...kopts, gradScale: s }, done: () => gpu().pool.release(s) };
 }
 
@@ -233,10 +238,15 @@ export function conv2dFused(x: Tensor, w: Tensor, bias: Tensor | null, opts: Con
       const ys = lrelu ? saved[k++]! : null;
       const ns = noise ? saved[k++]! : null;
       const ss = noise ? saved[k++]! : null;
-      // With the activation, its gradient and the bias gradient come out of one pass (bias-grad.ts).
-      const [gt, gbFused] =
-        ys && needs[2] ? leakyReluGradAndBias(gy, ys) : [ys ? leakyReluGradFromOutput(gy, ys) : gy, null];
-      const [gx, gw, gbConv] = conv2dGrads(g, gt, xs!, ws!, gbFused ? [needs[0]!, needs[1]!, false] : needs, kopts);
+      // With the activation, its gradient, the bias gradient and (on the tensor cores) the f16 range of the
+      // gradient come out of one pass (bias-grad.ts).
+      const range = (needs[0]! || needs[1]!) && foldsWeightScale(gpu(), kopts);
+      const [gt, gbFused, gtScale] =
+        ys && needs[2]
+          ? leakyReluGradBiasAndRange(gy, ys, range)
+          : [ys ? leakyReluGradFromOutput(gy, ys) : gy, null, null];
+      const needsConv = gbFused ? [needs[0]!, needs[1]!, false] : needs;
+      const [gx, gw, gbConv] = conv2dGrads(g, gt, xs!, ws!, needsConv, kopts, gtScale);
       const gb = gbFused ?? gbConv;
       const [gn, gs] = noise ? noiseGrads(gt, ns!, ss!, needs[3]!, needs[4]!) : [null, null];
       return [gx, gw && c !== 1 ? scale(gw, c) : gw, gb, gn, gs];

@@ -91,12 +91,28 @@ export function fusedLeakyRelu(x: Tensor, bias: Tensor | null, slope = LRELU_SLO
  * [gt, gb [C]]. Not recorded (for backward closures).
  */
 export function leakyReluGradAndBias(gy: Tensor, y: Tensor, slope = LRELU_SLOPE, gain = LRELU_GAIN): [Tensor, Tensor] {
+  const [gt, gb] = leakyReluGradBiasAndRange(gy, y, false, slope, gain);
+  return [gt, gb];
+}
+
+/**
+ * leakyReluGradAndBias, and with `range` also gt's f16 range scale (f16-range.ts; a pooled buffer the caller
+ * releases) from maxima taken in the same pass, for a tensor-core backward of gt.
+ */
+export function leakyReluGradBiasAndRange(
+  gy: Tensor,
+  y: Tensor,
+  range: boolean,
+  slope = LRELU_SLOPE,
+  gain = LRELU_GAIN,
+): [Tensor, Tensor, GPUBuffer | null] {
   const C = gy.shape[1] ?? 1;
   const inner = gy.shape.slice(2).reduce((a, b) => a * b, 1);
   const gt = Tensor.empty(gy.shape);
   const gb = Tensor.empty([C]);
-  biasGradRaw(gpu(), gy.shape[0] ?? 1, C, inner, gy.buffer, gb.buffer, { y: y.buffer, gt: gt.buffer, slope, gain });
-  return [gt, gb];
+  const lrelu = { y: y.buffer, gt: gt.buffer, slope, gain, range };
+  const scale = biasGradRaw(gpu(), gy.shape[0] ?? 1, C, inner, gy.buffer, gb.buffer, lrelu);
+  return [gt, gb, scale];
 }
 
 /**
