@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The standard issue-4/5 measurements in one device call each, ordered so that the slow first compile of the
+# network's ~150 pipelines happens once (a fresh GPU machine compiles them cold: ~80–100 s; later processes on the
+# same machine hit the driver's cache), every bench under its own time limit (a bench killed by its limit loses only
+# its own rows: its JSON is written per bench), with the GPU at working clocks (the benches warm up themselves).
+#
+#   here:        bash bench/stage-clean.sh                      (builds HEAD into dist-bench; carry .gpu and dist-bench)
+#   on the GPU:  source .gpu/env.sh; bash bench/gpu-session.sh network   (≈ 7 min: unet-check, unet, unet-fusion, profile)
+#                source .gpu/env.sh; bash bench/gpu-session.sh kernels   (≈ 6 min: splat, conv-paths tc2 + TF.js)
+# Output: one JSON and one log per bench under $OUT (or ./out), and the table rows on stdout.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+out=${OUT:-out}
+mkdir -p "$out"
+run() { # name, seconds, env and args…
+  local name=$1 limit=$2
+  shift 2
+  local t0=$SECONDS
+  env "$@" --json "$out/$name.json" >"$out/$name.log" 2>&1
+  local rc=$?
+  grep '^| ' "$out/$name.log" | grep -v '^| bench |' | grep -v '^| --- |'
+  echo "== $name: rc $rc in $((SECONDS - t0)) s (limit $limit s)"
+}
+bench() { # name, seconds, [VAR=value …] -- run.js args
+  local name=$1 limit=$2
+  shift 2
+  local envs=()
+  while [ $# -gt 0 ] && [ "$1" != -- ]; do envs+=("$1"); shift; done
+  shift
+  run "$name" "$limit" "${envs[@]}" timeout "$limit" node dist-bench/bench/run.js "$@"
+}
+case "${1:-}" in
+  network)
+    bench check 220 -- --only unet-check
+    bench unet 120 -- --only unet
+    bench fusion 120 -- --only unet-fusion
+    bench profile 120 PROFILE_ONLY=unet PROFILE_TOP=40 -- --only profile
+    ;;
+  kernels)
+    bench splat 90 -- --only splat
+    bench conv-vs-tfjs 300 CONV_PATHS=tc2 -- --only conv-paths,tfjs
+    ;;
+  smoke) # the script itself on any adapter (tiny shapes)
+    bench smoke 600 -- --only unet,unet-check --tiny
+    ;;
+  *)
+    echo "usage: bash bench/gpu-session.sh network|kernels|smoke" >&2
+    exit 2
+    ;;
+esac
