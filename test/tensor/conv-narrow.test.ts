@@ -17,14 +17,15 @@ describe('1×1 conv to few channels (ToRGB)', () => {
     const gpu = await getGpu();
     const rand = seededRandom(41);
     const cases = [
-      { n: 1, cin: 64, cout: 12, h: 9, w: 13, epi: false, scale: 1 },
-      { n: 2, cin: 5, cout: 3, h: 7, w: 11, epi: true, scale: 0.37 },
-      { n: 2, cin: 37, cout: 13, h: 5, w: 6, epi: true, scale: 1 },
-      { n: 1, cin: 3, cout: 16, h: 300, w: 5, epi: false, scale: 2 }, // several workgroups
+      { n: 1, cin: 64, cout: 12, h: 129, w: 131, epi: false, scale: 1 },
+      { n: 2, cin: 5, cout: 3, h: 97, w: 89, epi: true, scale: 0.37 },
+      { n: 2, cin: 37, cout: 13, h: 91, w: 93, epi: true, scale: 1 },
+      { n: 1, cin: 3, cout: 16, h: 300, w: 55, epi: false, scale: 2 },
+      { n: 1, cin: 384, cout: 12, h: 128, w: 129, epi: true, scale: 1 }, // 18 KiB of weights: over WebGPU's default
     ];
     for (const c of cases) {
       const g = conv2dGeometry([c.n, c.cin, c.h, c.w], [c.cout, c.cin, 1, 1], {});
-      expect(narrow1x1Applies(g)).toBe(true);
+      expect(narrow1x1Applies(g, gpu.limits.maxComputeWorkgroupStorageSize)).toBe(true);
       const hw = c.h * c.w;
       const x = randomF32(c.n * c.cin * hw, rand);
       const w = randomF32(c.cout * c.cin, rand);
@@ -51,8 +52,8 @@ describe('1×1 conv to few channels (ToRGB)', () => {
   it('is what the tc2 paths run for such convs (f32: exact where the tensor cores would round to f16)', async () => {
     const gpu = await getGpu();
     const rand = seededRandom(42);
-    const g = conv2dGeometry([1, 20, 6, 7], [12, 20, 1, 1], {});
-    const x = randomF32(20 * 42, rand);
+    const g = conv2dGeometry([1, 20, 130, 129], [12, 20, 1, 1], {});
+    const x = randomF32(20 * 130 * 129, rand);
     const w = randomF32(12 * 20, rand);
     const yRef = conv2dRef(g, x, w);
     await withBuffers(gpu, async (up, out) => {
@@ -63,7 +64,13 @@ describe('1×1 conv to few channels (ToRGB)', () => {
       });
       expect(relError(await gpu.readF32(y, yRef.length), yRef)).toBeLessThan(2e-6);
     });
-    expect(narrow1x1Applies(conv2dGeometry([1, 20, 6, 7], [17, 20, 1, 1], {}))).toBe(false);
+    const applies = (x: number[], w: number[], bytes?: number) =>
+      narrow1x1Applies(conv2dGeometry(x as never, w as never, {}), bytes);
+    expect(applies([1, 20, 128, 128], [17, 20, 1, 1])).toBe(false); // Cout > 16
+    expect(applies([1, 20, 64, 128], [12, 20, 1, 1])).toBe(false); // < 128² pixels
+    expect(applies([2, 20, 64, 128], [12, 20, 1, 1])).toBe(true); // the batch counts
+    expect(applies([1, 512, 128, 128], [12, 512, 1, 1])).toBe(false); // 24 KiB of weights > 16 KiB
+    expect(applies([1, 512, 128, 128], [12, 512, 1, 1], 32768)).toBe(true);
     expect(narrow1x1Applies(conv2dGeometry([1, 20, 6, 7], [12, 20, 3, 3], { padding: 1 }))).toBe(false);
   });
 });

@@ -153,7 +153,8 @@ export function conv2dForwardRaw(
   if (opts.path === 'direct') {
     if (opts.epilogue && Object.keys(opts.epilogue).length) throw new Error('conv2d: the direct path has no epilogue');
     conv2dForwardDirect(gpu, g, x, w, bias, y);
-  } else if (tc2 && narrow1x1Applies(g)) conv1x1NarrowRaw(gpu, g, x, w, bias, y, opts);
+  } else if (tc2 && narrow1x1Applies(g, gpu.limits.maxComputeWorkgroupStorageSize))
+    conv1x1NarrowRaw(gpu, g, x, w, bias, y, opts);
   else if (tc2) conv2dForwardTc2(gpu, g, x, w, bias, y, tc2);
   else conv2dForwardTiled(gpu, g, x, w, bias, y, tiledOpts(gpu, opts));
 }
