@@ -7,7 +7,7 @@
  */
 import { grid1d, type Gpu } from '../../gpu/index.js';
 import { channelSum } from './direct.js';
-import { f16RangeScale, f16RangeScaleOfMaxima } from './f16-range.js';
+import { f16RangeScale, RANGE_SCALE_WGSL } from './f16-range.js';
 
 const CHUNK = 4096;
 
@@ -82,13 +82,60 @@ export function biasGradRaw(
   const k = gpu.kernel(name, PARTIALS(lrelu !== null, range));
   const bufs = lrelu ? [gy, lrelu.y, lrelu.gt, part, ...(maxp ? [maxp] : [])] : [gy, part];
   gpu.dispatch(k, bufs, grid1d(groups, 1), p);
-  channelSum(gpu, 1, c, n * chunks, part, gb);
+  if (!maxp) {
+    channelSum(gpu, 1, c, n * chunks, part, gb);
+    gpu.pool.release(part);
+    return null;
+  }
+  // the channel sums and the range scale in one dispatch: C workgroups sum, one more reduces the maxima
+  const scale = gpu.pool.acquire(8, 'f16 range scale');
+  gpu.dispatch(
+    gpu.kernel('bias_grad_sum_and_range', SUM_AND_RANGE),
+    [part, maxp, gb, scale],
+    [c + 1, 1, 1],
+    Uint32Array.from([c, n * chunks, groups, 0]),
+  );
   gpu.pool.release(part);
-  if (!maxp) return null;
-  const scale = f16RangeScaleOfMaxima(gpu, maxp, groups);
   gpu.pool.release(maxp);
   return scale;
 }
+
+/** Second pass with the range: workgroup o < C sums channel o's partials; workgroup C turns the maxima into [s, 1/s]. */
+const SUM_AND_RANGE = /* wgsl */ `
+@group(0) @binding(0) var<storage, read> PART: array<f32>; // [C][per]
+@group(0) @binding(1) var<storage, read> MAXP: array<u32>;
+@group(0) @binding(2) var<storage, read_write> GB: array<f32>;
+@group(0) @binding(3) var<storage, read_write> OUT: array<f32>;
+struct S { c: u32, per: u32, parts: u32, pad: u32 }
+@group(1) @binding(0) var<uniform> P: S;
+var<workgroup> red: array<f32, 256>;
+var<workgroup> redm: array<u32, 256>;
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u32) {
+  let o = wg.x; // workgroup-uniform: the barriers below are too
+  if (o < P.c) {
+    var s = 0.0;
+    for (var i = li; i < P.per; i += 256u) { s += PART[o * P.per + i]; }
+    red[li] = s;
+    workgroupBarrier();
+    for (var st = 128u; st > 0u; st >>= 1u) {
+      if (li < st) { red[li] += red[li + st]; }
+      workgroupBarrier();
+    }
+    if (li == 0u) { GB[o] = red[0]; }
+  } else {
+    var m = 0u;
+    for (var i = li; i < P.parts; i += 256u) { m = max(m, MAXP[i]); }
+    redm[li] = m;
+    workgroupBarrier();
+    for (var st = 128u; st > 0u; st >>= 1u) {
+      if (li < st) { redm[li] = max(redm[li], redm[li + st]); }
+      workgroupBarrier();
+    }
+    if (li == 0u) { let s = rangeScale(redm[0]); OUT[0] = s.x; OUT[1] = s.y; }
+  }
+}
+${RANGE_SCALE_WGSL}`;
 
 /** FusedLeakyReLU's backward folded into biasGradRaw (and, with `range`, the f16 range of its result). */
 export interface LreluGrad {

@@ -45,6 +45,18 @@ ${
   if (li == 0u) { PART[wg.x] = red[0]; }
 }`;
 
+/**
+ * WGSL `fn rangeScale(top: u32) -> vec2<f32>`: [s, 1/s] from the largest |x| bit pattern. top < 2^(e + 1) with e
+ * its unbiased exponent; s = 2^(14 − e) puts it in [2^14, 2^15). Zero, subnormal-only and non-finite gradients get
+ * s = 1; the clamp keeps s and 1/s normal f32.
+ */
+export const RANGE_SCALE_WGSL = /* wgsl */ `
+fn rangeScale(top: u32) -> vec2<f32> {
+  var k = 0;
+  if (top >= 0x00800000u && top < 0x7f800000u) { k = clamp(14 - (i32(top >> 23u) - 127), -120, 120); }
+  return vec2<f32>(bitcast<f32>(u32(k + 127) << 23u), bitcast<f32>(u32(127 - k) << 23u));
+}`;
+
 const FINAL = /* wgsl */ `
 @group(0) @binding(0) var<storage, read> PART: array<u32>;
 @group(0) @binding(1) var<storage, read_write> OUT: array<f32>;
@@ -61,16 +73,9 @@ fn main(@builtin(local_invocation_index) li: u32) {
     if (li < st) { red[li] = max(red[li], red[li + st]); }
     workgroupBarrier();
   }
-  if (li == 0u) {
-    let top = red[0];
-    // m < 2^(e + 1) with e its unbiased exponent; s = 2^(14 − e) puts m·s in [2^14, 2^15). Zero, subnormal-only and
-    // non-finite gradients get s = 1; the clamp keeps s and 1/s normal f32.
-    var k = 0;
-    if (top >= 0x00800000u && top < 0x7f800000u) { k = clamp(14 - (i32(top >> 23u) - 127), -120, 120); }
-    OUT[0] = bitcast<f32>(u32(k + 127) << 23u);
-    OUT[1] = bitcast<f32>(u32(127 - k) << 23u);
-  }
-}`;
+  if (li == 0u) { let s = rangeScale(red[0]); OUT[0] = s.x; OUT[1] = s.y; }
+}
+${RANGE_SCALE_WGSL}`;
 
 /**
  * A pooled buffer holding [s, 1/s] for the `count` f32 values of `x` (see above); the caller releases it to
@@ -87,18 +92,9 @@ export function f16RangeScale(gpu: Gpu, x: GPUBuffer, count: number): GPUBuffer 
     parts,
     new Uint32Array([count, parts * WG]),
   );
-  const scale = f16RangeScaleOfMaxima(gpu, part, parts);
-  gpu.pool.release(part);
-  return scale;
-}
-
-/**
- * [s, 1/s] from `parts` partial maxima (u32 bit patterns of |x| for finite x, as the kernel above writes them): for
- * kernels that already read the gradient and take its maxima on the way (bias-grad.ts).
- */
-export function f16RangeScaleOfMaxima(gpu: Gpu, maxima: GPUBuffer, parts: number): GPUBuffer {
   const out = gpu.pool.acquire(8, 'f16 range scale');
-  gpu.dispatch(gpu.kernel('f16_range_scale', FINAL), [maxima, out], 1, new Uint32Array([Math.max(1, parts)]));
+  gpu.dispatch(gpu.kernel('f16_range_scale', FINAL), [part, out], 1, new Uint32Array([parts]));
+  gpu.pool.release(part);
   return out;
 }
 
