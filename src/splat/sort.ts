@@ -5,6 +5,7 @@
  *
  * Both keep their scratch buffers in a `Scratch` (grow-only, from the pool), so a steady frame allocates nothing.
  */
+import { workgroupReduceWgsl } from '../gpu/reduce-wgsl.js';
 import type { Gpu } from '../gpu/gpu.js';
 import { grid1d } from '../gpu/grid.js';
 
@@ -285,11 +286,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
     if (i < p.n) { s += inp[i]; }
   }
   sh[li] = s;
-  workgroupBarrier();
-  for (var st = 128u; st > 0u; st >>= 1u) {
-    if (li < st) { sh[li] += sh[li + st]; }
-    workgroupBarrier();
-  }
+  ${workgroupReduceWgsl([['sh', '+']], 256)}
   if (li == 0u && sh[0] != 0u) { atomicAdd(&acc[0], sh[0]); }
 }`;
 

@@ -5,6 +5,7 @@
  * at 512² runs 4,096 workgroups, not 64 each walking a megabyte), then one workgroup per channel sums the partials.
  * Fused, the activation gradient is summed as it is written: one read of gy and y, none of the result.
  */
+import { workgroupReduceWgsl } from '../../gpu/reduce-wgsl.js';
 import { grid1d, type Gpu } from '../../gpu/index.js';
 import { channelSum } from './direct.js';
 import { f16RangeScale, RANGE_SCALE_WGSL } from './f16-range.js';
@@ -42,11 +43,15 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
     }
   }
   part[li] = s;${range ? '\n  pm[li] = m;' : ''}
-  workgroupBarrier();
-  for (var st = 128u; st > 0u; st >>= 1u) {
-    if (li < st) { part[li] += part[li + st];${range ? ' pm[li] = max(pm[li], pm[li + st]);' : ''} }
-    workgroupBarrier();
-  }
+  ${workgroupReduceWgsl(
+    range
+      ? [
+          ['part', '+'],
+          ['pm', 'max'],
+        ]
+      : [['part', '+']],
+    256,
+  )}
   // channel-major [C][N·chunks], the layout the channel sum reads as N = 1, HW = N·chunks
   if (li == 0u) { PART[((plane % P.c) * P.n + plane / P.c) * P.chunks + k] = part[0];${range ? ' MAXP[w] = pm[0];' : ''} }
 }`;
@@ -117,21 +122,13 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u
     var s = 0.0;
     for (var i = li; i < P.per; i += 256u) { s += PART[o * P.per + i]; }
     red[li] = s;
-    workgroupBarrier();
-    for (var st = 128u; st > 0u; st >>= 1u) {
-      if (li < st) { red[li] += red[li + st]; }
-      workgroupBarrier();
-    }
+    ${workgroupReduceWgsl([['red', '+']], 256)}
     if (li == 0u) { GB[o] = red[0]; }
   } else {
     var m = 0u;
     for (var i = li; i < P.parts; i += 256u) { m = max(m, MAXP[i]); }
     redm[li] = m;
-    workgroupBarrier();
-    for (var st = 128u; st > 0u; st >>= 1u) {
-      if (li < st) { redm[li] = max(redm[li], redm[li + st]); }
-      workgroupBarrier();
-    }
+    ${workgroupReduceWgsl([['redm', 'max']], 256)}
     if (li == 0u) { let s = rangeScale(redm[0]); OUT[0] = s.x; OUT[1] = s.y; }
   }
 }

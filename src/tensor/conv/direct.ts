@@ -3,6 +3,7 @@
  * tiled implicit-GEMM kernels are tested against, and the fallback for odd cases. One compiled kernel serves all
  * shapes (the geometry comes in per-dispatch parameters).
  */
+import { workgroupReduceWgsl } from '../../gpu/reduce-wgsl.js';
 import { GRID_INDEX, grid1d, type Gpu } from '../../gpu/index.js';
 import type { Conv2dGeom } from './geometry.js';
 
@@ -169,11 +170,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u
     for (var p = li; p < P.hw; p += 256u) { s += GY[base + p]; }
   }
   part[li] = s;
-  workgroupBarrier();
-  for (var st = 128u; st > 0u; st >>= 1u) {
-    if (li < st) { part[li] += part[li + st]; }
-    workgroupBarrier();
-  }
+  ${workgroupReduceWgsl([['part', '+']], 256)}
   if (li == 0u) { GB[o] = select(0.0, GB[o], P.accumulate != 0u) + part[0]; }
 }`;
 

@@ -11,6 +11,7 @@
  * Two dispatches, both reading u32 bit patterns: the magnitude order of finite floats is the integer order of their
  * bits without the sign, and integer compares cannot be optimised away the way NaN tests on floats can.
  */
+import { workgroupReduceWgsl } from '../../gpu/reduce-wgsl.js';
 import type { Gpu } from '../../gpu/index.js';
 
 const WG = 256;
@@ -37,11 +38,7 @@ ${
     : `  for (var i = wg.x * ${WG}u + li; i < P.n; i += P.stride) { m = max(m, X[i] & 0x7fffffffu); }`
 }
   red[li] = m;
-  workgroupBarrier();
-  for (var st = ${WG / 2}u; st > 0u; st >>= 1u) {
-    if (li < st) { red[li] = max(red[li], red[li + st]); }
-    workgroupBarrier();
-  }
+  ${workgroupReduceWgsl([['red', 'max']], WG)}
   if (li == 0u) { PART[wg.x] = red[0]; }
 }`;
 
@@ -68,11 +65,7 @@ fn main(@builtin(local_invocation_index) li: u32) {
   var m = 0u;
   for (var i = li; i < P.parts; i += ${WG}u) { m = max(m, PART[i]); }
   red[li] = m;
-  workgroupBarrier();
-  for (var st = ${WG / 2}u; st > 0u; st >>= 1u) {
-    if (li < st) { red[li] = max(red[li], red[li + st]); }
-    workgroupBarrier();
-  }
+  ${workgroupReduceWgsl([['red', 'max']], WG)}
   if (li == 0u) { let s = rangeScale(red[0]); OUT[0] = s.x; OUT[1] = s.y; }
 }
 ${RANGE_SCALE_WGSL}`;

@@ -4,6 +4,7 @@
  *   w'[n,o,i,·] = w[o,i,·]·scale·s[n,i], scale = 1/√(cin·kh·kw);  d[n,o] = 1/√(Σ w'² + 1e-8);  w'' = w'·d.
  * The forward keeps d [n, cout] for the backward.
  */
+import { workgroupReduceWgsl } from '../../gpu/reduce-wgsl.js';
 import type { Gpu } from '../../gpu/index.js';
 import type { ModulateGeom } from '../reference/conv.js';
 
@@ -34,11 +35,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u
     ss = fma(v, v, ss);
   }
   part[li] = ss;
-  workgroupBarrier();
-  for (var st = ${WG / 2}u; st > 0u; st >>= 1u) {
-    if (li < st) { part[li] += part[li + st]; }
-    workgroupBarrier();
-  }
+  ${workgroupReduceWgsl([['part', '+']], WG)}
   let d = select(1.0, inverseSqrt(part[0] + 1e-8), P.demod != 0u);
   for (var j = li; j < kk; j += ${WG}u) {
     WM[(b * P.cout + o) * kk + j] = Wt[o * kk + j] * P.scale * S[b * P.cin + j / P.k2] * d;
@@ -70,11 +67,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u
     dot = fma(G[base + j], Wt[o * kk + j] * P.scale * S[b * P.cin + j / P.k2], dot);
   }
   part[li] = dot;
-  workgroupBarrier();
-  for (var st = ${WG / 2}u; st > 0u; st >>= 1u) {
-    if (li < st) { part[li] += part[li + st]; }
-    workgroupBarrier();
-  }
+  ${workgroupReduceWgsl([['part', '+']], WG)}
   let d = D[b * P.cout + o];
   let c = d * d * d * part[0];
   for (var j = li; j < kk; j += ${WG}u) {
@@ -120,11 +113,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u
     s = fma(GP[(b * P.cout + o) * kk + j], Wt[o * kk + j], s);
   }
   part[li] = s;
-  workgroupBarrier();
-  for (var st = ${WG / 2}u; st > 0u; st >>= 1u) {
-    if (li < st) { part[li] += part[li + st]; }
-    workgroupBarrier();
-  }
+  ${workgroupReduceWgsl([['part', '+']], WG)}
   if (li == 0u) { GS[b * P.cin + i] = part[0] * P.scale; }
 }`;
 
