@@ -81,16 +81,35 @@ function tiledOpts(gpu: Gpu, opts: ConvKernelOptions): TiledOptions {
  * Whether these options run the tc2 kernels, which can apply `weightScale` while converting the weights, and which
  * round gradients to f16 (so their callers pass a `gradScale`).
  */
-export function foldsWeightScale(gpu: Gpu, opts: ConvKernelOptions): boolean {
+export function runsTc2(gpu: Gpu, opts: ConvKernelOptions): boolean {
   return tc2Mode(gpu, opts) !== null;
 }
 
 function noFoldedScale(opts: ConvKernelOptions, what: string): void {
   if (opts.weightScale !== undefined && opts.weightScale !== 1)
-    throw new Error(`${what}: weightScale needs the tc2 kernels (foldsWeightScale)`);
+    throw new Error(`${what}: weightScale needs the tc2 kernels (runsTc2)`);
 }
 
-function tc2Mode(gpu: Gpu, opts: ConvKernelOptions): (Tc2Options & { mode: 'hw' | 'sw' }) | null {
+/**
+ * conv_transpose2d on the tc2 kernels (also conv2d's input gradient): the sub-pixel GEMM where it applies and is not
+ * turned off, else one GEMM per stride phase.
+ */
+function convTransposeTc2(
+  gpu: Gpu,
+  t: ConvTranspose2dGeom,
+  x: GPUBuffer,
+  w: GPUBuffer,
+  bias: GPUBuffer | null,
+  y: GPUBuffer,
+  tc2: Tc2Mode,
+): void {
+  if (tc2.subpixelTranspose !== false && subpixelApplies(t)) convTranspose2dSubpixelTc2(gpu, t, x, w, bias, y, tc2);
+  else conv2dBackwardInputTc2(gpu, t.conv, x, w, y, bias, tc2);
+}
+
+type Tc2Mode = Tc2Options & { mode: 'hw' | 'sw'; subpixelTranspose?: boolean };
+
+function tc2Mode(gpu: Gpu, opts: ConvKernelOptions): Tc2Mode | null {
   const tiles = { tile: opts.tc2Tile, tileN64: opts.tc2TileN64 };
   if (opts.path === 'tc2-sw') return { ...opts, ...tiles, mode: 'sw' };
   if ((opts.path === 'tc2' || opts.path === 'fast') && tensorCoresAvailable(gpu))
@@ -124,7 +143,7 @@ export interface ConvKernelOptions {
    */
   subpixelTranspose?: boolean;
   /**
-   * Forward and input gradient on the tc2 paths only (see foldsWeightScale): convolve with weightScale·w, the scale
+   * Forward and input gradient on the tc2 paths only (see runsTc2): convolve with weightScale·w, the scale
    * applied during the f16 weight conversion. Other paths reject it.
    */
   weightScale?: number;
@@ -170,15 +189,12 @@ export function conv2dBackwardInputRaw(
 ): void {
   const tc2 = tc2Mode(gpu, opts);
   if (!tc2) noFoldedScale(opts, 'conv2d input gradient');
-  // The input gradient is the transposed conv of gy with the same weights ([cout, cin] = its [in, out]).
-  const t =
-    tc2 && opts.subpixelTranspose !== false
-      ? { n: g.n, cin: g.cout, cout: g.cin, h: g.ho, w: g.wo, hout: g.h, wout: g.w, conv: g }
-      : null;
   if (opts.path === 'direct') conv2dBackwardInputDirect(gpu, g, gy, w, gx);
-  else if (tc2 && t && subpixelApplies(t)) convTranspose2dSubpixelTc2(gpu, t, gy, w, null, gx, tc2);
-  else if (tc2) conv2dBackwardInputTc2(gpu, g, gy, w, gx, null, tc2);
-  else conv2dBackwardInputTiled(gpu, g, gy, w, gx, null, tiledOpts(gpu, opts));
+  else if (tc2) {
+    // The input gradient is the transposed conv of gy with the same weights ([cout, cin] = its [in, out]).
+    const t = { n: g.n, cin: g.cout, cout: g.cin, h: g.ho, w: g.wo, hout: g.h, wout: g.w, conv: g };
+    convTransposeTc2(gpu, t, gy, w, null, gx, tc2);
+  } else conv2dBackwardInputTiled(gpu, g, gy, w, gx, null, tiledOpts(gpu, opts));
 }
 
 /** gw [cout,cin,kh,kw] = ∂L/∂w from x and gy. */
@@ -190,8 +206,9 @@ export function conv2dBackwardWeightRaw(
   gw: GPUBuffer,
   opts: ConvKernelOptions = {},
 ): void {
+  const tc2 = tc2Mode(gpu, opts);
   if (opts.path === 'direct') conv2dBackwardWeightDirect(gpu, g, x, gy, gw);
-  else if (tc2Mode(gpu, opts)) conv2dBackwardWeightTc2(gpu, g, x, gy, gw, tc2Mode(gpu, opts)!);
+  else if (tc2) conv2dBackwardWeightTc2(gpu, g, x, gy, gw, tc2);
   else conv2dBackwardWeightTiled(gpu, g, x, gy, gw, tiledOpts(gpu, opts));
 }
 
@@ -212,9 +229,7 @@ export function convTranspose2dForwardRaw(
 ): void {
   const tc2 = tc2Mode(gpu, opts);
   if (opts.path === 'direct') conv2dBackwardInputDirect(gpu, t.conv, x, w, y, bias);
-  else if (tc2 && opts.subpixelTranspose !== false && subpixelApplies(t))
-    convTranspose2dSubpixelTc2(gpu, t, x, w, bias, y, tc2);
-  else if (tc2) conv2dBackwardInputTc2(gpu, t.conv, x, w, y, bias, tc2);
+  else if (tc2) convTransposeTc2(gpu, t, x, w, bias, y, tc2);
   else conv2dBackwardInputTiled(gpu, t.conv, x, w, y, bias, tiledOpts(gpu, opts));
 }
 

@@ -10,7 +10,7 @@ import {
   conv2dBackwardInputRaw,
   conv2dBackwardWeightRaw,
   conv2dForwardRaw,
-  foldsWeightScale,
+  runsTc2,
   convTranspose2dBackwardBiasRaw,
   convTranspose2dBackwardInputRaw,
   convTranspose2dBackwardWeightRaw,
@@ -162,7 +162,7 @@ function withGradScale(
   wanted: boolean,
   given: GPUBuffer | null = null,
 ): { opts: ConvKernelOptions; done: () => void } {
-  if (!wanted || !foldsWeightScale(gpu(), kopts)) {
+  if (!wanted || !runsTc2(gpu(), kopts)) {
     return { opts: kopts, done: () => given && gpu().pool.release(given) };
   }
   const s = given ?? f16RangeScale(gpu(), gy.buffer, gy.size);
@@ -199,7 +199,7 @@ export function convEpilogueSupported(k?: ConvKernelOptions): boolean {
 export function conv2dFused(x: Tensor, w: Tensor, bias: Tensor | null, opts: Conv2dFusedOptions = {}): Tensor {
   const base = kernelOptions(opts.kernel);
   const c = opts.weightScale ?? 1;
-  if (c !== 1 && !foldsWeightScale(gpu(), base)) {
+  if (c !== 1 && !runsTc2(gpu(), base)) {
     return conv2dFused(x, scale(w, c), bias, { ...opts, weightScale: undefined });
   }
   const kopts: ConvKernelOptions = c !== 1 ? { ...base, weightScale: c } : base;
@@ -240,7 +240,7 @@ export function conv2dFused(x: Tensor, w: Tensor, bias: Tensor | null, opts: Con
       const ss = noise ? saved[k++]! : null;
       // With the activation, its gradient, the bias gradient and (on the tensor cores) the f16 range of the
       // gradient come out of one pass (bias-grad.ts).
-      const range = (needs[0]! || needs[1]!) && foldsWeightScale(gpu(), kopts);
+      const range = (needs[0]! || needs[1]!) && runsTc2(gpu(), kopts);
       const [gt, gbFused, gtScale] =
         ys && needs[2]
           ? leakyReluGradBiasAndRange(gy, ys, range)

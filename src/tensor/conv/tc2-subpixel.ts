@@ -12,7 +12,7 @@ import { derivedWeights } from './constant-weights.js';
 import type { ConvTranspose2dGeom } from './geometry.js';
 import { sumSplits } from './implicit.js';
 import {
-  bHeader,
+  gatherBindings,
   cached,
   checkTc2Tile,
   f32Literal,
@@ -115,13 +115,11 @@ export function convTranspose2dSubpixelTc2(
   const src = cached(
     `tc2convT|${t.n},${t.cin},${t.cout},${t.h},${t.w},${t.conv.kh},${t.conv.kw}|${tileKey(tile)}|${mode}|${bias ? 1 : 0}|${sps}|${gs.length}`,
     () => {
+      const b = gatherBindings(tile, bias !== null, 'Y');
       return tc2Kernel(
         {
           header: /* wgsl */ `
-@group(0) @binding(0) var<storage, read> SRC: array<f32>;
-${bHeader(tile)}
-${bias ? '@group(0) @binding(2) var<storage, read> Bias: array<f32>;' : ''}
-@group(0) @binding(${bias ? 3 : 2}) var<storage, read_write> Y: array<f32>;
+${b.wgsl}
 const CO: u32 = ${t.cout}u; const HA: u32 = ${ha}u; const WA: u32 = ${wa}u;
 const HOUT: u32 = ${t.hout}u; const WOUT: u32 = ${t.wout}u;
 const G_SC: u32 = ${t.cin}u; const G_SH: u32 = ${t.h}u; const G_SW: u32 = ${t.w}u; const G_SHW: u32 = ${t.h * t.w}u;
@@ -143,7 +141,7 @@ fn store(m: u32, n: u32, z: u32, v: f32) {
           slices,
           slicesPerSplit: sps,
           ...gatherTimesWeights(T, tile, t.cin, npad, gs.length > 0),
-          scaleBinding: gs.length ? (bias ? 4 : 3) : undefined,
+          scaleBinding: gs.length ? b.scaleBinding : undefined,
         },
         tile,
         mode,

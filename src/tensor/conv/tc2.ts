@@ -496,6 +496,20 @@ export function splitSlices(slices: number, tiles: number, opts: Tc2Options): [n
   return [sps, ceilDiv(slices, sps)];
 }
 
+/**
+ * Bindings of a pixel-gather × f16-weight GEMM that stores to `out` with an optional per-column bias (the input
+ * gradient, conv_transpose2d): SRC, the weights, Bias, `out`, then the gradient range scale (its binding index).
+ */
+export function gatherBindings(tile: Tc2Tile, bias: boolean, out: string): { wgsl: string; scaleBinding: number } {
+  return {
+    wgsl: `@group(0) @binding(0) var<storage, read> SRC: array<f32>;
+${bHeader(tile)}
+${bias ? '@group(0) @binding(2) var<storage, read> Bias: array<f32>;' : ''}
+@group(0) @binding(${bias ? 3 : 2}) var<storage, read_write> ${out}: array<f32>;`,
+    scaleBinding: bias ? 4 : 3,
+  };
+}
+
 export function bHeader(tile: Tc2Tile): string {
   return tile.bGlobal
     ? '@group(0) @binding(1) var<storage, read> WHS: array<f16>;'
@@ -642,13 +656,11 @@ const OY: u32 = ${oy}u; const OX: u32 = ${ox}u;`;
       const src = cached(
         `tc2dgrad|${geomKey(g)}|${tileKey(tile)}|${mode}|${bias ? 1 : 0}|${py},${px}|${sps}|${gs.length}`,
         () => {
+          const b = gatherBindings(tile, bias !== null, 'GX');
           return tc2Kernel(
             {
               header: /* wgsl */ `
-@group(0) @binding(0) var<storage, read> SRC: array<f32>;
-${bHeader(tile)}
-${bias ? '@group(0) @binding(2) var<storage, read> Bias: array<f32>;' : ''}
-@group(0) @binding(${bias ? 3 : 2}) var<storage, read_write> GX: array<f32>;
+${b.wgsl}
 ${consts(g)}
 ${phaseConsts}
 const G_SC: u32 = COUT; const G_SH: u32 = HO; const G_SW: u32 = WO; const G_SHW: u32 = HOWO; const G_CB: u32 = ${cb}u;
@@ -667,7 +679,7 @@ fn store(m: u32, n: u32, z: u32, v: f32) {
               slices,
               slicesPerSplit: sps,
               ...gatherTimesWeights(T, tile, g.cout, npad, gs.length > 0),
-              scaleBinding: gs.length ? (bias ? 4 : 3) : undefined,
+              scaleBinding: gs.length ? b.scaleBinding : undefined,
             },
             tile,
             mode,
