@@ -9,6 +9,7 @@ import { workgroupReduceWgsl } from '../../gpu/reduce-wgsl.js';
 import { grid1d, type Gpu } from '../../gpu/index.js';
 import { channelSum } from './direct.js';
 import { f16RangeScale, RANGE_SCALE_WGSL } from './f16-range.js';
+import { cached } from './source-cache.js';
 
 const CHUNK = 4096;
 
@@ -84,7 +85,10 @@ export function biasGradRaw(
   p.set([n, c, hw, chunks]);
   new Float32Array(p.buffer).set([lrelu?.slope ?? 0, lrelu?.gain ?? 1], 4);
   const name = lrelu ? (range ? 'bias_grad_lrelu_range_partials' : 'bias_grad_lrelu_partials') : 'bias_grad_partials';
-  const k = gpu.kernel(name, PARTIALS(lrelu !== null, range));
+  const k = gpu.kernel(
+    name,
+    cached(name, () => PARTIALS(lrelu !== null, range)),
+  );
   const bufs = lrelu ? [gy, lrelu.y, lrelu.gt, part, ...(maxp ? [maxp] : [])] : [gy, part];
   gpu.dispatch(k, bufs, grid1d(groups, 1), p);
   if (!maxp) {

@@ -47,6 +47,9 @@ ${
  * its unbiased exponent; s = 2^(14 − e) puts it in [2^14, 2^15). Zero, subnormal-only and non-finite gradients get
  * s = 1; the clamp keeps s and 1/s normal f32.
  */
+const PARTIALS_VEC4 = PARTIALS(true);
+const PARTIALS_SCALAR = PARTIALS(false);
+
 export const RANGE_SCALE_WGSL = /* wgsl */ `
 fn rangeScale(top: u32) -> vec2<f32> {
   var k = 0;
@@ -80,7 +83,7 @@ export function f16RangeScale(gpu: Gpu, x: GPUBuffer, count: number): GPUBuffer 
   const parts = Math.max(1, Math.min(MAX_PARTIALS, Math.ceil(count / perGroup)));
   const part = gpu.pool.acquire(4 * parts, 'f16 range partials');
   gpu.dispatch(
-    gpu.kernel(vec4 ? 'f16_range_max' : 'f16_range_max_scalar', PARTIALS(vec4)),
+    gpu.kernel(vec4 ? 'f16_range_max' : 'f16_range_max_scalar', vec4 ? PARTIALS_VEC4 : PARTIALS_SCALAR),
     [x, part],
     parts,
     new Uint32Array([count, parts * WG]),

@@ -130,3 +130,8 @@ export function convTranspose2dGeometry(
 export function conv2dMacs(g: Conv2dGeom): number {
   return g.n * g.cout * g.ho * g.wo * g.cin * g.kh * g.kw;
 }
+
+/** A string naming every field of a conv geometry: the key of its generated kernels' source caches. */
+export function geomKey(g: Conv2dGeom): string {
+  return `${g.n},${g.cin},${g.h},${g.w},${g.cout},${g.kh},${g.kw},${g.strideY},${g.strideX},${g.padTop},${g.padLeft},${g.ho},${g.wo}`;
+}

@@ -10,6 +10,7 @@
 import { GRID_INDEX, grid1d, type Gpu } from '../../gpu/index.js';
 import { haarSkipRef } from '../reference/upfirdn.js';
 import { constantBuffer } from './upfirdn.js';
+import { cached } from './source-cache.js';
 import { f32Literal } from './tc2.js';
 
 /** Stencil radius in input subband pixels (the composite reaches one pixel around ⌊Y/2⌋, checked below). */
@@ -158,7 +159,9 @@ export function haarSkipRaw(
   add: GPUBuffer | null = null,
 ): void {
   const total = n * c * h * w; // input pixels per subband: one invocation each
-  const k = gpu.kernel(add ? 'haar_skip_add' : 'haar_skip', FORWARD(add !== null));
+  // the source is generated once per variant (it spells out the stencil), not per call
+  const src = cached(`haar_skip|${add !== null}`, () => FORWARD(add !== null));
+  const k = gpu.kernel(add ? 'haar_skip_add' : 'haar_skip', src);
   gpu.dispatch(k, add ? [s, add, y] : [s, y], grid1d(total, 256), params(n, c, h, w, total));
 }
 

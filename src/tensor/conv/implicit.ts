@@ -8,23 +8,12 @@
  *           so each phase is a dense GEMM: M = N·Hph·Wph, N = Cin, K = Cout·nky·nkx (no wasted multiply-adds).
  * wgrad:    M = Cout, N = Cin·kh·kw, K = N·Ho·Wo, split into `splits` ranges whose partial sums are then added.
  */
+import { cached } from './source-cache.js';
 import type { Gpu } from '../../gpu/index.js';
 import { epilogueBuffers, epilogueWgsl, hasEpilogue, type ConvEpilogue } from './epilogue.js';
 import { DEFAULT_TILE, gemmWgsl, type GemmTile } from './gemm.js';
 import { TC_TILE, TUNED_TILE, gemmTcWgsl, gemmTunedWgsl, type GemmBody, type TcTile } from './gemm-fast.js';
-import type { Conv2dGeom } from './geometry.js';
-
-const sources = new Map<string, string>();
-
-function cached(key: string, make: () => string): string {
-  let s = sources.get(key);
-  if (s === undefined) sources.set(key, (s = make()));
-  return s;
-}
-
-function geomKey(g: Conv2dGeom): string {
-  return `${g.n},${g.cin},${g.h},${g.w},${g.cout},${g.kh},${g.kw},${g.strideY},${g.strideX},${g.padTop},${g.padLeft},${g.ho},${g.wo}`;
-}
+import { geomKey, type Conv2dGeom } from './geometry.js';
 
 function tileKey(t: GemmTile): string {
   return `${t.bm},${t.bn},${t.bk},${t.tm},${t.tn}`;
@@ -386,7 +375,10 @@ export function sumSplits(gpu: Gpu, part: GPUBuffer, out: GPUBuffer, e: number, 
   const groups = ceilDiv(n, 256);
   const gx = Math.min(groups, 65535);
   gpu.dispatch(
-    gpu.kernel('sum_splits', sumSplitsWgsl(vec ? 'vec4f' : 'f32')),
+    gpu.kernel(
+      'sum_splits',
+      cached(`sum_splits|${vec}`, () => sumSplitsWgsl(vec ? 'vec4f' : 'f32')),
+    ),
     [part, out],
     [gx, ceilDiv(groups, gx), 1],
     Uint32Array.from([n, splits]),

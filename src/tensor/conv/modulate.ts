@@ -4,6 +4,7 @@
  *   w'[n,o,i,·] = w[o,i,·]·scale·s[n,i], scale = 1/√(cin·kh·kw);  d[n,o] = 1/√(Σ w'² + 1e-8);  w'' = w'·d.
  * The forward keeps d [n, cout] for the backward.
  */
+import { cached } from './source-cache.js';
 import { workgroupReduceWgsl } from '../../gpu/reduce-wgsl.js';
 import type { Gpu } from '../../gpu/index.js';
 import type { ModulateGeom } from '../reference/conv.js';
@@ -144,9 +145,25 @@ export function modulateBackwardRaw(
   const p = params(m);
   const gp = gpu.pool.acquire(m.n * m.cout * kk * 4, 'modulate grad');
   if (m.n === 1) {
-    gpu.dispatch(gpu.kernel('modulate_bwd_wp_w', backwardWp(true)), [w, s, d, g, gp, gw], [m.cout, 1, 1], p);
+    gpu.dispatch(
+      gpu.kernel(
+        'modulate_bwd_wp_w',
+        cached('modulate_bwd_wp_w', () => backwardWp(true)),
+      ),
+      [w, s, d, g, gp, gw],
+      [m.cout, 1, 1],
+      p,
+    );
   } else {
-    gpu.dispatch(gpu.kernel('modulate_bwd_wp', backwardWp(false)), [w, s, d, g, gp], [m.cout, m.n, 1], p);
+    gpu.dispatch(
+      gpu.kernel(
+        'modulate_bwd_wp',
+        cached('modulate_bwd_wp', () => backwardWp(false)),
+      ),
+      [w, s, d, g, gp],
+      [m.cout, m.n, 1],
+      p,
+    );
     const groups = Math.ceil((m.cout * kk) / 64);
     const gx = Math.min(groups, 65535);
     gpu.dispatch(gpu.kernel('modulate_bwd_w', BACKWARD_W), [s, gp, gw], [gx, Math.ceil(groups / gx), 1], p);

@@ -9,11 +9,11 @@
  */
 import type { Gpu } from '../../gpu/index.js';
 import { derivedWeights } from './constant-weights.js';
+import { cached } from './source-cache.js';
 import type { ConvTranspose2dGeom } from './geometry.js';
 import { sumSplits } from './implicit.js';
 import {
   gatherBindings,
-  cached,
   checkTc2Tile,
   f32Literal,
   gatherTimesWeights,

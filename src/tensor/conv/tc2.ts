@@ -25,9 +25,10 @@
 import type { Gpu } from '../../gpu/index.js';
 import { epilogueBuffers, epilogueWgsl, hasEpilogue, type ConvEpilogue } from './epilogue.js';
 import { TC_SUBGROUP, type TcMode } from './gemm-fast.js';
-import type { Conv2dGeom } from './geometry.js';
+import { geomKey, type Conv2dGeom } from './geometry.js';
 import { sumSplits, sumSplitsEpilogue } from './implicit.js';
 import { derivedWeights } from './constant-weights.js';
+import { cached } from './source-cache.js';
 
 export interface Tc2Tile {
   bm: number;
@@ -94,17 +95,6 @@ export function f32Literal(v: number): string {
   return t.includes('.') || t.includes('e') ? t : `${t}.0`;
 }
 const BIG_NEG = -1048576; // an origin that fails every bounds test
-
-const sources = new Map<string, string>();
-export function cached(key: string, make: () => string): string {
-  let s = sources.get(key);
-  if (s === undefined) sources.set(key, (s = make()));
-  return s;
-}
-
-function geomKey(g: Conv2dGeom): string {
-  return `${g.n},${g.cin},${g.h},${g.w},${g.cout},${g.kh},${g.kw},${g.strideY},${g.strideX},${g.padTop},${g.padLeft},${g.ho},${g.wo}`;
-}
 
 /** A kernel label naming the convolution (the profiler totals GPU time per label, so per layer shape). */
 export function shapeName(g: Conv2dGeom): string {
