@@ -384,7 +384,16 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
  * workgroup memory; or, without subgroups, one CAS add per pixel), then added to global memory with one CAS loop
  * per Gaussian, tile and component. WGSL has no float atomics, hence the CAS loops on u32 bit patterns.
  */
+const blendBackwardSources = new Map<boolean, string>();
+
+/** The blend backward's source for one variant, built once (it runs every training frame). */
 export function blendBackwardWgsl(subgroups: boolean): string {
+  let s = blendBackwardSources.get(subgroups);
+  if (s === undefined) blendBackwardSources.set(subgroups, (s = buildBlendBackwardWgsl(subgroups)));
+  return s;
+}
+
+function buildBlendBackwardWgsl(subgroups: boolean): string {
   const reduce = subgroups
     ? `
       if (subgroupAny(valid)) {
