@@ -6,6 +6,7 @@
  * - img       = 5 planes of H×W: r, g, b, depth, alpha  aux = 2 planes: final T (f32 bits), last contributor
  * - g2[10i..] = screen-space gradients: pixel mean x, y; conic a, b, c (true partials); opacity; r, g, b; depth
  */
+import { cached } from '../gpu/source-cache.js';
 import { GRID_INDEX } from '../gpu/grid.js';
 
 /** The per-dispatch camera/scene parameters (see rasterizer.ts `cameraParams`). */
@@ -384,13 +385,9 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
  * workgroup memory; or, without subgroups, one CAS add per pixel), then added to global memory with one CAS loop
  * per Gaussian, tile and component. WGSL has no float atomics, hence the CAS loops on u32 bit patterns.
  */
-const blendBackwardSources = new Map<boolean, string>();
-
 /** The blend backward's source for one variant, built once (it runs every training frame). */
 export function blendBackwardWgsl(subgroups: boolean): string {
-  let s = blendBackwardSources.get(subgroups);
-  if (s === undefined) blendBackwardSources.set(subgroups, (s = buildBlendBackwardWgsl(subgroups)));
-  return s;
+  return cached(`splat_blend_backward|${subgroups}`, () => buildBlendBackwardWgsl(subgroups));
 }
 
 function buildBlendBackwardWgsl(subgroups: boolean): string {

@@ -9,7 +9,7 @@ import { workgroupReduceWgsl } from '../../gpu/reduce-wgsl.js';
 import { grid1d, type Gpu } from '../../gpu/index.js';
 import { channelSum } from './direct.js';
 import { f16RangeScale, RANGE_SCALE_WGSL } from './f16-range.js';
-import { cached } from './source-cache.js';
+import { cached } from '../../gpu/source-cache.js';
 
 const CHUNK = 4096;
 

@@ -10,7 +10,7 @@
 import { GRID_INDEX, grid1d, type Gpu } from '../../gpu/index.js';
 import { haarSkipRef } from '../reference/upfirdn.js';
 import { constantBuffer } from './upfirdn.js';
-import { cached } from './source-cache.js';
+import { cached } from '../../gpu/source-cache.js';
 import { f32Literal } from './tc2.js';
 
 /** Stencil radius in input subband pixels (the composite reaches one pixel around ⌊Y/2⌋, checked below). */

@@ -8,7 +8,7 @@
  *           so each phase is a dense GEMM: M = N·Hph·Wph, N = Cin, K = Cout·nky·nkx (no wasted multiply-adds).
  * wgrad:    M = Cout, N = Cin·kh·kw, K = N·Ho·Wo, split into `splits` ranges whose partial sums are then added.
  */
-import { cached } from './source-cache.js';
+import { cached } from '../../gpu/source-cache.js';
 import type { Gpu } from '../../gpu/index.js';
 import { epilogueBuffers, epilogueWgsl, hasEpilogue, type ConvEpilogue } from './epilogue.js';
 import { DEFAULT_TILE, gemmWgsl, type GemmTile } from './gemm.js';

@@ -4,7 +4,7 @@
  *   w'[n,o,i,·] = w[o,i,·]·scale·s[n,i], scale = 1/√(cin·kh·kw);  d[n,o] = 1/√(Σ w'² + 1e-8);  w'' = w'·d.
  * The forward keeps d [n, cout] for the backward.
  */
-import { cached } from './source-cache.js';
+import { cached } from '../../gpu/source-cache.js';
 import { workgroupReduceWgsl } from '../../gpu/reduce-wgsl.js';
 import type { Gpu } from '../../gpu/index.js';
 import type { ModulateGeom } from '../reference/conv.js';

@@ -9,7 +9,7 @@
 import { GRID_INDEX, grid1d, type Gpu } from '../../gpu/index.js';
 import { epilogueBuffers, epilogueWgsl, type ConvEpilogue } from './epilogue.js';
 import type { Conv2dGeom } from './geometry.js';
-import { cached } from './source-cache.js';
+import { cached } from '../../gpu/source-cache.js';
 import { f32Literal, shapeName } from './tc2.js';
 
 /** Largest Cout this kernel takes (registers per invocation). */

@@ -9,7 +9,7 @@
  */
 import type { Gpu } from '../../gpu/index.js';
 import { derivedWeights } from './constant-weights.js';
-import { cached } from './source-cache.js';
+import { cached } from '../../gpu/source-cache.js';
 import type { ConvTranspose2dGeom } from './geometry.js';
 import { sumSplits } from './implicit.js';
 import {

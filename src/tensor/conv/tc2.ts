@@ -28,7 +28,7 @@ import { TC_SUBGROUP, type TcMode } from './gemm-fast.js';
 import { geomKey, type Conv2dGeom } from './geometry.js';
 import { sumSplits, sumSplitsEpilogue } from './implicit.js';
 import { derivedWeights } from './constant-weights.js';
-import { cached } from './source-cache.js';
+import { cached } from '../../gpu/source-cache.js';
 
 export interface Tc2Tile {
   bm: number;
