@@ -49,7 +49,7 @@ import type { FirSpec } from './fir.js';
 import type { ConvEpilogue } from './epilogue.js';
 import {
   fusedLeakyRelu,
-  leakyReluGradBiasAndRange,
+  leakyReluGradAndBias,
   leakyReluGradFromOutput,
   noiseGrads,
   noiseBiasLeakyRelu,
@@ -243,7 +243,7 @@ export function conv2dFused(x: Tensor, w: Tensor, bias: Tensor | null, opts: Con
       const range = (needs[0]! || needs[1]!) && runsTc2(gpu(), kopts);
       const [gt, gbFused, gtScale] =
         ys && needs[2]
-          ? leakyReluGradBiasAndRange(gy, ys, range)
+          ? leakyReluGradAndBias(gy, ys, { range })
           : [ys ? leakyReluGradFromOutput(gy, ys) : gy, null, null];
       const needsConv = gbFused ? [needs[0]!, needs[1]!, false] : needs;
       const [gx, gw, gbConv] = conv2dGrads(g, gt, xs!, ws!, needsConv, kopts, gtScale);

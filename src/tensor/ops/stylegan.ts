@@ -76,7 +76,7 @@ export function fusedLeakyRelu(x: Tensor, bias: Tensor | null, slope = LRELU_SLO
     save: [y],
     backward: (gy, [ys], needs) => {
       if (needs[1] && rank >= 2) {
-        const [gx, gb] = leakyReluGradAndBias(gy, ys!, slope, gain);
+        const [gx, gb] = leakyReluGradAndBias(gy, ys!, { slope, gain });
         return [needs[0] ? gx : null, gb];
       }
       const gx = leakyReluGradFromOutput(gy, ys!, slope, gain);
@@ -88,23 +88,14 @@ export function fusedLeakyRelu(x: Tensor, bias: Tensor | null, slope = LRELU_SLO
 
 /**
  * leakyReluGradFromOutput and the bias gradient (Σ over every axis but 1) in one pass over gy and y (bias-grad.ts):
- * [gt, gb [C]]. Not recorded (for backward closures).
+ * [gt, gb [C], range]; with `range`, also gt's f16 range scale (f16-range.ts; a pooled buffer the caller releases)
+ * from maxima taken in the same pass, for a tensor-core backward of gt, else null. Not recorded (for backward
+ * closures).
  */
-export function leakyReluGradAndBias(gy: Tensor, y: Tensor, slope = LRELU_SLOPE, gain = LRELU_GAIN): [Tensor, Tensor] {
-  const [gt, gb] = leakyReluGradBiasAndRange(gy, y, false, slope, gain);
-  return [gt, gb];
-}
-
-/**
- * leakyReluGradAndBias, and with `range` also gt's f16 range scale (f16-range.ts; a pooled buffer the caller
- * releases) from maxima taken in the same pass, for a tensor-core backward of gt.
- */
-export function leakyReluGradBiasAndRange(
+export function leakyReluGradAndBias(
   gy: Tensor,
   y: Tensor,
-  range: boolean,
-  slope = LRELU_SLOPE,
-  gain = LRELU_GAIN,
+  { slope = LRELU_SLOPE, gain = LRELU_GAIN, range = false }: { slope?: number; gain?: number; range?: boolean } = {},
 ): [Tensor, Tensor, GPUBuffer | null] {
   const C = gy.shape[1] ?? 1;
   const inner = gy.shape.slice(2).reduce((a, b) => a * b, 1);
