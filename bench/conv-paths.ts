@@ -23,7 +23,8 @@
  * (ms × multiplicity) per path and pass.
  *
  *   node dist-bench/bench/run.js --only conv-paths        (after `bash bench/stage-gpu.sh`, `source .gpu/env.sh`)
- * Environment: CONV_PATHS_FILTER=<substring of the shape name>, CONV_PATHS=tiled,tuned,tc,tc2,… to pick.
+ * Environment: CONV_PATHS_FILTER=<substrings of shape names, '|'-separated>, CONV_PATHS=tiled,tuned,tc,tc2,… to pick,
+ * CONV_PATHS_JSON=[{name, opts}] to add variants (always run), CONV_PASSES=forward,… to time only those passes.
  * `tiny` shrinks the shapes (bench/conv.ts) and runs 'tc-sw' / 'tc2-sw' (software subgroup matrices) in place of
  * 'tc' / 'tc2'.
  */
@@ -38,7 +39,7 @@ import {
 import { conv2dMacs } from '../src/tensor/conv/geometry.js';
 import { TC_TILE } from '../src/tensor/conv/gemm-fast.js';
 import { TC2_TILE } from '../src/tensor/conv/tc2.js';
-import { unetConvShapes, type ConvBenchRow } from './conv.js';
+import { passWanted, shapeWanted, unetConvShapes, type ConvBenchRow } from './conv.js';
 import { timeGpu } from './timeit.js';
 
 interface PathSpec {
@@ -90,8 +91,13 @@ function pathList(gpu: Gpu, tiny: boolean): PathSpec[] {
             ]
           : []),
       ];
+  // Extra named variants for sweeps, e.g. CONV_PATHS_JSON='[{"name":"s4","opts":{"path":"tc2","minSlicesPerSplit":4}}]'
+  const extra = process.env.CONV_PATHS_JSON
+    ? (JSON.parse(process.env.CONV_PATHS_JSON) as { name: string; opts: ConvKernelOptions; tol?: number }[])
+    : [];
+  for (const e of extra) all.push({ name: e.name, opts: e.opts, tol: e.tol ?? 5e-3 });
   const pick = process.env.CONV_PATHS?.split(',');
-  return pick ? all.filter((p) => pick.includes(p.name)) : all;
+  return pick ? all.filter((p) => pick.includes(p.name) || extra.some((e) => e.name === p.name)) : all;
 }
 
 function fill(n: number, seed: number): Float32Array {
@@ -118,7 +124,6 @@ function relErr(got: Float32Array, ref: Float32Array): number {
 export async function benchConvPaths(gpu: Gpu, opts: { tiny?: boolean } = {}): Promise<ConvBenchRow[]> {
   const tiny = opts.tiny ?? false;
   const paths = pathList(gpu, tiny);
-  const filter = process.env.CONV_PATHS_FILTER;
   const rows: ConvBenchRow[] = [];
   const reps = tiny ? 1 : 10;
   const samples = tiny ? 1 : 5;
@@ -126,7 +131,7 @@ export async function benchConvPaths(gpu: Gpu, opts: { tiny?: boolean } = {}): P
     `conv-paths: tensor cores ${tensorCoresAvailable(gpu) ? 'available' : 'NOT available (no tc rows)'}; paths ${paths.map((p) => p.name).join(', ')}`,
   );
   for (const s of unetConvShapes(tiny)) {
-    if (filter && !s.name.includes(filter)) continue;
+    if (!shapeWanted(s.name)) continue;
     const g = s.geom;
     const nx = g.n * g.cin * g.h * g.w;
     const ny = g.n * g.cout * g.ho * g.wo;
@@ -155,6 +160,7 @@ export async function benchConvPaths(gpu: Gpu, opts: { tiny?: boolean } = {}): P
         (o) => conv2dBackwardWeightRaw(gpu, g, s.transposed ? gy : x, s.transposed ? x : gy, gw, o),
       ],
     ];
+    passes.splice(0, passes.length, ...passes.filter(([pass]) => passWanted(pass)));
     const refs: Float32Array[] = [];
     for (const [, out, n, run] of passes) {
       run(paths[0]!.opts.path === 'tiled' ? paths[0]!.opts : { path: 'tiled' });
@@ -219,6 +225,7 @@ export async function benchConvPaths(gpu: Gpu, opts: { tiny?: boolean } = {}): P
   // Network totals: Σ ms × multiplicity per path and pass (shapes whose rows all succeeded).
   for (const p of paths)
     for (const pass of ['forward', 'input-grad', 'weight-grad'] as const) {
+      if (!passWanted(pass)) continue;
       const rs = rows.filter((r) => r.path === p.name && r.pass === pass);
       const ms = rs.reduce((a, r) => a + r.ms * r.count, 0);
       const fl = rs.reduce((a, r) => a + r.tflops * r.ms * 1e-3 * 1e12 * r.count, 0);

@@ -189,3 +189,15 @@ export async function benchConv(gpu: Gpu, opts: ConvBenchOptions = {}): Promise<
   }
   return rows;
 }
+
+/** Whether `CONV_PASSES` (comma-separated: forward, input-grad, weight-grad) leaves this pass in; all by default. */
+export function passWanted(pass: string, env: Record<string, string | undefined> = process.env): boolean {
+  const pick = env.CONV_PASSES?.split(',').filter(Boolean);
+  return !pick?.length || pick.includes(pass);
+}
+
+/** Whether a shape name passes `CONV_PATHS_FILTER`: substrings separated by '|', any of which may match. */
+export function shapeWanted(name: string, env: Record<string, string | undefined> = process.env): boolean {
+  const any = env.CONV_PATHS_FILTER?.split('|').filter(Boolean);
+  return !any?.length || any.some((f) => name.includes(f));
+}

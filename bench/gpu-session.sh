@@ -7,6 +7,7 @@
 #   here:        bash bench/stage-clean.sh                      (builds HEAD into dist-bench; carry .gpu and dist-bench)
 #   on the GPU:  source .gpu/env.sh; bash bench/gpu-session.sh network   (≈ 7 min: unet-check, unet, unet-fusion, profile)
 #                source .gpu/env.sh; bash bench/gpu-session.sh kernels   (≈ 6 min: splat, conv-paths tc2 + TF.js)
+#                source .gpu/env.sh; bash bench/gpu-session.sh tiles     (≈ 8 min: tile / split-K sweeps)
 # Output: one JSON and one log per bench under $OUT (or ./out), and the table rows on stdout.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -40,11 +41,30 @@ case "${1:-}" in
     bench splat 90 -- --only splat
     bench conv-vs-tfjs 300 CONV_PATHS=tc2 -- --only conv-paths,tfjs
     ;;
+  tiles) # tile / split-K sweeps (2026-11-28c): the ≤ 32² layers, then the large ones; TF.js with robustness on
+    small='[{"name":"ms4","opts":{"path":"tc2","minSlicesPerSplit":4}},
+      {"name":"ms2","opts":{"path":"tc2","minSlicesPerSplit":2}},
+      {"name":"m64","opts":{"path":"tc2","tc2TileSmallM":{"bm":64,"bn":128,"bk":32,"sgm":2,"sgn":4},"smallMRows":1089}},
+      {"name":"m64-ms4","opts":{"path":"tc2","tc2TileSmallM":{"bm":64,"bn":128,"bk":32,"sgm":2,"sgn":4},"smallMRows":1089,"minSlicesPerSplit":4}},
+      {"name":"m64-ms2","opts":{"path":"tc2","tc2TileSmallM":{"bm":64,"bn":128,"bk":32,"sgm":2,"sgn":4},"smallMRows":1089,"minSlicesPerSplit":2}},
+      {"name":"m64n64-ms4","opts":{"path":"tc2","tc2TileSmallM":{"bm":64,"bn":64,"bk":32,"sgm":2,"sgn":2},"smallMRows":1089,"minSlicesPerSplit":4}},
+      {"name":"m32-ms4","opts":{"path":"tc2","tc2TileSmallM":{"bm":32,"bn":128,"bk":32,"sgm":1,"sgn":4},"smallMRows":1089,"minSlicesPerSplit":4}}]'
+    bench small 200 CONV_PATHS=tc2-auto CONV_PASSES=forward,input-grad CONV_PATHS_JSON="$small" \
+      'CONV_PATHS_FILTER=@8²|@16²|@17²|@32²|@33²|→32²|→16²|→8²' -- --only conv-paths
+    large='[{"name":"L256x128","opts":{"path":"tc2","tc2Tile":{"bm":256,"bn":128,"bk":32,"sgm":4,"sgn":2,"bGlobal":true}}},
+      {"name":"L128x256","opts":{"path":"tc2","tc2Tile":{"bm":128,"bn":256,"bk":32,"sgm":2,"sgn":4,"bGlobal":true}}},
+      {"name":"Lk64","opts":{"path":"tc2","tc2Tile":{"bm":128,"bn":128,"bk":64,"sgm":2,"sgn":4,"bGlobal":true}}},
+      {"name":"L4sg","opts":{"path":"tc2","tc2Tile":{"bm":128,"bn":128,"bk":32,"sgm":2,"sgn":2}}}]'
+    bench large 150 CONV_PATHS=tc2-auto CONV_PASSES=forward,input-grad CONV_PATHS_JSON="$large" \
+      'CONV_PATHS_FILTER=128→128 @256²|256→256 @128²|512→512 @64²|1024→512 @64²|512→256 @128²|256→128 @256²|3→128' \
+      -- --only conv-paths
+    bench tfjs-robust 150 ANIMGS_ROBUST=1 CONV_PASSES=forward -- --only tfjs
+    ;;
   smoke) # the script itself on any adapter (tiny shapes)
     bench smoke 600 -- --only unet,unet-check --tiny
     ;;
   *)
-    echo "usage: bash bench/gpu-session.sh network|kernels|smoke" >&2
+    echo "usage: bash bench/gpu-session.sh network|kernels|tiles|smoke" >&2
     exit 2
     ;;
 esac

@@ -33,7 +33,7 @@ import type { Gpu } from '../src/gpu/index.js';
 import { webgpuEntry } from '../src/gpu/index.js';
 import { conv2dBackwardInputRaw, conv2dBackwardWeightRaw, conv2dForwardRaw } from '../src/tensor/conv/conv2d-raw.js';
 import { conv2dMacs, type Conv2dGeom } from '../src/tensor/conv/geometry.js';
-import { unetConvShapes, type ConvBenchRow } from './conv.js';
+import { passWanted, shapeWanted, unetConvShapes, type ConvBenchRow } from './conv.js';
 import { median, type BenchRow } from './table.js';
 
 interface TfTensor {
@@ -224,7 +224,6 @@ export async function benchTfjs(gpu: Gpu, opts: { tiny?: boolean } = {}): Promis
   const tiny = opts.tiny ?? false;
   const tf = await loadTfjsOnDevice(gpu);
   const check = process.env.TFJS_CHECK !== '0';
-  const filter = process.env.CONV_PATHS_FILTER;
   const timing = tiny ? { reps: 2, samples: 1, warmup: 1 } : { reps: 10, samples: 3, warmup: 2, warmMs: 300 };
   console.log(
     `tfjs: @tensorflow/tfjs-core ${tf.version_core}, WebGPU backend on our device (${gpu.info.vendor} ${gpu.info.device}); ` +
@@ -232,7 +231,7 @@ export async function benchTfjs(gpu: Gpu, opts: { tiny?: boolean } = {}): Promis
   );
   const rows: TfjsRow[] = [];
   for (const s of unetConvShapes(tiny)) {
-    if (filter && !s.name.includes(filter)) continue;
+    if (!shapeWanted(s.name)) continue;
     const g = s.geom;
     if (g.n !== 1) throw new Error(`tfjs bench: batch ${g.n} (expected 1)`);
     const nx = g.cin * g.h * g.w;
@@ -279,6 +278,7 @@ export async function benchTfjs(gpu: Gpu, opts: { tiny?: boolean } = {}): Promis
       ],
     ];
     for (const [i, [pass, run]] of passes.entries()) {
+      if (!passWanted(pass)) continue;
       let row: TfjsRow;
       const base = { bench: 'tfjs', case: `${s.name} ${pass} ×${s.count}`, shape: s.name, path: 'tfjs', pass };
       try {
@@ -318,6 +318,7 @@ export async function benchTfjs(gpu: Gpu, opts: { tiny?: boolean } = {}): Promis
     }
   }
   for (const pass of ['forward', 'input-grad', 'weight-grad'] as const) {
+    if (!passWanted(pass)) continue;
     const rs = rows.filter((r) => r.pass === pass && Number.isFinite(r.ms));
     const ms = rs.reduce((a, r) => a + r.ms * r.count, 0);
     const fl = rs.reduce((a, r) => a + r.tflops * r.ms * 1e-3 * 1e12 * r.count, 0);

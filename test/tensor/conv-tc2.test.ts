@@ -272,10 +272,14 @@ describe('tc2 WGSL generator', () => {
     { bm: 128, bn: 128, bk: 64, sgm: 2, sgn: 4, bGlobal: true },
     TC2_TILE_N64, // (its structure here; the narrow routing runs through the twin above)
   ];
-  it('picks the narrow default tile for N ≤ 64 unless a tile is given', () => {
-    expect(tileFor({}, 64)).toBe(TC2_TILE_N64);
-    expect(tileFor({}, 65)).toBe(TC2_TILE);
-    expect(tileFor({ tile: TC2_TILE }, 12)).toBe(TC2_TILE);
+  it('picks the narrow default tile for N ≤ 64, a small-M tile where the rows fit, unless a tile is given', () => {
+    expect(tileFor({}, 4096, 64)).toBe(TC2_TILE_N64);
+    expect(tileFor({}, 4096, 65)).toBe(TC2_TILE);
+    expect(tileFor({ tile: TC2_TILE }, 4096, 12)).toBe(TC2_TILE);
+    const small: Tc2Tile = { bm: 64, bn: 128, bk: 32, sgm: 2, sgn: 4 };
+    expect(tileFor({ tileSmallM: small }, 64, 512)).toBe(small);
+    expect(tileFor({ tileSmallM: small }, 65, 512)).toBe(TC2_TILE);
+    expect(tileFor({ tileSmallM: small, smallMRows: 1024 }, 1024, 64)).toBe(small);
   });
   it('hardware variant: enables, matrix types, the same staging and the same matrix loads as the twin', () => {
     for (const tile of tiles) {

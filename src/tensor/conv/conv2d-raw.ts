@@ -9,10 +9,12 @@
  *   'fast'    'tc2' where the adapter has tensor cores, else 'tuned' (the network's default on GPUs)
  *   'tc2'     tensor cores with conv-aware staging and f16 weights converted per call (tc2.ts; falls back to 'tuned')
  *   'tc2-sw'  the 'tc2' kernels with software subgroup matrices (CPU-testable twin)
- * On the tc2 paths, 1×1 convs to ≤ 16 channels (ToRGB) run forward as one f32 pass instead (narrow1x1.ts).
+ * On the tc2 paths, two kinds of forward conv run as one f32 pass instead: 1×1 convs to ≤ 16 channels (ToRGB,
+ * narrow1x1.ts) and convs with Cin·kh·kw ≤ 32 (from the 3-channel pose map, shallow.ts).
  */
 import { biasGradRaw } from './bias-grad.js';
 import { conv1x1NarrowRaw, narrow1x1Applies } from './narrow1x1.js';
+import { conv2dShallowRaw, shallowApplies } from './shallow.js';
 import { convTranspose2dSubpixelTc2, subpixelApplies } from './tc2-subpixel.js';
 import type { Gpu } from '../../gpu/index.js';
 import { conv2dBackwardInputDirect, conv2dBackwardWeightDirect, conv2dForwardDirect } from './direct.js';
@@ -74,10 +76,6 @@ function tiledOpts(gpu: Gpu, opts: ConvKernelOptions): TiledOptions {
 }
 
 /**
- * 'hw' / 'sw' where the path runs the tc2 kernels on this adapter, else null ('tc2' and 'fast' fall back to
- * 'tuned'). Every entry point asks this before the GEMM engines, so 'fast' never reaches the 'tc' engine.
- */
-/**
  * Whether these options run the tc2 kernels, which can apply `weightScale` while converting the weights, and which
  * round gradients to f16 (so their callers pass a `gradScale`).
  */
@@ -109,8 +107,12 @@ function convTransposeTc2(
 
 type Tc2Mode = Tc2Options & { mode: 'hw' | 'sw'; subpixelTranspose?: boolean };
 
+/**
+ * 'hw' / 'sw' where the path runs the tc2 kernels on this adapter, else null ('tc2' and 'fast' fall back to
+ * 'tuned'). Every entry point asks this before the GEMM engines, so 'fast' never reaches the 'tc' engine.
+ */
 function tc2Mode(gpu: Gpu, opts: ConvKernelOptions): Tc2Mode | null {
-  const tiles = { tile: opts.tc2Tile, tileN64: opts.tc2TileN64 };
+  const tiles = { tile: opts.tc2Tile, tileN64: opts.tc2TileN64, tileSmallM: opts.tc2TileSmallM };
   if (opts.path === 'tc2-sw') return { ...opts, ...tiles, mode: 'sw' };
   if ((opts.path === 'tc2' || opts.path === 'fast') && tensorCoresAvailable(gpu))
     return { ...opts, ...tiles, mode: 'hw' };
@@ -134,6 +136,12 @@ export interface ConvKernelOptions {
   tc2Tile?: Tc2Tile;
   /** Replaces the narrow default TC2_TILE_N64 (bench A/B). */
   tc2TileN64?: Tc2Tile;
+  /** tc2 forward / input gradient: the tile of GEMMs whose rows fit one tile of it (tc2.ts tileFor). */
+  tc2TileSmallM?: Tc2Tile;
+  /** The most GEMM rows for which tc2TileSmallM applies (default its bm). */
+  smallMRows?: number;
+  /** tc2 split-K: the fewest K slices per workgroup (default 8). */
+  minSlicesPerSplit?: number;
   /** Forward only, GEMM paths: fused epilogue after the bias (demodulation, noise, leaky ReLU·√2). */
   epilogue?: ConvEpilogue;
   /**
@@ -174,6 +182,7 @@ export function conv2dForwardRaw(
     conv2dForwardDirect(gpu, g, x, w, bias, y);
   } else if (tc2 && narrow1x1Applies(g, gpu.limits.maxComputeWorkgroupStorageSize))
     conv1x1NarrowRaw(gpu, g, x, w, bias, y, opts);
+  else if (tc2 && shallowApplies(g)) conv2dShallowRaw(gpu, g, x, w, bias, y, opts);
   else if (tc2) conv2dForwardTc2(gpu, g, x, w, bias, y, tc2);
   else conv2dForwardTiled(gpu, g, x, w, bias, y, tiledOpts(gpu, opts));
 }

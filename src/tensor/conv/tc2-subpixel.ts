@@ -96,7 +96,7 @@ export function convTranspose2dSubpixelTc2(
   opts: Tc2Options = {},
 ): void {
   if (!subpixelApplies(t)) throw new Error('conv_transpose2d sub-pixel form: stride 2, 3×3 or 4×4, no padding only');
-  const tile = tileFor(opts, 4 * t.cout);
+  const tile = tileFor(opts, t.n * (t.h + 1) * (t.w + 1), 4 * t.cout);
   const mode = opts.mode ?? 'hw';
   const T = checkTc2Tile(tile);
   const cb = ceilDiv(t.cin, tile.bk);

@@ -55,9 +55,13 @@ export const TC2_TILE: Tc2Tile = { bm: 128, bn: 128, bk: 32, sgm: 2, sgn: 4, pad
  */
 export const TC2_TILE_N64: Tc2Tile = { bm: 256, bn: 64, bk: 32, sgm: 4, sgn: 2, pad: 8, bGlobal: true };
 
-/** The tile of a forward / input-gradient GEMM with n columns: the caller's, else the default for its width. */
-export function tileFor(opts: Tc2Options, n: number): Tc2Tile {
+/**
+ * The tile of a forward / input-gradient GEMM of m rows and n columns: the caller's, else `tileSmallM` where m is at
+ * most `smallMRows` (default its bm: one tile row), else the default for its width.
+ */
+export function tileFor(opts: Tc2Options, m: number, n: number): Tc2Tile {
   if (opts.tile) return opts.tile;
+  if (opts.tileSmallM && m <= (opts.smallMRows ?? opts.tileSmallM.bm)) return opts.tileSmallM;
   return n <= 64 ? (opts.tileN64 ?? TC2_TILE_N64) : TC2_TILE;
 }
 
@@ -66,9 +70,15 @@ export interface Tc2Options {
   tile?: Tc2Tile;
   /** Replaces TC2_TILE_N64 (bench A/B). */
   tileN64?: Tc2Tile;
+  /** Forward / input gradient: the tile where all rows (output pixels) fit one tile of it (tileFor). */
+  tileSmallM?: Tc2Tile;
+  /** The most rows for which tileSmallM applies (default its bm). */
+  smallMRows?: number;
   mode?: TcMode;
   targetWorkgroups?: number;
   splits?: number;
+  /** The fewest K slices a split-K workgroup walks (default 8): fewer means more, shorter workgroups. */
+  minSlicesPerSplit?: number;
   /**
    * Forward / input grad: use weightScale·w (EqualConv2d's 1/√fan_in), applied while the weights are converted to
    * f16 (f32 product, then f16: the same operands as scaling first), so no separate scale dispatch.
@@ -481,7 +491,8 @@ export function releaseWeights(gpu: Gpu, wh: { buffer: GPUBuffer; temporary: boo
 
 export function splitSlices(slices: number, tiles: number, opts: Tc2Options): [number, number] {
   if (slices === 0) return [1, 1];
-  const want = opts.splits ?? Math.min(ceilDiv(opts.targetWorkgroups ?? 512, tiles), ceilDiv(slices, 8));
+  const want =
+    opts.splits ?? Math.min(ceilDiv(opts.targetWorkgroups ?? 512, tiles), ceilDiv(slices, opts.minSlicesPerSplit ?? 8));
   const sps = ceilDiv(slices, Math.max(1, want));
   return [sps, ceilDiv(slices, sps)];
 }
@@ -515,7 +526,7 @@ export function conv2dForwardTc2(
   y: GPUBuffer,
   opts: Tc2Options & { epilogue?: ConvEpilogue } = {},
 ): void {
-  const tile = tileFor(opts, g.cout);
+  const tile = tileFor(opts, g.n * g.ho * g.wo, g.cout);
   const mode = opts.mode ?? 'hw';
   const T = checkTc2Tile(tile);
   const taps = g.kh * g.kw;
@@ -589,7 +600,8 @@ export function conv2dBackwardInputTc2(
   bias: GPUBuffer | null = null,
   opts: Tc2Options = {},
 ): void {
-  const tile = tileFor(opts, g.cin);
+  // rows per stride phase (the largest phase)
+  const tile = tileFor(opts, g.n * ceilDiv(g.h, g.strideY) * ceilDiv(g.w, g.strideX), g.cin);
   const mode = opts.mode ?? 'hw';
   const T = checkTc2Tile(tile);
   const nx = g.n * g.cin * g.h * g.w;

@@ -1,0 +1,71 @@
+/**
+ * Convs with a shallow reduction (shallow.ts: Cin·kh·kw ≤ 32, one f32 pass) against the float64 reference on odd
+ * shapes, strides and paddings, with and without the fused epilogue and a folded weight scale, and their routing on
+ * the tc2 paths.
+ */
+import { describe, expect, it } from 'vitest';
+import { getGpu } from '../../src/gpu/index.js';
+import { conv2dForwardRaw } from '../../src/tensor/conv/conv2d-raw.js';
+import { epilogueRef } from '../../src/tensor/conv/epilogue.js';
+import { conv2dGeometry } from '../../src/tensor/conv/geometry.js';
+import { conv2dShallowRaw, shallowApplies } from '../../src/tensor/conv/shallow.js';
+import { conv2dRef } from '../../src/tensor/reference/conv.js';
+import { randomF32, relError, seededRandom } from '../../src/tensor/reference/conv-check.js';
+import { withBuffers } from '../helpers/raw-buffers.js';
+
+describe('conv with Cin·kh·kw ≤ 32 (from the pose map)', () => {
+  it('matches the float64 reference: 3×3 / 1×1 / 4×4, strides, padding, Cout not a multiple of 16, epilogue, weight scale', async () => {
+    const gpu = await getGpu();
+    const rand = seededRandom(43);
+    const cases = [
+      { n: 1, cin: 3, cout: 37, h: 41, w: 39, k: 3, o: { stride: 2 }, epi: true, scale: 0.19 },
+      { n: 2, cin: 3, cout: 16, h: 23, w: 29, k: 3, o: { padding: 1 }, epi: false, scale: 1 },
+      { n: 1, cin: 3, cout: 50, h: 17, w: 19, k: 1, o: {}, epi: true, scale: 1 },
+      { n: 2, cin: 2, cout: 5, h: 21, w: 18, k: 4, o: { stride: 2, padding: 1 }, epi: true, scale: 2 },
+      { n: 1, cin: 1, cout: 33, h: 9, w: 300, k: 3, o: { padding: 2 }, epi: false, scale: 1 },
+    ];
+    for (const c of cases) {
+      const g = conv2dGeometry([c.n, c.cin, c.h, c.w], [c.cout, c.cin, c.k, c.k], c.o);
+      expect(shallowApplies(g)).toBe(true);
+      const hw = g.ho * g.wo;
+      const x = randomF32(c.n * c.cin * c.h * c.w, rand);
+      const w = randomF32(c.cout * c.cin * c.k * c.k, rand);
+      const bias = randomF32(c.cout, rand);
+      const demod = randomF32(c.n * c.cout, rand);
+      const noise = randomF32(hw, rand);
+      const strength = randomF32(1, rand);
+      const ws = w.map((v) => Math.fround(v * c.scale));
+      const yRef = epilogueRef(conv2dRef(g, x, ws), c.n, c.cout, hw, {
+        bias,
+        ...(c.epi ? { demod, noise: { noise, strength: strength[0]! }, lrelu: true } : {}),
+      });
+      await withBuffers(gpu, async (up, out) => {
+        const y = out(yRef.length);
+        const epilogue = c.epi
+          ? { demod: up(demod), noise: { noise: up(noise), strength: up(strength) }, lrelu: true }
+          : {};
+        conv2dShallowRaw(gpu, g, up(x), up(w), up(bias), y, { epilogue, weightScale: c.scale });
+        expect(relError(await gpu.readF32(y, yRef.length), yRef), JSON.stringify(c)).toBeLessThan(2e-6);
+      });
+    }
+  });
+
+  it('is what the tc2 paths run forward for such convs (f32: exact where the tensor cores would round to f16)', async () => {
+    const gpu = await getGpu();
+    const rand = seededRandom(44);
+    const g = conv2dGeometry([1, 3, 33, 35], [40, 3, 3, 3], { stride: 2 });
+    const x = randomF32(3 * 33 * 35, rand);
+    const w = randomF32(40 * 27, rand);
+    const yRef = conv2dRef(g, x, w);
+    await withBuffers(gpu, async (up, out) => {
+      const y = out(yRef.length);
+      conv2dForwardRaw(gpu, g, up(x), up(w), null, y, {
+        path: 'tc2-sw',
+        tc2Tile: { bm: 32, bn: 32, bk: 16, sgm: 2, sgn: 1 },
+      });
+      expect(relError(await gpu.readF32(y, yRef.length), yRef)).toBeLessThan(2e-6);
+    });
+    expect(shallowApplies(conv2dGeometry([1, 4, 8, 8], [8, 4, 3, 3], { padding: 1 }))).toBe(false); // K = 36
+    expect(shallowApplies(conv2dGeometry([1, 32, 8, 8], [8, 32, 1, 1], {}))).toBe(true); // K = 32
+  });
+});
