@@ -60,6 +60,13 @@ case "${1:-}" in
       -- --only conv-paths
     bench tfjs-robust 150 ANIMGS_ROBUST=1 CONV_PASSES=forward -- --only tfjs
     ;;
+  ab) # the defaults of 2026-11-28c against what they replaced, TF.js in the same process, then the network
+    ab='[{"name":"wc-tile","opts":{"path":"tc2","weightConversion":"tile"}},
+      {"name":"no-smallM","opts":{"path":"tc2","smallMRows":0}}]'
+    bench conv-vs-tfjs 330 CONV_PATHS=tc2-auto CONV_PATHS_JSON="$ab" -- --only conv-paths,tfjs
+    bench unet 120 -- --only unet
+    bench profile 60 PROFILE_ONLY=unet PROFILE_TOP=40 -- --only profile
+    ;;
   smoke) # the script itself on any adapter (tiny shapes)
     bench smoke 600 -- --only unet,unet-check --tiny
     ;;

@@ -20,7 +20,14 @@ import {
 } from '../../src/tensor/conv/conv2d-raw.js';
 import { epilogueRef } from '../../src/tensor/conv/epilogue.js';
 import { conv2dGeometry, convTranspose2dGeometry, type Conv2dOptions } from '../../src/tensor/conv/geometry.js';
-import { TC2_TILE, TC2_TILE_N64, tc2ForwardWgslForTest, tileFor, type Tc2Tile } from '../../src/tensor/conv/tc2.js';
+import {
+  TC2_TILE,
+  TC2_TILE_N64,
+  TC2_TILE_SMALL_M,
+  tc2ForwardWgslForTest,
+  tileFor,
+  type Tc2Tile,
+} from '../../src/tensor/conv/tc2.js';
 import { holdConstantWeights, releaseConstantWeights } from '../../src/tensor/conv/constant-weights.js';
 import {
   conv2dBackwardRef,
@@ -76,9 +83,11 @@ const PATHS: Array<[string, ConvKernelOptions, number[]?]> = [
   // lavapipe's 32: the twin runs the routing with a smaller narrow tile of the same kind (B from global, 2×2).
   [
     'tc2-sw narrow-tile routing (N ≤ 64)',
-    { path: 'tc2-sw', tc2TileN64: { bm: 64, bn: 32, bk: 16, sgm: 2, sgn: 2, bGlobal: true } },
+    { path: 'tc2-sw', tc2TileN64: { bm: 64, bn: 32, bk: 16, sgm: 2, sgn: 2, bGlobal: true }, smallMRows: 0 },
     [5],
   ],
+  // no tile given and 65–1089 rows: TC2_TILE_SMALL_M itself (64×64, 2×2 subgroups, split-K of ≥ 4 slices: 3 here)
+  ['tc2-sw small-M routing (the default small-M tile)', { path: 'tc2-sw' }, [3]],
 ];
 
 describe('conv2d tc2 (software twin)', () => {
@@ -271,15 +280,20 @@ describe('tc2 WGSL generator', () => {
     { ...TC2_TILE, pad: 0 },
     { bm: 128, bn: 128, bk: 64, sgm: 2, sgn: 4, bGlobal: true },
     TC2_TILE_N64, // (its structure here; the narrow routing runs through the twin above)
+    TC2_TILE_SMALL_M,
   ];
   it('picks the narrow default tile for N ≤ 64, a small-M tile where the rows fit, unless a tile is given', () => {
     expect(tileFor({}, 4096, 64)).toBe(TC2_TILE_N64);
     expect(tileFor({}, 4096, 65)).toBe(TC2_TILE);
     expect(tileFor({ tile: TC2_TILE }, 4096, 12)).toBe(TC2_TILE);
+    expect(tileFor({}, 64, 512)).toBe(TC2_TILE);
+    expect(tileFor({}, 65, 512)).toBe(TC2_TILE_SMALL_M);
+    expect(tileFor({}, 33 * 33, 64)).toBe(TC2_TILE_SMALL_M);
+    expect(tileFor({}, 33 * 33 + 1, 512)).toBe(TC2_TILE);
     const small: Tc2Tile = { bm: 64, bn: 128, bk: 32, sgm: 2, sgn: 4 };
-    expect(tileFor({ tileSmallM: small }, 64, 512)).toBe(small);
-    expect(tileFor({ tileSmallM: small }, 65, 512)).toBe(TC2_TILE);
-    expect(tileFor({ tileSmallM: small, smallMRows: 1024 }, 1024, 64)).toBe(small);
+    expect(tileFor({ tileSmallM: small }, 100, 512)).toBe(small);
+    expect(tileFor({ tileSmallM: small, smallMRows: 2000 }, 2000, 512)).toBe(small);
+    expect(tileFor({ smallMRows: 0 }, 100, 512)).toBe(TC2_TILE);
   });
   it('hardware variant: enables, matrix types, the same staging and the same matrix loads as the twin', () => {
     for (const tile of tiles) {

@@ -136,12 +136,14 @@ export interface ConvKernelOptions {
   tc2Tile?: Tc2Tile;
   /** Replaces the narrow default TC2_TILE_N64 (bench A/B). */
   tc2TileN64?: Tc2Tile;
-  /** tc2 forward / input gradient: the tile of GEMMs whose rows fit one tile of it (tc2.ts tileFor). */
+  /** Replaces TC2_TILE_SMALL_M, the tc2 forward / input-gradient tile of GEMMs with few rows (tc2.ts tileFor). */
   tc2TileSmallM?: Tc2Tile;
-  /** The most GEMM rows for which tc2TileSmallM applies (default its bm). */
+  /** Replaces SMALL_M_ROWS.max (tc2.ts), the most GEMM rows for the small-M tile; 0 turns it off. */
   smallMRows?: number;
   /** tc2 split-K: the fewest K slices per workgroup (default 8). */
   minSlicesPerSplit?: number;
+  /** tc2: how the weights are converted to f16 (tc2.ts; bench A/B). */
+  weightConversion?: 'taps' | 'tile';
   /** Forward only, GEMM paths: fused epilogue after the bias (demodulation, noise, leaky ReLU·√2). */
   epilogue?: ConvEpilogue;
   /**

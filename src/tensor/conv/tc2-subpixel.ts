@@ -109,7 +109,7 @@ export function convTranspose2dSubpixelTc2(
   const ny = t.n * t.cout * t.hout * t.wout;
   const grid = [ceilDiv(M, tile.bm), ceilDiv(N, tile.bn)];
   const slices = 4 * cb;
-  const [sps, splits] = splitSlices(slices, grid[0]! * grid[1]!, opts);
+  const [sps, splits] = splitSlices(slices, grid[0]! * grid[1]!, opts, tile);
   const wh = subpixelWeights(gpu, t, w, cp, npad, opts.weightScale);
   const gs = opts.gradScale ? [opts.gradScale] : [];
   const src = cached(

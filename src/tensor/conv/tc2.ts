@@ -41,6 +41,8 @@ export interface Tc2Tile {
   pad?: number;
   /** Forward / input grad: load the weight matrices straight from the f16 weight buffer (no B staging). */
   bGlobal?: boolean;
+  /** The fewest K slices a split-K workgroup of this tile walks (default 8; Tc2Options.minSlicesPerSplit wins). */
+  minSlices?: number;
 }
 
 export const TC2_TILE: Tc2Tile = { bm: 128, bn: 128, bk: 32, sgm: 2, sgn: 4, pad: 8 };
@@ -56,12 +58,23 @@ export const TC2_TILE: Tc2Tile = { bm: 128, bn: 128, bk: 32, sgm: 2, sgn: 4, pad
 export const TC2_TILE_N64: Tc2Tile = { bm: 256, bn: 64, bk: 32, sgm: 4, sgn: 2, pad: 8, bGlobal: true };
 
 /**
- * The tile of a forward / input-gradient GEMM of m rows and n columns: the caller's, else `tileSmallM` where m is at
- * most `smallMRows` (default its bm: one tile row), else the default for its width.
+ * The default tile of forward / input-gradient GEMMs with few rows (SMALL_M_ROWS: the 16²–33² layers, 512 and 1024
+ * channels), where TC2_TILE leaves most of the GPU idle or splits K into long partial sums: 64 × 64 with 2 × 2
+ * subgroups and split-K workgroups of ≥ 4 slices. H200, warm clocks, per conv incl. the f16 weight conversion
+ * (bench `gpu-session.sh tiles`, 2026-11-28): 3×3 512→512 at 32² 81 → 64 µs, at 16² 48 → 33 µs, 1024→512 at 16²
+ * 81 → 53 µs; at 8² (64 rows) TC2_TILE's fewer, longer workgroups stay faster (48 against 70 µs).
+ */
+export const TC2_TILE_SMALL_M: Tc2Tile = { bm: 64, bn: 64, bk: 32, sgm: 2, sgn: 2, pad: 8, minSlices: 4 };
+/** GEMM rows for which TC2_TILE_SMALL_M is the default: 33² (a sub-pixel transposed conv from 32²) down to 65. */
+export const SMALL_M_ROWS = { min: 65, max: 33 * 33 };
+
+/**
+ * The tile of a forward / input-gradient GEMM of m rows and n columns: the caller's, else the small-M tile where m
+ * is within SMALL_M_ROWS (`smallMRows` replaces the bound, `tileSmallM` the tile), else the default for its width.
  */
 export function tileFor(opts: Tc2Options, m: number, n: number): Tc2Tile {
   if (opts.tile) return opts.tile;
-  if (opts.tileSmallM && m <= (opts.smallMRows ?? opts.tileSmallM.bm)) return opts.tileSmallM;
+  if (m >= SMALL_M_ROWS.min && m <= (opts.smallMRows ?? SMALL_M_ROWS.max)) return opts.tileSmallM ?? TC2_TILE_SMALL_M;
   return n <= 64 ? (opts.tileN64 ?? TC2_TILE_N64) : TC2_TILE;
 }
 
@@ -70,15 +83,17 @@ export interface Tc2Options {
   tile?: Tc2Tile;
   /** Replaces TC2_TILE_N64 (bench A/B). */
   tileN64?: Tc2Tile;
-  /** Forward / input gradient: the tile where all rows (output pixels) fit one tile of it (tileFor). */
+  /** Replaces TC2_TILE_SMALL_M, the forward / input-gradient tile of GEMMs with few rows (tileFor). */
   tileSmallM?: Tc2Tile;
-  /** The most rows for which tileSmallM applies (default its bm). */
+  /** Replaces SMALL_M_ROWS.max, the most rows for which the small-M tile applies (0: never). */
   smallMRows?: number;
   mode?: TcMode;
   targetWorkgroups?: number;
   splits?: number;
   /** The fewest K slices a split-K workgroup walks (default 8): fewer means more, shorter workgroups. */
   minSlicesPerSplit?: number;
+  /** The f16 weight conversion: per (column pair, row) with all taps (default), or through 16×16 shared tiles. */
+  weightConversion?: 'taps' | 'tile';
   /**
    * Forward / input grad: use weightScale·w (EqualConv2d's 1/√fan_in), applied while the weights are converted to
    * f16 (f32 product, then f16: the same operands as scaling first), so no separate scale dispatch.
@@ -433,6 +448,56 @@ function convertWeights(
   cp: number,
   npad: number,
   scale = 1,
+  how: 'taps' | 'tile' = 'taps',
+): { buffer: GPUBuffer; temporary: boolean } {
+  if (how === 'tile') return convertWeightsTiled(gpu, g, w, layout, taps, cp, npad, scale);
+  const khw = g.kh * g.kw;
+  const key = `${layout}|${g.cout},${g.cin},${g.kh},${g.kw}|${taps.join(',')}|${cp},${npad}|${scale}`;
+  return derivedWeights(w, key, () => {
+    const halves = taps.length * cp * npad;
+    const wh = gpu.pool.acquire(Math.max(16, halves * 2), 'tc2 f16 weights');
+    if (halves === 0) return wh;
+    const qMajor = layout === 'fwd';
+    const pairs = (cp * npad) / 2;
+    const code = cached(`wconv2|${key}`, () => {
+      const sc = scale === 1 ? '' : ` * ${f32Literal(scale)}`;
+      let load = '';
+      for (let k = 0; k < khw; k++)
+        load += `  let u${k} = select(0.0, Wsrc[b0 + ${k}u]${sc}, ok0); let v${k} = select(0.0, Wsrc[b1 + ${k}u]${sc}, ok1);\n`;
+      let store = '';
+      for (let t = 0; t < taps.length; t++)
+        store += `  WH[${t * pairs}u + e] = vec2<f16>(f16(u${taps[t]}), f16(v${taps[t]}));\n`;
+      return /* wgsl */ `enable f16;
+@group(0) @binding(0) var<storage, read> Wsrc: array<f32>;
+@group(0) @binding(1) var<storage, read_write> WH: array<vec2<f16>>;
+const SC: u32 = ${qMajor ? g.cin : g.cout}u; const NN: u32 = ${qMajor ? g.cout : g.cin}u; const D1: u32 = ${g.cin}u;
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let e = gid.x + gid.y * nwg.x * 256u;
+  if (e >= ${pairs}u) { return; }
+  let q = 2u * (e % ${npad / 2}u); let r = e / ${npad / 2}u;
+  let ok0 = r < SC && q < NN; let ok1 = r < SC && q + 1u < NN;
+  // W[cout][cin][tap]: (q, r) is (cout, cin) for the forward, (cin, cout) for the input gradient
+  let b0 = select(0u, ${qMajor ? '(q * D1 + r)' : '(r * D1 + q)'} * ${khw}u, ok0);
+  let b1 = select(0u, ${qMajor ? '((q + 1u) * D1 + r)' : '(r * D1 + q + 1u)'} * ${khw}u, ok1);
+${load}${store}}`;
+    });
+    const groups = ceilDiv(pairs, 256);
+    const gx = Math.min(groups, 65535);
+    gpu.dispatch(gpu.kernel('conv2d_tc2_weights_f16', code), [w, wh], [gx, ceilDiv(groups, gx), 1]);
+    return wh;
+  });
+}
+
+function convertWeightsTiled(
+  gpu: Gpu,
+  g: Conv2dGeom,
+  w: GPUBuffer,
+  layout: 'fwd' | 'dgrad',
+  taps: readonly number[],
+  cp: number,
+  npad: number,
+  scale = 1,
 ): { buffer: GPUBuffer; temporary: boolean } {
   const khw = g.kh * g.kw;
   let tb = 16;
@@ -489,10 +554,10 @@ export function releaseWeights(gpu: Gpu, wh: { buffer: GPUBuffer; temporary: boo
   if (wh.temporary) gpu.pool.release(wh.buffer);
 }
 
-export function splitSlices(slices: number, tiles: number, opts: Tc2Options): [number, number] {
+export function splitSlices(slices: number, tiles: number, opts: Tc2Options, tile: Tc2Tile): [number, number] {
   if (slices === 0) return [1, 1];
-  const want =
-    opts.splits ?? Math.min(ceilDiv(opts.targetWorkgroups ?? 512, tiles), ceilDiv(slices, opts.minSlicesPerSplit ?? 8));
+  const depth = opts.minSlicesPerSplit ?? tile.minSlices ?? 8;
+  const want = opts.splits ?? Math.min(ceilDiv(opts.targetWorkgroups ?? 512, tiles), ceilDiv(slices, depth));
   const sps = ceilDiv(slices, Math.max(1, want));
   return [sps, ceilDiv(slices, sps)];
 }
@@ -537,12 +602,13 @@ export function conv2dForwardTc2(
   const ny = g.n * g.cout * g.ho * g.wo;
   const grid = [ceilDiv(M, tile.bm), ceilDiv(g.cout, tile.bn)];
   const slices = taps * cb;
-  const [sps, splits] = splitSlices(slices, grid[0]! * grid[1]!, opts);
+  const [sps, splits] = splitSlices(slices, grid[0]! * grid[1]!, opts, tile);
   const epi = opts.epilogue ?? {};
   const fused = splits === 1 && (bias !== null || hasEpilogue(epi));
   const extra = fused ? epilogueBuffers(bias, epi) : [];
   const ekey = fused ? epilogueWgsl(bias !== null, epi, 2).key : '';
-  const wh = convertWeights(gpu, g, w, 'fwd', phaseTaps(g.kw, g.kh, g.kw, 0, 0, 1, 1), cp, npad, opts.weightScale);
+  const order = phaseTaps(g.kw, g.kh, g.kw, 0, 0, 1, 1);
+  const wh = convertWeights(gpu, g, w, 'fwd', order, cp, npad, opts.weightScale, opts.weightConversion);
   const gs = opts.gradScale ? [opts.gradScale] : [];
 
   const src = cached(`tc2fwd|${geomKey(g)}|${tileKey(tile)}|${mode}|${ekey}|${sps}|${gs.length}`, () => {
@@ -610,7 +676,7 @@ export function conv2dBackwardInputTc2(
   const npad = ceilDiv(g.cin, tile.bn) * tile.bn;
   const tiles0 = ceilDiv(g.n * ceilDiv(g.h, g.strideY) * ceilDiv(g.w, g.strideX), tile.bm) * ceilDiv(g.cin, tile.bn);
   const slices0 = ceilDiv(g.kh, g.strideY) * ceilDiv(g.kw, g.strideX) * cb;
-  const splits = splitSlices(slices0, tiles0 * g.strideY * g.strideX, opts)[1];
+  const splits = splitSlices(slices0, tiles0 * g.strideY * g.strideX, opts, tile)[1];
   const part = splits > 1 ? gpu.pool.acquire(splits * nx * 4, 'conv partials') : gx;
   // The stride phases (output pixels ≡ (py, px) mod stride) and their filter taps; one weight conversion for all.
   const phases: {
@@ -638,7 +704,7 @@ export function conv2dBackwardInputTc2(
       phases.push({ py, px, hph, wph, ky0, kx0, nkx, first: allTaps.length, taps: taps.length });
       allTaps.push(...taps);
     }
-  const wh = convertWeights(gpu, g, w, 'dgrad', allTaps, cp, npad, opts.weightScale);
+  const wh = convertWeights(gpu, g, w, 'dgrad', allTaps, cp, npad, opts.weightScale, opts.weightConversion);
   const gs = opts.gradScale ? [opts.gradScale] : [];
   const tapBytes = cp * npad * 2; // a multiple of 512 (bk, bn ≥ 16): phase parts are valid binding offsets
   if (phases.length > 1 && tapBytes % gpu.limits.minStorageBufferOffsetAlignment !== 0)
@@ -727,7 +793,7 @@ export function conv2dBackwardWeightTc2(
   const L = g.n * g.ho * g.wo;
   const slices = ceilDiv(L, tile.bk);
   const tiles = ceilDiv(g.cout, tile.bm) * ceilDiv(kk, tile.bn);
-  const [sps, splits] = splitSlices(slices, tiles, opts);
+  const [sps, splits] = splitSlices(slices, tiles, opts, tile);
   const gs = opts.gradScale ? [opts.gradScale] : [];
   const on = gs.length ? (opts.gradScaleOn ?? 'gy') : null;
   const src = cached(`tc2wgrad|${geomKey(g)}|${tileKey(tile)}|${mode}|${sps}|${on}`, () => {
