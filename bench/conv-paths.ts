@@ -36,6 +36,7 @@ import {
   tensorCoresAvailable,
   type ConvKernelOptions,
 } from '../src/tensor/conv/conv2d-raw.js';
+import { holdConstantWeights, releaseConstantWeights } from '../src/tensor/conv/constant-weights.js';
 import { conv2dMacs } from '../src/tensor/conv/geometry.js';
 import { TC_TILE } from '../src/tensor/conv/gemm-fast.js';
 import { TC2_TILE } from '../src/tensor/conv/tc2.js';
@@ -46,6 +47,8 @@ interface PathSpec {
   name: string;
   opts: ConvKernelOptions;
   tol: number;
+  /** Hold the weights as constant (holdConstantWeights): derived forms (tc2's f16 copy) are made once, not timed. */
+  constantWeights?: boolean;
 }
 
 function pathList(gpu: Gpu, tiny: boolean): PathSpec[] {
@@ -93,9 +96,9 @@ function pathList(gpu: Gpu, tiny: boolean): PathSpec[] {
       ];
   // Extra named variants for sweeps, e.g. CONV_PATHS_JSON='[{"name":"s4","opts":{"path":"tc2","minSlicesPerSplit":4}}]'
   const extra = process.env.CONV_PATHS_JSON
-    ? (JSON.parse(process.env.CONV_PATHS_JSON) as { name: string; opts: ConvKernelOptions; tol?: number }[])
+    ? (JSON.parse(process.env.CONV_PATHS_JSON) as (Omit<PathSpec, 'tol'> & { tol?: number })[])
     : [];
-  for (const e of extra) all.push({ name: e.name, opts: e.opts, tol: e.tol ?? 5e-3 });
+  for (const e of extra) all.push({ ...e, tol: e.tol ?? 5e-3 });
   const pick = process.env.CONV_PATHS?.split(',');
   return pick ? all.filter((p) => pick.includes(p.name) || extra.some((e) => e.name === p.name)) : all;
 }
@@ -167,6 +170,7 @@ export async function benchConvPaths(gpu: Gpu, opts: { tiny?: boolean } = {}): P
       refs.push(await gpu.readF32(out, n));
     }
     for (const p of paths) {
+      if (p.constantWeights) holdConstantWeights(w);
       for (const [i, [pass, out, n, run]] of passes.entries()) {
         let row: ConvBenchRow;
         try {
@@ -216,6 +220,10 @@ export async function benchConvPaths(gpu: Gpu, opts: { tiny?: boolean } = {}): P
         console.log(
           `conv-paths | ${row.case} | ${row.path} | ${row.ms.toFixed(3)} ms | ${row.tflops.toFixed(2)} TFLOP/s | ${row.note}`,
         );
+      }
+      if (p.constantWeights) {
+        await gpu.sync();
+        releaseConstantWeights(gpu, w);
       }
     }
     await gpu.sync();

@@ -67,6 +67,11 @@ case "${1:-}" in
     bench unet 120 -- --only unet
     bench profile 60 PROFILE_ONLY=unet PROFILE_TOP=40 -- --only profile
     ;;
+  convert) # the f16 weight conversion: per column pair (default) vs transposed in workgroup memory vs none timed
+    v='[{"name":"wc-staged","opts":{"path":"tc2","weightConversion":"tile"}},
+      {"name":"const-w","opts":{"path":"tc2"},"constantWeights":true}]'
+    bench convert 240 CONV_PATHS=tc2-auto CONV_PASSES=forward,input-grad CONV_PATHS_JSON="$v" -- --only conv-paths
+    ;;
   smoke) # the script itself on any adapter (tiny shapes)
     bench smoke 600 -- --only unet,unet-check --tiny
     ;;

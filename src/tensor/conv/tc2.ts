@@ -92,7 +92,7 @@ export interface Tc2Options {
   splits?: number;
   /** The fewest K slices a split-K workgroup walks (default 8): fewer means more, shorter workgroups. */
   minSlicesPerSplit?: number;
-  /** The f16 weight conversion: per (column pair, row) with all taps (default), or through 16×16 shared tiles. */
+  /** The f16 weight conversion: per (column pair, row) with all taps (default), or transposed through workgroup memory. */
   weightConversion?: 'taps' | 'tile';
   /**
    * Forward / input grad: use weightScale·w (EqualConv2d's 1/√fan_in), applied while the weights are converted to
@@ -450,7 +450,7 @@ function convertWeights(
   scale = 1,
   how: 'taps' | 'tile' = 'taps',
 ): { buffer: GPUBuffer; temporary: boolean } {
-  if (how === 'tile') return convertWeightsTiled(gpu, g, w, layout, taps, cp, npad, scale);
+  if (how === 'tile') return convertWeightsStaged(gpu, g, w, layout, taps, cp, npad, scale);
   const khw = g.kh * g.kw;
   const key = `${layout}|${g.cout},${g.cin},${g.kh},${g.kw}|${taps.join(',')}|${cp},${npad}|${scale}`;
   return derivedWeights(w, key, () => {
@@ -484,12 +484,16 @@ ${load}${store}}`;
     });
     const groups = ceilDiv(pairs, 256);
     const gx = Math.min(groups, 65535);
-    gpu.dispatch(gpu.kernel('conv2d_tc2_weights_f16', code), [w, wh], [gx, ceilDiv(groups, gx), 1]);
+    gpu.dispatch(
+      gpu.kernel(`conv2d_tc2_weights_f16 ${layout} ${shapeName(g)}`, code),
+      [w, wh],
+      [gx, ceilDiv(groups, gx), 1],
+    );
     return wh;
   });
 }
 
-function convertWeightsTiled(
+function convertWeightsStaged(
   gpu: Gpu,
   g: Conv2dGeom,
   w: GPUBuffer,
@@ -500,9 +504,12 @@ function convertWeightsTiled(
   scale = 1,
 ): { buffer: GPUBuffer; temporary: boolean } {
   const khw = g.kh * g.kw;
-  let tb = 16;
-  while (tb > 2 && tb * tb * khw * 4 > 16384) tb /= 2;
-  if (tb * tb * khw * 4 > 16384)
+  let qb = 64; // columns per workgroup: a power of two dividing npad (a multiple of bn ≥ 16)
+  while (npad % qb !== 0) qb /= 2;
+  const limit = gpu.limits.maxComputeWorkgroupStorageSize;
+  let rb = 8; // rows per workgroup (cp is a multiple of bk ≥ 16)
+  while (rb > 1 && rb * khw * (qb + 1) * 4 > limit) rb /= 2;
+  if (rb * khw * (qb + 1) * 4 > limit)
     throw new Error(`tc2: a ${g.kh}×${g.kw} filter is too large for the weight conversion`);
   const key = `${layout}|${g.cout},${g.cin},${g.kh},${g.kw}|${taps.join(',')}|${cp},${npad}|${scale}`;
   return derivedWeights(w, key, () => {
@@ -510,42 +517,41 @@ function convertWeightsTiled(
     const wh = gpu.pool.acquire(Math.max(16, halves * 2), 'tc2 f16 weights');
     if (halves === 0) return wh;
     const qMajor = layout === 'fwd';
-    const code = cached(
-      `wconv|${key}`,
-      () => /* wgsl */ `enable f16;
+    const code = cached(`wconv3|${key}|${rb},${qb}`, () => {
+      const sc = scale === 1 ? '' : ` * ${f32Literal(scale)}`;
+      let store = '';
+      for (let t = 0; t < taps.length; t++)
+        store += `  for (var f = li; f < ${(rb * qb) / 2}u; f += 256u) {
+    let qp = f % ${qb / 2}u; let rl = f / ${qb / 2}u; let s = (rl * KHW + ${taps[t]}u) * QS + 2u * qp;
+    WH[((${t}u * CP + r0 + rl) * NPAD + q0) / 2u + qp] = vec2<f16>(f16(S[s]), f16(S[s + 1u]));
+  }\n`;
+      return /* wgsl */ `enable f16;
 @group(0) @binding(0) var<storage, read> Wsrc: array<f32>;
 @group(0) @binding(1) var<storage, read_write> WH: array<vec2<f16>>;
-const TB: u32 = ${tb}u; const KHW: u32 = ${khw}u; const KW: u32 = ${g.kw}u;
-const D0: u32 = ${g.cout}u; const D1: u32 = ${g.cin}u; const CP: u32 = ${cp}u; const NPAD: u32 = ${npad}u;
-const SC: u32 = ${qMajor ? g.cin : g.cout}u; const NN: u32 = ${qMajor ? g.cout : g.cin}u; const TAPS: u32 = ${taps.length}u;
-var<private> TAPK: array<u32, ${taps.length}> = array<u32, ${taps.length}>(${taps.map((t) => `${t}u`).join(', ')});
-const SCALE: f32 = ${f32Literal(scale)};
-var<workgroup> S: array<f32, ${tb * tb * khw}>; // S[(l0·TB + l1)·KHW + k] = W[b0 + l0][b1 + l1][k]
+const KHW: u32 = ${khw}u; const D1: u32 = ${g.cin}u; const CP: u32 = ${cp}u; const NPAD: u32 = ${npad}u;
+const SC: u32 = ${qMajor ? g.cin : g.cout}u; const NN: u32 = ${qMajor ? g.cout : g.cin}u;
+const QB: u32 = ${qb}u; const RB: u32 = ${rb}u; const QS: u32 = ${qb + 1}u;
+// S[(r·KHW + k)·QS + q] = W at (column q0 + q, row r0 + r, tap k); the odd stride QS keeps the transposing writes
+// and reads free of bank conflicts
+var<workgroup> S: array<f32, ${rb * khw * (qb + 1)}>;
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u32) {
-  let q0 = wg.x * TB; let r0 = wg.y * TB;
-  let b0 = ${qMajor ? 'q0' : 'r0'}; let b1 = ${qMajor ? 'r0' : 'q0'};
-  for (var e = li; e < TB * TB * KHW; e += 256u) {
-    let l0 = e / (TB * KHW); let rest = e % (TB * KHW);
+  let q0 = wg.x * QB; let r0 = wg.y * RB;
+  for (var e = li; e < QB * RB * KHW; e += 256u) {
+    // contiguous runs of the source: ${qMajor ? 'RB·KHW floats per column (W[q][r][k])' : 'QB·KHW floats per row (W[r][q][k])'}
+    ${qMajor ? 'let q = e / (RB * KHW); let rk = e % (RB * KHW); let r = rk / KHW; let k = rk % KHW;' : 'let r = e / (QB * KHW); let qk = e % (QB * KHW); let q = qk / KHW; let k = qk % KHW;'}
     var v = 0.0;
-    if (b0 + l0 < D0 && b1 + rest / KHW < D1) { v = Wsrc[((b0 + l0) * D1 + b1) * KHW + rest]${scale === 1 ? '' : ' * SCALE'}; }
-    S[e] = v;
+    if (r0 + r < SC && q0 + q < NN) { v = Wsrc[${qMajor ? '((q0 + q) * D1 + r0 + r)' : '((r0 + r) * D1 + q0 + q)'} * KHW + k]${sc}; }
+    S[(r * KHW + k) * QS + q] = v;
   }
   workgroupBarrier();
-  for (var e = li; e < TAPS * TB * (TB / 2u); e += 256u) {
-    let qp = e % (TB / 2u); let rl = (e / (TB / 2u)) % TB; let t = e / (TB * TB / 2u);
-    let r = r0 + rl;
-    let k = TAPK[t];
-    var h = vec2<f16>(0.0, 0.0);
-    for (var j = 0u; j < 2u; j++) {
-      let ql = 2u * qp + j;
-      if (r < SC && q0 + ql < NN) { h[j] = f16(S[(${qMajor ? 'ql * TB + rl' : 'rl * TB + ql'}) * KHW + k]); }
-    }
-    WH[((t * CP + r) * NPAD + q0) / 2u + qp] = h;
-  }
-}`,
+${store}}`;
+    });
+    gpu.dispatch(
+      gpu.kernel(`conv2d_tc2_weights_f16 ${layout} ${shapeName(g)}`, code),
+      [w, wh],
+      [npad / qb, cp / rb, 1],
     );
-    gpu.dispatch(gpu.kernel('conv2d_tc2_weights_f16', code), [w, wh], [npad / tb, cp / tb, 1]);
     return wh;
   });
 }
