@@ -60,16 +60,14 @@ case "${1:-}" in
       -- --only conv-paths
     bench tfjs-robust 150 ANIMGS_ROBUST=1 CONV_PASSES=forward -- --only tfjs
     ;;
-  ab) # the defaults of 2026-11-28c against what they replaced, TF.js in the same process, then the network
-    ab='[{"name":"wc-tile","opts":{"path":"tc2","weightConversion":"tile"}},
-      {"name":"no-smallM","opts":{"path":"tc2","smallMRows":0}}]'
+  ab) # the small-M default against no small-M tile, TF.js in the same process, then the network
+    ab='[{"name":"no-smallM","opts":{"path":"tc2","smallMRows":0}}]'
     bench conv-vs-tfjs 330 CONV_PATHS=tc2-auto CONV_PATHS_JSON="$ab" -- --only conv-paths,tfjs
     bench unet 120 -- --only unet
     bench profile 60 PROFILE_ONLY=unet PROFILE_TOP=40 -- --only profile
     ;;
-  convert) # the f16 weight conversion: per column pair (default) vs transposed in workgroup memory vs none timed
-    v='[{"name":"wc-staged","opts":{"path":"tc2","weightConversion":"tile"}},
-      {"name":"const-w","opts":{"path":"tc2"},"constantWeights":true}]'
+  convert) # what the per-call f16 weight conversion costs: the default against constant weights (converted once)
+    v='[{"name":"const-w","opts":{"path":"tc2"},"constantWeights":true}]'
     bench convert 240 CONV_PATHS=tc2-auto CONV_PASSES=forward,input-grad CONV_PATHS_JSON="$v" -- --only conv-paths
     ;;
   smoke) # the script itself on any adapter (tiny shapes)

@@ -86,12 +86,6 @@ const PATHS: Array<[string, ConvKernelOptions, number[]?]> = [
     { path: 'tc2-sw', tc2TileN64: { bm: 64, bn: 32, bk: 16, sgm: 2, sgn: 2, bGlobal: true }, smallMRows: 0 },
     [5],
   ],
-  // the weight conversion transposed through workgroup memory: forward layout, and the phase taps of a strided 4×4
-  [
-    'tc2-sw 32×32×16, staged weight conversion',
-    sw(SMALL, { weightConversion: 'tile', subpixelTranspose: false }),
-    [1, 3],
-  ],
   // no tile given and 65–1089 rows: TC2_TILE_SMALL_M itself (64×64, 2×2 subgroups, split-K of ≥ 4 slices: 3 here)
   ['tc2-sw small-M routing (the default small-M tile)', { path: 'tc2-sw' }, [3]],
 ];

@@ -142,8 +142,6 @@ export interface ConvKernelOptions {
   smallMRows?: number;
   /** tc2 split-K: the fewest K slices per workgroup (default 8). */
   minSlicesPerSplit?: number;
-  /** tc2: how the weights are converted to f16 (tc2.ts; bench A/B). */
-  weightConversion?: 'taps' | 'tile';
   /** Forward only, GEMM paths: fused epilogue after the bias (demodulation, noise, leaky ReLU·√2). */
   epilogue?: ConvEpilogue;
   /**

@@ -92,8 +92,6 @@ export interface Tc2Options {
   splits?: number;
   /** The fewest K slices a split-K workgroup walks (default 8): fewer means more, shorter workgroups. */
   minSlicesPerSplit?: number;
-  /** The f16 weight conversion: per (column pair, row) with all taps (default), or transposed through workgroup memory. */
-  weightConversion?: 'taps' | 'tile';
   /**
    * Forward / input grad: use weightScale·w (EqualConv2d's 1/√fan_in), applied while the weights are converted to
    * f16 (f32 product, then f16: the same operands as scaling first), so no separate scale dispatch.
@@ -431,10 +429,12 @@ function phaseTaps(kw: number, nky: number, nkx: number, ky0: number, kx0: numbe
 /**
  * Weight conversion to the f16 B tile layout WH[t][r][q] (r < cp rows = the GEMM's k channels, q < npad columns =
  * its n; zero outside sc × nn) from conv2d's f32 weights W[cout][cin][kh][kw]: 'fwd' reads W[q][r][tap] (rows are
- * input channels), 'dgrad' W[r][q][tap] (rows are output channels). One workgroup transposes a TB×TB block of
- * (cout, cin) with all its taps through workgroup memory, so both the f32 reads (runs of TB·kh·kw floats) and the
- * f16 writes (TB halves along q) are contiguous; the per-element gather it replaces read with a stride of
- * cin·kh·kw floats and took ~16 µs per call in the network's forward (1.6 ms in all, H100 profile).
+ * input channels), 'dgrad' W[r][q][tap] (rows are output channels). Each invocation owns a column pair (q, q+1)
+ * of one row: it reads both columns' kh·kw taps (contiguous in W) once into registers and writes one f16 pair per
+ * tap, so neighbouring invocations write neighbouring pairs. H200 (bench `gpu-session.sh convert`, 2026-11-28): the
+ * 16×16-block transpose through workgroup memory it replaced, and a 64×8 one with conflict-free strides, were as
+ * fast within the run-to-run spread; holding the weights constant (no conversion at all) takes 0.35 ms off the
+ * 7.0 ms forward sum over the network's 3×3 convs, so the conversion is ~5% of a conv.
  * Layout tap t holds filter tap `taps[t]` (ky·kw + kx): all taps in order for the forward, and for the input
  * gradient the taps of every stride phase one after the other, so one dispatch converts all phases (each phase's
  * GEMM binds its part of the buffer). Constant weights (constant-weights.ts) are converted once and kept.
@@ -448,9 +448,7 @@ function convertWeights(
   cp: number,
   npad: number,
   scale = 1,
-  how: 'taps' | 'tile' = 'taps',
 ): { buffer: GPUBuffer; temporary: boolean } {
-  if (how === 'tile') return convertWeightsStaged(gpu, g, w, layout, taps, cp, npad, scale);
   const khw = g.kh * g.kw;
   const key = `${layout}|${g.cout},${g.cin},${g.kh},${g.kw}|${taps.join(',')}|${cp},${npad}|${scale}`;
   return derivedWeights(w, key, () => {
@@ -488,69 +486,6 @@ ${load}${store}}`;
       gpu.kernel(`conv2d_tc2_weights_f16 ${layout} ${shapeName(g)}`, code),
       [w, wh],
       [gx, ceilDiv(groups, gx), 1],
-    );
-    return wh;
-  });
-}
-
-function convertWeightsStaged(
-  gpu: Gpu,
-  g: Conv2dGeom,
-  w: GPUBuffer,
-  layout: 'fwd' | 'dgrad',
-  taps: readonly number[],
-  cp: number,
-  npad: number,
-  scale = 1,
-): { buffer: GPUBuffer; temporary: boolean } {
-  const khw = g.kh * g.kw;
-  let qb = 64; // columns per workgroup: a power of two dividing npad (a multiple of bn ≥ 16)
-  while (npad % qb !== 0) qb /= 2;
-  const limit = gpu.limits.maxComputeWorkgroupStorageSize;
-  let rb = 8; // rows per workgroup (cp is a multiple of bk ≥ 16)
-  while (rb > 1 && rb * khw * (qb + 1) * 4 > limit) rb /= 2;
-  if (rb * khw * (qb + 1) * 4 > limit)
-    throw new Error(`tc2: a ${g.kh}×${g.kw} filter is too large for the weight conversion`);
-  const key = `${layout}|${g.cout},${g.cin},${g.kh},${g.kw}|${taps.join(',')}|${cp},${npad}|${scale}`;
-  return derivedWeights(w, key, () => {
-    const halves = taps.length * cp * npad;
-    const wh = gpu.pool.acquire(Math.max(16, halves * 2), 'tc2 f16 weights');
-    if (halves === 0) return wh;
-    const qMajor = layout === 'fwd';
-    const code = cached(`wconv3|${key}|${rb},${qb}`, () => {
-      const sc = scale === 1 ? '' : ` * ${f32Literal(scale)}`;
-      let store = '';
-      for (let t = 0; t < taps.length; t++)
-        store += `  for (var f = li; f < ${(rb * qb) / 2}u; f += 256u) {
-    let qp = f % ${qb / 2}u; let rl = f / ${qb / 2}u; let s = (rl * KHW + ${taps[t]}u) * QS + 2u * qp;
-    WH[((${t}u * CP + r0 + rl) * NPAD + q0) / 2u + qp] = vec2<f16>(f16(S[s]), f16(S[s + 1u]));
-  }\n`;
-      return /* wgsl */ `enable f16;
-@group(0) @binding(0) var<storage, read> Wsrc: array<f32>;
-@group(0) @binding(1) var<storage, read_write> WH: array<vec2<f16>>;
-const KHW: u32 = ${khw}u; const D1: u32 = ${g.cin}u; const CP: u32 = ${cp}u; const NPAD: u32 = ${npad}u;
-const SC: u32 = ${qMajor ? g.cin : g.cout}u; const NN: u32 = ${qMajor ? g.cout : g.cin}u;
-const QB: u32 = ${qb}u; const RB: u32 = ${rb}u; const QS: u32 = ${qb + 1}u;
-// S[(r·KHW + k)·QS + q] = W at (column q0 + q, row r0 + r, tap k); the odd stride QS keeps the transposing writes
-// and reads free of bank conflicts
-var<workgroup> S: array<f32, ${rb * khw * (qb + 1)}>;
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u32) {
-  let q0 = wg.x * QB; let r0 = wg.y * RB;
-  for (var e = li; e < QB * RB * KHW; e += 256u) {
-    // contiguous runs of the source: ${qMajor ? 'RB·KHW floats per column (W[q][r][k])' : 'QB·KHW floats per row (W[r][q][k])'}
-    ${qMajor ? 'let q = e / (RB * KHW); let rk = e % (RB * KHW); let r = rk / KHW; let k = rk % KHW;' : 'let r = e / (QB * KHW); let qk = e % (QB * KHW); let q = qk / KHW; let k = qk % KHW;'}
-    var v = 0.0;
-    if (r0 + r < SC && q0 + q < NN) { v = Wsrc[${qMajor ? '((q0 + q) * D1 + r0 + r)' : '((r0 + r) * D1 + q0 + q)'} * KHW + k]${sc}; }
-    S[(r * KHW + k) * QS + q] = v;
-  }
-  workgroupBarrier();
-${store}}`;
-    });
-    gpu.dispatch(
-      gpu.kernel(`conv2d_tc2_weights_f16 ${layout} ${shapeName(g)}`, code),
-      [w, wh],
-      [npad / qb, cp / rb, 1],
     );
     return wh;
   });
@@ -614,7 +549,7 @@ export function conv2dForwardTc2(
   const extra = fused ? epilogueBuffers(bias, epi) : [];
   const ekey = fused ? epilogueWgsl(bias !== null, epi, 2).key : '';
   const order = phaseTaps(g.kw, g.kh, g.kw, 0, 0, 1, 1);
-  const wh = convertWeights(gpu, g, w, 'fwd', order, cp, npad, opts.weightScale, opts.weightConversion);
+  const wh = convertWeights(gpu, g, w, 'fwd', order, cp, npad, opts.weightScale);
   const gs = opts.gradScale ? [opts.gradScale] : [];
 
   const src = cached(`tc2fwd|${geomKey(g)}|${tileKey(tile)}|${mode}|${ekey}|${sps}|${gs.length}`, () => {
@@ -710,7 +645,7 @@ export function conv2dBackwardInputTc2(
       phases.push({ py, px, hph, wph, ky0, kx0, nkx, first: allTaps.length, taps: taps.length });
       allTaps.push(...taps);
     }
-  const wh = convertWeights(gpu, g, w, 'dgrad', allTaps, cp, npad, opts.weightScale, opts.weightConversion);
+  const wh = convertWeights(gpu, g, w, 'dgrad', allTaps, cp, npad, opts.weightScale);
   const gs = opts.gradScale ? [opts.gradScale] : [];
   const tapBytes = cp * npad * 2; // a multiple of 512 (bk, bn ≥ 16): phase parts are valid binding offsets
   if (phases.length > 1 && tapBytes % gpu.limits.minStorageBufferOffsetAlignment !== 0)
