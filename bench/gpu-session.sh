@@ -7,7 +7,8 @@
 #   here:        bash bench/stage-clean.sh                      (builds HEAD into dist-bench; carry .gpu and dist-bench)
 #   on the GPU:  source .gpu/env.sh; bash bench/gpu-session.sh network   (≈ 7 min: unet-check, unet, unet-fusion, profile)
 #                source .gpu/env.sh; bash bench/gpu-session.sh kernels   (≈ 6 min: splat, conv-paths tc2 + TF.js)
-#                source .gpu/env.sh; bash bench/gpu-session.sh tiles     (≈ 8 min: tile / split-K sweeps)
+#                source .gpu/env.sh; bash bench/gpu-session.sh tiles     (≈ 5 min: tile / split-K sweeps)
+#                source .gpu/env.sh; bash bench/gpu-session.sh final     (≈ 7 min: check, unet, profile, vs TF.js)
 # Output: one JSON and one log per bench under $OUT (or ./out), and the table rows on stdout.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -70,11 +71,17 @@ case "${1:-}" in
     v='[{"name":"const-w","opts":{"path":"tc2"},"constantWeights":true}]'
     bench convert 240 CONV_PATHS=tc2-auto CONV_PASSES=forward,input-grad CONV_PATHS_JSON="$v" -- --only conv-paths
     ;;
+  final) # one call at the end of a session: correctness at full size, the network, its profile, ours vs TF.js
+    bench check 220 -- --only unet-check
+    bench unet 120 -- --only unet
+    bench profile 60 PROFILE_ONLY=unet PROFILE_TOP=40 -- --only profile
+    bench conv-vs-tfjs 300 CONV_PATHS=tc2 -- --only conv-paths,tfjs
+    ;;
   smoke) # the script itself on any adapter (tiny shapes)
     bench smoke 600 -- --only unet,unet-check --tiny
     ;;
   *)
-    echo "usage: bash bench/gpu-session.sh network|kernels|tiles|smoke" >&2
+    echo "usage: bash bench/gpu-session.sh network|kernels|tiles|ab|convert|final|smoke" >&2
     exit 2
     ;;
 esac
