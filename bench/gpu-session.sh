@@ -40,7 +40,7 @@ case "${1:-}" in
     ;;
   kernels)
     bench splat 90 -- --only splat
-    bench conv-vs-tfjs 300 CONV_PATHS=tc2 -- --only conv-paths,tfjs
+    bench conv-vs-tfjs 300 CONV_PATHS=tc2-auto -- --only conv-paths,tfjs
     ;;
   tiles) # tile / split-K sweeps (2026-11-28c): the ≤ 32² layers, then the large ones; TF.js with robustness on
     small='[{"name":"ms4","opts":{"path":"tc2","minSlicesPerSplit":4}},
@@ -75,7 +75,7 @@ case "${1:-}" in
     bench check 220 -- --only unet-check
     bench unet 120 -- --only unet
     bench profile 60 PROFILE_ONLY=unet PROFILE_TOP=40 -- --only profile
-    bench conv-vs-tfjs 300 CONV_PATHS=tc2 -- --only conv-paths,tfjs
+    bench conv-vs-tfjs 300 CONV_PATHS=tc2-auto -- --only conv-paths,tfjs
     ;;
   smoke) # the script itself on any adapter (tiny shapes)
     bench smoke 600 -- --only unet,unet-check --tiny
