@@ -483,7 +483,7 @@ ${load}${store}}`;
     const groups = ceilDiv(pairs, 256);
     const gx = Math.min(groups, 65535);
     gpu.dispatch(
-      gpu.kernel(`conv2d_tc2_weights_f16 ${layout} ${shapeName(g)}`, code),
+      gpu.kernel(`conv2d_tc2_weights_f16 ${layout} ${g.kh}x${g.kw} ${g.cin}→${g.cout}`, code),
       [w, wh],
       [gx, ceilDiv(groups, gx), 1],
     );
