@@ -49,6 +49,27 @@ interface PathSpec {
   tol: number;
   /** Hold the weights as constant (holdConstantWeights): derived forms (tc2's f16 copy) are made once, not timed. */
   constantWeights?: boolean;
+  /**
+   * Ablation: [regex, replacement] edits applied to every WGSL source the path compiles (e.g. drop the MMAs to time
+   * the staging alone). Results are then wrong by design: the row is timed, not checked.
+   */
+  patch?: [string, string][];
+}
+
+/** Run `f` with every kernel compiled from `src` edited by `patch` (a separate pipeline: the cache keys on source). */
+function withPatchedKernels<T>(gpu: Gpu, patch: [string, string][] | undefined, f: () => T): T {
+  if (!patch?.length) return f();
+  const orig = gpu.kernel.bind(gpu);
+  gpu.kernel = (name, src) =>
+    orig(
+      `${name} [ablation]`,
+      patch.reduce((t, [re, to]) => t.replace(new RegExp(re, 'g'), to), src),
+    );
+  try {
+    return f();
+  } finally {
+    gpu.kernel = orig;
+  }
 }
 
 function pathList(gpu: Gpu, tiny: boolean): PathSpec[] {
@@ -174,12 +195,15 @@ export async function benchConvPaths(gpu: Gpu, opts: { tiny?: boolean } = {}): P
       for (const [i, [pass, out, n, run]] of passes.entries()) {
         let row: ConvBenchRow;
         try {
+          const go = () => withPatchedKernels(gpu, p.patch, () => run(p.opts));
           gpu.clear(out);
-          run(p.opts);
+          go();
           const err = relErr(await gpu.readF32(out, n), refs[i]!);
-          const ms = await timeGpu(gpu, () => run(p.opts), { reps, samples, warmup: 1, warmMs: tiny ? 0 : 300 });
+          const ms = await timeGpu(gpu, go, { reps, samples, warmup: 1, warmMs: tiny ? 0 : 300 });
           const tflops = flops / (ms * 1e-3) / 1e12;
-          const note = `${p.name}; rel err vs fp32 tiled ${err.toExponential(1)} (tol ${p.tol})${err <= p.tol ? '' : ' WRONG'}`;
+          const note = p.patch
+            ? `${p.name}; ablation (WGSL edited: not checked)`
+            : `${p.name}; rel err vs fp32 tiled ${err.toExponential(1)} (tol ${p.tol})${err <= p.tol ? '' : ' WRONG'}`;
           row = {
             bench: 'conv-paths',
             case: `${s.name} ${pass} ×${s.count}`,

@@ -71,6 +71,15 @@ case "${1:-}" in
     v='[{"name":"const-w","opts":{"path":"tc2"},"constantWeights":true}]'
     bench convert 240 CONV_PATHS=tc2-auto CONV_PASSES=forward,input-grad CONV_PATHS_JSON="$v" -- --only conv-paths
     ;;
+  ablate) # where a tc2 forward GEMM's time goes: WGSL edited to drop one part at a time (weights held constant)
+    v='[{"name":"const-w","opts":{"path":"tc2"},"constantWeights":true},
+      {"name":"core","opts":{"path":"tc2"},"constantWeights":true,"patch":[["SA\\[o\\] = [^;]*; SA\\[o \\+ 1u\\] = [^;]*;",""],["SB\\[o\\] = v\\.x; SB\\[o \\+ 1u\\] = v\\.y; SB\\[o \\+ 2u\\] = v\\.z; SB\\[o \\+ 3u\\] = v\\.w;",""]]},
+      {"name":"no-mma","opts":{"path":"tc2"},"constantWeights":true,"patch":[["c\\d+_\\d+ = subgroupMatrixMultiplyAccumulate\\(a\\d+, b\\d+, c\\d+_\\d+\\);",""]]},
+      {"name":"no-gather","opts":{"path":"tc2"},"constantWeights":true,"patch":[["v = SRC\\[u32\\([^;]*\\)\\];","v = 0.5;"]]},
+      {"name":"no-store","opts":{"path":"tc2"},"constantWeights":true,"patch":[["if \\(m < GEMM_M && n < GEMM_N\\) \\{","if (m < GEMM_M && n < GEMM_N && SCR[sg * 256u] == 1234.5) {"]]}]'
+    bench ablate 200 CONV_PATHS=tc2-auto CONV_PASSES=forward CONV_PATHS_JSON="$v" \
+      'CONV_PATHS_FILTER=128→128 @256²|512→512 @64²|1024→512 @64²|64→64 @512²|s1 512→512 @32²' -- --only conv-paths
+    ;;
   final) # one call at the end of a session: correctness at full size, the network, its profile, ours vs TF.js
     bench check 220 -- --only unet-check
     bench unet 120 -- --only unet
