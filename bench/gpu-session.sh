@@ -80,6 +80,15 @@ case "${1:-}" in
     bench ablate 200 CONV_PATHS=tc2-auto CONV_PASSES=forward CONV_PATHS_JSON="$v" \
       'CONV_PATHS_FILTER=128→128 @256²|512→512 @64²|1024→512 @64²|64→64 @512²|s1 512→512 @32²' -- --only conv-paths
     ;;
+  big) # larger tiles with one staging buffer (2026-11-28c): forward / input grad vs TF.js, the network with C1
+    c1='{"bm":256,"bn":128,"bk":32,"sgm":8,"sgn":2,"single":true}'
+    v='[{"name":"C1-256x128-16sg","opts":{"path":"tc2","tc2TileDefault":'"$c1"'}},
+      {"name":"C2-128x128-16sg","opts":{"path":"tc2","tc2TileDefault":{"bm":128,"bn":128,"bk":32,"sgm":4,"sgn":4,"single":true}}},
+      {"name":"C4-128x128-single","opts":{"path":"tc2","tc2TileDefault":{"bm":128,"bn":128,"bk":32,"sgm":2,"sgn":4,"single":true}}}]'
+    bench conv-vs-tfjs 170 CONV_PATHS=tc2-auto CONV_PASSES=forward,input-grad CONV_PATHS_JSON="$v" -- --only conv-paths,tfjs
+    bench unet 60 -- --only unet
+    bench unet-c1 90 UNET_CONV_OPTS='{"tc2TileDefault":'"$c1"'}' -- --only unet
+    ;;
   final) # one call at the end of a session: correctness at full size, the network, its profile, ours vs TF.js
     bench check 220 -- --only unet-check
     bench unet 120 -- --only unet

@@ -112,7 +112,12 @@ type Tc2Mode = Tc2Options & { mode: 'hw' | 'sw'; subpixelTranspose?: boolean };
  * 'tuned'). Every entry point asks this before the GEMM engines, so 'fast' never reaches the 'tc' engine.
  */
 function tc2Mode(gpu: Gpu, opts: ConvKernelOptions): Tc2Mode | null {
-  const tiles = { tile: opts.tc2Tile, tileN64: opts.tc2TileN64, tileSmallM: opts.tc2TileSmallM };
+  const tiles = {
+    tile: opts.tc2Tile,
+    tileN64: opts.tc2TileN64,
+    tileSmallM: opts.tc2TileSmallM,
+    tileDefault: opts.tc2TileDefault,
+  };
   if (opts.path === 'tc2-sw') return { ...opts, ...tiles, mode: 'sw' };
   if ((opts.path === 'tc2' || opts.path === 'fast') && tensorCoresAvailable(gpu))
     return { ...opts, ...tiles, mode: 'hw' };
@@ -136,6 +141,8 @@ export interface ConvKernelOptions {
   tc2Tile?: Tc2Tile;
   /** Replaces the narrow default TC2_TILE_N64 (bench A/B). */
   tc2TileN64?: Tc2Tile;
+  /** tc2 forward / input gradient: replaces TC2_TILE where the narrow and small-M tiles do not apply (bench A/B). */
+  tc2TileDefault?: Tc2Tile;
   /** Replaces TC2_TILE_SMALL_M, the tc2 forward / input-gradient tile of GEMMs with few rows (tc2.ts tileFor). */
   tc2TileSmallM?: Tc2Tile;
   /** Replaces SMALL_M_ROWS.max (tc2.ts), the most GEMM rows for the small-M tile; 0 turns it off. */

@@ -98,7 +98,7 @@ export function convTranspose2dSubpixelTc2(
   if (!subpixelApplies(t)) throw new Error('conv_transpose2d sub-pixel form: stride 2, 3×3 or 4×4, no padding only');
   const tile = tileFor(opts, t.n * (t.h + 1) * (t.w + 1), 4 * t.cout);
   const mode = opts.mode ?? 'hw';
-  const T = checkTc2Tile(tile);
+  const T = checkTc2Tile(tile, gpu.limits.maxComputeInvocationsPerWorkgroup);
   const cb = ceilDiv(t.cin, tile.bk);
   const cp = cb * tile.bk;
   const N = 4 * t.cout;

@@ -43,6 +43,11 @@ export interface Tc2Tile {
   bGlobal?: boolean;
   /** The fewest K slices a split-K workgroup of this tile walks (default 8; Tc2Options.minSlicesPerSplit wins). */
   minSlices?: number;
+  /**
+   * One staging buffer instead of two (two barriers per K slice instead of one; the next slice's global loads still
+   * overlap the MMAs, in registers): half the workgroup memory, so larger tiles fit.
+   */
+  single?: boolean;
 }
 
 export const TC2_TILE: Tc2Tile = { bm: 128, bn: 128, bk: 32, sgm: 2, sgn: 4, pad: 8 };
@@ -75,7 +80,7 @@ export const SMALL_M_ROWS = { min: 65, max: 33 * 33 };
 export function tileFor(opts: Tc2Options, m: number, n: number): Tc2Tile {
   if (opts.tile) return opts.tile;
   if (m >= SMALL_M_ROWS.min && m <= (opts.smallMRows ?? SMALL_M_ROWS.max)) return opts.tileSmallM ?? TC2_TILE_SMALL_M;
-  return n <= 64 ? (opts.tileN64 ?? TC2_TILE_N64) : TC2_TILE;
+  return n <= 64 ? (opts.tileN64 ?? TC2_TILE_N64) : (opts.tileDefault ?? TC2_TILE);
 }
 
 export interface Tc2Options {
@@ -83,6 +88,8 @@ export interface Tc2Options {
   tile?: Tc2Tile;
   /** Replaces TC2_TILE_N64 (bench A/B). */
   tileN64?: Tc2Tile;
+  /** Forward / input gradient: replaces TC2_TILE where the narrow and small-M defaults do not apply (bench A/B). */
+  tileDefault?: Tc2Tile;
   /** Replaces TC2_TILE_SMALL_M, the forward / input-gradient tile of GEMMs with few rows (tileFor). */
   tileSmallM?: Tc2Tile;
   /** Replaces SMALL_M_ROWS.max, the most rows for which the small-M tile applies (0: never). */
@@ -125,7 +132,7 @@ export function shapeName(g: Conv2dGeom): string {
 }
 
 export function tileKey(t: Tc2Tile): string {
-  return `${t.bm},${t.bn},${t.bk},${t.sgm},${t.sgn},${t.pad ?? 8},${t.bGlobal ? 1 : 0}`;
+  return `${t.bm},${t.bn},${t.bk},${t.sgm},${t.sgn},${t.pad ?? 8},${t.bGlobal ? 1 : 0},${t.single ? 1 : 0}`;
 }
 
 function consts(g: Conv2dGeom): string {
@@ -137,20 +144,24 @@ const HO: u32 = ${g.ho}u; const WO: u32 = ${g.wo}u; const HOWO: u32 = ${g.ho * g
 const KHW: u32 = ${g.kh * g.kw}u; const KTOT: u32 = ${g.cin * g.kh * g.kw}u;`;
 }
 
-export function checkTc2Tile(t: Tc2Tile): number {
+/**
+ * Validate a tile and return its invocations per workgroup: at most 8 subgroups, or up to 16 (512 invocations) where
+ * the device allows them (`maxThreads`, its maxComputeInvocationsPerWorkgroup).
+ */
+export function checkTc2Tile(t: Tc2Tile, maxThreads = 256): number {
   const threads = t.sgm * t.sgn * TC_SUBGROUP;
   const pad = t.pad ?? 8;
   const ok =
     t.bm % (16 * t.sgm) === 0 &&
     t.bn % (16 * t.sgn) === 0 &&
     t.bk % 16 === 0 &&
-    threads <= 256 &&
+    threads <= Math.min(512, Math.max(256, maxThreads)) &&
     pad >= 0 &&
     pad % 8 === 0 &&
     [t.bm, t.bn, t.bk].every((v) => (v & (v - 1)) === 0);
   if (!ok)
     throw new Error(
-      `tc2 tile ${JSON.stringify(t)}: needs powers of two, 16·sgm | bm, 16·sgn | bn, 16 | bk, ≤ 8 subgroups, 8 | pad`,
+      `tc2 tile ${JSON.stringify(t)}: needs powers of two, 16·sgm | bm, 16·sgn | bn, 16 | bk, ≤ ${Math.min(512, Math.max(256, maxThreads)) / TC_SUBGROUP} subgroups, 8 | pad`,
     );
   return threads;
 }
@@ -229,7 +240,8 @@ export function gatherTimesWeights(
 /** The GEMM skeleton around the staging of a spec. */
 export function tc2Kernel(s: Tc2Spec, tile: Tc2Tile, mode: TcMode): string {
   const { bm, bn, bk, sgm, sgn } = tile;
-  const T = checkTc2Tile(tile);
+  const T = checkTc2Tile(tile, 512); // the entry points checked it against the device
+  const nbuf = tile.single ? 1 : 2;
   const fm = bm / sgm / 16;
   const fn = bn / sgn / 16;
   const A = dims(s.aLayout, bm, tile);
@@ -312,8 +324,8 @@ const GEMM_M: u32 = ${s.m}u;
 const GEMM_N: u32 = ${s.n}u;
 const SLICES: u32 = ${s.slices}u;
 const SPS: u32 = ${s.slicesPerSplit}u;
-var<workgroup> SA: array<f16, ${2 * A.size}>;
-${s.bLayout === 'g' ? '' : `var<workgroup> SB: array<f16, ${2 * B.size}>;`}
+var<workgroup> SA: array<f16, ${nbuf * A.size}>;
+${s.bLayout === 'g' ? '' : `var<workgroup> SB: array<f16, ${nbuf * B.size}>;`}
 var<workgroup> SCR: array<f32, ${(T / TC_SUBGROUP) * 256}>;
 var<private> gM0: u32;
 var<private> gN0: u32;
@@ -338,14 +350,25 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u
 ${s.init}
 ${decl}  if (sBegin < sEnd) { fetchTiles(sBegin); putTiles(0u); }
   workgroupBarrier();
-  var buf = 0u;
+${
+  tile.single
+    ? `  let buf = 0u;
+  for (var ks = sBegin; ks < sEnd; ks++) {
+    let more = ks + 1u < sEnd;
+    if (more) { fetchTiles(ks + 1u); }
+${inner}    workgroupBarrier();
+    if (more) { putTiles(0u); }
+    workgroupBarrier();
+  }`
+    : `  var buf = 0u;
   for (var ks = sBegin; ks < sEnd; ks++) {
     let more = ks + 1u < sEnd;
     if (more) { fetchTiles(ks + 1u); }
 ${inner}    if (more) { putTiles(buf ^ 1u); }
     workgroupBarrier();
     buf ^= 1u;
-  }
+  }`
+}
 ${out}}`;
 }
 
@@ -534,7 +557,7 @@ export function conv2dForwardTc2(
 ): void {
   const tile = tileFor(opts, g.n * g.ho * g.wo, g.cout);
   const mode = opts.mode ?? 'hw';
-  const T = checkTc2Tile(tile);
+  const T = checkTc2Tile(tile, gpu.limits.maxComputeInvocationsPerWorkgroup);
   const taps = g.kh * g.kw;
   const cb = ceilDiv(g.cin, tile.bk);
   const cp = cb * tile.bk;
@@ -610,7 +633,7 @@ export function conv2dBackwardInputTc2(
   // rows per stride phase (the largest phase)
   const tile = tileFor(opts, g.n * ceilDiv(g.h, g.strideY) * ceilDiv(g.w, g.strideX), g.cin);
   const mode = opts.mode ?? 'hw';
-  const T = checkTc2Tile(tile);
+  const T = checkTc2Tile(tile, gpu.limits.maxComputeInvocationsPerWorkgroup);
   const nx = g.n * g.cin * g.h * g.w;
   const cb = ceilDiv(g.cout, tile.bk);
   const cp = cb * tile.bk;
@@ -726,10 +749,10 @@ export function conv2dBackwardWeightTc2(
 ): void {
   // Both operands staged k-contiguous: halve BK until the tiles fit the adapter's workgroup memory.
   let tile: Tc2Tile = { ...(opts.tile ?? TC2_TILE), bGlobal: false };
-  const wgBytes = (t: Tc2Tile) => 4 * (t.bm + t.bn) * (t.bk + (t.pad ?? 8)) + 1024 * t.sgm * t.sgn;
+  const wgBytes = (t: Tc2Tile) => (t.single ? 2 : 4) * (t.bm + t.bn) * (t.bk + (t.pad ?? 8)) + 1024 * t.sgm * t.sgn;
   while (tile.bk > 16 && wgBytes(tile) > gpu.limits.maxComputeWorkgroupStorageSize) tile = { ...tile, bk: tile.bk / 2 };
   const mode = opts.mode ?? 'hw';
-  const T = checkTc2Tile(tile);
+  const T = checkTc2Tile(tile, gpu.limits.maxComputeInvocationsPerWorkgroup);
   const kk = g.cin * g.kh * g.kw;
   const L = g.n * g.ho * g.wo;
   const slices = ceilDiv(L, tile.bk);
@@ -813,7 +836,7 @@ fn store(m: u32, n: u32, z: u32, v: f32) { OUT[(z * COUT + m) * KTOT + n] = v; }
 
 /** The WGSL of the forward kernel of a geometry (for structural tests of the hardware variant). */
 export function tc2ForwardWgslForTest(g: Conv2dGeom, tile: Tc2Tile, mode: TcMode): string {
-  const T = checkTc2Tile(tile);
+  const T = checkTc2Tile(tile, 512);
   const cb = ceilDiv(g.cin, tile.bk);
   const npad = ceilDiv(g.cout, tile.bn) * tile.bn;
   return tc2Kernel(
