@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { benchConv, unetConvShapes } from '../../bench/conv.js';
+import { benchConv, passWanted, shapeWanted, unetConvShapes } from '../../bench/conv.js';
 import { getGpu } from '../../src/gpu/index.js';
 import { conv2dMacs } from '../../src/tensor/conv/geometry.js';
 
@@ -31,5 +31,19 @@ describe('bench/conv.ts', () => {
       expect(Number(errs[1])).toBeLessThan(1e-4);
       expect(Number(errs[2])).toBeLessThan(1e-4);
     }
+  });
+
+  it('filters shapes by any of several substrings and passes by name (CONV_PATHS_FILTER, CONV_PASSES)', () => {
+    const env = { CONV_PATHS_FILTER: '@8²|→16²', CONV_PASSES: 'forward,input-grad' };
+    const names = unetConvShapes()
+      .map((s) => s.name)
+      .filter((n) => shapeWanted(n, env));
+    expect(names).toContain('conv 3x3 s1 512→512 @8²');
+    expect(names).toContain('conv 3x3 s2 512→512 @33²→16²');
+    expect(names).not.toContain('conv 3x3 s1 512→512 @16²');
+    expect(shapeWanted('anything', {})).toBe(true);
+    expect(passWanted('forward', env)).toBe(true);
+    expect(passWanted('weight-grad', env)).toBe(false);
+    expect(passWanted('weight-grad', {})).toBe(true);
   });
 });

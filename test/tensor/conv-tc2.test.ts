@@ -24,6 +24,8 @@ import {
   TC2_TILE,
   TC2_TILE_N64,
   TC2_TILE_SMALL_M,
+  checkTc2Tile,
+  splitSlices,
   tc2ForwardWgslForTest,
   tileFor,
   type Tc2Tile,
@@ -300,6 +302,16 @@ describe('tc2 WGSL generator', () => {
     expect(tileFor({ tileSmallM: small }, 100, 512)).toBe(small);
     expect(tileFor({ tileSmallM: small, smallMRows: 2000 }, 2000, 512)).toBe(small);
     expect(tileFor({ smallMRows: 0 }, 100, 512)).toBe(TC2_TILE);
+  });
+  it('split-K depth from the options, else the tile, else 8 slices; 16 subgroups only where the device allows 512', () => {
+    expect(splitSlices(144, 4, {}, TC2_TILE)).toEqual([8, 18]);
+    expect(splitSlices(144, 8, {}, TC2_TILE_SMALL_M)).toEqual([4, 36]);
+    expect(splitSlices(144, 8, { minSlicesPerSplit: 2 }, TC2_TILE_SMALL_M)).toEqual([3, 48]); // 64 wanted: 3 slices each
+    expect(splitSlices(144, 4, { splits: 3 }, TC2_TILE)).toEqual([48, 3]);
+    const big: Tc2Tile = { bm: 128, bn: 128, bk: 32, sgm: 4, sgn: 4, single: true };
+    expect(checkTc2Tile(big, 1024)).toBe(512);
+    expect(() => checkTc2Tile(big, 256)).toThrow(/≤ 8 subgroups/);
+    expect(() => checkTc2Tile({ ...big, sgm: 8 }, 1024)).toThrow(/≤ 16 subgroups/);
   });
   it('hardware variant: enables, matrix types, the same staging and the same matrix loads as the twin', () => {
     for (const tile of tiles) {
