@@ -4,13 +4,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import { getGpu } from '../../src/gpu/index.js';
-import { conv2dForwardRaw } from '../../src/tensor/conv/conv2d-raw.js';
 import { epilogueRef } from '../../src/tensor/conv/epilogue.js';
 import { conv2dGeometry } from '../../src/tensor/conv/geometry.js';
 import { conv1x1NarrowRaw, narrow1x1Applies } from '../../src/tensor/conv/narrow1x1.js';
 import { conv2dRef } from '../../src/tensor/reference/conv.js';
 import { randomF32, relError, seededRandom } from '../../src/tensor/reference/conv-check.js';
-import { withBuffers } from '../helpers/raw-buffers.js';
+import { expectTc2ForwardInF32, withBuffers } from '../helpers/raw-buffers.js';
 
 describe('1×1 conv to few channels (ToRGB)', () => {
   it('matches the float64 reference: Cout 3 / 12 / 13 / 16, bias, demodulation, per-sample noise, lrelu, weight scale', async () => {
@@ -50,20 +49,7 @@ describe('1×1 conv to few channels (ToRGB)', () => {
   });
 
   it('is what the tc2 paths run for such convs (f32: exact where the tensor cores would round to f16)', async () => {
-    const gpu = await getGpu();
-    const rand = seededRandom(42);
-    const g = conv2dGeometry([1, 20, 130, 129], [12, 20, 1, 1], {});
-    const x = randomF32(20 * 130 * 129, rand);
-    const w = randomF32(12 * 20, rand);
-    const yRef = conv2dRef(g, x, w);
-    await withBuffers(gpu, async (up, out) => {
-      const y = out(yRef.length);
-      conv2dForwardRaw(gpu, g, up(x), up(w), null, y, {
-        path: 'tc2-sw',
-        tc2Tile: { bm: 32, bn: 32, bk: 16, sgm: 2, sgn: 1 },
-      });
-      expect(relError(await gpu.readF32(y, yRef.length), yRef)).toBeLessThan(2e-6);
-    });
+    await expectTc2ForwardInF32(await getGpu(), conv2dGeometry([1, 20, 130, 129], [12, 20, 1, 1], {}), 42);
     const applies = (x: number[], w: number[], bytes?: number) =>
       narrow1x1Applies(conv2dGeometry(x as never, w as never, {}), bytes);
     expect(applies([1, 20, 128, 128], [17, 20, 1, 1])).toBe(false); // Cout > 16

@@ -5,13 +5,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import { getGpu } from '../../src/gpu/index.js';
-import { conv2dForwardRaw } from '../../src/tensor/conv/conv2d-raw.js';
 import { epilogueRef } from '../../src/tensor/conv/epilogue.js';
 import { conv2dGeometry } from '../../src/tensor/conv/geometry.js';
 import { conv2dShallowRaw, shallowApplies } from '../../src/tensor/conv/shallow.js';
 import { conv2dRef } from '../../src/tensor/reference/conv.js';
 import { randomF32, relError, seededRandom } from '../../src/tensor/reference/conv-check.js';
-import { withBuffers } from '../helpers/raw-buffers.js';
+import { expectTc2ForwardInF32, withBuffers } from '../helpers/raw-buffers.js';
 
 describe('conv with Cin·kh·kw ≤ 32 (from the pose map)', () => {
   it('matches the float64 reference: 3×3 / 1×1 / 4×4, strides, padding, Cout not a multiple of 16, epilogue, weight scale', async () => {
@@ -51,20 +50,7 @@ describe('conv with Cin·kh·kw ≤ 32 (from the pose map)', () => {
   });
 
   it('is what the tc2 paths run forward for such convs (f32: exact where the tensor cores would round to f16)', async () => {
-    const gpu = await getGpu();
-    const rand = seededRandom(44);
-    const g = conv2dGeometry([1, 3, 33, 35], [40, 3, 3, 3], { stride: 2 });
-    const x = randomF32(3 * 33 * 35, rand);
-    const w = randomF32(40 * 27, rand);
-    const yRef = conv2dRef(g, x, w);
-    await withBuffers(gpu, async (up, out) => {
-      const y = out(yRef.length);
-      conv2dForwardRaw(gpu, g, up(x), up(w), null, y, {
-        path: 'tc2-sw',
-        tc2Tile: { bm: 32, bn: 32, bk: 16, sgm: 2, sgn: 1 },
-      });
-      expect(relError(await gpu.readF32(y, yRef.length), yRef)).toBeLessThan(2e-6);
-    });
+    await expectTc2ForwardInF32(await getGpu(), conv2dGeometry([1, 3, 33, 35], [40, 3, 3, 3], { stride: 2 }), 44);
     expect(shallowApplies(conv2dGeometry([1, 4, 8, 8], [8, 4, 3, 3], { padding: 1 }))).toBe(false); // K = 36
     expect(shallowApplies(conv2dGeometry([1, 32, 8, 8], [8, 32, 1, 1], {}))).toBe(true); // K = 32
   });

@@ -7,7 +7,7 @@
  * (bias, demodulation, noise, leaky ReLU) is the GEMM paths' own (epilogue.ts).
  */
 import { GRID_INDEX, grid1d, type Gpu } from '../../gpu/index.js';
-import { epilogueBuffers, epilogueWgsl, type ConvEpilogue } from './epilogue.js';
+import { f32PassEpilogue, type ConvEpilogue } from './epilogue.js';
 import type { Conv2dGeom } from './geometry.js';
 import { cached } from '../../gpu/source-cache.js';
 import { f32Literal, shapeName } from './tc2.js';
@@ -58,10 +58,7 @@ export function conv1x1NarrowRaw(
     throw new Error(
       'conv1x1Narrow: needs a 1×1, stride-1, unpadded conv to ≤ 16 channels whose weights fit workgroup storage',
     );
-  const epi = opts.epilogue ?? {};
-  const scale = opts.weightScale ?? 1;
-  const e = epilogueWgsl(bias !== null, epi, 2);
-  const extra = epilogueBuffers(bias, epi);
+  const { e, extra, scale } = f32PassEpilogue(bias, opts);
   const c4 = pad4(g.cout) / 4;
   const howo = g.ho * g.wo;
   const total = g.n * howo;

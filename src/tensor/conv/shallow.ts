@@ -9,7 +9,7 @@
  * (epilogue.ts); the weight scale is folded while the weights are staged, as tc2 does in its f16 conversion.
  */
 import { GRID_INDEX, grid1d, type Gpu } from '../../gpu/index.js';
-import { epilogueBuffers, epilogueWgsl, type ConvEpilogue } from './epilogue.js';
+import { f32PassEpilogue, type ConvEpilogue } from './epilogue.js';
 import { geomKey, type Conv2dGeom } from './geometry.js';
 import { cached } from '../../gpu/source-cache.js';
 import { f32Literal, shapeName } from './tc2.js';
@@ -36,10 +36,7 @@ export function conv2dShallowRaw(
 ): void {
   if (!shallowApplies(g))
     throw new Error(`conv2dShallow: needs Cin·kh·kw ≤ ${SHALLOW_MAX_K}, got ${g.cin}·${g.kh}·${g.kw}`);
-  const epi = opts.epilogue ?? {};
-  const scale = opts.weightScale ?? 1;
-  const e = epilogueWgsl(bias !== null, epi, 2);
-  const extra = epilogueBuffers(bias, epi);
+  const { e, extra, scale } = f32PassEpilogue(bias, opts);
   const K = g.cin * g.kh * g.kw;
   const total = g.n * g.ho * g.wo;
   const groups = Math.ceil(g.cout / SHALLOW_CG);
