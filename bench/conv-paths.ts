@@ -13,8 +13,9 @@
  *   tc2-bg     tc2 with the weight matrices loaded straight from the f16 buffer (no B staging)
  *   tc2-4sg    tc2 with 2×2 subgroups: 64×64 per subgroup, 16 accumulators (fewer matrix loads per MMA)
  *   tc2-bg-k64 tc2-bg with BK = 64 (half the barriers per K; the weight gradient keeps BK = 32 to fit 48 KiB)
- *   tc2-auto   the default: TC2_TILE, or TC2_TILE_N64 (256×64, 4×2 subgroups, B from global) where a forward /
- *              input-gradient GEMM has N ≤ 64 (tc2.ts tileFor)
+ *   tc2-auto   the default: TC2_TILE_16SG (or TC2_TILE where the device lacks 512 invocations), TC2_TILE_N64
+ *              (256×64, 4×2 subgroups, B from global) where a forward / input-gradient GEMM has N ≤ 64, and
+ *              TC2_TILE_SMALL_M for 65–1,089 rows (tc2.ts tileFor, defaultTile)
  *   tc2-n64h   tc2-auto with a 128×64 narrow tile (2×2 subgroups, B staged)
  * Each result is checked against the fp32 tiled path (itself checked against the direct kernels in bench/conv.ts,
  * rel err ≤ 2e-6): normwise max|got − ref| / max|ref|. Tolerances: 1e-5 for fp32 paths; 5e-3 for the tensor-core

@@ -24,7 +24,10 @@ import {
   TC2_TILE,
   TC2_TILE_N64,
   TC2_TILE_SMALL_M,
+  TC2_TILE_16SG,
   checkTc2Tile,
+  defaultTile,
+  tc2TileBytes,
   splitSlices,
   tc2ForwardWgslForTest,
   tileFor,
@@ -289,6 +292,7 @@ describe('tc2 WGSL generator', () => {
     { bm: 128, bn: 128, bk: 64, sgm: 2, sgn: 4, bGlobal: true },
     TC2_TILE_N64, // (its structure here; the narrow routing runs through the twin above)
     TC2_TILE_SMALL_M,
+    TC2_TILE_16SG,
   ];
   it('picks the narrow default tile for N ≤ 64, a small-M tile where the rows fit, unless a tile is given', () => {
     expect(tileFor({}, 4096, 64)).toBe(TC2_TILE_N64);
@@ -302,6 +306,20 @@ describe('tc2 WGSL generator', () => {
     expect(tileFor({ tileSmallM: small }, 100, 512)).toBe(small);
     expect(tileFor({ tileSmallM: small, smallMRows: 2000 }, 2000, 512)).toBe(small);
     expect(tileFor({ smallMRows: 0 }, 100, 512)).toBe(TC2_TILE);
+    // the device picks what replaces TC2_TILE: 16 subgroups where 512 invocations and 33 KiB fit (not on lavapipe)
+    expect(tc2TileBytes(TC2_TILE)).toBe(43008);
+    expect(tc2TileBytes(TC2_TILE_16SG)).toBe(33792);
+    expect(defaultTile({ maxComputeInvocationsPerWorkgroup: 1024, maxComputeWorkgroupStorageSize: 49152 })).toBe(
+      TC2_TILE_16SG,
+    );
+    expect(defaultTile({ maxComputeInvocationsPerWorkgroup: 1024, maxComputeWorkgroupStorageSize: 32768 })).toBe(
+      TC2_TILE,
+    );
+    expect(defaultTile({ maxComputeInvocationsPerWorkgroup: 256, maxComputeWorkgroupStorageSize: 49152 })).toBe(
+      TC2_TILE,
+    );
+    expect(tileFor({ tileDefault: TC2_TILE_16SG }, 4096, 512)).toBe(TC2_TILE_16SG);
+    expect(tileFor({ tileDefault: TC2_TILE_16SG }, 4096, 64)).toBe(TC2_TILE_N64);
   });
   it('split-K depth from the options, else the tile, else 8 slices; 16 subgroups only where the device allows 512', () => {
     expect(splitSlices(144, 4, {}, TC2_TILE)).toEqual([8, 18]);
@@ -333,13 +351,13 @@ describe('tc2 WGSL generator', () => {
       expect(hwLoads).toEqual(swLoads);
       expect(hw.match(/subgroupMatrixMultiplyAccumulate/g)!.length).toBe((fm * fn * tile.bk) / 16);
       if (tile.bGlobal) expect(hw).toMatch(/subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>>\(&WHS/);
-      // workgroup memory within the H100's 48 KiB
-      const pad = tile.pad ?? 8;
-      const bytes =
-        2 * 2 * tile.bk * (tile.bm + pad) +
-        (tile.bGlobal ? 0 : 2 * 2 * tile.bk * (tile.bn + pad)) +
-        1024 * tile.sgm * tile.sgn;
-      expect(bytes).toBeLessThanOrEqual(48 * 1024);
+      // workgroup memory within the H100's 48 KiB, and tc2TileBytes is what the kernel declares
+      const declared = [...hw.matchAll(/var<workgroup> \w+: array<(f16|f32), (\d+)>/g)].reduce(
+        (a, m) => a + Number(m[2]) * (m[1] === 'f16' ? 2 : 4),
+        0,
+      );
+      expect(declared).toBe(tc2TileBytes(tile));
+      expect(declared).toBeLessThanOrEqual(48 * 1024);
       // no division or modulo in the per-element staging (only per slice / per pixel, before the unrolled elements)
       const fetch = hw.slice(hw.indexOf('fn fetchTiles'), hw.indexOf('fn putTiles'));
       expect(fetch.split('\n').filter((l) => /pa\[\d+\] = v/.test(l) && /[/%]/.test(l))).toEqual([]);

@@ -33,6 +33,7 @@ import {
   conv2dBackwardInputTc2,
   conv2dBackwardWeightTc2,
   conv2dForwardTc2,
+  defaultTile,
   type Tc2Options,
   type Tc2Tile,
 } from './tc2.js';
@@ -116,7 +117,7 @@ function tc2Mode(gpu: Gpu, opts: ConvKernelOptions): Tc2Mode | null {
     tile: opts.tc2Tile,
     tileN64: opts.tc2TileN64,
     tileSmallM: opts.tc2TileSmallM,
-    tileDefault: opts.tc2TileDefault,
+    tileDefault: opts.tc2TileDefault ?? defaultTile(gpu.limits),
   };
   if (opts.path === 'tc2-sw') return { ...opts, ...tiles, mode: 'sw' };
   if ((opts.path === 'tc2' || opts.path === 'fast') && tensorCoresAvailable(gpu))
@@ -141,7 +142,10 @@ export interface ConvKernelOptions {
   tc2Tile?: Tc2Tile;
   /** Replaces the narrow default TC2_TILE_N64 (bench A/B). */
   tc2TileN64?: Tc2Tile;
-  /** tc2 forward / input gradient: replaces TC2_TILE where the narrow and small-M tiles do not apply (bench A/B). */
+  /**
+   * tc2 forward / input gradient: the tile where the narrow and small-M tiles do not apply; by default TC2_TILE_16SG
+   * where the device allows 512 invocations and its workgroup memory, else TC2_TILE (tc2.ts defaultTile).
+   */
   tc2TileDefault?: Tc2Tile;
   /** Replaces TC2_TILE_SMALL_M, the tc2 forward / input-gradient tile of GEMMs with few rows (tc2.ts tileFor). */
   tc2TileSmallM?: Tc2Tile;
