@@ -170,7 +170,8 @@ export async function benchConvPaths(gpu: Gpu, opts: { tiny?: boolean } = {}): P
     const gw = gpu.pool.acquire(nw * 4);
     const flops = 2 * conv2dMacs(g);
     // For a transposed conv its forward is conv2d's input gradient and vice versa.
-    const passes: Array<[ConvBenchRow['pass'], GPUBuffer, number, (o: ConvKernelOptions) => void]> = [
+    type Pass = [ConvBenchRow['pass'], GPUBuffer, number, (o: ConvKernelOptions) => void];
+    const all: Pass[] = [
       [
         s.transposed ? 'input-grad' : 'forward',
         y,
@@ -185,7 +186,7 @@ export async function benchConvPaths(gpu: Gpu, opts: { tiny?: boolean } = {}): P
         (o) => conv2dBackwardWeightRaw(gpu, g, s.transposed ? gy : x, s.transposed ? x : gy, gw, o),
       ],
     ];
-    passes.splice(0, passes.length, ...passes.filter(([pass]) => passWanted(pass)));
+    const passes = all.filter(([pass]) => passWanted(pass));
     const refs: Float32Array[] = [];
     for (const [, out, n, run] of passes) {
       run(paths[0]!.opts.path === 'tiled' ? paths[0]!.opts : { path: 'tiled' });

@@ -113,16 +113,21 @@ type Tc2Mode = Tc2Options & { mode: 'hw' | 'sw'; subpixelTranspose?: boolean };
  * 'tuned'). Every entry point asks this before the GEMM engines, so 'fast' never reaches the 'tc' engine.
  */
 function tc2Mode(gpu: Gpu, opts: ConvKernelOptions): Tc2Mode | null {
-  const tiles = {
+  const mode =
+    opts.path === 'tc2-sw'
+      ? 'sw'
+      : (opts.path === 'tc2' || opts.path === 'fast') && tensorCoresAvailable(gpu)
+        ? 'hw'
+        : null;
+  if (!mode) return null;
+  return {
+    ...opts,
     tile: opts.tc2Tile,
     tileN64: opts.tc2TileN64,
     tileSmallM: opts.tc2TileSmallM,
     tileDefault: opts.tc2TileDefault ?? defaultTile(gpu.limits),
+    mode,
   };
-  if (opts.path === 'tc2-sw') return { ...opts, ...tiles, mode: 'sw' };
-  if ((opts.path === 'tc2' || opts.path === 'fast') && tensorCoresAvailable(gpu))
-    return { ...opts, ...tiles, mode: 'hw' };
-  return null;
 }
 
 export interface ConvKernelOptions {

@@ -61,12 +61,14 @@ export const TC2_TILE: Tc2Tile = { bm: 128, bn: 128, bk: 32, sgm: 2, sgn: 4, pad
  */
 export const TC2_TILE_16SG: Tc2Tile = { bm: 128, bn: 128, bk: 32, sgm: 4, sgn: 4, pad: 8, single: true };
 
-/** Workgroup memory of a forward / input-gradient GEMM with this tile (staged A and B, the epilogue scratch). */
-export function tc2TileBytes(t: Tc2Tile): number {
-  const nbuf = t.single ? 1 : 2;
-  const pad = t.pad ?? 8;
-  const b = t.bGlobal ? 0 : t.bk * (t.bn + pad);
-  return nbuf * 2 * (t.bk * (t.bm + pad) + b) + t.sgm * t.sgn * 1024;
+/**
+ * Workgroup memory of a GEMM with this tile: both operands staged in `layout` ('k' for forward / input-gradient
+ * GEMMs, whose B is not staged with bGlobal; 'r' for the weight gradient), per staging buffer, plus the epilogue
+ * scratch.
+ */
+export function tc2TileBytes(t: Tc2Tile, layout: 'k' | 'r' = 'k'): number {
+  const b = layout === 'k' && t.bGlobal ? 0 : dims(layout, t.bn, t).size;
+  return (t.single ? 1 : 2) * 2 * (dims(layout, t.bm, t).size + b) + t.sgm * t.sgn * 1024;
 }
 
 /** The tile for the GEMMs TC2_TILE serves by default on a device with these limits: TC2_TILE_16SG where it fits. */
@@ -781,8 +783,8 @@ export function conv2dBackwardWeightTc2(
 ): void {
   // Both operands staged k-contiguous: halve BK until the tiles fit the adapter's workgroup memory.
   let tile: Tc2Tile = { ...(opts.tile ?? TC2_TILE), bGlobal: false };
-  const wgBytes = (t: Tc2Tile) => (t.single ? 2 : 4) * (t.bm + t.bn) * (t.bk + (t.pad ?? 8)) + 1024 * t.sgm * t.sgn;
-  while (tile.bk > 16 && wgBytes(tile) > gpu.limits.maxComputeWorkgroupStorageSize) tile = { ...tile, bk: tile.bk / 2 };
+  while (tile.bk > 16 && tc2TileBytes(tile, 'r') > gpu.limits.maxComputeWorkgroupStorageSize)
+    tile = { ...tile, bk: tile.bk / 2 };
   const mode = opts.mode ?? 'hw';
   const T = checkTc2Tile(tile, gpu.limits.maxComputeInvocationsPerWorkgroup);
   const kk = g.cin * g.kh * g.kw;
