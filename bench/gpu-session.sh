@@ -95,11 +95,24 @@ case "${1:-}" in
     bench profile 60 PROFILE_ONLY=unet PROFILE_TOP=40 -- --only profile
     bench conv-vs-tfjs 300 CONV_PATHS=tc2-auto -- --only conv-paths,tfjs
     ;;
+  probe) # 2026-11-28d: f16 subgroup matrices from packed workgroup arrays; the network with the 16-subgroup default;
+    # weights staged in vec2 units; Dawn's cooperative-matrix robust-access toggle on the B-from-global layer
+    t0=$SECONDS
+    timeout 120 node dist-bench/bench/sgm-layout-probe.js >"$out/sgm-layout-probe.jsonl" 2>"$out/sgm-layout-probe.log"
+    cat "$out/sgm-layout-probe.jsonl"
+    echo "== sgm-layout-probe: rc $? in $((SECONDS - t0)) s"
+    bench unet 150 -- --only unet
+    v='[{"name":"bvec2","opts":{"path":"tc2","tc2TileDefault":{"bm":128,"bn":128,"bk":32,"sgm":4,"sgn":4,"single":true,"bVec":2}}}]'
+    bench bvec 200 CONV_PATHS=tc2-auto CONV_PASSES=forward,input-grad CONV_PATHS_JSON="$v" -- --only conv-paths
+    bench coop-robust 90 CONV_PATHS=tc2-auto CONV_PASSES=forward 'CONV_PATHS_FILTER=64→64 @512²|128→128 @256²' \
+      ANIMGS_DAWN_FLAGS=allow_unsafe_apis,vulkan_enable_f16_on_nvidia,disable_robustness,vulkan_use_cooperative_matrix_robust_access \
+      -- --only conv-paths
+    ;;
   smoke) # the script itself on any adapter (tiny shapes)
     bench smoke 600 -- --only unet,unet-check --tiny
     ;;
   *)
-    echo "usage: bash bench/gpu-session.sh network|kernels|tiles|ab|convert|final|smoke" >&2
+    echo "usage: bash bench/gpu-session.sh network|kernels|tiles|ab|convert|ablate|big|probe|final|smoke" >&2
     exit 2
     ;;
 esac

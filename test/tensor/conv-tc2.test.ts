@@ -91,10 +91,10 @@ const PATHS: Array<[string, ConvKernelOptions, number[]?]> = [
     { path: 'tc2-sw', tc2TileN64: { bm: 64, bn: 32, bk: 16, sgm: 2, sgn: 2, bGlobal: true }, smallMRows: 0 },
     [5],
   ],
-  // one staging buffer (two barriers per slice) and 16 subgroups (512 invocations)
+  // one staging buffer (two barriers per slice), 16 subgroups (512 invocations), weights staged as f16 pairs
   [
-    'tc2-sw 64×64×32, 4×4 subgroups, single-buffered',
-    sw({ bm: 64, bn: 64, bk: 32, sgm: 4, sgn: 4, single: true }),
+    'tc2-sw 64×64×32, 4×4 subgroups, single-buffered, vec2 weight units',
+    sw({ bm: 64, bn: 64, bk: 32, sgm: 4, sgn: 4, single: true, bVec: 2 }),
     [1, 3],
   ],
   // no tile given and 65–1089 rows: TC2_TILE_SMALL_M itself (64×64, 2×2 subgroups, split-K of ≥ 4 slices: 3 here)

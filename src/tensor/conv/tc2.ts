@@ -48,6 +48,12 @@ export interface Tc2Tile {
    * overlap the MMAs, in registers): half the workgroup memory, so larger tiles fit.
    */
   single?: boolean;
+  /**
+   * Halves per staged weight unit (forward / input grad B without bGlobal): 4 (vec4<f16> loads, default) or 2
+   * (vec2<f16>: each of a warp's 2-byte workgroup stores then covers 32 consecutive words instead of every other
+   * word of 64).
+   */
+  bVec?: 2 | 4;
 }
 
 export const TC2_TILE: Tc2Tile = { bm: 128, bn: 128, bk: 32, sgm: 2, sgn: 4, pad: 8 };
@@ -166,7 +172,7 @@ export function shapeName(g: Conv2dGeom): string {
 }
 
 export function tileKey(t: Tc2Tile): string {
-  return `${t.bm},${t.bn},${t.bk},${t.sgm},${t.sgn},${t.pad ?? 8},${t.bGlobal ? 1 : 0},${t.single ? 1 : 0}`;
+  return `${t.bm},${t.bn},${t.bk},${t.sgm},${t.sgn},${t.pad ?? 8},${t.bGlobal ? 1 : 0},${t.single ? 1 : 0},${t.bVec ?? 4}`;
 }
 
 function consts(g: Conv2dGeom): string {
@@ -451,22 +457,28 @@ function pixelGather(
   };
 }
 
-/** Staging of the pre-converted f16 weights (B of forward / input grad, layout 'k'): binding WH4 (vec4<f16>). */
+/**
+ * Staging of the pre-converted f16 weights (B of forward / input grad, layout 'k'): binding WHV (vec4<f16>, or
+ * vec2<f16> with tile.bVec 2).
+ */
 function weightCopy(T: number, t: Tc2Tile, npad: number): { vars: string; init: string; fetch: string; put: string } {
+  const V = t.bVec ?? 4;
   const B = dims('k', t.bn, t);
-  const { L, J, Q, R } = mapping(T, t.bn / 4, t.bk);
-  const np4 = npad / 4;
-  let fetch = `  let rb = (ks * ${t.bk}u + bK) * ${np4}u + n0 / 4u + bQ;\n`;
+  const { L, J, Q, R } = mapping(T, t.bn / V, t.bk);
+  const npv = npad / V;
+  let fetch = `  let rb = (ks * ${t.bk}u + bK) * ${npv}u + n0 / ${V}u + bQ;\n`;
   for (let r = 0; r < R; r++)
-    for (let j = 0; j < J; j++) fetch += `  pb[${j * R + r}] = WH4[rb + ${r * Q * np4 + L * j}u];\n`;
+    for (let j = 0; j < J; j++) fetch += `  pb[${j * R + r}] = WHV[rb + ${r * Q * npv + L * j}u];\n`;
   let put = '';
+  const comps = 'xyzw'.slice(0, V);
   for (let r = 0; r < R; r++)
     for (let j = 0; j < J; j++) {
-      const at = `buf * ${B.size}u + (bK + ${Q * r}u) * ${B.stride}u + 4u * (bQ + ${L * j}u)`;
-      put += `  { let o = ${at}; let v = pb[${j * R + r}]; SB[o] = v.x; SB[o + 1u] = v.y; SB[o + 2u] = v.z; SB[o + 3u] = v.w; }\n`;
+      const at = `buf * ${B.size}u + (bK + ${Q * r}u) * ${B.stride}u + ${V}u * (bQ + ${L * j}u)`;
+      const st = [...comps].map((c, i) => `SB[o${i ? ` + ${i}u` : ''}] = v.${c};`).join(' ');
+      put += `  { let o = ${at}; let v = pb[${j * R + r}]; ${st} }\n`;
     }
   return {
-    vars: `var<private> bQ: u32;\nvar<private> bK: u32;\nvar<private> pb: array<vec4<f16>, ${J * R}>;`,
+    vars: `var<private> bQ: u32;\nvar<private> bK: u32;\nvar<private> pb: array<vec${V}<f16>, ${J * R}>;`,
     init: `  bQ = li % ${L}u; bK = li / ${L}u;\n`,
     fetch,
     put,
@@ -577,7 +589,7 @@ ${bias ? '@group(0) @binding(2) var<storage, read> Bias: array<f32>;' : ''}
 export function bHeader(tile: Tc2Tile): string {
   return tile.bGlobal
     ? '@group(0) @binding(1) var<storage, read> WHS: array<f16>;'
-    : '@group(0) @binding(1) var<storage, read> WH4: array<vec4<f16>>;';
+    : `@group(0) @binding(1) var<storage, read> WHV: array<vec${tile.bVec ?? 4}<f16>>;`;
 }
 
 export function conv2dForwardTc2(
