@@ -108,6 +108,14 @@ case "${1:-}" in
       ANIMGS_DAWN_FLAGS=allow_unsafe_apis,vulkan_enable_f16_on_nvidia,disable_robustness,vulkan_use_cooperative_matrix_robust_access \
       -- --only conv-paths
     ;;
+  patch) # 2026-11-28d: patch-staged stride-1 forwards (tc2-patch.ts) with several tiles against the default
+    v='[{"name":"P16sg","opts":{"path":"tc2","tc2PatchTile":{"bm":128,"bn":128,"bk":32,"sgm":4,"sgn":4,"single":true}}},
+      {"name":"P8sg","opts":{"path":"tc2","tc2PatchTile":{"bm":128,"bn":128,"bk":32,"sgm":2,"sgn":4}}},
+      {"name":"Pn64","opts":{"path":"tc2","tc2PatchTile":{"bm":128,"bn":64,"bk":32,"sgm":4,"sgn":2}}},
+      {"name":"P256x64","opts":{"path":"tc2","tc2PatchTile":{"bm":256,"bn":64,"bk":32,"sgm":8,"sgn":2,"single":true}}},
+      {"name":"P64x128","opts":{"path":"tc2","tc2PatchTile":{"bm":64,"bn":128,"bk":32,"sgm":2,"sgn":4}}}]'
+    bench patch 400 CONV_PATHS=tc2-auto CONV_PASSES=forward CONV_PATHS_JSON="$v" 'CONV_PATHS_FILTER= s1 ' -- --only conv-paths
+    ;;
   smoke) # the script itself on any adapter (tiny shapes)
     bench smoke 600 -- --only unet,unet-check --tiny
     ;;

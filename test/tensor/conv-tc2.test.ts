@@ -34,6 +34,7 @@ import {
   type Tc2Tile,
 } from '../../src/tensor/conv/tc2.js';
 import { holdConstantWeights, releaseConstantWeights } from '../../src/tensor/conv/constant-weights.js';
+import { patchApplies } from '../../src/tensor/conv/tc2-patch.js';
 import {
   conv2dBackwardRef,
   conv2dRef,
@@ -280,6 +281,57 @@ describe('conv2d tc2 (software twin)', () => {
       expect(relError(await gpu.readF32(by, yRef.length), yRef)).toBeLessThan(TOL);
     });
   });
+});
+
+/**
+ * Patch staging (tc2-patch.ts): stride-1 forward convs stage the input patch of the output tile once per channel
+ * chunk and read every tap's fragments from it at shifted offsets. Odd sizes, batches, partial channel chunks, a
+ * non-square kernel with asymmetric padding and more than one tile column, no padding, split-K across chunks, B from
+ * global, one staging buffer with 4 subgroups along m; strided convs keep the gather staging.
+ */
+describe('conv2d tc2 patch staging (software twin)', () => {
+  const PATCH_CASES: Case[] = [
+    { x: [2, 3, 7, 9], w: [5, 3, 3, 3], o: { padding: 1 } },
+    { x: [2, 20, 12, 13], w: [70, 20, 3, 3], o: { padding: 1 } },
+    { x: [1, 32, 9, 11], w: [48, 32, 3, 3], o: { padding: 1 } },
+    { x: [1, 5, 19, 21], w: [6, 5, 2, 4], o: { padding: [1, 0, 2, 1] } },
+    { x: [1, 4, 6, 5], w: [3, 4, 3, 3], o: {} },
+    { x: [1, 5, 9, 8], w: [7, 5, 4, 4], o: { stride: 2, padding: [1, 2, 0, 1] } },
+  ];
+  const VARIANTS: Array<[string, ConvKernelOptions]> = [
+    ['32×32×16, 2×1 subgroups', { path: 'tc2-sw', tc2Tile: SMALL, tc2PatchTile: SMALL }],
+    ['32×32×16, 2 splits', { path: 'tc2-sw', tc2Tile: SMALL, tc2PatchTile: SMALL, splits: 2 }],
+    ['32×32×16, B from global', { path: 'tc2-sw', tc2Tile: SMALL, tc2PatchTile: { ...SMALL, bGlobal: true } }],
+    [
+      '64×32×32, 4×1 subgroups, single-buffered',
+      { path: 'tc2-sw', tc2Tile: SMALL, tc2PatchTile: { bm: 64, bn: 32, bk: 32, sgm: 4, sgn: 1, single: true } },
+    ],
+  ];
+  for (const [name, opts] of VARIANTS)
+    it(
+      `${name}: forward with bias matches the reference`,
+      async () => {
+        const gpu = await getGpu();
+        const rand = seededRandom(23);
+        for (const c of PATCH_CASES) {
+          const g = conv2dGeometry(c.x, c.w, c.o);
+          const x = q10(g.n * g.cin * g.h * g.w, rand);
+          const w = q10(g.cout * g.cin * g.kh * g.kw, rand);
+          const b = q10(g.cout, rand);
+          const yRef = conv2dRef(g, x, w, b);
+          const patched = patchApplies(g, opts.tc2PatchTile!, gpu.limits.maxComputeWorkgroupStorageSize);
+          expect(patched, JSON.stringify(c)).toBe(g.strideY === 1);
+          await withBuffers(gpu, async (up, out) => {
+            const by = out(yRef.length);
+            conv2dForwardRaw(gpu, g, up(x), up(w), up(b), by, opts);
+            expect(relError(await gpu.readF32(by, yRef.length), yRef), `${JSON.stringify(c)} ${name}`).toBeLessThan(
+              TOL,
+            );
+          });
+        }
+      },
+      COLD,
+    );
 });
 
 describe('tc2 WGSL generator', () => {

@@ -126,6 +126,7 @@ function tc2Mode(gpu: Gpu, opts: ConvKernelOptions): Tc2Mode | null {
     tileN64: opts.tc2TileN64,
     tileSmallM: opts.tc2TileSmallM,
     tileDefault: opts.tc2TileDefault ?? defaultTile(gpu.limits),
+    patchTile: opts.tc2PatchTile,
     mode,
   };
 }
@@ -152,6 +153,8 @@ export interface ConvKernelOptions {
    * where the device allows 512 invocations and its workgroup memory, else TC2_TILE (tc2.ts defaultTile).
    */
   tc2TileDefault?: Tc2Tile;
+  /** tc2 forward: stage the input patch once for all taps (tc2-patch.ts) with this tile where it applies. */
+  tc2PatchTile?: Tc2Tile;
   /** Replaces TC2_TILE_SMALL_M, the tc2 forward / input-gradient tile of GEMMs with few rows (tc2.ts tileFor). */
   tc2TileSmallM?: Tc2Tile;
   /** Replaces SMALL_M_ROWS.max (tc2.ts), the most GEMM rows for the small-M tile; 0 turns it off. */

@@ -28,6 +28,7 @@ import { TC_SUBGROUP, type TcMode } from './gemm-fast.js';
 import { geomKey, type Conv2dGeom } from './geometry.js';
 import { sumSplits, sumSplitsEpilogue } from './implicit.js';
 import { derivedWeights } from './constant-weights.js';
+import { patchApplies, patchSplits, patchStaging, patchTiles } from './tc2-patch.js';
 import { cached } from '../../gpu/source-cache.js';
 
 export interface Tc2Tile {
@@ -152,6 +153,11 @@ export interface Tc2Options {
   gradScale?: GPUBuffer;
   /** Weight gradient: which operand `gradScale` belongs to ('gy' for conv2d, 'x' for conv_transpose2d). */
   gradScaleOn?: 'x' | 'gy';
+  /**
+   * Forward: stage A as the input patch of the output tile, once per channel chunk for all taps (tc2-patch.ts),
+   * with this tile, wherever patchApplies (stride 1, kh·kw > 1, enough workgroup memory).
+   */
+  patchTile?: Tc2Tile;
 }
 
 const ceilDiv = (a: number, b: number) => Math.ceil(a / b);
@@ -250,6 +256,29 @@ interface Tc2Spec {
   cFast: 'm' | 'n';
   /** With a gradient range scale: its binding (GSC = [s, 1/s]); `put` reads gScale, results are multiplied by 1/s. */
   scaleBinding?: number;
+  /** WGSL index of the B slice (K rows ·BK of the weight layout) that slice `ks` multiplies; default `ks`. */
+  bRow?: string;
+  /** A staged once per `every` slices into one row-major buffer (tc2-patch.ts) instead of per slice. */
+  aPatch?: Tc2Patch;
+  /**
+   * The header defines `fn rowOf(r: u32) -> u32`: the GEMM row of tile row r, 0xffffffffu where none (default:
+   * m0 + r below GEMM_M).
+   */
+  rowOf?: boolean;
+}
+
+/**
+ * An A operand staged once per chunk of slices: `fetch` (part of the spec's) loads it into registers when slice ks
+ * starts a chunk, `put` stores them (behind a barrier, since the buffer is single); `slice` is WGSL run at the top of
+ * every slice (names the fragment offsets use), `off(i, st)` the offset of row block i at k-step st.
+ */
+export interface Tc2Patch {
+  size: number;
+  stride: number;
+  every: number;
+  put: string;
+  slice: string;
+  off: (i: number, st: number) => string;
 }
 
 /**
@@ -277,6 +306,37 @@ export function gatherTimesWeights(
   };
 }
 
+/**
+ * The staging of a patch-staged forward (tc2-patch.ts) × f16 weights: A once per channel chunk, B per slice in
+ * chunk-major slice order.
+ */
+function patchedTimesWeights(
+  T: number,
+  g: Conv2dGeom,
+  tile: Tc2Tile,
+  npad: number,
+  scaled: boolean,
+): Pick<
+  Tc2Spec,
+  'aLayout' | 'bLayout' | 'npad' | 'vars' | 'init' | 'fetch' | 'put' | 'cFast' | 'bRow' | 'aPatch' | 'rowOf'
+> {
+  const a = patchStaging(T, g, tile, scaled);
+  const b = tile.bGlobal ? null : weightCopy(T, tile, npad, a.bRow);
+  return {
+    aLayout: 'r',
+    bLayout: tile.bGlobal ? 'g' : 'k',
+    npad,
+    vars: a.vars + '\n' + (b?.vars ?? ''),
+    init: a.init + (b?.init ?? ''),
+    fetch: a.fetch + (b?.fetch ?? ''),
+    put: b?.put ?? '',
+    cFast: 'm',
+    bRow: a.bRow,
+    aPatch: a.patch,
+    rowOf: true,
+  };
+}
+
 /** The GEMM skeleton around the staging of a spec. */
 export function tc2Kernel(s: Tc2Spec, tile: Tc2Tile, mode: TcMode): string {
   const { bm, bn, bk, sgm, sgn } = tile;
@@ -284,19 +344,23 @@ export function tc2Kernel(s: Tc2Spec, tile: Tc2Tile, mode: TcMode): string {
   const nbuf = tile.single ? 1 : 2;
   const fm = bm / sgm / 16;
   const fn = bn / sgn / 16;
-  const A = dims(s.aLayout, bm, tile);
+  const p = s.aPatch;
+  const A = p ? { stride: p.stride, size: p.size } : dims(s.aLayout, bm, tile);
   const B = dims(s.bLayout, bn, tile);
   const hw = mode === 'hw';
-  const aCol = s.aLayout === 'k';
+  const aCol = !p && s.aLayout === 'k';
+  const bRow = s.bRow ?? 'ks';
   const bCol = s.bLayout === 'r';
   // Element (row, col) of a row-major load at off + row·stride + col; of a column-major one at off + col·stride + row.
   const aOff = (i: number, st: number) =>
-    aCol
-      ? `buf * ${A.size}u + ${st * 16 * A.stride + i * 16}u + am0`
-      : `buf * ${A.size}u + (am0 + ${i * 16}u) * ${A.stride}u + ${st * 16}u`;
+    p
+      ? p.off(i, st)
+      : aCol
+        ? `buf * ${A.size}u + ${st * 16 * A.stride + i * 16}u + am0`
+        : `buf * ${A.size}u + (am0 + ${i * 16}u) * ${A.stride}u + ${st * 16}u`;
   const bOff = (j: number, st: number) =>
     s.bLayout === 'g'
-      ? `(ks * ${bk}u + ${st * 16}u) * ${s.npad}u + n0 + bn0 + ${j * 16}u`
+      ? `(${bRow} * ${bk}u + ${st * 16}u) * ${s.npad}u + n0 + bn0 + ${j * 16}u`
       : bCol
         ? `buf * ${B.size}u + (bn0 + ${j * 16}u) * ${B.stride}u + ${st * 16}u`
         : `buf * ${B.size}u + ${st * 16 * B.stride + j * 16}u + bn0`;
@@ -335,8 +399,8 @@ export function tc2Kernel(s: Tc2Spec, tile: Tc2Tile, mode: TcMode): string {
       out += `  workgroupBarrier();
   for (var r = 0u; r < ${hw ? '8u' : 'SW16 / 2u'}; r++) {
     let e = lane + r * 32u; ${rowCol}
-    let m = m0 + am0 + ${i * 16}u + row; let n = n0 + bn0 + ${j * 16}u + col;
-    if (m < GEMM_M && n < GEMM_N) { store(m, n, wg.z, ${scaled ? 'gUnscale * ' : ''}SCR[sg * 256u + row * 16u + col]); }
+    let m = ${s.rowOf ? `rowOf(am0 + ${i * 16}u + row)` : `m0 + am0 + ${i * 16}u + row`}; let n = n0 + bn0 + ${j * 16}u + col;
+    if (${s.rowOf ? 'm != 0xffffffffu' : 'm < GEMM_M'} && n < GEMM_N) { store(m, n, wg.z, ${scaled ? 'gUnscale * ' : ''}SCR[sg * 256u + row * 16u + col]); }
   }
   workgroupBarrier();\n`;
     }
@@ -364,7 +428,7 @@ const GEMM_M: u32 = ${s.m}u;
 const GEMM_N: u32 = ${s.n}u;
 const SLICES: u32 = ${s.slices}u;
 const SPS: u32 = ${s.slicesPerSplit}u;
-var<workgroup> SA: array<f16, ${nbuf * A.size}>;
+var<workgroup> SA: array<f16, ${(p ? 1 : nbuf) * A.size}>;
 ${s.bLayout === 'g' ? '' : `var<workgroup> SB: array<f16, ${nbuf * B.size}>;`}
 var<workgroup> SCR: array<f32, ${(T / TC_SUBGROUP) * 256}>;
 var<private> gM0: u32;
@@ -377,7 +441,13 @@ fn fetchTiles(ks: u32) {
   let m0 = gM0; let n0 = gN0;
 ${s.fetch}}
 fn putTiles(buf: u32) {
-${s.put}}
+${s.put}}${
+    p
+      ? `
+fn putPatch() {
+${p.put}}`
+      : ''
+  }
 @compute @workgroup_size(${T})
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u32) {
   let m0 = wg.x * ${bm}u;
@@ -388,23 +458,23 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u
   let sg = li / ${TC_SUBGROUP}u; let lane = li % ${TC_SUBGROUP}u;${hw ? '' : '\n  SW16 = select(16u, 0u, wg.z == 0xffffffffu);'}
   let am0 = (sg % ${sgm}u) * ${bm / sgm}u; let bn0 = (sg / ${sgm}u) * ${bn / sgn}u;
 ${s.init}
-${decl}  if (sBegin < sEnd) { fetchTiles(sBegin); putTiles(0u); }
+${decl}  if (sBegin < sEnd) { fetchTiles(sBegin); putTiles(0u);${p ? ' putPatch();' : ''} }
   workgroupBarrier();
 ${
   tile.single
     ? `  let buf = 0u;
   for (var ks = sBegin; ks < sEnd; ks++) {
-    let more = ks + 1u < sEnd;
+    let more = ks + 1u < sEnd;${p ? `\n${p.slice}` : ''}
     if (more) { fetchTiles(ks + 1u); }
 ${inner}    workgroupBarrier();
-    if (more) { putTiles(0u); }
+    if (more) { putTiles(0u);${p ? ` if ((ks + 1u) % ${p.every}u == 0u) { putPatch(); }` : ''} }
     workgroupBarrier();
   }`
     : `  var buf = 0u;
   for (var ks = sBegin; ks < sEnd; ks++) {
-    let more = ks + 1u < sEnd;
+    let more = ks + 1u < sEnd;${p ? `\n${p.slice}` : ''}
     if (more) { fetchTiles(ks + 1u); }
-${inner}    if (more) { putTiles(buf ^ 1u); }
+${inner}    if (more) { putTiles(buf ^ 1u); }${p ? `\n    if (more && (ks + 1u) % ${p.every}u == 0u) { workgroupBarrier(); putPatch(); }` : ''}
     workgroupBarrier();
     buf ^= 1u;
   }`
@@ -461,12 +531,17 @@ function pixelGather(
  * Staging of the pre-converted f16 weights (B of forward / input grad, layout 'k'): binding WHV (vec4<f16>, or
  * vec2<f16> with tile.bVec 2).
  */
-function weightCopy(T: number, t: Tc2Tile, npad: number): { vars: string; init: string; fetch: string; put: string } {
+export function weightCopy(
+  T: number,
+  t: Tc2Tile,
+  npad: number,
+  bRow = 'ks',
+): { vars: string; init: string; fetch: string; put: string } {
   const V = t.bVec ?? 4;
   const B = dims('k', t.bn, t);
   const { L, J, Q, R } = mapping(T, t.bn / V, t.bk);
   const npv = npad / V;
-  let fetch = `  let rb = (ks * ${t.bk}u + bK) * ${npv}u + n0 / ${V}u + bQ;\n`;
+  let fetch = `  let rb = (${bRow} * ${t.bk}u + bK) * ${npv}u + n0 / ${V}u + bQ;\n`;
   for (let r = 0; r < R; r++)
     for (let j = 0; j < J; j++) fetch += `  pb[${j * R + r}] = WHV[rb + ${r * Q * npv + L * j}u];\n`;
   let put = '';
@@ -601,7 +676,9 @@ export function conv2dForwardTc2(
   y: GPUBuffer,
   opts: Tc2Options & { epilogue?: ConvEpilogue } = {},
 ): void {
-  const tile = tileFor(opts, g.n * g.ho * g.wo, g.cout);
+  const wgBytes = gpu.limits.maxComputeWorkgroupStorageSize;
+  const patched = opts.patchTile && patchApplies(g, opts.patchTile, wgBytes) ? opts.patchTile : null;
+  const tile = patched ?? tileFor(opts, g.n * g.ho * g.wo, g.cout);
   const mode = opts.mode ?? 'hw';
   const T = checkTc2Tile(tile, gpu.limits.maxComputeInvocationsPerWorkgroup);
   const taps = g.kh * g.kw;
@@ -610,9 +687,10 @@ export function conv2dForwardTc2(
   const npad = ceilDiv(g.cout, tile.bn) * tile.bn;
   const M = g.n * g.ho * g.wo;
   const ny = g.n * g.cout * g.ho * g.wo;
-  const grid = [ceilDiv(M, tile.bm), ceilDiv(g.cout, tile.bn)];
+  const grid = [patched ? patchTiles(g, tile) : ceilDiv(M, tile.bm), ceilDiv(g.cout, tile.bn)];
   const slices = taps * cb;
-  const [sps, splits] = splitSlices(slices, grid[0]! * grid[1]!, opts, tile);
+  const split = splitSlices(slices, grid[0]! * grid[1]!, opts, tile);
+  const [sps, splits] = patched ? patchSplits(split[0], slices, taps) : split;
   const epi = opts.epilogue ?? {};
   const fused = splits === 1 && (bias !== null || hasEpilogue(epi));
   const extra = fused ? epilogueBuffers(bias, epi) : [];
@@ -621,11 +699,16 @@ export function conv2dForwardTc2(
   const wh = convertWeights(gpu, g, w, 'fwd', order, cp, npad, opts.weightScale);
   const gs = opts.gradScale ? [opts.gradScale] : [];
 
-  const src = cached(`tc2fwd|${geomKey(g)}|${tileKey(tile)}|${mode}|${ekey}|${sps}|${gs.length}`, () => {
-    const e = fused ? epilogueWgsl(bias !== null, epi, 2) : null;
-    return tc2Kernel(
-      {
-        header: /* wgsl */ `
+  const src = cached(
+    `tc2fwd|${geomKey(g)}|${tileKey(tile)}|${patched ? 'patch' : ''}|${mode}|${ekey}|${sps}|${gs.length}`,
+    () => {
+      const e = fused ? epilogueWgsl(bias !== null, epi, 2) : null;
+      const staging = patched
+        ? patchedTimesWeights(T, g, tile, npad, gs.length > 0)
+        : gatherTimesWeights(T, tile, g.cin, npad, gs.length > 0);
+      return tc2Kernel(
+        {
+          header: /* wgsl */ `
 @group(0) @binding(0) var<storage, read> SRC: array<f32>;
 ${bHeader(tile)}
 ${e ? e.decl : ''}
@@ -642,17 +725,18 @@ fn store(m: u32, n: u32, z: u32, v: f32) {
   let b = m / HOWO; let p = m % HOWO;
   Y[z * ${ny}u + (b * COUT + n) * HOWO + p] = ${e ? 'epi(b, n, p, v)' : 'v'};
 }`,
-        m: M,
-        n: g.cout,
-        slices,
-        slicesPerSplit: sps,
-        ...gatherTimesWeights(T, tile, g.cin, npad, gs.length > 0),
-        scaleBinding: gs.length ? 3 + extra.length : undefined,
-      },
-      tile,
-      mode,
-    );
-  });
+          m: M,
+          n: g.cout,
+          slices,
+          slicesPerSplit: sps,
+          ...staging,
+          scaleBinding: gs.length ? 3 + extra.length : undefined,
+        },
+        tile,
+        mode,
+      );
+    },
+  );
   const k = gpu.kernel(`conv2d_fwd_tc2_${mode} ${shapeName(g)}`, src);
   if (splits === 1) {
     gpu.dispatch(k, [x, wh.buffer, ...extra, y, ...gs], [grid[0]!, grid[1]!, 1]);

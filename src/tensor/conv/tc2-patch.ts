@@ -1,0 +1,129 @@
+/**
+ * Patch staging for stride-1 tc2 forward convolutions (issue 4): the A operand of the implicit GEMM is staged once
+ * per channel chunk as the input patch under the output tile, and every filter tap reads its fragments from that
+ * patch at a shifted offset, instead of gathering and storing A again for each of the kh·kw taps.
+ *
+ * Why: the tc2 kernels are bound by their staging (bench/RESULTS.md, 2026-11-28c ablation: staging alone 84–90% of
+ * a conv, the MMA core 55%). For a 3×3 conv each input element is staged 9 times per output tile; the patch of a
+ * 8 × 16 output tile is (8 + 2) × (16 + 2) pixels, so A's staging shrinks ~6.4×.
+ *
+ * Layout: the tile covers TH = bm / 16 output rows × 16 output columns of one image (GEMM rows r = 16·ty + tx), so
+ * a 16-row fragment is one output row. The patch is row-major [pixel (PH × PW)][channel (BK, rows padded by `pad`
+ * halves)]; tap (ky, kx) of fragment row block i reads pixels ((ty + ky)·PW + kx + tx) for tx = 0…15 — 16 rows
+ * at the constant stride RS — and 16 channels per k-step. K runs chunk-major (slice = chunk·taps + tap), so the
+ * patch changes once per `taps` slices; the weights keep tc2's [tap][channel][n] layout (`bRow` picks the slice).
+ * Split-K splits at chunk boundaries.
+ */
+import type { Conv2dGeom } from './geometry.js';
+import type { Tc2Patch, Tc2Tile } from './tc2.js';
+
+const ceilDiv = (a: number, b: number) => Math.ceil(a / b);
+const NONE = '0xffffffffu';
+
+/** Sizes of the patch of one output tile. */
+function patchDims(g: Conv2dGeom, t: Tc2Tile) {
+  const th = t.bm / 16;
+  const pw = 16 + g.kw - 1;
+  const ph = th + g.kh - 1;
+  const rs = t.bk + (t.pad ?? 8);
+  return { th, pw, ph, pp: ph * pw, rs, size: ph * pw * rs };
+}
+
+/** Workgroup memory of a patch-staged forward GEMM: the single patch, B's staging buffers, the epilogue scratch. */
+export function patchBytes(g: Conv2dGeom, t: Tc2Tile): number {
+  const b = t.bGlobal ? 0 : (t.single ? 1 : 2) * t.bk * (t.bn + (t.pad ?? 8));
+  return 2 * (patchDims(g, t).size + b) + t.sgm * t.sgn * 1024;
+}
+
+/** Whether a forward conv can run patch-staged with this tile on a device with this much workgroup memory. */
+export function patchApplies(g: Conv2dGeom, t: Tc2Tile, workgroupBytes: number): boolean {
+  return (
+    g.strideY === 1 &&
+    g.strideX === 1 &&
+    g.kh * g.kw > 1 &&
+    t.bm % 16 === 0 &&
+    (t.bm / t.sgm) % 16 === 0 &&
+    patchBytes(g, t) <= workgroupBytes
+  );
+}
+
+/** Output tiles (workgroups along x) of a patch-staged forward: images × tile rows × tile columns. */
+export function patchTiles(g: Conv2dGeom, t: Tc2Tile): number {
+  return g.n * ceilDiv(g.ho, t.bm / 16) * ceilDiv(g.wo, 16);
+}
+
+/**
+ * The A staging of a patch-staged forward (SRC f32 NCHW, the header's consts): module-scope vars (with
+ * `fn rowOf`), per-thread init, the fetch part (loads the next chunk's patch into registers when `ks` starts a
+ * chunk), the Tc2Patch hooks and the B slice index.
+ */
+export function patchStaging(
+  T: number,
+  g: Conv2dGeom,
+  t: Tc2Tile,
+  scaled: boolean,
+): { vars: string; init: string; fetch: string; patch: Tc2Patch; bRow: string } {
+  const { th, pw, pp, rs, size } = patchDims(g, t);
+  const taps = g.kh * g.kw;
+  const cb = ceilDiv(g.cin, t.bk);
+  const units = pp * (t.bk / 2); // (pixel, channel pair)
+  const ju = ceilDiv(units, T);
+  const tx = ceilDiv(g.wo, 16);
+  const ty = ceilDiv(g.ho, th);
+  const exactC = g.cin % t.bk === 0;
+  let init = `  { let t = wg.x; pX0 = (t % ${tx}u) * 16u; pY0 = ((t / ${tx}u) % ${ty}u) * ${th}u; pB = t / ${tx * ty}u; }\n`;
+  for (let j = 0; j < ju; j++)
+    init += `  { let u = li + ${j * T}u;
+    if (u < ${units}u) {
+      let px = u % ${pp}u; let pr = u / ${pp}u;
+      let iy = i32(pY0 + px / ${pw}u) - PT; let ix = i32(pX0 + px % ${pw}u) - PL;
+      qS[${j}] = px * ${rs}u + 2u * pr; qC[${j}] = 2u * pr;
+      qB[${j}] = select(-1, i32(pB * CIN * HW) + iy * i32(W) + ix, iy >= 0 && iy < i32(H) && ix >= 0 && ix < i32(W));
+    } else { qS[${j}] = ${NONE}; qC[${j}] = 0u; qB[${j}] = -1; } }\n`;
+  let fetch = `  if (ks % ${taps}u == 0u) {\n    let c0 = (ks / ${taps}u) * ${t.bk}u;\n`;
+  for (let j = 0; j < ju; j++) {
+    const load = exactC
+      ? `v0 = SRC[a]; v1 = SRC[a + HW];`
+      : `if (c < CIN) { v0 = SRC[a]; } if (c + 1u < CIN) { v1 = SRC[a + HW]; }`;
+    fetch += `    { var v0 = 0.0; var v1 = 0.0;
+      if (qB[${j}] >= 0) { let c = c0 + qC[${j}]; let a = u32(qB[${j}]) + c * HW; ${load} }
+      qa[${2 * j}] = v0; qa[${2 * j + 1}] = v1; }\n`;
+  }
+  fetch += `  }\n`;
+  const sc = scaled ? ' * gScale' : '';
+  let put = '';
+  for (let j = 0; j < ju; j++)
+    put += `  if (qS[${j}] != ${NONE}) { let o = qS[${j}]; SA[o] = f16(qa[${2 * j}]${sc}); SA[o + 1u] = f16(qa[${2 * j + 1}]${sc}); }\n`;
+  const vars = /* wgsl */ `var<private> pB: u32;
+var<private> pY0: u32;
+var<private> pX0: u32;
+var<private> qB: array<i32, ${ju}>;
+var<private> qC: array<u32, ${ju}>;
+var<private> qS: array<u32, ${ju}>;
+var<private> qa: array<f32, ${2 * ju}>;
+fn rowOf(r: u32) -> u32 {
+  let y = pY0 + r / 16u; let x = pX0 + r % 16u;
+  if (y < HO && x < WO) { return pB * HOWO + y * WO + x; }
+  return ${NONE};
+}`;
+  return {
+    vars,
+    init,
+    fetch,
+    bRow: `((ks % ${taps}u) * ${cb}u + ks / ${taps}u)`,
+    patch: {
+      size,
+      stride: rs,
+      every: taps,
+      put,
+      slice: `    let tap = ks % ${taps}u; let tky = tap / KW; let tkx = tap % KW;`,
+      off: (i, st) => `((am0 / 16u + ${i}u + tky) * ${pw}u + tkx) * ${rs}u + ${st * 16}u`,
+    },
+  };
+}
+
+/** Slices per split-K workgroup rounded up to whole chunks (`taps` slices), and the resulting split count. */
+export function patchSplits(sps: number, slices: number, taps: number): [number, number] {
+  const s = ceilDiv(sps, taps) * taps;
+  return [s, ceilDiv(slices, s)];
+}
