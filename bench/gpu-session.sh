@@ -116,6 +116,13 @@ case "${1:-}" in
       {"name":"P64x128","opts":{"path":"tc2","tc2PatchTile":{"bm":64,"bn":128,"bk":32,"sgm":2,"sgn":4}}}]'
     bench patch 400 CONV_PATHS=tc2-auto CONV_PASSES=forward CONV_PATHS_JSON="$v" 'CONV_PATHS_FILTER= s1 ' -- --only conv-paths
     ;;
+  patch2) # 2026-11-28d: the patch tile with two staging buffers for B (one barrier per slice) against one
+    v='[{"name":"P16sg","opts":{"path":"tc2","tc2PatchTile":{"bm":128,"bn":128,"bk":32,"sgm":4,"sgn":4,"single":true}}},
+      {"name":"P16sg-dbl","opts":{"path":"tc2","tc2PatchTile":{"bm":128,"bn":128,"bk":32,"sgm":4,"sgn":4}}},
+      {"name":"P128x64-16sg","opts":{"path":"tc2","tc2PatchTile":{"bm":128,"bn":64,"bk":32,"sgm":8,"sgn":2}}},
+      {"name":"P256x64-dbl","opts":{"path":"tc2","tc2PatchTile":{"bm":256,"bn":64,"bk":32,"sgm":8,"sgn":2}}}]'
+    bench patch2 200 CONV_PATHS=tc2-auto CONV_PASSES=forward CONV_PATHS_JSON="$v" 'CONV_PATHS_FILTER= s1 ' -- --only conv-paths
+    ;;
   smoke) # the script itself on any adapter (tiny shapes)
     bench smoke 600 -- --only unet,unet-check --tiny
     ;;
