@@ -120,7 +120,7 @@ case "${1:-}" in
     v='[{"name":"P16sg","opts":{"path":"tc2","tc2PatchTile":{"bm":128,"bn":128,"bk":32,"sgm":4,"sgn":4,"single":true}}},
       {"name":"P16sg-dbl","opts":{"path":"tc2","tc2PatchTile":{"bm":128,"bn":128,"bk":32,"sgm":4,"sgn":4}}},
       {"name":"P128x64-16sg","opts":{"path":"tc2","tc2PatchTile":{"bm":128,"bn":64,"bk":32,"sgm":8,"sgn":2}}},
-      {"name":"P256x64-dbl","opts":{"path":"tc2","tc2PatchTile":{"bm":256,"bn":64,"bk":32,"sgm":8,"sgn":2}}}]'
+      {"name":"P256x64","opts":{"path":"tc2","tc2PatchTile":{"bm":256,"bn":64,"bk":32,"sgm":8,"sgn":2,"single":true}}}]'
     bench patch2 200 CONV_PATHS=tc2-auto CONV_PASSES=forward CONV_PATHS_JSON="$v" 'CONV_PATHS_FILTER= s1 ' -- --only conv-paths
     ;;
   smoke) # the script itself on any adapter (tiny shapes)
