@@ -123,6 +123,14 @@ case "${1:-}" in
       {"name":"P256x64","opts":{"path":"tc2","tc2PatchTile":{"bm":256,"bn":64,"bk":32,"sgm":8,"sgn":2,"single":true}}}]'
     bench patch2 200 CONV_PATHS=tc2-auto CONV_PASSES=forward CONV_PATHS_JSON="$v" 'CONV_PATHS_FILTER= s1 ' -- --only conv-paths
     ;;
+  patch-net) # 2026-11-28d: the network with patch-staged forwards by default; ours vs TF.js with and without them,
+    # and with weights held constant (the frozen forward's case: converted to f16 once)
+    bench unet 150 -- --only unet
+    bench profile 60 PROFILE_ONLY=unet PROFILE_TOP=40 -- --only profile
+    v='[{"name":"no-patch","opts":{"path":"tc2","tc2PatchTile":null}},
+      {"name":"const-w","opts":{"path":"tc2"},"constantWeights":true}]'
+    bench conv-vs-tfjs 330 CONV_PATHS=tc2-auto CONV_PASSES=forward,input-grad CONV_PATHS_JSON="$v" -- --only conv-paths,tfjs
+    ;;
   smoke) # the script itself on any adapter (tiny shapes)
     bench smoke 600 -- --only unet,unet-check --tiny
     ;;

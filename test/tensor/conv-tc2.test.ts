@@ -34,7 +34,13 @@ import {
   type Tc2Tile,
 } from '../../src/tensor/conv/tc2.js';
 import { holdConstantWeights, releaseConstantWeights } from '../../src/tensor/conv/constant-weights.js';
-import { patchApplies } from '../../src/tensor/conv/tc2-patch.js';
+import {
+  PATCH_TILE,
+  PATCH_TILE_N64,
+  PATCH_TILE_SMALL,
+  patchApplies,
+  patchTileFor,
+} from '../../src/tensor/conv/tc2-patch.js';
 import {
   conv2dBackwardRef,
   conv2dRef,
@@ -307,6 +313,32 @@ describe('conv2d tc2 patch staging (software twin)', () => {
       { path: 'tc2-sw', tc2Tile: SMALL, tc2PatchTile: { bm: 64, bn: 32, bk: 32, sgm: 4, sgn: 1, single: true } },
     ],
   ];
+  it('picks a patch tile by shape: 64-channel outputs, ≤ 64 pixels, large layers; none for strided, 1×1 or mid-size', () => {
+    const lim = { maxComputeInvocationsPerWorkgroup: 1024, maxComputeWorkgroupStorageSize: 49152 };
+    const at = (c: number, co: number, s: number, k = 3, stride = 1) =>
+      patchTileFor(conv2dGeometry([1, c, s, s], [co, c, k, k], { padding: (k - 1) >> 1, stride }), lim);
+    expect(at(64, 64, 512)).toBe(PATCH_TILE_N64);
+    expect(at(512, 512, 8)).toBe(PATCH_TILE_SMALL);
+    expect(at(128, 128, 256)).toBe(PATCH_TILE);
+    expect(at(1024, 512, 16)).toBe(PATCH_TILE);
+    expect(at(512, 512, 32)).toBeNull();
+    expect(at(128, 256, 257, 3, 2)).toBeNull();
+    expect(at(128, 128, 64, 1)).toBeNull();
+    // where the device lacks the invocations or the workgroup memory: none
+    expect(
+      patchTileFor(conv2dGeometry([1, 128, 64, 64], [128, 128, 3, 3], { padding: 1 }), {
+        ...lim,
+        maxComputeWorkgroupStorageSize: 32768,
+      }),
+    ).toBeNull();
+    expect(
+      patchTileFor(conv2dGeometry([1, 64, 64, 64], [64, 64, 3, 3], { padding: 1 }), {
+        ...lim,
+        maxComputeInvocationsPerWorkgroup: 256,
+      }),
+    ).toBeNull();
+  });
+
   for (const [name, opts] of VARIANTS)
     it(
       `${name}: forward with bias matches the reference`,

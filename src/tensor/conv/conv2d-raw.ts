@@ -153,8 +153,11 @@ export interface ConvKernelOptions {
    * where the device allows 512 invocations and its workgroup memory, else TC2_TILE (tc2.ts defaultTile).
    */
   tc2TileDefault?: Tc2Tile;
-  /** tc2 forward: stage the input patch once for all taps (tc2-patch.ts) with this tile where it applies. */
-  tc2PatchTile?: Tc2Tile;
+  /**
+   * tc2 forward: stage the input patch once for all taps (tc2-patch.ts) with this tile where it applies; null turns
+   * patch staging off; by default tc2-patch.ts patchTileFor picks per shape (none where tc2Tile is given).
+   */
+  tc2PatchTile?: Tc2Tile | null;
   /** Replaces TC2_TILE_SMALL_M, the tc2 forward / input-gradient tile of GEMMs with few rows (tc2.ts tileFor). */
   tc2TileSmallM?: Tc2Tile;
   /** Replaces SMALL_M_ROWS.max (tc2.ts), the most GEMM rows for the small-M tile; 0 turns it off. */

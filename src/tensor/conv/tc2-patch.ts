@@ -47,6 +47,34 @@ export function patchApplies(g: Conv2dGeom, t: Tc2Tile, workgroupBytes: number):
   );
 }
 
+/** 128 × 128 over 4 × 4 subgroups, B double-buffered: the default for large stride-1 forwards (patchTileFor). */
+export const PATCH_TILE: Tc2Tile = { bm: 128, bn: 128, bk: 32, sgm: 4, sgn: 4, pad: 8 };
+/** 256 × 64 over 8 × 2 subgroups, one B buffer: the default where Cout ≤ 64 (the 64-channel layers at 512²). */
+export const PATCH_TILE_N64: Tc2Tile = { bm: 256, bn: 64, bk: 32, sgm: 8, sgn: 2, pad: 8, single: true };
+/** 64 × 128 over 2 × 4 subgroups: the default for outputs of ≤ 64 pixels (8²), where one tile covers the image. */
+export const PATCH_TILE_SMALL: Tc2Tile = { bm: 64, bn: 128, bk: 32, sgm: 2, sgn: 4, pad: 8 };
+
+/**
+ * The patch tile of a forward conv by default, or null where the gather staging stays (strided convs, 1×1, and the
+ * 16²–32² layers with ≤ 512 channels, where split-K over the small-M tile was faster). H200, per conv, same
+ * process (bench `gpu-session.sh patch` / `patch2`, 2026-11-28): 3×3 128→128 @256² 0.155 → 0.146 ms, 512→512
+ * @64² 0.178 → 0.163, 1024→512 @64² 0.329 → 0.302, 512→256 @128² 0.312 → 0.280, 256→128 @256² 0.279 → 0.262,
+ * 1024→512 @16² 0.086 → 0.063; 64→64 @512² (PATCH_TILE_N64) 0.279 → 0.198; 512→512 @8² (PATCH_TILE_SMALL) 0.072 →
+ * 0.038; 512→512 @32² 0.071 → 0.082 and @16² 0.048 → 0.048 with any patch tile, hence gather there.
+ */
+export function patchTileFor(
+  g: Conv2dGeom,
+  limits: { maxComputeInvocationsPerWorkgroup: number; maxComputeWorkgroupStorageSize: number },
+): Tc2Tile | null {
+  const m = g.n * g.ho * g.wo;
+  const t = g.cout <= 64 ? PATCH_TILE_N64 : m <= 64 ? PATCH_TILE_SMALL : m >= 4096 || g.cin >= 1024 ? PATCH_TILE : null;
+  const fits =
+    t !== null &&
+    t.sgm * t.sgn * 32 <= limits.maxComputeInvocationsPerWorkgroup &&
+    patchApplies(g, t, limits.maxComputeWorkgroupStorageSize);
+  return fits ? t : null;
+}
+
 /** Output tiles (workgroups along x) of a patch-staged forward: images × tile rows × tile columns. */
 export function patchTiles(g: Conv2dGeom, t: Tc2Tile): number {
   return g.n * ceilDiv(g.ho, t.bm / 16) * ceilDiv(g.wo, 16);

@@ -28,7 +28,7 @@ import { TC_SUBGROUP, type TcMode } from './gemm-fast.js';
 import { geomKey, type Conv2dGeom } from './geometry.js';
 import { sumSplits, sumSplitsEpilogue } from './implicit.js';
 import { derivedWeights } from './constant-weights.js';
-import { patchApplies, patchSplits, patchStaging, patchTiles } from './tc2-patch.js';
+import { patchApplies, patchSplits, patchStaging, patchTileFor, patchTiles } from './tc2-patch.js';
 import { cached } from '../../gpu/source-cache.js';
 
 export interface Tc2Tile {
@@ -155,9 +155,10 @@ export interface Tc2Options {
   gradScaleOn?: 'x' | 'gy';
   /**
    * Forward: stage A as the input patch of the output tile, once per channel chunk for all taps (tc2-patch.ts),
-   * with this tile, wherever patchApplies (stride 1, kh·kw > 1, enough workgroup memory).
+   * with this tile wherever patchApplies (stride 1, kh·kw > 1, enough workgroup memory); null never; by default
+   * patchTileFor's choice (or `tile`, where given, for every conv).
    */
-  patchTile?: Tc2Tile;
+  patchTile?: Tc2Tile | null;
 }
 
 const ceilDiv = (a: number, b: number) => Math.ceil(a / b);
@@ -677,7 +678,8 @@ export function conv2dForwardTc2(
   opts: Tc2Options & { epilogue?: ConvEpilogue } = {},
 ): void {
   const wgBytes = gpu.limits.maxComputeWorkgroupStorageSize;
-  const patched = opts.patchTile && patchApplies(g, opts.patchTile, wgBytes) ? opts.patchTile : null;
+  const want = opts.patchTile !== undefined ? opts.patchTile : opts.tile ? null : patchTileFor(g, gpu.limits);
+  const patched = want && patchApplies(g, want, wgBytes) ? want : null;
   const tile = patched ?? tileFor(opts, g.n * g.ho * g.wo, g.cout);
   const mode = opts.mode ?? 'hw';
   const T = checkTc2Tile(tile, gpu.limits.maxComputeInvocationsPerWorkgroup);
