@@ -131,6 +131,14 @@ case "${1:-}" in
       {"name":"const-w","opts":{"path":"tc2"},"constantWeights":true}]'
     bench conv-vs-tfjs 330 CONV_PATHS=tc2-auto CONV_PASSES=forward,input-grad CONV_PATHS_JSON="$v" -- --only conv-paths,tfjs
     ;;
+  patch3) # 2026-11-28d: patch staging with B read from global memory (barriers only once per chunk)
+    v='[{"name":"PG16","opts":{"path":"tc2","tc2PatchTile":{"bm":128,"bn":128,"bk":32,"sgm":4,"sgn":4,"bGlobal":true}}},
+      {"name":"PG16k64","opts":{"path":"tc2","tc2PatchTile":{"bm":128,"bn":128,"bk":64,"sgm":4,"sgn":4,"bGlobal":true}}},
+      {"name":"PG256","opts":{"path":"tc2","tc2PatchTile":{"bm":256,"bn":128,"bk":32,"sgm":8,"sgn":2,"bGlobal":true}}},
+      {"name":"PGn64","opts":{"path":"tc2","tc2PatchTile":{"bm":256,"bn":64,"bk":32,"sgm":8,"sgn":2,"bGlobal":true}}},
+      {"name":"PG8sg","opts":{"path":"tc2","tc2PatchTile":{"bm":128,"bn":128,"bk":32,"sgm":2,"sgn":4,"bGlobal":true}}}]'
+    bench patch3 200 CONV_PATHS=tc2-auto CONV_PASSES=forward CONV_PATHS_JSON="$v" 'CONV_PATHS_FILTER= s1 ' -- --only conv-paths
+    ;;
   smoke) # the script itself on any adapter (tiny shapes)
     bench smoke 600 -- --only unet,unet-check --tiny
     ;;
