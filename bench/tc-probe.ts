@@ -10,6 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { getGpu, type Gpu } from '../src/gpu/index.js';
 import { timeGpu } from './timeit.js';
+import { sgmLoad, sgmStore } from '../src/gpu/subgroup-matrix.js';
 
 export interface TcCase {
   m: number;
@@ -41,15 +42,15 @@ export function tcGemmWgsl(c: TcCase): string {
     for (let j = 0; j < tn; j++) {
       const off = `(row0 + ${i * 16}u) * p.n + col0 + ${j * 16}u`;
       decl += `  var c${i}_${j}: subgroup_matrix_result<f32, 16, 16>;\n`;
-      loadC += `    c${i}_${j} = subgroupMatrixLoad<subgroup_matrix_result<f32, 16, 16>>(&C, ${off}, false, p.n);\n`;
-      store += `  subgroupMatrixStore(&C, ${off}, c${i}_${j}, false, p.n);\n`;
+      loadC += `    c${i}_${j} = ${sgmLoad('subgroup_matrix_result<f32, 16, 16>', '&C', off, false, 'p.n')};\n`;
+      store += `  ${sgmStore('&C', off, `c${i}_${j}`, false, 'p.n')};\n`;
     }
   }
   for (let i = 0; i < tm; i++) {
-    inner += `      let a${i} = subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>>(&sa, (sy * ${bm / sgy}u + ${i * 16}u) * ${bk}u + kk, false, ${bk}u);\n`;
+    inner += `      let a${i} = ${sgmLoad('subgroup_matrix_left<f16, 16, 16>', '&sa', `(sy * ${bm / sgy}u + ${i * 16}u) * ${bk}u + kk`, false, `${bk}u`)};\n`;
   }
   for (let j = 0; j < tn; j++) {
-    inner += `      let b${j} = subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>>(&sb, kk * ${bn}u + sx * ${bn / sgx}u + ${j * 16}u, false, ${bn}u);\n`;
+    inner += `      let b${j} = ${sgmLoad('subgroup_matrix_right<f16, 16, 16>', '&sb', `kk * ${bn}u + sx * ${bn / sgx}u + ${j * 16}u`, false, `${bn}u`)};\n`;
   }
   for (let i = 0; i < tm; i++) {
     for (let j = 0; j < tn; j++)

@@ -1,6 +1,7 @@
 /** The GPU runtime's public face: `getGpu()` gives the process-wide device; `createGpu()` a separate one. */
 import { Gpu } from './gpu.js';
 import { describeAdapter, requestAdapter, requestDevice, type DeviceRequest } from './adapter.js';
+import { probeSubgroupMatrixSyntax } from './subgroup-matrix.js';
 
 export { Gpu, PARAM_SLOT, type Binding, type GpuFeatures } from './gpu.js';
 export { BufferPool, sizeClass, type PoolStats } from './pool.js';
@@ -14,7 +15,9 @@ export { grid1d, GRID_INDEX } from './grid.js';
 export async function createGpu(req: DeviceRequest = {}): Promise<Gpu> {
   const adapter = await requestAdapter(req.powerPreference);
   const device = await requestDevice(adapter, req);
-  return new Gpu(device, adapter, describeAdapter(adapter));
+  const gpu = new Gpu(device, adapter, describeAdapter(adapter));
+  if (gpu.features.subgroupMatrix) await probeSubgroupMatrixSyntax(device);
+  return gpu;
 }
 
 let shared: Promise<Gpu> | null = null;

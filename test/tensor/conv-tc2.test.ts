@@ -49,6 +49,8 @@ import {
 } from '../../src/tensor/reference/conv.js';
 import { relError, seededRandom } from '../../src/tensor/reference/conv-check.js';
 import { q10, withBuffers } from '../helpers/raw-buffers.js';
+import { sgmLoads } from '../helpers/sgm-loads.js';
+import { setTemplatedSubgroupMatrixSyntax } from '../../src/gpu/subgroup-matrix.js';
 
 const TOL = 1e-5;
 /** Cold (Mesa's shader cache empty) a path's ~20 kernels take up to ~2 min to compile on lavapipe; warm, seconds. */
@@ -415,36 +417,41 @@ describe('tc2 WGSL generator', () => {
     expect(() => checkTc2Tile(big, 256)).toThrow(/≤ 8 subgroups/);
     expect(() => checkTc2Tile({ ...big, sgm: 8 }, 1024)).toThrow(/≤ 16 subgroups/);
   });
-  it('hardware variant: enables, matrix types, the same staging and the same matrix loads as the twin', () => {
-    for (const tile of tiles) {
-      const hw = tc2ForwardWgslForTest(g, tile, 'hw');
-      const sw = tc2ForwardWgslForTest(g, tile, 'sw');
-      expect(hw.startsWith('enable f16;\nenable chromium_experimental_subgroup_matrix;\n')).toBe(true);
-      expect(hw).toContain('diagnostic(off, chromium.subgroup_matrix_uniformity);');
-      expect(hw).not.toMatch(/SwMat|swMma/);
-      expect(sw).not.toMatch(/chromium|subgroupMatrix/);
-      const staging = (s: string) => s.slice(s.indexOf('fn fetchTiles'), s.indexOf('@compute'));
-      expect(staging(hw)).toBe(staging(sw));
-      const hwLoads = [...hw.matchAll(/subgroupMatrixLoad<[^(]*\((&\w+), (.*), (true|false), (\d+)u\);/g)].map(
-        (m) => `${m[2]}|${m[3] === 'true' ? 1 : 0}|${m[4]}`,
-      );
-      const swLoads = [...sw.matchAll(/= SwMat\((.*), (\d+)u, ([01])u\);/g)].map((m) => `${m[1]}|${m[3]}|${m[2]}`);
-      const fm = tile.bm / tile.sgm / 16;
-      const fn = tile.bn / tile.sgn / 16;
-      expect(hwLoads.length).toBe(((fm + fn) * tile.bk) / 16);
-      expect(hwLoads).toEqual(swLoads);
-      expect(hw.match(/subgroupMatrixMultiplyAccumulate/g)!.length).toBe((fm * fn * tile.bk) / 16);
-      if (tile.bGlobal) expect(hw).toMatch(/subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>>\(&WHS/);
-      // workgroup memory within the H100's 48 KiB, and tc2TileBytes is what the kernel declares
-      const declared = [...hw.matchAll(/var<workgroup> \w+: array<(f16|f32), (\d+)>/g)].reduce(
-        (a, m) => a + Number(m[2]) * (m[1] === 'f16' ? 2 : 4),
-        0,
-      );
-      expect(declared).toBe(tc2TileBytes(tile));
-      expect(declared).toBeLessThanOrEqual(48 * 1024);
-      // no division or modulo in the per-element staging (only per slice / per pixel, before the unrolled elements)
-      const fetch = hw.slice(hw.indexOf('fn fetchTiles'), hw.indexOf('fn putTiles'));
-      expect(fetch.split('\n').filter((l) => /pa\[\d+\] = v/.test(l) && /[/%]/.test(l))).toEqual([]);
+  it('hardware variant: enables, matrix types, the same staging and the same matrix loads as the twin (both subgroup-matrix syntaxes)', () => {
+    for (const templated of [true, false]) {
+      setTemplatedSubgroupMatrixSyntax(templated);
+      try {
+        for (const tile of tiles) {
+          const hw = tc2ForwardWgslForTest(g, tile, 'hw');
+          const sw = tc2ForwardWgslForTest(g, tile, 'sw');
+          expect(hw.startsWith('enable f16;\nenable chromium_experimental_subgroup_matrix;\n')).toBe(true);
+          expect(hw).toContain('diagnostic(off, chromium.subgroup_matrix_uniformity);');
+          expect(hw).not.toMatch(/SwMat|swMma/);
+          expect(sw).not.toMatch(/chromium|subgroupMatrix/);
+          const staging = (s: string) => s.slice(s.indexOf('fn fetchTiles'), s.indexOf('@compute'));
+          expect(staging(hw)).toBe(staging(sw));
+          const hwLoads = sgmLoads(hw).map((l) => `${l.offset}|${l.colMajor ? 1 : 0}|${l.stride.slice(0, -1)}`);
+          const swLoads = [...sw.matchAll(/= SwMat\((.*), (\d+)u, ([01])u\);/g)].map((m) => `${m[1]}|${m[3]}|${m[2]}`);
+          const fm = tile.bm / tile.sgm / 16;
+          const fn = tile.bn / tile.sgn / 16;
+          expect(hwLoads.length).toBe(((fm + fn) * tile.bk) / 16);
+          expect(hwLoads).toEqual(swLoads);
+          expect(hw.match(/subgroupMatrixMultiplyAccumulate/g)!.length).toBe((fm * fn * tile.bk) / 16);
+          if (tile.bGlobal) expect(sgmLoads(hw).some((l) => l.ptr === '&WHS')).toBe(true);
+          // workgroup memory within the H100's 48 KiB, and tc2TileBytes is what the kernel declares
+          const declared = [...hw.matchAll(/var<workgroup> \w+: array<(f16|f32), (\d+)>/g)].reduce(
+            (a, m) => a + Number(m[2]) * (m[1] === 'f16' ? 2 : 4),
+            0,
+          );
+          expect(declared).toBe(tc2TileBytes(tile));
+          expect(declared).toBeLessThanOrEqual(48 * 1024);
+          // no division or modulo in the per-element staging (only per slice / per pixel, before the unrolled elements)
+          const fetch = hw.slice(hw.indexOf('fn fetchTiles'), hw.indexOf('fn putTiles'));
+          expect(fetch.split('\n').filter((l) => /pa\[\d+\] = v/.test(l) && /[/%]/.test(l))).toEqual([]);
+        }
+      } finally {
+        setTemplatedSubgroupMatrixSyntax(true);
+      }
     }
   });
 });

@@ -16,6 +16,7 @@
  *   lane l owns elements l + 32·r of each 16×16 matrix), so its index math can be tested on any adapter.
  */
 import type { GemmSpec, GemmTile } from './gemm.js';
+import { sgmLoad, sgmStore } from '../../gpu/subgroup-matrix.js';
 
 /** The loader part of a GEMM spec (no tile). `cFast`: which C index is contiguous in memory (for the TC epilogue). */
 export type GemmBody = Omit<GemmSpec, 'tile'> & { cFast?: 'm' | 'n' };
@@ -226,11 +227,11 @@ export function gemmTcWgsl(s: GemmBody, tile: TcTile = TC_TILE, mode: TcMode = '
   let inner = '';
   for (let i = 0; i < fm; i++)
     inner += hw
-      ? `      let a${i} = subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>>(&SA, ${aOff(i)}, ${aKMajor}, ${aStride}u);\n`
+      ? `      let a${i} = ${sgmLoad('subgroup_matrix_left<f16, 16, 16>', '&SA', aOff(i), aKMajor, `${aStride}u`)};\n`
       : `      let a${i} = SwMat(${aOff(i)}, ${aStride}u, ${aKMajor ? 1 : 0}u);\n`;
   for (let j = 0; j < fn; j++)
     inner += hw
-      ? `      let b${j} = subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>>(&SB, ${bOff(j)}, ${bNMajor}, ${bStride}u);\n`
+      ? `      let b${j} = ${sgmLoad('subgroup_matrix_right<f16, 16, 16>', '&SB', bOff(j), bNMajor, `${bStride}u`)};\n`
       : `      let b${j} = SwMat(${bOff(j)}, ${bStride}u, ${bNMajor ? 1 : 0}u);\n`;
   for (let i = 0; i < fm; i++)
     for (let j = 0; j < fn; j++)
@@ -244,7 +245,7 @@ export function gemmTcWgsl(s: GemmBody, tile: TcTile = TC_TILE, mode: TcMode = '
   for (let i = 0; i < fm; i++)
     for (let j = 0; j < fn; j++) {
       out += hw
-        ? `  subgroupMatrixStore(&SC, sg * 256u, c${i}_${j}, false, 16u);\n`
+        ? `  ${sgmStore('&SC', 'sg * 256u', `c${i}_${j}`, false, '16u')};\n`
         : `  swStore(c${i}_${j}, sg * 256u, lane);\n`;
       out += `  workgroupBarrier();
   for (var r = 0u; r < ${hw ? '8u' : 'SW16 / 2u'}; r++) {

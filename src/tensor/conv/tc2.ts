@@ -30,6 +30,7 @@ import { sumSplits, sumSplitsEpilogue } from './implicit.js';
 import { derivedWeights } from './constant-weights.js';
 import { patchApplies, patchSplits, patchStaging, patchTileFor, patchTiles } from './tc2-patch.js';
 import { cached } from '../../gpu/source-cache.js';
+import { sgmLoad, sgmStore } from '../../gpu/subgroup-matrix.js';
 
 export interface Tc2Tile {
   bm: number;
@@ -375,11 +376,11 @@ export function tc2Kernel(s: Tc2Spec, tile: Tc2Tile, mode: TcMode): string {
     inner += `    {\n`;
     for (let i = 0; i < fm; i++)
       inner += hw
-        ? `      let a${i} = subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>>(&SA, ${aOff(i, st)}, ${aCol}, ${A.stride}u);\n`
+        ? `      let a${i} = ${sgmLoad('subgroup_matrix_left<f16, 16, 16>', '&SA', aOff(i, st), aCol, `${A.stride}u`)};\n`
         : `      let a${i} = SwMat(${aOff(i, st)}, ${A.stride}u, ${aCol ? 1 : 0}u);\n`;
     for (let j = 0; j < fn; j++)
       inner += hw
-        ? `      let b${j} = subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>>(&${bArr}, ${bOff(j, st)}, ${bCol}, ${bStride}u);\n`
+        ? `      let b${j} = ${sgmLoad('subgroup_matrix_right<f16, 16, 16>', `&${bArr}`, bOff(j, st), bCol, `${bStride}u`)};\n`
         : `      let b${j} = SwMat(${bOff(j, st)}, ${bStride}u, ${bCol ? 1 : 0}u);\n`;
     for (let i = 0; i < fm; i++)
       for (let j = 0; j < fn; j++)
@@ -395,7 +396,7 @@ export function tc2Kernel(s: Tc2Spec, tile: Tc2Tile, mode: TcMode): string {
   for (let i = 0; i < fm; i++)
     for (let j = 0; j < fn; j++) {
       out += hw
-        ? `  subgroupMatrixStore(&SCR, sg * 256u, c${i}_${j}, false, 16u);\n`
+        ? `  ${sgmStore('&SCR', 'sg * 256u', `c${i}_${j}`, false, '16u')};\n`
         : `  swStore(c${i}_${j}, sg * 256u, lane);\n`;
       out += `  workgroupBarrier();
   for (var r = 0u; r < ${hw ? '8u' : 'SW16 / 2u'}; r++) {
