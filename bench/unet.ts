@@ -167,6 +167,17 @@ async function benchUnetRows(gpu: Gpu, opts: { tiny?: boolean }, path: string): 
     net.unfreeze();
   }
   dispose();
+  // what "one run, to completion" pays beyond the GPU work: submit + wait for a 4-byte copy
+  const a = gpu.pool.acquire(16);
+  const b = gpu.pool.acquire(16);
+  rows.push({
+    bench: 'unet',
+    case: 'sync round trip (one 4-byte copy, submitted and waited for)',
+    ms: await timeWall(gpu, () => gpu.copy(a, 0, b, 0, 4), 20),
+    note: 'the floor under every one-run figure above',
+  });
+  gpu.pool.release(a);
+  gpu.pool.release(b);
   return rows;
 }
 
