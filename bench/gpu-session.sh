@@ -89,11 +89,13 @@ case "${1:-}" in
     bench unet 60 -- --only unet
     bench unet-c1 90 UNET_CONV_OPTS='{"tc2TileDefault":'"$c1"'}' -- --only unet
     ;;
-  final) # one call at the end of a session: correctness at full size, the network, its profile, ours vs TF.js
+  final) # one call at the end of a session: correctness at full size, the network, its profile, ours vs TF.js (with
+    # the weights converted per call, and held constant as the frozen forward holds them)
     bench check 220 -- --only unet-check
-    bench unet 120 -- --only unet
+    bench unet 150 -- --only unet
     bench profile 60 PROFILE_ONLY=unet PROFILE_TOP=40 -- --only profile
-    bench conv-vs-tfjs 300 CONV_PATHS=tc2-auto -- --only conv-paths,tfjs
+    v='[{"name":"const-w","opts":{"path":"tc2"},"constantWeights":true}]'
+    bench conv-vs-tfjs 330 CONV_PATHS=tc2-auto CONV_PATHS_JSON="$v" -- --only conv-paths,tfjs
     ;;
   probe) # 2026-11-28d: f16 subgroup matrices from packed workgroup arrays; the network with the 16-subgroup default;
     # weights staged in vec2 units; Dawn's cooperative-matrix robust-access toggle on the B-from-global layer
