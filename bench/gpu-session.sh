@@ -141,6 +141,12 @@ case "${1:-}" in
       {"name":"PG8sg","opts":{"path":"tc2","tc2PatchTile":{"bm":128,"bn":128,"bk":32,"sgm":2,"sgn":4,"bGlobal":true}}}]'
     bench patch3 200 CONV_PATHS=tc2-auto CONV_PASSES=forward CONV_PATHS_JSON="$v" 'CONV_PATHS_FILTER= s1 ' -- --only conv-paths
     ;;
+  dgrad-patch) # 2026-11-28d: stride-1 input gradients as patch-staged forwards of gy (flipped filter) vs gathers
+    v='[{"name":"no-patch","opts":{"path":"tc2","tc2PatchTile":null}}]'
+    bench dgrad-patch 150 CONV_PATHS=tc2-auto CONV_PASSES=input-grad CONV_PATHS_JSON="$v" 'CONV_PATHS_FILTER= s1 ' \
+      -- --only conv-paths
+    bench unet 150 -- --only unet
+    ;;
   smoke) # the script itself on any adapter (tiny shapes)
     bench smoke 600 -- --only unet,unet-check --tiny
     ;;

@@ -315,6 +315,28 @@ describe('conv2d tc2 patch staging (software twin)', () => {
       { path: 'tc2-sw', tc2Tile: SMALL, tc2PatchTile: { bm: 64, bn: 32, bk: 32, sgm: 4, sgn: 1, single: true } },
     ],
   ];
+  it(
+    'a stride-1 conv_transpose2d runs patch-staged with its bias fused, with and without split-K',
+    async () => {
+      const gpu = await getGpu();
+      const rand = seededRandom(24);
+      const t = convTranspose2dGeometry([2, 6, 5, 4], [6, 5, 3, 3], { stride: 1, padding: 1 });
+      const x = q10(t.n * t.cin * t.h * t.w, rand);
+      const w = q10(t.cin * t.cout * 9, rand);
+      const b = q10(t.cout, rand);
+      const yRef = convTranspose2dRef(t, x, w, b);
+      for (const splits of [undefined, 2]) {
+        const opts: ConvKernelOptions = { path: 'tc2-sw', tc2Tile: SMALL, tc2PatchTile: SMALL, splits };
+        await withBuffers(gpu, async (up, out) => {
+          const by = out(yRef.length);
+          convTranspose2dForwardRaw(gpu, t, up(x), up(w), up(b), by, opts);
+          expect(relError(await gpu.readF32(by, yRef.length), yRef), `splits ${splits}`).toBeLessThan(TOL);
+        });
+      }
+    },
+    COLD,
+  );
+
   it('picks a patch tile by shape: 64-channel outputs, ≤ 64 pixels, large layers; none for strided, 1×1 or mid-size', () => {
     const lim = { maxComputeInvocationsPerWorkgroup: 1024, maxComputeWorkgroupStorageSize: 49152 };
     const at = (c: number, co: number, s: number, k = 3, stride = 1) =>
@@ -343,7 +365,7 @@ describe('conv2d tc2 patch staging (software twin)', () => {
 
   for (const [name, opts] of VARIANTS)
     it(
-      `${name}: forward with bias matches the reference`,
+      `${name}: forward with bias and input gradient match the reference`,
       async () => {
         const gpu = await getGpu();
         const rand = seededRandom(23);
@@ -355,9 +377,18 @@ describe('conv2d tc2 patch staging (software twin)', () => {
           const yRef = conv2dRef(g, x, w, b);
           const patched = patchApplies(g, opts.tc2PatchTile!, gpu.limits.maxComputeWorkgroupStorageSize);
           expect(patched, JSON.stringify(c)).toBe(g.strideY === 1);
+          const gy = q10(g.n * g.cout * g.ho * g.wo, rand);
+          const gxRef = conv2dBackwardRef(g, x, w, gy).gx;
           await withBuffers(gpu, async (up, out) => {
             const by = out(yRef.length);
-            conv2dForwardRaw(gpu, g, up(x), up(w), up(b), by, opts);
+            const bgx = out(x.length);
+            const bw = up(w);
+            conv2dForwardRaw(gpu, g, up(x), bw, up(b), by, opts);
+            // a stride-1 input gradient runs as the patch-staged forward of gy with the flipped filter
+            conv2dBackwardInputRaw(gpu, g, up(gy), bw, bgx, opts);
+            expect(relError(await gpu.readF32(bgx, x.length), gxRef), `gx ${JSON.stringify(c)} ${name}`).toBeLessThan(
+              TOL,
+            );
             expect(relError(await gpu.readF32(by, yRef.length), yRef), `${JSON.stringify(c)} ${name}`).toBeLessThan(
               TOL,
             );

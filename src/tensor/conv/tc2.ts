@@ -687,10 +687,35 @@ export function conv2dForwardTc2(
   y: GPUBuffer,
   opts: Tc2Options & { epilogue?: ConvEpilogue } = {},
 ): void {
-  const wgBytes = gpu.limits.maxComputeWorkgroupStorageSize;
-  const want = opts.patchTile !== undefined ? opts.patchTile : opts.tile ? null : patchTileFor(g, gpu.limits);
-  const patched = want && patchApplies(g, want, wgBytes) ? want : null;
+  const patched = patchFor(gpu, g, opts);
   const tile = patched ?? tileFor(opts, g.n * g.ho * g.wo, g.cout);
+  const order = phaseTaps(g.kw, g.kh, g.kw, 0, 0, 1, 1);
+  const weights = (cp: number, npad: number) => convertWeights(gpu, g, w, 'fwd', order, cp, npad, opts.weightScale);
+  forwardGemm(gpu, g, x, weights, bias, y, opts, tile, patched !== null, 'conv2d_fwd');
+}
+
+/** The patch tile of a forward-like conv: the caller's, none, or patchTileFor's (none where a `tile` is given). */
+function patchFor(gpu: Gpu, g: Conv2dGeom, opts: Tc2Options): Tc2Tile | null {
+  const want = opts.patchTile !== undefined ? opts.patchTile : opts.tile ? null : patchTileFor(g, gpu.limits);
+  return want && patchApplies(g, want, gpu.limits.maxComputeWorkgroupStorageSize) ? want : null;
+}
+
+/**
+ * The GEMM of a forward conv `g` (x → y) with f16 weights made by `weights(cp, npad)` in the [tap][channel][n]
+ * layout: the gather or (patched) the patch staging, split-K and the fused or separate epilogue.
+ */
+function forwardGemm(
+  gpu: Gpu,
+  g: Conv2dGeom,
+  x: GPUBuffer,
+  weights: (cp: number, npad: number) => { buffer: GPUBuffer; temporary: boolean },
+  bias: GPUBuffer | null,
+  y: GPUBuffer,
+  opts: Tc2Options & { epilogue?: ConvEpilogue },
+  tile: Tc2Tile,
+  patched: boolean,
+  label: string,
+): void {
   const mode = opts.mode ?? 'hw';
   const T = checkTc2Tile(tile, gpu.limits.maxComputeInvocationsPerWorkgroup);
   const taps = g.kh * g.kw;
@@ -707,8 +732,7 @@ export function conv2dForwardTc2(
   const fused = splits === 1 && (bias !== null || hasEpilogue(epi));
   const extra = fused ? epilogueBuffers(bias, epi) : [];
   const ekey = fused ? epilogueWgsl(bias !== null, epi, 2).key : '';
-  const order = phaseTaps(g.kw, g.kh, g.kw, 0, 0, 1, 1);
-  const wh = convertWeights(gpu, g, w, 'fwd', order, cp, npad, opts.weightScale);
+  const wh = weights(cp, npad);
   const gs = opts.gradScale ? [opts.gradScale] : [];
 
   const src = cached(
@@ -749,7 +773,7 @@ fn store(m: u32, n: u32, z: u32, v: f32) {
       );
     },
   );
-  const k = gpu.kernel(`conv2d_fwd_tc2_${mode} ${shapeName(g)}`, src);
+  const k = gpu.kernel(`${label}_tc2_${mode} ${shapeName(g)}`, src);
   if (splits === 1) {
     gpu.dispatch(k, [x, wh.buffer, ...extra, y, ...gs], [grid[0]!, grid[1]!, 1]);
   } else {
@@ -762,6 +786,30 @@ fn store(m: u32, n: u32, z: u32, v: f32) {
   releaseWeights(gpu, wh);
 }
 
+/**
+ * The forward conv equal to a stride-1 conv's input gradient: gy [n, cout, ho, wo] → gx [n, cin, h, w] with the
+ * kernel flipped (tap (ky, kx) ↦ (kh−1−ky, kw−1−kx)), channels swapped and padding kh−1−pad (may be negative).
+ */
+export function dgradAsForward(g: Conv2dGeom): Conv2dGeom {
+  return {
+    n: g.n,
+    cin: g.cout,
+    h: g.ho,
+    w: g.wo,
+    cout: g.cin,
+    kh: g.kh,
+    kw: g.kw,
+    strideY: 1,
+    strideX: 1,
+    padTop: g.kh - 1 - g.padTop,
+    padBottom: g.kh - 1 - g.padBottom,
+    padLeft: g.kw - 1 - g.padLeft,
+    padRight: g.kw - 1 - g.padRight,
+    ho: g.h,
+    wo: g.w,
+  };
+}
+
 /** Input gradient (per stride phase, as implicit.ts); with `bias` (indexed by cin) conv_transpose2d's forward. */
 export function conv2dBackwardInputTc2(
   gpu: Gpu,
@@ -772,6 +820,19 @@ export function conv2dBackwardInputTc2(
   bias: GPUBuffer | null = null,
   opts: Tc2Options = {},
 ): void {
+  if (g.strideY === 1 && g.strideX === 1) {
+    // a stride-1 input gradient is the forward conv of gy with the flipped filter: patch-staged where it applies
+    const gd = dgradAsForward(g);
+    const patched = patchFor(gpu, gd, opts);
+    if (patched) {
+      const khw = g.kh * g.kw;
+      const flipped = Array.from({ length: khw }, (_, t) => khw - 1 - t);
+      const weights = (cp: number, npad: number) =>
+        convertWeights(gpu, g, w, 'dgrad', flipped, cp, npad, opts.weightScale);
+      forwardGemm(gpu, gd, gy, weights, bias, gx, { ...opts, epilogue: undefined }, patched, true, 'conv2d_dgrad');
+      return;
+    }
+  }
   // rows per stride phase (the largest phase)
   const tile = tileFor(opts, g.n * ceilDiv(g.h, g.strideY) * ceilDiv(g.w, g.strideX), g.cin);
   const mode = opts.mode ?? 'hw';
