@@ -691,7 +691,18 @@ export function conv2dForwardTc2(
   const tile = patched ?? tileFor(opts, g.n * g.ho * g.wo, g.cout);
   const order = phaseTaps(g.kw, g.kh, g.kw, 0, 0, 1, 1);
   const weights = (cp: number, npad: number) => convertWeights(gpu, g, w, 'fwd', order, cp, npad, opts.weightScale);
-  forwardGemm(gpu, g, x, weights, bias, y, opts, tile, patched !== null, 'conv2d_fwd');
+  forwardGemm(
+    gpu,
+    g,
+    x,
+    weights,
+    bias,
+    y,
+    opts,
+    tile,
+    patched !== null,
+    `conv2d_fwd_tc2_${opts.mode ?? 'hw'} ${shapeName(g)}`,
+  );
 }
 
 /** The patch tile of a forward-like conv: the caller's, none, or patchTileFor's (none where a `tile` is given). */
@@ -714,6 +725,7 @@ function forwardGemm(
   opts: Tc2Options & { epilogue?: ConvEpilogue },
   tile: Tc2Tile,
   patched: boolean,
+  /** The kernel's label (profiles total GPU time per label). */
   label: string,
 ): void {
   const mode = opts.mode ?? 'hw';
@@ -773,7 +785,7 @@ fn store(m: u32, n: u32, z: u32, v: f32) {
       );
     },
   );
-  const k = gpu.kernel(`${label}_tc2_${mode} ${shapeName(g)}`, src);
+  const k = gpu.kernel(label, src);
   if (splits === 1) {
     gpu.dispatch(k, [x, wh.buffer, ...extra, y, ...gs], [grid[0]!, grid[1]!, 1]);
   } else {
@@ -829,7 +841,8 @@ export function conv2dBackwardInputTc2(
       const flipped = Array.from({ length: khw }, (_, t) => khw - 1 - t);
       const weights = (cp: number, npad: number) =>
         convertWeights(gpu, g, w, 'dgrad', flipped, cp, npad, opts.weightScale);
-      forwardGemm(gpu, gd, gy, weights, bias, gx, { ...opts, epilogue: undefined }, patched, true, 'conv2d_dgrad');
+      const label = `conv2d_dgrad_tc2_${opts.mode ?? 'hw'} ${shapeName(g)} (patch)`;
+      forwardGemm(gpu, gd, gy, weights, bias, gx, { ...opts, epilogue: undefined }, patched, true, label);
       return;
     }
   }
