@@ -1,3 +1,5 @@
+import { expect } from 'vitest';
+
 /** The subgroup-matrix loads of generated WGSL, in order, in either syntax (src/gpu/subgroup-matrix.ts). */
 export interface SgmLoad {
   ptr: string;
@@ -25,4 +27,22 @@ export function sgmLoads(wgsl: string): SgmLoad[] {
   }));
   if (t.length && l.length) throw new Error('WGSL mixes both subgroup-matrix syntaxes');
   return t.length ? t : l;
+}
+
+/**
+ * A hardware kernel and its software twin (tc2 / tc conv GEMMs): the enables and diagnostic, no twin code in the
+ * hardware kernel and no subgroup matrices in the twin, the same staging, and the same (offset, majorness, stride)
+ * for every matrix load, in order. Returns the number of loads.
+ */
+export function expectTwinOf(hw: string, sw: string): number {
+  expect(hw.startsWith('enable f16;\nenable chromium_experimental_subgroup_matrix;\n')).toBe(true);
+  expect(hw).toContain('diagnostic(off, chromium.subgroup_matrix_uniformity);');
+  expect(hw).not.toMatch(/SwMat|swMma/);
+  expect(sw).not.toMatch(/chromium|subgroupMatrix/);
+  const staging = (s: string) => s.slice(s.indexOf('fn fetchTiles'), s.indexOf('@compute'));
+  expect(staging(hw)).toBe(staging(sw));
+  const hwLoads = sgmLoads(hw).map((l) => `${l.offset}|${l.colMajor ? 1 : 0}|${l.stride.slice(0, -1)}`);
+  const swLoads = [...sw.matchAll(/= SwMat\((.*), (\d+)u, ([01])u\);/g)].map((m) => `${m[1]}|${m[3]}|${m[2]}`);
+  expect(hwLoads).toEqual(swLoads);
+  return hwLoads.length;
 }

@@ -294,18 +294,7 @@ export function gatherTimesWeights(
   npad: number,
   scaled = false,
 ): Pick<Tc2Spec, 'aLayout' | 'bLayout' | 'npad' | 'vars' | 'init' | 'fetch' | 'put' | 'cFast'> {
-  const a = pixelGather(T, tile, channels, scaled);
-  const b = tile.bGlobal ? null : weightCopy(T, tile, npad);
-  return {
-    aLayout: 'k',
-    bLayout: tile.bGlobal ? 'g' : 'k',
-    npad,
-    vars: a.vars + '\n' + (b?.vars ?? ''),
-    init: a.init + (b?.init ?? ''),
-    fetch: a.fetch + (b?.fetch ?? ''),
-    put: a.put + (b?.put ?? ''),
-    cFast: 'm',
-  };
+  return { aLayout: 'k', ...timesWeights(T, tile, npad, pixelGather(T, tile, channels, scaled)) };
 }
 
 /**
@@ -323,19 +312,32 @@ function patchedTimesWeights(
   'aLayout' | 'bLayout' | 'npad' | 'vars' | 'init' | 'fetch' | 'put' | 'cFast' | 'bRow' | 'aPatch' | 'rowOf'
 > {
   const a = patchStaging(T, g, tile, scaled);
-  const b = tile.bGlobal ? null : weightCopy(T, tile, npad, a.bRow);
   return {
     aLayout: 'r',
+    ...timesWeights(T, tile, npad, { ...a, put: '' }, a.bRow),
+    bRow: a.bRow,
+    aPatch: a.patch,
+    rowOf: true,
+  };
+}
+
+/** An A staging joined with the f16 weight copy of B (none with bGlobal: B is read from the weight buffer). */
+function timesWeights(
+  T: number,
+  tile: Tc2Tile,
+  npad: number,
+  a: { vars: string; init: string; fetch: string; put: string },
+  bRow?: string,
+): Pick<Tc2Spec, 'bLayout' | 'npad' | 'vars' | 'init' | 'fetch' | 'put' | 'cFast'> {
+  const b = tile.bGlobal ? null : weightCopy(T, tile, npad, bRow);
+  return {
     bLayout: tile.bGlobal ? 'g' : 'k',
     npad,
     vars: a.vars + '\n' + (b?.vars ?? ''),
     init: a.init + (b?.init ?? ''),
     fetch: a.fetch + (b?.fetch ?? ''),
-    put: b?.put ?? '',
+    put: a.put + (b?.put ?? ''),
     cFast: 'm',
-    bRow: a.bRow,
-    aPatch: a.patch,
-    rowOf: true,
   };
 }
 
