@@ -163,6 +163,32 @@ async function benchUnetRows(gpu: Gpu, opts: { tiny?: boolean }, path: string): 
         note: 'one wait at the end: animation throughput',
       },
     );
+    // the same forward captured once and replayed (Gpu.capture): the CPU re-encodes recorded dispatches only
+    const f0 = performance.now();
+    forward();
+    const frozenRecord = performance.now() - f0;
+    await gpu.sync();
+    const replay = gpu.capture(forward);
+    await gpu.sync();
+    const r0 = performance.now();
+    replay.run();
+    const replayRecord = performance.now() - r0;
+    await gpu.sync();
+    rows.push(
+      {
+        bench: 'unet',
+        case: `${name} forward, frozen weights, replayed`,
+        ms: await timeWall(gpu, () => replay.run(), reps),
+        note: `Gpu.capture: one run, to completion; CPU ${replayRecord.toFixed(2)} ms per replay against ${frozenRecord.toFixed(1)} ms recording the frozen forward (${replay.dispatches} dispatches)`,
+      },
+      {
+        bench: 'unet',
+        case: `${name} forward, frozen weights, replayed, ${THROUGHPUT_RUNS} back to back (per run)`,
+        ms: await timeThroughput(gpu, () => replay.run(), THROUGHPUT_RUNS),
+        note: 'one wait at the end',
+      },
+    );
+    replay.dispose();
   } finally {
     net.unfreeze();
   }

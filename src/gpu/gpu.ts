@@ -12,6 +12,7 @@ import { parseBindings, type BindingKind, type Kernel } from './kernels.js';
 import { DeviceLostError, GpuError, WgslCompileError } from './errors.js';
 import { describeAdapter, type AdapterSummary } from './adapter.js';
 import type { KernelProfiler } from './profiler.js';
+import { Replay, type CapturedOp } from './capture.js';
 
 export type Binding = GPUBuffer | { buffer: GPUBuffer; offset?: number; size?: number };
 
@@ -37,6 +38,8 @@ export class Gpu {
   private readonly paramData = new ArrayBuffer(PARAM_SLOT * PARAM_SLOTS);
   private paramUsed = 0;
   private encoder: GPUCommandEncoder | null = null;
+  /** The ops recorded since capture() began, or null when not capturing. */
+  private captured: CapturedOp[] | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private readonly errors: Error[] = [];
   private lost: GPUDeviceLostInfo | null = null;
@@ -148,7 +151,7 @@ export class Gpu {
       this.checkArgs(k, buffers, params);
       return;
     }
-    this.record(k, buffers, params, (pass) => pass.dispatchWorkgroups(x, y, z));
+    this.record(k, buffers, params, (pass) => pass.dispatchWorkgroups(x, y, z), [x, y, z], null);
   }
 
   /**
@@ -168,7 +171,10 @@ export class Gpu {
     if (offset % 4 !== 0 || offset + 12 > indirect.size) {
       throw new GpuError(`kernel '${k.name}': indirect offset ${offset} is not 4-aligned or past the buffer`);
     }
-    this.record(k, buffers, params, (pass) => pass.dispatchWorkgroupsIndirect(indirect, offset));
+    this.record(k, buffers, params, (pass) => pass.dispatchWorkgroupsIndirect(indirect, offset), null, {
+      buffer: indirect,
+      offset,
+    });
   }
 
   private checkArgs(k: Kernel, buffers: readonly Binding[], params?: ArrayBufferView): void {
@@ -185,6 +191,8 @@ export class Gpu {
     buffers: readonly Binding[],
     params: ArrayBufferView | undefined,
     go: (pass: GPUComputePassEncoder) => void,
+    grid: readonly [number, number, number] | null,
+    indirect: { buffer: GPUBuffer; offset: number } | null,
   ): void {
     this.checkArgs(k, buffers, params);
     let offset = 0;
@@ -202,8 +210,21 @@ export class Gpu {
       this.pass = this.commandEncoder().beginComputePass({ timestampWrites: this.profiler.nextPass(k.name) });
     }
     const pass = this.computePass();
+    const bind0 = this.bindGroup(k, buffers);
     pass.setPipeline(k.pipeline);
-    pass.setBindGroup(0, this.bindGroup(k, buffers));
+    pass.setBindGroup(0, bind0);
+    if (this.captured) {
+      const uses = buffers.map((b) => ('buffer' in b ? b.buffer : b));
+      this.captured.push({
+        kind: 'dispatch',
+        pipeline: k.pipeline,
+        bind0,
+        params: params ? new Uint8Array(params.buffer, params.byteOffset, params.byteLength).slice() : null,
+        grid,
+        indirect,
+        uses: indirect ? [...uses, indirect.buffer] : uses,
+      });
+    }
     if (params) pass.setBindGroup(1, this.paramBindGroup, [offset]);
     go(pass);
     this.dispatchCount++;
@@ -212,6 +233,44 @@ export class Gpu {
       this.flush();
       this.flushAt = Math.min(2 * this.flushAt, 1 << 20);
     }
+  }
+
+  /**
+   * Run `fn` (which records GPU work as usual) and keep what it recorded as a Replay that re-encodes the same
+   * dispatches, copies, clears and uploads on the same buffers for a few µs of CPU each (capture.ts: the contract).
+   * The work of this call runs normally too.
+   */
+  capture(fn: () => void): Replay {
+    this.checkAlive();
+    if (this.captured) throw new GpuError('capture: already capturing');
+    if (this.profiler) throw new GpuError('capture: not while a profiler is attached');
+    const ops: CapturedOp[] = [];
+    this.captured = ops;
+    try {
+      fn();
+    } finally {
+      this.captured = null;
+    }
+    const touched = new Set<GPUBuffer>();
+    for (const op of ops) {
+      if (op.kind === 'dispatch') for (const b of op.uses) touched.add(b);
+      else if (op.kind === 'copy') touched.add(op.src).add(op.dst);
+      else touched.add(op.buf);
+    }
+    // temporaries the work released are free now: keep them out of the pool while the replay lives
+    const reserved = [...touched].filter((b) => this.pool.isFree(b));
+    this.pool.reserve(reserved);
+    const pool = this.pool;
+    return new Replay(
+      {
+        device: this.device,
+        paramLayout: this.paramLayout,
+        flush: () => this.flush(),
+        unreserve: (b) => b.forEach((x) => pool.release(x)),
+      },
+      ops,
+      reserved,
+    );
   }
 
   /** Attach (or with null detach) a per-kernel profiler: each dispatch then runs in its own timed pass. */
@@ -226,6 +285,7 @@ export class Gpu {
     if (size === 0) return;
     this.endPass();
     this.commandEncoder().copyBufferToBuffer(src, srcOffset, dst, dstOffset, size);
+    this.captured?.push({ kind: 'copy', src, srcOffset, dst, dstOffset, size });
   }
 
   /** Record zero-filling of a buffer range (bytes, multiples of 4). */
@@ -233,6 +293,7 @@ export class Gpu {
     this.checkAlive();
     this.endPass();
     this.commandEncoder().clearBuffer(buf, offset, size);
+    this.captured?.push({ kind: 'clear', buf, offset, size });
   }
 
   /**
@@ -243,13 +304,10 @@ export class Gpu {
     this.checkAlive();
     this.flush();
     const bytes = new Uint8Array(data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
-    if (bytes.byteLength % 4 === 0) {
-      this.device.queue.writeBuffer(buf, offset, bytes);
-    } else {
-      const padded = new Uint8Array(Math.ceil(bytes.byteLength / 4) * 4);
-      padded.set(bytes);
-      this.device.queue.writeBuffer(buf, offset, padded);
-    }
+    const padded = bytes.byteLength % 4 === 0 ? bytes : new Uint8Array(Math.ceil(bytes.byteLength / 4) * 4);
+    if (padded !== bytes) padded.set(bytes);
+    this.device.queue.writeBuffer(buf, offset, padded);
+    this.captured?.push({ kind: 'upload', buf, offset, bytes: padded.slice() });
   }
 
   /** A new pooled storage buffer holding `data`. */
@@ -285,6 +343,7 @@ export class Gpu {
   /** Read `size` bytes at `offset` of a buffer back to the CPU, after all recorded work. */
   async read(buf: GPUBuffer, offset = 0, size?: number): Promise<ArrayBuffer> {
     this.checkAlive();
+    if (this.captured) throw new GpuError('capture: the captured work reads back to the CPU, which a replay cannot');
     const n = size ?? buf.size - offset;
     const aligned = Math.ceil(n / 4) * 4;
     const staging = this.device.createBuffer({ size: Math.max(4, aligned), usage: 0x01 /* MAP_READ */ | 0x08 });

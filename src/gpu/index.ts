@@ -9,6 +9,7 @@ export { parseBindings, type Kernel, type BindingKind } from './kernels.js';
 export { GpuError, NoAdapterError, DeviceLostError, WgslCompileError } from './errors.js';
 export { describeAdapter, webgpuEntry, type AdapterSummary, type DeviceRequest } from './adapter.js';
 export { GpuTimer } from './timing.js';
+export { Replay } from './capture.js';
 export { KernelProfiler, type KernelTime } from './profiler.js';
 export { grid1d, GRID_INDEX } from './grid.js';
 

@@ -93,6 +93,25 @@ export class BufferPool {
     list.splice(lo, 0, buf);
   }
 
+  /** Whether `buf` is one of this pool's buffers and free. */
+  isFree(buf: GPUBuffer): boolean {
+    return this.owned.has(buf) && !this.inUse.has(buf);
+  }
+
+  /** Take free buffers out of the free lists: in use (by a replay, capture.ts) until released. */
+  reserve(buffers: readonly GPUBuffer[]): void {
+    for (const buf of buffers) {
+      const size = this.owned.get(buf);
+      const list = size === undefined ? undefined : this.free.get(size);
+      const at = list ? list.indexOf(buf) : -1;
+      if (at < 0) throw new Error('BufferPool.reserve: buffer is not free');
+      list!.splice(at, 1);
+      this.inUse.add(buf);
+      this.stats.bytesInUse += size!;
+      this.stats.peakBytesInUse = Math.max(this.stats.peakBytesInUse, this.stats.bytesInUse);
+    }
+  }
+
   /** Destroy every free buffer (e.g. between benchmarks of different sizes). */
   trim(): void {
     for (const list of this.free.values()) {

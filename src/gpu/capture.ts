@@ -1,0 +1,143 @@
+/**
+ * Capture and replay of recorded GPU work (a "graph"): the frozen network's forward records ~145 dispatches per
+ * frame, and recording costs 20–70 µs of CPU per dispatch (kernel lookup, shape logic, pooled buffers, bind groups),
+ * 3–10 ms per frame depending on the host (bench/RESULTS.md, 2026-11-28d: the one-run figure moved 9.2–11.3 ms with
+ * the host's CPU while the GPU work stayed at ~8.2 ms). A capture keeps what was recorded — pipelines, bind groups,
+ * workgroup grids, parameter bytes, copies, clears and uploads — and `run()` re-encodes it directly, a few µs per
+ * dispatch.
+ *
+ * Contract: the replay reads and writes the same buffers as the captured run. Its inputs are whatever those buffers
+ * hold when `run()` is called (write new inputs into them with gpu.upload first), its outputs land where the
+ * captured run put them. Buffers the captured work used and released back to the pool are taken out of the pool
+ * for the replay's lifetime (`dispose()` returns them); buffers still held by the caller (inputs, weights, outputs)
+ * stay the caller's and must outlive the replay. Uploads made during the capture are replayed with the same bytes.
+ * Work that reads back to the CPU cannot be captured (its decisions would not replay).
+ */
+import { PARAM_SLOT } from './gpu.js';
+
+export type CapturedOp =
+  | {
+      kind: 'dispatch';
+      pipeline: GPUComputePipeline;
+      bind0: GPUBindGroup;
+      params: Uint8Array | null;
+      grid: readonly [number, number, number] | null;
+      indirect: { buffer: GPUBuffer; offset: number } | null;
+      /** The buffers the bind group holds (and the indirect buffer). */
+      uses: readonly GPUBuffer[];
+    }
+  | { kind: 'copy'; src: GPUBuffer; srcOffset: number; dst: GPUBuffer; dstOffset: number; size: number }
+  | { kind: 'clear'; buf: GPUBuffer; offset: number; size: number | undefined }
+  | { kind: 'upload'; buf: GPUBuffer; offset: number; bytes: Uint8Array<ArrayBuffer> };
+
+/** What the runtime needs from its owner to replay (the Gpu). */
+export interface ReplayHost {
+  readonly device: GPUDevice;
+  readonly paramLayout: GPUBindGroupLayout;
+  /** Submit everything recorded so far, so the replay runs after it. */
+  flush(): void;
+  /** Give buffers the capture took out of the pool back to it. */
+  unreserve(buffers: readonly GPUBuffer[]): void;
+}
+
+/** Submit after this many replayed dispatches in the first batch, so the GPU starts while the rest is encoded. */
+const FIRST_BATCH = 8;
+
+export class Replay {
+  readonly dispatches: number;
+  private readonly params: GPUBuffer | null;
+  private readonly paramGroup: GPUBindGroup | null;
+  private readonly offsets: number[] = [];
+  private disposed = false;
+
+  constructor(
+    private readonly host: ReplayHost,
+    private readonly ops: readonly CapturedOp[],
+    private readonly reserved: readonly GPUBuffer[],
+  ) {
+    let n = 0;
+    let slots = 0;
+    for (const op of ops) {
+      if (op.kind !== 'dispatch') continue;
+      n++;
+      this.offsets.push(op.params ? slots++ * PARAM_SLOT : -1);
+    }
+    this.dispatches = n;
+    if (slots > 0) {
+      const data = new Uint8Array(slots * PARAM_SLOT);
+      let i = 0;
+      for (const op of ops) if (op.kind === 'dispatch' && op.params) data.set(op.params, i++ * PARAM_SLOT);
+      this.params = host.device.createBuffer({
+        label: 'replay params',
+        size: data.byteLength,
+        usage: 0x40 /* UNIFORM */ | 0x08 /* COPY_DST */,
+      });
+      host.device.queue.writeBuffer(this.params, 0, data);
+      this.paramGroup = host.device.createBindGroup({
+        layout: host.paramLayout,
+        entries: [{ binding: 0, resource: { buffer: this.params, size: PARAM_SLOT } }],
+      });
+    } else {
+      this.params = null;
+      this.paramGroup = null;
+    }
+  }
+
+  /** Run the captured work again (after anything recorded before; does not wait). */
+  run(): void {
+    if (this.disposed) throw new Error('Replay.run: the replay was disposed');
+    this.host.flush();
+    const device = this.host.device;
+    let encoder: GPUCommandEncoder | null = null;
+    let pass: GPUComputePassEncoder | null = null;
+    let sinceSubmit = 0;
+    let first = true;
+    const endPass = () => {
+      pass?.end();
+      pass = null;
+    };
+    const submit = () => {
+      endPass();
+      if (encoder) device.queue.submit([encoder.finish()]);
+      encoder = null;
+      sinceSubmit = 0;
+    };
+    let d = 0;
+    for (const op of this.ops) {
+      if (op.kind === 'upload') {
+        submit(); // the upload lands after the work before it, as in the captured run
+        device.queue.writeBuffer(op.buf, op.offset, op.bytes);
+        continue;
+      }
+      encoder ??= device.createCommandEncoder();
+      if (op.kind === 'dispatch') {
+        pass ??= encoder.beginComputePass();
+        pass.setPipeline(op.pipeline);
+        pass.setBindGroup(0, op.bind0);
+        const off = this.offsets[d++]!;
+        if (off >= 0) pass.setBindGroup(1, this.paramGroup!, [off]);
+        if (op.indirect) pass.dispatchWorkgroupsIndirect(op.indirect.buffer, op.indirect.offset);
+        else pass.dispatchWorkgroups(op.grid![0], op.grid![1], op.grid![2]);
+        if (first && ++sinceSubmit >= FIRST_BATCH) {
+          first = false;
+          submit();
+        }
+      } else if (op.kind === 'copy') {
+        endPass();
+        encoder.copyBufferToBuffer(op.src, op.srcOffset, op.dst, op.dstOffset, op.size);
+      } else {
+        endPass();
+        encoder.clearBuffer(op.buf, op.offset, op.size);
+      }
+    }
+    submit();
+  }
+
+  /** Give the reserved buffers back to the pool; the replay cannot run afterwards. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.host.unreserve(this.reserved);
+    this.params?.destroy();
+  }
+}
