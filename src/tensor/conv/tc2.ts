@@ -52,8 +52,9 @@ export interface Tc2Tile {
   single?: boolean;
   /**
    * Halves per staged weight unit (forward / input grad B without bGlobal): 4 (vec4<f16> loads, default) or 2
-   * (vec2<f16>: each of a warp's 2-byte workgroup stores then covers 32 consecutive words instead of every other
-   * word of 64).
+   * (vec2<f16>: each of a warp's 2-byte workgroup stores covers 32 consecutive words instead of every other word of
+   * 64). H200, 2026-11-28 (`gpu-session.sh probe`): 2 was 0–4% slower on the large layers, so the stores were not
+   * the limit; kept as an option for other GPUs.
    */
   bVec?: 2 | 4;
 }
