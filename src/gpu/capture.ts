@@ -11,7 +11,9 @@
  * captured run put them. Buffers the captured work used and released back to the pool are taken out of the pool
  * for the replay's lifetime (`dispose()` returns them); buffers still held by the caller (inputs, weights, outputs)
  * stay the caller's and must outlive the replay. Uploads made during the capture are replayed with the same bytes.
- * Work that reads back to the CPU cannot be captured (its decisions would not replay).
+ * Work that reads back to the CPU cannot be captured (its decisions would not replay), and values the CPU computes
+ * per run and passes as dispatch parameters are replayed as captured: an optimizer step whose step count (Adam's
+ * bias correction) travels in its parameters is not capturable as is; a frozen forward is.
  */
 import { PARAM_SLOT } from './gpu.js';
 
