@@ -34,8 +34,8 @@ export function sgmStore(ptr: string, offset: string, value: string, colMajor: b
 
 /** Whether `device` (with subgroup matrices) compiles the templated form; sets the syntax accordingly. */
 export async function probeSubgroupMatrixSyntax(device: GPUDevice): Promise<boolean> {
-  const code = /* wgsl */ `enable f16;
-enable chromium_experimental_subgroup_matrix;
+  // f32 only (a device may have subgroup matrices without shader-f16); a module, not a pipeline, so no config check
+  const code = /* wgsl */ `enable chromium_experimental_subgroup_matrix;
 @group(0) @binding(0) var<storage, read_write> B: array<f32, 256>;
 @compute @workgroup_size(32)
 fn main() {
