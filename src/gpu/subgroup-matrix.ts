@@ -14,10 +14,6 @@ export function setTemplatedSubgroupMatrixSyntax(on: boolean): void {
   templated = on;
 }
 
-export function templatedSubgroupMatrixSyntax(): boolean {
-  return templated;
-}
-
 /** `subgroupMatrixLoad` of matrix type `type` from `ptr` (e.g. '&SA') at element `offset`, rows `stride` apart. */
 export function sgmLoad(type: string, ptr: string, offset: string, colMajor: boolean, stride: string): string {
   return templated

@@ -466,17 +466,8 @@ ${s.init}
 ${decl}  if (sBegin < sEnd) { fetchTiles(sBegin); putTiles(0u);${p ? ' putPatch();' : ''} }
   workgroupBarrier();
 ${
-  p && s.bLayout === 'g'
-    ? // nothing staged per slice: barriers only around the patch, once per chunk
-      `  let buf = 0u;
-  for (var ks = sBegin; ks < sEnd; ks++) {
-    let more = ks + 1u < sEnd;
-${p.slice}
-    if (more) { fetchTiles(ks + 1u); }
-${inner}    if (more && (ks + 1u) % ${p.every}u == 0u) { workgroupBarrier(); putPatch(); workgroupBarrier(); }
-  }`
-    : tile.single
-      ? `  let buf = 0u;
+  tile.single
+    ? `  let buf = 0u;
   for (var ks = sBegin; ks < sEnd; ks++) {
     let more = ks + 1u < sEnd;${p ? `\n${p.slice}` : ''}
     if (more) { fetchTiles(ks + 1u); }
@@ -484,7 +475,7 @@ ${inner}    workgroupBarrier();
     if (more) { putTiles(0u);${p ? ` if ((ks + 1u) % ${p.every}u == 0u) { putPatch(); }` : ''} }
     workgroupBarrier();
   }`
-      : `  var buf = 0u;
+    : `  var buf = 0u;
   for (var ks = sBegin; ks < sEnd; ks++) {
     let more = ks + 1u < sEnd;${p ? `\n${p.slice}` : ''}
     if (more) { fetchTiles(ks + 1u); }
