@@ -147,11 +147,19 @@ case "${1:-}" in
       -- --only conv-paths
     bench unet 150 -- --only unet
     ;;
+  skip-taps) # 2026-11-28e: sub-pixel GEMMs walking only their phases' taps; full-size check; replay CPU figures
+    bench check 220 -- --only unet-check
+    bench unet 150 -- --only unet
+    v='[{"name":"all-taps","opts":{"path":"tc2","subpixelSkipTaps":false}}]'
+    bench skip-taps 150 CONV_PATHS=tc2-auto CONV_PASSES=forward,input-grad CONV_PATHS_JSON="$v" 'CONV_PATHS_FILTER= s2 ' \
+      -- --only conv-paths
+    bench profile 60 PROFILE_ONLY=unet PROFILE_TOP=40 -- --only profile
+    ;;
   smoke) # the script itself on any adapter (tiny shapes)
     bench smoke 600 -- --only unet,unet-check --tiny
     ;;
   *)
-    echo "usage: bash bench/gpu-session.sh network|kernels|tiles|ab|convert|ablate|big|probe|final|smoke" >&2
+    echo "usage: bash bench/gpu-session.sh network|kernels|tiles|ab|convert|ablate|big|probe|final|skip-taps|smoke" >&2
     exit 2
     ;;
 esac

@@ -18,7 +18,7 @@ import {
   zeroGrad,
 } from '../src/tensor/index.js';
 import type { BenchRow } from './table.js';
-import { timeThroughput, timeWall } from './timeit.js';
+import { throughputDetail, timeThroughput, timeWall } from './timeit.js';
 import { setDefaultConvKernel } from '../src/tensor/conv/ops.js';
 import type { ConvKernelOptions } from '../src/tensor/conv/conv2d-raw.js';
 
@@ -149,18 +149,20 @@ async function benchUnetRows(gpu: Gpu, opts: { tiny?: boolean }, path: string): 
   // animation: weights frozen (modulated, transposed and converted once), as the avatar runtime runs them
   net.freezeForInference();
   try {
+    const frozenWall = await timeWall(gpu, forward, reps);
+    const frozenBatch = await throughputDetail(gpu, forward, THROUGHPUT_RUNS);
     rows.push(
       {
         bench: 'unet',
         case: `${name} forward, frozen weights`,
-        ms: await timeWall(gpu, forward, reps),
+        ms: frozenWall,
         note: 'freezeForInference: one run, to completion',
       },
       {
         bench: 'unet',
         case: `${name} forward, frozen weights, ${THROUGHPUT_RUNS} back to back (per run)`,
-        ms: await timeThroughput(gpu, forward, THROUGHPUT_RUNS),
-        note: 'one wait at the end: animation throughput',
+        ms: frozenBatch.ms,
+        note: `one wait at the end: animation throughput; CPU ${frozenBatch.cpuMs.toFixed(2)} ms per run before the wait`,
       },
     );
     // the same forward captured once and replayed (Gpu.capture): the CPU re-encodes recorded dispatches only
@@ -174,20 +176,19 @@ async function benchUnetRows(gpu: Gpu, opts: { tiny?: boolean }, path: string): 
     replay.run();
     const replayRecord = performance.now() - r0;
     await gpu.sync();
-    rows.push(
-      {
-        bench: 'unet',
-        case: `${name} forward, frozen weights, replayed`,
-        ms: await timeWall(gpu, () => replay.run(), reps),
-        note: `Gpu.capture: one run, to completion; CPU ${replayRecord.toFixed(2)} ms per replay against ${frozenRecord.toFixed(1)} ms recording the frozen forward (${replay.dispatches} dispatches)`,
-      },
-      {
-        bench: 'unet',
-        case: `${name} forward, frozen weights, replayed, ${THROUGHPUT_RUNS} back to back (per run)`,
-        ms: await timeThroughput(gpu, () => replay.run(), THROUGHPUT_RUNS),
-        note: 'one wait at the end',
-      },
-    );
+    rows.push({
+      bench: 'unet',
+      case: `${name} forward, frozen weights, replayed`,
+      ms: await timeWall(gpu, () => replay.run(), reps),
+      note: `Gpu.capture: one run, to completion; CPU ${replayRecord.toFixed(2)} ms per replay against ${frozenRecord.toFixed(1)} ms recording the frozen forward (${replay.dispatches} dispatches)`,
+    });
+    const replayBatch = await throughputDetail(gpu, () => replay.run(), THROUGHPUT_RUNS);
+    rows.push({
+      bench: 'unet',
+      case: `${name} forward, frozen weights, replayed, ${THROUGHPUT_RUNS} back to back (per run)`,
+      ms: replayBatch.ms,
+      note: `one wait at the end; CPU ${replayBatch.cpuMs.toFixed(2)} ms per run before the wait`,
+    });
     replay.dispose();
   } finally {
     net.unfreeze();

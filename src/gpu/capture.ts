@@ -42,7 +42,10 @@ export interface ReplayHost {
   unreserve(buffers: readonly GPUBuffer[]): void;
 }
 
-/** Submit after this many replayed dispatches in the first batch, so the GPU starts while the rest is encoded. */
+/**
+ * Submit after this many replayed dispatches, then after twice as many each time, so the GPU starts while the rest
+ * is encoded and is not left waiting for one long tail (the Gpu's own flushes grow the same way).
+ */
 const FIRST_BATCH = 8;
 
 export class Replay {
@@ -93,7 +96,7 @@ export class Replay {
     let encoder: GPUCommandEncoder | null = null;
     let pass: GPUComputePassEncoder | null = null;
     let sinceSubmit = 0;
-    let first = true;
+    let batch = FIRST_BATCH;
     const endPass = () => {
       pass?.end();
       pass = null;
@@ -120,8 +123,8 @@ export class Replay {
         if (off >= 0) pass.setBindGroup(1, this.paramGroup!, [off]);
         if (op.indirect) pass.dispatchWorkgroupsIndirect(op.indirect.buffer, op.indirect.offset);
         else pass.dispatchWorkgroups(op.grid![0], op.grid![1], op.grid![2]);
-        if (first && ++sinceSubmit >= FIRST_BATCH) {
-          first = false;
+        if (++sinceSubmit >= batch) {
+          batch *= 2;
           submit();
         }
       } else if (op.kind === 'copy') {

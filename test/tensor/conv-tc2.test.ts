@@ -19,7 +19,12 @@ import {
   type ConvKernelOptions,
 } from '../../src/tensor/conv/conv2d-raw.js';
 import { epilogueRef } from '../../src/tensor/conv/epilogue.js';
-import { conv2dGeometry, convTranspose2dGeometry, type Conv2dOptions } from '../../src/tensor/conv/geometry.js';
+import {
+  conv2dGeometry,
+  convTranspose2dGeometry,
+  type Conv2dOptions,
+  type ConvTranspose2dGeom,
+} from '../../src/tensor/conv/geometry.js';
 import {
   TC2_TILE,
   TC2_TILE_N64,
@@ -110,6 +115,19 @@ const PATHS: Array<[string, ConvKernelOptions, number[]?]> = [
   ['tc2-sw small-M routing (the default small-M tile)', { path: 'tc2-sw' }, [3]],
 ];
 
+const TRANSPOSED_VARIANTS: readonly ConvKernelOptions[] = [
+  { ...PATHS[0]![1], subpixelTranspose: false }, // four input-gradient GEMMs, one per output phase
+  { ...PATHS[2]![1], subpixelTranspose: false },
+  { ...PATHS[0]![1], subpixelTranspose: true }, // one GEMM over the four output phases (the default)
+  { ...PATHS[2]![1], subpixelTranspose: true, splits: 2 },
+];
+/** The sub-pixel GEMM with 16-column tiles, walking only the taps of each tile's phases, and walking all four. */
+const SKIP_TAP_VARIANTS: readonly ConvKernelOptions[] = [
+  sw({ bm: 32, bn: 16, bk: 16, sgm: 2, sgn: 1 }),
+  sw({ bm: 32, bn: 16, bk: 16, sgm: 2, sgn: 1, bGlobal: true }, { splits: 3 }),
+  sw({ bm: 32, bn: 16, bk: 16, sgm: 2, sgn: 1 }, { subpixelSkipTaps: false }),
+];
+
 describe('conv2d tc2 (software twin)', () => {
   for (const [name, opts, only] of PATHS) {
     it(
@@ -147,35 +165,43 @@ describe('conv2d tc2 (software twin)', () => {
     async () => {
       const gpu = await getGpu();
       const rand = seededRandom(22);
-      const t = convTranspose2dGeometry([2, 6, 5, 4], [6, 5, 3, 3], { stride: 2 });
-      const x = q10(t.n * t.cin * t.h * t.w, rand);
-      const w = q10(t.cin * t.cout * 9, rand);
-      const b = q10(t.cout, rand);
-      const gy = q10(t.n * t.cout * t.hout * t.wout, rand);
-      const yRef = convTranspose2dRef(t, x, w, b);
-      const ref = convTranspose2dBackwardRef(t, x, w, gy);
-      const variants: ConvKernelOptions[] = [
-        { ...PATHS[0]![1], subpixelTranspose: false }, // four input-gradient GEMMs, one per output phase
-        { ...PATHS[2]![1], subpixelTranspose: false },
-        { ...PATHS[0]![1], subpixelTranspose: true }, // one GEMM over the four output phases (the default)
-        { ...PATHS[2]![1], subpixelTranspose: true, splits: 2 },
-      ];
-      for (const opts of variants) {
-        await withBuffers(gpu, async (up, out) => {
-          const [bx, bw, bb, bgy] = [up(x), up(w), up(b), up(gy)];
-          const [by, bgx, bgw] = [out(yRef.length), out(x.length), out(w.length)];
-          convTranspose2dForwardRaw(gpu, t, bx, bw, bb, by, opts);
-          convTranspose2dBackwardInputRaw(gpu, t, bgy, bw, bgx, opts);
-          convTranspose2dBackwardWeightRaw(gpu, t, bx, bgy, bgw, opts);
-          const tag = JSON.stringify(opts);
-          expect(relError(await gpu.readF32(by, yRef.length), yRef), `y ${tag}`).toBeLessThan(TOL);
-          expect(relError(await gpu.readF32(bgx, x.length), ref.gx), `gx ${tag}`).toBeLessThan(TOL);
-          expect(relError(await gpu.readF32(bgw, w.length), ref.gw), `gw ${tag}`).toBeLessThan(TOL);
-        });
-      }
+      for (const [t, variants] of [
+        [convTranspose2dGeometry([2, 6, 5, 4], [6, 5, 3, 3], { stride: 2 }), TRANSPOSED_VARIANTS],
+        // 12 and 16 output channels: 16-column tiles hold one or two phases, so workgroups skip taps (sparseK)
+        [convTranspose2dGeometry([1, 7, 4, 5], [7, 12, 3, 3], { stride: 2 }), SKIP_TAP_VARIANTS],
+        [convTranspose2dGeometry([1, 5, 3, 4], [5, 16, 3, 3], { stride: 2 }), SKIP_TAP_VARIANTS],
+      ] as const)
+        await transposedAgainstRef(gpu, rand, t, variants);
     },
     COLD,
   );
+
+  async function transposedAgainstRef(
+    gpu: Gpu,
+    rand: () => number,
+    t: ConvTranspose2dGeom,
+    variants: readonly ConvKernelOptions[],
+  ): Promise<void> {
+    const x = q10(t.n * t.cin * t.h * t.w, rand);
+    const w = q10(t.cin * t.cout * 9, rand);
+    const b = q10(t.cout, rand);
+    const gy = q10(t.n * t.cout * t.hout * t.wout, rand);
+    const yRef = convTranspose2dRef(t, x, w, b);
+    const ref = convTranspose2dBackwardRef(t, x, w, gy);
+    for (const opts of variants) {
+      await withBuffers(gpu, async (up, out) => {
+        const [bx, bw, bb, bgy] = [up(x), up(w), up(b), up(gy)];
+        const [by, bgx, bgw] = [out(yRef.length), out(x.length), out(w.length)];
+        convTranspose2dForwardRaw(gpu, t, bx, bw, bb, by, opts);
+        convTranspose2dBackwardInputRaw(gpu, t, bgy, bw, bgx, opts);
+        convTranspose2dBackwardWeightRaw(gpu, t, bx, bgy, bgw, opts);
+        const tag = JSON.stringify(opts);
+        expect(relError(await gpu.readF32(by, yRef.length), yRef), `y ${tag}`).toBeLessThan(TOL);
+        expect(relError(await gpu.readF32(bgx, x.length), ref.gx), `gx ${tag}`).toBeLessThan(TOL);
+        expect(relError(await gpu.readF32(bgw, w.length), ref.gw), `gw ${tag}`).toBeLessThan(TOL);
+      });
+    }
+  }
 
   it(
     'fused epilogues (demodulation, noise, bias, leaky ReLU·√2), with and without split-K',

@@ -172,6 +172,8 @@ export interface ConvKernelOptions {
    * 11.17 → 10.63 ms, training step 35.4 → 34.6 ms; same error against fp32); false runs the four phase GEMMs.
    */
   subpixelTranspose?: boolean;
+  /** The sub-pixel GEMM of a 3×3 kernel walks only the taps each tile's phases use; false walks all (bench A/B). */
+  subpixelSkipTaps?: boolean;
   /**
    * Forward and input gradient on the tc2 paths only (see runsTc2): convolve with weightScale·w, the scale
    * applied during the f16 weight conversion. Other paths reject it.

@@ -28,6 +28,29 @@ import {
 
 const ceilDiv = (a: number, b: number) => Math.ceil(a / b);
 
+/**
+ * The K walk of a 3×3 kernel's workgroup (tc2Kernel's sparseK): phase (py, px) uses tap (dy, dx) unless py = dy = 1
+ * or px = dx = 1 (filter row / column 3 does not exist), so phases 0–3 use the taps of masks 1111, 0101, 0011, 0001
+ * (bit t = 2·dy + dx). A workgroup walks the taps any phase among its BN columns uses, all channel chunks of each.
+ */
+const skipTaps = (bn: number) => /* wgsl */ `
+var<private> gTaps: u32;
+fn kSlices(n0: u32) -> u32 {
+  var masks = array<u32, 4>(15u, 5u, 3u, 1u);
+  let last = (min(n0 + ${bn}u, GEMM_N) - 1u) / CO;
+  var m = 0u;
+  for (var p = n0 / CO; p <= last; p++) { m |= masks[p]; }
+  gTaps = m;
+  return countOneBits(m) * G_CB;
+}
+fn kSlice(i: u32) -> u32 {
+  var k = i / G_CB; var tap = 0u;
+  for (var b = 0u; b < 4u; b++) {
+    if (((gTaps >> b) & 1u) != 0u) { if (k == 0u) { tap = b; break; } k--; }
+  }
+  return tap * G_CB + i % G_CB;
+}`;
+
 /** Whether the sub-pixel form applies: stride 2, a 3×3 or 4×4 kernel, no padding and no output padding. */
 export function subpixelApplies(t: ConvTranspose2dGeom): boolean {
   const g = t.conv;
@@ -96,7 +119,10 @@ export function convTranspose2dSubpixelTc2(
   opts: Tc2Options = {},
 ): void {
   if (!subpixelApplies(t)) throw new Error('conv_transpose2d sub-pixel form: stride 2, 3×3 or 4×4, no padding only');
-  const tile = tileFor(opts, t.n * (t.h + 1) * (t.w + 1), 4 * t.cout);
+  // A 3×3 kernel's phases use 4, 2, 2 and 1 of the 4 taps: a workgroup walks only the taps of the phases its columns
+  // hold (sparseK), 9/16 of the GEMM where a tile's columns lie in one phase, so the tile is picked for Cout columns.
+  const sparse = t.conv.kh === 3 && t.conv.kw === 3 && opts.subpixelSkipTaps !== false;
+  const tile = tileFor(opts, t.n * (t.h + 1) * (t.w + 1), sparse ? t.cout : 4 * t.cout);
   const mode = opts.mode ?? 'hw';
   const T = checkTc2Tile(tile, gpu.limits.maxComputeInvocationsPerWorkgroup);
   const cb = ceilDiv(t.cin, tile.bk);
@@ -113,7 +139,7 @@ export function convTranspose2dSubpixelTc2(
   const wh = subpixelWeights(gpu, t, w, cp, npad, opts.weightScale);
   const gs = opts.gradScale ? [opts.gradScale] : [];
   const src = cached(
-    `tc2convT|${t.n},${t.cin},${t.cout},${t.h},${t.w},${t.conv.kh},${t.conv.kw}|${tileKey(tile)}|${mode}|${bias ? 1 : 0}|${sps}|${gs.length}`,
+    `tc2convT|${t.n},${t.cin},${t.cout},${t.h},${t.w},${t.conv.kh},${t.conv.kw}|${tileKey(tile)}|${mode}|${bias ? 1 : 0}|${sps}|${gs.length}|${sparse}`,
     () => {
       const b = gatherBindings(tile, bias !== null, 'Y');
       return tc2Kernel(
@@ -128,7 +154,7 @@ fn pixel(m: u32) -> vec3i {
   let b = m / (HA * WA); let q = m % (HA * WA);
   return vec3i(i32(b * G_SC * G_SHW), i32(q / WA), i32(q % WA));
 }
-fn tapOf(t: u32) -> vec2i { return vec2i(-i32(t >> 1u), -i32(t & 1u)); }
+fn tapOf(t: u32) -> vec2i { return vec2i(-i32(t >> 1u), -i32(t & 1u)); }${sparse ? skipTaps(tile.bn) : ''}
 fn store(m: u32, n: u32, z: u32, v: f32) {
   let b = m / (HA * WA); let q = m % (HA * WA);
   let phase = n / CO; let co = n % CO;
@@ -142,6 +168,7 @@ fn store(m: u32, n: u32, z: u32, v: f32) {
           slicesPerSplit: sps,
           ...gatherTimesWeights(T, tile, t.cin, npad, gs.length > 0),
           scaleBinding: gs.length ? b.scaleBinding : undefined,
+          sparseK: sparse,
         },
         tile,
         mode,

@@ -161,6 +161,11 @@ export interface Tc2Options {
    * patchTileFor's choice (or `tile`, where given, for every conv).
    */
   patchTile?: Tc2Tile | null;
+  /**
+   * Sub-pixel conv_transpose2d with a 3×3 kernel: each workgroup walks only the taps its output phases use (9/16 of
+   * the GEMM, tc2-subpixel.ts); false walks all four (bench A/B).
+   */
+  subpixelSkipTaps?: boolean;
 }
 
 const ceilDiv = (a: number, b: number) => Math.ceil(a / b);
@@ -268,6 +273,13 @@ interface Tc2Spec {
    * m0 + r below GEMM_M).
    */
   rowOf?: boolean;
+  /**
+   * Each workgroup walks only some of the K slices: the header defines `fn kSlices(n0: u32) -> u32` (how many, for
+   * the workgroup at column n0; called once; from n0 only, so the loop stays in uniform control flow) and
+   * `fn kSlice(i: u32) -> u32` (the i-th of them, ascending). The
+   * sub-pixel transposed conv skips the taps its output phases never use (tc2-subpixel.ts).
+   */
+  sparseK?: boolean;
 }
 
 /**
@@ -350,6 +362,9 @@ export function tc2Kernel(s: Tc2Spec, tile: Tc2Tile, mode: TcMode): string {
   const fm = bm / sgm / 16;
   const fn = bn / sgn / 16;
   const p = s.aPatch;
+  if (p && s.sparseK) throw new Error('tc2Kernel: a patch-staged A walks every slice (no sparseK)');
+  // slice `i` of the workgroup's walk: itself, or the i-th slice kSlice names
+  const slice = (i: string) => (s.sparseK ? `kSlice(${i})` : i);
   const A = p ? { stride: p.stride, size: p.size } : dims(s.aLayout, bm, tile);
   const B = dims(s.bLayout, bn, tile);
   const hw = mode === 'hw';
@@ -459,26 +474,26 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u
   let n0 = wg.y * ${bn}u;
   gM0 = m0; gN0 = n0; gLi = li;${scaled ? ' gScale = GSC[0]; gUnscale = GSC[1];' : ''}
   let sBegin = wg.z * SPS;
-  let sEnd = min(SLICES, sBegin + SPS);
+  let sEnd = min(${s.sparseK ? 'kSlices(n0)' : 'SLICES'}, sBegin + SPS);
   let sg = li / ${TC_SUBGROUP}u; let lane = li % ${TC_SUBGROUP}u;${hw ? '' : '\n  SW16 = select(16u, 0u, wg.z == 0xffffffffu);'}
   let am0 = (sg % ${sgm}u) * ${bm / sgm}u; let bn0 = (sg / ${sgm}u) * ${bn / sgn}u;
 ${s.init}
-${decl}  if (sBegin < sEnd) { fetchTiles(sBegin); putTiles(0u);${p ? ' putPatch();' : ''} }
+${decl}  if (sBegin < sEnd) { fetchTiles(${slice('sBegin')}); putTiles(0u);${p ? ' putPatch();' : ''} }
   workgroupBarrier();
 ${
   tile.single
     ? `  let buf = 0u;
-  for (var ks = sBegin; ks < sEnd; ks++) {
-    let more = ks + 1u < sEnd;${p ? `\n${p.slice}` : ''}
-    if (more) { fetchTiles(ks + 1u); }
+  for (var it = sBegin; it < sEnd; it++) {
+    let ks = ${slice('it')}; let more = it + 1u < sEnd;${p ? `\n${p.slice}` : ''}
+    if (more) { fetchTiles(${slice('it + 1u')}); }
 ${inner}    workgroupBarrier();
     if (more) { putTiles(0u);${p ? ` if ((ks + 1u) % ${p.every}u == 0u) { putPatch(); }` : ''} }
     workgroupBarrier();
   }`
     : `  var buf = 0u;
-  for (var ks = sBegin; ks < sEnd; ks++) {
-    let more = ks + 1u < sEnd;${p ? `\n${p.slice}` : ''}
-    if (more) { fetchTiles(ks + 1u); }
+  for (var it = sBegin; it < sEnd; it++) {
+    let ks = ${slice('it')}; let more = it + 1u < sEnd;${p ? `\n${p.slice}` : ''}
+    if (more) { fetchTiles(${slice('it + 1u')}); }
 ${inner}    if (more) { putTiles(buf ^ 1u); }${p ? `\n    if (more && (ks + 1u) % ${p.every}u == 0u) { workgroupBarrier(); putPatch(); }` : ''}
     workgroupBarrier();
     buf ^= 1u;
