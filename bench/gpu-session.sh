@@ -155,11 +155,25 @@ case "${1:-}" in
       -- --only conv-paths
     bench profile 60 PROFILE_ONLY=unet PROFILE_TOP=40 -- --only profile
     ;;
+  n64) # 2026-11-28e: patch tiles for the 64-channel layers at 512² (forward, input gradient); tiles of the sub-pixel
+    # GEMM of the transposed conv to 64 channels (6/8 of its taps walked in 128-wide tiles)
+    v='[{"name":"P256-4x2","opts":{"path":"tc2","tc2PatchTile":{"bm":256,"bn":64,"bk":32,"sgm":4,"sgn":2,"single":true}}},
+      {"name":"P256-8x1","opts":{"path":"tc2","tc2PatchTile":{"bm":256,"bn":64,"bk":32,"sgm":8,"sgn":1,"single":true}}},
+      {"name":"P256-4x1","opts":{"path":"tc2","tc2PatchTile":{"bm":256,"bn":64,"bk":32,"sgm":4,"sgn":1,"single":true}}},
+      {"name":"P256-8x2-dbl","opts":{"path":"tc2","tc2PatchTile":{"bm":256,"bn":64,"bk":32,"sgm":8,"sgn":2}}},
+      {"name":"P512-8x2","opts":{"path":"tc2","tc2PatchTile":{"bm":512,"bn":64,"bk":32,"sgm":8,"sgn":2,"single":true}}},
+      {"name":"P128-4x1","opts":{"path":"tc2","tc2PatchTile":{"bm":128,"bn":64,"bk":32,"sgm":4,"sgn":1,"single":true}}},
+      {"name":"all-taps","opts":{"path":"tc2","subpixelSkipTaps":false}},
+      {"name":"T128x64","opts":{"path":"tc2","tc2Tile":{"bm":128,"bn":64,"bk":32,"sgm":4,"sgn":2}}},
+      {"name":"T256x64","opts":{"path":"tc2","tc2Tile":{"bm":256,"bn":64,"bk":32,"sgm":8,"sgn":2,"single":true}}}]'
+    bench n64 240 CONV_PATHS=tc2-auto CONV_PASSES=forward,input-grad CONV_PATHS_JSON="$v" \
+      'CONV_PATHS_FILTER=64→64 @512²|convT 3x3 s2 128→64' -- --only conv-paths
+    ;;
   smoke) # the script itself on any adapter (tiny shapes)
     bench smoke 600 -- --only unet,unet-check --tiny
     ;;
   *)
-    echo "usage: bash bench/gpu-session.sh network|kernels|tiles|ab|convert|ablate|big|probe|final|skip-taps|smoke" >&2
+    echo "usage: bash bench/gpu-session.sh network|kernels|tiles|ab|convert|ablate|big|probe|final|skip-taps|n64|smoke" >&2
     exit 2
     ;;
 esac
