@@ -169,11 +169,17 @@ case "${1:-}" in
     bench n64 240 CONV_PATHS=tc2-auto CONV_PASSES=forward,input-grad CONV_PATHS_JSON="$v" \
       'CONV_PATHS_FILTER=64→64 @512²|convT 3x3 s2 128→64' -- --only conv-paths
     ;;
+  final2) # 'final' without the full-size check (run it where the kernels changed since the last check)
+    bench unet 150 -- --only unet
+    bench profile 60 PROFILE_ONLY=unet PROFILE_TOP=40 -- --only profile
+    v='[{"name":"const-w","opts":{"path":"tc2"},"constantWeights":true}]'
+    bench conv-vs-tfjs 330 CONV_PATHS=tc2-auto CONV_PATHS_JSON="$v" -- --only conv-paths,tfjs
+    ;;
   smoke) # the script itself on any adapter (tiny shapes)
     bench smoke 600 -- --only unet,unet-check --tiny
     ;;
   *)
-    echo "usage: bash bench/gpu-session.sh network|kernels|tiles|ab|convert|ablate|big|probe|final|skip-taps|n64|smoke" >&2
+    echo "usage: bash bench/gpu-session.sh network|kernels|tiles|ab|convert|ablate|big|probe|final|skip-taps|n64|final2|smoke" >&2
     exit 2
     ;;
 esac
