@@ -175,11 +175,21 @@ case "${1:-}" in
     v='[{"name":"const-w","opts":{"path":"tc2"},"constantWeights":true}]'
     bench conv-vs-tfjs 330 CONV_PATHS=tc2-auto CONV_PATHS_JSON="$v" -- --only conv-paths,tfjs
     ;;
+  clocks) # the full-size check, then the network with the GPU's SM clock, power and temperature sampled every 50 ms
+    bench check 220 -- --only unet-check
+    nvidia-smi --query-gpu=timestamp,clocks.sm,clocks.mem,power.draw,temperature.gpu,clocks_throttle_reasons.active \
+      --format=csv -lms 50 >"$out/clocks.csv" 2>&1 &
+    smi=$!
+    date +%T.%N >"$out/unet-start.txt"
+    bench unet 150 -- --only unet
+    date +%T.%N >>"$out/unet-start.txt"
+    kill $smi
+    ;;
   smoke) # the script itself on any adapter (tiny shapes)
     bench smoke 600 -- --only unet,unet-check --tiny
     ;;
   *)
-    echo "usage: bash bench/gpu-session.sh network|kernels|tiles|ab|convert|ablate|big|probe|final|skip-taps|n64|final2|smoke" >&2
+    echo "usage: bash bench/gpu-session.sh network|kernels|tiles|ab|convert|ablate|big|probe|final|skip-taps|n64|final2|clocks|smoke" >&2
     exit 2
     ;;
 esac
