@@ -185,11 +185,14 @@ case "${1:-}" in
     date +%T.%N >>"$out/unet-start.txt"
     kill $smi
     ;;
+  timeline) # GPU timestamps around each of ten frozen forwards, queued back to back or waited for (unet-timeline.ts)
+    bench timeline 200 -- --only unet-timeline
+    ;;
   smoke) # the script itself on any adapter (tiny shapes)
     bench smoke 600 -- --only unet,unet-check --tiny
     ;;
   *)
-    echo "usage: bash bench/gpu-session.sh network|kernels|tiles|ab|convert|ablate|big|probe|final|skip-taps|n64|final2|clocks|smoke" >&2
+    echo "usage: bash bench/gpu-session.sh network|kernels|tiles|ab|convert|ablate|big|probe|final|skip-taps|n64|final2|clocks|timeline|smoke" >&2
     exit 2
     ;;
 esac

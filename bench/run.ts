@@ -28,6 +28,7 @@ async function optionalBenches(): Promise<void> {
     ['splat', './splat.js', 'benchSplat'],
     ['unet', './unet.js', 'benchUnet'],
     ['unet-fusion', './unet-fusion.js', 'benchUnetFusion'],
+    ['unet-timeline', './unet-timeline.js', 'benchUnetTimeline'],
     ['unet-check', './unet-check.js', 'benchUnetCheck'],
     ['profile', './profile.js', 'benchProfile'],
     ['cpu-record', './cpu-record.js', 'benchCpuRecord'],
