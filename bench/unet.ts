@@ -5,6 +5,7 @@
  */
 import type { Gpu } from '../src/gpu/index.js';
 import { DualStyleUNet } from '../src/nn/styleunet/network.js';
+import { Adam } from '../src/nn/optim.js';
 import { avatarUnetConfig, type StyleUnetConfig } from '../src/nn/styleunet/spec.js';
 import {
   backward,
@@ -52,11 +53,13 @@ export async function unetFixture(gpu: Gpu, tiny: boolean) {
       net.forward(x, views);
       s.end();
     });
-  const train = () => {
+  /** Forward, backward (and an optimizer's step, where given), gradients released. */
+  const train = (opt?: Adam) => {
     const s = beginScope();
     const y = net.forward(x, views);
     backward(sum(mul(y, r)));
     s.end();
+    opt?.step();
     zeroGrad(params);
   };
   const dispose = () => {
@@ -82,6 +85,54 @@ export async function withEnvConvPath<T>(run: (path: string) => Promise<T>): Pro
   } finally {
     if (set) setDefaultConvKernel(prev);
   }
+}
+
+/**
+ * A whole training step — forward, backward and Adam — recorded each time, and captured once and replayed (Adam's
+ * per-step scalars reach the replay through Gpu.perRun): one step to completion, and 10 back to back.
+ */
+async function adamSteps(
+  gpu: Gpu,
+  params: Tensor[],
+  train: (opt?: Adam) => void,
+  reps: number,
+  name: string,
+): Promise<BenchRow[]> {
+  const opt = new Adam(params, { lr: 1e-7 }); // tiny steps: the weights stay where the other rows measured them
+  const step = () => train(opt);
+  const recorded = await timeWall(gpu, step, reps);
+  const recordedBatch = await throughputDetail(gpu, step, THROUGHPUT_RUNS);
+  const replay = gpu.capture(step);
+  const r0 = performance.now();
+  replay.run();
+  const replayCpu = performance.now() - r0;
+  await gpu.sync();
+  const replayed = await timeWall(gpu, () => replay.run(), reps);
+  const replayedBatch = await throughputDetail(gpu, () => replay.run(), THROUGHPUT_RUNS);
+  replay.dispose();
+  opt.dispose();
+  const what = `${name} training step (forward + backward + Adam)`;
+  return [
+    { bench: 'unet', case: `${what}, recorded`, ms: recorded, note: 'one step, to completion' },
+    {
+      bench: 'unet',
+      case: `${what}, recorded, ${THROUGHPUT_RUNS} back to back (per step)`,
+      ms: recordedBatch.ms,
+      note: `CPU ${recordedBatch.cpuMs.toFixed(2)} ms per step before the wait`,
+    },
+    {
+      bench: 'unet',
+      case: `${what}, replayed`,
+      ms: replayed,
+      note: `Gpu.capture: one step, to completion; CPU ${replayCpu.toFixed(2)} ms per replay (${replay.dispatches} dispatches)`,
+    },
+    {
+      bench: 'unet',
+      case: `${what}, replayed, ${THROUGHPUT_RUNS} back to back (per step)`,
+      ms: replayedBatch.ms,
+      note: `CPU ${replayedBatch.cpuMs.toFixed(2)} ms per step before the wait`,
+    },
+  ];
 }
 
 export async function benchUnet(gpu: Gpu, opts: { tiny?: boolean } = {}): Promise<BenchRow[]> {
@@ -148,6 +199,7 @@ async function benchUnetRows(gpu: Gpu, opts: { tiny?: boolean }, path: string): 
       note: `one wait at the end: training throughput; CPU ${trainBatch.cpuMs.toFixed(2)} ms per step before the wait`,
     },
   );
+  rows.push(...(await adamSteps(gpu, net.parameters(), train, reps, name)));
   // animation: weights frozen (modulated, transposed and converted once), as the avatar runtime runs them
   net.freezeForInference();
   try {

@@ -12,8 +12,10 @@
  * for the replay's lifetime (`dispose()` returns them); buffers still held by the caller (inputs, weights, outputs)
  * stay the caller's and must outlive the replay. Uploads made during the capture are replayed with the same bytes.
  * Work that reads back to the CPU cannot be captured (its decisions would not replay), and values the CPU computes
- * per run and passes as dispatch parameters are replayed as captured: an optimizer step whose step count (Adam's
- * bias correction) travels in its parameters is not capturable as is; a frozen forward is.
+ * per run and passes as dispatch parameters are replayed as captured. Per-run values go through `Gpu.perRun(fn)`
+ * instead: `fn` runs again at its place in every replay, e.g. to upload the step's values into a buffer the captured
+ * kernels read (Adam's bias corrections and learning rate, src/nn/optim.ts), so a whole training step is
+ * capturable.
  */
 import { PARAM_SLOT } from './gpu.js';
 
@@ -30,7 +32,9 @@ export type CapturedOp =
     }
   | { kind: 'copy'; src: GPUBuffer; srcOffset: number; dst: GPUBuffer; dstOffset: number; size: number }
   | { kind: 'clear'; buf: GPUBuffer; offset: number; size: number | undefined }
-  | { kind: 'upload'; buf: GPUBuffer; offset: number; bytes: Uint8Array<ArrayBuffer> };
+  | { kind: 'upload'; buf: GPUBuffer; offset: number; bytes: Uint8Array<ArrayBuffer> }
+  /** Gpu.perRun: CPU work that runs again at this point of every replay (and records what it records anew). */
+  | { kind: 'perRun'; fn: () => void };
 
 /** What the runtime needs from its owner to replay (the Gpu). */
 export interface ReplayHost {
@@ -112,6 +116,12 @@ export class Replay {
       if (op.kind === 'upload') {
         submit(); // the upload lands after the work before it, as in the captured run
         device.queue.writeBuffer(op.buf, op.offset, op.bytes);
+        continue;
+      }
+      if (op.kind === 'perRun') {
+        submit(); // what it records or uploads lands after the work before it…
+        op.fn();
+        this.host.flush(); // …and before the work after it
         continue;
       }
       encoder ??= device.createCommandEncoder();

@@ -40,6 +40,8 @@ export class Gpu {
   private encoder: GPUCommandEncoder | null = null;
   /** The ops recorded since capture() began, or null when not capturing. */
   private captured: CapturedOp[] | null = null;
+  /** The buffers the ops in `captured` use. */
+  private capturedBuffers = new Set<GPUBuffer>();
   private pass: GPUComputePassEncoder | null = null;
   private readonly errors: Error[] = [];
   private lost: GPUDeviceLostInfo | null = null;
@@ -215,7 +217,7 @@ export class Gpu {
     pass.setBindGroup(0, bind0);
     if (this.captured) {
       const uses = buffers.map((b) => ('buffer' in b ? b.buffer : b));
-      this.captured.push({
+      this.keep({
         kind: 'dispatch',
         pipeline: k.pipeline,
         bind0,
@@ -246,19 +248,15 @@ export class Gpu {
     if (this.profiler) throw new GpuError('capture: not while a profiler is attached');
     const ops: CapturedOp[] = [];
     this.captured = ops;
+    this.capturedBuffers = new Set();
     try {
       fn();
     } finally {
       this.captured = null;
     }
-    const touched = new Set<GPUBuffer>();
-    for (const op of ops) {
-      if (op.kind === 'dispatch') for (const b of op.uses) touched.add(b);
-      else if (op.kind === 'copy') touched.add(op.src).add(op.dst);
-      else touched.add(op.buf);
-    }
     // temporaries the work released are free now: keep them out of the pool while the replay lives
-    const reserved = [...touched].filter((b) => this.pool.isFree(b));
+    const reserved = [...this.capturedBuffers].filter((b) => this.pool.isFree(b));
+    this.capturedBuffers = new Set();
     this.pool.reserve(reserved);
     const pool = this.pool;
     return new Replay(
@@ -273,6 +271,46 @@ export class Gpu {
     );
   }
 
+  /**
+   * Run `fn` now and, inside a capture, again at this point of every replay of it: the way per-run values the CPU
+   * computes (an optimizer's step count and learning rate) reach a captured step, typically by `upload`. What `fn`
+   * records is not part of the capture (it is recorded anew each replay, ordered between the replay's work before
+   * and after it).
+   */
+  perRun(fn: () => void): void {
+    this.once(fn);
+    this.keep({ kind: 'perRun', fn });
+  }
+
+  /**
+   * Run `fn` now; inside a capture, what it records runs this once and is not part of the capture (one-time setup
+   * such as zeroing an optimizer's new state, which a replay must not repeat).
+   */
+  once<T>(fn: () => T): T {
+    const ops = this.captured;
+    if (!ops) return fn();
+    // What fn acquires must not be a buffer the captured work used before (released, free now): each replay would
+    // run that earlier use again over what fn put there. So those stay out of the pool while fn runs.
+    const used = [...this.capturedBuffers].filter((b) => this.pool.isFree(b));
+    this.pool.reserve(used);
+    this.captured = null;
+    try {
+      return fn();
+    } finally {
+      this.captured = ops;
+      for (const b of used) this.pool.release(b);
+    }
+  }
+
+  /** Keep a recorded op in the capture (when capturing). */
+  private keep(op: CapturedOp): void {
+    if (!this.captured) return;
+    this.captured.push(op);
+    if (op.kind === 'dispatch') for (const b of op.uses) this.capturedBuffers.add(b);
+    else if (op.kind === 'copy') this.capturedBuffers.add(op.src).add(op.dst);
+    else if (op.kind !== 'perRun') this.capturedBuffers.add(op.buf);
+  }
+
   /** Attach (or with null detach) a per-kernel profiler: each dispatch then runs in its own timed pass. */
   profile(p: KernelProfiler | null): void {
     this.endPass();
@@ -285,7 +323,7 @@ export class Gpu {
     if (size === 0) return;
     this.endPass();
     this.commandEncoder().copyBufferToBuffer(src, srcOffset, dst, dstOffset, size);
-    this.captured?.push({ kind: 'copy', src, srcOffset, dst, dstOffset, size });
+    this.keep({ kind: 'copy', src, srcOffset, dst, dstOffset, size });
   }
 
   /** Record zero-filling of a buffer range (bytes, multiples of 4). */
@@ -293,7 +331,7 @@ export class Gpu {
     this.checkAlive();
     this.endPass();
     this.commandEncoder().clearBuffer(buf, offset, size);
-    this.captured?.push({ kind: 'clear', buf, offset, size });
+    this.keep({ kind: 'clear', buf, offset, size });
   }
 
   /**
@@ -307,7 +345,7 @@ export class Gpu {
     const padded = bytes.byteLength % 4 === 0 ? bytes : new Uint8Array(Math.ceil(bytes.byteLength / 4) * 4);
     if (padded !== bytes) padded.set(bytes);
     this.device.queue.writeBuffer(buf, offset, padded);
-    this.captured?.push({ kind: 'upload', buf, offset, bytes: padded.slice() });
+    if (this.captured) this.keep({ kind: 'upload', buf, offset, bytes: padded.slice() });
   }
 
   /** A new pooled storage buffer holding `data`. */

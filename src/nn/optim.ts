@@ -3,9 +3,15 @@
  * m ← β1·m + (1−β1)·g, v ← β2·v + (1−β2)·g², p ← p − (lr/(1−β1ᵗ)) · m / (√v/√(1−β2ᵗ) + eps), with t counted per
  * parameter (a parameter whose grad is null is skipped and its t does not advance). One fused kernel per parameter;
  * state stays on the GPU.
+ *
+ * Capturable (Gpu.capture): the per-step scalars — lr/(1−β1ᵗ) and 1/√(1−β2ᵗ), computed in float64 on the CPU as
+ * before — travel in a small buffer the kernels read, uploaded by a Gpu.perRun hook. A replayed training step thus
+ * advances each stepped parameter's t and takes `adam.lr` as it is at replay time (a learning rate passed to step()
+ * inside a capture is replayed as given). The parameters that get a gradient are those of the captured step.
  */
 import { cachedKernel, dispatch1d, f, main1d, params as pack } from '../tensor/kernels/util.js';
 import { Tensor } from '../tensor/index.js';
+import { gpu } from '../tensor/tensor.js';
 
 export interface AdamOptions {
   lr?: number;
@@ -25,15 +31,19 @@ function adamWgsl(vec: boolean): string {
 @group(0) @binding(1) var<storage, read> G: array<T>;
 @group(0) @binding(2) var<storage, read_write> M: array<T>;
 @group(0) @binding(3) var<storage, read_write> V: array<T>;
-struct PP { n: u32, b1: f32, b2: f32, stepSize: f32, invBc2Sqrt: f32, eps: f32 }
+// per parameter j: [lr/(1−β1ᵗ), 1/√(1−β2ᵗ)], written each step (Adam.step's perRun hook)
+@group(0) @binding(4) var<storage, read> S: array<f32>;
+struct PP { n: u32, b1: f32, b2: f32, eps: f32, j: u32 }
 @group(1) @binding(0) var<uniform> P: PP;
 ${main1d('P.n')}
+  let stepSize = S[2u * P.j];
+  let invBc2Sqrt = S[2u * P.j + 1u];
   let g = G[i];
   let m = P.b1 * M[i] + (1.0 - P.b1) * g;
   let v = P.b2 * V[i] + (1.0 - P.b2) * g * g;
   M[i] = m;
   V[i] = v;
-  Pm[i] = Pm[i] - P.stepSize * m / (sqrt(v) * P.invBc2Sqrt + T(P.eps));
+  Pm[i] = Pm[i] - stepSize * m / (sqrt(v) * invBc2Sqrt + T(P.eps));
 }`;
 }
 
@@ -43,6 +53,8 @@ export class Adam {
   readonly betas: [number, number];
   readonly eps: number;
   private readonly state = new Map<Tensor, AdamParamState>();
+  /** [lr/(1−β1ᵗ), 1/√(1−β2ᵗ)] per parameter (index in `params`), f32 on the GPU; created at the first step. */
+  private scalars: GPUBuffer | null = null;
 
   constructor(params: Iterable<Tensor>, opts: AdamOptions = {}) {
     this.params = [...params];
@@ -54,34 +66,47 @@ export class Adam {
     }
   }
 
-  /** One update of every parameter that has a gradient, with learning rate `lr` (default: this.lr). */
-  step(lr = this.lr): void {
+  /**
+   * One update of every parameter that has a gradient, with learning rate `lr` (default: this.lr, read when the
+   * step runs, so also at each replay of a captured step).
+   */
+  step(lr?: number): void {
     const [b1, b2] = this.betas;
-    for (const p of this.params) {
+    const stepped: Array<[number, Tensor, Tensor, AdamParamState]> = [];
+    this.params.forEach((p, j) => {
       const g = p.grad;
-      if (!g) continue;
+      if (!g) return;
       if (g.size !== p.size) throw new Error(`Adam: grad of ${g.size} elements for parameter ${p}`);
       let st = this.state.get(p);
       if (!st) {
-        st = {
+        // zeroed once, also when the first step is being captured (a replay must not zero it again)
+        st = gpu().once(() => ({
           step: 0,
           m: Tensor.zeros(p.shape, { persistent: true, label: 'adam.m' }),
           v: Tensor.zeros(p.shape, { persistent: true, label: 'adam.v' }),
-        };
+        }));
         this.state.set(p, st);
       }
-      st.step++;
-      const bc1 = 1 - b1 ** st.step;
-      const bc2 = 1 - b2 ** st.step;
+      stepped.push([j, p, g, st]);
+    });
+    if (stepped.length === 0) return;
+    const engine = gpu();
+    const scalars = (this.scalars ??= engine.once(() => engine.pool.acquire(8 * this.params.length, 'adam scalars')));
+    const values = new Float32Array(2 * this.params.length);
+    engine.perRun(() => {
+      const rate = lr ?? this.lr;
+      for (const [j, , , st] of stepped) {
+        st.step++;
+        values[2 * j] = rate / (1 - b1 ** st.step);
+        values[2 * j + 1] = 1 / Math.sqrt(1 - b2 ** st.step);
+      }
+      engine.upload(scalars, values);
+    });
+    for (const [j, p, g, st] of stepped) {
       const vec = p.size % 4 === 0;
       const k = cachedKernel(`adam:${vec ? 4 : 1}`, () => adamWgsl(vec));
       const n = vec ? p.size / 4 : p.size;
-      dispatch1d(
-        k,
-        [p.buffer, g.buffer, st.m.buffer, st.v.buffer],
-        n,
-        pack(n, f(b1), f(b2), f(lr / bc1), f(1 / Math.sqrt(bc2)), f(this.eps)),
-      );
+      dispatch1d(k, [p.buffer, g.buffer, st.m.buffer, st.v.buffer, scalars], n, pack(n, f(b1), f(b2), f(this.eps), j));
     }
   }
 
@@ -120,6 +145,8 @@ export class Adam {
 
   dispose(): void {
     this.reset();
+    if (this.scalars) gpu().pool.release(this.scalars);
+    this.scalars = null;
   }
 }
 

@@ -7,7 +7,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { getGpu } from '../../src/gpu/index.js';
 import { DualStyleUNet } from '../../src/nn/styleunet/network.js';
-import { initEngine, noGrad, scope, Tensor } from '../../src/tensor/index.js';
+import { backward, initEngine, mul, noGrad, scope, sum, Tensor } from '../../src/tensor/index.js';
+import { Adam } from '../../src/nn/optim.js';
 import { gpu as engineGpu } from '../../src/tensor/tensor.js';
 import { randomF32, relError, seededRandom } from '../helpers/numeric.js';
 import { TINY, tinyParams } from '../nn/tiny-unet.js';
@@ -79,6 +80,45 @@ describe('Gpu.capture', () => {
     expect(gpu.pool.stats.bytesInUse).toBe(base);
   });
 
+  it('runs perRun hooks again at their place in every replay, and work in once() only once', async () => {
+    const gpu = await getGpu();
+    const k = gpu.kernel('capture_axpb', AXPB);
+    const n = 8;
+    const x = gpu.bufferFrom(Float32Array.from({ length: n }, (_, i) => i));
+    const a = gpu.pool.acquire(16);
+    const y = gpu.pool.acquire(n * 4);
+    const z = gpu.pool.acquire(n * 4);
+    const log: number[] = [];
+    let run = 0;
+    let state: GPUBuffer | undefined;
+    const replay = gpu.capture(() => {
+      const t = gpu.pool.acquire(n * 4); // a temporary of the captured work…
+      gpu.dispatch(k, [x, t], [1], params(1, 0, n));
+      gpu.pool.release(t);
+      // …is not handed out again for state made in once(), which replays must not overwrite
+      state = gpu.once(() => gpu.pool.acquire(n * 4));
+      expect(state).not.toBe(t);
+      gpu.once(() => gpu.upload(z, new Float32Array(n).fill(5))); // setup: not replayed
+      gpu.perRun(() => {
+        run++;
+        log.push(run);
+        gpu.upload(a, new Float32Array([run, 0, 0, 0])); // a per-run value the next dispatch reads
+      });
+      gpu.copy(a, 0, y, 0, 4); // y[0] = run, ordered after the hook's upload
+      gpu.dispatch(k, [x, z], [1], params(1, 1, n)); // z = x + 1
+    });
+    expect(log).toEqual([1]);
+    expect((await gpu.readF32(y, 1))[0]).toBe(1);
+    gpu.upload(z, new Float32Array(n).fill(-1));
+    replay.run();
+    replay.run();
+    expect(log).toEqual([1, 2, 3]);
+    expect((await gpu.readF32(y, 1))[0]).toBe(3);
+    expect(Array.from(await gpu.readF32(z, 3))).toEqual([1, 2, 3]);
+    replay.dispose();
+    for (const b of [x, a, y, z, state!]) gpu.pool.release(b);
+  });
+
   it('refuses read-backs inside a capture and nested captures', async () => {
     const gpu = await getGpu();
     const b = gpu.pool.acquire(16);
@@ -134,5 +174,56 @@ describe('Gpu.capture of a frozen DualStyleUNet forward', () => {
     yc.dispose();
     net.dispose();
     for (const t of [x, ...views]) t.dispose();
+  });
+
+  it('a captured training step with Adam, replayed, matches the same steps run eagerly', async () => {
+    const S = TINY.inpSize;
+    const rand = seededRandom(32);
+    const net0 = DualStyleUNet.fromStateDict(TINY, tinyParams(7));
+    const viewCh = net0.spec.viewCh;
+    net0.dispose();
+    const x = Tensor.from(randomF32(3 * S * S, rand), [1, 3, S, S], { persistent: true });
+    const views = [0, 1].map(() =>
+      Tensor.from(randomF32(viewCh * (S / 2) ** 2, rand), [1, viewCh, S / 2, S / 2], { persistent: true }),
+    ) as [Tensor, Tensor];
+    const O = TINY.outSize;
+    const r = Tensor.from(randomF32(2 * TINY.outCh * O * O, rand), [1, 2 * TINY.outCh, O, O], { persistent: true });
+    const setUp = () => {
+      const net = DualStyleUNet.fromStateDict(TINY, tinyParams(7));
+      const opt = new Adam(net.parameters(), { lr: 1e-2 });
+      const step = () =>
+        scope(() => {
+          opt.zeroGrad();
+          backward(sum(mul(net.forward(x, views), r)));
+          opt.step();
+          opt.zeroGrad();
+        });
+      return { net, opt, step };
+    };
+    const lrs = [1e-2, 1e-2, 3e-3, 2e-3];
+    const eager = setUp();
+    for (const lr of lrs) {
+      eager.opt.lr = lr;
+      eager.step();
+    }
+    const gpu = engineGpu();
+    const captured = setUp();
+    const replay = gpu.capture(captured.step); // the first step, captured (Adam's state is created in it)
+    for (const lr of lrs.slice(1)) {
+      captured.opt.lr = lr;
+      replay.run();
+    }
+    const pe = eager.net.parameters();
+    const pc = captured.net.parameters();
+    for (let i = 0; i < pe.length; i++) {
+      expect(relError(await pc[i]!.toArray(), await pe[i]!.toArray()), `parameter ${i}`).toBe(0);
+      expect(captured.opt.stateOf(pc[i]!)?.step).toBe(lrs.length);
+    }
+    replay.dispose();
+    for (const s of [eager, captured]) {
+      s.opt.dispose();
+      s.net.dispose();
+    }
+    for (const t of [x, r, ...views]) t.dispose();
   });
 });
