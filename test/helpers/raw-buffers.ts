@@ -1,9 +1,22 @@
 /** Helpers for tests of raw-buffer kernels: scoped pooled buffers, and inputs that are exact in f16. */
 import { expect } from 'vitest';
 import type { Gpu } from '../../src/gpu/index.js';
-import { conv2dForwardRaw } from '../../src/tensor/conv/conv2d-raw.js';
-import type { Conv2dGeom } from '../../src/tensor/conv/geometry.js';
-import { conv2dRef } from '../../src/tensor/reference/conv.js';
+import {
+  conv2dBackwardInputRaw,
+  conv2dBackwardWeightRaw,
+  conv2dForwardRaw,
+  convTranspose2dBackwardInputRaw,
+  convTranspose2dBackwardWeightRaw,
+  convTranspose2dForwardRaw,
+  type ConvKernelOptions,
+} from '../../src/tensor/conv/conv2d-raw.js';
+import type { Conv2dGeom, ConvTranspose2dGeom } from '../../src/tensor/conv/geometry.js';
+import {
+  conv2dBackwardRef,
+  conv2dRef,
+  convTranspose2dBackwardRef,
+  convTranspose2dRef,
+} from '../../src/tensor/reference/conv.js';
 import { randomF32, relError, seededRandom } from '../../src/tensor/reference/conv-check.js';
 
 /**
@@ -57,4 +70,95 @@ export async function expectTc2ForwardInF32(gpu: Gpu, g: Conv2dGeom, seed: numbe
     });
     expect(relError(await gpu.readF32(y, yRef.length), yRef)).toBeLessThan(2e-6);
   });
+}
+
+/** Raw buffers of a conv's operands, as a kernel under test sees them. */
+export interface ConvBuffers {
+  x: GPUBuffer;
+  w: GPUBuffer;
+  b: GPUBuffer;
+  gy: GPUBuffer;
+  y: GPUBuffer;
+  gx: GPUBuffer;
+  gw: GPUBuffer;
+}
+
+/**
+ * A convolution's forward (with bias), input and weight gradients on f16-exact random inputs of the given sizes:
+ * `run` records them on raw buffers, `ref` gives the float64 reference; all three must match within `tol`.
+ */
+export async function expectConvMatchesRef(
+  gpu: Gpu,
+  rand: () => number,
+  n: { x: number; w: number; b: number; gy: number },
+  ref: (
+    x: Float32Array,
+    w: Float32Array,
+    b: Float32Array,
+    gy: Float32Array,
+  ) => { y: Float64Array; gx: Float64Array; gw: Float64Array },
+  run: (bufs: ConvBuffers) => void,
+  tol: number,
+  tag: string,
+): Promise<void> {
+  const x = q10(n.x, rand);
+  const w = q10(n.w, rand);
+  const b = q10(n.b, rand);
+  const gy = q10(n.gy, rand);
+  const r = ref(x, w, b, gy);
+  await withBuffers(gpu, async (up, out) => {
+    const bufs = { x: up(x), w: up(w), b: up(b), gy: up(gy), y: out(r.y.length), gx: out(n.x), gw: out(n.w) };
+    run(bufs);
+    expect(relError(await gpu.readF32(bufs.y, r.y.length), r.y), `y ${tag}`).toBeLessThan(tol);
+    expect(relError(await gpu.readF32(bufs.gx, n.x), r.gx), `gx ${tag}`).toBeLessThan(tol);
+    expect(relError(await gpu.readF32(bufs.gw, n.w), r.gw), `gw ${tag}`).toBeLessThan(tol);
+  });
+}
+
+/** conv2d's three passes with `opts` against the float64 reference (expectConvMatchesRef). */
+export function expectConv2dMatchesRef(
+  gpu: Gpu,
+  rand: () => number,
+  g: Conv2dGeom,
+  opts: ConvKernelOptions,
+  tol: number,
+  tag: string,
+): Promise<void> {
+  return expectConvMatchesRef(
+    gpu,
+    rand,
+    { x: g.n * g.cin * g.h * g.w, w: g.cout * g.cin * g.kh * g.kw, b: g.cout, gy: g.n * g.cout * g.ho * g.wo },
+    (x, w, b, gy) => ({ y: conv2dRef(g, x, w, b), ...conv2dBackwardRef(g, x, w, gy) }),
+    (u) => {
+      conv2dForwardRaw(gpu, g, u.x, u.w, u.b, u.y, opts);
+      conv2dBackwardInputRaw(gpu, g, u.gy, u.w, u.gx, opts);
+      conv2dBackwardWeightRaw(gpu, g, u.x, u.gy, u.gw, opts);
+    },
+    tol,
+    tag,
+  );
+}
+
+/** conv_transpose2d's three passes (3×3 kernel) with each of `variants` against the float64 reference. */
+export async function expectTransposedMatchesRef(
+  gpu: Gpu,
+  rand: () => number,
+  t: ConvTranspose2dGeom,
+  variants: readonly ConvKernelOptions[],
+  tol: number,
+): Promise<void> {
+  for (const opts of variants)
+    await expectConvMatchesRef(
+      gpu,
+      rand,
+      { x: t.n * t.cin * t.h * t.w, w: t.cin * t.cout * 9, b: t.cout, gy: t.n * t.cout * t.hout * t.wout },
+      (x, w, b, gy) => ({ y: convTranspose2dRef(t, x, w, b), ...convTranspose2dBackwardRef(t, x, w, gy) }),
+      (u) => {
+        convTranspose2dForwardRaw(gpu, t, u.x, u.w, u.b, u.y, opts);
+        convTranspose2dBackwardInputRaw(gpu, t, u.gy, u.w, u.gx, opts);
+        convTranspose2dBackwardWeightRaw(gpu, t, u.x, u.gy, u.gw, opts);
+      },
+      tol,
+      JSON.stringify(opts),
+    );
 }

@@ -9,27 +9,17 @@
 import { describe, expect, it } from 'vitest';
 import { getGpu, type Gpu } from '../../src/gpu/index.js';
 import {
-  conv2dBackwardInputRaw,
-  conv2dBackwardWeightRaw,
   conv2dForwardRaw,
   convEngine,
-  convTranspose2dBackwardInputRaw,
-  convTranspose2dBackwardWeightRaw,
-  convTranspose2dForwardRaw,
   tensorCoresAvailable,
   type ConvKernelOptions,
 } from '../../src/tensor/conv/conv2d-raw.js';
 import { epilogueRef } from '../../src/tensor/conv/epilogue.js';
 import { gemmTcWgsl, TC_TILE, type GemmBody } from '../../src/tensor/conv/gemm-fast.js';
 import { conv2dGeometry, convTranspose2dGeometry, type Conv2dOptions } from '../../src/tensor/conv/geometry.js';
-import {
-  conv2dBackwardRef,
-  conv2dRef,
-  convTranspose2dBackwardRef,
-  convTranspose2dRef,
-} from '../../src/tensor/reference/conv.js';
+import { conv2dRef } from '../../src/tensor/reference/conv.js';
 import { relError, seededRandom } from '../../src/tensor/reference/conv-check.js';
-import { q10, withBuffers } from '../helpers/raw-buffers.js';
+import { expectConv2dMatchesRef, expectTransposedMatchesRef, q10, withBuffers } from '../helpers/raw-buffers.js';
 import { expectTwinOf } from '../helpers/sgm-loads.js';
 import { setTemplatedSubgroupMatrixSyntax } from '../../src/gpu/subgroup-matrix.js';
 
@@ -72,49 +62,15 @@ describe('conv2d fast paths', () => {
       const rand = seededRandom(11);
       for (const c of only ? only.map((i) => CASES[i]!) : CASES) {
         const g = conv2dGeometry(c.x, c.w, c.o);
-        const x = q10(g.n * g.cin * g.h * g.w, rand);
-        const w = q10(g.cout * g.cin * g.kh * g.kw, rand);
-        const b = q10(g.cout, rand);
-        const gy = q10(g.n * g.cout * g.ho * g.wo, rand);
-        const yRef = conv2dRef(g, x, w, b);
-        const ref = conv2dBackwardRef(g, x, w, gy);
-        await withBuffers(gpu, async (up, out) => {
-          const [bx, bw, bb, bgy] = [up(x), up(w), up(b), up(gy)];
-          const [by, bgx, bgw] = [out(yRef.length), out(x.length), out(w.length)];
-          conv2dForwardRaw(gpu, g, bx, bw, bb, by, opts);
-          conv2dBackwardInputRaw(gpu, g, bgy, bw, bgx, opts);
-          conv2dBackwardWeightRaw(gpu, g, bx, bgy, bgw, opts);
-          const tag = `${JSON.stringify(c)} ${name}`;
-          expect(relError(await gpu.readF32(by, yRef.length), yRef), `y ${tag}`).toBeLessThan(TOL);
-          expect(relError(await gpu.readF32(bgx, x.length), ref.gx), `gx ${tag}`).toBeLessThan(TOL);
-          expect(relError(await gpu.readF32(bgw, w.length), ref.gw), `gw ${tag}`).toBeLessThan(TOL);
-        });
+        await expectConv2dMatchesRef(gpu, rand, g, opts, TOL, `${JSON.stringify(c)} ${name}`);
       }
     });
   }
 
   it('conv_transpose2d (the upsampling StyledConv) on tuned and tc-sw', async () => {
     const gpu = await getGpu();
-    const rand = seededRandom(12);
     const t = convTranspose2dGeometry([1, 6, 5, 4], [6, 5, 3, 3], { stride: 2 });
-    const x = q10(t.n * t.cin * t.h * t.w, rand);
-    const w = q10(t.cin * t.cout * 9, rand);
-    const b = q10(t.cout, rand);
-    const gy = q10(t.n * t.cout * t.hout * t.wout, rand);
-    const yRef = convTranspose2dRef(t, x, w, b);
-    const ref = convTranspose2dBackwardRef(t, x, w, gy);
-    for (const opts of [PATHS[0]![1], PATHS[3]![1]]) {
-      await withBuffers(gpu, async (up, out) => {
-        const [bx, bw, bb, bgy] = [up(x), up(w), up(b), up(gy)];
-        const [by, bgx, bgw] = [out(yRef.length), out(x.length), out(w.length)];
-        convTranspose2dForwardRaw(gpu, t, bx, bw, bb, by, opts);
-        convTranspose2dBackwardInputRaw(gpu, t, bgy, bw, bgx, opts);
-        convTranspose2dBackwardWeightRaw(gpu, t, bx, bgy, bgw, opts);
-        expect(relError(await gpu.readF32(by, yRef.length), yRef), `y ${opts.path}`).toBeLessThan(TOL);
-        expect(relError(await gpu.readF32(bgx, x.length), ref.gx), `gx ${opts.path}`).toBeLessThan(TOL);
-        expect(relError(await gpu.readF32(bgw, w.length), ref.gw), `gw ${opts.path}`).toBeLessThan(TOL);
-      });
-    }
+    await expectTransposedMatchesRef(gpu, seededRandom(12), t, [PATHS[0]![1], PATHS[3]![1]], TOL);
   });
 
   it('fused epilogues (demodulation, noise, bias, leaky ReLU·√2), with and without split-K', async () => {
