@@ -7,7 +7,7 @@
  * with the float64 reference to f32 summation accuracy (tolerance 1e-5): any indexing slip shows.
  */
 import { describe, expect, it } from 'vitest';
-import { getGpu, type Gpu } from '../../src/gpu/index.js';
+import { getGpu } from '../../src/gpu/index.js';
 import {
   conv2dForwardRaw,
   convEngine,

@@ -7,7 +7,7 @@
  * hardware WGSL. Inputs are multiples of 2⁻¹⁰ (exact in f16): the twin must match to f32 summation accuracy.
  */
 import { describe, expect, it } from 'vitest';
-import { getGpu, type Gpu } from '../../src/gpu/index.js';
+import { getGpu } from '../../src/gpu/index.js';
 import {
   conv2dBackwardInputRaw,
   conv2dForwardRaw,
