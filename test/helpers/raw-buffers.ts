@@ -10,7 +10,8 @@ import {
   convTranspose2dForwardRaw,
   type ConvKernelOptions,
 } from '../../src/tensor/conv/conv2d-raw.js';
-import type { Conv2dGeom, ConvTranspose2dGeom } from '../../src/tensor/conv/geometry.js';
+import { epilogueRef } from '../../src/tensor/conv/epilogue.js';
+import { conv2dGeometry, type Conv2dGeom, type ConvTranspose2dGeom } from '../../src/tensor/conv/geometry.js';
 import {
   conv2dBackwardRef,
   conv2dRef,
@@ -161,4 +162,54 @@ export async function expectTransposedMatchesRef(
       tol,
       JSON.stringify(opts),
     );
+}
+
+/** Which parts of the fused epilogue a check turns on (noise 1: one image for the batch, 2: one per sample). */
+export interface EpilogueCombo {
+  bias: boolean;
+  demod: boolean;
+  noise: 0 | 1 | 2;
+  lrelu: boolean;
+}
+
+/**
+ * conv2d's forward with each fused-epilogue combination and each of `variants` (tagged paths) against
+ * epilogueRef(float64 conv): the 3×3 padded conv 6→9 on a 2 × 7 × 5 batch, f16-exact inputs.
+ */
+export async function expectFusedEpiloguesMatchRef(
+  gpu: Gpu,
+  rand: () => number,
+  variants: ReadonlyArray<readonly [string, ConvKernelOptions]>,
+  combos: readonly EpilogueCombo[],
+  tol: number,
+): Promise<void> {
+  const g = conv2dGeometry([2, 6, 7, 5], [9, 6, 3, 3], { padding: 1 });
+  const hw = g.ho * g.wo;
+  const x = q10(g.n * g.cin * g.h * g.w, rand);
+  const w = q10(g.cout * g.cin * 9, rand);
+  const b = q10(g.cout, rand);
+  const d = Float32Array.from({ length: g.n * g.cout }, () => 0.5 + rand());
+  const noise = q10(g.n * hw, rand);
+  const strength = Float32Array.of(0.37);
+  for (const [name, base] of variants)
+    for (const cmb of combos)
+      await withBuffers(gpu, async (up, out) => {
+        const [bx, bw, bb, bd, bn, bs] = [up(x), up(w), up(b), up(d), up(noise), up(strength)];
+        const by = out(g.n * g.cout * hw);
+        conv2dForwardRaw(gpu, g, bx, bw, cmb.bias ? bb : null, by, {
+          ...base,
+          epilogue: {
+            demod: cmb.demod ? bd : undefined,
+            noise: cmb.noise ? { noise: bn, strength: bs, perSample: cmb.noise === 2 } : undefined,
+            lrelu: cmb.lrelu,
+          },
+        });
+        const yRef = epilogueRef(conv2dRef(g, x, w), g.n, g.cout, hw, {
+          bias: cmb.bias ? b : null,
+          demod: cmb.demod ? d : undefined,
+          noise: cmb.noise ? { noise, strength: strength[0]!, perSample: cmb.noise === 2 } : undefined,
+          lrelu: cmb.lrelu,
+        });
+        expect(relError(await gpu.readF32(by, yRef.length), yRef), `${name} ${JSON.stringify(cmb)}`).toBeLessThan(tol);
+      });
 }

@@ -15,7 +15,6 @@ import {
   tensorCoresAvailable,
   type ConvKernelOptions,
 } from '../../src/tensor/conv/conv2d-raw.js';
-import { epilogueRef } from '../../src/tensor/conv/epilogue.js';
 import { conv2dGeometry, convTranspose2dGeometry, type Conv2dOptions } from '../../src/tensor/conv/geometry.js';
 import {
   TC2_TILE,
@@ -40,7 +39,14 @@ import {
 } from '../../src/tensor/conv/tc2-patch.js';
 import { conv2dBackwardRef, conv2dRef, convTranspose2dRef } from '../../src/tensor/reference/conv.js';
 import { relError, seededRandom } from '../../src/tensor/reference/conv-check.js';
-import { expectConv2dMatchesRef, expectTransposedMatchesRef, q10, withBuffers } from '../helpers/raw-buffers.js';
+import {
+  expectConv2dMatchesRef,
+  expectFusedEpiloguesMatchRef,
+  expectTransposedMatchesRef,
+  q10,
+  withBuffers,
+  type EpilogueCombo,
+} from '../helpers/raw-buffers.js';
 import { expectTwinOf, sgmLoads } from '../helpers/sgm-loads.js';
 import { setTemplatedSubgroupMatrixSyntax } from '../../src/gpu/subgroup-matrix.js';
 
@@ -150,47 +156,16 @@ describe('conv2d tc2 (software twin)', () => {
   it(
     'fused epilogues (demodulation, noise, bias, leaky ReLU·√2), with and without split-K',
     async () => {
-      const gpu = await getGpu();
-      const rand = seededRandom(23);
-      const g = conv2dGeometry([2, 6, 7, 5], [9, 6, 3, 3], { padding: 1 });
-      const hw = g.ho * g.wo;
-      const x = q10(g.n * g.cin * g.h * g.w, rand);
-      const w = q10(g.cout * g.cin * 9, rand);
-      const b = q10(g.cout, rand);
-      const d = Float32Array.from({ length: g.n * g.cout }, () => 0.5 + rand());
-      const noise = q10(g.n * hw, rand);
-      const strength = Float32Array.of(0.37);
       const variants: Array<[string, ConvKernelOptions]> = [
         ['tc2-sw', PATHS[0]![1]],
         ['tc2-sw split', { ...PATHS[0]![1], splits: 3 }],
         ['tc2-sw B global', { ...PATHS[2]![1], splits: 1 }],
       ];
-      const combos: Array<{ bias: boolean; demod: boolean; noise: 0 | 1 | 2; lrelu: boolean }> = [
+      const combos: EpilogueCombo[] = [
         { bias: true, demod: true, noise: 1, lrelu: true },
         { bias: false, demod: false, noise: 2, lrelu: true },
       ];
-      for (const [name, base] of variants)
-        for (const cmb of combos)
-          await withBuffers(gpu, async (up, out) => {
-            const [bx, bw, bb, bd, bn, bs] = [up(x), up(w), up(b), up(d), up(noise), up(strength)];
-            const by = out(g.n * g.cout * hw);
-            conv2dForwardRaw(gpu, g, bx, bw, cmb.bias ? bb : null, by, {
-              ...base,
-              epilogue: {
-                demod: cmb.demod ? bd : undefined,
-                noise: cmb.noise ? { noise: bn, strength: bs, perSample: cmb.noise === 2 } : undefined,
-                lrelu: cmb.lrelu,
-              },
-            });
-            const yRef = epilogueRef(conv2dRef(g, x, w), g.n, g.cout, hw, {
-              bias: cmb.bias ? b : null,
-              demod: cmb.demod ? d : undefined,
-              noise: cmb.noise ? { noise, strength: strength[0]!, perSample: cmb.noise === 2 } : undefined,
-              lrelu: cmb.lrelu,
-            });
-            const tag = `${name} ${JSON.stringify(cmb)}`;
-            expect(relError(await gpu.readF32(by, yRef.length), yRef), tag).toBeLessThan(TOL);
-          });
+      await expectFusedEpiloguesMatchRef(await getGpu(), seededRandom(23), variants, combos, TOL);
     },
     COLD,
   );
