@@ -10,9 +10,10 @@
  * hold when `run()` is called (write new inputs into them with gpu.upload first), its outputs land where the
  * captured run put them. Buffers the captured work used and released back to the pool are taken out of the pool
  * for the replay's lifetime (`dispose()` returns them); buffers still held by the caller (inputs, weights, outputs)
- * stay the caller's and must outlive the replay. Uploads made during the capture are replayed with the same bytes.
- * Work that reads back to the CPU cannot be captured (its decisions would not replay), and values the CPU computes
- * per run and passes as dispatch parameters are replayed as captured. Per-run values go through `Gpu.perRun(fn)`
+ * stay the caller's and must outlive the replay (`run()` throws if one has gone back to the pool). Uploads made
+ * during the capture are replayed with the same bytes. Work that reads back to the CPU cannot be captured (its
+ * decisions would not replay), and values the CPU computes per run and passes as dispatch parameters are replayed
+ * as captured. Per-run values go through `Gpu.perRun(fn)`
  * instead: `fn` runs again at its place in every replay, e.g. to upload the step's values into a buffer the captured
  * kernels read (Adam's bias corrections and learning rate, src/nn/optim.ts), so a whole training step is
  * capturable. State that must persist from one replay to the next and is created inside the capture (an
@@ -48,6 +49,8 @@ export interface ReplayHost {
   flush(): void;
   /** Give buffers the capture took out of the pool back to it. */
   unreserve(buffers: readonly GPUBuffer[]): void;
+  /** Whether a buffer the caller held at capture time has since gone back to the pool (released, reusable). */
+  released(buffer: GPUBuffer): boolean;
 }
 
 /**
@@ -67,6 +70,8 @@ export class Replay {
     private readonly host: ReplayHost,
     private readonly ops: readonly CapturedOp[],
     private readonly reserved: readonly GPUBuffer[],
+    /** The buffers the captured work uses that the caller holds (inputs, weights, outputs, state). */
+    private readonly held: readonly GPUBuffer[],
   ) {
     let n = 0;
     let slots = 0;
@@ -99,6 +104,12 @@ export class Replay {
   /** Run the captured work again (after anything recorded before; does not wait). */
   run(): void {
     if (this.disposed) throw new Error('Replay.run: the replay was disposed');
+    // a released input or output may already serve someone else: replaying would write over it
+    for (const b of this.held)
+      if (this.host.released(b))
+        throw new Error(
+          `Replay.run: buffer '${b.label}' that the captured work uses was released since the capture (keep the tensors a replay reads and writes alive until dispose())`,
+        );
     this.host.flush();
     const device = this.host.device;
     let encoder: GPUCommandEncoder | null = null;

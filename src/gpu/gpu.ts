@@ -255,7 +255,9 @@ export class Gpu {
       this.captured = null;
     }
     // temporaries the work released are free now: keep them out of the pool while the replay lives
-    const reserved = [...this.capturedBuffers].filter((b) => this.pool.isFree(b));
+    const used = [...this.capturedBuffers];
+    const reserved = used.filter((b) => this.pool.isFree(b));
+    const held = used.filter((b) => this.pool.owns(b) && !this.pool.isFree(b));
     this.capturedBuffers = new Set();
     this.pool.reserve(reserved);
     const pool = this.pool;
@@ -265,9 +267,11 @@ export class Gpu {
         paramLayout: this.paramLayout,
         flush: () => this.flush(),
         unreserve: (b) => b.forEach((x) => pool.release(x)),
+        released: (b) => !pool.owns(b) || pool.isFree(b), // free, or destroyed by pool.trim()
       },
       ops,
       reserved,
+      held,
     );
   }
 

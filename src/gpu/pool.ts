@@ -93,6 +93,11 @@ export class BufferPool {
     list.splice(lo, 0, buf);
   }
 
+  /** Whether `buf` is one of this pool's buffers (free or in use). */
+  owns(buf: GPUBuffer): boolean {
+    return this.owned.has(buf);
+  }
+
   /** Whether `buf` is one of this pool's buffers and free. */
   isFree(buf: GPUBuffer): boolean {
     return this.owned.has(buf) && !this.inUse.has(buf);

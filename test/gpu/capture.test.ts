@@ -119,6 +119,19 @@ describe('Gpu.capture', () => {
     for (const b of [x, a, y, z, state!]) gpu.pool.release(b);
   });
 
+  it('refuses to replay once a buffer it reads or writes has been released', async () => {
+    const gpu = await getGpu();
+    const k = gpu.kernel('capture_axpb', AXPB);
+    const x = gpu.bufferFrom(new Float32Array(4));
+    const y = gpu.pool.acquire(16, 'replay output');
+    const replay = gpu.capture(() => gpu.dispatch(k, [x, y], [1], params(1, 0, 4)));
+    replay.run();
+    gpu.pool.release(y);
+    expect(() => replay.run()).toThrow(/was released since the capture/);
+    replay.dispose();
+    gpu.pool.release(x);
+  });
+
   it('refuses read-backs inside a capture and nested captures', async () => {
     const gpu = await getGpu();
     const b = gpu.pool.acquire(16);
