@@ -1,7 +1,8 @@
 /**
  * The same runtime in a browser: src/gpu is transpiled as-is to ES modules, served on localhost, and run in headless
  * Chromium (Debian's package, driven by playwright-core) on its WebGPU adapter (SwiftShader without a GPU). It
- * gets a device through navigator.gpu and runs the doctor's self-test kernel. Skipped, saying so, when no
+ * gets a device through navigator.gpu, runs the doctor's self-test kernel, and replays a capture with a per-run
+ * upload (Gpu.capture / perRun: the same code the animation and training loops replay). Skipped, saying so, when no
  * Chromium is installed (.ci/run installs it).
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -15,13 +16,36 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium) console.warn(`browser test skipped: no Chromium at ${CHROMIUM} (apt-get install chromium)`);
 
+// After the self-test, a capture with a per-run upload, replayed once: y = a·x + 1 with a = the run's number.
 const PAGE = `<!doctype html><script type="module">
 import { getGpu } from './gpu/index.js';
 import { selfTest } from './gpu/selftest.js';
+const AXPB = \`@group(0) @binding(0) var<storage, read> X: array<f32>;
+@group(0) @binding(1) var<storage, read> A: array<f32>;
+@group(0) @binding(2) var<storage, read_write> Y: array<f32>;
+struct P { b: f32, n: u32 }
+@group(1) @binding(0) var<uniform> p: P;
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) g: vec3u) { if (g.x < p.n) { Y[g.x] = A[0] * X[g.x] + p.b; } }\`;
 try {
   const gpu = await getGpu();
   const r = await selfTest(gpu);
-  window.__result = { ok: r.ok, runtime: gpu.info.runtime, kind: gpu.info.kind, vendor: gpu.info.vendor };
+  const k = gpu.kernel('browser_capture_axpb', AXPB);
+  const x = gpu.bufferFrom(new Float32Array([1, 2, 3, 4]));
+  const a = gpu.pool.acquire(16);
+  const y = gpu.pool.acquire(16);
+  const params = new DataView(new ArrayBuffer(8));
+  params.setFloat32(0, 1, true);
+  params.setUint32(4, 4, true);
+  let run = 0;
+  const replay = gpu.capture(() => {
+    gpu.perRun(() => gpu.upload(a, new Float32Array([++run, 0, 0, 0])));
+    gpu.dispatch(k, [x, a, y], [1], new Uint8Array(params.buffer));
+  });
+  replay.run();
+  const replayed = Array.from(await gpu.readF32(y, 4));
+  replay.dispose();
+  window.__result = { ok: r.ok, runtime: gpu.info.runtime, kind: gpu.info.kind, vendor: gpu.info.vendor, replayed };
 } catch (e) { window.__result = { error: String(e && e.stack || e) }; }
 </script>`;
 
@@ -57,7 +81,7 @@ describe.skipIf(!hasChromium)('gpu runtime in a browser', () => {
   });
   afterAll(() => server?.close());
 
-  it('gets a device through navigator.gpu and computes correctly', async () => {
+  it('gets a device through navigator.gpu, computes correctly and replays a capture', async () => {
     const { chromium } = await import('playwright-core');
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -82,6 +106,7 @@ describe.skipIf(!hasChromium)('gpu runtime in a browser', () => {
       const result = await page.evaluate(() => (window as unknown as { __result: Record<string, unknown> }).__result);
       expect(result.error).toBeUndefined();
       expect(result).toMatchObject({ ok: true, runtime: 'browser' });
+      expect(result.replayed).toEqual([3, 5, 7, 9]); // the replay's own per-run upload: a = 2
     } finally {
       await browser.close();
     }
