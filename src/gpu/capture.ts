@@ -13,10 +13,9 @@
  * stay the caller's and must outlive the replay (`run()` throws if one has gone back to the pool). Uploads made
  * during the capture are replayed with the same bytes. Work that reads back to the CPU cannot be captured (its
  * decisions would not replay), and values the CPU computes per run and passes as dispatch parameters are replayed
- * as captured. Per-run values go through `Gpu.perRun(fn)`
- * instead: `fn` runs again at its place in every replay, e.g. to upload the step's values into a buffer the captured
- * kernels read (Adam's bias corrections and learning rate, src/nn/optim.ts), so a whole training step is
- * capturable. State that must persist from one replay to the next and is created inside the capture (an
+ * as captured. Per-run values go through `Gpu.perRun(fn)` instead: `fn` runs again at its place in every replay,
+ * e.g. to upload the step's values into a buffer the captured kernels read (Adam's bias corrections and learning
+ * rate, src/nn/optim.ts), so a whole training step is capturable. State that must persist from one replay to the next and is created inside the capture (an
  * optimizer's moments) is made in `Gpu.once(fn)`: its work is not replayed, and it gets buffers the captured work
  * never used (a buffer released earlier in the captured work and handed out again would be overwritten by that
  * earlier use at every replay). Outputs created inside the capture need no such care: the captured work writes them

@@ -72,6 +72,7 @@ export class Adam {
    */
   step(lr?: number): void {
     const [b1, b2] = this.betas;
+    const engine = gpu();
     const stepped: Array<[number, Tensor, Tensor, AdamParamState]> = [];
     this.params.forEach((p, j) => {
       const g = p.grad;
@@ -80,7 +81,7 @@ export class Adam {
       let st = this.state.get(p);
       if (!st) {
         // zeroed once, also when the first step is being captured (a replay must not zero it again)
-        st = gpu().once(() => ({
+        st = engine.once(() => ({
           step: 0,
           m: Tensor.zeros(p.shape, { persistent: true, label: 'adam.m' }),
           v: Tensor.zeros(p.shape, { persistent: true, label: 'adam.v' }),
@@ -90,7 +91,6 @@ export class Adam {
       stepped.push([j, p, g, st]);
     });
     if (stepped.length === 0) return;
-    const engine = gpu();
     const scalars = (this.scalars ??= engine.once(() => engine.pool.acquire(8 * this.params.length, 'adam scalars')));
     const values = new Float32Array(2 * this.params.length);
     engine.perRun(() => {

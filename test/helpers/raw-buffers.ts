@@ -62,14 +62,24 @@ export async function expectTc2ForwardInF32(gpu: Gpu, g: Conv2dGeom, seed: numbe
   const rand = seededRandom(seed);
   const x = randomF32(g.n * g.cin * g.h * g.w, rand);
   const w = randomF32(g.cout * g.cin * g.kh * g.kw, rand);
+  const opts: ConvKernelOptions = { path: 'tc2-sw', tc2Tile: { bm: 32, bn: 32, bk: 16, sgm: 2, sgn: 1 } };
+  await expectForwardMatchesRef(gpu, g, x, w, opts, 2e-6);
+}
+
+/** conv2d's forward (no bias) of x and w with `opts` against the float64 reference within `tol`. */
+export async function expectForwardMatchesRef(
+  gpu: Gpu,
+  g: Conv2dGeom,
+  x: Float32Array,
+  w: Float32Array,
+  opts: ConvKernelOptions,
+  tol: number,
+): Promise<void> {
   const yRef = conv2dRef(g, x, w);
   await withBuffers(gpu, async (up, out) => {
     const y = out(yRef.length);
-    conv2dForwardRaw(gpu, g, up(x), up(w), null, y, {
-      path: 'tc2-sw',
-      tc2Tile: { bm: 32, bn: 32, bk: 16, sgm: 2, sgn: 1 },
-    });
-    expect(relError(await gpu.readF32(y, yRef.length), yRef)).toBeLessThan(2e-6);
+    conv2dForwardRaw(gpu, g, up(x), up(w), null, y, opts);
+    expect(relError(await gpu.readF32(y, yRef.length), yRef)).toBeLessThan(tol);
   });
 }
 

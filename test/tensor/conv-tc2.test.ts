@@ -42,6 +42,7 @@ import { relError, seededRandom } from '../../src/tensor/reference/conv-check.js
 import {
   expectConv2dMatchesRef,
   expectFusedEpiloguesMatchRef,
+  expectForwardMatchesRef,
   expectTransposedMatchesRef,
   q10,
   withBuffers,
@@ -224,15 +225,7 @@ describe('conv2d tc2 (software twin)', () => {
     const g = conv2dGeometry([1, 4, 6, 7], [5, 4, 3, 3], { padding: 1 });
     const x = q10(g.n * g.cin * g.h * g.w, rand);
     const w = q10(g.cout * g.cin * 9, rand);
-    const yRef = conv2dRef(g, x, w);
-    await withBuffers(gpu, async (up, out) => {
-      const by = out(yRef.length);
-      conv2dForwardRaw(gpu, g, up(x), up(w), null, by, {
-        path: 'tc2',
-        tile: { bm: 16, bn: 16, bk: 4, tm: 4, tn: 4 },
-      });
-      expect(relError(await gpu.readF32(by, yRef.length), yRef)).toBeLessThan(TOL);
-    });
+    await expectForwardMatchesRef(gpu, g, x, w, { path: 'tc2', tile: { bm: 16, bn: 16, bk: 4, tm: 4, tn: 4 } }, TOL);
   });
 });
 

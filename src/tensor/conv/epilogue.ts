@@ -61,13 +61,19 @@ export function epilogueWgsl(bias: boolean, e: ConvEpilogue, first: number): { d
   };
 }
 
+/** The options of a single-pass f32 conv kernel (narrow1x1.ts, shallow.ts). */
+export interface F32PassOptions {
+  epilogue?: ConvEpilogue;
+  weightScale?: number;
+}
+
 /**
  * The epilogue of a single-pass f32 conv kernel (narrow1x1.ts, shallow.ts: x and w at bindings 0 and 1, the
  * epilogue's buffers from binding 2, the output after them) and the weight scale it folds into the weights.
  */
 export function f32PassEpilogue(
   bias: GPUBuffer | null,
-  opts: { epilogue?: ConvEpilogue; weightScale?: number },
+  opts: F32PassOptions,
 ): { e: ReturnType<typeof epilogueWgsl>; extra: GPUBuffer[]; scale: number } {
   const epi = opts.epilogue ?? {};
   return { e: epilogueWgsl(bias !== null, epi, 2), extra: epilogueBuffers(bias, epi), scale: opts.weightScale ?? 1 };

@@ -7,7 +7,7 @@
  * (bias, demodulation, noise, leaky ReLU) is the GEMM paths' own (epilogue.ts).
  */
 import { GRID_INDEX, grid1d, type Gpu } from '../../gpu/index.js';
-import { f32PassEpilogue, type ConvEpilogue } from './epilogue.js';
+import { f32PassEpilogue, type F32PassOptions } from './epilogue.js';
 import type { Conv2dGeom } from './geometry.js';
 import { cached } from '../../gpu/source-cache.js';
 import { f32Literal, shapeName } from './tc2.js';
@@ -52,7 +52,7 @@ export function conv1x1NarrowRaw(
   w: GPUBuffer,
   bias: GPUBuffer | null,
   y: GPUBuffer,
-  opts: { epilogue?: ConvEpilogue; weightScale?: number } = {},
+  opts: F32PassOptions = {},
 ): void {
   if (!narrow1x1Applies(g, gpu.limits.maxComputeWorkgroupStorageSize))
     throw new Error(

@@ -9,7 +9,7 @@
  * (epilogue.ts); the weight scale is folded while the weights are staged, as tc2 does in its f16 conversion.
  */
 import { GRID_INDEX, grid1d, type Gpu } from '../../gpu/index.js';
-import { f32PassEpilogue, type ConvEpilogue } from './epilogue.js';
+import { f32PassEpilogue, type F32PassOptions } from './epilogue.js';
 import { geomKey, type Conv2dGeom } from './geometry.js';
 import { cached } from '../../gpu/source-cache.js';
 import { f32Literal, shapeName } from './tc2.js';
@@ -32,7 +32,7 @@ export function conv2dShallowRaw(
   w: GPUBuffer,
   bias: GPUBuffer | null,
   y: GPUBuffer,
-  opts: { epilogue?: ConvEpilogue; weightScale?: number } = {},
+  opts: F32PassOptions = {},
 ): void {
   if (!shallowApplies(g))
     throw new Error(`conv2dShallow: needs Cin·kh·kw ≤ ${SHALLOW_MAX_K}, got ${g.cin}·${g.kh}·${g.kw}`);

@@ -204,18 +204,19 @@ const KHW: u32 = ${g.kh * g.kw}u; const KTOT: u32 = ${g.cin * g.kh * g.kw}u;`;
  */
 export function checkTc2Tile(t: Tc2Tile, maxThreads = 256): number {
   const threads = t.sgm * t.sgn * TC_SUBGROUP;
+  const limit = Math.min(512, Math.max(256, maxThreads));
   const pad = t.pad ?? 8;
   const ok =
     t.bm % (16 * t.sgm) === 0 &&
     t.bn % (16 * t.sgn) === 0 &&
     t.bk % 16 === 0 &&
-    threads <= Math.min(512, Math.max(256, maxThreads)) &&
+    threads <= limit &&
     pad >= 0 &&
     pad % 8 === 0 &&
     [t.bm, t.bn, t.bk].every((v) => (v & (v - 1)) === 0);
   if (!ok)
     throw new Error(
-      `tc2 tile ${JSON.stringify(t)}: needs powers of two, 16·sgm | bm, 16·sgn | bn, 16 | bk, ≤ ${Math.min(512, Math.max(256, maxThreads)) / TC_SUBGROUP} subgroups, 8 | pad`,
+      `tc2 tile ${JSON.stringify(t)}: needs powers of two, 16·sgm | bm, 16·sgn | bn, 16 | bk, ≤ ${limit / TC_SUBGROUP} subgroups, 8 | pad`,
     );
   return threads;
 }
@@ -276,8 +277,8 @@ interface Tc2Spec {
   /**
    * Each workgroup walks only some of the K slices: the header defines `fn kSlices(n0: u32) -> u32` (how many, for
    * the workgroup at column n0; called once; from n0 only, so the loop stays in uniform control flow) and
-   * `fn kSlice(i: u32) -> u32` (the i-th of them, ascending). The
-   * sub-pixel transposed conv skips the taps its output phases never use (tc2-subpixel.ts).
+   * `fn kSlice(i: u32) -> u32` (the i-th of them, ascending). The sub-pixel transposed conv skips the taps its
+   * output phases never use (tc2-subpixel.ts).
    */
   sparseK?: boolean;
 }
@@ -480,25 +481,21 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u
 ${s.init}
 ${decl}  if (sBegin < sEnd) { fetchTiles(${slice('sBegin')}); putTiles(0u);${p ? ' putPatch();' : ''} }
   workgroupBarrier();
-${
-  tile.single
-    ? `  let buf = 0u;
+${tile.single ? '  let buf = 0u;' : '  var buf = 0u;'}
   for (var it = sBegin; it < sEnd; it++) {
     let ks = ${slice('it')}; let more = it + 1u < sEnd;${p ? `\n${p.slice}` : ''}
     if (more) { fetchTiles(${slice('it + 1u')}); }
-${inner}    workgroupBarrier();
+${inner}${
+    tile.single
+      ? `    workgroupBarrier();
     if (more) { putTiles(0u);${p ? ` if ((ks + 1u) % ${p.every}u == 0u) { putPatch(); }` : ''} }
     workgroupBarrier();
   }`
-    : `  var buf = 0u;
-  for (var it = sBegin; it < sEnd; it++) {
-    let ks = ${slice('it')}; let more = it + 1u < sEnd;${p ? `\n${p.slice}` : ''}
-    if (more) { fetchTiles(${slice('it + 1u')}); }
-${inner}    if (more) { putTiles(buf ^ 1u); }${p ? `\n    if (more && (ks + 1u) % ${p.every}u == 0u) { workgroupBarrier(); putPatch(); }` : ''}
+      : `    if (more) { putTiles(buf ^ 1u); }${p ? `\n    if (more && (ks + 1u) % ${p.every}u == 0u) { workgroupBarrier(); putPatch(); }` : ''}
     workgroupBarrier();
     buf ^= 1u;
   }`
-}
+  }
 ${out}}`;
 }
 
