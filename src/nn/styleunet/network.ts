@@ -5,6 +5,7 @@
  */
 import { add } from '../../tensor/ops/elementwise.js';
 import { concat } from '../../tensor/ops/shape.js';
+import { resizeBilinear } from '../../tensor/ops/resize.js';
 import { equalLinear, pixelNorm } from '../../tensor/ops/stylegan.js';
 import { Tensor, alias, gpu, scope } from '../../tensor/tensor.js';
 import { holdConstantWeights, releaseConstantWeights } from '../../tensor/conv/constant-weights.js';
@@ -125,6 +126,18 @@ export class DualStyleUNet {
     },
   );
 
+  /** A view feature checked and brought to the view level's size (bilinear, align_corners false). */
+  private viewFeature(v: Tensor, n: number): Tensor {
+    const { viewCh } = this.spec;
+    const res = this.spec.levels[this.spec.viewLevel]!.res;
+    if (v.rank !== 4 || v.shape[0] !== n || v.shape[1] !== viewCh) {
+      throw new Error(
+        `DualStyleUNet: view features must be [${n}, ${viewCh}, h, w] (the view CNN's output), got [${v.shape}]`,
+      );
+    }
+    return v.shape[2] === res && v.shape[3] === res ? v : resizeBilinear(v, [res, res]);
+  }
+
   /** The style [1, d]: constant ones/√d → PixelNorm → n_mlp × EqualLinear(lr_mul 0.01) + fused leaky ReLU. */
   style(): Tensor {
     return scope(() => {
@@ -142,7 +155,9 @@ export class DualStyleUNet {
 
   /**
    * x [N, inpCh, S, S] → [N, 2·outCh, 2S, 2S] (front then back). `view` holds the view features added to each
-   * decoder's features after the 256² level's ToRGB ([N, viewCh, S/2, S/2], front and back).
+   * decoder's features after the 256² level's ToRGB (front and back, [N, viewCh, h, w]): the view CNN gives them
+   * at S/4 and they are resized bilinearly (align_corners false) to the level's S/2 on the tape, as the reference
+   * does; features already at S/2 are added as they are.
    */
   forward(x: Tensor, view?: readonly [Tensor, Tensor]): Tensor {
     const { spec, p } = this;
@@ -155,6 +170,7 @@ export class DualStyleUNet {
     if (this.frozen && isGradEnabled()) {
       throw new Error('DualStyleUNet: frozen for inference: run forward inside noGrad, or unfreeze() to train');
     }
+    const viewAt = view?.map((v) => this.viewFeature(v, n));
     const style = derived(p, 'style', () => this.style());
     let feat = convLayer(p, x, 'conv_in', 3, true);
     const conds: Tensor[] = [feat];
@@ -184,7 +200,7 @@ export class DualStyleUNet {
           out = styledConv(p, out, `${dec.convs}.${sc.name}`, style, sc.upsample, p(`noises.noise_${sc.noise}`));
         }
         skip = toRgb(p, out, `${dec.toRgbs}.${lv.toRgb.name}`, style, skip);
-        if (view && lv.level === spec.viewLevel) out = add(out, view[di]!);
+        if (viewAt && lv.level === spec.viewLevel) out = add(out, viewAt[di]!);
       }
       return haarIwt(skip!);
     });

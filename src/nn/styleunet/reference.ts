@@ -6,6 +6,7 @@
 import { conv2dGeometry, convTranspose2dGeometry } from '../../tensor/conv/geometry.js';
 import { upfirdnGeometry } from '../../tensor/conv/upfirdn-geometry.js';
 import { conv2dRef, convTranspose2dRef, modulateRef } from '../../tensor/reference/conv.js';
+import { axisTaps, resizeRef } from '../../tensor/reference/resize.js';
 import { blurKernel, haarDwtRef, haarIwtRef, upfirdn2dRef } from '../../tensor/reference/upfirdn.js';
 import { styleUnetSpec, type StyleUnetConfig } from './spec.js';
 import { COMB_CONCAT_ORDER, LRELU_GAIN, LRELU_SLOPE, MAPPING_LR_MUL, blurPad } from './constants.js';
@@ -183,9 +184,17 @@ function concat(a: F64, b: F64): F64 {
   return { data: out, n: a.n, c: a.c + b.c, h: a.h, w: a.w };
 }
 
+/** Bilinear resize (align_corners false) of x to h × w; x itself when it already has that size. */
+function resizeTo(x: F64, h: number, w: number): F64 {
+  if (x.h === h && x.w === w) return x;
+  const data = resizeRef(x.data, x.n * x.c, x.h, x.w, axisTaps(x.h, h, 'bilinear'), axisTaps(x.w, w, 'bilinear'));
+  return { data, n: x.n, c: x.c, h, w };
+}
+
 /**
  * Forward pass: x [n, inpCh, S, S] → [n, 2·outCh, 2S, 2S] (front then back). `view` optionally holds the view
- * features added to each decoder after the 256² level ([n, viewCh, S/2, S/2] each, front and back).
+ * features added to each decoder after the 256² level ([n, viewCh, h, w] each, front and back; resized
+ * bilinearly to S/2 when they have another size, e.g. the view CNN's S/4).
  */
 export function styleUnetForwardRef(config: StyleUnetConfig, p: Params, x: F64, view?: [F64, F64]): F64 {
   const spec = styleUnetSpec(config);
@@ -232,7 +241,7 @@ export function styleUnetForwardRef(config: StyleUnetConfig, p: Params, x: F64, 
       }
       skip = toRgb(p, out, `${dec.toRgbs}.${lv.toRgb.name}`, style, rgbCh, skip);
       if (view && lv.level === spec.viewLevel) {
-        const v = view[di]!;
+        const v = resizeTo(view[di]!, out.h, out.w);
         out = { ...out, data: out.data.map((a, i) => a + v.data[i]!) };
       }
     }
