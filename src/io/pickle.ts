@@ -395,13 +395,25 @@ export function looksLikePickle(bytes: Uint8Array): boolean {
 }
 
 export function unpickle(bytes: Uint8Array, options: UnpickleOptions = {}): unknown {
+  return unpickleAt(bytes, 0, options).value;
+}
+
+/**
+ * Unpickle the one pickle that starts at byte `start`; `end` is the byte after its STOP. Files that are several
+ * pickles back to back (legacy `torch.save`) are read by calling it again at `end`.
+ */
+export function unpickleAt(
+  bytes: Uint8Array,
+  start: number,
+  options: UnpickleOptions = {},
+): { value: unknown; end: number } {
   const source = options.source ?? 'pickle data';
   const table: Record<string, PickleGlobal> = { ...DATA_GLOBALS, ...BUILTIN_HELPERS, ...(options.globals ?? {}) };
   const fail = (why: string, at?: number): never => {
     throw new Error(`${source}: ${why}${at === undefined ? '' : ` (at byte ${at})`}`);
   };
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let pos = 0;
+  let pos = start;
   const stack: unknown[] = [];
   const metastack: unknown[][] = [];
   let cur = stack as unknown[];
@@ -492,7 +504,7 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions = {}): unkn
         u64();
         break;
       case 0x2e: // STOP
-        return resolveAll(pop());
+        return { value: resolveAll(pop()), end: pos };
       case 0x28: // MARK
         metastack.push(cur);
         cur = [];

@@ -1,14 +1,20 @@
 /**
- * Reading PyTorch checkpoints (`torch.save` zip format) without Python: a zip holding `<name>/data.pkl` (a pickle
- * whose tensors are persistent references to raw little-endian storages `<name>/data/<key>`), `<name>/byteorder`
- * and a version file. The pickle goes through our data-only unpickler, extended with exactly what tensors need:
- * `torch._utils._rebuild_tensor_v2` / `_rebuild_parameter` and the storage classes (`torch.FloatStorage`, …).
- * Nothing in the file is ever executed. Legacy (pre-1.6, non-zip) checkpoints are refused with a clear message.
+ * Reading PyTorch checkpoints without Python, in both formats `torch.save` has written:
+ * - the zip format (PyTorch ≥ 1.6): `<name>/data.pkl`, a pickle whose tensors are persistent references to raw
+ *   little-endian storages `<name>/data/<key>`, beside `<name>/byteorder` and a version file;
+ * - the legacy format (earlier releases, and `_use_new_zipfile_serialization=False`; torchvision's and LPIPS's
+ *   published weights): pickles back to back (a magic number, the protocol version 1001, a system-info dict, the
+ *   object whose tensors reference storages by persistent id, the list of storage keys), then each listed storage as
+ *   an 8-byte little-endian element count followed by its raw bytes.
+ * The pickles go through our data-only unpickler, extended with exactly what tensors need:
+ * `torch._utils._rebuild_tensor(_v2)` / `_rebuild_parameter` and the storage classes (`torch.FloatStorage`, …).
+ * Nothing in the file is ever executed. Storages saved from a GPU ('cuda:0') are read like any other: everything
+ * lands in CPU memory.
  */
 import { readFileSync } from 'node:fs';
 import { unzipSync } from 'fflate';
 import { halfToFloat } from './npy.js';
-import { unpickle, type PickleGlobal } from './pickle.js';
+import { unpickle, unpickleAt, type PickleGlobal, type UnpickleOptions } from './pickle.js';
 
 export type TorchDType = 'f32' | 'f64' | 'f16' | 'bf16' | 'i64' | 'i32' | 'i16' | 'i8' | 'u8' | 'bool';
 
@@ -91,9 +97,12 @@ function rebuildTensor(
   const view = new DataView(storage.bytes.buffer, storage.bytes.byteOffset, storage.bytes.byteLength);
   const available = storage.bytes.byteLength / ITEMSIZE[storage.dtype];
   const contiguous = stride.every((s, d) => s === shape.slice(d + 1).reduce((a, b) => a * b, 1));
-  if (contiguous && storage.dtype === 'f32' && storage.bytes.byteOffset % 4 === 0) {
+  if (contiguous && storage.dtype === 'f32') {
     if (offset + count > available) throw new Error(`${source}: a tensor reads past the end of its storage`);
-    data.set(new Float32Array(storage.bytes.buffer, storage.bytes.byteOffset + offset * 4, count));
+    const from = storage.bytes.byteOffset + offset * 4;
+    // Legacy files put storages at any byte offset: unaligned data is copied bytewise first.
+    const aligned = from % 4 === 0 ? storage.bytes : storage.bytes.slice(offset * 4, (offset + count) * 4);
+    data.set(from % 4 === 0 ? new Float32Array(aligned.buffer, from, count) : new Float32Array(aligned.buffer));
   } else {
     const idx = new Array<number>(shape.length).fill(0);
     for (let i = 0; i < count; i++) {
@@ -107,14 +116,53 @@ function rebuildTensor(
   return { kind: 'torch.Tensor', dtype: storage.dtype, shape, data };
 }
 
-/** Parse a `torch.save` checkpoint held in memory; returns its object graph with TorchTensor leaves. */
-export function readTorchCheckpoint(bytes: Uint8Array, source = 'checkpoint'): unknown {
-  if (!(bytes[0] === 0x50 && bytes[1] === 0x4b)) {
-    throw new Error(
-      `${source}: not a zip-format PyTorch checkpoint (legacy torch.save files from PyTorch < 1.6 are not supported; ` +
-        're-save it with a current PyTorch: torch.save(torch.load(path), path))',
-    );
+/** The storage type a persistent id names (the class reference the unpickler made for GLOBAL 'torch.FloatStorage'). */
+function storageDType(type: unknown, key: string, source: string): TorchDType {
+  const name = String((type as { name?: string } | null)?.name ?? '').replace(/^torch\./, '');
+  const dtype = STORAGE_DTYPES[name];
+  if (!dtype) throw new Error(`${source}: storage '${key}' has an unsupported type ${name || String(type)}`);
+  return dtype;
+}
+
+/**
+ * The globals a checkpoint's pickle may use: the tensor rebuilders, which hand their (storage, offset, shape,
+ * stride) to `rebuild`, and the storage classes, only ever referenced inside persistent ids.
+ */
+function tensorGlobals(
+  source: string,
+  rebuild: (storage: Storage, offset: number, shape: number[], stride: number[]) => TorchTensor,
+): Record<string, PickleGlobal> {
+  const rebuildFrom: PickleGlobal = (args) => {
+    const [storage, offset, shape, stride] = args as [Storage, number, number[], number[]];
+    if (!Array.isArray(shape) || !Array.isArray(stride)) throw new Error(`${source}: a tensor has no shape or strides`);
+    return rebuild(storage, Number(offset), shape.map(Number), stride.map(Number));
+  };
+  const globals: Record<string, PickleGlobal> = {
+    'torch._utils._rebuild_tensor': rebuildFrom, // PyTorch ≤ 0.3
+    'torch._utils._rebuild_tensor_v2': rebuildFrom,
+    'torch._utils._rebuild_parameter': (args) => args[0],
+    'torch._utils._rebuild_parameter_with_state': (args) => args[0],
+  };
+  for (const name of Object.keys(STORAGE_DTYPES)) {
+    globals[`torch.${name}`] = () => {
+      throw new Error(`${source}: torch.${name} cannot be constructed here`);
+    };
   }
+  return globals;
+}
+
+/** Parse a `torch.save` checkpoint held in memory (either format); returns its object graph with TorchTensor leaves. */
+export function readTorchCheckpoint(bytes: Uint8Array, source = 'checkpoint'): unknown {
+  if (bytes[0] === 0x50 && bytes[1] === 0x4b) return readZipCheckpoint(bytes, source);
+  if (bytes[0] === 0x80) return readLegacyCheckpoint(bytes, source);
+  const tar = new TextDecoder().decode(bytes.subarray(257, 262)) === 'ustar';
+  throw new Error(
+    `${source}: not a PyTorch checkpoint (neither the zip nor the legacy pickle format of torch.save)` +
+      (tar ? '; tar-format checkpoints from PyTorch < 0.1.10 are not supported: re-save it with a newer PyTorch' : ''),
+  );
+}
+
+function readZipCheckpoint(bytes: Uint8Array, source: string): unknown {
   let files: Record<string, Uint8Array>;
   try {
     files = unzipSync(bytes);
@@ -131,33 +179,121 @@ export function readTorchCheckpoint(bytes: Uint8Array, source = 'checkpoint'): u
   const storages = new Map<string, Storage>();
   const persistentLoad = (pid: unknown): Storage => {
     if (!Array.isArray(pid) || pid[0] !== 'storage') throw new Error(`${source}: unknown persistent id ${String(pid)}`);
-    // The storage type arrives as the class reference the unpickler made for GLOBAL 'torch.FloatStorage' etc.
-    const [, type, key] = pid as [string, { name?: string }, string];
+    const [, type, key] = pid as [string, unknown, string];
     const cached = storages.get(key);
     if (cached) return cached;
     const raw = files[`${prefix}data/${key}`];
     if (!raw) throw new Error(`${source}: storage '${key}' is missing from the archive`);
-    const dtype = STORAGE_DTYPES[String(type?.name ?? '').replace(/^torch\./, '')];
-    if (!dtype) throw new Error(`${source}: storage '${key}' has an unsupported type ${type?.name ?? String(type)}`);
-    const s = { dtype, bytes: raw };
+    const s = { dtype: storageDType(type, key, source), bytes: raw };
     storages.set(key, s);
     return s;
   };
-  const globals: Record<string, PickleGlobal> = {
-    'torch._utils._rebuild_tensor_v2': (args) => {
-      const [storage, offset, shape, stride] = args as [Storage, number, number[], number[]];
-      return rebuildTensor(storage, offset, [...shape], [...stride], source);
-    },
-    'torch._utils._rebuild_parameter': (args) => args[0],
-    'torch._utils._rebuild_parameter_with_state': (args) => args[0],
-  };
-  // Storage classes are only referenced (inside persistent ids), never called.
-  for (const name of Object.keys(STORAGE_DTYPES)) {
-    globals[`torch.${name}`] = () => {
-      throw new Error(`${source}: torch.${name} cannot be constructed here`);
-    };
-  }
+  const globals = tensorGlobals(source, (s, offset, shape, stride) => rebuildTensor(s, offset, shape, stride, source));
   return unpickle(files[pklName]!, { globals, persistentLoad, source: `${source} (${pklName})` });
+}
+
+const LEGACY_MAGIC = 0x1950a86a20f9469cfc6cn;
+const LEGACY_PROTOCOL = 1001;
+
+/**
+ * A storage of a legacy file: its bytes follow the pickles, so tensors are rebuilt once they have been read. A view
+ * storage (old releases saved tensors sharing part of a storage that way) is a slice of its root storage.
+ */
+interface LegacyStorage extends Storage {
+  key: string;
+  numel: number;
+  view?: { root: LegacyStorage; offset: number };
+}
+
+function readLegacyCheckpoint(bytes: Uint8Array, source: string): unknown {
+  let at = 0;
+  const next = (what: string, opts: UnpickleOptions = {}): unknown => {
+    if (at >= bytes.length)
+      throw new Error(`${source}: the file ends before the ${what} (truncated legacy checkpoint)`);
+    const r = unpickleAt(bytes, at, { ...opts, source: `${source} (legacy format, ${what})` });
+    at = r.end;
+    return r.value;
+  };
+  const magic = next('magic number');
+  if (magic !== LEGACY_MAGIC) {
+    throw new Error(
+      `${source}: a pickle, but not a torch.save checkpoint (no PyTorch magic number); load it as a pickle`,
+    );
+  }
+  const version = next('protocol version');
+  if (version !== LEGACY_PROTOCOL) {
+    throw new Error(`${source}: legacy checkpoint protocol ${String(version)} is not supported (expected 1001)`);
+  }
+  const sysInfo = next('system info') as Record<string, unknown> | null;
+  if (sysInfo && sysInfo['little_endian'] === false) {
+    throw new Error(`${source}: big-endian checkpoints are not supported`);
+  }
+
+  const storages = new Map<string, LegacyStorage>();
+  const root = (key: string, dtype: TorchDType, numel: number): LegacyStorage => {
+    const s = storages.get(key) ?? { key, dtype, numel, bytes: new Uint8Array(0) };
+    s.numel = Math.max(s.numel, numel);
+    storages.set(key, s);
+    return s;
+  };
+  const persistentLoad = (pid: unknown): Storage => {
+    if (!Array.isArray(pid) || pid[0] !== 'storage' || pid.length < 5) {
+      throw new Error(`${source}: unknown persistent id ${String(pid)}`);
+    }
+    const [, type, rootKey, location, numel, viewMeta] = pid as [string, unknown, string, unknown, number, unknown];
+    if (typeof location !== 'string') throw new Error(`${source}: storage '${rootKey}' has no device location`);
+    const dtype = storageDType(type, String(rootKey), source);
+    const base = root(String(rootKey), dtype, Number(numel));
+    if (viewMeta === null || viewMeta === undefined) return base;
+    const [viewKey, offset, size] = viewMeta as [string, number, number];
+    const key = String(viewKey);
+    let v = storages.get(key);
+    if (!v) {
+      v = { key, dtype, numel: Number(size), bytes: new Uint8Array(0), view: { root: base, offset: Number(offset) } };
+      storages.set(key, v);
+    }
+    return v;
+  };
+  const pending: { t: TorchTensor; s: LegacyStorage; offset: number; stride: number[] }[] = [];
+  const globals = tensorGlobals(source, (s, offset, shape, stride) => {
+    const t: TorchTensor = { kind: 'torch.Tensor', dtype: s.dtype, shape, data: new Float32Array(0) };
+    pending.push({ t, s: s as LegacyStorage, offset, stride });
+    return t;
+  });
+  const result = next('data', { globals, persistentLoad });
+
+  const keys = next('storage keys');
+  if (!Array.isArray(keys)) throw new Error(`${source}: the legacy storage key list is not a list`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (const k of keys) {
+    const s = storages.get(String(k));
+    if (!s || s.view) throw new Error(`${source}: storage '${String(k)}' is listed but no tensor refers to it`);
+    if (at + 8 > bytes.length) throw new Error(`${source}: the file ends before storage '${s.key}' (truncated)`);
+    const count = view.getBigUint64(at, true);
+    const nbytes = Number(count) * ITEMSIZE[s.dtype];
+    if (!Number.isSafeInteger(nbytes) || at + 8 + nbytes > bytes.length) {
+      throw new Error(`${source}: storage '${s.key}' needs ${count} elements but the file ends first (truncated)`);
+    }
+    s.bytes = bytes.subarray(at + 8, at + 8 + nbytes);
+    at += 8 + nbytes;
+  }
+  for (const s of storages.values()) {
+    if (!s.view) continue;
+    const b = s.view.root.bytes;
+    const from = s.view.offset * ITEMSIZE[s.dtype];
+    const to = from + s.numel * ITEMSIZE[s.dtype];
+    if (to > b.length)
+      throw new Error(`${source}: storage view '${s.key}' reaches past its storage '${s.view.root.key}'`);
+    s.bytes = b.subarray(from, to);
+  }
+  for (const { t, s, offset, stride } of pending) {
+    const root = s.view?.root ?? s;
+    if (!root.bytes.length && s.numel > 0 && !keys.includes(root.key)) {
+      throw new Error(`${source}: storage '${root.key}' is missing from the storage list`);
+    }
+    t.data = rebuildTensor(s, offset, t.shape, stride, source).data;
+  }
+  return result;
 }
 
 export function loadTorchCheckpoint(path: string): unknown {
