@@ -21,13 +21,20 @@ export function viewdirEntries(hidden = 64, out = 128): Array<{ name: string; sh
   ];
 }
 
+/** What a checkpoint holds: the three DualStyleUNets and the view CNN (`viewdir_net`). */
+export type AvatarPartName = AvatarNetName | 'viewdir_net';
+export const AVATAR_PARTS: readonly AvatarPartName[] = [
+  ...(Object.keys(AVATAR_NETS) as AvatarNetName[]),
+  'viewdir_net',
+];
+
 export interface ReferenceAvatarWeights {
   epoch: number | null;
   iteration: number | null;
-  /** Per network: state-dict values by the names of spec.ts (prefix removed). */
-  networks: Record<AvatarNetName, Map<string, Float32Array>>;
-  /** The view CNN's weights, by their full names. */
-  viewdir: Map<string, Float32Array>;
+  /** Per imported network: state-dict values by the names of spec.ts (prefix removed). */
+  networks: Partial<Record<AvatarNetName, Map<string, Float32Array>>>;
+  /** The view CNN's weights, by their full names (null when it was not imported). */
+  viewdir: Map<string, Float32Array> | null;
 }
 
 export interface ImportOptions {
@@ -35,11 +42,18 @@ export interface ImportOptions {
   configs?: Partial<Record<AvatarNetName, StyleUnetConfig>>;
   /** View CNN channels (default 64 → 128). */
   viewdir?: { hidden: number; out: number };
+  /**
+   * Which parts to import (default: all four). The others' entries are skipped unchecked, so e.g. only the colour
+   * network of a checkpoint can be loaded, or a checkpoint trained without view conditioning.
+   */
+  nets?: readonly AvatarPartName[];
 }
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
+
+const partOf = (key: string): AvatarPartName | null => AVATAR_PARTS.find((p) => key.startsWith(`${p}.`)) ?? null;
 
 /** Validate and split an unpickled checkpoint object. */
 export function splitReferenceCheckpoint(
@@ -53,6 +67,18 @@ export function splitReferenceCheckpoint(
   const tensors = new Map<string, TorchTensor>();
   for (const [k, v] of Object.entries(sd)) if (isTorchTensor(v)) tensors.set(k, v);
   if (tensors.size === 0) throw new Error(`${source}: the 'avatar_net' entry holds no tensors`);
+  const wanted = new Set(opts.nets ?? AVATAR_PARTS);
+  for (const n of wanted) {
+    if (!AVATAR_PARTS.includes(n))
+      throw new Error(`${source}: unknown network '${n}' (one of ${AVATAR_PARTS.join(', ')})`);
+  }
+  const present = AVATAR_PARTS.filter((p) => [...tensors.keys()].some((k) => partOf(k) === p));
+  const absent = [...wanted].filter((n) => !present.includes(n));
+  if (absent.length) {
+    throw new Error(
+      `${source}: no ${absent.map((n) => `'${n}'`).join(', ')} in the checkpoint (it holds ${present.join(', ') || 'none of the avatar networks'}); ask only for those it has (nets option)`,
+    );
+  }
   const used = new Set<string>();
   const take = (name: string, shape: readonly number[]): Float32Array => {
     const t = tensors.get(name);
@@ -66,16 +92,21 @@ export function splitReferenceCheckpoint(
     used.add(name);
     return t.data;
   };
-  const networks = {} as Record<AvatarNetName, Map<string, Float32Array>>;
+  const networks: Partial<Record<AvatarNetName, Map<string, Float32Array>>> = {};
   for (const [net, outCh] of Object.entries(AVATAR_NETS) as Array<[AvatarNetName, number]>) {
+    if (!wanted.has(net)) continue;
     const spec = styleUnetSpec(opts.configs?.[net] ?? avatarUnetConfig(outCh));
     const m = new Map<string, Float32Array>();
     for (const e of spec.entries) m.set(e.name, take(`${net}.${e.name}`, e.shape));
     networks[net] = m;
   }
-  const viewdir = new Map<string, Float32Array>();
-  for (const e of viewdirEntries(opts.viewdir?.hidden, opts.viewdir?.out)) viewdir.set(e.name, take(e.name, e.shape));
-  const extra = [...tensors.keys()].filter((k) => !used.has(k));
+  let viewdir: Map<string, Float32Array> | null = null;
+  if (wanted.has('viewdir_net')) {
+    viewdir = new Map();
+    for (const e of viewdirEntries(opts.viewdir?.hidden, opts.viewdir?.out)) viewdir.set(e.name, take(e.name, e.shape));
+  }
+  // Entries of the requested parts (or of none) that we did not take: a different architecture.
+  const extra = [...tensors.keys()].filter((k) => !used.has(k) && (partOf(k) === null || wanted.has(partOf(k)!)));
   if (extra.length) {
     throw new Error(`${source}: ${extra.length} unexpected entries, e.g. ${extra.slice(0, 3).join(', ')}`);
   }

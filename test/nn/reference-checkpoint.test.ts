@@ -14,7 +14,7 @@ beforeAll(async () => {
 
 const configs = { position_net: TINY, color_net: TINY, other_net: TINY };
 
-function fakeAvatarCheckpoint(drop?: string): { bytes: Uint8Array; params: Map<string, Float32Array> } {
+function fakeAvatarCheckpoint(drop?: string | RegExp): { bytes: Uint8Array; params: Map<string, Float32Array> } {
   const sd = new Map<string, FakeValue>();
   const params = tinyParams(9);
   for (const net of Object.keys(AVATAR_NETS)) {
@@ -31,7 +31,8 @@ function fakeAvatarCheckpoint(drop?: string): { bytes: Uint8Array; params: Map<s
       shape: e.shape,
     });
   }
-  if (drop) sd.delete(drop);
+  if (typeof drop === 'string') sd.delete(drop);
+  else if (drop) for (const k of [...sd.keys()]) if (drop.test(k)) sd.delete(k);
   const root = new Map<string, FakeValue>([
     ['epoch_idx', 12],
     ['iter_idx', 50000],
@@ -47,8 +48,8 @@ describe('reference checkpoint import', () => {
     const w = readReferenceCheckpoint(bytes, 'net.pt', opts);
     expect(w.epoch).toBe(12);
     expect(w.iteration).toBe(50000);
-    expect(w.viewdir.get('viewdir_net.0.weight')!.length).toBe(5 * 16);
-    const net = DualStyleUNet.fromStateDict(TINY, w.networks.color_net);
+    expect(w.viewdir!.get('viewdir_net.0.weight')!.length).toBe(5 * 16);
+    const net = DualStyleUNet.fromStateDict(TINY, w.networks.color_net!);
     const S = TINY.inpSize;
     const xa = randomF32(3 * S * S, seededRandom(2));
     const y = noGrad(() => net.forward(Tensor.from(xa, [1, 3, S, S])));
@@ -65,5 +66,32 @@ describe('reference checkpoint import', () => {
     );
     const full = fakeAvatarCheckpoint().bytes;
     expect(() => readReferenceCheckpoint(full, 'net.pt')).toThrow(/has shape .* expected/);
+  });
+
+  it('imports a chosen subset of the networks, and names a requested one the checkpoint lacks', () => {
+    const opts = { configs, viewdir: { hidden: 5, out: TINY.channels[TINY.inpSize / 2]! } };
+    // A checkpoint without the view CNN (trained without view conditioning) and without position_net.
+    const { bytes, params } = fakeAvatarCheckpoint(/^(viewdir_net|position_net)\./);
+    const w = readReferenceCheckpoint(bytes, 'net.pt', { ...opts, nets: ['color_net'] });
+    expect(Object.keys(w.networks)).toEqual(['color_net']);
+    expect(w.viewdir).toBeNull();
+    expect(w.networks.color_net!.get('convs1.3.noise.weight')).toEqual(params.get('convs1.3.noise.weight'));
+    expect(
+      Object.keys(
+        readReferenceCheckpoint(bytes, 'net.pt', { ...opts, nets: ['other_net', 'color_net'] }).networks,
+      ).sort(),
+    ).toEqual(['color_net', 'other_net']);
+    expect(() => readReferenceCheckpoint(bytes, 'net.pt', opts)).toThrow(
+      /net\.pt: no 'position_net', 'viewdir_net' in the checkpoint \(it holds color_net, other_net\)/,
+    );
+    expect(() => readReferenceCheckpoint(bytes, 'net.pt', { ...opts, nets: ['viewdir_net'] })).toThrow(
+      /no 'viewdir_net'/,
+    );
+    // A requested network is still checked entry by entry.
+    const partial = fakeAvatarCheckpoint('color_net.to_rgbs2.1.bias').bytes;
+    expect(() => readReferenceCheckpoint(partial, 'net.pt', { ...opts, nets: ['position_net'] })).not.toThrow();
+    expect(() => readReferenceCheckpoint(partial, 'net.pt', { ...opts, nets: ['color_net'] })).toThrow(
+      /missing 'color_net\.to_rgbs2\.1\.bias'/,
+    );
   });
 });
