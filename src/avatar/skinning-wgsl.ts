@@ -9,7 +9,8 @@ import { main1d } from '../tensor/index.js';
 
 /**
  * Quaternion → the three rows of its rotation matrix, normalising first (as the float64 oracle does, so the
- * gradient has no component along q: the upstream normalisation would remove it anyway), and its backward.
+ * gradient has no component along q: the upstream normalisation would remove it anyway; pytorch3d's
+ * quaternion_to_matrix, dividing by |q|², is the same function), and its backward.
  * Matrix → quaternion: of 4w², 4x², 4y², 4z² (computable from the diagonal) the largest picks the candidate; the
  * divisor 2·max(√s, 0.1), real part made ≥ 0, no renormalisation (M is a blend of rotations, so only near-orthonormal).
  */

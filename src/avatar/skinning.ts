@@ -4,10 +4,13 @@
  *   x_live = M[:3,:3] x + M[:3,3],   q_live = quat(M[:3,:3] · R(q)),   scales unchanged.
  * The float64 oracle is src/body/lbs.ts (blendMatrix, lbsPoints, lbsQuaternions); the kernels follow it exactly:
  * the rotation is normalised before R(q), and the matrix → quaternion conversion takes the best-conditioned of its
- * four candidates, real part first and ≥ 0, without renormalising. M is a blend of rotations, so |q_live| is only
- * near 1. The rasterizer (src/splat) builds R from a quaternion as given, without normalising (as the reference's
- * CUDA does): for q = λ·u with |u| = 1 that is R(q) = (1 − λ²)·I + λ²·R(u), a slightly scaled/sheared rotation.
- * Normalise the skinned rotations before splatting if that is not wanted.
+ * four candidates, real part first and ≥ 0, without renormalising (pytorch3d's matrix_to_quaternion; its releases
+ * before the fix of its issue #1703, late 2023, leave the sign as the candidate gives it, which nothing downstream
+ * sees: R(−q) = R(q), and the gradient reaching the canonical rotation is the same). M is a blend of rotations, so
+ * |q_live| is only near 1. The rasterizer (src/splat) builds R from a quaternion as given, without normalising (as
+ * the original CUDA rasterizer does): for q = λ·u with |u| = 1 that is R(q) = (1 − λ²)·I + λ²·R(u), a blend of the
+ * rotation with the identity rather than a rotation, close to R(u) for λ ≈ 1. Normalise the skinned rotations before
+ * splatting if that is not wanted.
  *
  * Two steps, so that the 55 weights per Gaussian (the largest input) are read once per training step:
  * `blendJointMatrices` makes the per-Gaussian 3×4 M, which both `skinGaussians` and `viewCosines`
