@@ -1,0 +1,135 @@
+/**
+ * One training step's data, prepared on the CPU (in a worker thread) and ready to upload: the ground truth on the
+ * step's background with the mask's boundary band painted over, the band itself (the loop paints the prediction
+ * the same way on the GPU, so the band never counts in the loss), the LPIPS crop, the frame's posed position map
+ * as the networks read it, and the camera. Images are float32, planar (CHW), RGB; the original reads BGR through
+ * OpenCV, and our decoder already gives RGB, so nothing is swapped here (colour order matters only where the
+ * original's checkpoints or saved renders are involved).
+ */
+import type { Camera } from '../data/camera.js';
+import { CaptureDataset, type CaptureConfig } from '../data/dataset.js';
+import { paint } from '../data/mask.js';
+import { readPoseMap } from '../prep/files.js';
+import { cropParams, lpipsCrop, maskSquareBox, type LpipsCrop } from './crop.js';
+
+/** What a decoder (worker or main thread) needs to open the capture once. */
+export interface SampleContextSpec {
+  capture: CaptureConfig;
+  /** `<data_dir>/smpl_pos_map`. */
+  posMapDir: string;
+  /** Side S of the pose map the networks read (the preset's poseMapSize). */
+  poseMapSize: number;
+  /** Side LPIPS is evaluated at (512 in the original). */
+  lpipsSize: number;
+}
+
+/** One step's draws (made on the main thread, in order, by the seeded RNG). */
+export interface SampleJob {
+  iteration: number;
+  /** Index into the dataset's items. */
+  item: number;
+  /** Background colour, RGB in [0, 1]. */
+  bg: [number, number, number];
+  /** Two uniforms for the random LPIPS patch. */
+  patch: [number, number];
+}
+
+/** The decoded part of a step: everything but the joint matrices (added on the main thread). */
+export interface DecodedSample {
+  iteration: number;
+  frame: number;
+  /** Index into the used cameras. */
+  cam: number;
+  camName: string;
+  camera: Camera;
+  width: number;
+  height: number;
+  bg: Float32Array;
+  /** [3, H, W]: the photo, the background outside the mask, the background on the band. */
+  gt: Float32Array;
+  /** [H, W]: 1 on the boundary band (dilate 5×5 − erode 5×5 of the mask, or soft alpha 5 < α < 250). */
+  band: Float32Array;
+  /** [H, W]: 1 where the mask is > 128. */
+  mask: Float32Array;
+  crop: LpipsCrop;
+  /** [x, y, box side, target side] for a GPU buffer. */
+  cropParams: Float32Array;
+  /** [3, S, S]: the front half of the frame's posed position map, xyz in metres. */
+  poseMap: Float32Array;
+}
+
+export interface TrainSample extends DecodedSample {
+  /** [J, 4, 4] row-major: canonical → live joint transforms with the root (skin the Gaussians with these). */
+  jointMats: Float32Array;
+}
+
+export class SampleContext {
+  readonly dataset: CaptureDataset;
+
+  constructor(readonly spec: SampleContextSpec) {
+    this.dataset = new CaptureDataset(spec.capture);
+  }
+
+  async decode(job: SampleJob): Promise<DecodedSample> {
+    const item = this.dataset.items[job.item];
+    if (!item) throw new Error(`sample item ${job.item} out of range (${this.dataset.items.length} items)`);
+    const loaded = await this.dataset.load(item, { bg: job.bg });
+    const { image, mask, boundary, camera } = loaded;
+    paint(image, boundary, job.bg);
+    const square = maskSquareBox(mask, image.width, image.height);
+    const crop = lpipsCrop(square, job.iteration, job.patch, this.spec.lpipsSize);
+    const pose = readPoseMap(this.spec.posMapDir, item.frame);
+    return {
+      iteration: job.iteration,
+      frame: item.frame,
+      cam: item.cam,
+      camName: item.camName,
+      camera,
+      width: image.width,
+      height: image.height,
+      bg: Float32Array.from(job.bg),
+      gt: image.data,
+      band: Float32Array.from(boundary),
+      mask: Float32Array.from(mask),
+      crop,
+      cropParams: cropParams(crop),
+      poseMap: frontPoseMap(pose, this.spec.poseMapSize, `posed map of frame ${item.frame} in ${this.spec.posMapDir}`),
+    };
+  }
+}
+
+/**
+ * The network input from a posed position map (height h × width 2h, interleaved xyz; front | back): the front
+ * half as [3, S, S], nearest-downsampled by picking every k-th pixel (k = h / S), as the original halves its maps.
+ */
+export function frontPoseMap(
+  map: { width: number; height: number; data: Float32Array },
+  S: number,
+  source = 'posed map',
+): Float32Array {
+  const h = map.height;
+  if (map.width !== 2 * h) throw new Error(`${source}: expected a h × 2h map (front | back), got ${map.width}x${h}`);
+  const k = h / S;
+  if (!Number.isInteger(k) || k < 1) {
+    throw new Error(
+      `${source}: its front half is ${h}² but the networks read ${S}²: run \`animgs prep --size ${2 * S}\``,
+    );
+  }
+  const out = new Float32Array(3 * S * S);
+  const n = S * S;
+  for (let y = 0; y < S; y++) {
+    for (let x = 0; x < S; x++) {
+      const o = (y * k * map.width + x * k) * 3;
+      const i = y * S + x;
+      out[i] = map.data[o]!;
+      out[n + i] = map.data[o + 1]!;
+      out[2 * n + i] = map.data[o + 2]!;
+    }
+  }
+  return out;
+}
+
+/** The buffers of a sample that can move between threads without a copy. */
+export function sampleTransferList(s: DecodedSample): ArrayBuffer[] {
+  return [s.gt, s.band, s.mask, s.poseMap].map((a) => a.buffer as ArrayBuffer);
+}
