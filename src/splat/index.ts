@@ -9,6 +9,8 @@ export {
   type ForwardResult,
   type BackwardResult,
   type RasterOptions,
+  type CapturableResult,
+  type OverflowReport,
   type RenderedImages,
 } from './rasterizer.js';
 export {
@@ -20,4 +22,5 @@ export {
 } from './reference.js';
 export { readPly, writePly, decodePly, encodePly, plyToScene, sceneToPly, type PlyGaussians } from './ply.js';
 export { shCoeffs, shDegreeOf } from './sh.js';
+export { SplatView, viewBytes, VIEW_BYTES } from './view.js';
 export { exclusiveScan, radixSort, Scratch } from './sort.js';

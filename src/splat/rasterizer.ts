@@ -5,24 +5,39 @@
  *  1. preprocess (per Gaussian): cull, covariances, conic, radius, pixel mean, colour, depth key, and the tiles
  *     touched: those of the 3σ rectangle where the Gaussian can reach α ≥ 1/255 (tileHit; exact, fewer pairs);
  *  2. stable radix sort of the N Gaussians by depth (32 bits);
- *  3. tiles touched in depth order → exclusive prefix sum → pair offsets; the pair count M (Σ tiles touched, summed
- *     right after step 1) is read back while the GPU sorts: the one readback per frame, which sizes the pair
- *     buffers (they only grow);
+ *  3. tiles touched in depth order → exclusive prefix sum → pair offsets and the pair count M, on the GPU. The
+ *     read-back path (`forward`) sums M right after step 1 and reads it back while the GPU sorts (one readback
+ *     per frame, which sizes the pair buffers; they only grow). The capturable path (`forwardCapturable`) reads
+ *     nothing back: its pair buffers have a fixed capacity, a kernel limits M to it on the GPU (flagging an
+ *     overflow for `checkOverflow`) and writes the ranges pass's indirect grid;
  *  4. duplicate: one (tile, Gaussian) pair per touched tile, Gaussians visited in depth order;
- *  5. stable radix sort of the pairs by tile id (only ⌈log2 tiles⌉ bits): within a tile the depth order survives;
+ *  5. stable radix sort of the pairs by tile id (only ⌈log2 tiles⌉ bits): within a tile the depth order survives
+ *     (the capturable path sorts all `capacity` keys, the unused tail padded with the largest key);
  *  6. per-tile ranges; 7. blend: one 16×16 workgroup per tile.
  * Backward: blend backward (back to front per pixel; gradients summed per workgroup, then CAS-added globally),
  * then a per-Gaussian kernel chaining the screen-space gradients to the inputs.
  *
- * All per-frame buffers come from the pool once and are kept (Scratch), so a steady loop allocates nothing.
+ * The camera and background reach the kernels in a uniform buffer (view.ts), the sizes as per-dispatch
+ * parameters (`frameParams`). All per-frame buffers come from the pool once and are kept (Scratch), so a steady
+ * loop allocates nothing.
  */
 import type { Gpu } from '../gpu/gpu.js';
 import { grid1d } from '../gpu/grid.js';
-import { deriveCamera, type Camera, type CameraDerived } from './camera.js';
+import { deriveCamera, TILE, type Camera } from './camera.js';
 import type { SplatScene } from './reference.js';
 import { shLayout } from './reference.js';
 import { exclusiveScan, radixSort, Scratch, sumU32 } from './sort.js';
-import { blendBackwardWgsl, BLEND, DUPLICATE, GATHER, PREPROCESS, PREPROCESS_BACKWARD, RANGES } from './wgsl.js';
+import { createViewBuffer, viewBytes, type SplatView } from './view.js';
+import {
+  blendBackwardWgsl,
+  BLEND,
+  DUPLICATE,
+  GATHER,
+  PAIR_LIMIT,
+  PREPROCESS,
+  PREPROCESS_BACKWARD,
+  RANGES,
+} from './wgsl.js';
 
 /** A scene on the GPU: float32 buffers, layouts as in SplatScene. */
 export interface GpuScene {
@@ -65,40 +80,81 @@ export interface RasterOptions {
   background?: ArrayLike<number>;
 }
 
-/** Bytes of the camera/scene uniform (struct Cam in wgsl.ts). */
-const CAM_BYTES = 160;
-
-export function cameraParams(
-  cam: CameraDerived,
-  n: number,
-  bg: ArrayLike<number>,
-  sh: { K: number; degree: number } | null,
-): ArrayBuffer {
-  const buf = new ArrayBuffer(CAM_BYTES);
-  const f = new Float32Array(buf);
-  const u = new Uint32Array(buf);
-  const R = cam.R;
-  for (let r = 0; r < 3; r++) {
-    f.set([R[3 * r]!, R[3 * r + 1]!, R[3 * r + 2]!, cam.T[r]!], 4 * r);
-  }
-  f.set([cam.fx, cam.fy, cam.cx, cam.cy], 12);
-  f.set([cam.P00, cam.P02, cam.P11, cam.P12], 16);
-  f.set([cam.tanfovx, cam.tanfovy, cam.width, cam.height], 20);
-  f.set([cam.campos[0]!, cam.campos[1]!, cam.campos[2]!, 0], 24);
-  f.set([bg[0] ?? 0, bg[1] ?? 0, bg[2] ?? 0, 0], 28);
-  u.set([n, cam.width, cam.height, cam.tilesX, cam.tilesY, sh?.degree ?? 0, sh?.K ?? 1, sh ? 1 : 0], 32);
-  return buf;
+/** The capturable path's result: like ForwardResult, with the pair capacity instead of the (GPU-only) count. */
+export interface CapturableResult {
+  width: number;
+  height: number;
+  /** 5 planes of H×W float32 (the buffer passed as `image`, or one owned by the rasterizer). */
+  image: GPUBuffer;
+  radii: GPUBuffer;
+  /** The pair capacity this frame was recorded with. */
+  capacity: number;
 }
+
+/** What the pair-count check found since the previous check (GaussianRasterizer.checkOverflow). */
+export interface OverflowReport {
+  /** Whether some frame had more (tile, Gaussian) pairs than the capacity (its farthest pairs were dropped). */
+  overflowed: boolean;
+  /** The largest pair count of those frames. */
+  maxPairs: number;
+  /** The capacity from now on (grown when overflowed). */
+  capacity: number;
+}
+
+/**
+ * The sizes of a frame (struct Frame in wgsl.ts), per-dispatch parameters: fixed for a capture. `cap` bounds the
+ * pairs duplicate writes.
+ */
+export function frameParams(
+  width: number,
+  height: number,
+  n: number,
+  sh: { K: number; degree: number } | null,
+  cap: number,
+): Uint32Array {
+  const tilesX = Math.ceil(width / TILE);
+  const tilesY = Math.ceil(height / TILE);
+  return new Uint32Array([n, width, height, tilesX, tilesY, sh?.degree ?? 0, sh?.K ?? 1, sh ? 1 : 0, cap, 0, 0, 0]);
+}
+
+/** The buffers and sizes of one frame between its passes. */
+interface Frame {
+  scene: GpuScene;
+  n: number;
+  N: number;
+  width: number;
+  height: number;
+  tilesX: number;
+  tilesY: number;
+  sh: { K: number; degree: number } | null;
+  view: GPUBuffer;
+  order: GPUBuffer;
+  offsets: GPUBuffer;
+  /** u32 [0]: the pair count M (the scan's total). */
+  total: GPUBuffer;
+}
+
+/** The headroom a grown pair capacity gets over the count that outgrew it. */
+const GROWTH = 1.25;
 
 export class GaussianRasterizer {
   private readonly scratch: Scratch;
   private last: {
     scene: GpuScene;
-    cam: CameraDerived;
-    params: Uint32Array;
+    frame: Uint32Array;
+    view: GPUBuffer;
+    width: number;
+    height: number;
+    tilesX: number;
+    tilesY: number;
     sh: { K: number; degree: number } | null;
     sorted: GPUBuffer;
   } | null = null;
+  /** The view buffer of the read-back path (uploaded by `forward`). */
+  private eagerView: GPUBuffer | null = null;
+  /** u32 [overflow flag, largest pair count] of the capturable path, cleared by checkOverflow. */
+  private stats: GPUBuffer | null = null;
+  private frames = 0;
   /** Force the workgroup reduction without subgroups (for tests of both paths). */
   useSubgroups: boolean;
   /**
@@ -106,40 +162,111 @@ export class GaussianRasterizer {
    * dispatches, so small batches let the GPU start on the first while the CPU records the rest.
    */
   flushEvery = 16;
+  /**
+   * (tile, Gaussian) pairs the capturable path has room for; 0 until its first frame, which sets max(1024, 4N).
+   * checkOverflow grows it; set it beforehand to start larger.
+   */
+  capacity = 0;
 
   constructor(private readonly gpu: Gpu) {
     this.scratch = new Scratch(gpu);
     this.useSubgroups = gpu.features.subgroups;
   }
 
+  /** Frames recorded so far (a backward belongs to the latest one). */
+  get frameCount(): number {
+    return this.frames;
+  }
+
   private buf(name: string, bytes: number): GPUBuffer {
     return this.scratch.get(name, bytes);
   }
 
-  /** Render; resolves once the pair count is known and the work is recorded (not necessarily finished). */
-  async forward(scene: GpuScene, camera: Camera, opts: RasterOptions = {}): Promise<ForwardResult> {
+  private batched<T>(fn: () => T): T {
     const prev = this.gpu.autoFlushDispatches;
     this.gpu.autoFlushDispatches = this.flushEvery;
     try {
-      return await this.recordForward(scene, camera, opts);
+      return fn();
     } finally {
       this.gpu.autoFlushDispatches = prev;
     }
   }
 
-  private async recordForward(scene: GpuScene, camera: Camera, opts: RasterOptions): Promise<ForwardResult> {
+  /**
+   * Render with the read-back path: resolves once the pair count is known and the work is recorded (not
+   * necessarily finished). The pair buffers are sized to the count, so no pair is ever dropped.
+   */
+  async forward(scene: GpuScene, camera: Camera, opts: RasterOptions = {}): Promise<ForwardResult> {
     const gpu = this.gpu;
     const cam = deriveCamera(camera);
+    this.eagerView ??= createViewBuffer(gpu, 'splat view (read-back path)');
+    gpu.upload(this.eagerView, viewBytes(cam, opts.background ?? [0, 0, 0]));
+    let count: Promise<ArrayBuffer> | null = null;
+    const f = this.batched(() =>
+      this.front(scene, cam.width, cam.height, this.eagerView!, (tiles, n) => {
+        // The pair count (Σ tiles touched per Gaussian) does not depend on the depth order: sum it now and start
+        // its readback, so the GPU sorts by depth while the count travels to the CPU.
+        const pairCount = this.buf('pairCount', 16);
+        sumU32(gpu, tiles, n, pairCount);
+        count = gpu.read(pairCount, 0, 4);
+        count.catch(() => undefined); // awaited below; this only keeps an early failure from going unhandled
+      }),
+    );
+    gpu.flush();
+    const m = new Uint32Array(await count!)[0]!;
+    return this.batched(() => {
+      const out = this.back(f, { m }, undefined);
+      return { width: f.width, height: f.height, image: out.image, radii: out.radii, pairs: m };
+    });
+  }
+
+  /**
+   * Record a frame with no read-back, so it can be captured (Gpu.capture) and replayed: the camera and background
+   * come from `view` (upload them before each replay), the pair count stays on the GPU, and the pair buffers have
+   * room for `capacity` pairs. A frame with more pairs keeps the first `capacity` in depth order (the farthest
+   * Gaussians lose tiles) and raises a flag that `checkOverflow` reads outside the step; it then grows the
+   * capacity, and the caller records its capture again. `opts.image` receives the 5 planes (else a rasterizer
+   * buffer, valid until the next frame).
+   */
+  forwardCapturable(scene: GpuScene, view: SplatView, opts: { image?: GPUBuffer } = {}): CapturableResult {
+    if (this.capacity <= 0) this.capacity = Math.max(1024, 4 * scene.count);
+    const capacity = this.capacity;
+    return this.batched(() => {
+      const f = this.front(scene, view.width, view.height, view.buffer, null);
+      const out = this.back(f, { capacity }, opts.image);
+      return { width: f.width, height: f.height, image: out.image, radii: out.radii, capacity };
+    });
+  }
+
+  /**
+   * Read (and clear) what the capturable frames since the last call found: whether one overflowed the pair
+   * capacity, and the largest pair count. On overflow the capacity grows to 1.25× that count; the pair buffers
+   * grow at the next frame, so a capture made before must be recorded again (its replay refuses to run once the
+   * old buffers are gone). Not inside a capture (it reads back).
+   */
+  async checkOverflow(): Promise<OverflowReport> {
+    if (!this.stats) return { overflowed: false, maxPairs: 0, capacity: this.capacity };
+    const [flag, maxPairs] = new Uint32Array(await this.gpu.read(this.stats, 0, 8));
+    this.gpu.upload(this.stats, new Uint32Array(4));
+    const overflowed = flag !== 0;
+    if (overflowed) this.capacity = Math.max(this.capacity, Math.ceil(maxPairs! * GROWTH));
+    return { overflowed, maxPairs: maxPairs!, capacity: this.capacity };
+  }
+
+  /** Preprocess, the depth sort and the scan of the tiles touched: the pair offsets and count, on the GPU. */
+  private front(
+    scene: GpuScene,
+    width: number,
+    height: number,
+    view: GPUBuffer,
+    afterPreprocess: ((tiles: GPUBuffer, n: number) => void) | null,
+  ): Frame {
+    const gpu = this.gpu;
     const n = scene.count;
     const sh = scene.sh ? shInfo(scene) : null;
     if (!sh && !scene.colors) throw new Error('GaussianRasterizer: the scene needs colors or sh');
-    const params = new Uint32Array(cameraParams(cam, n, opts.background ?? [0, 0, 0], sh));
     const feat = (sh ? scene.sh : scene.colors)!;
     const N = Math.max(1, n);
-    const xyd = this.buf('xyd', 16 * N);
-    const conicO = this.buf('conicO', 16 * N);
-    const rgbc = this.buf('rgbc', 16 * N);
-    const radii = this.buf('radii', 4 * N);
     const tiles = this.buf('tiles', 4 * N);
     const dk = {
       keysA: this.buf('dkA', 4 * N),
@@ -159,80 +286,127 @@ export class GaussianRasterizer {
         scene.rotations,
         scene.opacities,
         feat,
-        xyd,
-        conicO,
-        rgbc,
-        radii,
+        this.buf('xyd', 16 * N),
+        this.buf('conicO', 16 * N),
+        this.buf('rgbc', 16 * N),
+        this.buf('radii', 4 * N),
         tiles,
         dk.keysA,
         dk.valsA,
+        view,
       ],
       grid,
-      params,
+      frameParams(width, height, n, sh, 0),
     );
-    // The pair count (Σ tiles touched per Gaussian) does not depend on the depth order: sum it now and start its
-    // readback, so the GPU sorts by depth while the count travels to the CPU.
-    const pairCount = this.buf('pairCount', 16);
-    sumU32(gpu, tiles, n, pairCount);
-    const count = gpu.read(pairCount, 0, 4);
-    count.catch(() => undefined); // awaited below; this only keeps an early failure from going unhandled
+    afterPreprocess?.(tiles, n);
     const order = radixSort(gpu, this.scratch, dk, n, 32, 'depth').vals;
     gpu.dispatch(gpu.kernel('splat_gather', GATHER), [order, tiles, tilesSorted], grid, new Uint32Array([n]));
     exclusiveScan(gpu, this.scratch, tilesSorted, offsets, n, total, 0);
-    gpu.flush();
-    const m = new Uint32Array(await count)[0]!;
-
-    const numTiles = cam.tilesX * cam.tilesY;
-    const ranges = this.buf('ranges', 8 * numTiles);
-    gpu.clear(ranges, 0, 8 * numTiles);
-    const M = Math.max(1, m);
-    const pk = {
-      keysA: this.buf('pkA', 4 * M),
-      valsA: this.buf('pvA', 4 * M),
-      keysB: this.buf('pkB', 4 * M),
-      valsB: this.buf('pvB', 4 * M),
-    };
-    let sorted = pk.valsA;
-    if (m > 0) {
-      gpu.dispatch(
-        gpu.kernel('splat_duplicate', DUPLICATE),
-        [order, offsets, xyd, radii, conicO, pk.keysA, pk.valsA],
-        grid,
-        params,
-      );
-      const bits = Math.max(1, Math.ceil(Math.log2(numTiles)));
-      const s = radixSort(gpu, this.scratch, pk, m, bits, 'tiles');
-      sorted = s.vals;
-      gpu.dispatch(gpu.kernel('splat_ranges', RANGES), [s.keys, ranges], grid1d(m, 256), new Uint32Array([m]));
-    }
-    const hw = cam.width * cam.height;
-    const image = this.buf('image', 20 * hw);
-    const aux = this.buf('aux', 8 * hw);
-    gpu.dispatch(
-      gpu.kernel('splat_blend', BLEND),
-      [ranges, sorted, xyd, conicO, rgbc, image, aux],
-      [cam.tilesX, cam.tilesY],
-      params,
-    );
-    this.last = { scene, cam, params, sh, sorted };
-    return { width: cam.width, height: cam.height, image, radii, pairs: m };
+    const tilesX = Math.ceil(width / TILE);
+    const tilesY = Math.ceil(height / TILE);
+    return { scene, n, N, width, height, tilesX, tilesY, sh, view, order, offsets, total };
   }
 
   /**
-   * Record the backward of the last forward. `dImage` holds 5 planes of H×W float32 (dL/d r, g, b, depth, alpha).
-   * The returned buffers are owned by the rasterizer and valid until the next backward.
+   * Duplicate, the pair sort by tile, ranges and the blend. With `m` (read back) the pair buffers hold exactly m
+   * pairs; with `capacity` the count is limited on the GPU, the sort runs on all `capacity` keys (the unused tail
+   * padded to sort last) and the ranges pass is dispatched indirectly over the count.
    */
-  backward(dImage: GPUBuffer): BackwardResult {
+  private back(
+    f: Frame,
+    size: { m: number } | { capacity: number },
+    imageOut: GPUBuffer | undefined,
+  ): { image: GPUBuffer; radii: GPUBuffer } {
+    const gpu = this.gpu;
+    const { n, N, tilesX, tilesY } = f;
+    const numTiles = tilesX * tilesY;
+    const ranges = this.buf('ranges', 8 * numTiles);
+    gpu.clear(ranges, 0, 8 * numTiles);
+    const eager = 'm' in size;
+    const cap = eager ? size.m : size.capacity;
+    const C = Math.max(1, cap);
+    const pk = {
+      keysA: this.buf('pkA', 4 * C),
+      valsA: this.buf('pvA', 4 * C),
+      keysB: this.buf('pkB', 4 * C),
+      valsB: this.buf('pvB', 4 * C),
+    };
+    const frame = frameParams(f.width, f.height, n, f.sh, cap);
+    const xyd = this.buf('xyd', 16 * N);
+    const conicO = this.buf('conicO', 16 * N);
+    const rgbc = this.buf('rgbc', 16 * N);
+    const radii = this.buf('radii', 4 * N);
+    let sorted = pk.valsA;
+    if (cap > 0) {
+      gpu.dispatch(
+        gpu.kernel('splat_duplicate', DUPLICATE),
+        [f.order, f.offsets, xyd, radii, conicO, pk.keysA, pk.valsA, f.view],
+        grid1d(n, 256),
+        frame,
+      );
+      const bits = Math.max(1, Math.ceil(Math.log2(numTiles)));
+      const kr = gpu.kernel('splat_ranges', RANGES);
+      if (eager) {
+        const s = radixSort(gpu, this.scratch, pk, cap, bits, 'tiles');
+        sorted = s.vals;
+        gpu.dispatch(kr, [s.keys, ranges, f.total], grid1d(cap, 256));
+      } else {
+        const count = this.buf('pairLimit', 16);
+        const args = this.buf('rangeArgs', 16);
+        this.stats ??= gpu.device.createBuffer({
+          label: 'splat pair stats',
+          size: 16,
+          usage: 0x80 /* STORAGE */ | 0x04 /* COPY_SRC */ | 0x08 /* COPY_DST */,
+        });
+        gpu.dispatch(
+          gpu.kernel('splat_pair_limit', PAIR_LIMIT),
+          [f.total, pk.keysA, count, args, this.stats],
+          grid1d(cap, 256),
+          new Uint32Array([cap]),
+        );
+        const s = radixSort(gpu, this.scratch, pk, cap, bits, 'tiles');
+        sorted = s.vals;
+        gpu.dispatchIndirect(kr, [s.keys, ranges, count], args, 0);
+      }
+    }
+    const image = imageOut ?? this.buf('image', 20 * f.width * f.height);
+    const aux = this.buf('aux', 8 * f.width * f.height);
+    gpu.dispatch(
+      gpu.kernel('splat_blend', BLEND),
+      [ranges, sorted, xyd, conicO, rgbc, image, aux, f.view],
+      [tilesX, tilesY],
+      frame,
+    );
+    this.frames++;
+    this.last = {
+      scene: f.scene,
+      frame,
+      view: f.view,
+      width: f.width,
+      height: f.height,
+      tilesX,
+      tilesY,
+      sh: f.sh,
+      sorted,
+    };
+    return { image, radii };
+  }
+
+  /**
+   * Record the backward of the last frame. `dImage` holds 5 planes of H×W float32 (dL/d r, g, b, depth, alpha).
+   * The gradients go to the buffers in `out` where given, else to buffers owned by the rasterizer (valid until
+   * the next backward).
+   */
+  backward(dImage: GPUBuffer, out: Partial<BackwardResult> = {}): BackwardResult {
     if (!this.last) throw new Error('GaussianRasterizer.backward: no forward to differentiate');
     const gpu = this.gpu;
-    const { scene, cam, params, sh, sorted } = this.last;
+    const { scene, frame, view, width, height, tilesX, tilesY, sh, sorted } = this.last;
     const n = scene.count;
     const N = Math.max(1, n);
     const K = sh ? sh.K : 1;
     const g2 = this.buf('g2', 40 * N);
     gpu.clear(g2, 0, 40 * N);
-    const numTiles = cam.tilesX * cam.tilesY;
-    const ranges = this.buf('ranges', 8 * numTiles);
+    const ranges = this.buf('ranges', 8 * tilesX * tilesY);
     const kb = gpu.kernel(
       `splat_blend_backward${this.useSubgroups ? '_sg' : ''}`,
       blendBackwardWgsl(this.useSubgroups),
@@ -245,19 +419,20 @@ export class GaussianRasterizer {
         this.buf('xyd', 16 * N),
         this.buf('conicO', 16 * N),
         this.buf('rgbc', 16 * N),
-        this.buf('aux', 8 * cam.width * cam.height),
+        this.buf('aux', 8 * width * height),
         dImage,
         g2,
+        view,
       ],
-      [cam.tilesX, cam.tilesY],
-      params,
+      [tilesX, tilesY],
+      frame,
     );
-    const out: BackwardResult = {
-      means: this.buf('dMeans', 12 * N),
-      scales: this.buf('dScales', 12 * N),
-      rotations: this.buf('dRots', 16 * N),
-      opacities: this.buf('dOpac', 4 * N),
-      colors: this.buf('dFeat', 12 * N * K),
+    const res: BackwardResult = {
+      means: out.means ?? this.buf('dMeans', 12 * N),
+      scales: out.scales ?? this.buf('dScales', 12 * N),
+      rotations: out.rotations ?? this.buf('dRots', 16 * N),
+      opacities: out.opacities ?? this.buf('dOpac', 4 * N),
+      colors: out.colors ?? this.buf('dFeat', 12 * N * K),
     };
     gpu.dispatch(
       gpu.kernel('splat_preprocess_backward', PREPROCESS_BACKWARD),
@@ -270,21 +445,26 @@ export class GaussianRasterizer {
         this.buf('conicO', 16 * N),
         this.buf('rgbc', 16 * N),
         g2,
-        out.means,
-        out.scales,
-        out.rotations,
-        out.opacities,
-        out.colors,
+        res.means,
+        res.scales,
+        res.rotations,
+        res.opacities,
+        res.colors,
+        view,
       ],
       grid1d(n, 256),
-      params,
+      frame,
     );
-    return out;
+    return res;
   }
 
-  /** Give every buffer back to the pool. */
+  /** Give every buffer back to the pool (the capacity stays). */
   release(): void {
     this.scratch.release();
+    this.eagerView?.destroy();
+    this.eagerView = null;
+    this.stats?.destroy();
+    this.stats = null;
     this.last = null;
   }
 }
@@ -333,7 +513,11 @@ export interface RenderedImages {
 }
 
 /** Read a forward result back to the CPU. */
-export async function readImages(gpu: Gpu, r: ForwardResult, count: number): Promise<RenderedImages> {
+export async function readImages(
+  gpu: Gpu,
+  r: Pick<ForwardResult, 'width' | 'height' | 'image' | 'radii'>,
+  count: number,
+): Promise<RenderedImages> {
   const hw = r.width * r.height;
   const all = await gpu.readF32(r.image, 5 * hw);
   const radii = count > 0 ? new Int32Array(await gpu.read(r.radii, 0, 4 * count)) : new Int32Array(0);

@@ -9,20 +9,31 @@
 import { cached } from '../gpu/source-cache.js';
 import { GRID_INDEX } from '../gpu/grid.js';
 
-/** The per-dispatch camera/scene parameters (see rasterizer.ts `cameraParams`). */
-export const CAM_STRUCT = /* wgsl */ `
-struct Cam {
+/**
+ * What a frame reads: the view (camera and background, `c`) from a uniform buffer the caller uploads per frame
+ * (view.ts), so a captured frame replays with a new camera; the sizes (`fr`), fixed for a capture, as per-dispatch
+ * parameters (rasterizer.ts `frameParams`). `cap` is the pair capacity: duplicate writes no pair at or past it.
+ */
+export const FRAME_STRUCT = /* wgsl */ `
+struct View {
   r0: vec4f, r1: vec4f, r2: vec4f,
   intr: vec4f,
   proj: vec4f,
   fov: vec4f,
   campos: vec4f,
   bg: vec4f,
+}
+struct Frame {
   n: u32, width: u32, height: u32, tilesX: u32,
   tilesY: u32, shDeg: u32, shK: u32, mode: u32,
+  cap: u32,
 }
-@group(1) @binding(0) var<uniform> c: Cam;
+@group(1) @binding(0) var<uniform> fr: Frame;
 `;
+
+/** The view's uniform binding at group 0, binding `i` (after the kernel's storage buffers). */
+const view = (i: number) => `@group(0) @binding(${i}) var<uniform> c: View;
+${FRAME_STRUCT}`;
 
 const COMMON = /* wgsl */ `
 const SH_C0 = 0.28209479177387814;
@@ -64,8 +75,8 @@ fn projJacobian(t: vec3f) -> Jac {
   return Jac(j00 * c.r0.xyz + j02 * c.r2.xyz, j11 * c.r1.xyz + j12 * c.r2.xyz, txc, tyc, vec2f(mulx, muly));
 }
 fn tileRect(xy: vec2f, r: f32) -> vec4u {
-  let tx = i32(c.tilesX);
-  let ty = i32(c.tilesY);
+  let tx = i32(fr.tilesX);
+  let ty = i32(fr.tilesY);
   return vec4u(
     u32(clamp(i32((xy.x - r) / 16.0), 0, tx)),
     u32(clamp(i32((xy.y - r) / 16.0), 0, ty)),
@@ -161,13 +172,13 @@ export const PREPROCESS = /* wgsl */ `
 @group(0) @binding(9) var<storage, read_write> tiles: array<u32>;
 @group(0) @binding(10) var<storage, read_write> depthKey: array<u32>;
 @group(0) @binding(11) var<storage, read_write> iota: array<u32>;
-${CAM_STRUCT}
+${view(12)}
 ${COMMON}
 ${GRID_INDEX}
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
   let i = gridIndex(wg, nwg, li, 256u);
-  if (i >= c.n) { return; }
+  if (i >= fr.n) { return; }
   radii[i] = 0;
   tiles[i] = 0u;
   depthKey[i] = 0xffffffffu;
@@ -200,14 +211,14 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
   if (area == 0u) { return; }
   var rgb: vec3f;
   var clampBits = 0u;
-  if (c.mode == 0u) {
+  if (fr.mode == 0u) {
     rgb = loadV3(&feat, i);
   } else {
     let dir = normalize(p - c.campos.xyz);
     let basis = shBasis(dir);
-    let nb = (c.shDeg + 1u) * (c.shDeg + 1u);
+    let nb = (fr.shDeg + 1u) * (fr.shDeg + 1u);
     var v = vec3f(0.5);
-    for (var k = 0u; k < nb; k++) { v += basis[k] * loadV3(&feat, i * c.shK + k); }
+    for (var k = 0u; k < nb; k++) { v += basis[k] * loadV3(&feat, i * fr.shK + k); }
     if (v.x < 0.0) { clampBits |= 1u; }
     if (v.y < 0.0) { clampBits |= 2u; }
     if (v.z < 0.0) { clampBits |= 4u; }
@@ -252,13 +263,13 @@ export const DUPLICATE = /* wgsl */ `
 @group(0) @binding(4) var<storage, read> conicO: array<vec4f>;
 @group(0) @binding(5) var<storage, read_write> keys: array<u32>;
 @group(0) @binding(6) var<storage, read_write> vals: array<u32>;
-${CAM_STRUCT}
+${view(7)}
 ${COMMON}
 ${GRID_INDEX}
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
   let i = gridIndex(wg, nwg, li, 256u);
-  if (i >= c.n) { return; }
+  if (i >= fr.n) { return; }
   let g = order[i];
   let r = radii[g];
   if (r <= 0) { return; }
@@ -270,27 +281,66 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
   for (var y = rect.y; y < rect.w; y++) {
     for (var x = rect.x; x < rect.z; x++) {
       if (!tileHit(xy, co.xyz, thr, x, y)) { continue; }
-      keys[off] = y * c.tilesX + x;
+      // past the capacity the pairs are dropped (the farthest Gaussians'; the caller sees the overflow flag)
+      if (off >= fr.cap) { return; }
+      keys[off] = y * fr.tilesX + x;
       vals[off] = g;
       off++;
     }
   }
 }`;
 
-/** ranges[tile] = [start, end) of its pairs in the tile-sorted list (ranges cleared to zero beforehand). */
+/**
+ * ranges[tile] = [start, end) of its pairs in the tile-sorted list (ranges cleared to zero beforehand); the pair
+ * count m is count[0], written on the GPU (the scan's total, or the capacity-limited count).
+ */
 export const RANGES = /* wgsl */ `
 @group(0) @binding(0) var<storage, read> keys: array<u32>;
 @group(0) @binding(1) var<storage, read_write> ranges: array<vec2u>;
-struct P { m: u32 }
+@group(0) @binding(2) var<storage, read> count: array<u32>;
+${GRID_INDEX}
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
+  let i = gridIndex(wg, nwg, li, 256u);
+  let m = count[0];
+  if (i >= m) { return; }
+  let k = keys[i];
+  if (i == 0u || keys[i - 1u] != k) { ranges[k].x = i; }
+  if (i == m - 1u || keys[i + 1u] != k) { ranges[k].y = i + 1u; }
+}`;
+
+/**
+ * The capturable path's pair count, with no read-back: M = total[0] (the scan of the tiles touched) is limited to
+ * the capacity; m = min(M, cap) goes to count[0] and the ranges pass's workgroup grid (as grid1d lays it out) to
+ * args; the pair keys in [m, cap) become 0xffffffff, so the sort, run on all cap keys, leaves them after the real
+ * pairs (the largest digit, and stable). stats[0] is set when M > cap (sticky: the caller reads and clears it
+ * between steps), stats[1] keeps the largest M seen, which sizes the next capacity.
+ */
+export const PAIR_LIMIT = /* wgsl */ `
+@group(0) @binding(0) var<storage, read> total: array<u32>;
+@group(0) @binding(1) var<storage, read_write> keys: array<u32>;
+@group(0) @binding(2) var<storage, read_write> count: array<u32>;
+@group(0) @binding(3) var<storage, read_write> args: array<u32>;
+@group(0) @binding(4) var<storage, read_write> stats: array<u32>;
+struct P { cap: u32 }
 @group(1) @binding(0) var<uniform> p: P;
 ${GRID_INDEX}
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
   let i = gridIndex(wg, nwg, li, 256u);
-  if (i >= p.m) { return; }
-  let k = keys[i];
-  if (i == 0u || keys[i - 1u] != k) { ranges[k].x = i; }
-  if (i == p.m - 1u || keys[i + 1u] != k) { ranges[k].y = i + 1u; }
+  let M = total[0];
+  let m = min(M, p.cap);
+  if (i < p.cap && i >= m) { keys[i] = 0xffffffffu; }
+  if (i == 0u) {
+    count[0] = m;
+    let groups = (m + 255u) / 256u;
+    let y = max(1u, (groups + 65534u) / 65535u);
+    args[0] = (groups + y - 1u) / y;
+    args[1] = y;
+    args[2] = 1u;
+    if (M > p.cap) { stats[0] = 1u; }
+    stats[1] = max(stats[1], M);
+  }
 }`;
 
 /** Forward blend: one 16×16 workgroup per tile, Gaussians loaded 256 at a time into workgroup memory. */
@@ -302,7 +352,7 @@ export const BLEND = /* wgsl */ `
 @group(0) @binding(4) var<storage, read> rgbc: array<vec4f>;
 @group(0) @binding(5) var<storage, read_write> img: array<f32>;
 @group(0) @binding(6) var<storage, read_write> aux: array<u32>;
-${CAM_STRUCT}
+${view(7)}
 // xy and a power below which α < 1/255 for certain: ln(1/(255·o)) less a margin far above f32 rounding, so the
 // loop skips exp for most pixels a Gaussian does not reach and still takes exactly the decisions of the full test.
 var<workgroup> sXY: array<vec4f, 256>;
@@ -312,10 +362,10 @@ var<workgroup> doneCount: atomic<u32>;
 var<workgroup> doneAll: u32;
 @compute @workgroup_size(16, 16)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec3u, @builtin(local_invocation_index) li: u32) {
-  let tile = wg.y * c.tilesX + wg.x;
+  let tile = wg.y * fr.tilesX + wg.x;
   let px = wg.x * 16u + lid.x;
   let py = wg.y * 16u + lid.y;
-  let inside = px < c.width && py < c.height;
+  let inside = px < fr.width && py < fr.height;
   let pixf = vec2f(f32(px), f32(py));
   let range = ranges[tile];
   let total = range.y - range.x;
@@ -366,8 +416,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
     workgroupBarrier();
   }
   if (inside) {
-    let hw = c.width * c.height;
-    let pix = py * c.width + px;
+    let hw = fr.width * fr.height;
+    let pix = py * fr.width + px;
     let col = C + T * c.bg.xyz;
     img[pix] = col.x;
     img[hw + pix] = col.y;
@@ -412,7 +462,7 @@ function buildBlendBackwardWgsl(subgroups: boolean): string {
 @group(0) @binding(5) var<storage, read> aux: array<u32>;
 @group(0) @binding(6) var<storage, read> dimg: array<f32>;
 @group(0) @binding(7) var<storage, read_write> g2: array<atomic<u32>>;
-${CAM_STRUCT}
+${view(8)}
 var<workgroup> sXY: array<vec4f, 256>; // xy and the skip bound of the forward blend
 var<workgroup> sCO: array<vec4f, 256>;
 var<workgroup> sCD: array<vec4f, 256>;
@@ -440,13 +490,13 @@ fn addGlobal(i: u32, x: f32) {
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec3u, @builtin(local_invocation_index) li: u32${
     subgroups ? ', @builtin(subgroup_invocation_id) sgi: u32' : ''
   }) {
-  let tile = wg.y * c.tilesX + wg.x;
+  let tile = wg.y * fr.tilesX + wg.x;
   let px = wg.x * 16u + lid.x;
   let py = wg.y * 16u + lid.y;
-  let inside = px < c.width && py < c.height;
+  let inside = px < fr.width && py < fr.height;
   let pixf = vec2f(f32(px), f32(py));
-  let hw = c.width * c.height;
-  let pix = py * c.width + px;
+  let hw = fr.width * fr.height;
+  let pix = py * fr.width + px;
   let range = ranges[tile];
   var Tfinal = 0.0;
   var last = 0u;
@@ -564,7 +614,7 @@ export const PREPROCESS_BACKWARD = /* wgsl */ `
 @group(0) @binding(10) var<storage, read_write> dRots: array<vec4f>;
 @group(0) @binding(11) var<storage, read_write> dOpac: array<f32>;
 @group(0) @binding(12) var<storage, read_write> dFeat: array<f32>;
-${CAM_STRUCT}
+${view(13)}
 ${COMMON}
 ${GRID_INDEX}
 fn store3(i: u32, v: vec3f, which: u32) {
@@ -575,8 +625,8 @@ fn storeFeat(i: u32, v: vec3f) { dFeat[3u * i] = v.x; dFeat[3u * i + 1u] = v.y; 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
   let i = gridIndex(wg, nwg, li, 256u);
-  if (i >= c.n) { return; }
-  let nf = select(c.shK, 1u, c.mode == 0u);
+  if (i >= fr.n) { return; }
+  let nf = select(fr.shK, 1u, fr.mode == 0u);
   if (radii[i] <= 0) {
     store3(i, vec3f(0.0), 0u);
     store3(i, vec3f(0.0), 1u);
@@ -658,7 +708,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
   // Colours.
   let bits = bitcast<u32>(rgbc[i].w);
   let gc = select(vec3f(g2[b + 6u], g2[b + 7u], g2[b + 8u]), vec3f(0.0), vec3<bool>((bits & 1u) != 0u, (bits & 2u) != 0u, (bits & 4u) != 0u));
-  if (c.mode == 0u) {
+  if (fr.mode == 0u) {
     storeFeat(i, gc);
   } else {
     let dv = p - c.campos.xyz;
@@ -666,14 +716,14 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
     let dir = dv / len;
     let basis = shBasis(dir);
     let bg = shBasisGrad(dir);
-    let nb = (c.shDeg + 1u) * (c.shDeg + 1u);
+    let nb = (fr.shDeg + 1u) * (fr.shDeg + 1u);
     var ddir = vec3f(0.0);
-    for (var k = 0u; k < c.shK; k++) {
+    for (var k = 0u; k < fr.shK; k++) {
       if (k < nb) {
-        storeFeat(i * c.shK + k, basis[k] * gc);
-        ddir += dot(loadV3(&feat, i * c.shK + k), gc) * bg[k];
+        storeFeat(i * fr.shK + k, basis[k] * gc);
+        ddir += dot(loadV3(&feat, i * fr.shK + k), gc) * bg[k];
       } else {
-        storeFeat(i * c.shK + k, vec3f(0.0));
+        storeFeat(i * fr.shK + k, vec3f(0.0));
       }
     }
     gm += (ddir - dir * dot(dir, ddir)) / len;
