@@ -4,11 +4,12 @@
  * parameters); `small` keeps the same structure at a quarter of the resolution and a fraction of the channels, so a
  * training step runs on a CPU adapter (tests, the demo).
  */
+import { AVATAR_NETS, type AvatarNetName } from '../nn/reference-checkpoint.js';
 import { FULL_CHANNELS, type StyleUnetConfig } from '../nn/styleunet/spec.js';
 
 /** The three networks and their output channels per side: position Δ 3, colour 3, [opacity 1 | scale 3 | rotation 4]. */
-export const AVATAR_NET_OUT_CH = { position_net: 3, color_net: 3, other_net: 8 } as const;
-export type AvatarNetKey = keyof typeof AVATAR_NET_OUT_CH;
+export const AVATAR_NET_OUT_CH = AVATAR_NETS;
+export type AvatarNetKey = AvatarNetName;
 export const AVATAR_NET_KEYS = Object.keys(AVATAR_NET_OUT_CH) as AvatarNetKey[];
 
 export interface AvatarNetConfig {
