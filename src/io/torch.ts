@@ -100,9 +100,9 @@ function rebuildTensor(
   if (contiguous && storage.dtype === 'f32') {
     if (offset + count > available) throw new Error(`${source}: a tensor reads past the end of its storage`);
     const from = storage.bytes.byteOffset + offset * 4;
-    // Legacy files put storages at any byte offset: unaligned data is copied bytewise first.
-    const aligned = from % 4 === 0 ? storage.bytes : storage.bytes.slice(offset * 4, (offset + count) * 4);
-    data.set(from % 4 === 0 ? new Float32Array(aligned.buffer, from, count) : new Float32Array(aligned.buffer));
+    if (from % 4 === 0) data.set(new Float32Array(storage.bytes.buffer, from, count));
+    // Legacy files put storages at any byte offset: unaligned data is copied bytewise first (into `data` itself).
+    else new Uint8Array(data.buffer).set(storage.bytes.subarray(offset * 4, (offset + count) * 4));
   } else {
     const idx = new Array<number>(shape.length).fill(0);
     for (let i = 0; i < count; i++) {
