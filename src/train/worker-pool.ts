@@ -32,6 +32,7 @@ export class WorkerPool<J, R> {
         const p = jobs.get(m.id);
         if (!p) return;
         jobs.delete(m.id);
+        if (jobs.size === 0) worker.unref();
         if (m.error !== undefined) p.reject(new Error(m.error));
         else p.resolve(m.result as R);
       });
@@ -43,7 +44,7 @@ export class WorkerPool<J, R> {
       worker.on('exit', (code) => {
         if (!this.closed) fail(new Error(`worker thread ${w} (${entry.pathname}) exited with code ${code}`));
       });
-      worker.unref(); // an idle pool never keeps the process alive
+      worker.unref(); // an idle pool never keeps the process alive; a busy one does (see run)
       this.workers.push(worker);
       this.pending.push(jobs);
     }
@@ -60,6 +61,7 @@ export class WorkerPool<J, R> {
     const id = this.nextId++;
     return new Promise<R>((resolve, reject) => {
       this.pending[w]!.set(id, { resolve, reject });
+      this.workers[w]!.ref();
       this.workers[w]!.postMessage({ id, job });
     });
   }
