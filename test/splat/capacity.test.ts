@@ -1,0 +1,137 @@
+/**
+ * The rasterizer's capturable path (forwardCapturable: pair count kept on the GPU, fixed pair capacity, camera and
+ * background from a SplatView buffer) against the read-back path: the same images, bit for bit, on the scenes of
+ * raster.test.ts; an overflow is flagged, drops only the farthest pairs, and is gone after the capacity grows.
+ */
+import { describe, expect, it } from 'vitest';
+import { getGpu } from '../../src/gpu/index.js';
+import type { Camera } from '../../src/splat/camera.js';
+import { GaussianRasterizer, readImages, uploadScene, type CapturableResult } from '../../src/splat/rasterizer.js';
+import type { SplatScene } from '../../src/splat/reference.js';
+import { SplatView } from '../../src/splat/view.js';
+import { randomF32, relError, seededRandom } from '../helpers/numeric.js';
+import { makeCamera, randomScene } from './scenes.js';
+
+const bits = (a: Float32Array) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
+
+async function both(scene: SplatScene, cam: Camera, bg: number[], capacity?: number) {
+  const gpu = await getGpu();
+  const g = uploadScene(gpu, scene);
+  const eager = new GaussianRasterizer(gpu);
+  const fe = await eager.forward(g, cam, { background: bg });
+  const want = await readImages(gpu, fe, scene.count);
+  const r = new GaussianRasterizer(gpu);
+  if (capacity) r.capacity = capacity;
+  const view = new SplatView(gpu, cam.width, cam.height);
+  view.set(cam, bg);
+  const got = await readImages(gpu, r.forwardCapturable(g, view), scene.count);
+  const done = () => {
+    eager.release();
+    r.release();
+    view.destroy();
+    g.free();
+  };
+  return { gpu, g, eager, r, view, want, got, pairs: fe.pairs, done };
+}
+
+describe('capturable rasterizer path', () => {
+  for (const [name, scene, cam, bg] of [
+    [
+      '37×29, 40 Gaussians',
+      randomScene({ n: 40, seed: 11 }),
+      makeCamera(37, 29, { cx: 13.69, cy: 17.98 }),
+      [0.2, 0.5, 0.9],
+    ],
+    [
+      '70×50, SH degree 3',
+      randomScene({ n: 60, seed: 12, shDegree: 3 }),
+      makeCamera(70, 50, { cx: 25.9, cy: 31 }),
+      [0.2, 0.5, 0.9],
+    ],
+    [
+      '3000 Gaussians',
+      randomScene({ n: 3000, seed: 6, scale: [0.01, 0.08] }),
+      makeCamera(70, 50, { cx: 20, cy: 40 }),
+      [0, 0, 0],
+    ],
+    [
+      'faint, thin Gaussians',
+      randomScene({ n: 2000, seed: 7, scale: [0.002, 0.3], opacity: [0.0041, 0.06] }),
+      makeCamera(96, 80, { cx: 40, cy: 44 }),
+      [0.1, 0.2, 0.3],
+    ],
+  ] as const) {
+    it(`equals the read-back path bit for bit: ${name}`, async () => {
+      const t = await both(scene, cam, [...bg]);
+      expect(bits(t.got.color)).toEqual(bits(t.want.color));
+      expect(bits(t.got.depth)).toEqual(bits(t.want.depth));
+      expect(bits(t.got.alpha)).toEqual(bits(t.want.alpha));
+      expect(Array.from(t.got.radii)).toEqual(Array.from(t.want.radii));
+      expect((await t.r.checkOverflow()).overflowed).toBe(false);
+      t.done();
+    });
+  }
+
+  it('backward after the capturable forward equals the read-back one (up to the order of float atomics)', async () => {
+    const scene = randomScene({ n: 30, seed: 21 });
+    const cam = makeCamera(37, 29, { cx: 20.35, cy: 13.05 });
+    const t = await both(scene, cam, [0.3, 0.1, 0.7]);
+    const d = t.gpu.bufferFrom(randomF32(5 * 37 * 29, seededRandom(121)));
+    const read = async (r: GaussianRasterizer) => {
+      const o = r.backward(d);
+      return [
+        await t.gpu.readF32(o.means, 90),
+        await t.gpu.readF32(o.scales, 90),
+        await t.gpu.readF32(o.rotations, 120),
+        await t.gpu.readF32(o.opacities, 30),
+        await t.gpu.readF32(o.colors, 90),
+      ];
+    };
+    const a = await read(t.r);
+    const b = await read(t.eager);
+    for (let k = 0; k < a.length; k++) expect(relError(a[k]!, b[k]!)).toBeLessThan(1e-6);
+    t.gpu.pool.release(d);
+    t.done();
+  });
+
+  it('flags an overflow, keeps the nearest pairs, and after growing the capacity equals the read-back path', async () => {
+    const scene = randomScene({ n: 3000, seed: 6, scale: [0.01, 0.08] });
+    const cam = makeCamera(70, 50, { cx: 20, cy: 40 });
+    const bg = [0, 0, 0];
+    const t = await both(scene, cam, bg, 1000);
+    expect(t.pairs).toBeGreaterThan(2000);
+    // the pairs kept are the first 1000 in depth order: per pixel a prefix of its Gaussians, so alpha only drops
+    let lower = 0;
+    for (let i = 0; i < t.want.alpha.length; i++) {
+      expect(Number.isFinite(t.got.alpha[i]!) && Number.isFinite(t.got.color[i]!)).toBe(true);
+      expect(t.got.alpha[i]!).toBeLessThanOrEqual(t.want.alpha[i]! + 1e-6);
+      if (t.got.alpha[i]! < t.want.alpha[i]! - 1e-3) lower++;
+    }
+    expect(lower).toBeGreaterThan(0);
+    const report = await t.r.checkOverflow();
+    expect(report).toEqual({ overflowed: true, maxPairs: t.pairs, capacity: Math.ceil(1.25 * t.pairs) });
+    const again = await readImages(t.gpu, t.r.forwardCapturable(t.g, t.view), scene.count);
+    expect(bits(again.color)).toEqual(bits(t.want.color));
+    expect(bits(again.alpha)).toEqual(bits(t.want.alpha));
+    expect(await t.r.checkOverflow()).toEqual({ overflowed: false, maxPairs: t.pairs, capacity: report.capacity });
+    t.done();
+  });
+
+  it('a captured frame replays with the camera and background uploaded before it', async () => {
+    const scene = randomScene({ n: 40, seed: 11 });
+    const camA = makeCamera(37, 29, { cx: 13.69, cy: 17.98 });
+    const camB = { ...makeCamera(37, 29, { cx: 20, cy: 11, f: 30 }), T: [0.2, 0.05, 3.6] };
+    const t = await both(scene, camB, [0.9, 0.4, 0.1]);
+    t.view.set(camA, [0.2, 0.5, 0.9]);
+    let frame: CapturableResult | null = null;
+    const replay = t.gpu.capture(() => (frame = t.r.forwardCapturable(t.g, t.view)));
+    t.view.set(camB, [0.9, 0.4, 0.1]);
+    replay.run();
+    const out = await readImages(t.gpu, frame!, 40);
+    expect(bits(out.color)).toEqual(bits(t.want.color));
+    expect(bits(out.depth)).toEqual(bits(t.want.depth));
+    expect(Array.from(out.radii)).toEqual(Array.from(t.want.radii));
+    replay.dispose();
+    t.done();
+  });
+});
