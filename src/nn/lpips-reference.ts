@@ -39,6 +39,16 @@ export function vggFeaturesRef(
   return taps;
 }
 
+/** The VGG input of an image [n, 3, h, w] in [0, 1]: 2x − 1, then the scaling layer. */
+export function lpipsInputRef(img: Arr, [, , h, w]: readonly number[]): Float64Array {
+  const out = new Float64Array(img.length);
+  for (let i = 0; i < img.length; i++) {
+    const c = Math.floor(i / (h! * w!)) % 3;
+    out[i] = (2 * img[i]! - 1 - LPIPS_SHIFT[c]!) / LPIPS_SCALE[c]!;
+  }
+  return out;
+}
+
 /** LPIPS per image for pred and target [n, 3, h, w] in [0, 1]; `lin` holds the heads (`lpipsLinEntries` keys). */
 export function lpipsRef(
   vgg: ReadonlyMap<string, Arr>,
@@ -48,17 +58,9 @@ export function lpipsRef(
   shape: readonly number[],
   widths = VGG16_WIDTHS,
 ): Float64Array {
-  const [n, , h, w] = shape as [number, number, number, number];
-  const prep = (img: Arr) => {
-    const out = new Float64Array(img.length);
-    for (let i = 0; i < img.length; i++) {
-      const c = Math.floor(i / (h * w)) % 3;
-      out[i] = (2 * img[i]! - 1 - LPIPS_SHIFT[c]!) / LPIPS_SCALE[c]!;
-    }
-    return out;
-  };
-  const fa = vggFeaturesRef(vgg, prep(pred), shape, widths);
-  const fb = vggFeaturesRef(vgg, prep(target), shape, widths);
+  const n = shape[0]!;
+  const fa = vggFeaturesRef(vgg, lpipsInputRef(pred, shape), shape, widths);
+  const fb = vggFeaturesRef(vgg, lpipsInputRef(target, shape), shape, widths);
   const heads = lpipsLinEntries(widths).map((e) => lin.get(e.name)!);
   const out = new Float64Array(n);
   fa.forEach((a, k) => {

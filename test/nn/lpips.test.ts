@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backward, beginScope, initEngine, scope, Tensor } from '../../src/tensor/index.js';
 import { Lpips, lpipsLinEntries, unitNormalize } from '../../src/nn/lpips.js';
-import { lpipsRef, vggFeaturesRef } from '../../src/nn/lpips-reference.js';
+import { lpipsInputRef, lpipsRef, vggFeaturesRef } from '../../src/nn/lpips-reference.js';
 import { loadLpips, resolveLpipsWeights, VGG16_FILE, LPIPS_LIN_FILE } from '../../src/nn/lpips-weights.js';
 import { vggEntries } from '../../src/nn/vgg.js';
 import { torchSaveLegacy, type FakeValue } from '../helpers/torch-writer.js';
@@ -73,20 +73,11 @@ describe('LPIPS (VGG16 v0.1)', () => {
     const s = beginScope();
     const a = Tensor.from(pred, shape);
     const b = Tensor.from(target, shape);
-    const prep = Tensor.from(
-      Float32Array.from(pred, (v, i) => {
-        const c = Math.floor(i / (17 * 19)) % 3;
-        return (2 * v - 1 - [-0.03, -0.088, -0.188][c]!) / [0.458, 0.448, 0.45][c]!;
-      }),
-      shape,
-    );
+    const refPrep = lpipsInputRef(pred, shape);
+    const prep = Tensor.from(refPrep, shape);
     const taps = await Promise.all(lpips.vgg.forward(prep).map((f) => f.toArray()));
     const dist = await lpips.distance(a, b).toArray();
     s.end();
-    const refPrep = Float64Array.from(pred, (v, i) => {
-      const c = Math.floor(i / (17 * 19)) % 3;
-      return (2 * v - 1 - [-0.03, -0.088, -0.188][c]!) / [0.458, 0.448, 0.45][c]!;
-    });
     const ref = vggFeaturesRef(vggValues, refPrep, shape, WIDTHS);
     expect(ref.map((f) => f.shape.slice(2))).toEqual([
       [17, 19],
