@@ -124,7 +124,8 @@ describe('renderGaussians (tape op)', () => {
     expect(bits(onB.image)).toEqual(bits(eager.image));
     expect(bits(onA.image)).not.toEqual(bits(eager.image));
     // the blend backward sums each Gaussian's per-tile gradients with float atomics in whatever order the
-    // workgroups finish, so gradients agree up to float rounding rather than bit for bit
+    // workgroups finish, so equal gradients are only guaranteed up to float rounding (on lavapipe they came out
+    // bit for bit in repeated runs; a GPU running many tiles at once may reorder the sums)
     for (let k = 0; k < KEYS.length; k++) {
       expect(relError(onB.grads[k]!, eager.grads[k]!), KEYS[k]).toBeLessThan(1e-6);
       expect(relError(onA.grads[k]!, eager.grads[k]!), KEYS[k]).toBeGreaterThan(1e-2);

@@ -72,6 +72,19 @@ describe('capturable rasterizer path', () => {
     });
   }
 
+  it('edge cases: 0 Gaussians, all culled', async () => {
+    const cam = makeCamera(37, 29);
+    const empty: SplatScene = { count: 0, means: [], scales: [], rotations: [], opacities: [], colors: [] };
+    const behind = randomScene({ n: 20, seed: 4 });
+    behind.means = Array.from(behind.means, (v, i) => (i % 3 === 2 ? v - 10 : v));
+    for (const s of [empty, behind]) {
+      const t = await both(s, cam, [0.25, 0.5, 0.75]);
+      expect(bits(t.got.color)).toEqual(bits(t.want.color));
+      expect(bits(t.got.alpha)).toEqual(bits(t.want.alpha));
+      t.done();
+    }
+  });
+
   it('backward after the capturable forward equals the read-back one (up to the order of float atomics)', async () => {
     const scene = randomScene({ n: 30, seed: 21 });
     const cam = makeCamera(37, 29, { cx: 20.35, cy: 13.05 });
