@@ -6,7 +6,13 @@
 import { conv2dGeometry } from '../tensor/conv/geometry.js';
 import { conv2dRef } from '../tensor/reference/conv.js';
 import { styleUnetForwardRef, type F64 } from '../nn/styleunet/reference.js';
-import { AVATAR_NET_KEYS, avatarNetUnetConfig, viewdirOutChannels, type AvatarNetConfig } from './config.js';
+import {
+  AVATAR_NET_KEYS,
+  avatarNetUnetConfig,
+  viewdirOutChannels,
+  type AvatarNetConfig,
+  type AvatarNetKey,
+} from './config.js';
 import { BASE_OPACITY, POSITION_OFFSET_SCALE, type CanonicalGaussians } from './gaussian-map.js';
 import { VIEWDIR_SLOPE } from './viewdir-net.js';
 
@@ -55,39 +61,45 @@ function netParams(p: FullParams, net: string): Map<string, ArrayLike<number>> {
   return out;
 }
 
-/** The canonical Gaussians from the pose map [1, inpCh, S, S] (and the view cosines [N] with view conditioning). */
-export function avatarForwardRef(
+/**
+ * One network's raw output read at the Gaussians' pixels, [N × outCh]: its front/back maps reassembled as
+ * M × 2M (front | back) per channel; the colour network gets the view features from the cosines.
+ */
+export function avatarNetOutputRef(
   config: AvatarNetConfig,
   p: FullParams,
-  canonical: CanonicalGaussians & { scaleRaw0: Float32Array },
+  canonical: CanonicalGaussians,
   poseMap: F64,
+  net: AvatarNetKey,
   cosines?: ArrayLike<number>,
-): AvatarGaussiansRef {
+): Float64Array {
   const M = config.mapSize;
   let view: [F64, F64] | undefined;
-  if (config.withViewdirs) {
+  if (net === 'color_net' && config.withViewdirs) {
     const [f, b] = viewInputRef(cosines!, canonical.pixels, M);
     const out = viewdirOutChannels(config);
     view = [viewdirForwardRef(p, config.viewdirHidden, out, f), viewdirForwardRef(p, config.viewdirHidden, out, b)];
   }
-  // Each output map reassembled as M × 2M (front | back) per channel and read at the Gaussians' pixels.
-  const read = (net: (typeof AVATAR_NET_KEYS)[number]) => {
-    const c = avatarNetUnetConfig(config, net);
-    const y = styleUnetForwardRef(c, netParams(p, net), poseMap, net === 'color_net' ? view : undefined);
-    const C = c.outCh;
-    const n = canonical.pixels.length;
-    const out = new Float64Array(n * C);
-    canonical.pixels.forEach((px, i) => {
-      const row = Math.floor(px / (2 * M));
-      const col = px % (2 * M);
-      const side = col >= M ? 1 : 0;
-      for (let k = 0; k < C; k++) out[i * C + k] = y.data[((side * C + k) * M + row) * M + col - side * M]!;
-    });
-    return out;
-  };
-  const delta = read('position_net');
-  const colors = read('color_net');
-  const other = read('other_net');
+  const c = avatarNetUnetConfig(config, net);
+  const y = styleUnetForwardRef(c, netParams(p, net), poseMap, view);
+  const C = c.outCh;
+  const out = new Float64Array(canonical.pixels.length * C);
+  canonical.pixels.forEach((px, i) => {
+    const row = Math.floor(px / (2 * M));
+    const col = px % (2 * M);
+    const side = col >= M ? 1 : 0;
+    for (let k = 0; k < C; k++) out[i * C + k] = y.data[((side * C + k) * M + row) * M + col - side * M]!;
+  });
+  return out;
+}
+
+/** Raw outputs (Δ [N×3], colour [N×3], other [N×8]) → the Gaussians around the base values. */
+export function parameterizeRef(
+  canonical: CanonicalGaussians & { scaleRaw0: Float32Array },
+  delta: Float64Array,
+  colors: Float64Array,
+  other: Float64Array,
+): AvatarGaussiansRef {
   const n = canonical.pixels.length;
   const positions = new Float64Array(3 * n);
   const offsets = new Float64Array(3 * n);
@@ -107,4 +119,18 @@ export function avatarForwardRef(
     for (let a = 0; a < 4; a++) rotations[4 * i + a] = q[a]! / norm;
   }
   return { positions, opacities, scales, rotations, colors, offsets };
+}
+
+/** The canonical Gaussians from the pose map [1, inpCh, S, S] (and the view cosines [N] with view conditioning). */
+export function avatarForwardRef(
+  config: AvatarNetConfig,
+  p: FullParams,
+  canonical: CanonicalGaussians & { scaleRaw0: Float32Array },
+  poseMap: F64,
+  cosines?: ArrayLike<number>,
+): AvatarGaussiansRef {
+  const [delta, colors, other] = AVATAR_NET_KEYS.map((net) =>
+    avatarNetOutputRef(config, p, canonical, poseMap, net, cosines),
+  ) as [Float64Array, Float64Array, Float64Array];
+  return parameterizeRef(canonical, delta, colors, other);
 }

@@ -1,15 +1,16 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   AVATAR_PRESETS,
   avatarNetUnetConfig,
   viewdirOutChannels,
   type AvatarNetConfig,
+  type AvatarNetKey,
 } from '../../src/avatar/config.js';
 import { initialScaleRaw } from '../../src/avatar/knn-scale.js';
 import { AvatarNet, avatarNetEntries, avatarNetParameterCount } from '../../src/avatar/net.js';
-import { avatarForwardRef, type AvatarGaussiansRef } from '../../src/avatar/net-reference.js';
+import { avatarNetOutputRef, parameterizeRef } from '../../src/avatar/net-reference.js';
 import { parameterCount, styleUnetSpec } from '../../src/nn/styleunet/spec.js';
-import { add, backward, initEngine, mul, sum, Tensor } from '../../src/tensor/index.js';
+import { add, backward, clearTape, initEngine, mul, sum, Tensor } from '../../src/tensor/index.js';
 import { randomF32, relError, seededRandom } from '../helpers/numeric.js';
 import { torchSave, type FakeValue } from '../helpers/torch-writer.js';
 
@@ -72,70 +73,84 @@ describe('AvatarNet', () => {
     }
   });
 
-  it('forward matches the float64 AvatarNet; gradients reach the three networks and the view CNN', async () => {
+  describe('tiny forward and backward', () => {
     const canon = canonical(3);
     const N = canon.pixels.length;
-    const { net, sd } = await tinyNet(7, canon);
-    const rand = seededRandom(9);
     const S = TINY.poseMapSize;
+    const rand = seededRandom(9);
     const pose = randomF32(3 * S * S, rand);
     const cos = randomF32(N, rand);
-    const out = net.forward(Tensor.from(pose, [1, 3, S, S]), Tensor.from(cos, [N]));
-    expect(out.positions.shape).toEqual([N, 3]);
-    expect(out.opacities.shape).toEqual([N, 1]);
-    expect(out.scales.shape).toEqual([N, 3]);
-    expect(out.rotations.shape).toEqual([N, 4]);
-    expect(out.colors.shape).toEqual([N, 3]);
-    expect(out.offsets.shape).toEqual([N, 3]);
     const poseF64 = { data: Float64Array.from(pose), n: 1, c: 3, h: S, w: S };
-    const ref = (p: ReadonlyMap<string, ArrayLike<number>>): AvatarGaussiansRef =>
-      avatarForwardRef(TINY, p, canon, poseF64, cos);
-    const want = ref(sd);
-    for (const k of KEYS) expect(relError(await out[k].toArray(), want[k]), k).toBeLessThan(1e-4);
+    let net: AvatarNet;
+    let sd: Map<string, Float32Array>;
+    const raw = (key: AvatarNetKey, p: ReadonlyMap<string, ArrayLike<number>>) =>
+      avatarNetOutputRef(TINY, p, canon, poseF64, key, cos);
+    type Raws = Record<AvatarNetKey, Float64Array>;
+    let raws: Raws;
+    const gaussians = (r: Raws) => parameterizeRef(canon, r.position_net, r.color_net, r.other_net);
+    const run = () => net.forward(Tensor.from(pose, [1, 3, S, S]), Tensor.from(cos, [N]));
 
-    // L = Σ_k ⟨r_k, out_k⟩; one probe per part against central differences of the float64 AvatarNet.
-    const r = Object.fromEntries(KEYS.map((k) => [k, randomF32(out[k].size, rand)])) as Record<string, Float32Array>;
-    const terms = KEYS.map((k) => sum(mul(out[k], Tensor.from(r[k]!, out[k].shape))));
-    backward(terms.reduce((a, b) => add(a, b)));
-    const L = (p: ReadonlyMap<string, ArrayLike<number>>) => {
-      const o = ref(p);
-      return KEYS.reduce((s, k) => s + o[k].reduce((a, v, i) => a + v * r[k]![i]!, 0), 0);
-    };
-    const byName = new Map(avatarNetEntries(TINY).map((e, i) => [e.name, i]));
-    const tensorOf = (name: string) => net.tensor(name);
-    const probes: Array<[string, number]> = [
-      ['viewdir_net.0.weight', 5],
-      ['viewdir_net.2.bias', 1],
-      ['position_net.convs2.11.activate.bias', 1],
-      ['color_net.to_rgbs1.5.bias', 2],
-      ['other_net.to_rgbs2.5.bias', 3],
-    ];
-    for (const [name, i] of probes) {
-      expect(byName.has(name), name).toBe(true);
-      const g = (await tensorOf(name).grad!.toArray())[i]!;
-      const eps = 1e-6;
-      const at = (d: number) => {
-        const m = new Map<string, ArrayLike<number>>(sd);
-        const v = Float64Array.from(sd.get(name)!);
-        v[i]! += d;
-        m.set(name, v);
-        return m;
+    beforeAll(async () => {
+      ({ net, sd } = await tinyNet(7, canon));
+      raws = {
+        position_net: raw('position_net', sd),
+        color_net: raw('color_net', sd),
+        other_net: raw('other_net', sd),
       };
-      const fd = (L(at(eps)) - L(at(-eps))) / (2 * eps);
-      expect(Math.abs(fd), `${name}: the loss must depend on it`).toBeGreaterThan(1e-4);
-      expect(Math.abs(g - fd), `${name}[${i}]: GPU ${g}, finite difference ${fd}`).toBeLessThan(
-        2e-3 * Math.max(1, Math.abs(fd)),
-      );
-    }
-    for (const net3 of ['position_net', 'color_net', 'other_net']) {
-      const t = tensorOf(`${net3}.conv_in.1.weight`);
-      const g = await t.grad!.toArray();
-      expect(
-        g.some((v) => v !== 0),
-        `${net3} gets gradients`,
-      ).toBe(true);
-    }
-    net.dispose();
+    });
+    afterAll(() => net.dispose());
+
+    it('forward matches the float64 AvatarNet (gather, view input, parameterisation)', async () => {
+      const out = run();
+      expect(out.positions.shape).toEqual([N, 3]);
+      expect(out.opacities.shape).toEqual([N, 1]);
+      expect(out.scales.shape).toEqual([N, 3]);
+      expect(out.rotations.shape).toEqual([N, 4]);
+      expect(out.colors.shape).toEqual([N, 3]);
+      expect(out.offsets.shape).toEqual([N, 3]);
+      const want = gaussians(raws);
+      for (const k of KEYS) expect(relError(await out[k].toArray(), want[k]), k).toBeLessThan(1e-4);
+      clearTape();
+    });
+
+    it('gradients reach the three networks and the view CNN and match finite differences', async () => {
+      const out = run();
+      // L = Σ_k ⟨r_k, out_k⟩; one probe per part against central differences of the float64 AvatarNet (only the
+      // network a parameter belongs to is recomputed; the view CNN feeds the colour network).
+      const r = Object.fromEntries(KEYS.map((k) => [k, randomF32(out[k].size, rand)])) as Record<string, Float32Array>;
+      const terms = KEYS.map((k) => sum(mul(out[k], Tensor.from(r[k]!, out[k].shape))));
+      backward(terms.reduce((a, b) => add(a, b)));
+      const probes: Array<[string, number, AvatarNetKey]> = [
+        ['viewdir_net.0.weight', 5, 'color_net'],
+        ['position_net.convs2.11.activate.bias', 1, 'position_net'],
+        ['color_net.to_rgbs1.5.bias', 2, 'color_net'],
+        ['other_net.to_rgbs2.5.bias', 3, 'other_net'],
+      ];
+      for (const [name, i, owner] of probes) {
+        const g = (await net.tensor(name).grad!.toArray())[i]!;
+        const eps = 1e-6;
+        const L = (d: number) => {
+          const m = new Map<string, ArrayLike<number>>(sd);
+          const v = Float64Array.from(sd.get(name)!);
+          v[i]! += d;
+          m.set(name, v);
+          const o = gaussians({ ...raws, [owner]: raw(owner, m) });
+          return KEYS.reduce((s, k) => s + o[k].reduce((a, x, j) => a + x * r[k]![j]!, 0), 0);
+        };
+        const fd = (L(eps) - L(-eps)) / (2 * eps);
+        expect(Math.abs(fd), `${name}: the loss must depend on it`).toBeGreaterThan(1e-4);
+        expect(Math.abs(g - fd), `${name}[${i}]: GPU ${g}, finite difference ${fd}`).toBeLessThan(
+          2e-3 * Math.max(1, Math.abs(fd)),
+        );
+      }
+      for (const key of ['position_net', 'color_net', 'other_net']) {
+        const g = await net.tensor(`${key}.conv_in.1.weight`).grad!.toArray();
+        expect(
+          g.some((v) => v !== 0),
+          `${key} gets gradients`,
+        ).toBe(true);
+      }
+    });
   });
 
   it('exposes the base values, round-trips its state dict, and imports a subset of a reference checkpoint', async () => {
