@@ -1,4 +1,5 @@
 /** Helpers for tests of raw-buffer kernels: scoped pooled buffers, and inputs that are exact in f16. */
+import { pairs } from './sweep.js';
 import { expect } from 'vitest';
 import type { Gpu } from '../../src/gpu/index.js';
 import {
@@ -183,7 +184,8 @@ export interface EpilogueCombo {
 }
 
 /**
- * conv2d's forward with each fused-epilogue combination and each of `variants` (tagged paths) against
+ * conv2d's forward with the fused-epilogue combinations on `variants` (tagged paths; every pair in the full sweep,
+ * each variant and each combination at least once in `npm test`, see sweep.ts) against
  * epilogueRef(float64 conv): the 3×3 padded conv 6→9 on a 2 × 7 × 5 batch, f16-exact inputs.
  */
 export async function expectFusedEpiloguesMatchRef(
@@ -201,25 +203,24 @@ export async function expectFusedEpiloguesMatchRef(
   const d = Float32Array.from({ length: g.n * g.cout }, () => 0.5 + rand());
   const noise = q10(g.n * hw, rand);
   const strength = Float32Array.of(0.37);
-  for (const [name, base] of variants)
-    for (const cmb of combos)
-      await withBuffers(gpu, async (up, out) => {
-        const [bx, bw, bb, bd, bn, bs] = [up(x), up(w), up(b), up(d), up(noise), up(strength)];
-        const by = out(g.n * g.cout * hw);
-        conv2dForwardRaw(gpu, g, bx, bw, cmb.bias ? bb : null, by, {
-          ...base,
-          epilogue: {
-            demod: cmb.demod ? bd : undefined,
-            noise: cmb.noise ? { noise: bn, strength: bs, perSample: cmb.noise === 2 } : undefined,
-            lrelu: cmb.lrelu,
-          },
-        });
-        const yRef = epilogueRef(conv2dRef(g, x, w), g.n, g.cout, hw, {
-          bias: cmb.bias ? b : null,
-          demod: cmb.demod ? d : undefined,
-          noise: cmb.noise ? { noise, strength: strength[0]!, perSample: cmb.noise === 2 } : undefined,
+  for (const [[name, base], cmb] of pairs(variants, combos))
+    await withBuffers(gpu, async (up, out) => {
+      const [bx, bw, bb, bd, bn, bs] = [up(x), up(w), up(b), up(d), up(noise), up(strength)];
+      const by = out(g.n * g.cout * hw);
+      conv2dForwardRaw(gpu, g, bx, bw, cmb.bias ? bb : null, by, {
+        ...base,
+        epilogue: {
+          demod: cmb.demod ? bd : undefined,
+          noise: cmb.noise ? { noise: bn, strength: bs, perSample: cmb.noise === 2 } : undefined,
           lrelu: cmb.lrelu,
-        });
-        expect(relError(await gpu.readF32(by, yRef.length), yRef), `${name} ${JSON.stringify(cmb)}`).toBeLessThan(tol);
+        },
       });
+      const yRef = epilogueRef(conv2dRef(g, x, w), g.n, g.cout, hw, {
+        bias: cmb.bias ? b : null,
+        demod: cmb.demod ? d : undefined,
+        noise: cmb.noise ? { noise, strength: strength[0]!, perSample: cmb.noise === 2 } : undefined,
+        lrelu: cmb.lrelu,
+      });
+      expect(relError(await gpu.readF32(by, yRef.length), yRef), `${name} ${JSON.stringify(cmb)}`).toBeLessThan(tol);
+    });
 }

@@ -22,6 +22,7 @@ import {
 } from '../helpers/raw-buffers.js';
 import { expectTwinOf } from '../helpers/sgm-loads.js';
 import { setTemplatedSubgroupMatrixSyntax } from '../../src/gpu/subgroup-matrix.js';
+import { FULL_SWEEP } from '../helpers/sweep.js';
 
 const TOL = 1e-5;
 
@@ -38,29 +39,42 @@ const CASES: Case[] = [
   { x: [2, 20, 12, 13], w: [70, 20, 3, 3], o: { padding: 1 } },
 ];
 
-const PATHS: Array<[string, ConvKernelOptions, number[]?]> = [
-  ['tuned 16×16×4 (4×4/thread)', { path: 'tuned', tile: { bm: 16, bn: 16, bk: 4, tm: 4, tn: 4 } }],
-  ['tuned 32×32×8, never split', { path: 'tuned', tile: { bm: 32, bn: 32, bk: 8, tm: 4, tn: 8 }, splits: 1 }, [1, 3]],
-  ['tuned default tile (128×128×8, 8×8/thread)', { path: 'tuned' }, [3]],
-  ['tc-sw 32×32×16, 2×1 subgroups', { path: 'tc-sw', tcTile: { bm: 32, bn: 32, bk: 16, sgm: 2, sgn: 1 } }, [1, 3]],
+/** Each path with the cases of the full sweep (`npm run test:full`) and those `npm test` runs (helpers/sweep.ts). */
+const PATHS: Array<[string, ConvKernelOptions, number[], number[]]> = [
+  [
+    'tuned 16×16×4 (4×4/thread)',
+    { path: 'tuned', tile: { bm: 16, bn: 16, bk: 4, tm: 4, tn: 4 } },
+    [0, 1, 2, 3],
+    [1, 2],
+  ],
+  [
+    'tuned 32×32×8, never split',
+    { path: 'tuned', tile: { bm: 32, bn: 32, bk: 8, tm: 4, tn: 8 }, splits: 1 },
+    [1, 3],
+    [3],
+  ],
+  ['tuned default tile (128×128×8, 8×8/thread)', { path: 'tuned' }, [3], [3]],
+  ['tc-sw 32×32×16, 2×1 subgroups', { path: 'tc-sw', tcTile: { bm: 32, bn: 32, bk: 16, sgm: 2, sgn: 1 } }, [1, 3], [1]],
   [
     'tc-sw 16×32×16, row-major loads only, 3 splits',
     { path: 'tc-sw', tcTile: { bm: 16, bn: 32, bk: 16, sgm: 1, sgn: 2, rowMajorOnly: true }, splits: 3 },
     [0, 2],
+    [2],
   ],
   [
     'tc-sw 64×64×32, 2×4 subgroups (TC_TILE layout at half size)',
     { path: 'tc-sw', tcTile: { bm: 64, bn: 64, bk: 32, sgm: 2, sgn: 4 } },
     [3],
+    [3],
   ],
 ];
 
 describe('conv2d fast paths', () => {
-  for (const [name, opts, only] of PATHS) {
+  for (const [name, opts, all, fast] of PATHS) {
     it(`${name}: forward (bias), input and weight gradients match the reference`, async () => {
       const gpu = await getGpu();
       const rand = seededRandom(11);
-      for (const c of only ? only.map((i) => CASES[i]!) : CASES) {
+      for (const c of (FULL_SWEEP ? all : fast).map((i) => CASES[i]!)) {
         const g = conv2dGeometry(c.x, c.w, c.o);
         await expectConv2dMatchesRef(gpu, rand, g, opts, TOL, `${JSON.stringify(c)} ${name}`);
       }

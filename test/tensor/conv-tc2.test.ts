@@ -50,10 +50,9 @@ import {
 } from '../helpers/raw-buffers.js';
 import { expectTwinOf, sgmLoads } from '../helpers/sgm-loads.js';
 import { setTemplatedSubgroupMatrixSyntax } from '../../src/gpu/subgroup-matrix.js';
+import { FULL_SWEEP, sweep } from '../helpers/sweep.js';
 
 const TOL = 1e-5;
-/** Cold (Mesa's shader cache empty) a path's ~20 kernels take up to ~2 min to compile on lavapipe; warm, seconds. */
-const COLD = 600_000;
 
 interface Case {
   x: [number, number, number, number];
@@ -81,16 +80,27 @@ const SMALL: Tc2Tile = { bm: 32, bn: 32, bk: 16, sgm: 2, sgn: 1 };
  * thread). Larger tiles (TC2_TILE at half size) were tested when the path was written; they cost minutes of lavapipe
  * compilation with a cold shader cache, and 'tc2' is a bench variant, not a default path (bench/RESULTS.md).
  */
-const PATHS: Array<[string, ConvKernelOptions, number[]?]> = [
-  ['tc2-sw 32×32×16, 2×1 subgroups, four-phase input gradient', sw(SMALL, { subpixelTranspose: false })],
-  ['tc2-sw 32×32×16, B from global, 3 splits', sw({ ...SMALL, bGlobal: true }, { splits: 3 }), [0, 1, 4]],
+/**
+ * Each path with the cases it runs: all listed in the full sweep (`npm run test:full`), the second list in
+ * `npm test` (the case that exercises what the path adds; see helpers/sweep.ts).
+ */
+const PATHS: Array<[string, ConvKernelOptions, number[], number[]]> = [
+  [
+    'tc2-sw 32×32×16, 2×1 subgroups, four-phase input gradient',
+    sw(SMALL, { subpixelTranspose: false }),
+    [0, 1, 2, 3, 4, 5],
+    [1, 3], // 4×4 stride-2 asymmetric padding (four phases); several tiles in every GEMM dimension
+  ],
+  ['tc2-sw 32×32×16, B from global, 3 splits', sw({ ...SMALL, bGlobal: true }, { splits: 3 }), [0, 1, 4], [4]],
   [
     'tc2-sw 128×16×16, 1 subgroup (2 pixel pairs per thread), unpadded',
     sw({ bm: 128, bn: 16, bk: 16, sgm: 1, sgn: 1, pad: 0 }),
     [3],
+    [3],
   ],
   // stride 2: case 2 (3×3, no padding) takes the sub-pixel GEMM for its input gradient; case 1 (padded) cannot
-  ['tc2-sw 32×32×16, sub-pixel input gradient (the default)', sw(SMALL), [1, 2]],
+  // (case 1's padded fallback also runs in the single-buffered path below, which keeps the default routing)
+  ['tc2-sw 32×32×16, sub-pixel input gradient (the default)', sw(SMALL), [1, 2], [2]],
   // no tile given: tileFor picks the narrow tile where N ≤ 64 (forward, input gradient; the weight gradient and the
   // sub-pixel GEMM, N = 4·Cout, take TC2_TILE). TC2_TILE_N64 itself needs 42 KiB of workgroup storage, over
   // lavapipe's 32: the twin runs the routing with a smaller narrow tile of the same kind (B from global, 2×2).
@@ -98,15 +108,17 @@ const PATHS: Array<[string, ConvKernelOptions, number[]?]> = [
     'tc2-sw narrow-tile routing (N ≤ 64)',
     { path: 'tc2-sw', tc2TileN64: { bm: 64, bn: 32, bk: 16, sgm: 2, sgn: 2, bGlobal: true }, smallMRows: 0 },
     [5],
+    [5],
   ],
   // one staging buffer (two barriers per slice), 16 subgroups (512 invocations), weights staged as f16 pairs
   [
     'tc2-sw 64×64×32, 4×4 subgroups, single-buffered, vec2 weight units',
     sw({ bm: 64, bn: 64, bk: 32, sgm: 4, sgn: 4, single: true, bVec: 2 }),
     [1, 3],
+    [1],
   ],
   // no tile given and 65–1089 rows: TC2_TILE_SMALL_M itself (64×64, 2×2 subgroups, split-K of ≥ 4 slices: 3 here)
-  ['tc2-sw small-M routing (the default small-M tile)', { path: 'tc2-sw' }, [3]],
+  ['tc2-sw small-M routing (the default small-M tile)', { path: 'tc2-sw' }, [3], [3]],
 ];
 
 const TRANSPOSED_VARIANTS: readonly ConvKernelOptions[] = [
@@ -123,100 +135,85 @@ const SKIP_TAP_VARIANTS: readonly ConvKernelOptions[] = [
 ];
 
 describe('conv2d tc2 (software twin)', () => {
-  for (const [name, opts, only] of PATHS) {
-    it(
-      `${name}: forward (bias), input and weight gradients match the reference`,
-      async () => {
-        const gpu = await getGpu();
-        const rand = seededRandom(21);
-        for (const c of only ? only.map((i) => CASES[i]!) : CASES) {
-          const g = conv2dGeometry(c.x, c.w, c.o);
-          await expectConv2dMatchesRef(gpu, rand, g, opts, TOL, `${JSON.stringify(c)} ${name}`);
-        }
-      },
-      COLD,
-    );
+  for (const [name, opts, all, fast] of PATHS) {
+    it(`${name}: forward (bias), input and weight gradients match the reference`, async () => {
+      const gpu = await getGpu();
+      const rand = seededRandom(21);
+      for (const c of (FULL_SWEEP ? all : fast).map((i) => CASES[i]!)) {
+        const g = conv2dGeometry(c.x, c.w, c.o);
+        await expectConv2dMatchesRef(gpu, rand, g, opts, TOL, `${JSON.stringify(c)} ${name}`);
+      }
+    });
   }
 
-  it(
-    'conv_transpose2d (bias through the input-gradient kernel), with and without B from global',
-    async () => {
-      const gpu = await getGpu();
-      const rand = seededRandom(22);
-      for (const [t, variants] of [
-        [convTranspose2dGeometry([2, 6, 5, 4], [6, 5, 3, 3], { stride: 2 }), TRANSPOSED_VARIANTS],
-        // 12 and 16 output channels: 16-column tiles hold one or two phases, so workgroups skip taps (sparseK)
-        [convTranspose2dGeometry([1, 7, 4, 5], [7, 12, 3, 3], { stride: 2 }), SKIP_TAP_VARIANTS],
-        [convTranspose2dGeometry([1, 5, 3, 4], [5, 16, 3, 3], { stride: 2 }), SKIP_TAP_VARIANTS],
-      ] as const)
-        await expectTransposedMatchesRef(gpu, rand, t, variants, TOL);
-    },
-    COLD,
-  );
+  it('conv_transpose2d (bias through the input-gradient kernel), with and without B from global', async () => {
+    const gpu = await getGpu();
+    const rand = seededRandom(22);
+    for (const [t, variants] of [
+      // four-phase with B from the padded tile; sub-pixel with split-K (the other two pairings: full sweep)
+      [convTranspose2dGeometry([2, 6, 5, 4], [6, 5, 3, 3], { stride: 2 }), sweep(TRANSPOSED_VARIANTS, [0, 3])],
+      // 12 and 16 output channels: 16-column tiles hold one or two phases, so workgroups skip taps (sparseK)
+      [convTranspose2dGeometry([1, 7, 4, 5], [7, 12, 3, 3], { stride: 2 }), SKIP_TAP_VARIANTS],
+      [convTranspose2dGeometry([1, 5, 3, 4], [5, 16, 3, 3], { stride: 2 }), sweep(SKIP_TAP_VARIANTS, [0])],
+    ] as const)
+      await expectTransposedMatchesRef(gpu, rand, t, variants, TOL);
+  });
 
-  it(
-    'fused epilogues (demodulation, noise, bias, leaky ReLU·√2), with and without split-K',
-    async () => {
-      const variants: Array<[string, ConvKernelOptions]> = [
-        ['tc2-sw', PATHS[0]![1]],
-        ['tc2-sw split', { ...PATHS[0]![1], splits: 3 }],
-        ['tc2-sw B global', { ...PATHS[2]![1], splits: 1 }],
-      ];
-      const combos: EpilogueCombo[] = [
-        { bias: true, demod: true, noise: 1, lrelu: true },
-        { bias: false, demod: false, noise: 2, lrelu: true },
-      ];
-      await expectFusedEpiloguesMatchRef(await getGpu(), seededRandom(23), variants, combos, TOL);
-    },
-    COLD,
-  );
+  it('fused epilogues (demodulation, noise, bias, leaky ReLU·√2), with and without split-K', async () => {
+    const variants: Array<[string, ConvKernelOptions]> = [
+      ['tc2-sw', PATHS[0]![1]],
+      ['tc2-sw split', { ...PATHS[0]![1], splits: 3 }],
+      ['tc2-sw B global', { ...PATHS[2]![1], splits: 1 }],
+    ];
+    const combos: EpilogueCombo[] = [
+      { bias: true, demod: true, noise: 1, lrelu: true },
+      { bias: false, demod: false, noise: 2, lrelu: true },
+    ];
+    await expectFusedEpiloguesMatchRef(await getGpu(), seededRandom(23), variants, combos, TOL);
+  });
 
-  it(
-    'held (constant) weights: their f16 copies are made once, reused by later calls and freed on release',
-    async () => {
-      const gpu = await getGpu();
-      const rand = seededRandom(24);
-      const c = CASES[1]!; // stride 2, 4×4 taps: several input-gradient phases, their weight layouts in one buffer
-      const g = conv2dGeometry(c.x, c.w, c.o);
-      const x = q10(g.n * g.cin * g.h * g.w, rand);
-      const w = q10(g.cout * g.cin * g.kh * g.kw, rand);
-      const gy = q10(g.n * g.cout * g.ho * g.wo, rand);
-      const yRef = conv2dRef(g, x, w, null);
-      const ref = conv2dBackwardRef(g, x, w, gy);
-      const opts = PATHS[0]![1];
-      await withBuffers(gpu, async (up, out) => {
-        const [bx, bw, bgy] = [up(x), up(w), up(gy)];
-        const [by, bgx] = [out(yRef.length), out(x.length)];
-        const run = () => {
-          conv2dForwardRaw(gpu, g, bx, bw, null, by, opts);
-          conv2dBackwardInputRaw(gpu, g, bgy, bw, bgx, opts);
-        };
-        let d0 = gpu.dispatchCount;
-        run(); // not held: converts on every call
-        const unheld = gpu.dispatchCount - d0;
-        holdConstantWeights(bw);
-        try {
-          run();
-          await gpu.sync();
-          d0 = gpu.dispatchCount;
-          const inUse = gpu.pool.stats.bytesInUse;
-          gpu.clear(by);
-          gpu.clear(bgx);
-          run();
-          const perRun = gpu.dispatchCount - d0;
-          expect(relError(await gpu.readF32(by, yRef.length), yRef)).toBeLessThan(TOL);
-          expect(relError(await gpu.readF32(bgx, x.length), ref.gx)).toBeLessThan(TOL);
-          // no conversion dispatches once held: one for the forward, one for all input-gradient phases (4 here)
-          expect(perRun).toBe(unheld - 2);
-          releaseConstantWeights(gpu, bw);
-          expect(gpu.pool.stats.bytesInUse).toBeLessThan(inUse);
-        } finally {
-          releaseConstantWeights(gpu, bw);
-        }
-      });
-    },
-    COLD,
-  );
+  it('held (constant) weights: their f16 copies are made once, reused by later calls and freed on release', async () => {
+    const gpu = await getGpu();
+    const rand = seededRandom(24);
+    const c = CASES[1]!; // stride 2, 4×4 taps: several input-gradient phases, their weight layouts in one buffer
+    const g = conv2dGeometry(c.x, c.w, c.o);
+    const x = q10(g.n * g.cin * g.h * g.w, rand);
+    const w = q10(g.cout * g.cin * g.kh * g.kw, rand);
+    const gy = q10(g.n * g.cout * g.ho * g.wo, rand);
+    const yRef = conv2dRef(g, x, w, null);
+    const ref = conv2dBackwardRef(g, x, w, gy);
+    const opts = PATHS[0]![1];
+    await withBuffers(gpu, async (up, out) => {
+      const [bx, bw, bgy] = [up(x), up(w), up(gy)];
+      const [by, bgx] = [out(yRef.length), out(x.length)];
+      const run = () => {
+        conv2dForwardRaw(gpu, g, bx, bw, null, by, opts);
+        conv2dBackwardInputRaw(gpu, g, bgy, bw, bgx, opts);
+      };
+      let d0 = gpu.dispatchCount;
+      run(); // not held: converts on every call
+      const unheld = gpu.dispatchCount - d0;
+      holdConstantWeights(bw);
+      try {
+        run();
+        await gpu.sync();
+        d0 = gpu.dispatchCount;
+        const inUse = gpu.pool.stats.bytesInUse;
+        gpu.clear(by);
+        gpu.clear(bgx);
+        run();
+        const perRun = gpu.dispatchCount - d0;
+        expect(relError(await gpu.readF32(by, yRef.length), yRef)).toBeLessThan(TOL);
+        expect(relError(await gpu.readF32(bgx, x.length), ref.gx)).toBeLessThan(TOL);
+        // no conversion dispatches once held: one for the forward, one for all input-gradient phases (4 here)
+        expect(perRun).toBe(unheld - 2);
+        releaseConstantWeights(gpu, bw);
+        expect(gpu.pool.stats.bytesInUse).toBeLessThan(inUse);
+      } finally {
+        releaseConstantWeights(gpu, bw);
+      }
+    });
+  });
 
   it("'tc2' falls back to the fp32 tuned kernel where the adapter lacks subgroup matrices", async () => {
     const gpu = await getGpu();
@@ -253,27 +250,23 @@ describe('conv2d tc2 patch staging (software twin)', () => {
       { path: 'tc2-sw', tc2Tile: SMALL, tc2PatchTile: { bm: 64, bn: 32, bk: 32, sgm: 4, sgn: 1, single: true } },
     ],
   ];
-  it(
-    'a stride-1 conv_transpose2d runs patch-staged with its bias fused, with and without split-K',
-    async () => {
-      const gpu = await getGpu();
-      const rand = seededRandom(24);
-      const t = convTranspose2dGeometry([2, 6, 5, 4], [6, 5, 3, 3], { stride: 1, padding: 1 });
-      const x = q10(t.n * t.cin * t.h * t.w, rand);
-      const w = q10(t.cin * t.cout * 9, rand);
-      const b = q10(t.cout, rand);
-      const yRef = convTranspose2dRef(t, x, w, b);
-      for (const splits of [undefined, 2]) {
-        const opts: ConvKernelOptions = { path: 'tc2-sw', tc2Tile: SMALL, tc2PatchTile: SMALL, splits };
-        await withBuffers(gpu, async (up, out) => {
-          const by = out(yRef.length);
-          convTranspose2dForwardRaw(gpu, t, up(x), up(w), up(b), by, opts);
-          expect(relError(await gpu.readF32(by, yRef.length), yRef), `splits ${splits}`).toBeLessThan(TOL);
-        });
-      }
-    },
-    COLD,
-  );
+  it('a stride-1 conv_transpose2d runs patch-staged with its bias fused, with and without split-K', async () => {
+    const gpu = await getGpu();
+    const rand = seededRandom(24);
+    const t = convTranspose2dGeometry([2, 6, 5, 4], [6, 5, 3, 3], { stride: 1, padding: 1 });
+    const x = q10(t.n * t.cin * t.h * t.w, rand);
+    const w = q10(t.cin * t.cout * 9, rand);
+    const b = q10(t.cout, rand);
+    const yRef = convTranspose2dRef(t, x, w, b);
+    for (const splits of [undefined, 2]) {
+      const opts: ConvKernelOptions = { path: 'tc2-sw', tc2Tile: SMALL, tc2PatchTile: SMALL, splits };
+      await withBuffers(gpu, async (up, out) => {
+        const by = out(yRef.length);
+        convTranspose2dForwardRaw(gpu, t, up(x), up(w), up(b), by, opts);
+        expect(relError(await gpu.readF32(by, yRef.length), yRef), `splits ${splits}`).toBeLessThan(TOL);
+      });
+    }
+  });
 
   it('picks a patch tile by shape: 64-channel outputs, ≤ 64 pixels, large layers; none for strided, 1×1 or mid-size', () => {
     const lim = { maxComputeInvocationsPerWorkgroup: 1024, maxComputeWorkgroupStorageSize: 49152 };
@@ -302,39 +295,35 @@ describe('conv2d tc2 patch staging (software twin)', () => {
   });
 
   for (const [name, opts] of VARIANTS)
-    it(
-      `${name}: forward with bias and input gradient match the reference`,
-      async () => {
-        const gpu = await getGpu();
-        const rand = seededRandom(23);
-        for (const c of PATCH_CASES) {
-          const g = conv2dGeometry(c.x, c.w, c.o);
-          const x = q10(g.n * g.cin * g.h * g.w, rand);
-          const w = q10(g.cout * g.cin * g.kh * g.kw, rand);
-          const b = q10(g.cout, rand);
-          const yRef = conv2dRef(g, x, w, b);
-          const patched = patchApplies(g, opts.tc2PatchTile!, gpu.limits.maxComputeWorkgroupStorageSize);
-          expect(patched, JSON.stringify(c)).toBe(g.strideY === 1);
-          const gy = q10(g.n * g.cout * g.ho * g.wo, rand);
-          const gxRef = conv2dBackwardRef(g, x, w, gy).gx;
-          await withBuffers(gpu, async (up, out) => {
-            const by = out(yRef.length);
-            const bgx = out(x.length);
-            const bw = up(w);
-            conv2dForwardRaw(gpu, g, up(x), bw, up(b), by, opts);
-            // a stride-1 input gradient runs as the patch-staged forward of gy with the flipped filter
-            conv2dBackwardInputRaw(gpu, g, up(gy), bw, bgx, opts);
-            expect(relError(await gpu.readF32(bgx, x.length), gxRef), `gx ${JSON.stringify(c)} ${name}`).toBeLessThan(
-              TOL,
-            );
-            expect(relError(await gpu.readF32(by, yRef.length), yRef), `${JSON.stringify(c)} ${name}`).toBeLessThan(
-              TOL,
-            );
-          });
-        }
-      },
-      COLD,
-    );
+    it(`${name}: forward with bias and input gradient match the reference`, async () => {
+      const gpu = await getGpu();
+      const rand = seededRandom(23);
+      // npm test: the first variant on several tiles with a partial chunk, the non-square kernel, no padding and
+      // the strided gather; the others (splits, B from global, one buffer) where channels fill whole K chunks
+      for (const c of sweep(PATCH_CASES, name === VARIANTS[0]![0] ? [1, 3, 4, 5] : [2])) {
+        const g = conv2dGeometry(c.x, c.w, c.o);
+        const x = q10(g.n * g.cin * g.h * g.w, rand);
+        const w = q10(g.cout * g.cin * g.kh * g.kw, rand);
+        const b = q10(g.cout, rand);
+        const yRef = conv2dRef(g, x, w, b);
+        const patched = patchApplies(g, opts.tc2PatchTile!, gpu.limits.maxComputeWorkgroupStorageSize);
+        expect(patched, JSON.stringify(c)).toBe(g.strideY === 1);
+        const gy = q10(g.n * g.cout * g.ho * g.wo, rand);
+        const gxRef = conv2dBackwardRef(g, x, w, gy).gx;
+        await withBuffers(gpu, async (up, out) => {
+          const by = out(yRef.length);
+          const bgx = out(x.length);
+          const bw = up(w);
+          conv2dForwardRaw(gpu, g, up(x), bw, up(b), by, opts);
+          // a stride-1 input gradient runs as the patch-staged forward of gy with the flipped filter
+          conv2dBackwardInputRaw(gpu, g, up(gy), bw, bgx, opts);
+          expect(relError(await gpu.readF32(bgx, x.length), gxRef), `gx ${JSON.stringify(c)} ${name}`).toBeLessThan(
+            TOL,
+          );
+          expect(relError(await gpu.readF32(by, yRef.length), yRef), `${JSON.stringify(c)} ${name}`).toBeLessThan(TOL);
+        });
+      }
+    });
 });
 
 describe('tc2 WGSL generator', () => {

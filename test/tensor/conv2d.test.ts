@@ -20,6 +20,7 @@ import {
 } from '../../src/tensor/reference/conv.js';
 import { finiteDiffError, randomF32, relError, seededRandom } from '../../src/tensor/reference/conv-check.js';
 import { withBuffers } from '../helpers/raw-buffers.js';
+import { FULL_SWEEP } from '../helpers/sweep.js';
 
 const TOL = 1e-4;
 
@@ -42,18 +43,23 @@ const CASES: Case[] = [
 ];
 
 // Per-shape kernels compile slowly on lavapipe: most shapes run with small tiles; the default tile runs on a few.
+// Each path lists the cases of the full sweep (`npm run test:full`, all when omitted) and those `npm test` runs
+// (helpers/sweep.ts); 'direct', the CPU adapters' path, runs every case in both.
 const SMALL = { bm: 16, bn: 16, bk: 4, tm: 2, tn: 2 };
-const PATHS: Array<[string, ConvKernelOptions, number[]?]> = [
-  ['direct', { path: 'direct' }],
-  ['tiled 16×16×4 (K split where the output is small)', { path: 'tiled', tile: SMALL }],
-  ['tiled 16×16×4, never split', { path: 'tiled', tile: SMALL, splits: 1 }],
-  ['tiled 16×16×4, 5 splits', { path: 'tiled', tile: SMALL, splits: 5 }, [1, 6]],
+const ALL = CASES.map((_, i) => i);
+const PATHS: Array<[string, ConvKernelOptions, number[], number[]]> = [
+  ['direct', { path: 'direct' }, ALL, ALL],
+  // 1×1; stride (2, 1) with a 2×3 kernel and asymmetric padding; several tiles
+  ['tiled 16×16×4 (K split where the output is small)', { path: 'tiled', tile: SMALL }, ALL, [2, 4, 6]],
+  ['tiled 16×16×4, never split', { path: 'tiled', tile: SMALL, splits: 1 }, ALL, [1, 5]],
+  ['tiled 16×16×4, 5 splits', { path: 'tiled', tile: SMALL, splits: 5 }, [1, 6], [1]],
   [
     'tiled 32×16×8, split pixel sums',
     { path: 'tiled', tile: { bm: 32, bn: 16, bk: 8, tm: 2, tn: 2 }, targetWorkgroups: 64 },
     [0, 6],
+    [6],
   ],
-  ['tiled default tile', { path: 'tiled' }, [6]],
+  ['tiled default tile', { path: 'tiled' }, [6], [6]],
 ];
 
 describe('conv2d', () => {
@@ -72,11 +78,11 @@ describe('conv2d', () => {
     }
   });
 
-  for (const [name, opts, only] of PATHS) {
+  for (const [name, opts, all, fast] of PATHS) {
     it(`GPU ${name}: forward, input, weight and bias gradients match the reference`, async () => {
       const gpu = await getGpu();
       const rand = seededRandom(2);
-      for (const c of only ? only.map((i) => CASES[i]!) : CASES) {
+      for (const c of (FULL_SWEEP ? all : fast).map((i) => CASES[i]!)) {
         const g = conv2dGeometry(c.x, c.w, c.o);
         const x = randomF32(g.n * g.cin * g.h * g.w, rand);
         const w = randomF32(g.cout * g.cin * g.kh * g.kw, rand);
@@ -142,11 +148,17 @@ describe('conv_transpose2d', () => {
     expect(convTranspose2dGeometry([1, 8, 16, 16], [8, 4, 4, 4], { stride: 2, padding: 1 }).hout).toBe(32);
   });
 
-  for (const [name, opts] of PATHS.slice(0, 3)) {
+  // npm test: direct on every case, the tiled paths on two each (the full sweep: every case)
+  const T_FAST = [
+    [0, 1, 2, 3],
+    [0, 3],
+    [1, 2],
+  ];
+  for (const [k, [name, opts]] of PATHS.slice(0, 3).entries()) {
     it(`GPU ${name}: forward and gradients match the reference`, async () => {
       const gpu = await getGpu();
       const rand = seededRandom(4);
-      for (const c of T_CASES) {
+      for (const c of FULL_SWEEP ? T_CASES : T_FAST[k]!.map((i) => T_CASES[i]!)) {
         const t = convTranspose2dGeometry(c.x, c.w, { stride: c.s, padding: c.p, outputPadding: c.op ?? 0 });
         const x = randomF32(t.n * t.cin * t.h * t.w, rand);
         const w = randomF32(

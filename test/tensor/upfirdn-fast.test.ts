@@ -14,6 +14,7 @@ import { adjointForm, forwardForm, tiledPlan } from '../../src/tensor/conv/upfir
 import { randomF32, relError, seededRandom } from '../../src/tensor/reference/conv-check.js';
 import { upfirdn2dAdjointRef, upfirdn2dRef } from '../../src/tensor/reference/upfirdn.js';
 import { withBuffers } from '../helpers/raw-buffers.js';
+import { sweep } from '../helpers/sweep.js';
 
 const TOL = 1e-5;
 
@@ -38,7 +39,9 @@ describe('upfirdn2d tiled path', () => {
   it('forward and adjoint match the float64 reference and the direct kernel', async () => {
     const gpu = await getGpu();
     const rand = seededRandom(41);
-    for (const c of CASES) {
+    // npm test: the default block, Upsample(2), Downsample(2), mixed factors with negative padding, many planes,
+    // several blocks per row (the DWT / IWT geometries run in the fused Haar test below); all in the full sweep
+    for (const c of sweep(CASES, [0, 2, 3, 4, 8, 9])) {
       const g = upfirdnGeometry(c.p, c.h, c.w, c.kh, c.kw, c.o);
       const x = randomF32(c.p * c.h * c.w, rand);
       const k = randomF32(c.kh * c.kw, rand);
@@ -110,11 +113,12 @@ describe('fused Haar kernels', () => {
   it('DWT, IWT and both gradients match the four-dispatch upfirdn2d oracle (odd sizes, batch 2)', async () => {
     const gpu = await getGpu();
     const rand = seededRandom(43);
-    for (const [n, c, h, w] of [
+    const shapes = [
       [2, 3, 6, 8],
       [1, 2, 7, 9],
       [2, 1, 5, 4],
-    ] as const) {
+    ] as const;
+    for (const [n, c, h, w] of sweep(shapes, [1, 2])) {
       const [hb, wb] = [h >> 1, w >> 1];
       const x = randomF32(n * c * h * w, rand);
       const bands = randomF32(n * 4 * c * hb * wb, rand);
