@@ -9,17 +9,18 @@ import { conv2d } from '../tensor/conv/ops.js';
 import {
   add,
   biasAdd,
-  concat,
   div,
   mean,
   mul,
   reshape,
-  slice,
   sqrt,
   square,
   sub,
   sum,
   Tensor,
+  needsGrad,
+  noGrad,
+  scope,
 } from '../tensor/index.js';
 import { Vgg16Features, VGG16_WIDTHS } from './vgg.js';
 
@@ -80,8 +81,8 @@ export class Lpips {
   }
 
   /**
-   * The LPIPS distance per image: pred and target [N, 3, H, W] (or [3, H, W]) RGB in [0, 1] → [N]. Both go through
-   * VGG as one batch; gradients reach either input that wants them. H and W ≥ 16 (four 2× pools).
+   * The LPIPS distance per image: pred and target [N, 3, H, W] (or [3, H, W]) RGB in [0, 1] → [N]; gradients reach
+   * either input that wants them. H and W ≥ 16 (four 2× pools).
    */
   distance(pred: Tensor, target: Tensor): Tensor {
     const a = pred.rank === 3 ? reshape(pred, [1, ...pred.shape]) : pred;
@@ -90,16 +91,22 @@ export class Lpips {
       throw new Error(`lpips: images must both be [N, 3, H, W], got [${pred.shape}] and [${target.shape}]`);
     }
     if (a.shape[2]! < 16 || a.shape[3]! < 16) throw new Error(`lpips: images must be at least 16×16`);
-    const n = a.shape[0]!;
-    const x = biasAdd(mul(concat([a, b], 0), this.inScale), this.inShift);
+    // The target usually wants no gradient: its VGG pass then records nothing and its activations go at once
+    // (a quarter less work than one batch of both, whose backward would also run through the target).
+    const fa = this.features(a);
+    const fb = needsGrad([b]) ? this.features(b) : noGrad(() => scope(() => this.features(b)));
     let total: Tensor | null = null;
-    this.vgg.forward(x).forEach((f, k) => {
-      const u = unitNormalize(f);
-      const d = square(sub(slice(u, 0, 0, n), slice(u, 0, n, 2 * n)));
+    fa.forEach((u, k) => {
+      const d = square(sub(u, fb[k]!));
       const layer = mean(conv2d(d, this.lin[k]!), [1, 2, 3]);
       total = total ? add(total, layer) : layer;
     });
     return total!;
+  }
+
+  /** The five VGG taps of an image in [0, 1], each unit-normalised over channels. */
+  private features(img: Tensor): Tensor[] {
+    return this.vgg.forward(biasAdd(mul(img, this.inScale), this.inShift)).map((f) => unitNormalize(f));
   }
 
   dispose(): void {

@@ -92,19 +92,26 @@ describe('LPIPS (VGG16 v0.1)', () => {
     expect(relError(dist, d)).toBeLessThan(1e-4);
   });
 
-  it('gradient into the predicted image matches central differences of the float64 LPIPS', async () => {
+  it('gradients into the images match central differences of the float64 LPIPS', async () => {
     const one = [1, 3, 17, 19];
     const n = 3 * 17 * 19;
-    const a = Tensor.from(pred.subarray(0, n), one, { requiresGrad: true, persistent: true });
-    try {
-      scope(() => backward(lpips.distance(a, Tensor.from(target.subarray(0, n), one))));
-      const g = await a.grad!.toArray();
-      expect(g.every(Number.isFinite)).toBe(true);
-      const f = (xs: Float64Array[]) => lpipsRef(vggValues, linValues, xs[0]!, target.subarray(0, n), one, WIDTHS);
-      // 64 random pixels' central differences (the full gradient would take seconds of float64 VGGs)
-      expect(finiteDiffCheck(f, [pred.subarray(0, n)], [1], [g], rand, 64)).toBeLessThan(1e-4);
-    } finally {
-      a.dispose();
+    const [p, t] = [pred.subarray(0, n), target.subarray(0, n)];
+    const f = (xs: Float64Array[]) => lpipsRef(vggValues, linValues, xs[0]!, xs[1]!, one, WIDTHS);
+    // the usual case, a target without gradient (its pass records nothing), then both images wanting one
+    for (const both of [false, true]) {
+      const a = Tensor.from(p, one, { requiresGrad: true, persistent: true });
+      const b = Tensor.from(t, one, { requiresGrad: both, persistent: true });
+      try {
+        scope(() => backward(lpips.distance(a, b)));
+        const ga = await a.grad!.toArray();
+        const gb = both ? await b.grad!.toArray() : null;
+        expect(ga.every(Number.isFinite)).toBe(true);
+        // 48 random pixels' central differences per image (the full gradient would take seconds of float64 VGGs)
+        expect(finiteDiffCheck(f, [p, t], [1], [ga, gb], rand, 48)).toBeLessThan(1e-4);
+      } finally {
+        a.dispose();
+        b.dispose();
+      }
     }
   });
 
