@@ -39,3 +39,4 @@ export * from './ops/stylegan.js';
 export * from './ops/indexing.js';
 export * from './ops/resize.js';
 export * from './ops/cast.js';
+export * from './ops/crop-resize.js';

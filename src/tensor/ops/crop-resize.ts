@@ -1,0 +1,117 @@
+/**
+ * A square window of an image resampled to a fixed size, with the window read from a GPU buffer: y[c, r, q] is
+ * the bilinear sample (F.interpolate 'bilinear', align_corners=False, no antialias) of the window
+ * [x, x + size) × [y, y + size) of x [C, H, W] at output pixel (r, q) of out × out; window pixels outside the image
+ * take the fill colour [C]. Training crops both images to the ground-truth mask's square box for LPIPS, a box that
+ * changes every step: reading it from a buffer lets one captured step serve every box (a window size of `out`
+ * takes the pixels as they are). The backward adds each output's gradient into its four taps with atomics (the
+ * taps of a downscale overlap unevenly); the fill gets no gradient.
+ */
+import { cachedKernel, dispatch1d, main1d, params } from '../kernels/util.js';
+import { record } from '../tape.js';
+import { Tensor } from '../tensor.js';
+import { fill as fillTensor } from '../kernels/elementwise-core.js';
+
+/** Window [x, y, size] (f32, integers) at words 0..2 of `win`; the output side is fixed per call. */
+const TAPS = /* wgsl */ `
+struct Taps { i0: i32, i1: i32, w1: f32 }
+fn taps(o: u32, size: f32) -> Taps {
+  let src = max((f32(o) + 0.5) * (size / f32(P.out)) - 0.5, 0.0);
+  let i0 = i32(floor(src));
+  let i1 = select(i0, i0 + 1, f32(i0) < size - 1.0);
+  return Taps(i0, i1, src - f32(i0));
+}`;
+
+const FORWARD = /* wgsl */ `
+@group(0) @binding(0) var<storage, read> X: array<f32>;
+@group(0) @binding(1) var<storage, read> Win: array<f32>;
+@group(0) @binding(2) var<storage, read> Fill: array<f32>;
+@group(0) @binding(3) var<storage, read_write> Y: array<f32>;
+struct PP { n: u32, h: u32, w: u32, out: u32 }
+@group(1) @binding(0) var<uniform> P: PP;
+${TAPS}
+fn px(c: u32, iy: i32, ix: i32) -> f32 {
+  if (iy < 0 || ix < 0 || iy >= i32(P.h) || ix >= i32(P.w)) { return Fill[c]; }
+  return X[(c * P.h + u32(iy)) * P.w + u32(ix)];
+}
+${main1d('P.n')}
+  let q = i % P.out;
+  let r = (i / P.out) % P.out;
+  let c = i / (P.out * P.out);
+  let x0 = i32(Win[0]);
+  let y0 = i32(Win[1]);
+  let ty = taps(r, Win[2]);
+  let tx = taps(q, Win[2]);
+  let a = mix(px(c, y0 + ty.i0, x0 + tx.i0), px(c, y0 + ty.i0, x0 + tx.i1), tx.w1);
+  let b = mix(px(c, y0 + ty.i1, x0 + tx.i0), px(c, y0 + ty.i1, x0 + tx.i1), tx.w1);
+  Y[i] = mix(a, b, ty.w1);
+}`;
+
+const BACKWARD = /* wgsl */ `
+@group(0) @binding(0) var<storage, read> G: array<f32>;
+@group(0) @binding(1) var<storage, read> Win: array<f32>;
+@group(0) @binding(2) var<storage, read_write> GX: array<atomic<u32>>;
+struct PP { n: u32, h: u32, w: u32, out: u32 }
+@group(1) @binding(0) var<uniform> P: PP;
+${TAPS}
+fn add(c: u32, iy: i32, ix: i32, v: f32) {
+  if (iy < 0 || ix < 0 || iy >= i32(P.h) || ix >= i32(P.w) || v == 0.0) { return; }
+  let d = (c * P.h + u32(iy)) * P.w + u32(ix);
+  var old = atomicLoad(&GX[d]);
+  loop {
+    let r = atomicCompareExchangeWeak(&GX[d], old, bitcast<u32>(bitcast<f32>(old) + v));
+    if (r.exchanged) { break; }
+    old = r.old_value;
+  }
+}
+${main1d('P.n')}
+  let q = i % P.out;
+  let r = (i / P.out) % P.out;
+  let c = i / (P.out * P.out);
+  let x0 = i32(Win[0]);
+  let y0 = i32(Win[1]);
+  let ty = taps(r, Win[2]);
+  let tx = taps(q, Win[2]);
+  let g = G[i];
+  add(c, y0 + ty.i0, x0 + tx.i0, g * (1.0 - ty.w1) * (1.0 - tx.w1));
+  add(c, y0 + ty.i0, x0 + tx.i1, g * (1.0 - ty.w1) * tx.w1);
+  add(c, y0 + ty.i1, x0 + tx.i0, g * ty.w1 * (1.0 - tx.w1));
+  add(c, y0 + ty.i1, x0 + tx.i1, g * ty.w1 * tx.w1);
+}`;
+
+/**
+ * x [C, H, W], win [≥3] f32 = [x, y, size] of the window in pixels (integers; the window may reach outside the
+ * image), fill [C] → [C, out, out]. Gradients flow to x only.
+ */
+export function cropResize(x: Tensor, win: Tensor, fill: Tensor, out: number): Tensor {
+  if (x.rank !== 3) throw new Error(`cropResize: the image must be [C, H, W], got [${x.shape}]`);
+  const [C, H, W] = x.shape as [number, number, number];
+  if (win.size < 3 || win.dtype !== 'f32') throw new Error('cropResize: win must be f32 [x, y, size]');
+  if (fill.size !== C) throw new Error(`cropResize: fill must have ${C} values, got ${fill.size}`);
+  if (!Number.isInteger(out) || out < 1) throw new Error(`cropResize: output side ${out} must be a positive integer`);
+  const y = Tensor.empty([C, out, out]);
+  const n = C * out * out;
+  const p = () => params(n, H, W, out);
+  dispatch1d(
+    cachedKernel('cropResize', () => FORWARD),
+    [x.buffer, win.buffer, fill.buffer, y.buffer],
+    n,
+    p(),
+  );
+  return record({
+    name: 'cropResize',
+    inputs: [x, null, null],
+    output: y,
+    save: [win],
+    backward: (gy, [w]) => {
+      const gx = fillTensor([C, H, W], 0);
+      dispatch1d(
+        cachedKernel('cropResizeBackward', () => BACKWARD),
+        [gy.buffer, w!.buffer, gx.buffer],
+        n,
+        p(),
+      );
+      return [gx, null, null];
+    },
+  });
+}
