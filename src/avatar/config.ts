@@ -41,7 +41,7 @@ const full: AvatarNetConfig = {
 };
 
 /**
- * A quarter of the resolution and ~1/32 of the channels (about 1/300 of the full network's work). On lavapipe the
+ * A quarter of the resolution and 1/32 to 1/8 of the channels. On lavapipe the
  * step is bound by per-dispatch and per-pixel costs, not channels: with every channel count at 2 it is only ~2×
  * faster than this.
  */
