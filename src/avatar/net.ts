@@ -86,7 +86,11 @@ export class AvatarNet {
       AVATAR_NET_KEYS.forEach((net, i) => {
         const c = avatarNetUnetConfig(config, net);
         const w = weights[net];
-        nets[net] = w ? DualStyleUNet.fromStateDict(c, w) : DualStyleUNet.init(c, seed + i);
+        try {
+          nets[net] = w ? DualStyleUNet.fromStateDict(c, w) : DualStyleUNet.init(c, seed + i);
+        } catch (e) {
+          throw new Error(`AvatarNet ${net}: ${(e as Error).message}`);
+        }
       });
       this.nets = nets as Record<AvatarNetKey, DualStyleUNet>;
       const [hidden, out] = [config.viewdirHidden, viewdirOutChannels(config)];
@@ -113,14 +117,25 @@ export class AvatarNet {
     canonical: CanonicalGaussians,
     values: ReadonlyMap<string, Float32Array>,
   ): AvatarNet {
-    const net = AvatarNet.init(config, canonical);
-    try {
-      net.loadStateDict(values);
-    } catch (e) {
-      net.dispose();
-      throw e;
+    const weights: Partial<Record<AvatarNetKey, Map<string, Float32Array>>> = {};
+    const viewdir = new Map<string, Float32Array>();
+    const extra: string[] = [];
+    for (const [k, v] of values) {
+      const net = AVATAR_NET_KEYS.find((n) => k.startsWith(`${n}.`));
+      if (net) (weights[net] ??= new Map()).set(k.slice(net.length + 1), v);
+      else if (k.startsWith('viewdir_net.') && config.withViewdirs) viewdir.set(k, v);
+      else extra.push(k);
     }
-    return net;
+    const missing: string[] = AVATAR_NET_KEYS.filter((n) => !weights[n]);
+    if (config.withViewdirs && viewdir.size === 0) missing.push('viewdir_net');
+    if (missing.length || extra.length) {
+      throw new Error(
+        `AvatarNet.fromStateDict: ${missing.length ? `no ${missing.join(', ')} entries` : ''}` +
+          `${missing.length && extra.length ? '; ' : ''}${extra.length ? `unexpected ${extra.slice(0, 3).join(', ')}` : ''}` +
+          ' (a checkpoint of another config?)',
+      );
+    }
+    return new AvatarNet(config, canonical, weights, config.withViewdirs ? viewdir : null, 1);
   }
 
   /**

@@ -164,6 +164,14 @@ describe('AvatarNet', () => {
     const back = await net.stateDict();
     expect([...back.keys()]).toEqual(avatarNetEntries(TINY).map((e) => e.name));
     expect(back.get('other_net.style.1.bias')).toEqual(sd.get('other_net.style.1.bias'));
+    const copy = AvatarNet.fromStateDict(TINY, canon, back);
+    expect((await copy.stateDict()).get('color_net.convs2.4.conv.weight')).toEqual(
+      sd.get('color_net.convs2.4.conv.weight'),
+    );
+    copy.dispose();
+    expect(() => AvatarNet.fromStateDict(TINY, canon, new Map([...sd].slice(1)))).toThrow(
+      /AvatarNet position_net: DualStyleUNet: 1 state-dict entries missing, e\.g\. style\.1\.weight/,
+    );
     expect(() => net.loadStateDict(new Map([...sd].slice(1)))).toThrow(
       /1 entries missing \(e\.g\. position_net\.style\.1\.weight/,
     );
