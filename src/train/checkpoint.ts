@@ -1,0 +1,165 @@
+/**
+ * Training checkpoints: `<net_ckpt_dir>/batch_<iteration>/` holding the network weights (`net.safetensors`, the
+ * reference's state-dict names), Adam's moments (`optim.safetensors`, `m.<name>` / `v.<name>`) and `state.json`
+ * (stage, iteration, each parameter's Adam step count, the sample stream's RNG state, and the settings a resume
+ * must match). A checkpoint is written into a temporary folder and renamed into place, then `latest.json` (also
+ * written by rename) points at it, so an interrupted write never leaves a checkpoint that looks complete; older
+ * checkpoints are removed once the new one is in place (the reference keeps only its last batch_ folder too).
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { avatarNetEntries, type AvatarNet } from '../avatar/net.js';
+import type { AvatarNetConfig } from '../avatar/config.js';
+import { loadSafetensors, saveSafetensors, type SafeArray } from '../io/safetensors.js';
+import type { Adam } from '../nn/optim.js';
+import type { SamplerState } from './sampler.js';
+
+export const CHECKPOINT_FORMAT = 'animgs-avatar-checkpoint';
+export const LATEST = 'latest.json';
+
+/** What a resume must agree with: the network sizes and the data the sample stream draws from. */
+export interface CheckpointSettings {
+  net: AvatarNetConfig;
+  dataDir: string;
+  frames: number[];
+  cameras: string[];
+  seed: number;
+  gaussians: number;
+}
+
+export interface CheckpointState {
+  format: typeof CHECKPOINT_FORMAT;
+  version: 1;
+  /** 'pretrain' while pretraining (iteration counts pretraining steps), 'train' after. */
+  stage: 'pretrain' | 'train';
+  /** Steps done in this stage. */
+  iteration: number;
+  sampler: SamplerState;
+  /** Adam's step count per parameter name (absent: not stepped yet). */
+  adamSteps: Record<string, number>;
+  settings: CheckpointSettings;
+  /** The last logged loss components (for the record). */
+  losses?: Record<string, number>;
+  savedAt: string;
+}
+
+function paramNames(config: AvatarNetConfig): string[] {
+  return avatarNetEntries(config)
+    .filter((e) => e.kind === 'param')
+    .map((e) => e.name);
+}
+
+function checkpointDirName(state: CheckpointState): string {
+  return `${state.stage === 'pretrain' ? 'pretrain' : 'batch'}_${String(state.iteration).padStart(8, '0')}`;
+}
+
+/** Write a checkpoint atomically; returns its folder. */
+export async function saveCheckpoint(dir: string, net: AvatarNet, opt: Adam, state: CheckpointState): Promise<string> {
+  mkdirSync(dir, { recursive: true });
+  const name = checkpointDirName(state);
+  const final = join(dir, name);
+  const tmp = join(dir, `.${name}.tmp-${process.pid}`);
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp);
+  const weights = await net.stateDict();
+  const shapes = new Map(avatarNetEntries(net.config).map((e) => [e.name, e.shape]));
+  saveSafetensors(
+    join(tmp, 'net.safetensors'),
+    new Map([...weights].map(([k, v]) => [k, { shape: shapes.get(k)!, data: v as SafeArray }])),
+    { format: CHECKPOINT_FORMAT },
+  );
+  const moments = new Map<string, { shape: readonly number[]; data: SafeArray }>();
+  const adamSteps: Record<string, number> = {};
+  for (const name of paramNames(net.config)) {
+    const p = net.tensor(name);
+    const st = opt.stateOf(p);
+    if (!st) continue;
+    adamSteps[name] = st.step;
+    moments.set(`m.${name}`, { shape: p.shape, data: await st.m.toArray() });
+    moments.set(`v.${name}`, { shape: p.shape, data: await st.v.toArray() });
+  }
+  saveSafetensors(join(tmp, 'optim.safetensors'), moments, { format: CHECKPOINT_FORMAT });
+  writeFileSync(join(tmp, 'state.json'), JSON.stringify({ ...state, adamSteps }, null, 1));
+  rmSync(final, { recursive: true, force: true });
+  renameSync(tmp, final);
+  const latestTmp = join(dir, `${LATEST}.tmp-${process.pid}`);
+  writeFileSync(latestTmp, JSON.stringify({ checkpoint: name, stage: state.stage, iteration: state.iteration }));
+  renameSync(latestTmp, join(dir, LATEST));
+  for (const f of readdirSync(dir)) {
+    if (f !== name && /^(batch|pretrain)_\d{8}$/.test(f)) rmSync(join(dir, f), { recursive: true, force: true });
+  }
+  return final;
+}
+
+export interface LoadedCheckpoint {
+  dir: string;
+  state: CheckpointState;
+  weights: Map<string, Float32Array>;
+  moments: Map<string, Float32Array>;
+}
+
+/** The checkpoint `latest.json` points at, or null when the folder has none. */
+export function findLatestCheckpoint(dir: string): string | null {
+  const p = join(dir, LATEST);
+  if (!existsSync(p)) return null;
+  let name: string;
+  try {
+    name = (JSON.parse(readFileSync(p, 'utf8')) as { checkpoint: string }).checkpoint;
+  } catch (e) {
+    throw new Error(`${p}: not a readable checkpoint pointer (${(e as Error).message}); remove it to start afresh`);
+  }
+  const ckpt = join(dir, name);
+  if (!existsSync(join(ckpt, 'state.json'))) {
+    throw new Error(`${p} points at ${ckpt}, which is incomplete or gone; remove ${LATEST} to start afresh`);
+  }
+  return ckpt;
+}
+
+export function loadCheckpoint(ckpt: string): LoadedCheckpoint {
+  const statePath = join(ckpt, 'state.json');
+  let state: CheckpointState;
+  try {
+    state = JSON.parse(readFileSync(statePath, 'utf8')) as CheckpointState;
+  } catch (e) {
+    throw new Error(`${statePath}: unreadable (${(e as Error).message})`);
+  }
+  if (state.format !== CHECKPOINT_FORMAT || state.version !== 1) {
+    throw new Error(`${statePath}: not an animgs checkpoint of version 1 (format '${state.format}')`);
+  }
+  const f32 = (path: string) => {
+    const m = new Map<string, Float32Array>();
+    for (const [k, t] of loadSafetensors(path).tensors) {
+      if (!(t.data instanceof Float32Array)) throw new Error(`${path}: '${k}' is ${t.dtype}, expected F32`);
+      m.set(k, t.data);
+    }
+    return m;
+  };
+  return {
+    dir: ckpt,
+    state,
+    weights: f32(join(ckpt, 'net.safetensors')),
+    moments: f32(join(ckpt, 'optim.safetensors')),
+  };
+}
+
+/** Whether a checkpoint was made with these settings; else the first difference, for the error message. */
+export function settingsMismatch(a: CheckpointSettings, b: CheckpointSettings): string | null {
+  if (JSON.stringify(a.net) !== JSON.stringify(b.net)) return 'the network sizes (preset) differ';
+  if (a.dataDir !== b.dataDir) return `data_dir differs (${a.dataDir} vs ${b.dataDir})`;
+  if (a.frames.join() !== b.frames.join()) return 'the training frames differ';
+  if (a.cameras.join() !== b.cameras.join()) return 'the training cameras differ';
+  if (a.seed !== b.seed) return `the seed differs (${a.seed} vs ${b.seed})`;
+  if (a.gaussians !== b.gaussians) return `the canonical maps hold ${b.gaussians} Gaussians, not ${a.gaussians}`;
+  return null;
+}
+
+/** Restore Adam's state for every parameter the checkpoint has moments of. */
+export function restoreAdam(net: AvatarNet, opt: Adam, ck: LoadedCheckpoint): void {
+  opt.reset();
+  for (const [name, step] of Object.entries(ck.state.adamSteps)) {
+    const m = ck.moments.get(`m.${name}`);
+    const v = ck.moments.get(`v.${name}`);
+    if (!m || !v) throw new Error(`${ck.dir}/optim.safetensors: no moments for '${name}'`);
+    opt.setState(net.tensor(name), step, m, v);
+  }
+}
