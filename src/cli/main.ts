@@ -7,6 +7,7 @@ import { registerRender } from './render.js';
 import { registerBodyCommands } from './body.js';
 import { registerPrep } from './prep.js';
 import { registerSynth } from './synth.js';
+import { registerTrain } from './train.js';
 
 const program = new Command();
 program
@@ -20,6 +21,7 @@ registerRender(program);
 registerBodyCommands(program);
 registerSynth(program);
 registerPrep(program);
+registerTrain(program);
 
 program
   .parseAsync(process.argv)

@@ -29,7 +29,15 @@ import {
   type CheckpointState,
 } from './checkpoint.js';
 import type { TrainConfig } from './config.js';
-import { HeldOutRenderer, previewPath, writeSideBySide, type HeldOutView } from './preview.js';
+import {
+  HeldOutRenderer,
+  meanColorImage,
+  meanSubjectColor,
+  previewPath,
+  psnr,
+  writeSideBySide,
+  type HeldOutView,
+} from './preview.js';
 import { SampleRng } from './rng.js';
 import { frontPoseMap } from './sample.js';
 import { TrainSampler, type SamplerState } from './sampler.js';
@@ -263,6 +271,8 @@ export async function trainAvatar(opts: TrainOptions): Promise<TrainResult> {
         await writeSideBySide(file, r);
         result.previews.push(file);
         line[`psnr_${which}`] = r.psnr;
+        // the baseline: the subject's silhouette painted with its mean colour (the photo's own, so a generous one)
+        line[`psnr_${which}_meancolor`] = psnr(meanColorImage(r, meanSubjectColor(r)), r.photo);
       } catch (e) {
         log(`train: preview ${which} (frame ${v.frame}, camera ${v.camId}) skipped: ${(e as Error).message}`);
       }
@@ -371,7 +381,7 @@ export async function trainAvatar(opts: TrainOptions): Promise<TrainResult> {
       if (stage === 'train' && cfg.train.evalInterval > 0 && iteration % cfg.train.evalInterval === 0) await preview();
     }
     await checkpoint();
-    if (stage === 'train' && result.stopped === 'done') await preview();
+    if (stage === 'train') await preview();
   } finally {
     await sampler.close();
     heldOut.dispose();
