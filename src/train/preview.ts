@@ -37,6 +37,9 @@ export interface ViewResult {
   /** [H, W] 1 on the subject. */
   mask: Float32Array;
   psnr: number;
+  /** Mean opacity and mean scale (metres) of the Gaussians in this pose: a transparent or vanishing avatar shows here. */
+  meanOpacity: number;
+  meanScale: number;
 }
 
 /** PSNR (data range 1) of two images of the same size. */
@@ -61,8 +64,8 @@ export class HeldOutRenderer {
     private readonly posMapDir: string,
   ) {}
 
-  /** Render a view and load its photo (both on white). */
-  async view(v: HeldOutView): Promise<ViewResult> {
+  /** Render a view and load its photo (both on white); rendered again when the pair buffers had to grow. */
+  async view(v: HeldOutView, attempt = 0): Promise<ViewResult> {
     const ds = new CaptureDataset({ ...this.capture, frameRange: [v.frame, v.frame + 1], usedCamIds: [v.camId] });
     const item = ds.items[0];
     if (!item) throw new Error(`held-out view: frame ${v.frame}, camera ${v.camId} is not in the capture`);
@@ -76,7 +79,7 @@ export class HeldOutRenderer {
     if (!r) this.renderers.set(key, (r = new SplatRenderer(cam.width, cam.height)));
     r.setCamera(cam, WHITE);
     const c = cameraCenter(cam);
-    const image = noGrad(() =>
+    const [image, opacities, scales] = noGrad(() =>
       scope(() => {
         const poseMap = Tensor.from(pose, [1, 3, S, S]);
         const blend = blendJointMatrices(this.canonical.weights, Tensor.from(joints, [joints.length / 16, 4, 4]));
@@ -90,7 +93,7 @@ export class HeldOutRenderer {
           : undefined;
         const gs = this.net.forward(poseMap, cos);
         const posed = skinGaussians(gs.positions, gs.rotations, blend);
-        return renderGaussians(
+        const color = renderGaussians(
           {
             means: posed.positions,
             scales: gs.scales,
@@ -100,10 +103,15 @@ export class HeldOutRenderer {
           },
           r,
         ).color;
+        return [color, gs.opacities, gs.scales];
       }),
     );
     const render = await image.toArray();
-    image.dispose();
+    const mean = (a: Float32Array) => a.reduce((x, y) => x + y, 0) / Math.max(1, a.length);
+    const meanOpacity = mean(await opacities.toArray());
+    const meanScale = mean(await scales.toArray());
+    for (const t of [image, opacities, scales]) t.dispose();
+    if ((await r.checkOverflow()).overflowed && attempt < 3) return this.view(v, attempt + 1);
     const photo = loaded.image.data;
     return {
       frame: v.frame,
@@ -114,6 +122,8 @@ export class HeldOutRenderer {
       photo,
       mask: Float32Array.from(loaded.mask),
       psnr: psnr(clamp01(render), photo),
+      meanOpacity,
+      meanScale,
     };
   }
 

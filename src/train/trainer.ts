@@ -271,6 +271,7 @@ export async function trainAvatar(opts: TrainOptions): Promise<TrainResult> {
         await writeSideBySide(file, r);
         result.previews.push(file);
         line[`psnr_${which}`] = r.psnr;
+        if (which === 'train_pose') Object.assign(line, { mean_opacity: r.meanOpacity, mean_scale: r.meanScale });
         // the baseline: the subject's silhouette painted with its mean colour (the photo's own, so a generous one)
         line[`psnr_${which}_meancolor`] = psnr(meanColorImage(r, meanSubjectColor(r)), r.photo);
       } catch (e) {
@@ -281,7 +282,7 @@ export async function trainAvatar(opts: TrainOptions): Promise<TrainResult> {
       appendFileSync(logFile, JSON.stringify({ event: 'preview', stage, iteration, ...line }) + '\n');
       log(
         `train: previews at ${stage} step ${iteration}: ${Object.entries(line)
-          .map(([k, v]) => `${k} ${v.toFixed(2)} dB`)
+          .map(([k, v]) => (k.startsWith('psnr') ? `${k} ${v.toFixed(2)} dB` : `${k} ${v.toPrecision(3)}`))
           .join(', ')}`,
       );
     }
@@ -306,6 +307,7 @@ export async function trainAvatar(opts: TrainOptions): Promise<TrainResult> {
           iteration = 0;
           opt.lr = cfg.train.lrInit;
           log(`train: pretraining done; main training for ${cfg.train.iterations} steps`);
+          if (cfg.train.evalInterval > 0) await preview();
           continue;
         }
         break;
