@@ -6,7 +6,7 @@
  * Its loss components land in a small tensor the loop reads when it logs.
  *
  * Two kinds of step: 'pretrain' teaches the networks to reproduce the canonical base values (L1 of positions,
- * opacities, scales and rotations against them, no rendering), 'train' is the main loss
+ * opacities, scales and rotations against them; and, ours, colours towards mid-grey; no rendering), 'train' is the main loss
  * l1·L1 + lpips·LPIPS(crop) + offset·mean‖Δposition‖ (or, without the LPIPS weights, L1 + 0.2·D-SSIM in its place).
  */
 import type { Replay } from '../gpu/capture.js';
@@ -21,6 +21,7 @@ import type { Lpips } from '../nn/lpips.js';
 import type { Adam } from '../nn/optim.js';
 import { DSSIM_WEIGHT, ssim } from '../nn/ssim.js';
 import {
+  abs,
   add,
   backward,
   concat,
@@ -78,10 +79,13 @@ export interface CanonicalTensors {
 
 /** Names of the loss components, in the order of the losses tensor. */
 export const LOSS_NAMES = {
-  pretrain: ['total', 'position', 'opacity', 'scale', 'rotation'],
+  pretrain: ['total', 'position', 'opacity', 'scale', 'rotation', 'color'],
   train: ['total', 'l1', 'lpips', 'offset'],
   trainSsim: ['total', 'l1', 'dssim', 'offset'],
 } as const;
+
+/** The colour the pretraining teaches the colour network (mid-grey). */
+export const PRETRAIN_COLOR = 0.5;
 
 /** ‖·‖ of zero has no gradient; this floor (far below any offset that matters) keeps it finite. */
 const NORM_FLOOR = 1e-12;
@@ -193,6 +197,10 @@ export class TrainStep {
           l1Loss(gs.opacities, base.opacities),
           l1Loss(gs.scales, base.scales),
           l1Loss(gs.rotations, base.rotations),
+          // Ours: the colour network starts from per-pixel noise, which the photometric loss first removes by
+          // fading and shrinking the Gaussians (opacity → 0 within ~50 steps at full size, measured); teaching it a
+          // flat mid-grey here, as the other outputs learn their base values, avoids that collapse.
+          mean(abs(sub(gs.colors, PRETRAIN_COLOR))),
         ];
         const total = parts.reduce((a, b) => add(a, b));
         backward(total);
