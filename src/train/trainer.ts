@@ -257,7 +257,10 @@ export async function trainAvatar(opts: TrainOptions): Promise<TrainResult> {
     result.checkpoint = await saveCheckpoint(ckptDir, net, opt, state(lastLosses));
     log(`train: checkpoint ${result.checkpoint}`);
   };
+  let lastPreview = -1;
   const preview = async () => {
+    if (lastPreview === iteration) return;
+    lastPreview = iteration;
     mkdirSync(previewDir, { recursive: true });
     const views: Array<[string, HeldOutView]> = [
       ['train_pose', { frame: cfg.train.evalTrainingIds[0], camId: cfg.train.evalTrainingIds[1] }],
