@@ -8,8 +8,8 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { isTorchTensor, loadTorchCheckpoint } from '../io/torch.js';
-import { Lpips, lpipsLinEntries } from './lpips.js';
-import { vggEntries, VGG16_WIDTHS } from './vgg.js';
+import { Lpips, lpipsLinEntries } from '../nn/lpips.js';
+import { vggEntries, VGG16_WIDTHS } from '../nn/vgg.js';
 
 export const VGG16_FILE = 'vgg16-397923af.pth';
 export const VGG16_URL = 'https://download.pytorch.org/models/vgg16-397923af.pth';

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { AvatarNet } from '../avatar/net.js';
 import type { CanonicalGaussians } from '../avatar/gaussian-map.js';
 import { loadSmplxModel, type SmplxModel } from '../body/model.js';
-import { resolveLpipsWeights, loadLpips } from '../nn/lpips-weights.js';
+import { resolveLpipsWeights, loadLpips } from './lpips-weights.js';
 import type { Lpips } from '../nn/lpips.js';
 import { Adam } from '../nn/optim.js';
 import { readPoseMap } from '../prep/files.js';
