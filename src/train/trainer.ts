@@ -387,6 +387,8 @@ export async function trainAvatar(opts: TrainOptions): Promise<TrainResult> {
     }
     await checkpoint();
     if (stage === 'train') await preview();
+  } catch (e) {
+    throw explainOutOfMemory(e, cfg);
   } finally {
     await sampler.close();
     heldOut.dispose();
@@ -400,6 +402,17 @@ export async function trainAvatar(opts: TrainOptions): Promise<TrainResult> {
   result.stage = stage;
   result.iteration = iteration;
   return result;
+}
+
+/** Running out of GPU memory says what to lower (the error itself surfaces at the next read-back or sync). */
+function explainOutOfMemory(e: unknown, cfg: TrainConfig): unknown {
+  const msg = e instanceof Error ? e.message : String(e);
+  if (!/out ?of ?memory/i.test(msg)) return e;
+  const lower =
+    cfg.preset === 'full'
+      ? '--preset small (quarter-resolution maps, fewer channels)'
+      : 'smaller images (the capture at a lower resolution)';
+  return new Error(`train: the GPU ran out of memory (${msg}); try ${lower}, or a GPU with more memory`);
 }
 
 /** A starting point: our checkpoint folder, or the reference's net.pt (a file, or a folder holding one). */

@@ -12,6 +12,7 @@ import { backward, initEngine, mul, noGrad, sum, Tensor } from '../../src/tensor
 import { gpu } from '../../src/tensor/tensor.js';
 import { randomF32, relError, seededRandom } from '../helpers/numeric.js';
 import { TINY, tinyParams } from './tiny-unet.js';
+import { FULL_SWEEP } from '../helpers/sweep.js';
 
 const S = TINY.inpSize;
 
@@ -61,12 +62,14 @@ describe("DualStyleUNet with fused conv tails ('tiled', small tile)", () => {
       return { y: await y.toArray(), grads, forward: d1 - d0, step: d2 - d0 };
     };
     const fu = await run(true);
-    const un = await run(false);
+    // the unfused network compiles a second set of kernels (half a minute on lavapipe): the full sweep compares
+    // the two; npm test checks the fused one against float64 and finite differences
+    const un = FULL_SWEEP ? await run(false) : null;
     const f64 = (d: Float32Array, c: number, h: number): F64 => ({ data: Float64Array.from(d), n: 1, c, h, w: h });
     const ref = (p: Map<string, ArrayLike<number>>) =>
       styleUnetForwardRef(TINY, p, f64(xa, 3, S), [f64(va[0]!, viewCh, S / 2), f64(va[1]!, viewCh, S / 2)]);
     expect(relError(fu.y, ref(params).data)).toBeLessThan(1e-4);
-    expect(relError(fu.y, un.y)).toBeLessThan(1e-5);
+    if (un) expect(relError(fu.y, un.y)).toBeLessThan(1e-5);
 
     const L = (p: Map<string, ArrayLike<number>>) => ref(p).data.reduce((s, v, i) => s + v * r[i]!, 0);
     for (const [name, i] of probes) {
@@ -82,15 +85,18 @@ describe("DualStyleUNet with fused conv tails ('tiled', small tile)", () => {
         (2 * eps);
       const tol = 2e-3 * Math.max(1, Math.abs(fd));
       expect(Math.abs(g - fd), `${name}[${i}]: fused ${g}, finite difference ${fd}`).toBeLessThan(tol);
-      expect(Math.abs(g - un.grads.get(name)!), `${name}[${i}]: fused vs unfused`).toBeLessThan(
-        1e-5 * Math.max(1, Math.abs(g)),
-      );
+      if (un)
+        expect(Math.abs(g - un.grads.get(name)!), `${name}[${i}]: fused vs unfused`).toBeLessThan(
+          1e-5 * Math.max(1, Math.abs(g)),
+        );
     }
-    console.log(
-      `tiny DualStyleUNet dispatches, fused vs unfused: forward ${fu.forward} vs ${un.forward}, ` +
-        `forward+backward ${fu.step} vs ${un.step}`,
-    );
-    expect(fu.forward).toBeLessThan(un.forward);
+    if (un) {
+      console.log(
+        `tiny DualStyleUNet dispatches, fused vs unfused: forward ${fu.forward} vs ${un.forward}, ` +
+          `forward+backward ${fu.step} vs ${un.step}`,
+      );
+      expect(fu.forward).toBeLessThan(un.forward);
+    }
 
     // Inference (noGrad), fused, with the parameter-only weights cached (freezeForInference).
     setConvTailFusion(true);

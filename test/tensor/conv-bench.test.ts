@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { benchConv, passWanted, shapeWanted, unetConvShapes } from '../../bench/conv.js';
 import { getGpu } from '../../src/gpu/index.js';
 import { conv2dMacs } from '../../src/tensor/conv/geometry.js';
+import { FULL_SWEEP } from '../helpers/sweep.js';
 
 describe('bench/conv.ts', () => {
   it('lists the DualStyleUNet 3×3 conv shapes', () => {
@@ -21,7 +22,8 @@ describe('bench/conv.ts', () => {
     expect(gmac).toBeLessThan(300);
   });
 
-  it('runs at a tiny scale on the CPU adapter, tiled path agreeing with direct', async () => {
+  // the bench's own smoke run: in the full sweep (npm run test:full)
+  it.runIf(FULL_SWEEP)('runs at a tiny scale on the CPU adapter, tiled path agreeing with direct', async () => {
     const gpu = await getGpu();
     const rows = await benchConv(gpu, { tiny: true, filter: '@' });
     expect(rows.length).toBe(3 * unetConvShapes(true).length);

@@ -24,7 +24,7 @@ describe('conv with Cin·kh·kw ≤ 32 (from the pose map)', () => {
       { n: 2, cin: 2, cout: 5, h: 21, w: 18, k: 4, o: { stride: 2, padding: 1 }, epi: true, scale: 2 },
       { n: 1, cin: 1, cout: 33, h: 9, w: 300, k: 3, o: { padding: 2 }, epi: false, scale: 1 },
     ];
-    for (const c of sweep(cases, [0, 2, 3, 4])) {
+    for (const c of sweep(cases, [0, 3])) {
       const g = conv2dGeometry([c.n, c.cin, c.h, c.w], [c.cout, c.cin, c.k, c.k], c.o);
       expect(shallowApplies(g)).toBe(true);
       const hw = g.ho * g.wo;
