@@ -5,7 +5,9 @@
  * background come from a GPU buffer the loop uploads before each replay (`SplatRenderer.setCamera`).
  */
 import { GaussianRasterizer, SplatView, type Camera, type GpuScene, type OverflowReport } from '../splat/index.js';
-import { gpu, record, slice, Tensor } from '../tensor/index.js';
+import { gather, gpu, record, slice, Tensor } from '../tensor/index.js';
+import type { AvatarGaussians } from './gaussian-map.js';
+import { skinGaussians } from './skinning.js';
 
 /** The posed Gaussians: colours precomputed (no SH), opacities already activated, scales exp'd, rotations wxyz. */
 export interface GaussianTensors {
@@ -131,4 +133,27 @@ export function renderGaussians(g: GaussianTensors, renderer: SplatRenderer): Re
     },
   });
   return { image, color: slice(image, 0, 0, 3), depth: slice(image, 0, 3, 4), alpha: slice(image, 0, 4, 5) };
+}
+
+/** Channel order BGR → RGB (persistent, made once). */
+let bgrToRgb: Tensor | null = null;
+
+/**
+ * The avatar's canonical Gaussians (AvatarNet.forward) skinned with the step's blended joint matrices
+ * (blendJointMatrices) and splatted from the renderer's view. The networks' colours are in the original's BGR
+ * order (so its checkpoints load as they are); they are splatted as RGB.
+ */
+export function renderAvatar(gs: AvatarGaussians, blend: Tensor, renderer: SplatRenderer): RenderOutput {
+  bgrToRgb ??= Tensor.indices([2, 1, 0]).keep();
+  const posed = skinGaussians(gs.positions, gs.rotations, blend);
+  return renderGaussians(
+    {
+      means: posed.positions,
+      scales: gs.scales,
+      rotations: posed.rotations,
+      opacities: gs.opacities,
+      colors: gather(gs.colors, 1, bgrToRgb, { unique: true }),
+    },
+    renderer,
+  );
 }

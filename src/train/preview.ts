@@ -7,15 +7,15 @@
 import { join } from 'node:path';
 import { canoToLive } from '../body/canonical.js';
 import type { SmplxModel } from '../body/model.js';
-import { blendJointMatrices, skinGaussians } from '../avatar/skinning.js';
+import { blendJointMatrices } from '../avatar/skinning.js';
 import { createViewParams, viewCosines } from '../avatar/skinning-view.js';
 import type { AvatarNet } from '../avatar/net.js';
-import { renderGaussians, SplatRenderer } from '../avatar/render.js';
+import { renderAvatar, SplatRenderer } from '../avatar/render.js';
 import { cameraCenter } from '../data/camera.js';
 import { CaptureDataset, type CaptureConfig } from '../data/dataset.js';
 import { writeImage } from '../io/image.js';
 import { readPoseMap } from '../prep/files.js';
-import { gather, noGrad, scope, Tensor } from '../tensor/index.js';
+import { noGrad, scope, Tensor } from '../tensor/index.js';
 import type { CanonicalTensors } from './step.js';
 import { frontPoseMap } from './sample.js';
 
@@ -54,7 +54,6 @@ const WHITE = [1, 1, 1];
 
 export class HeldOutRenderer {
   private readonly renderers = new Map<string, SplatRenderer>();
-  private readonly bgrToRgb = Tensor.indices([2, 1, 0]).keep();
 
   constructor(
     private readonly net: AvatarNet,
@@ -92,17 +91,7 @@ export class HeldOutRenderer {
             )
           : undefined;
         const gs = this.net.forward(poseMap, cos);
-        const posed = skinGaussians(gs.positions, gs.rotations, blend);
-        const color = renderGaussians(
-          {
-            means: posed.positions,
-            scales: gs.scales,
-            rotations: posed.rotations,
-            opacities: gs.opacities,
-            colors: gather(gs.colors, 1, this.bgrToRgb, { unique: true }),
-          },
-          r,
-        ).color;
+        const color = renderAvatar(gs, blend, r).color;
         return [color, gs.opacities, gs.scales];
       }),
     );
@@ -129,7 +118,6 @@ export class HeldOutRenderer {
 
   dispose(): void {
     for (const r of this.renderers.values()) r.dispose();
-    this.bgrToRgb.dispose();
   }
 }
 

@@ -10,11 +10,11 @@
  * l1·L1 + lpips·LPIPS(crop) + offset·mean‖Δposition‖ (or, without the LPIPS weights, L1 + 0.2·D-SSIM in its place).
  */
 import type { Replay } from '../gpu/capture.js';
-import { blendJointMatrices, skinGaussians } from '../avatar/skinning.js';
+import { blendJointMatrices } from '../avatar/skinning.js';
 import { createViewParams, uploadViewParams, VIEW_NOISE_STD } from '../avatar/skinning-view.js';
 import { viewCosines } from '../avatar/skinning-view.js';
 import type { AvatarNet } from '../avatar/net.js';
-import { renderGaussians, SplatRenderer } from '../avatar/render.js';
+import { renderAvatar, SplatRenderer } from '../avatar/render.js';
 import { cameraCenter, type Camera } from '../data/camera.js';
 import { l1Loss } from '../nn/losses.js';
 import type { Lpips } from '../nn/lpips.js';
@@ -26,7 +26,6 @@ import {
   backward,
   concat,
   cropResize,
-  gather,
   gpu,
   mean,
   mul,
@@ -99,7 +98,6 @@ export class TrainStep {
   private readonly band: Tensor | null;
   private readonly bg: Tensor;
   private readonly crop: Tensor;
-  private readonly bgrToRgb: Tensor;
   private replay: Replay | null = null;
   /** The loss components of the last step (see LOSS_NAMES). */
   losses: Tensor | null = null;
@@ -120,7 +118,6 @@ export class TrainStep {
     this.viewParams = createViewParams({ camPos: [0, 0, 0], noiseStd: VIEW_NOISE_STD });
     this.bg = Tensor.zeros([3, 1, 1], { ...keep, label: 'step background' });
     this.crop = Tensor.zeros([4], { ...keep, label: 'step LPIPS window' });
-    this.bgrToRgb = Tensor.indices([2, 1, 0]).keep();
     if (kind === 'train') {
       if (!size) throw new Error('TrainStep: a training step needs the image size');
       this.renderer = new SplatRenderer(size.width, size.height);
@@ -206,18 +203,7 @@ export class TrainStep {
         backward(total);
         parts = [total, ...parts];
       } else {
-        const posed = skinGaussians(gs.positions, gs.rotations, blend);
-        const out = renderGaussians(
-          {
-            means: posed.positions,
-            scales: gs.scales,
-            rotations: posed.rotations,
-            opacities: gs.opacities,
-            // the networks' colours are in the original's BGR order (its checkpoints load as they are)
-            colors: gather(gs.colors, 1, this.bgrToRgb, { unique: true }),
-          },
-          this.renderer!,
-        );
+        const out = renderAvatar(gs, blend, this.renderer!);
         // the band is painted with the background in the prediction as in the ground truth: it never counts
         const pred = add(out.color, mul(this.band!, sub(this.bg, out.color)));
         const gt = this.gt!;
@@ -257,16 +243,7 @@ export class TrainStep {
   dispose(): void {
     this.invalidate();
     this.losses?.dispose();
-    for (const t of [
-      this.poseMap,
-      this.jointMats,
-      this.viewParams,
-      this.bg,
-      this.crop,
-      this.bgrToRgb,
-      this.gt,
-      this.band,
-    ])
+    for (const t of [this.poseMap, this.jointMats, this.viewParams, this.bg, this.crop, this.gt, this.band])
       t?.dispose();
     this.renderer?.dispose();
   }

@@ -22,6 +22,16 @@ fn taps(o: u32, size: f32) -> Taps {
   return Taps(i0, i1, src - f32(i0));
 }`;
 
+/** Output element i → channel c, the window's origin (x0, y0) and the two taps along each axis. */
+const PIXEL = `${main1d('P.n')}
+  let q = i % P.out;
+  let r = (i / P.out) % P.out;
+  let c = i / (P.out * P.out);
+  let x0 = i32(Win[0]);
+  let y0 = i32(Win[1]);
+  let ty = taps(r, Win[2]);
+  let tx = taps(q, Win[2]);`;
+
 const FORWARD = /* wgsl */ `
 @group(0) @binding(0) var<storage, read> X: array<f32>;
 @group(0) @binding(1) var<storage, read> Win: array<f32>;
@@ -34,14 +44,7 @@ fn px(c: u32, iy: i32, ix: i32) -> f32 {
   if (iy < 0 || ix < 0 || iy >= i32(P.h) || ix >= i32(P.w)) { return Fill[c]; }
   return X[(c * P.h + u32(iy)) * P.w + u32(ix)];
 }
-${main1d('P.n')}
-  let q = i % P.out;
-  let r = (i / P.out) % P.out;
-  let c = i / (P.out * P.out);
-  let x0 = i32(Win[0]);
-  let y0 = i32(Win[1]);
-  let ty = taps(r, Win[2]);
-  let tx = taps(q, Win[2]);
+${PIXEL}
   let a = mix(px(c, y0 + ty.i0, x0 + tx.i0), px(c, y0 + ty.i0, x0 + tx.i1), tx.w1);
   let b = mix(px(c, y0 + ty.i1, x0 + tx.i0), px(c, y0 + ty.i1, x0 + tx.i1), tx.w1);
   Y[i] = mix(a, b, ty.w1);
@@ -64,14 +67,7 @@ fn add(c: u32, iy: i32, ix: i32, v: f32) {
     old = r.old_value;
   }
 }
-${main1d('P.n')}
-  let q = i % P.out;
-  let r = (i / P.out) % P.out;
-  let c = i / (P.out * P.out);
-  let x0 = i32(Win[0]);
-  let y0 = i32(Win[1]);
-  let ty = taps(r, Win[2]);
-  let tx = taps(q, Win[2]);
+${PIXEL}
   let g = G[i];
   add(c, y0 + ty.i0, x0 + tx.i0, g * (1.0 - ty.w1) * (1.0 - tx.w1));
   add(c, y0 + ty.i0, x0 + tx.i1, g * (1.0 - ty.w1) * tx.w1);
