@@ -1,7 +1,8 @@
 /**
  * `animgs train` end to end on a tiny synthetic subject (3 cameras of 40×32, 3 frames, canonical maps of 128² per
- * side, networks of 4 channels): the captured (replayed) step equals the eager one bit for bit, the loss falls on a
- * fixed view, a checkpoint round-trips, and a run stopped and resumed gives the losses of an uninterrupted run.
+ * side, networks of 4 channels): the captured (replayed) step equals the eager one (bit for bit up to the order of
+ * the rasterizer's atomic gradient sums), the loss falls on a fixed view, a checkpoint round-trips, and a run stopped
+ * and resumed gives the losses of an uninterrupted run.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -76,13 +77,31 @@ model: {with_viewdirs: true, random_style: false}
 const quiet = { log: () => undefined, logEvery: 1 };
 const losses = (r: TrainResult) => r.history.map((h) => `${h.stage} ${h.iteration} ${JSON.stringify(h.losses)}`);
 
+/**
+ * The same steps with the same losses. Bit for bit in most runs; but the rasterizer's backward adds each tile's
+ * gradients into the Gaussians' with compare-and-swap float atomics, in whatever order lavapipe's threads finish
+ * (seen: one run in five differing at the 7th digit from the second training step on), so the values are compared
+ * to float32 summation-order accuracy, not bits.
+ */
+function expectSameRun(a: TrainResult, b: TrainResult): void {
+  expect(a.history.map((h) => `${h.stage} ${h.iteration}`)).toEqual(b.history.map((h) => `${h.stage} ${h.iteration}`));
+  a.history.forEach((h, i) => {
+    for (const [k, v] of Object.entries(h.losses)) {
+      const w = b.history[i]!.losses[k]!;
+      expect(Math.abs(v - w), `${h.stage} ${h.iteration} ${k}: ${v} vs ${w}`).toBeLessThanOrEqual(2e-6 * Math.abs(w));
+    }
+  });
+}
+
 describe('training the avatar (tiny synthetic subject)', () => {
   it('the captured step replays exactly what the eager step computes', async () => {
     const mix = 'frame_range: [0, 3], used_cam_ids: [0, 1]';
     const replayed = await trainAvatar({ ...quiet, config: config('replay', mix, 2) });
     const eager = await trainAvatar({ ...quiet, config: config('eager', mix, 2), eager: true });
     expect(replayed.history.length).toBe(3); // 1 pretraining step, 2 training steps (captured, then replayed)
-    expect(losses(replayed)).toEqual(losses(eager));
+    expectSameRun(replayed, eager);
+    // the first two steps (recorded, then the first replay) see no atomic-order difference: exact
+    expect(losses(replayed).slice(0, 2)).toEqual(losses(eager).slice(0, 2));
   });
 
   it('the loss falls on a fixed view; the checkpoint holds the network and round-trips', async () => {
@@ -119,6 +138,6 @@ describe('training the avatar (tiny synthetic subject)', () => {
     expect(first.stopped).toBe('max-steps');
     await expect(trainAvatar({ ...quiet, config: cfg })).rejects.toThrow(/--resume .* or --force/);
     const second = await trainAvatar({ ...quiet, config: cfg, resume: true });
-    expect([...losses(first), ...losses(second)]).toEqual(losses(straight));
+    expectSameRun({ ...second, history: [...first.history, ...second.history] }, straight);
   });
 });
