@@ -141,3 +141,14 @@ describe('training the avatar (tiny synthetic subject)', () => {
     expectSameRun({ ...second, history: [...first.history, ...second.history] }, straight);
   });
 });
+
+describe('training failures', () => {
+  it('a NaN or infinite loss stops the run, naming the step, and writes no checkpoint after it', async () => {
+    const cfg = config('nan', 'frame_range: [0, 3], used_cam_ids: [0, 1]', 6, 0);
+    cfg.train.lrInit = 1e30; // the first update throws every weight far out of range
+    await expect(trainAvatar({ ...quiet, config: cfg })).rejects.toThrow(
+      /the loss became (NaN|Infinity|-Infinity) at train step \d+ .*last one on disk is the last good state/,
+    );
+    expect(findLatestCheckpoint(cfg.train.netCkptDir)).toBeNull();
+  });
+});
