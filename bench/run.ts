@@ -31,6 +31,7 @@ async function optionalBenches(): Promise<void> {
     ['unet-timeline', './unet-timeline.js', 'benchUnetTimeline'],
     ['unet-check', './unet-check.js', 'benchUnetCheck'],
     ['profile', './profile.js', 'benchProfile'],
+    ['train-step', './train-step.js', 'benchTrainStep'],
     ['cpu-record', './cpu-record.js', 'benchCpuRecord'],
     ['upfirdn', './upfirdn.js', 'benchUpfirdn'],
     ['tc-training', './tc-training.js', 'benchTcTraining'],
