@@ -1,7 +1,7 @@
 /** `animgs train -c avatar.yaml`: train an avatar (flags only; the run is src/train/trainer.ts). */
 import { SingleBar, Presets } from 'cli-progress';
 import type { Command } from 'commander';
-import { loadTrainConfig } from '../train/config.js';
+import { loadTrainConfig } from '../avatar/config-file.js';
 import { trainAvatar, type StepReport } from '../train/trainer.js';
 
 interface TrainFlags {

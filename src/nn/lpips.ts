@@ -3,7 +3,7 @@
  * through the frozen VGG trunk; at each of the five taps the features are unit-normalised over channels, their
  * squared difference weighted per channel by a learned 1×1 head (no bias), averaged over the pixels, and the five
  * layers summed. Images are RGB in [0, 1] (LPIPS's `normalize=True`: mapped to [−1, 1]), then the scaling layer
- * moves them to the statistics VGG was trained on. Weights come from two files (src/train/lpips-weights.ts, Node only).
+ * moves them to the statistics VGG was trained on. Weights come from two files (src/nn/lpips-weights.ts, Node only).
  */
 import { conv2d } from '../tensor/conv/ops.js';
 import {

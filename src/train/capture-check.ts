@@ -16,7 +16,7 @@ import {
   readCanonicalMaps,
 } from '../prep/files.js';
 import type { CanonicalMaps } from '../prep/maps.js';
-import type { TrainConfig } from './config.js';
+import type { TrainConfig } from '../avatar/config-file.js';
 
 export interface CheckedCapture {
   dataset: CaptureDataset;

@@ -5,43 +5,33 @@
  * must match). A checkpoint is written into a temporary folder and renamed into place, then `latest.json` (also
  * written by rename) points at it, so an interrupted write never leaves a checkpoint that looks complete; older
  * checkpoints are removed once the new one is in place (the reference keeps only its last batch_ folder too).
+ * Reading them is avatar/checkpoint-read.ts.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import {
+  CHECKPOINT_FORMAT,
+  LATEST,
+  type CheckpointSettings,
+  type CheckpointState,
+  type LoadedCheckpoint,
+} from '../avatar/checkpoint-read.js';
 import { avatarNetEntries, type AvatarNet } from '../avatar/net.js';
 import type { AvatarNetConfig } from '../avatar/config.js';
-import { loadSafetensors, saveSafetensors, type SafeArray } from '../io/safetensors.js';
+import { saveSafetensors, type SafeArray } from '../io/safetensors.js';
 import type { Adam } from '../nn/optim.js';
-import type { SamplerState } from './sampler.js';
 
-export const CHECKPOINT_FORMAT = 'animgs-avatar-checkpoint';
-export const LATEST = 'latest.json';
-
-/** What a resume must agree with: the network sizes and the data the sample stream draws from. */
-export interface CheckpointSettings {
-  net: AvatarNetConfig;
-  dataDir: string;
-  frames: number[];
-  cameras: string[];
-  seed: number;
-  gaussians: number;
-}
-
-export interface CheckpointState {
-  format: typeof CHECKPOINT_FORMAT;
-  version: 1;
-  /** 'pretrain' while pretraining (iteration counts pretraining steps), 'train' after. */
-  stage: 'pretrain' | 'train';
-  /** Steps done in this stage. */
-  iteration: number;
-  sampler: SamplerState;
-  /** Adam's step count per parameter name (absent: not stepped yet). */
-  adamSteps: Record<string, number>;
-  settings: CheckpointSettings;
-  /** The last logged loss components (for the record). */
-  losses?: Record<string, number>;
-  savedAt: string;
-}
+// The read side lives below training (animation and evaluation load checkpoints too).
+export {
+  CHECKPOINT_FORMAT,
+  LATEST,
+  findLatestCheckpoint,
+  loadCheckpoint,
+  readCheckpointState,
+  type CheckpointSettings,
+  type CheckpointState,
+  type LoadedCheckpoint,
+} from '../avatar/checkpoint-read.js';
 
 function paramNames(config: AvatarNetConfig): string[] {
   return avatarNetEntries(config)
@@ -89,57 +79,6 @@ export async function saveCheckpoint(dir: string, net: AvatarNet, opt: Adam, sta
     if (f !== name && /^(batch|pretrain)_\d{8}$/.test(f)) rmSync(join(dir, f), { recursive: true, force: true });
   }
   return final;
-}
-
-export interface LoadedCheckpoint {
-  dir: string;
-  state: CheckpointState;
-  weights: Map<string, Float32Array>;
-  moments: Map<string, Float32Array>;
-}
-
-/** The checkpoint `latest.json` points at, or null when the folder has none. */
-export function findLatestCheckpoint(dir: string): string | null {
-  const p = join(dir, LATEST);
-  if (!existsSync(p)) return null;
-  let name: string;
-  try {
-    name = (JSON.parse(readFileSync(p, 'utf8')) as { checkpoint: string }).checkpoint;
-  } catch (e) {
-    throw new Error(`${p}: not a readable checkpoint pointer (${(e as Error).message}); remove it to start afresh`);
-  }
-  const ckpt = join(dir, name);
-  if (!existsSync(join(ckpt, 'state.json'))) {
-    throw new Error(`${p} points at ${ckpt}, which is incomplete or gone; remove ${LATEST} to start afresh`);
-  }
-  return ckpt;
-}
-
-export function loadCheckpoint(ckpt: string): LoadedCheckpoint {
-  const statePath = join(ckpt, 'state.json');
-  let state: CheckpointState;
-  try {
-    state = JSON.parse(readFileSync(statePath, 'utf8')) as CheckpointState;
-  } catch (e) {
-    throw new Error(`${statePath}: unreadable (${(e as Error).message})`);
-  }
-  if (state.format !== CHECKPOINT_FORMAT || state.version !== 1) {
-    throw new Error(`${statePath}: not an animgs checkpoint of version 1 (format '${state.format}')`);
-  }
-  const f32 = (path: string) => {
-    const m = new Map<string, Float32Array>();
-    for (const [k, t] of loadSafetensors(path).tensors) {
-      if (!(t.data instanceof Float32Array)) throw new Error(`${path}: '${k}' is ${t.dtype}, expected F32`);
-      m.set(k, t.data);
-    }
-    return m;
-  };
-  return {
-    dir: ckpt,
-    state,
-    weights: f32(join(ckpt, 'net.safetensors')),
-    moments: f32(join(ckpt, 'optim.safetensors')),
-  };
 }
 
 /** Whether a checkpoint was made with these settings; else the first difference, for the error message. */

@@ -13,7 +13,7 @@ import { canoToLive } from '../body/canonical.js';
 import type { SmplxModel } from '../body/model.js';
 import { Prefetcher } from '../data/prefetch.js';
 import type { CheckedCapture } from './capture-check.js';
-import type { TrainConfig } from './config.js';
+import type { TrainConfig } from '../avatar/config-file.js';
 import { SampleRng, type RngState } from './rng.js';
 import {
   SampleContext,

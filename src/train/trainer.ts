@@ -9,15 +9,15 @@
  */
 import { appendFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { canonicalGaussians, canonicalTensors } from '../avatar/canonical.js';
 import { AvatarNet } from '../avatar/net.js';
 import type { CanonicalGaussians } from '../avatar/gaussian-map.js';
 import { loadSmplxModel, type SmplxModel } from '../body/model.js';
-import { resolveLpipsWeights, loadLpips } from './lpips-weights.js';
+import { resolveLpipsWeights, loadLpips } from '../nn/lpips-weights.js';
 import type { Lpips } from '../nn/lpips.js';
 import { Adam } from '../nn/optim.js';
 import { readPoseMap } from '../prep/files.js';
-import { gaussianNormals, gaussianPositions } from '../prep/maps.js';
-import { gpu, initEngine, Tensor } from '../tensor/index.js';
+import { gpu, initEngine } from '../tensor/index.js';
 import { checkCapture, type CheckedCapture } from './capture-check.js';
 import {
   findLatestCheckpoint,
@@ -28,7 +28,7 @@ import {
   type CheckpointSettings,
   type CheckpointState,
 } from './checkpoint.js';
-import type { TrainConfig } from './config.js';
+import type { TrainConfig } from '../avatar/config-file.js';
 import {
   HeldOutRenderer,
   meanColorImage,
@@ -41,7 +41,7 @@ import {
 import { SampleRng } from './rng.js';
 import { frontPoseMap } from './sample.js';
 import { TrainSampler, type SamplerState } from './sampler.js';
-import { TrainStep, type CanonicalTensors, type StepInput } from './step.js';
+import { TrainStep, type StepInput } from './step.js';
 
 /** lr at iteration `it` of `total`: cosine from lr0 down to 5% of it. */
 export function cosineLr(lr0: number, it: number, total: number): number {
@@ -150,17 +150,8 @@ export async function trainAvatar(opts: TrainOptions): Promise<TrainResult> {
   await initEngine();
   const g = gpu();
   const maps = checked.maps;
-  const canonical: CanonicalGaussians = {
-    positions: gaussianPositions(maps),
-    pixels: maps.pixels,
-    mapSize: maps.size,
-  };
-  const keep = { persistent: true };
-  const canon: CanonicalTensors = {
-    weights: Tensor.from(maps.weights, [maps.pixels.length, maps.numJoints], keep),
-    points: Tensor.from(canonical.positions, [maps.pixels.length, 3], keep),
-    normals: Tensor.from(gaussianNormals(maps), [maps.pixels.length, 3], keep),
-  };
+  const canonical = canonicalGaussians(maps);
+  const canon = canonicalTensors(maps, canonical);
   let net: AvatarNet;
   let stage: 'pretrain' | 'train' = 'pretrain';
   let iteration = 0;

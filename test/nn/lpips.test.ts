@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backward, beginScope, initEngine, scope, Tensor } from '../../src/tensor/index.js';
 import { Lpips, lpipsLinEntries, unitNormalize } from '../../src/nn/lpips.js';
 import { lpipsInputRef, lpipsRef, vggFeaturesRef } from '../../src/nn/lpips-reference.js';
-import { loadLpips, resolveLpipsWeights, VGG16_FILE, LPIPS_LIN_FILE } from '../../src/train/lpips-weights.js';
+import { loadLpips, resolveLpipsWeights, VGG16_FILE, LPIPS_LIN_FILE } from '../../src/nn/lpips-weights.js';
 import { vggEntries } from '../../src/nn/vgg.js';
 import { torchSaveLegacy, type FakeValue } from '../helpers/torch-writer.js';
 import { finiteDiffCheck, randomF32, relError, seededRandom } from '../helpers/numeric.js';

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { AVATAR_PRESETS } from '../../src/avatar/config.js';
-import { ConfigError } from '../../src/train/config-reader.js';
-import { loadTrainConfig, parseTrainConfig } from '../../src/train/config.js';
+import { ConfigError } from '../../src/avatar/config-reader.js';
+import { loadTrainConfig, parseTrainConfig } from '../../src/avatar/config-file.js';
 
 const root = mkdtempSync(join(tmpdir(), 'animgs-config-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

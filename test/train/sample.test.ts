@@ -8,7 +8,7 @@ import { loadSmplxModel } from '../../src/body/model.js';
 import { readGray, readRgb } from '../../src/io/image.js';
 import { readPoseMap } from '../../src/prep/files.js';
 import { checkCapture } from '../../src/train/capture-check.js';
-import { loadTrainConfig, type TrainConfig } from '../../src/train/config.js';
+import { loadTrainConfig, type TrainConfig } from '../../src/avatar/config-file.js';
 import { LPIPS_PATCH_FROM, lpipsCrop, maskSquareBox } from '../../src/train/crop.js';
 import { SampleRng } from '../../src/train/rng.js';
 import { frontPoseMap, type TrainSample } from '../../src/train/sample.js';

@@ -15,7 +15,7 @@ import { readSmplParams } from '../../src/data/smpl-params.js';
 import { getGpu } from '../../src/gpu/index.js';
 import { prepare } from '../../src/prep/prep.js';
 import { findLatestCheckpoint, loadCheckpoint } from '../../src/train/checkpoint.js';
-import { loadTrainConfig, type TrainConfig } from '../../src/train/config.js';
+import { loadTrainConfig, type TrainConfig } from '../../src/avatar/config-file.js';
 import { trainAvatar, type TrainResult } from '../../src/train/trainer.js';
 
 let root: string;

@@ -18,11 +18,10 @@
  *          render_skeleton, save_tex_map, save_ply, n_pca, sigma_pca, prev_ckpt, fix_hand, fix_hand_id}
  *   model: {with_viewdirs, random_style}; ours: preset (full | small)
  */
-import { readFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { AVATAR_PRESETS, type AvatarNetConfig, type AvatarPresetName } from '../avatar/config.js';
 import { parseLayout, type CaptureLayout } from '../data/dataset.js';
+import { baseName as basename, joinPath as join, readTextFile } from '../io/node/files.js';
+import { AVATAR_PRESETS, type AvatarNetConfig, type AvatarPresetName } from './config.js';
 import { ConfigReport, Section, show } from './config-reader.js';
 
 export interface CaptureData {
@@ -291,7 +290,7 @@ export function parseTrainConfig(doc: unknown, source: string, overrides: Config
 export function loadTrainConfig(path: string, overrides: ConfigOverrides = {}): TrainConfig {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readTextFile(path);
   } catch (e) {
     throw new Error(`cannot read config ${path}: ${(e as Error).message}`);
   }

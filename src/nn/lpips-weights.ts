@@ -2,14 +2,12 @@
  * Finding and loading LPIPS's two weight files (Node only): torchvision's VGG16 ImageNet weights
  * (`vgg16-397923af.pth`, only `features.*` is used) and LPIPS v0.1's linear heads (`vgg.pth`). Both are legacy
  * `torch.save` files; neither is shipped with this package, and nothing is downloaded: without them the trainer
- * falls back to D-SSIM (ssim.ts).
+ * falls back to D-SSIM (ssim.ts). Files are reached through io/node (this module is a Node-only entry point).
  */
-import { existsSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { environment, fileExists as existsSync, homeDir as homedir, joinPath as join } from '../io/node/files.js';
 import { isTorchTensor, loadTorchCheckpoint } from '../io/torch.js';
-import { Lpips, lpipsLinEntries } from '../nn/lpips.js';
-import { vggEntries, VGG16_WIDTHS } from '../nn/vgg.js';
+import { Lpips, lpipsLinEntries } from './lpips.js';
+import { vggEntries, VGG16_WIDTHS } from './vgg.js';
 
 export const VGG16_FILE = 'vgg16-397923af.pth';
 export const VGG16_URL = 'https://download.pytorch.org/models/vgg16-397923af.pth';
@@ -40,7 +38,7 @@ export function missingLpipsWeightsMessage(dirs: readonly string[]): string {
 export function resolveLpipsWeights(
   opts: { dir?: string; env?: Record<string, string | undefined>; warn?: (message: string) => void } = {},
 ): LpipsWeightPaths | null {
-  const env = opts.env ?? process.env;
+  const env = opts.env ?? environment();
   const dirs = [opts.dir ?? env['ANIMGS_LPIPS_DIR']].filter((d): d is string => !!d);
   const hub = join(env['TORCH_HOME'] ?? join(homedir(), '.cache', 'torch'), 'hub', 'checkpoints');
   const find = (names: string[]) => names.find((p) => existsSync(p)) ?? null;

@@ -1,0 +1,113 @@
+/**
+ * Reading our training checkpoints (training, animation and evaluation all load them; train/checkpoint.ts writes
+ * them). A checkpoint is a folder `<net_ckpt_dir>/batch_<iteration>/` (or `pretrain_<iteration>/`) holding
+ * `net.safetensors` (the network weights under the reference's state-dict names), `optim.safetensors` (Adam's
+ * moments, `m.<name>` / `v.<name>`) and `state.json`; `<net_ckpt_dir>/latest.json` names the newest complete one.
+ * Files are reached through io's Node-only access: this module is a Node-only entry point.
+ */
+import { fileExists as existsSync, joinPath as join, readTextFile } from '../io/node/files.js';
+import { loadSafetensors } from '../io/safetensors.js';
+import type { AvatarNetConfig } from './config.js';
+
+export const CHECKPOINT_FORMAT = 'animgs-avatar-checkpoint';
+export const LATEST = 'latest.json';
+export const CHECKPOINT_STATE = 'state.json';
+export const CHECKPOINT_NET = 'net.safetensors';
+export const CHECKPOINT_OPTIM = 'optim.safetensors';
+
+/** What a resume must agree with: the network sizes and the data the sample stream draws from. */
+export interface CheckpointSettings {
+  net: AvatarNetConfig;
+  dataDir: string;
+  frames: number[];
+  cameras: string[];
+  seed: number;
+  gaussians: number;
+}
+
+/** The training sample stream's position (train/sampler.ts SamplerState). */
+export interface CheckpointSamplerState {
+  rng: [number, number, number, number];
+  /** The iteration of the next sample. */
+  iteration: number;
+}
+
+export interface CheckpointState {
+  format: typeof CHECKPOINT_FORMAT;
+  version: 1;
+  /** 'pretrain' while pretraining (iteration counts pretraining steps), 'train' after. */
+  stage: 'pretrain' | 'train';
+  /** Steps done in this stage. */
+  iteration: number;
+  sampler: CheckpointSamplerState;
+  /** Adam's step count per parameter name (absent: not stepped yet). */
+  adamSteps: Record<string, number>;
+  settings: CheckpointSettings;
+  /** The last logged loss components (for the record). */
+  losses?: Record<string, number>;
+  savedAt: string;
+}
+
+export interface LoadedCheckpoint {
+  dir: string;
+  state: CheckpointState;
+  weights: Map<string, Float32Array>;
+  /** Adam's moments (empty when loaded with `{ moments: false }`). */
+  moments: Map<string, Float32Array>;
+}
+
+/** Whether `dir` is one of our checkpoint folders (it holds state.json). */
+export function isCheckpointDir(dir: string): boolean {
+  return existsSync(join(dir, CHECKPOINT_STATE));
+}
+
+/** The checkpoint `latest.json` points at, or null when the folder has none. */
+export function findLatestCheckpoint(dir: string): string | null {
+  const p = join(dir, LATEST);
+  if (!existsSync(p)) return null;
+  let name: string;
+  try {
+    name = (JSON.parse(readTextFile(p)) as { checkpoint: string }).checkpoint;
+  } catch (e) {
+    throw new Error(`${p}: not a readable checkpoint pointer (${(e as Error).message}); remove it to start afresh`);
+  }
+  const ckpt = join(dir, name);
+  if (!existsSync(join(ckpt, CHECKPOINT_STATE))) {
+    throw new Error(`${p} points at ${ckpt}, which is incomplete or gone; remove ${LATEST} to start afresh`);
+  }
+  return ckpt;
+}
+
+/** state.json of a checkpoint folder, checked for our format. */
+export function readCheckpointState(ckpt: string): CheckpointState {
+  const statePath = join(ckpt, CHECKPOINT_STATE);
+  let state: CheckpointState;
+  try {
+    state = JSON.parse(readTextFile(statePath)) as CheckpointState;
+  } catch (e) {
+    throw new Error(`${statePath}: unreadable (${(e as Error).message})`);
+  }
+  if (state.format !== CHECKPOINT_FORMAT || state.version !== 1) {
+    throw new Error(`${statePath}: not an animgs checkpoint of version 1 (format '${state.format}')`);
+  }
+  return state;
+}
+
+/** A checkpoint folder's state, weights and (unless `moments: false`, for inference) Adam's moments. */
+export function loadCheckpoint(ckpt: string, opts: { moments?: boolean } = {}): LoadedCheckpoint {
+  const state = readCheckpointState(ckpt);
+  const f32 = (path: string) => {
+    const m = new Map<string, Float32Array>();
+    for (const [k, t] of loadSafetensors(path).tensors) {
+      if (!(t.data instanceof Float32Array)) throw new Error(`${path}: '${k}' is ${t.dtype}, expected F32`);
+      m.set(k, t.data);
+    }
+    return m;
+  };
+  return {
+    dir: ckpt,
+    state,
+    weights: f32(join(ckpt, CHECKPOINT_NET)),
+    moments: opts.moments === false ? new Map() : f32(join(ckpt, CHECKPOINT_OPTIM)),
+  };
+}
