@@ -11,7 +11,7 @@ export default defineConfig({
     maxWorkers: 2,
     testTimeout: 240_000,
     hookTimeout: 240_000,
-    setupFiles: ['test/budget/cpu-time.ts'],
+    setupFiles: ['test/budget/cpu-time.ts', 'test/budget/kernel-log.ts'],
     reporters: process.env.ANIMGS_TEST_FULL === '1' ? ['default'] : ['./test/budget/reporter.ts', 'default'],
     env: { XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? '/tmp' },
   },
