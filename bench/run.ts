@@ -32,6 +32,7 @@ async function optionalBenches(): Promise<void> {
     ['unet-check', './unet-check.js', 'benchUnetCheck'],
     ['profile', './profile.js', 'benchProfile'],
     ['train-step', './train-step.js', 'benchTrainStep'],
+    ['animate', './animate.js', 'benchAnimate'],
     ['cpu-record', './cpu-record.js', 'benchCpuRecord'],
     ['upfirdn', './upfirdn.js', 'benchUpfirdn'],
     ['tc-training', './tc-training.js', 'benchTcTraining'],

@@ -29,16 +29,17 @@ export interface AnimationPoses {
   isTrainingPose(i: number): boolean;
 }
 
-/** `a:b` or `a:b:step` (end exclusive, as Python's range), checked. */
+/** `a:b` or `a:b:step` (end exclusive, as Python's range), checked; without a step the sequence's interval applies. */
 export function parseFrameRange(spec: string, flag = '--frames'): FrameRange {
   const p = spec.split(':');
   const v = p.map((x) => (x.trim() === '' ? NaN : Number(x)));
   if ((p.length !== 2 && p.length !== 3) || v.some((x) => !Number.isInteger(x))) {
     throw new Error(`${flag} '${spec}': use start:end or start:end:step (integers, end exclusive)`);
   }
-  const [a, b, step = 1] = v as [number, number, number?];
+  const [a, b, step] = v as [number, number, number?];
   if (a < 0) throw new Error(`${flag} '${spec}': the start must be ≥ 0`);
   if (b <= a) throw new Error(`${flag} '${spec}': the end must be greater than the start (end exclusive)`);
+  if (step === undefined) return [a, b];
   if (step < 1) throw new Error(`${flag} '${spec}': the step must be ≥ 1`);
   return [a, b, step];
 }

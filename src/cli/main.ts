@@ -8,6 +8,7 @@ import { registerBodyCommands } from './body.js';
 import { registerPrep } from './prep.js';
 import { registerSynth } from './synth.js';
 import { registerTrain } from './train.js';
+import { registerAnimate } from './animate.js';
 
 const program = new Command();
 program
@@ -22,6 +23,7 @@ registerBodyCommands(program);
 registerSynth(program);
 registerPrep(program);
 registerTrain(program);
+registerAnimate(program);
 
 program
   .parseAsync(process.argv)

@@ -121,7 +121,7 @@ describe('animation cameras', () => {
     expect(parseView('camera:12')).toEqual({ setting: 'camera', camId: 12 });
     expect(() => parseView('orbit')).toThrow(/--view 'orbit': expected one of camera, free/);
     expect(parseFrameRange('2:9:3')).toEqual([2, 9, 3]);
-    expect(parseFrameRange('0:4')).toEqual([0, 4, 1]);
+    expect(parseFrameRange('0:4')).toEqual([0, 4]);
     for (const bad of ['5:2', '1:1', 'a:b', '3', '1:5:0', '-1:4', '1:2:3:4'])
       expect(() => parseFrameRange(bad)).toThrow(/^--frames/);
     expect(selectFrameIds(10, [2, 9, 3], 1, 'p.npz')).toEqual([2, 5, 8]);
