@@ -9,6 +9,7 @@ import { registerPrep } from './prep.js';
 import { registerSynth } from './synth.js';
 import { registerTrain } from './train.js';
 import { registerAnimate } from './animate.js';
+import { registerEval } from './eval.js';
 
 const program = new Command();
 program
@@ -24,6 +25,7 @@ registerSynth(program);
 registerPrep(program);
 registerTrain(program);
 registerAnimate(program);
+registerEval(program);
 
 program
   .parseAsync(process.argv)
