@@ -123,7 +123,8 @@ export async function evaluateAvatar(opts: EvalOptions): Promise<EvalReport & { 
     }
   }
   log(
-    `eval: ${sel.views.length} views of ${sel.dataDir} (frames from ${sel.framesFrom}, cameras from ${sel.camsFrom})`,
+    `eval: ${sel.views.length} view${sel.views.length === 1 ? '' : 's'} of ${sel.dataDir} ` +
+      `(frames: ${sel.framesFrom}; cameras: ${sel.camsFrom})`,
   );
 
   const base = await trainingMeanColor(cfg, opts.baselinePhotos ?? 16);
@@ -273,7 +274,7 @@ export async function evaluateAvatar(opts: EvalOptions): Promise<EvalReport & { 
   const files = writeReport(out, report);
   const m = report.mean;
   log(
-    `eval: mean over ${rows.length} views: PSNR ${m.psnr.toFixed(2)} dB, SSIM ${m.ssim.toFixed(4)}` +
+    `eval: mean over ${rows.length} view${rows.length === 1 ? '' : 's'}: PSNR ${m.psnr.toFixed(2)} dB, SSIM ${m.ssim.toFixed(4)}` +
       `${m.lpips === null ? '' : `, LPIPS ${m.lpips.toFixed(4)}`} (baseline PSNR ${m.baseline.psnr.toFixed(2)} dB, ` +
       `SSIM ${m.baseline.ssim.toFixed(4)}${m.baseline.lpips === null ? '' : `, LPIPS ${m.baseline.lpips.toFixed(4)}`}); wrote ${files.join(', ')}`,
   );

@@ -91,7 +91,7 @@ export function selectViews(cfg: TrainConfig, choice: ViewChoice = {}): EvalSele
     framesFrom = 'test.data.frame_range';
   } else {
     frames = all.frames.filter((f) => !(sameCapture && train.frames.has(f)));
-    framesFrom = 'the frames training did not use';
+    framesFrom = 'those training did not use';
     if (!frames.length) {
       throw new Error(
         `eval: every frame of ${dataDir} is a training frame: choose frames with --frames a:b or test.data.frame_range`,
@@ -127,10 +127,10 @@ export function selectViews(cfg: TrainConfig, choice: ViewChoice = {}): EvalSele
     camsFrom = 'test.render_view_idx';
   } else {
     camIds = names.map((_, i) => i).filter((i) => !(train && train.cams.has(names[i]!)));
-    camsFrom = 'the cameras training did not use';
+    camsFrom = 'those training did not use';
     if (!camIds.length) {
       camIds = names.map((_, i) => i);
-      camsFrom = 'all cameras (training used every one)';
+      camsFrom = 'all (training used every one)';
     }
   }
   const outside = camIds.filter((i) => i < 0 || i >= names.length);
