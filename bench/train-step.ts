@@ -4,7 +4,7 @@
  * ellipsoid, each skinned to one random joint), a 1500×2048 photo of random colours, a camera 3 m in front.
  * Measures (after warm-up):
  *  - the replayed step, back to back (throughput: what the training loop gets) and its CPU time per step;
- *  - the step's per-step uploads alone (pose map, joints, photo, band: what the loop writes before each replay);
+ *  - the step's per-step uploads alone (pose map, photo bytes, pixel classes: what the loop writes before each replay);
  *  - where the GPU time goes: one eager step under the kernel profiler, kernels grouped by stage
  *    (their sum is an upper bound: one pass per dispatch forbids overlap);
  *  - the buffer pool's peak bytes in use and allocated (what the step needs, and what it holds).
@@ -20,6 +20,7 @@ import { Lpips, lpipsLinEntries } from '../src/nn/lpips.js';
 import { vggEntries, VGG16_WIDTHS } from '../src/nn/vgg.js';
 import { Adam } from '../src/nn/optim.js';
 import { initEngine, Tensor } from '../src/tensor/index.js';
+import { packedSizes, PIXEL_SUBJECT } from '../src/train/ground-truth.js';
 import { TrainStep, type CanonicalTensors, type StepInput } from '../src/train/step.js';
 import type { BenchRow } from './table.js';
 import { throughputDetail } from './timeit.js';
@@ -160,16 +161,16 @@ async function variantRows(
   const poseMap = new Float32Array(3 * S * S).map(() => r() - 0.5);
   const jointMats = new Float32Array(J * 16);
   for (let j = 0; j < J; j++) for (let k = 0; k < 4; k++) jointMats[j * 16 + k * 5] = 1;
-  const gt = new Float32Array(3 * W * H).map(() => r());
-  const band = new Float32Array(W * H);
+  const photo = new Uint8Array(packedSizes(W, H).photo).map(() => Math.floor(256 * r()));
+  const classes = new Uint8Array(packedSizes(W, H).classes).fill(PIXEL_SUBJECT);
   const box = Math.min(W, H) * 0.8;
   const input: StepInput = {
     poseMap,
     jointMats,
     camera: camera(W, H),
     bg: [0.2, 0.5, 0.7],
-    gt,
-    band,
+    photo,
+    classes,
     cropParams: Float32Array.from([(W - box) / 2, (H - box) / 2, box, lpipsSize]),
     seed: 1,
   };
@@ -191,12 +192,12 @@ async function variantRows(
     note: `CPU ${replay.cpuMs.toFixed(2)} ms/step`,
   });
 
-  const targets = [gt, band, poseMap].map((a) => gpu.pool.acquire(a.byteLength));
+  const targets = [photo, classes, poseMap].map((a) => gpu.pool.acquire(a.byteLength));
   const up = await throughputDetail(
     gpu,
     () => {
-      gpu.upload(targets[0]!, gt);
-      gpu.upload(targets[1]!, band);
+      gpu.upload(targets[0]!, photo);
+      gpu.upload(targets[1]!, classes);
       gpu.upload(targets[2]!, poseMap);
     },
     tiny ? 2 : 30,
@@ -204,9 +205,9 @@ async function variantRows(
   for (const b of targets) gpu.pool.release(b);
   rows.push({
     bench: 'train-step',
-    case: 'per-step uploads alone (photo, band, pose map)',
+    case: 'per-step uploads alone (photo bytes, pixel classes, pose map)',
     ms: up.ms,
-    note: `${((gt.byteLength + band.byteLength + poseMap.byteLength) / 2 ** 20).toFixed(1)} MiB`,
+    note: `${((photo.byteLength + classes.byteLength + poseMap.byteLength) / 2 ** 20).toFixed(1)} MiB`,
   });
 
   if (gpu.features.timestamps) {

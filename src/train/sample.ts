@@ -1,17 +1,17 @@
 /**
- * One training step's data, prepared on the CPU (in a worker thread) and ready to upload: the ground truth on the
- * step's background with the mask's boundary band painted over, the band itself (the loop paints the prediction
- * the same way on the GPU, so the band never counts in the loss), the LPIPS crop, the frame's posed position map
- * as the networks read it, and the camera. Images are float32, planar (CHW), RGB; the original reads BGR through
- * OpenCV, and our decoder already gives RGB, so nothing is swapped here (colour order matters only where the
- * original's checkpoints or saved renders are involved).
+ * One training step's data, prepared on the CPU (in a worker thread) and ready to upload: the photo's bytes with a
+ * class byte per pixel (subject, background, boundary band; the step composites the ground truth on its background
+ * on the GPU and paints the band in photo and prediction alike, so the band never counts in the loss), the LPIPS
+ * crop, the frame's posed position map as the networks read it, and the camera. Colours are RGB; the original reads
+ * BGR through OpenCV, and our decoder already gives RGB, so nothing is swapped here (colour order matters only where
+ * the original's checkpoints or saved renders are involved).
  */
 import { frontPoseMap } from '../avatar/pose-map.js';
 import type { Camera } from '../data/camera.js';
 import { CaptureDataset, type CaptureConfig } from '../data/dataset.js';
-import { paint } from '../data/mask.js';
 import { readPoseMap } from '../prep/files.js';
 import { cropParams, lpipsCrop, maskSquareBox, type LpipsCrop } from './crop.js';
+import { packGroundTruth } from './ground-truth.js';
 
 /** What a decoder (worker or main thread) needs to open the capture once. */
 export interface SampleContextSpec {
@@ -46,12 +46,13 @@ export interface DecodedSample {
   width: number;
   height: number;
   bg: Float32Array;
-  /** [3, H, W]: the photo, the background outside the mask, the background on the band. */
-  gt: Float32Array;
-  /** [H, W]: 1 on the boundary band (dilate 5×5 − erode 5×5 of the mask, or soft alpha 5 < α < 250). */
-  band: Float32Array;
-  /** [H, W]: 1 where the mask is > 128. */
-  mask: Float32Array;
+  /**
+   * The photo as RGB bytes and a class byte per pixel: subject (mask > 128), background, or the boundary band
+   * (dilate 5×5 − erode 5×5 of the mask, or soft alpha 5 < α < 250); the step composites them on the GPU with `bg`
+   * (compositeGroundTruth is the same on the CPU).
+   */
+  photo: Uint8Array;
+  classes: Uint8Array;
   crop: LpipsCrop;
   /** [x, y, box side, target side] for a GPU buffer. */
   cropParams: Float32Array;
@@ -74,9 +75,9 @@ export class SampleContext {
   async decode(job: SampleJob): Promise<DecodedSample> {
     const item = this.dataset.items[job.item];
     if (!item) throw new Error(`sample item ${job.item} out of range (${this.dataset.items.length} items)`);
-    const loaded = await this.dataset.load(item, { bg: job.bg });
+    const loaded = await this.dataset.load(item);
     const { image, mask, boundary, camera } = loaded;
-    paint(image, boundary, job.bg);
+    const packed = packGroundTruth(image, mask, boundary);
     const square = maskSquareBox(mask, image.width, image.height);
     const crop = lpipsCrop(square, job.iteration, job.patch, this.spec.lpipsSize);
     const pose = readPoseMap(this.spec.posMapDir, item.frame);
@@ -89,9 +90,8 @@ export class SampleContext {
       width: image.width,
       height: image.height,
       bg: Float32Array.from(job.bg),
-      gt: image.data,
-      band: Float32Array.from(boundary),
-      mask: Float32Array.from(mask),
+      photo: packed.photo,
+      classes: packed.classes,
       crop,
       cropParams: cropParams(crop),
       poseMap: frontPoseMap(pose, this.spec.poseMapSize, `posed map of frame ${item.frame} in ${this.spec.posMapDir}`),
@@ -103,5 +103,5 @@ export { frontPoseMap } from '../avatar/pose-map.js';
 
 /** The buffers of a sample that can move between threads without a copy. */
 export function sampleTransferList(s: DecodedSample): ArrayBuffer[] {
-  return [s.gt, s.band, s.mask, s.poseMap].map((a) => a.buffer as ArrayBuffer);
+  return [s.photo, s.classes, s.poseMap].map((a) => a.buffer as ArrayBuffer);
 }

@@ -1,6 +1,6 @@
 /**
  * One training step on the GPU, recorded once and replayed (Gpu.capture): the step's inputs (pose map, joint
- * matrices, camera position and noise seed, ground truth, boundary band, background, LPIPS window) live in
+ * matrices, camera position and noise seed, the photo's bytes and pixel classes, background, LPIPS window) live in
  * persistent tensors the loop uploads before each replay; the step itself is pose map → AvatarNet (three
  * DualStyleUNets + view CNN) → Gaussians → skinning → splatting → losses → backward → Adam, with nothing read back.
  * Its loss components land in a small tensor the loop reads when it logs.
@@ -20,6 +20,7 @@ import { l1Loss } from '../nn/losses.js';
 import type { Lpips } from '../nn/lpips.js';
 import type { Adam } from '../nn/optim.js';
 import { DSSIM_WEIGHT, ssim } from '../nn/ssim.js';
+import { packedSizes, unpackGroundTruth } from './ground-truth.js';
 import {
   abs,
   add,
@@ -56,10 +57,9 @@ export interface StepInput {
   camera: Camera;
   /** [3] RGB background. */
   bg: ArrayLike<number>;
-  /** [3, H, W] ground truth (on the background, band painted). */
-  gt: Float32Array;
-  /** [H, W] 1 on the boundary band. */
-  band: Float32Array;
+  /** The photo and its pixel classes as bytes (composited with `bg` on the GPU; see ground-truth.ts). */
+  photo: Uint8Array;
+  classes: Uint8Array;
   /** [x, y, size, target] of the LPIPS window. */
   cropParams: Float32Array;
   /** Seed of the view-direction noise. */
@@ -94,8 +94,10 @@ export class TrainStep {
   private readonly poseMap: Tensor;
   private readonly jointMats: Tensor;
   private readonly viewParams: Tensor;
-  private readonly gt: Tensor | null;
-  private readonly band: Tensor | null;
+  /** The step's photo bytes and pixel classes (ground-truth.ts), uploaded before each run. */
+  private readonly photo: GPUBuffer | null;
+  private readonly classes: GPUBuffer | null;
+  private readonly size: { width: number; height: number } | null;
   private readonly bg: Tensor;
   private readonly crop: Tensor;
   private replay: Replay | null = null;
@@ -121,12 +123,15 @@ export class TrainStep {
     if (kind === 'train') {
       if (!size) throw new Error('TrainStep: a training step needs the image size');
       this.renderer = new SplatRenderer(size.width, size.height);
-      this.gt = Tensor.zeros([3, size.height, size.width], { ...keep, label: 'step ground truth' });
-      this.band = Tensor.zeros([1, size.height, size.width], { ...keep, label: 'step band' });
+      const bytes = packedSizes(size.width, size.height);
+      this.photo = gpu().pool.acquire(bytes.photo, 'step photo');
+      this.classes = gpu().pool.acquire(bytes.classes, 'step pixel classes');
+      this.size = size;
     } else {
       this.renderer = null;
-      this.gt = null;
-      this.band = null;
+      this.photo = null;
+      this.classes = null;
+      this.size = null;
     }
   }
 
@@ -147,8 +152,13 @@ export class TrainStep {
     g.upload(this.crop.buffer, input.cropParams);
     if (this.renderer) {
       this.renderer.setCamera(input.camera, input.bg);
-      g.upload(this.gt!.buffer, input.gt);
-      g.upload(this.band!.buffer, input.band);
+      const want = packedSizes(this.size!.width, this.size!.height);
+      if (input.photo.byteLength !== want.photo || input.classes.byteLength !== want.classes)
+        throw new Error(
+          `TrainStep: the photo is not ${this.size!.width}×${this.size!.height} (${input.photo.byteLength} bytes)`,
+        );
+      g.upload(this.photo!, input.photo);
+      g.upload(this.classes!, input.classes);
     }
     if (eager) {
       this.losses?.dispose();
@@ -204,9 +214,10 @@ export class TrainStep {
         parts = [total, ...parts];
       } else {
         const out = renderAvatar(gs, blend, this.renderer!);
+        const { width, height } = this.size!;
+        const { gt, band } = unpackGroundTruth(this.photo!, this.classes!, this.bg, width, height);
         // the band is painted with the background in the prediction as in the ground truth: it never counts
-        const pred = add(out.color, mul(this.band!, sub(this.bg, out.color)));
-        const gt = this.gt!;
+        const pred = add(out.color, mul(band, sub(this.bg, out.color)));
         const w = this.lossOpts.weights;
         const l1 = l1Loss(pred, gt);
         let perceptual: Tensor;
@@ -243,8 +254,8 @@ export class TrainStep {
   dispose(): void {
     this.invalidate();
     this.losses?.dispose();
-    for (const t of [this.poseMap, this.jointMats, this.viewParams, this.bg, this.crop, this.gt, this.band])
-      t?.dispose();
+    for (const t of [this.poseMap, this.jointMats, this.viewParams, this.bg, this.crop]) t.dispose();
+    for (const b of [this.photo, this.classes]) if (b) gpu().pool.release(b);
     this.renderer?.dispose();
   }
 }

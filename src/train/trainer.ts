@@ -338,8 +338,8 @@ export async function trainAvatar(opts: TrainOptions): Promise<TrainResult> {
           jointMats: sampler.jointMats(frame),
           camera: checked.dataset.cameras[0]!,
           bg: [1, 1, 1],
-          gt: new Float32Array(0),
-          band: new Float32Array(0),
+          photo: new Uint8Array(0),
+          classes: new Uint8Array(0),
           cropParams: new Float32Array(4),
           seed: stepSeed(cfg.train.seed, 0, iteration),
         };

@@ -12,6 +12,7 @@ import { loadTrainConfig, type TrainConfig } from '../../src/avatar/config-file.
 import { LPIPS_PATCH_FROM, lpipsCrop, maskSquareBox } from '../../src/train/crop.js';
 import { SampleRng } from '../../src/train/rng.js';
 import { frontPoseMap, type TrainSample } from '../../src/train/sample.js';
+import { compositeGroundTruth } from '../../src/train/ground-truth.js';
 import { TrainSampler } from '../../src/train/sampler.js';
 import { FX_FRAMES, fixtureYaml, writeTrainingCapture } from './capture-fixture.js';
 
@@ -140,9 +141,9 @@ describe('capture check', () => {
 });
 
 describe('sample stream', () => {
-  const summary = (s: TrainSample) => [s.iteration, s.frame, s.cam, ...s.bg, s.gt[17]];
+  const summary = (s: TrainSample) => [s.iteration, s.frame, s.cam, ...s.bg, s.photo[17], s.classes[17]];
 
-  it('a sample: GT on the background with the band painted, band, crop, pose map, joints (vs brute force)', async () => {
+  it('a sample: photo bytes and pixel classes (GT on the background, band painted), crop, pose map, joints (vs brute force)', async () => {
     const cfg = config();
     const checked = checkCapture(cfg);
     const model = loadSmplxModel(cfg.train.smplxModel);
@@ -158,11 +159,11 @@ describe('sample stream', () => {
       const gray = (await readGray(join(dir, 'masks', s.camName, name))).data;
       const rgb = (await readRgb(join(dir, 'images', s.camName, name))).data;
       const band = bandBrute(gray, W, H);
-      expect(Array.from(s.band)).toEqual(Array.from(band));
+      const { gt, band: painted } = compositeGroundTruth(s, s.bg);
+      expect(Array.from(painted)).toEqual(Array.from(band));
       for (let i = 0; i < n; i++) {
         const photo = gray[i]! > 128 && !band[i];
-        for (let c = 0; c < 3; c++) expect(s.gt[c * n + i]).toBe(photo ? rgb[c * n + i] : s.bg[c]);
-        expect(s.mask[i]).toBe(gray[i]! > 128 ? 1 : 0);
+        for (let c = 0; c < 3; c++) expect(gt[c * n + i]).toBe(photo ? rgb[c * n + i] : s.bg[c]);
       }
       const bin = Uint8Array.from(gray, (a) => (a > 128 ? 1 : 0));
       expect(s.crop).toEqual({ box: squareBoxBrute(bin, W, H), target: 512, resize: true });
@@ -220,8 +221,8 @@ describe('sample stream', () => {
       for (let k = 0; k < 4; k++) {
         const [t, l] = await Promise.all([threaded.next(), local.next()]);
         expect(summary(t)).toEqual(summary(l));
-        expect(t.gt).toEqual(l.gt);
-        expect(t.band).toEqual(l.band);
+        expect(t.photo).toEqual(l.photo);
+        expect(t.classes).toEqual(l.classes);
         expect(t.poseMap).toEqual(l.poseMap);
         expect(t.camera.K).toEqual(l.camera.K);
       }
