@@ -16,6 +16,8 @@ smi=$!
 t0=$(date +%s)
 [ -d "$cap/smpl_pos_map" ] || $cli synth --out "$cap" --cameras "${CAMS:-8}" --size "${SIZE:-1500x2048}" --frames "${FRAMES:-40}" --seed 1 2>&1 | grep -v '^Warning' | tail -3
 t1=$(date +%s)
+# TEMPLATE=1: prepare from the subject's own clothed body in the canonical pose (bench/synth-template.ts)
+if [ -n "${TEMPLATE:-}" ] && [ ! -f "$cap/template.ply" ]; then node dist-bench/bench/synth-template.js "$cap"; rm -rf "$cap/smpl_pos_map"; fi
 [ -d "$cap/smpl_pos_map" ] || $cli prep --data "$cap" --size 1024 --pca 0 2>&1 | grep -v '^Warning' | tail -2
 t2=$(date +%s)
 echo "synth $((t1 - t0)) s, prep $((t2 - t1)) s"
