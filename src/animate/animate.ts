@@ -23,8 +23,8 @@ import type { Camera } from '../data/camera.js';
 import { CaptureDataset, frameIds } from '../data/dataset.js';
 import { planarToInterleaved8, writeImage8 } from '../io/image.js';
 import { readPca } from '../prep/files.js';
-import { encodeGaussianPly } from '../splat/ply-write.js';
-import { AnimationRenderer, identityJoints, type FrameImages } from './frame.js';
+import { encodeGaussianPly, type PosedGaussians } from '../splat/ply-write.js';
+import { AnimationRenderer, identityJoints, type FrameImages, type FrameSpec } from './frame.js';
 import { PcaProjector, PoseMapBuilder } from './pose-map-gpu.js';
 import {
   frameJoints,
@@ -476,26 +476,47 @@ export async function runAnimation(plan: AnimationPlan, hooks: RunHooks = {}): P
     let videoChain: Promise<void> = Promise.resolve();
     let videoWarned = false;
 
-    for (let i = 0; i < poses.count; i++) {
-      if (hooks.shouldStop?.()) {
-        stopped = true;
-        break;
-      }
+    // Frame i's reads (images, Gaussians, colours, the overflow check) are queued right after it on the GPU; frame
+    // i + 1 starts once they are back (an overflowed frame renders again first), and frame i's images are then
+    // converted and written while the GPU renders i + 1. The joint tables are made one frame ahead.
+    const specFor = (i: number): FrameSpec => {
       const joints = frameJoints(avatar.model, poses.params(i));
-      const spec = {
+      return {
         jointMats: setting === 'cano' ? identity : joints.jointMats,
         jointMatsWoRoot: joints.jointMatsWoRoot,
         camera: camera(i),
         project: plan.project[i]!,
       };
-      let img: FrameImages | null = null;
-      for (let attempt = 0; ; attempt++) {
-        anim.render(spec, { eager: !!hooks.eager });
-        const [im, over] = await Promise.all([anim.readImages(), anim.checkOverflow()]);
-        img = im;
-        if (!over) break;
-        if (attempt >= 3) throw new Error(`frame ${i}: the rasterizer's pair buffers kept overflowing`);
+    };
+    interface InFlight {
+      i: number;
+      spec: FrameSpec;
+      attempt: number;
+      reads: Promise<[FrameImages, PosedGaussians | null, Float32Array | null, boolean]>;
+    }
+    const start = (i: number, spec: FrameSpec, attempt = 0): InFlight => {
+      anim.render(spec, { eager: !!hooks.eager });
+      const reads = Promise.all([
+        anim.readImages(),
+        plan.ply ? anim.readGaussians() : null,
+        plan.texMaps ? anim.readColors() : null,
+        anim.checkOverflow(),
+      ]);
+      return { i, spec, attempt, reads };
+    };
+    let cur: InFlight | null = poses.count > 0 && !hooks.shouldStop?.() ? start(0, specFor(0)) : null;
+    while (cur) {
+      const i: number = cur.i;
+      const nextSpec = i + 1 < poses.count ? specFor(i + 1) : null; // CPU work while the GPU renders frame i
+      const [img, gaussians, colors, overflowed] = await cur.reads;
+      if (overflowed) {
+        if (cur.attempt >= 3) throw new Error(`frame ${i}: the rasterizer's pair buffers kept overflowing`);
+        cur = start(i, cur.spec, cur.attempt + 1);
+        continue;
       }
+      const stopNow = !!hooks.shouldStop?.();
+      const next: InFlight | null = nextSpec && !stopNow ? start(i + 1, nextSpec) : null;
+      if (stopNow && i + 1 < poses.count) stopped = true;
       for (let k = 0; k < img.color.length; k++) {
         if (!Number.isFinite(img.color[k]!)) {
           throw new Error(
@@ -503,9 +524,7 @@ export async function runAnimation(plan: AnimationPlan, hooks: RunHooks = {}): P
           );
         }
       }
-      if (spec.project) projected++;
-      const gaussians = plan.ply ? await anim.readGaussians() : null;
-      const colors = plan.texMaps ? await anim.readColors() : null;
+      if (plan.project[i]) projected++;
       if (writeError) throw writeError;
       while (pending.size >= 4) await Promise.race(pending);
       const rgb8 = planarToInterleaved8({ width: W, height: H, channels: 3, data: img.color });
@@ -537,7 +556,9 @@ export async function runAnimation(plan: AnimationPlan, hooks: RunHooks = {}): P
       if (done === 1) tFirst = performance.now();
       const fps = done > 1 ? ((done - 1) * 1000) / (performance.now() - tFirst) : 0;
       hooks.onFrame?.({ done, total: poses.count, fps });
+      cur = next;
     }
+    if (hooks.shouldStop?.() && done < poses.count) stopped = true;
     await videoChain;
     await Promise.all(pending);
     if (writeError) throw writeError;

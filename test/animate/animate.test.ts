@@ -190,5 +190,15 @@ describe('animgs animate', () => {
     expect(readdirSync(join(out, 'rgb'))).toEqual(['00000000.png', '00000001.png']);
     expect(existsSync(join(out, 'posed_gaussians'))).toBe(false);
     expect(existsSync(join(out, 'video.mp4'))).toBe(false);
+    // stopped (Ctrl-C) after the first frame: the frames done (and the one already rendering) are kept, the summary
+    // says the run is incomplete
+    let frames = 0;
+    const stopped = await runAnimation(await planAnimation(request({ out, force: true })), {
+      onFrame: () => frames++,
+      shouldStop: () => frames > 0,
+    });
+    expect(stopped).toMatchObject({ frames: 2, stopped: true });
+    expect(readdirSync(join(out, 'rgb'))).toEqual(['00000000.png', '00000001.png']);
+    expect(JSON.parse(readFileSync(join(out, 'animation.json'), 'utf8')).complete).toBe(false);
   });
 });
