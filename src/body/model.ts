@@ -9,6 +9,9 @@
  * [300,400); smaller files (v1.0 and the synthetic body: K = 20) split K in half (10 shape + 10 expression).
  */
 import { readFileSync } from 'node:fs';
+import { FormatError, InputError } from '../io/errors.js';
+import { checkFinite } from '../io/finite.js';
+import { describeFsError } from '../io/node/atomic.js';
 import { toFloat64, toInt32, type NdArray } from '../io/npy.js';
 import { decodeNpz, looksLikeZip } from '../io/npz.js';
 import { isNdArray, isSparseMatrix, looksLikePickle, unpickle, type PyDict, type SparseMatrix } from '../io/pickle.js';
@@ -83,6 +86,24 @@ function denseToRows(d: Float64Array, rows: number, cols: number): SparseRows {
   return { rows, cols, indptr, indices: Int32Array.from(indices), values: Float64Array.from(values) };
 }
 
+/** Check a pickled scipy sparse matrix's structure (indptr monotonic, indices in range, values finite). */
+function checkSparse(m: SparseMatrix, source: string, key: string): void {
+  const [rows, cols] = m.shape;
+  const major = m.format === 'csr' ? rows : cols;
+  const minor = m.format === 'csr' ? cols : rows;
+  const bad = (why: string): never => {
+    throw new FormatError(source, `'${key}' (a scipy sparse ${m.format} matrix) ${why}`);
+  };
+  if (!(Number.isSafeInteger(rows) && Number.isSafeInteger(cols) && rows >= 0 && cols >= 0)) bad('has a bad shape');
+  if (m.indptr.length !== major + 1 || m.indptr[0] !== 0)
+    bad(`has ${m.indptr.length} index pointers for ${major} lines`);
+  for (let i = 0; i < major; i++) if (m.indptr[i + 1]! < m.indptr[i]!) bad('has decreasing index pointers');
+  const nnz = m.indptr[major]!;
+  if (nnz > m.indices.length || nnz > m.data.length) bad(`claims ${nnz} entries but stores ${m.indices.length}`);
+  for (let k = 0; k < nnz; k++) if (!(m.indices[k]! >= 0 && m.indices[k]! < minor)) bad(`has an index out of range`);
+  checkFinite(m.data.subarray(0, nnz), source, key);
+}
+
 function sparseToRows(m: SparseMatrix): SparseRows {
   const [rows, cols] = m.shape;
   if (m.format === 'csr') return { rows, cols, indptr: m.indptr, indices: m.indices, values: m.data };
@@ -128,7 +149,10 @@ export function smplxModelFromArrays(
   options: LoadOptions = {},
 ): SmplxModel {
   const bad = (why: string): never => {
-    throw new Error(`${source}: not a usable SMPL-X model file: ${why}. ${SMPLX_DOWNLOAD_HINT}`);
+    throw new FormatError(source, `not a usable SMPL-X model file: ${why}. ${SMPLX_DOWNLOAD_HINT}`);
+  };
+  const numeric = (key: string, a: NdArray): void => {
+    if (a.dtype === 'U' || a.dtype === 'S') bad(`'${key}' holds strings, not numbers`);
   };
   const dense = (key: string, shape: (number | null)[]): { a: NdArray; data: Float64Array } => {
     const a = get(key);
@@ -137,13 +161,18 @@ export function smplxModelFromArrays(
     if (a.shape.length !== shape.length || shape.some((s, i) => s !== null && s !== a.shape[i])) {
       bad(`'${key}' has shape (${a.shape}), expected (${shape.map((s) => s ?? '*')})`);
     }
+    numeric(key, a);
     // no copy for float64 data: the SMPL-X posedirs alone are 120 MB
-    return { a, data: a.data instanceof Float64Array ? a.data : toFloat64(a) };
+    const data = a.data instanceof Float64Array ? a.data : toFloat64(a);
+    checkFinite(data, source, key, a.shape); // npz members are checked on read; pickled arrays are checked here
+    return { a, data };
   };
   const vt = dense('v_template', [null, 3]);
   const V = vt.a.shape[0]!;
+  if (V === 0) bad(`'v_template' has no vertices`);
   const kin = get('kintree_table');
   if (!kin || !isNdArray(kin) || kin.shape.length !== 2 || kin.shape[0] !== 2) bad(`'kintree_table' must be (2, J)`);
+  numeric('kintree_table', kin as NdArray);
   const J = (kin as NdArray).shape[1]!;
   if (J !== NUM_JOINTS)
     bad(`kintree_table has ${J} joints; SMPL-X has ${NUM_JOINTS} (is this an SMPL or SMPL-H file?)`);
@@ -169,21 +198,28 @@ export function smplxModelFromArrays(
   const jr = get('J_regressor');
   if (jr === undefined) bad(`missing 'J_regressor'`);
   let jRegressor: SparseRows;
-  if (isSparseMatrix(jr)) jRegressor = sparseToRows(jr);
-  else jRegressor = denseToRows(dense('J_regressor', [J, V]).data, J, V);
+  if (isSparseMatrix(jr)) {
+    checkSparse(jr, source, 'J_regressor');
+    jRegressor = sparseToRows(jr);
+  } else jRegressor = denseToRows(dense('J_regressor', [J, V]).data, J, V);
   if (jRegressor.rows !== J || jRegressor.cols !== V)
     bad(`'J_regressor' is ${jRegressor.rows}x${jRegressor.cols}, expected ${J}x${V}`);
 
   const weights = dense('weights', [V, J]).data;
   const f = get('f');
   if (!f || !isNdArray(f) || f.shape.length !== 2 || f.shape[1] !== 3) bad(`'f' (faces) must be (F, 3)`);
+  numeric('f', f as NdArray);
+  if ((f as NdArray).shape[0] === 0) bad(`'f' has no faces`);
   const faces = Uint32Array.from(toInt32(f as NdArray));
   for (let i = 0; i < faces.length; i++)
     if (faces[i]! >= V) bad(`face index ${faces[i]} is out of range (${V} vertices)`);
 
   const mean = (key: string): Float64Array | undefined => {
     const a = get(key);
-    return a && isNdArray(a) && a.data.length === 45 ? toFloat64(a) : undefined;
+    if (!a || !isNdArray(a) || a.data.length !== 45 || a.dtype === 'U' || a.dtype === 'S') return undefined;
+    const v = toFloat64(a);
+    checkFinite(v, source, key);
+    return v;
   };
   const model: SmplxModel = {
     source,
@@ -219,11 +255,11 @@ export function decodeSmplxModel(bytes: Uint8Array, source: string, options: Loa
   if (looksLikePickle(bytes)) {
     const d = unpickle(bytes, { source });
     if (typeof d !== 'object' || d === null || Array.isArray(d)) {
-      throw new Error(`${source}: not a usable SMPL-X model file: the pickle holds no dict. ${SMPLX_DOWNLOAD_HINT}`);
+      throw new FormatError(source, `not a usable SMPL-X model file: the pickle holds no dict. ${SMPLX_DOWNLOAD_HINT}`);
     }
     return smplxModelFromArrays((k) => (d as PyDict)[k] as ModelValue | undefined, source, options);
   }
-  throw new Error(`${source}: not an SMPL-X model file (neither .npz nor .pkl content). ${SMPLX_DOWNLOAD_HINT}`);
+  throw new FormatError(source, `not an SMPL-X model file (neither .npz nor .pkl content). ${SMPLX_DOWNLOAD_HINT}`);
 }
 
 export function loadSmplxModel(path: string, options: LoadOptions = {}): SmplxModel {
@@ -231,9 +267,7 @@ export function loadSmplxModel(path: string, options: LoadOptions = {}): SmplxMo
   try {
     bytes = readFileSync(path);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : (e as Error).message;
-    throw new Error(`cannot read the SMPL-X model ${path}: ${why}. ${SMPLX_DOWNLOAD_HINT}`);
+    throw new InputError(`cannot read the SMPL-X model ${path}: ${describeFsError(e)}. ${SMPLX_DOWNLOAD_HINT}`);
   }
   return decodeSmplxModel(bytes, path, options);
 }

@@ -12,6 +12,9 @@
  * 'normal' and 'zero' replace them.
  */
 import { readFileSync } from 'node:fs';
+import { FormatError, InputError } from '../io/errors.js';
+import { checkFinite } from '../io/finite.js';
+import { describeFsError } from '../io/node/atomic.js';
 import { toFloat64, type NdArray } from '../io/npy.js';
 import { decodeNpz, looksLikeZip } from '../io/npz.js';
 import { isNdArray, looksLikePickle, unpickle, type PyDict } from '../io/pickle.js';
@@ -56,7 +59,7 @@ export interface PoseSequence {
 /** Frame i of a sequence as SMPL-X parameters (views, no copies). */
 export function frameParams(seq: PoseSequence, i: number): SmplxParams {
   if (!(i >= 0 && i < seq.numFrames))
-    throw new Error(`${seq.source}: frame ${i} is out of range (0..${seq.numFrames - 1})`);
+    throw new InputError(`${seq.source}: frame ${i} is out of range (0..${seq.numFrames - 1})`);
   const sl = (a: Float64Array, n: number): Float64Array => a.subarray(i * n, (i + 1) * n);
   return {
     betas: seq.betas,
@@ -73,13 +76,13 @@ export function frameParams(seq: PoseSequence, i: number): SmplxParams {
 /** The file frame indices selected by a range (list) and interval, clipped to the frames present. */
 export function selectFrames(total: number, range: FrameRange | FrameRange[] | undefined, interval = 1): number[] {
   if (!(Number.isInteger(interval) && interval >= 1))
-    throw new Error(`frame interval must be a positive integer, got ${interval}`);
+    throw new InputError(`frame interval must be a positive integer, got ${interval}`);
   const ranges: FrameRange[] =
     range === undefined ? [[0, total]] : Array.isArray(range[0]) ? (range as FrameRange[]) : [range as FrameRange];
   const out: number[] = [];
   for (const r of ranges) {
     const [a, b, step = interval] = r;
-    if (!(step >= 1)) throw new Error(`frame range [${r}] has a step below 1`);
+    if (!(step >= 1)) throw new InputError(`frame range [${r}] has a step below 1`);
     for (let i = Math.max(0, a); i < Math.min(b, total); i += step) out.push(i);
   }
   return out;
@@ -112,26 +115,29 @@ export function decodePoseSequence(bytes: Uint8Array, source: string, options: P
   } else if (looksLikePickle(bytes)) {
     const d = unpickle(bytes, { source });
     if (typeof d !== 'object' || d === null || Array.isArray(d))
-      throw new Error(`${source}: not a pose file: the pickle holds no dict`);
+      throw new FormatError(source, `not a pose file: the pickle holds no dict`);
     get = (k) => (d as PyDict)[k];
     keys = Object.keys(d);
   } else {
-    throw new Error(`${source}: not a pose file (neither .npz nor .pkl content)`);
+    throw new FormatError(source, `not a pose file (neither .npz nor .pkl content)`);
   }
   const table = (key: string, cols: number[] | null, required: boolean): Table | undefined => {
     const a = get(key);
     if (a === undefined) {
-      if (required) throw new Error(`${source}: missing '${key}'`);
+      if (required) throw new FormatError(source, `missing '${key}'`);
       return undefined;
     }
     if (!isNdArray(a) || a.dtype === 'U' || a.dtype === 'S')
-      throw new Error(`${source}: '${key}' is not a numeric array`);
+      throw new FormatError(source, `'${key}' is not a numeric array`);
     const arr = a as NdArray;
+    if (arr.shape.length === 0) throw new FormatError(source, `'${key}' is a scalar, expected an array`);
     const rows = arr.shape.length === 1 ? 1 : arr.shape[0]!;
     const c = arr.shape.length === 1 ? arr.shape[0]! : arr.shape.slice(1).reduce((x, y) => x * y, 1);
     if (cols && !cols.includes(c))
-      throw new Error(`${source}: '${key}' has shape (${arr.shape}); expected (N, ${cols.join(' or ')})`);
-    return { data: toFloat64(arr), rows, cols: c };
+      throw new FormatError(source, `'${key}' has shape (${arr.shape}); expected (N, ${cols.join(' or ')})`);
+    const data = toFloat64(arr);
+    checkFinite(data, source, key, arr.shape); // pickled arrays (AIST++) are not checked by the npz reader
+    return { data, rows, cols: c };
   };
 
   let format: PoseFormat;
@@ -139,8 +145,9 @@ export function decodePoseSequence(bytes: Uint8Array, source: string, options: P
   else if (keys.includes('poses') && keys.includes('trans')) format = 'amass';
   else if (keys.includes('smpl_poses')) format = 'aistpp';
   else {
-    throw new Error(
-      `${source}: not a recognised pose sequence (found: ${keys.join(', ') || 'nothing'}). Expected smpl_params ` +
+    throw new FormatError(
+      source,
+      `not a recognised pose sequence (found: ${keys.join(', ') || 'nothing'}). Expected smpl_params ` +
         `arrays (global_orient, body_pose, transl, ...), AMASS arrays (poses, trans) or an AIST++ pickle (smpl_poses, smpl_trans)`,
     );
   }
@@ -152,11 +159,12 @@ export function decodePoseSequence(bytes: Uint8Array, source: string, options: P
         ? table('poses', [156, 165], true)!
         : table('smpl_poses', [72], true)!;
   const N = main.rows;
+  if (N === 0) throw new FormatError(source, 'the file holds no frames');
   const rows = selectFrames(N, options.frameRange, options.frameInterval);
   const n = rows.length;
-  if (n === 0) throw new Error(`${source}: the frame range selects no frames (the file has ${N})`);
+  if (n === 0) throw new InputError(`${source}: the frame range selects no frames (the file has ${N})`);
   const check = (t: Table | undefined, key: string): Table | undefined => {
-    if (t && t.rows !== N) throw new Error(`${source}: '${key}' has ${t.rows} frames but the poses have ${N}`);
+    if (t && t.rows !== N) throw new FormatError(source, `'${key}' has ${t.rows} frames but the poses have ${N}`);
     return t;
   };
 
@@ -248,7 +256,7 @@ export function readPoseSequence(path: string, options: PoseReadOptions = {}): P
   try {
     bytes = readFileSync(path);
   } catch (e) {
-    throw new Error(`cannot read the pose file ${path}: ${(e as Error).message}`);
+    throw new InputError(`cannot read the pose file ${path}: ${describeFsError(e)}`);
   }
   return decodePoseSequence(bytes, path, options);
 }

@@ -6,8 +6,10 @@
  * - ActorsHQ: `calibration.csv`, columns name, w, h, rx, ry, rz, tx, ty, tz, fx, fy, px, py; the rotation
  *   (axis-angle) and translation are camera -> world, the intrinsics are normalised by the image size.
  */
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { rodrigues } from '../body/rotation.js';
+import { FormatError, InputError } from '../io/errors.js';
+import { describeFsError, writeFileAtomic } from '../io/node/atomic.js';
 
 export interface Camera {
   name: string;
@@ -49,54 +51,170 @@ export function extrinsic(cam: Camera): Float64Array {
   return m;
 }
 
-function flat(v: unknown, n: number, what: string): Float64Array {
-  const out: number[] = [];
-  const walk = (x: unknown) => {
-    if (Array.isArray(x)) x.forEach(walk);
-    else if (typeof x === 'number') out.push(x);
-    else throw new Error(`${what}: expected numbers`);
-  };
-  walk(v);
-  if (out.length !== n) throw new Error(`${what}: expected ${n} numbers, got ${out.length}`);
-  return Float64Array.from(out);
+/** A row-major 3×3 matrix from nested rows of 3 or a flat list of 9 finite numbers (anything else is refused). */
+function matrix3(v: unknown, where: string, key: string): Float64Array {
+  const isNum = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
+  let flat: unknown[] | undefined;
+  if (Array.isArray(v) && v.length === 3 && v.every((r) => Array.isArray(r) && r.length === 3)) flat = v.flat();
+  else if (Array.isArray(v) && v.length === 9) flat = v;
+  if (!flat || !flat.every(isNum)) {
+    throw new FormatError(
+      where,
+      `'${key}' must be a 3×3 matrix of finite numbers (three rows of 3, or 9 numbers), got ${brief(v)}`,
+    );
+  }
+  return Float64Array.from(flat as number[]);
+}
+
+/** A 3-vector from [x, y, z] or [[x], [y], [z]]. */
+function vector3(v: unknown, where: string, key: string): Float64Array {
+  const isNum = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
+  let flat: unknown[] | undefined;
+  if (Array.isArray(v) && v.length === 3 && v.every((x) => Array.isArray(x) && x.length === 1)) flat = v.flat();
+  else if (Array.isArray(v) && v.length === 3) flat = v;
+  if (!flat || !flat.every(isNum)) {
+    throw new FormatError(where, `'${key}' must be 3 finite numbers, got ${brief(v)}`);
+  }
+  return Float64Array.from(flat as number[]);
+}
+
+function brief(v: unknown): string {
+  const s = JSON.stringify(v) ?? String(v);
+  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+}
+
+/**
+ * Check a camera's numbers: positive focal lengths with a [0 0 1] last row of K, R a rotation (orthonormal rows,
+ * determinant +1, to 1e-3), sizes positive integers. Throws a FormatError naming `where` and the field.
+ */
+export function checkCamera(cam: Camera, where: string): Camera {
+  const { K, R } = cam;
+  for (const [k, n] of [
+    ['width', cam.width],
+    ['height', cam.height],
+  ] as const) {
+    if (!(Number.isInteger(n) && n >= 1 && n <= 65536)) {
+      throw new FormatError(where, `the image ${k} must be a positive integer ≤ 65536, got ${n}`);
+    }
+  }
+  if (!(K[0]! > 0 && K[4]! > 0)) throw new FormatError(where, `'K' must have positive fx (K[0][0]) and fy (K[1][1])`);
+  if (Math.abs(K[6]!) > 1e-9 || Math.abs(K[7]!) > 1e-9 || Math.abs(K[8]! - 1) > 1e-6) {
+    throw new FormatError(where, `'K' must end with the row [0, 0, 1], got [${K[6]}, ${K[7]}, ${K[8]}]`);
+  }
+  let worst = 0;
+  for (let i = 0; i < 3; i++) {
+    for (let j = 0; j < 3; j++) {
+      const d = R[3 * i]! * R[3 * j]! + R[3 * i + 1]! * R[3 * j + 1]! + R[3 * i + 2]! * R[3 * j + 2]!;
+      worst = Math.max(worst, Math.abs(d - (i === j ? 1 : 0)));
+    }
+  }
+  const det =
+    R[0]! * (R[4]! * R[8]! - R[5]! * R[7]!) -
+    R[1]! * (R[3]! * R[8]! - R[5]! * R[6]!) +
+    R[2]! * (R[3]! * R[7]! - R[4]! * R[6]!);
+  if (worst > 1e-3 || Math.abs(det - 1) > 1e-3) {
+    throw new FormatError(
+      where,
+      `'R' is not a rotation matrix (its rows must be orthonormal with determinant +1; got determinant ` +
+        `${det.toPrecision(4)}); R is the world-to-camera rotation in the OpenCV convention`,
+    );
+  }
+  return cam;
+}
+
+/** One camera of a calibration file: { K, R, T, imgSize: [w, h] } (extra keys such as distortion are ignored). */
+export function parseCameraEntry(name: string, c: unknown, source: string): Camera {
+  const where = `${source}: camera '${name}'`;
+  if (typeof c !== 'object' || c === null || Array.isArray(c)) {
+    throw new FormatError(where, `expected an object with K, R, T and imgSize, got ${brief(c)}`);
+  }
+  const o = c as Record<string, unknown>;
+  for (const k of ['K', 'R', 'T', 'imgSize']) if (!(k in o)) throw new FormatError(where, `has no '${k}'`);
+  const size = o.imgSize;
+  if (!Array.isArray(size) || size.length !== 2 || !size.every((x) => typeof x === 'number')) {
+    throw new FormatError(where, `'imgSize' must be [width, height], got ${brief(size)}`);
+  }
+  return checkCamera(
+    {
+      name,
+      K: matrix3(o.K, where, 'K'),
+      R: matrix3(o.R, where, 'R'),
+      T: vector3(o.T, where, 'T'),
+      width: size[0] as number,
+      height: size[1] as number,
+    },
+    where,
+  );
 }
 
 /** Parse a THuman4.0 / AvatarReX calibration JSON. Cameras come back sorted by name (the reference's order). */
 export function parseCalibrationJson(text: string, source: string): Camera[] {
-  let obj: Record<string, unknown>;
+  let obj: unknown;
   try {
-    obj = JSON.parse(text) as Record<string, unknown>;
+    obj = JSON.parse(text);
   } catch (e) {
-    throw new Error(`${source}: not valid JSON: ${(e as Error).message}`);
+    throw new FormatError(source, `not valid JSON: ${(e as Error).message}`);
   }
   if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) {
-    throw new Error(`${source}: expected an object keyed by camera name`);
+    throw new FormatError(source, 'expected an object keyed by camera name');
   }
   const names = Object.keys(obj).sort();
-  return names.map((name) => {
-    const c = obj[name] as Record<string, unknown>;
-    const where = `${source}: camera '${name}'`;
-    for (const k of ['K', 'R', 'T', 'imgSize']) if (!(k in c)) throw new Error(`${where} has no '${k}'`);
-    const size = flat(c.imgSize, 2, `${where} imgSize`);
-    return {
-      name,
-      K: flat(c.K, 9, `${where} K`),
-      R: flat(c.R, 9, `${where} R`),
-      T: flat(c.T, 3, `${where} T`),
-      width: size[0]!,
-      height: size[1]!,
-    };
-  });
+  if (names.length === 0) throw new FormatError(source, 'the calibration holds no cameras');
+  return names.map((name) => parseCameraEntry(name, (obj as Record<string, unknown>)[name], source));
+}
+
+/**
+ * A single camera for rendering, from either a camera JSON { width, height, K, R, T } or a calibration JSON (an
+ * object keyed by camera name) and `cam`, a camera name or index (optional when it holds one camera).
+ */
+export function parseCameraJson(text: string, source: string, cam?: string): Camera {
+  let obj: unknown;
+  try {
+    obj = JSON.parse(text);
+  } catch (e) {
+    throw new FormatError(source, `not valid JSON: ${(e as Error).message}`);
+  }
+  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) {
+    throw new FormatError(source, 'expected a camera object {width, height, K, R, T} or a calibration file');
+  }
+  const o = obj as Record<string, unknown>;
+  if ('K' in o || 'R' in o || 'width' in o) {
+    if (cam !== undefined) throw new InputError(`--cam ${cam}: ${source} holds a single camera, not a calibration`);
+    return parseCameraEntry('camera', { ...o, imgSize: [o.width, o.height] }, source);
+  }
+  const cams = parseCalibrationJson(text, source);
+  const names = cams.map((c) => c.name);
+  if (cam === undefined) {
+    if (cams.length === 1) return cams[0]!;
+    throw new InputError(
+      `${source} is a calibration of ${cams.length} cameras: choose one with --cam NAME or --cam INDEX ` +
+        `(${names.slice(0, 8).join(', ')}${names.length > 8 ? ', ...' : ''})`,
+    );
+  }
+  const byName = cams.find((c) => c.name === cam);
+  if (byName) return byName;
+  if (/^\d+$/.test(cam) && Number(cam) < cams.length) return cams[Number(cam)]!;
+  throw new InputError(
+    `--cam ${cam}: ${source} has no such camera (names: ${names.slice(0, 8).join(', ')}` +
+      `${names.length > 8 ? ', ...' : ''}; or an index 0..${cams.length - 1})`,
+  );
+}
+
+function readText(path: string, what: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new InputError(`cannot read ${what} ${path}: ${describeFsError(e)}`);
+  }
 }
 
 export function readCalibrationJson(path: string): Camera[] {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new Error(`cannot read calibration ${path}: ${(e as Error).message}`);
-  }
-  return parseCalibrationJson(text, path);
+  return parseCalibrationJson(readText(path, 'calibration'), path);
+}
+
+/** A camera JSON or a calibration JSON plus a camera name/index (see parseCameraJson). */
+export function readCameraJson(path: string, cam?: string): Camera {
+  return parseCameraJson(readText(path, 'camera'), path, cam);
 }
 
 const nested = (m: Float64Array) => [
@@ -110,9 +228,7 @@ export function writeCalibrationJson(path: string, cams: readonly Camera[]): voi
   const obj: Record<string, unknown> = {};
   for (const c of cams)
     obj[c.name] = { K: nested(c.K), R: nested(c.R), T: Array.from(c.T), imgSize: [c.width, c.height] };
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, JSON.stringify(obj, null, 1));
-  renameSync(tmp, path);
+  writeFileAtomic(path, JSON.stringify(obj, null, 1));
 }
 
 const ACTORSHQ_COLUMNS = ['name', 'w', 'h', 'rx', 'ry', 'rz', 'tx', 'ty', 'tz', 'fx', 'fy', 'px', 'py'];
@@ -120,18 +236,20 @@ const ACTORSHQ_COLUMNS = ['name', 'w', 'h', 'rx', 'ry', 'rz', 'tx', 'ty', 'tz', 
 /** Parse an ActorsHQ calibration.csv (cameras in file order). */
 export function parseActorsHqCsv(text: string, source: string): Camera[] {
   const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
-  if (lines.length === 0) throw new Error(`${source}: empty calibration`);
+  if (lines.length === 0) throw new FormatError(source, 'empty calibration');
   const header = lines[0]!.split(',').map((s) => s.trim());
   const col = ACTORSHQ_COLUMNS.map((c) => {
     const i = header.indexOf(c);
-    if (i < 0) throw new Error(`${source}: no column '${c}' (header: ${header.join(',')})`);
+    if (i < 0) throw new FormatError(source, `no column '${c}' (header: ${header.join(',').slice(0, 120)})`);
     return i;
   });
   return lines.slice(1).map((line, li) => {
     const f = line.split(',').map((s) => s.trim());
     const num = (k: number) => {
       const v = Number(f[col[k]!]);
-      if (!Number.isFinite(v)) throw new Error(`${source}: line ${li + 2}: bad ${ACTORSHQ_COLUMNS[k]} '${f[col[k]!]}'`);
+      if (!Number.isFinite(v)) {
+        throw new FormatError(source, `line ${li + 2}: bad ${ACTORSHQ_COLUMNS[k]} '${f[col[k]!]?.slice(0, 30)}'`);
+      }
       return v;
     };
     const name = f[col[0]!]!;
@@ -142,18 +260,12 @@ export function parseActorsHqCsv(text: string, source: string): Camera[] {
     const T = new Float64Array(3);
     for (let i = 0; i < 3; i++) T[i] = -(R[3 * i]! * tx! + R[3 * i + 1]! * ty! + R[3 * i + 2]! * tz!);
     const K = Float64Array.of(fx! * w!, 0, px! * w!, 0, fy! * h!, py! * h!, 0, 0, 1);
-    return { name, K, R, T, width: w!, height: h! };
+    return checkCamera({ name, K, R, T, width: w!, height: h! }, `${source}: camera '${name}'`);
   });
 }
 
 export function readActorsHqCsv(path: string): Camera[] {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new Error(`cannot read calibration ${path}: ${(e as Error).message}`);
-  }
-  return parseActorsHqCsv(text, path);
+  return parseActorsHqCsv(readText(path, 'calibration'), path);
 }
 
 /** Rotation matrix -> axis-angle (for writing ActorsHQ-style files). */

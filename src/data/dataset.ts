@@ -13,6 +13,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { InputError } from '../io/errors.js';
 import { readGray, readRgb, type PlanarImage } from '../io/image.js';
 import { readActorsHqCsv, readCalibrationJson, type Camera } from './camera.js';
 import { boundaryBand, composite, threshold } from './mask.js';
@@ -27,7 +28,7 @@ export function parseLayout(name: string): CaptureLayout {
   if (n === 'thuman4' || n === 'custom' || n === 'mvrgbdatasetthuman4') return 'thuman4';
   if (n === 'avatarrex' || n === 'mvrgbdatasetavatarrex') return 'avatarrex';
   if (n === 'actorshq' || n === 'mvrgbdatasetactorshq') return 'actorshq';
-  throw new Error(`unknown dataset layout '${name}' (use thuman4, avatarrex or actorshq)`);
+  throw new InputError(`unknown dataset layout '${name}' (use thuman4, avatarrex or actorshq)`);
 }
 
 export interface CaptureConfig {
@@ -109,20 +110,26 @@ export function frameIds(range: readonly number[] | string | undefined, total: n
     try {
       text = readFileSync(path, 'utf8');
     } catch (e) {
-      throw new Error(`frame_range file ${path}: ${(e as Error).message}`);
+      throw new InputError(`frame_range file ${path}: ${(e as Error).message}`);
     }
     return text
       .split(/[\s,]+/)
       .filter((s) => s !== '')
       .map((s) => {
         const v = Number(s);
-        if (!Number.isInteger(v)) throw new Error(`frame_range file ${path}: '${s}' is not a frame id`);
+        if (!Number.isInteger(v)) throw new InputError(`frame_range file ${path}: '${s}' is not a frame id`);
         return v;
       });
   }
-  if (range.length < 2 || range.length > 3) throw new Error(`frame_range must be [start, end] or [start, end, step]`);
+  if (range.length < 2 || range.length > 3)
+    throw new InputError(`frame_range must be [start, end] or [start, end, step]`);
   const [a, b, step = 1] = range as [number, number, number?];
-  if (step <= 0) throw new Error(`frame_range step must be positive, got ${step}`);
+  if (![a, b, step].every((v) => Number.isSafeInteger(v) && v >= 0)) {
+    throw new InputError(`frame_range [${range}] must hold non-negative integers`);
+  }
+  if (step <= 0) throw new InputError(`frame_range step must be positive, got ${step}`);
+  if (b <= a)
+    throw new InputError(`frame_range [${range}] selects no frames: the end (${b}) must be above the start (${a})`);
   const out: number[] = [];
   for (let f = a; f < b; f += step) out.push(f);
   return out;
@@ -159,21 +166,23 @@ export class CaptureDataset {
     this.spec = LAYOUTS[cfg.layout];
     const calib = join(cfg.dataDir, this.spec.calibration);
     if (!existsSync(calib)) {
-      throw new Error(`${cfg.layout} capture ${cfg.dataDir}: no calibration file ${calib}`);
+      throw new InputError(`${cfg.layout} capture ${cfg.dataDir}: no calibration file ${calib}`);
     }
     this.allCameras = this.spec.readCameras(calib);
     if (cfg.usedCamNames) {
       this.cameras = cfg.usedCamNames.map((n) => {
         const c = this.allCameras.find((cam) => cam.name === n);
         if (!c)
-          throw new Error(`${calib} has no camera '${n}' (it has: ${this.allCameras.map((x) => x.name).join(', ')})`);
+          throw new InputError(
+            `${calib} has no camera '${n}' (it has: ${this.allCameras.map((x) => x.name).join(', ')})`,
+          );
         return c;
       });
     } else if (cfg.usedCamIds) {
       this.cameras = cfg.usedCamIds.map((i) => {
         const c = this.allCameras[i];
         if (!c) {
-          throw new Error(
+          throw new InputError(
             `${calib} has no camera #${i}: it holds ${this.allCameras.length} cameras (ids 0..${this.allCameras.length - 1})`,
           );
         }
@@ -182,12 +191,12 @@ export class CaptureDataset {
     } else this.cameras = [...this.allCameras];
 
     const smplPath = cfg.smplParamsPath ?? join(cfg.dataDir, 'smpl_params.npz');
-    if (!existsSync(smplPath)) throw new Error(`${cfg.layout} capture ${cfg.dataDir}: no SMPL-X fits ${smplPath}`);
+    if (!existsSync(smplPath)) throw new InputError(`${cfg.layout} capture ${cfg.dataDir}: no SMPL-X fits ${smplPath}`);
     this.smpl = readSmplParams(smplPath);
     this.frames = frameIds(cfg.frameRange, this.smpl.length, cfg.dataDir);
     for (const f of this.frames) {
       if (f < 0 || f >= this.smpl.length) {
-        throw new Error(
+        throw new InputError(
           `frame ${f} of the frame range is not in ${smplPath} (it holds frames 0..${this.smpl.length - 1})`,
         );
       }
@@ -222,17 +231,17 @@ export class CaptureDataset {
   /** Decode one item. `bg` (RGB in [0, 1]) composites the image: background and nothing else is changed. */
   async load(item: CaptureItem, options: { bg?: readonly number[] } = {}): Promise<LoadedItem> {
     const where = `frame ${item.frame}, camera ${item.camName}`;
-    if (!existsSync(item.imagePath)) throw new Error(`missing image ${item.imagePath} (${where})`);
-    if (!existsSync(item.maskPath)) throw new Error(`missing mask ${item.maskPath} (${where})`);
+    if (!existsSync(item.imagePath)) throw new InputError(`missing image ${item.imagePath} (${where})`);
+    if (!existsSync(item.maskPath)) throw new InputError(`missing mask ${item.maskPath} (${where})`);
     const [image, gray] = await Promise.all([readRgb(item.imagePath), readGray(item.maskPath)]);
     const camera = this.cameras[item.cam]!;
     if (image.width !== gray.width || image.height !== gray.height) {
-      throw new Error(
+      throw new InputError(
         `mask ${item.maskPath} is ${gray.width}x${gray.height} but image ${item.imagePath} is ${image.width}x${image.height}`,
       );
     }
     if (image.width !== camera.width || image.height !== camera.height) {
-      throw new Error(
+      throw new InputError(
         `image ${item.imagePath} is ${image.width}x${image.height} but the calibration of camera ${camera.name} says ` +
           `${camera.width}x${camera.height}`,
       );

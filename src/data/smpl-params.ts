@@ -4,8 +4,9 @@
  * Everything is read as float32 (as the reference casts) and handed out per frame as SmplxParams.
  */
 import type { SmplxParams } from '../body/forward.js';
+import { FormatError, InputError } from '../io/errors.js';
 import { ndarray, toFloat64, type NdArray } from '../io/npy.js';
-import { readNpz, writeNpz } from '../io/npz.js';
+import { decodeNpz, readNpz, writeNpz, type NpzFile } from '../io/npz.js';
 
 const PER_FRAME: { key: string; field: keyof SmplxParams; size: number; required: boolean }[] = [
   { key: 'global_orient', field: 'globalOrient', size: 3, required: false },
@@ -35,7 +36,7 @@ export class SmplParamSequence {
   /** Frame i's parameters (views into the arrays). Throws naming the file when i is out of range. */
   frame(i: number): SmplxParams {
     if (!Number.isInteger(i) || i < 0 || i >= this.length) {
-      throw new Error(`${this.source}: frame ${i} is out of range (the file holds frames 0..${this.length - 1})`);
+      throw new InputError(`${this.source}: frame ${i} is out of range (the file holds frames 0..${this.length - 1})`);
     }
     const p: SmplxParams = { betas: this.betas };
     for (const [field, a] of this.arrays) {
@@ -49,28 +50,58 @@ function asF32(a: NdArray): Float32Array {
   return a.data instanceof Float32Array ? a.data : Float32Array.from(toFloat64(a));
 }
 
+/**
+ * Read and check a smpl_params.npz: body_pose must be (N, 63) with N ≥ 1, every other per-frame array (N, size)
+ * (a (N, 1, 3) global_orient is accepted as (N, 3)), betas (B), (1, B) or (N, B), every value finite. Problems are
+ * FormatErrors naming the file, the array and what was expected, found here rather than after the expensive work.
+ */
 export function readSmplParams(path: string): SmplParamSequence {
-  const npz = readNpz(path);
-  const body = npz.get('body_pose');
+  return smplParamsFrom(readNpz(path), path);
+}
+
+export function decodeSmplParams(bytes: Uint8Array, source: string): SmplParamSequence {
+  return smplParamsFrom(decodeNpz(bytes, source), source);
+}
+
+function smplParamsFrom(npz: NpzFile, path: string): SmplParamSequence {
+  const bad = (why: string): never => {
+    throw new FormatError(path, why);
+  };
+  const numeric = (key: string): NdArray | undefined => {
+    const a = npz.opt(key);
+    if (a && (a.dtype === 'U' || a.dtype === 'S')) bad(`'${key}' holds strings, not numbers`);
+    return a;
+  };
+  const body = numeric('body_pose');
+  if (!body)
+    return bad(`no 'body_pose' array: not a smpl_params file (it holds: ${npz.names.join(', ') || 'nothing'})`);
   const N = body.shape[0] ?? 0;
+  if (body.shape.length < 2 || N === 0) {
+    bad(`'body_pose' has shape [${body.shape}]: it must be (frames, 63) with at least one frame`);
+  }
   const arrays = new Map<keyof SmplxParams, { size: number; data: Float32Array }>();
   for (const spec of PER_FRAME) {
-    const a = npz.opt(spec.key);
+    const a = numeric(spec.key);
     if (!a) {
-      if (spec.required) throw new Error(`${path}: no '${spec.key}'`);
+      if (spec.required) bad(`no '${spec.key}'`);
       continue;
     }
-    const data = asF32(a);
-    const size = data.length / N;
-    if (!Number.isInteger(size) || size < Math.min(spec.size, 3) || a.shape[0] !== N) {
-      throw new Error(`${path}: '${spec.key}' has shape [${a.shape}], expected [${N}, ${spec.size}]`);
+    const size = a.shape.slice(1).reduce((x, y) => x * y, 1);
+    const widthOk = spec.key === 'expression' ? size >= 1 && size <= 400 : size === spec.size;
+    if (a.shape[0] !== N || a.shape.length < 2 || !widthOk) {
+      const want = spec.key === 'expression' ? `(${N}, 1..400)` : `(${N}, ${spec.size})`;
+      bad(`'${spec.key}' has shape [${a.shape}], expected ${want} (${N} frames, as body_pose)`);
     }
-    arrays.set(spec.field, { size, data });
+    arrays.set(spec.field, { size, data: asF32(a) });
   }
-  const b = npz.opt('betas');
-  const betas = b
-    ? asF32(b).slice(0, b.shape.length > 1 ? b.shape[b.shape.length - 1] : b.data.length)
-    : new Float32Array(10);
+  const b = numeric('betas');
+  let betas = new Float32Array(10);
+  if (b) {
+    const B = b.shape.length === 0 ? 0 : b.shape[b.shape.length - 1]!;
+    const rowsOk = b.shape.length === 1 || (b.shape.length === 2 && (b.shape[0] === 1 || b.shape[0] === N));
+    if (!rowsOk || B < 1 || B > 400) bad(`'betas' has shape [${b.shape}], expected (B), (1, B) or (${N}, B)`);
+    betas = asF32(b).slice(0, B);
+  }
   return new SmplParamSequence(N, betas, arrays, path);
 }
 

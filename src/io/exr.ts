@@ -9,9 +9,12 @@
  * Channel order: EXR stores channels sorted by name, so an OpenCV 3-channel image is stored B, G, R, and OpenCV's
  * channel 0 is "B". The reference writes xyz maps with cv2, hence x -> B, y -> G, z -> R; `readExrXyz` undoes that.
  */
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { unzlibSync, zlibSync } from 'fflate';
+import { FormatError, InputError } from './errors.js';
+import { checkFinite } from './finite.js';
 import { floatToHalf, halfToFloat } from './half.js';
+import { describeFsError, writeFileAtomic } from './node/atomic.js';
 
 export type ExrPixelType = 'uint' | 'half' | 'float';
 export type ExrCompression = 'none' | 'rle' | 'zips' | 'zip' | 'piz' | 'pxr24' | 'b44' | 'b44a' | 'dwaa' | 'dwab';
@@ -57,7 +60,9 @@ class Reader {
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
   need(n: number): void {
-    if (this.pos + n > this.bytes.length) throw new Error(`${this.source}: truncated EXR file (at byte ${this.pos})`);
+    if (!(n >= 0) || this.pos + n > this.bytes.length) {
+      throw new FormatError(this.source, `truncated EXR file (at byte ${this.pos})`);
+    }
   }
   u8(): number {
     this.need(1);
@@ -78,7 +83,7 @@ class Reader {
   str(): string {
     const start = this.pos;
     while (this.pos < this.bytes.length && this.bytes[this.pos] !== 0) this.pos++;
-    if (this.pos >= this.bytes.length) throw new Error(`${this.source}: truncated EXR header`);
+    if (this.pos >= this.bytes.length) throw new FormatError(this.source, 'truncated EXR header');
     const s = new TextDecoder().decode(this.bytes.subarray(start, this.pos));
     this.pos++;
     return s;
@@ -96,15 +101,26 @@ function bytesPerSample(t: ExrPixelType): number {
   return t === 'half' ? 2 : 4;
 }
 
+export interface ExrReadOptions {
+  /** Accept NaN/±Inf in HALF and FLOAT channels (default false: they are refused, naming the channel and pixel). */
+  allowNonFinite?: boolean;
+}
+
+/** Decompressed data cannot exceed ~1032× the compressed size (deflate's limit); larger images are corrupt. */
+const MAX_EXPANSION = 1100;
+
 /** Decode an EXR file. `source` names it in errors. */
-export function decodeExr(bytes: Uint8Array, source = 'EXR data'): ExrImage {
+export function decodeExr(bytes: Uint8Array, source = 'EXR data', options: ExrReadOptions = {}): ExrImage {
   const r = new Reader(bytes, source);
-  if (bytes.length < 8 || r.i32() !== MAGIC) throw new Error(`${source}: not an OpenEXR file (bad magic number)`);
+  const bad = (why: string): never => {
+    throw new FormatError(source, why);
+  };
+  if (bytes.length < 8 || r.i32() !== MAGIC) bad('not an OpenEXR file (bad magic number)');
   const version = r.i32();
-  if ((version & 0xff) !== 2) throw new Error(`${source}: unsupported EXR version ${version & 0xff}`);
-  if (version & 0x200) throw new Error(`${source}: tiled EXR files are not supported (scanline only)`);
-  if (version & 0x800) throw new Error(`${source}: deep EXR files are not supported`);
-  if (version & 0x1000) throw new Error(`${source}: multi-part EXR files are not supported`);
+  if ((version & 0xff) !== 2) bad(`unsupported EXR version ${version & 0xff}`);
+  if (version & 0x200) bad('tiled EXR files are not supported (scanline only)');
+  if (version & 0x800) bad('deep EXR files are not supported');
+  if (version & 0x1000) bad('multi-part EXR files are not supported');
 
   let channels: ChannelInfo[] | undefined;
   let compression: ExrCompression | undefined;
@@ -115,74 +131,88 @@ export function decodeExr(bytes: Uint8Array, source = 'EXR data'): ExrImage {
     if (name === '') break;
     const type = r.str();
     const size = r.i32();
+    if (size < 0) bad(`attribute '${name}' has a negative size`);
     const end = r.pos + size;
     r.need(size);
     if (name === 'channels' && type === 'chlist') {
       channels = [];
       for (;;) {
+        if (r.pos >= end) bad(`the channel list runs past its attribute`);
         const cn = r.str();
         if (cn === '') break;
         const pt = r.i32();
+        r.need(4);
         r.pos += 4; // pLinear + reserved
         const xs = r.i32();
         const ys = r.i32();
         const t = PIXEL_TYPES[pt];
-        if (!t) throw new Error(`${source}: channel '${cn}' has unknown pixel type ${pt}`);
-        channels.push({ name: cn, type: t, xSampling: xs, ySampling: ys });
+        if (!t) bad(`channel '${cn}' has unknown pixel type ${pt}`);
+        if (channels.some((c) => c.name === cn)) bad(`channel '${cn}' is listed twice`);
+        channels.push({ name: cn, type: t!, xSampling: xs, ySampling: ys });
       }
     } else if (name === 'compression') {
       const c = COMPRESSIONS[r.u8()];
-      if (!c) throw new Error(`${source}: unknown EXR compression code`);
+      if (!c) bad('unknown EXR compression code');
       compression = c;
     } else if (name === 'dataWindow') {
       dataWindow = [r.i32(), r.i32(), r.i32(), r.i32()];
     } else if (name === 'lineOrder') {
       lineOrder = r.u8();
     }
+    if (r.pos > end) bad(`attribute '${name}' is longer than its size says`);
     r.pos = end;
   }
-  if (!channels) throw new Error(`${source}: EXR header has no 'channels' attribute`);
-  if (!compression) throw new Error(`${source}: EXR header has no 'compression' attribute`);
-  if (!dataWindow) throw new Error(`${source}: EXR header has no 'dataWindow' attribute`);
+  if (!channels) return bad(`EXR header has no 'channels' attribute`);
+  if (!compression) return bad(`EXR header has no 'compression' attribute`);
+  if (!dataWindow) return bad(`EXR header has no 'dataWindow' attribute`);
   if (!['none', 'rle', 'zips', 'zip'].includes(compression)) {
-    throw new Error(
-      `${source}: EXR compression '${compression.toUpperCase()}' is not supported (NONE, RLE, ZIPS, ZIP are); ` +
+    bad(
+      `EXR compression '${compression.toUpperCase()}' is not supported (NONE, RLE, ZIPS, ZIP are); ` +
         `re-save the file with ZIP compression (e.g. cv2.imwrite with IMWRITE_EXR_COMPRESSION=3)`,
     );
   }
+  if (channels.length === 0) bad('the image has no channels');
   for (const c of channels) {
-    if (c.xSampling !== 1 || c.ySampling !== 1)
-      throw new Error(`${source}: subsampled channel '${c.name}' not supported`);
+    if (c.xSampling !== 1 || c.ySampling !== 1) bad(`subsampled channel '${c.name}' not supported`);
   }
   void lineOrder; // chunks carry their own y, so line order does not matter for reading
   const [x0, y0, x1, y1] = dataWindow;
   const width = x1 - x0 + 1;
   const height = y1 - y0 + 1;
-  if (width <= 0 || height <= 0) throw new Error(`${source}: empty data window`);
+  if (width <= 0 || height <= 0) bad(`empty data window [${dataWindow}]`);
+  const lineBytes = channels.reduce((s, c) => s + bytesPerSample(c.type) * width, 0);
+  // every pixel's bytes must come from the file: bound the image by what even maximal compression could hold
+  if (lineBytes * height > (bytes.length - r.pos) * MAX_EXPANSION) {
+    bad(`a ${width}x${height} image of ${channels.length} channels cannot fit in ${bytes.length} bytes (truncated?)`);
+  }
   const lpb = LINES_PER_BLOCK[compression];
   const nChunks = Math.ceil(height / lpb);
   const offsets: number[] = [];
   for (let i = 0; i < nChunks; i++) offsets.push(r.u64());
 
   const out = channels.map((c) => ({ name: c.name, type: c.type, data: new Float32Array(width * height) }));
-  const lineBytes = channels.reduce((s, c) => s + bytesPerSample(c.type) * width, 0);
+  const filled = new Uint8Array(Math.ceil(height / lpb));
   for (let ci = 0; ci < nChunks; ci++) {
+    if (!(offsets[ci]! >= 0 && offsets[ci]! < bytes.length))
+      bad(`chunk ${ci} starts past the end of the file (truncated?)`);
     r.pos = offsets[ci]!;
     const y = r.i32();
     const size = r.i32();
+    if (size < 0) bad(`chunk ${ci} has a negative size`);
     r.need(size);
     const packed = bytes.subarray(r.pos, r.pos + size);
     const row0 = y - y0;
-    if (row0 < 0 || row0 >= height) throw new Error(`${source}: chunk ${ci} has scanline ${y} outside the data window`);
+    if (row0 < 0 || row0 >= height || row0 % lpb !== 0) bad(`chunk ${ci} has scanline ${y} outside the data window`);
+    if (filled[row0 / lpb]) bad(`scanline ${y} is stored twice`);
+    filled[row0 / lpb] = 1;
     const rows = Math.min(lpb, height - row0);
     const expected = rows * lineBytes;
     let raw: Uint8Array;
     if (size === expected) raw = packed;
     else if (compression === 'zip' || compression === 'zips') raw = unpredict(inflate(packed, expected, source, ci));
     else if (compression === 'rle') raw = unpredict(unrle(packed, expected, source, ci));
-    else throw new Error(`${source}: chunk ${ci} has ${size} bytes, expected ${expected}`);
-    if (raw.length !== expected)
-      throw new Error(`${source}: chunk ${ci} decodes to ${raw.length} bytes, expected ${expected}`);
+    else return bad(`chunk ${ci} has ${size} bytes, expected ${expected}`);
+    if (raw.length !== expected) bad(`chunk ${ci} decodes to ${raw.length} bytes, expected ${expected}`);
     const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
     let p = 0;
     for (let k = 0; k < rows; k++) {
@@ -200,14 +230,18 @@ export function decodeExr(bytes: Uint8Array, source = 'EXR data'): ExrImage {
       }
     }
   }
+  if (!options.allowNonFinite) {
+    for (const c of out) if (c.type !== 'uint') checkFinite(c.data, source, `channel ${c.name}`, [height, width]);
+  }
   return { width, height, channels: out, compression };
 }
 
 function inflate(packed: Uint8Array, expected: number, source: string, chunk: number): Uint8Array {
   try {
-    return unzlibSync(packed, { out: new Uint8Array(expected) });
+    // one spare byte: data that inflates to more than expected is caught by the caller's length check
+    return unzlibSync(packed, { out: new Uint8Array(expected + 1) });
   } catch (e) {
-    throw new Error(`${source}: corrupt ZIP data in chunk ${chunk}: ${(e as Error).message}`);
+    throw new FormatError(source, `corrupt ZIP data in chunk ${chunk}: ${(e as Error).message}`);
   }
 }
 
@@ -220,13 +254,13 @@ function unrle(packed: Uint8Array, expected: number, source: string, chunk: numb
     if (n < 0) {
       const cnt = -n;
       if (o + cnt > expected || i + cnt > packed.length)
-        throw new Error(`${source}: corrupt RLE data in chunk ${chunk}`);
+        throw new FormatError(source, `corrupt RLE data in chunk ${chunk}`);
       out.set(packed.subarray(i, i + cnt), o);
       o += cnt;
       i += cnt;
     } else {
       const cnt = n + 1;
-      if (o + cnt > expected || i >= packed.length) throw new Error(`${source}: corrupt RLE data in chunk ${chunk}`);
+      if (o + cnt > expected || i >= packed.length) throw new FormatError(source, `corrupt RLE data in chunk ${chunk}`);
       out.fill(packed[i++]!, o, o + cnt);
       o += cnt;
     }
@@ -372,14 +406,14 @@ export function encodeExr(
   return out;
 }
 
-export function readExr(path: string): ExrImage {
+export function readExr(path: string, options: ExrReadOptions = {}): ExrImage {
   let bytes: Uint8Array;
   try {
     bytes = readFileSync(path);
   } catch (e) {
-    throw new Error(`cannot read ${path}: ${(e as Error).message}`);
+    throw new InputError(`cannot read ${path}: ${describeFsError(e)}`);
   }
-  return decodeExr(bytes, path);
+  return decodeExr(bytes, path, options);
 }
 
 /** Write atomically (temporary file, then rename). */
@@ -390,9 +424,7 @@ export function writeExr(
   channels: { name: string; data: ArrayLike<number> }[],
   options: ExrWriteOptions = {},
 ): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, encodeExr(width, height, channels, options));
-  renameSync(tmp, path);
+  writeFileAtomic(path, encodeExr(width, height, channels, options));
 }
 
 /** A 3-channel map as the reference stores it (cv2: channel 0 -> "B", 1 -> "G", 2 -> "R"). */
@@ -407,7 +439,7 @@ export interface Map3 {
 export function exrToMap3(img: ExrImage, source = 'EXR'): Map3 {
   const get = (n: string) => {
     const c = img.channels.find((ch) => ch.name === n);
-    if (!c) throw new Error(`${source}: no channel '${n}' (has ${img.channels.map((ch) => ch.name).join(', ')})`);
+    if (!c) throw new FormatError(source, `no channel '${n}' (has ${img.channels.map((ch) => ch.name).join(', ')})`);
     return c.data;
   };
   const b = get('B'),

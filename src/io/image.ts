@@ -5,8 +5,10 @@
  * Colour order: our API is RGB everywhere. The reference reads images with OpenCV (BGR) and its networks output BGR
  * colours; only checkpoint import (the colour net's output channels) and its saved renders need the swap.
  */
-import { rename } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import sharp, { type OutputInfo } from 'sharp';
+import { firstLine, FormatError, InputError } from './errors.js';
+import { writeAtomicWith } from './node/atomic.js';
 
 /** A planar float image: data[c * H * W + y * W + x], c in 0..channels-1, values in [0, 1]. */
 export interface PlanarImage {
@@ -24,7 +26,13 @@ export interface GrayImage {
 }
 
 function describe(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
+  return firstLine(e instanceof Error ? e.message : String(e)).replace(/^Input file has corrupt header: /, '');
+}
+
+/** A decode failure: a missing file is an InputError, anything else a FormatError naming the file. */
+function decodeError(path: string, what: string, e: unknown): Error {
+  if (!existsSync(path)) return new InputError(`missing ${what} ${path}`);
+  return new FormatError(path, `cannot decode the ${what}: ${describe(e)}`);
 }
 
 /** Decode a JPEG/PNG to RGB float32 planar in [0, 1]. Alpha is dropped, gray is expanded. */
@@ -33,7 +41,7 @@ export async function readRgb(path: string): Promise<PlanarImage> {
   try {
     raw = await sharp(path).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
   } catch (e) {
-    throw new Error(`cannot decode image ${path}: ${describe(e)}`);
+    throw decodeError(path, 'image', e);
   }
   const { width, height, channels } = raw.info;
   const n = width * height;
@@ -58,7 +66,7 @@ export async function readGray(path: string): Promise<GrayImage> {
   try {
     raw = await sharp(path).removeAlpha().toColourspace('b-w').raw().toBuffer({ resolveWithObject: true });
   } catch (e) {
-    throw new Error(`cannot decode mask ${path}: ${describe(e)}`);
+    throw decodeError(path, 'mask', e);
   }
   const { width, height, channels } = raw.info;
   const n = width * height;
@@ -102,10 +110,16 @@ export async function writeImage8(
   if (lower.endsWith('.jpg') || lower.endsWith('.jpeg')) {
     s = s.jpeg({ quality: options.quality ?? 95, chromaSubsampling: '4:4:4' });
   } else if (lower.endsWith('.png')) s = s.png();
-  else throw new Error(`cannot write image ${path}: use a .jpg or .png file name`);
-  const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-  await s.toFile(tmp);
-  await rename(tmp, path);
+  else throw new InputError(`cannot write image ${path}: use a .jpg, .jpeg or .png file name`);
+  await writeAtomicWith(path, (tmp) => s.toFile(tmp));
+}
+
+/** The image formats `writeImage8` writes, by extension; undefined for others. */
+export function imageFormatOf(path: string): 'jpeg' | 'png' | undefined {
+  const lower = path.toLowerCase();
+  if (lower.endsWith('.jpg') || lower.endsWith('.jpeg')) return 'jpeg';
+  if (lower.endsWith('.png')) return 'png';
+  return undefined;
 }
 
 /** Encode a planar float image (values in [0, 1]). */

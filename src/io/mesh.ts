@@ -2,7 +2,9 @@
  * Triangle mesh writers: Wavefront OBJ (text) and PLY (binary little-endian, float32 positions and optional
  * normals, uint32 faces). Both write atomically (temporary file, then rename).
  */
-import { renameSync, writeFileSync } from 'node:fs';
+import { InputError } from './errors.js';
+import { firstNonFinite } from './finite.js';
+import { writeFileAtomic } from './node/atomic.js';
 
 export interface TriMesh {
   /** (N*3) positions. */
@@ -86,14 +88,20 @@ export function vertexNormals(positions: ArrayLike<number>, faces: ArrayLike<num
   return nrm;
 }
 
-/** Write .obj or .ply, chosen by the file extension. */
+/** Write .obj or .ply, chosen by the file extension, atomically. A mesh with NaN/Inf positions is refused. */
 export function writeMesh(path: string, mesh: TriMesh): void {
   const lower = path.toLowerCase();
-  let data: string | Uint8Array;
-  if (lower.endsWith('.obj')) data = encodeObj(mesh);
-  else if (lower.endsWith('.ply')) data = encodePly(mesh);
-  else throw new Error(`cannot write mesh ${path}: use a .obj or .ply file name`);
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, path);
+  if (!lower.endsWith('.obj') && !lower.endsWith('.ply')) {
+    throw new InputError(`cannot write mesh ${path}: use a .obj or .ply file name`);
+  }
+  for (const [k, a] of [
+    ['position', mesh.positions],
+    ['normal', mesh.normals ?? []],
+  ] as const) {
+    const i = firstNonFinite(Array.from(a as ArrayLike<number>));
+    if (i >= 0) {
+      throw new InputError(`refusing to write ${path}: vertex ${Math.floor(i / 3)} has a non-finite ${k}`);
+    }
+  }
+  writeFileAtomic(path, lower.endsWith('.obj') ? encodeObj(mesh) : encodePly(mesh));
 }

@@ -7,6 +7,7 @@
  * 64-bit integers stay BigInt64Array/BigUint64Array (exact); `toFloat64`/`toInt32` convert for math.
  * float16 is widened to Float32Array on read and narrowed again on write (dtype 'f2' records the file's type).
  */
+import { FormatError } from './errors.js';
 import { floatToHalf, halfToFloat } from './half.js';
 
 export type NpyDType = 'f2' | 'f4' | 'f8' | 'i1' | 'i2' | 'i4' | 'i8' | 'u1' | 'u2' | 'u4' | 'u8' | 'b1' | 'U' | 'S';
@@ -134,15 +135,18 @@ interface Descr {
 
 /** Parse a numpy dtype string such as '<f8', '|u1', '>i4', '<U6', '|S3', '|b1'. */
 export function parseDescr(descr: string, source: string): Descr {
-  const m = /^([<>|=]?)([fiubUS])(\d+)$/.exec(descr);
-  if (!m) throw new Error(`${source}: unsupported numpy dtype '${descr}' (only plain numeric, bool and string arrays)`);
+  const m = /^([<>|=]?)([fiubUS])(\d{1,6})$/.exec(descr);
+  if (!m) {
+    throw new FormatError(source, `unsupported numpy dtype '${descr}' (only plain numeric, bool and string arrays)`);
+  }
   const [, order, kind, sizeText] = m;
   const size = Number(sizeText);
   const bigEndian = order === '>';
+  if ((kind === 'U' || kind === 'S') && size < 1) throw new FormatError(source, `numpy dtype '${descr}' has no size`);
   if (kind === 'U') return { dtype: 'U', bigEndian, itemsize: size * 4 };
   if (kind === 'S') return { dtype: 'S', bigEndian, itemsize: size };
   const dtype = `${kind}${size}` as NpyDType;
-  if (!(dtype in NPY_ITEMSIZE)) throw new Error(`${source}: unsupported numpy dtype '${descr}'`);
+  if (!(dtype in NPY_ITEMSIZE)) throw new FormatError(source, `unsupported numpy dtype '${descr}'`);
   return { dtype, bigEndian, itemsize: size };
 }
 
@@ -152,16 +156,19 @@ function parseHeader(text: string, source: string): { descr: string; fortran: bo
   const fortran = /'fortran_order'\s*:\s*(True|False)/.exec(text);
   const shape = /'shape'\s*:\s*\(([^)]*)\)/.exec(text);
   if (!descr || !fortran || !shape) {
-    if (/'descr'\s*:\s*\[/.test(text)) throw new Error(`${source}: structured (record) numpy arrays are not supported`);
-    throw new Error(`${source}: malformed .npy header ${JSON.stringify(text.trim())}`);
+    if (/'descr'\s*:\s*\[/.test(text))
+      throw new FormatError(source, 'structured (record) numpy arrays are not supported');
+    const shown = text.trim().slice(0, 120);
+    throw new FormatError(source, `malformed .npy header ${JSON.stringify(shown)}`);
   }
   const dims = shape[1]!
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s.length > 0)
-    .map((s) => Number(s.replace(/L$/, '')));
-  if (dims.some((d) => !Number.isInteger(d) || d < 0))
-    throw new Error(`${source}: bad shape (${shape[1]}) in .npy header`);
+    .map((s) => (/^\d{1,16}L?$/.test(s) ? Number(s.replace(/L$/, '')) : NaN));
+  if (dims.some((d) => !Number.isSafeInteger(d) || d < 0)) {
+    throw new FormatError(source, `bad shape (${shape[1]!.slice(0, 80)}) in .npy header`);
+  }
   return { descr: descr[1]!, fortran: fortran[1] === 'True', shape: dims };
 }
 
@@ -177,7 +184,7 @@ export function decodeElements(raw: Uint8Array, d: Descr, count: number): Numeri
       for (let c = 0; c < chars; c++) {
         const code = d.dtype === 'U' ? view.getUint32(i * d.itemsize + c * 4, le) : raw[i * d.itemsize + c]!;
         if (code === 0) break; // numpy pads with NULs
-        s += String.fromCodePoint(code);
+        s += code <= 0x10ffff ? String.fromCodePoint(code) : '\ufffd';
       }
       out[i] = s;
     }
@@ -272,7 +279,7 @@ export function fortranToC<T extends NumericData | string[]>(data: T, shape: rea
 /** Decode a whole .npy file. `source` names the file (or npz member) in errors. */
 export function decodeNpy(bytes: Uint8Array, source = '.npy data'): NdArray {
   if (bytes.length < 10 || MAGIC.some((b, i) => bytes[i] !== b)) {
-    throw new Error(`${source}: not a .npy file (missing the \\x93NUMPY magic)`);
+    throw new FormatError(source, 'not a .npy file (missing the \\x93NUMPY magic)');
   }
   const major = bytes[6]!;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -285,21 +292,19 @@ export function decodeNpy(bytes: Uint8Array, source = '.npy data'): NdArray {
     headerLen = view.getUint32(8, true);
     start = 12;
   } else {
-    throw new Error(`${source}: unsupported .npy format version ${major}.${bytes[7]}`);
+    throw new FormatError(source, `unsupported .npy format version ${major}.${bytes[7]}`);
   }
-  if (start + headerLen > bytes.length) throw new Error(`${source}: truncated .npy header`);
+  if (bytes.length < start || start + headerLen > bytes.length) throw new FormatError(source, 'truncated .npy header');
   const headerBytes = bytes.subarray(start, start + headerLen);
-  const header = parseHeader(
-    major === 3 ? new TextDecoder().decode(headerBytes) : String.fromCharCode(...headerBytes),
-    source,
-  );
+  const header = parseHeader(new TextDecoder(major === 3 ? 'utf-8' : 'latin1').decode(headerBytes), source);
   const d = parseDescr(header.descr, source);
   const count = numel(header.shape);
   const dataStart = start + headerLen;
   const need = count * d.itemsize;
-  if (bytes.length - dataStart < need) {
-    throw new Error(
-      `${source}: truncated .npy data: shape (${header.shape}) of ${header.descr} needs ${need} bytes, found ${bytes.length - dataStart}`,
+  if (!(bytes.length - dataStart >= need)) {
+    throw new FormatError(
+      source,
+      `truncated .npy data: shape (${header.shape}) of ${header.descr} needs ${need} bytes, found ${bytes.length - dataStart}`,
     );
   }
   let data = decodeElements(bytes.subarray(dataStart, dataStart + need), d, count);

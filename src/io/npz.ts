@@ -1,20 +1,33 @@
 /**
  * NumPy `.npz` archives: a zip (stored or deflated, zip64 as numpy writes it) of `<name>.npy` members.
- * Members are decoded lazily, so a file with an unsupported member (e.g. an object array) still opens and its
- * other arrays can be read; only asking for the bad member fails.
+ * Members are inflated, CRC-checked and decoded lazily, so a file with an unsupported member (e.g. an object array)
+ * still opens and its other arrays can be read; only asking for the bad member fails. Float arrays holding NaN or
+ * ±Inf are refused (naming the member and the element) unless `allowNonFinite` is set.
  */
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { unzipSync, zipSync, type Zippable } from 'fflate';
+import { readFileSync } from 'node:fs';
+import { zipSync, type Zippable } from 'fflate';
+import { FormatError, InputError } from './errors.js';
+import { checkFinite } from './finite.js';
+import { describeFsError, writeFileAtomic } from './node/atomic.js';
 import { decodeNpy, encodeNpy, type NdArray, type NpyWriteOptions } from './npy.js';
+import { looksLikeZip, readZip } from './zip.js';
+
+export { looksLikeZip };
+
+export interface NpzReadOptions {
+  /** Accept NaN/±Inf in float arrays (default false: they are refused). */
+  allowNonFinite?: boolean;
+}
 
 export class NpzFile {
-  private readonly members: Map<string, Uint8Array>;
+  private readonly members: Map<string, Uint8Array | (() => Uint8Array)>;
   private readonly cache = new Map<string, NdArray>();
 
-  /** `source` names the archive in errors (usually its path). */
+  /** `source` names the archive in errors (usually its path). Members are bytes or functions returning them. */
   constructor(
-    members: Map<string, Uint8Array>,
+    members: Map<string, Uint8Array | (() => Uint8Array)>,
     readonly source: string,
+    private readonly options: NpzReadOptions = {},
   ) {
     this.members = members;
   }
@@ -33,8 +46,12 @@ export class NpzFile {
     const hit = this.cache.get(name);
     if (hit) return hit;
     const raw = this.members.get(name);
-    if (!raw) throw new Error(`${this.source}: no array '${name}' (it holds: ${this.names.join(', ') || 'nothing'})`);
-    const a = decodeNpy(raw, `${this.source}[${name}]`);
+    if (!raw) {
+      throw new FormatError(this.source, `no array '${name}' (it holds: ${this.names.join(', ') || 'nothing'})`);
+    }
+    const where = `${this.source}[${name}]`;
+    const a = decodeNpy(typeof raw === 'function' ? raw() : raw, where);
+    if (!this.options.allowNonFinite) checkFinite(a.data as ArrayLike<number>, this.source, name, a.shape);
     this.cache.set(name, a);
     return a;
   }
@@ -45,35 +62,24 @@ export class NpzFile {
   }
 }
 
-/** True when the bytes start like a zip archive (local file header "PK\x03\x04", or "PK\x05\x06" for an empty one). */
-export function looksLikeZip(bytes: Uint8Array): boolean {
-  return bytes.length >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b && (bytes[2] === 3 || bytes[2] === 5);
+export function decodeNpz(bytes: Uint8Array, source = '.npz data', options: NpzReadOptions = {}): NpzFile {
+  if (!looksLikeZip(bytes)) throw new FormatError(source, 'not an .npz file (not a zip archive)');
+  const members = new Map<string, () => Uint8Array>();
+  for (const e of readZip(bytes, source, '.npz (zip) archive')) {
+    if (e.name.endsWith('/')) continue; // directory entries
+    members.set(e.name.endsWith('.npy') ? e.name.slice(0, -4) : e.name, e.data);
+  }
+  return new NpzFile(members, source, options);
 }
 
-export function decodeNpz(bytes: Uint8Array, source = '.npz data'): NpzFile {
-  if (!looksLikeZip(bytes)) throw new Error(`${source}: not an .npz file (not a zip archive)`);
-  let files: Record<string, Uint8Array>;
-  try {
-    files = unzipSync(bytes);
-  } catch (e) {
-    throw new Error(`${source}: corrupt .npz (zip) archive: ${(e as Error).message}`);
-  }
-  const members = new Map<string, Uint8Array>();
-  for (const [name, data] of Object.entries(files)) {
-    if (name.endsWith('/')) continue; // directory entries
-    members.set(name.endsWith('.npy') ? name.slice(0, -4) : name, data);
-  }
-  return new NpzFile(members, source);
-}
-
-export function readNpz(path: string): NpzFile {
+export function readNpz(path: string, options: NpzReadOptions = {}): NpzFile {
   let bytes: Uint8Array;
   try {
     bytes = readFileSync(path);
   } catch (e) {
-    throw new Error(`cannot read ${path}: ${(e as Error).message}`);
+    throw new InputError(`cannot read ${path}: ${describeFsError(e)}`);
   }
-  return decodeNpz(bytes, path);
+  return decodeNpz(bytes, path, options);
 }
 
 export interface NpzWriteOptions {
@@ -98,7 +104,5 @@ export function encodeNpz(arrays: Record<string, NdArray>, options: NpzWriteOpti
 
 /** Write an .npz atomically (temporary file, then rename). */
 export function writeNpz(path: string, arrays: Record<string, NdArray>, options: NpzWriteOptions = {}): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, encodeNpz(arrays, options));
-  renameSync(tmp, path);
+  writeFileAtomic(path, encodeNpz(arrays, options));
 }

@@ -21,7 +21,16 @@
  * (bigint beyond 2^53), float -> number, None -> null, bool -> boolean, set/frozenset -> Set, numpy array ->
  * NdArray, scipy sparse -> SparseMatrix.
  */
+import { FormatError } from './errors.js';
 import { decodeElements, fortranToC, numel, parseDescr, toFloat64, toInt32, type NdArray } from './npy.js';
+
+/** Containers nested deeper than this are refused (a crafted pickle could otherwise exhaust the call stack). */
+export const MAX_PICKLE_DEPTH = 1000;
+/** Integers longer than this many bytes/digits are refused (Python itself limits int text to 4300 digits). */
+const MAX_INT_BYTES = 4096;
+const MAX_INT_DIGITS = 4300;
+/** Dict keys made of tuples are stringified; longer keys than this are refused. */
+const MAX_KEY_LENGTH = 4096;
 
 /** Method called by BUILD with the pickled state. */
 export const SETSTATE = Symbol('pickle.setstate');
@@ -118,7 +127,7 @@ function arrayFromBytes(raw: Uint8Array, dtype: unknown, shape: number[], fortra
   if (!(dtype instanceof PyDType)) throw new Error(`numpy array: expected a dtype, got ${describe(dtype)}`);
   const d = parseDescr(dtype.descr(), 'pickled numpy array');
   const count = numel(shape);
-  if (raw.length < count * d.itemsize) {
+  if (!(raw.length >= count * d.itemsize)) {
     throw new Error(`pickled numpy array: shape (${shape}) needs ${count * d.itemsize} bytes, got ${raw.length}`);
   }
   let data = decodeElements(raw, d, count);
@@ -127,8 +136,10 @@ function arrayFromBytes(raw: Uint8Array, dtype: unknown, shape: number[], fortra
 }
 
 function toShape(x: unknown): number[] {
-  if (!Array.isArray(x)) throw new Error(`numpy array: bad shape ${describe(x)}`);
-  return x.map((v) => Number(v));
+  if (!Array.isArray(x) || x.length > 32) throw new Error(`numpy array: bad shape ${describe(x)}`);
+  const shape = x.map((v) => (typeof v === 'number' || typeof v === 'bigint' ? Number(v) : NaN));
+  if (shape.some((d) => !Number.isSafeInteger(d) || d < 0)) throw new Error(`numpy array: bad shape ${describe(x)}`);
+  return shape;
 }
 
 /** numpy.core.multiarray._reconstruct(ndarray, (0,), b'b') gives an empty array that BUILD fills. */
@@ -278,12 +289,28 @@ function describe(x: unknown): string {
 }
 
 function dictKey(k: unknown): string {
-  if (typeof k === 'string') return k;
-  if (k === null) return 'None';
-  if (typeof k === 'boolean') return k ? 'True' : 'False';
-  if (Array.isArray(k)) return `(${k.map(dictKey).join(', ')}${k.length === 1 ? ',' : ''})`;
-  if (k instanceof Uint8Array) return String.fromCharCode(...k);
-  return String(k);
+  let budget = MAX_KEY_LENGTH;
+  const key = (x: unknown, depth: number): string => {
+    if (depth > 32 || budget < 0) throw new Error(`a dict key is nested too deeply or longer than ${MAX_KEY_LENGTH}`);
+    let s: string;
+    if (typeof x === 'string') s = x;
+    else if (x === null) s = 'None';
+    else if (typeof x === 'boolean') s = x ? 'True' : 'False';
+    else if (Array.isArray(x)) s = `(${x.map((y) => key(y, depth + 1)).join(', ')}${x.length === 1 ? ',' : ''})`;
+    else if (x instanceof Uint8Array) s = latin1Text(x.subarray(0, MAX_KEY_LENGTH + 1));
+    else s = String(x);
+    budget -= s.length;
+    if (budget < 0) throw new Error(`a dict key is longer than ${MAX_KEY_LENGTH} characters`);
+    return s;
+  };
+  return key(k, 0);
+}
+
+/** Bytes as a latin1 string, in slices (spreading a large array into String.fromCharCode overflows the stack). */
+function latin1Text(b: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < b.length; i += 8192) s += String.fromCharCode(...b.subarray(i, i + 8192));
+  return s;
 }
 
 const MARK = Symbol('mark');
@@ -329,14 +356,17 @@ function parseReprString(text: string): string {
 
 /** raw-unicode-escape (protocol 0 UNICODE): latin1 text with \uXXXX and \UXXXXXXXX escapes. */
 function parseRawUnicode(bytes: Uint8Array): string {
-  const s = String.fromCharCode(...bytes);
-  return s.replace(/\\u([0-9a-fA-F]{4})|\\U([0-9a-fA-F]{8})/g, (_m, a: string | undefined, b: string | undefined) =>
-    String.fromCodePoint(parseInt((a ?? b)!, 16)),
-  );
+  const s = latin1Text(bytes);
+  return s.replace(/\\u([0-9a-fA-F]{4})|\\U([0-9a-fA-F]{8})/g, (_m, a: string | undefined, b: string | undefined) => {
+    const cp = parseInt((a ?? b)!, 16);
+    if (cp > 0x10ffff) throw new Error(`bad unicode escape \\U${b}`);
+    return String.fromCodePoint(cp);
+  });
 }
 
 function decodeLong(b: Uint8Array): number | bigint {
   if (b.length === 0) return 0;
+  if (b.length > MAX_INT_BYTES) throw new Error(`an integer of ${b.length} bytes is too large`);
   let v = 0n;
   for (let i = b.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]!);
   if (b[b.length - 1]! & 0x80) v -= 1n << BigInt(8 * b.length);
@@ -344,7 +374,8 @@ function decodeLong(b: Uint8Array): number | bigint {
 }
 
 function parseIntText(text: string): number | bigint {
-  const t = text.replace(/L$/, '');
+  const t = text.trim().replace(/L$/, '');
+  if (!/^[+-]?\d+$/.test(t) || t.length > MAX_INT_DIGITS) throw new Error(`bad integer '${t.slice(0, 40)}'`);
   const v = BigInt(t);
   return Number.isSafeInteger(Number(v)) ? Number(v) : v;
 }
@@ -364,26 +395,34 @@ interface Resolvable {
 /** Replace every RESOLVE-able temporary in the result graph (shared objects resolved once, cycles tolerated). */
 function resolveAll(root: unknown): unknown {
   const done = new Map<object, unknown>();
+  let depth = 0;
   const visit = (x: unknown): unknown => {
     if (typeof x !== 'object' || x === null) return x;
     if (done.has(x)) return done.get(x);
-    if (RESOLVE in x) {
-      done.set(x, x); // guards cycles through the temporary itself
-      const r = visit((x as Resolvable)[RESOLVE](visit));
-      done.set(x, r);
-      return r;
+    if (++depth > MAX_PICKLE_DEPTH) {
+      throw new Error(`containers are nested more than ${MAX_PICKLE_DEPTH} levels deep (not a data file of ours)`);
     }
-    done.set(x, x);
-    if (Array.isArray(x)) for (let i = 0; i < x.length; i++) x[i] = visit(x[i]);
-    else if (x instanceof Set) {
-      const items = [...x].map(visit);
-      x.clear();
-      for (const v of items) x.add(v);
-    } else if (Object.getPrototypeOf(x) === null) {
-      const d = x as PyDict;
-      for (const k of Object.keys(d)) d[k] = visit(d[k]);
+    try {
+      if (RESOLVE in x) {
+        done.set(x, x); // guards cycles through the temporary itself
+        const r = visit((x as Resolvable)[RESOLVE](visit));
+        done.set(x, r);
+        return r;
+      }
+      done.set(x, x);
+      if (Array.isArray(x)) for (let i = 0; i < x.length; i++) x[i] = visit(x[i]);
+      else if (x instanceof Set) {
+        const items = [...x].map(visit);
+        x.clear();
+        for (const v of items) x.add(v);
+      } else if (Object.getPrototypeOf(x) === null) {
+        const d = x as PyDict;
+        for (const k of Object.keys(d)) d[k] = visit(d[k]);
+      }
+      return x;
+    } finally {
+      depth--;
     }
-    return x;
   };
   return visit(root);
 }
@@ -408,9 +447,27 @@ export function unpickleAt(
   options: UnpickleOptions = {},
 ): { value: unknown; end: number } {
   const source = options.source ?? 'pickle data';
+  try {
+    return runPickle(bytes, start, options, source);
+  } catch (e) {
+    // every problem, including those of the object factories and of malformed values, is a FormatError of the file
+    if (e instanceof FormatError) throw e;
+    if (e instanceof RangeError) {
+      throw new FormatError(source, `the pickle is too deeply nested or too large to read (${e.message})`);
+    }
+    throw new FormatError(source, (e as Error)?.message ?? String(e));
+  }
+}
+
+function runPickle(
+  bytes: Uint8Array,
+  start: number,
+  options: UnpickleOptions,
+  source: string,
+): { value: unknown; end: number } {
   const table: Record<string, PickleGlobal> = { ...DATA_GLOBALS, ...BUILTIN_HELPERS, ...(options.globals ?? {}) };
   const fail = (why: string, at?: number): never => {
-    throw new Error(`${source}: ${why}${at === undefined ? '' : ` (at byte ${at})`}`);
+    throw new FormatError(source, `${why}${at === undefined ? '' : ` (at byte ${at})`}`);
   };
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let pos = start;
@@ -442,15 +499,11 @@ export function unpickleAt(
     return b;
   };
   const line = (): string => {
-    const s = String.fromCharCode(...lineBytes());
+    const s = latin1Text(lineBytes());
     return s.endsWith('\r') ? s.slice(0, -1) : s;
   };
   const utf8 = (b: Uint8Array): string => new TextDecoder('utf-8').decode(b);
-  const latin1 = (b: Uint8Array): string => {
-    let s = '';
-    for (let i = 0; i < b.length; i += 8192) s += String.fromCharCode(...b.subarray(i, i + 8192));
-    return s;
-  };
+  const latin1 = latin1Text;
   const push = (v: unknown): void => void cur.push(v);
   const pop = (): unknown => {
     if (cur.length === 0) fail('stack underflow (malformed pickle)', pos - 1);
@@ -484,7 +537,7 @@ export function unpickleAt(
     else fail(`SETITEM on ${describe(d)}`, pos - 1);
   };
   const appendTo = (l: unknown, items: unknown[]): void => {
-    if (Array.isArray(l)) l.push(...items);
+    if (Array.isArray(l)) for (const v of items) l.push(v);
     else if (l instanceof Set) for (const v of items) l.add(v);
     else fail(`APPEND on ${describe(l)}`, pos - 1);
   };
@@ -506,6 +559,7 @@ export function unpickleAt(
       case 0x2e: // STOP
         return { value: resolveAll(pop()), end: pos };
       case 0x28: // MARK
+        if (metastack.length >= MAX_PICKLE_DEPTH) fail(`more than ${MAX_PICKLE_DEPTH} nested MARKs`, at);
         metastack.push(cur);
         cur = [];
         break;

@@ -5,9 +5,15 @@
  *   N bytes  JSON: { "<name>": { "dtype": "F32"|"F16"|"I32"|"U32"|"U8", "shape": [...], "data_offsets": [begin, end] },
  *                   "__metadata__": { string: string } }   (offsets relative to the data section, in bytes)
  *   data     the tensors' raw little-endian bytes, packed in header order
- * Writes are atomic (temporary file, then rename) so an interrupted save never leaves a broken file.
+ * Writes are atomic (temporary file, then rename) so an interrupted save never leaves a broken file. Reading is
+ * strict: the header must be a JSON object of well-formed entries whose byte ranges lie inside the file and match
+ * their shapes, and float tensors must be finite unless `allowNonFinite` is set.
  */
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { FormatError, InputError } from './errors.js';
+import { checkFinite } from './finite.js';
+import { halfToFloat } from './half.js';
+import { describeFsError, writeFileAtomic } from './node/atomic.js';
 
 export type SafeDType = 'F32' | 'F16' | 'I32' | 'U32' | 'U8';
 export type SafeArray = Float32Array | Int32Array | Uint32Array | Uint8Array | Uint16Array;
@@ -56,39 +62,59 @@ export function encodeSafetensors(
   return out;
 }
 
+export interface SafetensorsReadOptions {
+  /** Accept NaN/±Inf in float tensors (default false). */
+  allowNonFinite?: boolean;
+}
+
 export function decodeSafetensors(
   bytes: Uint8Array,
   source = 'safetensors data',
+  options: SafetensorsReadOptions = {},
 ): { tensors: Map<string, SafeTensor>; metadata: Record<string, string> } {
   const fail = (why: string): never => {
-    throw new Error(`${source}: not a valid safetensors file: ${why}`);
+    throw new FormatError(source, `not a valid safetensors file: ${why}`);
   };
   if (bytes.length < 8) fail('shorter than its 8-byte header length');
-  const n = Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true));
-  if (n > bytes.length - 8) fail(`header length ${n} exceeds the file size ${bytes.length}`);
-  let header: Record<
-    string,
-    { dtype: string; shape: number[]; data_offsets: [number, number] } | Record<string, string>
-  >;
+  const n64 = new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
+  if (n64 > BigInt(bytes.length - 8)) fail(`header length ${n64} exceeds the file size ${bytes.length}`);
+  const n = Number(n64);
+  let header: unknown;
   try {
-    header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n)));
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + n)));
   } catch (e) {
     return fail(`header is not JSON (${(e as Error).message})`);
   }
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) fail('the header is not a JSON object');
   const base = 8 + n;
   const tensors = new Map<string, SafeTensor>();
   let metadata: Record<string, string> = {};
-  for (const [name, v] of Object.entries(header)) {
+  const isIndex = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
+  for (const [name, v] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') {
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(`'__metadata__' is not an object`);
+      for (const [k, x] of Object.entries(v as object)) {
+        if (typeof x !== 'string') fail(`metadata '${k}' is not a string`);
+      }
       metadata = v as Record<string, string>;
       continue;
     }
-    const e = v as { dtype: string; shape: number[]; data_offsets: [number, number] };
-    const size = BYTES[e.dtype as SafeDType];
-    if (!size) fail(`tensor '${name}' has unsupported dtype ${e.dtype}`);
-    const [b, end] = e.data_offsets;
-    const count = e.shape.reduce((a, c) => a * c, 1);
-    if (end - b !== count * size || base + end > bytes.length) fail(`tensor '${name}' has inconsistent offsets`);
+    if (typeof v !== 'object' || v === null) fail(`tensor '${name}' is not described by an object`);
+    const e = v as { dtype: unknown; shape: unknown; data_offsets: unknown };
+    const size = typeof e.dtype === 'string' && Object.hasOwn(BYTES, e.dtype) ? BYTES[e.dtype as SafeDType] : 0;
+    if (!size) fail(`tensor '${name}' has unsupported dtype ${JSON.stringify(e.dtype)} (F32, F16, I32, U32, U8)`);
+    if (!Array.isArray(e.shape) || e.shape.length > 16 || !e.shape.every(isIndex)) {
+      fail(`tensor '${name}' has a bad shape ${JSON.stringify(e.shape)?.slice(0, 60)}`);
+    }
+    const off = e.data_offsets;
+    if (!Array.isArray(off) || off.length !== 2 || !off.every(isIndex)) {
+      fail(`tensor '${name}' has bad data_offsets ${JSON.stringify(off)?.slice(0, 60)}`);
+    }
+    const [b, end] = off as [number, number];
+    const count = (e.shape as number[]).reduce((a, c) => a * c, 1);
+    if (!(end >= b && end - b === count * size && base + end <= bytes.length)) {
+      fail(`tensor '${name}' has inconsistent offsets [${b}, ${end}] for shape [${e.shape}] (truncated file?)`);
+    }
     const raw = new Uint8Array(bytes.subarray(base + b, base + end)); // a copy: aligned, detached from the file (Buffer.slice would share)
     const data =
       e.dtype === 'F32'
@@ -100,7 +126,15 @@ export function decodeSafetensors(
             : e.dtype === 'F16'
               ? new Uint16Array(raw.buffer)
               : raw;
-    tensors.set(name, { dtype: e.dtype as SafeDType, shape: e.shape, data });
+    if (!options.allowNonFinite) {
+      if (e.dtype === 'F32') checkFinite(data as Float32Array, source, name, e.shape as number[]);
+      else if (e.dtype === 'F16') {
+        for (let i = 0; i < data.length; i++) {
+          if ((data[i]! & 0x7c00) === 0x7c00) checkFinite([halfToFloat(data[i]!)], source, name);
+        }
+      }
+    }
+    tensors.set(name, { dtype: e.dtype as SafeDType, shape: e.shape as number[], data });
   }
   return { tensors, metadata };
 }
@@ -110,17 +144,18 @@ export function saveSafetensors(
   tensors: ReadonlyMap<string, { shape: readonly number[]; data: SafeArray }>,
   metadata?: Record<string, string>,
 ): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, encodeSafetensors(tensors, metadata));
-  renameSync(tmp, path);
+  writeFileAtomic(path, encodeSafetensors(tensors, metadata));
 }
 
-export function loadSafetensors(path: string): { tensors: Map<string, SafeTensor>; metadata: Record<string, string> } {
+export function loadSafetensors(
+  path: string,
+  options: SafetensorsReadOptions = {},
+): { tensors: Map<string, SafeTensor>; metadata: Record<string, string> } {
   let bytes: Uint8Array;
   try {
     bytes = readFileSync(path);
   } catch (e) {
-    throw new Error(`cannot read weights file ${path}: ${(e as Error).message}`);
+    throw new InputError(`cannot read ${path}: ${describeFsError(e)}`);
   }
-  return decodeSafetensors(bytes, path);
+  return decodeSafetensors(bytes, path, options);
 }

@@ -12,9 +12,12 @@
  * lands in CPU memory.
  */
 import { readFileSync } from 'node:fs';
-import { unzipSync } from 'fflate';
+import { FormatError, InputError } from './errors.js';
+import { checkFinite } from './finite.js';
+import { describeFsError } from './node/atomic.js';
 import { halfToFloat } from './npy.js';
 import { unpickle, unpickleAt, type PickleGlobal, type UnpickleOptions } from './pickle.js';
+import { readZip } from './zip.js';
 
 export type TorchDType = 'f32' | 'f64' | 'f16' | 'bf16' | 'i64' | 'i32' | 'i16' | 'i8' | 'u8' | 'bool';
 
@@ -92,13 +95,23 @@ function rebuildTensor(
   stride: number[],
   source: string,
 ): TorchTensor {
+  const bad = (why: string): never => {
+    throw new FormatError(source, why);
+  };
+  if (shape.length !== stride.length || shape.length > 16) bad(`a tensor has shape [${shape}] but strides [${stride}]`);
+  if (![offset, ...shape, ...stride].every((v) => Number.isSafeInteger(v) && v >= 0)) {
+    bad(`a tensor has a bad offset, shape or strides (${offset}, [${shape}], [${stride}])`);
+  }
   const count = shape.reduce((a, b) => a * b, 1);
+  const available = Math.floor(storage.bytes.byteLength / ITEMSIZE[storage.dtype]);
+  // the last element a view reaches; checked before allocating, so a corrupt shape cannot ask for unbounded memory
+  const last = count === 0 ? offset - 1 : offset + shape.reduce((s, n, d) => s + (n - 1) * stride[d]!, 0);
+  if (last >= available) bad(`a tensor of shape [${shape}] reads past the end of its storage (${available} elements)`);
+  if (count > 16 * available + 4096) bad(`a tensor of shape [${shape}] repeats its storage of ${available} elements`);
   const data = new Float32Array(count);
   const view = new DataView(storage.bytes.buffer, storage.bytes.byteOffset, storage.bytes.byteLength);
-  const available = storage.bytes.byteLength / ITEMSIZE[storage.dtype];
   const contiguous = stride.every((s, d) => s === shape.slice(d + 1).reduce((a, b) => a * b, 1));
   if (contiguous && storage.dtype === 'f32') {
-    if (offset + count > available) throw new Error(`${source}: a tensor reads past the end of its storage`);
     const from = storage.bytes.byteOffset + offset * 4;
     if (from % 4 === 0) data.set(new Float32Array(storage.bytes.buffer, from, count));
     // Legacy files put storages at any byte offset: unaligned data is copied bytewise first (into `data` itself).
@@ -108,10 +121,12 @@ function rebuildTensor(
     for (let i = 0; i < count; i++) {
       let src = offset;
       for (let d = 0; d < shape.length; d++) src += idx[d]! * stride[d]!;
-      if (src >= available) throw new Error(`${source}: a tensor reads past the end of its storage`);
       data[i] = element(storage, src, view);
       for (let d = shape.length - 1; d >= 0 && ++idx[d]! === shape[d]; d--) idx[d] = 0;
     }
+  }
+  if (storage.dtype === 'f32' || storage.dtype === 'f64' || storage.dtype === 'f16' || storage.dtype === 'bf16') {
+    checkFinite(data, source, `tensor of shape [${shape}]`);
   }
   return { kind: 'torch.Tensor', dtype: storage.dtype, shape, data };
 }
@@ -120,7 +135,7 @@ function rebuildTensor(
 function storageDType(type: unknown, key: string, source: string): TorchDType {
   const name = String((type as { name?: string } | null)?.name ?? '').replace(/^torch\./, '');
   const dtype = STORAGE_DTYPES[name];
-  if (!dtype) throw new Error(`${source}: storage '${key}' has an unsupported type ${name || String(type)}`);
+  if (!dtype) throw new FormatError(source, `storage '${key}' has an unsupported type ${name || String(type)}`);
   return dtype;
 }
 
@@ -134,7 +149,11 @@ function tensorGlobals(
 ): Record<string, PickleGlobal> {
   const rebuildFrom: PickleGlobal = (args) => {
     const [storage, offset, shape, stride] = args as [Storage, number, number[], number[]];
-    if (!Array.isArray(shape) || !Array.isArray(stride)) throw new Error(`${source}: a tensor has no shape or strides`);
+    if (!Array.isArray(shape) || !Array.isArray(stride))
+      throw new FormatError(source, 'a tensor has no shape or strides');
+    if (typeof storage !== 'object' || storage === null || !(storage.bytes instanceof Uint8Array)) {
+      throw new FormatError(source, 'a tensor is not built on a storage');
+    }
     return rebuild(storage, Number(offset), shape.map(Number), stride.map(Number));
   };
   const globals: Record<string, PickleGlobal> = {
@@ -145,7 +164,7 @@ function tensorGlobals(
   };
   for (const name of Object.keys(STORAGE_DTYPES)) {
     globals[`torch.${name}`] = () => {
-      throw new Error(`${source}: torch.${name} cannot be constructed here`);
+      throw new FormatError(source, `torch.${name} cannot be constructed here`);
     };
   }
   return globals;
@@ -156,40 +175,39 @@ export function readTorchCheckpoint(bytes: Uint8Array, source = 'checkpoint'): u
   if (bytes[0] === 0x50 && bytes[1] === 0x4b) return readZipCheckpoint(bytes, source);
   if (bytes[0] === 0x80) return readLegacyCheckpoint(bytes, source);
   const tar = new TextDecoder().decode(bytes.subarray(257, 262)) === 'ustar';
-  throw new Error(
-    `${source}: not a PyTorch checkpoint (neither the zip nor the legacy pickle format of torch.save)` +
+  throw new FormatError(
+    source,
+    `not a PyTorch checkpoint (neither the zip nor the legacy pickle format of torch.save)` +
       (tar ? '; tar-format checkpoints from PyTorch < 0.1.10 are not supported: re-save it with a newer PyTorch' : ''),
   );
 }
 
 function readZipCheckpoint(bytes: Uint8Array, source: string): unknown {
-  let files: Record<string, Uint8Array>;
-  try {
-    files = unzipSync(bytes);
-  } catch (e) {
-    throw new Error(`${source}: cannot read the zip archive (${(e as Error).message}); the file may be truncated`);
-  }
-  const pklName = Object.keys(files).find((n) => n.endsWith('/data.pkl') || n === 'data.pkl');
-  if (!pklName) throw new Error(`${source}: no data.pkl inside the archive: not a torch.save checkpoint`);
+  const files = new Map(readZip(bytes, source, 'checkpoint (zip archive)').map((e) => [e.name, e]));
+  const member = (name: string) => files.get(name)?.data();
+  const pklName = [...files.keys()].find((n) => n.endsWith('/data.pkl') || n === 'data.pkl');
+  if (!pklName) throw new FormatError(source, 'no data.pkl inside the archive: not a torch.save checkpoint');
   const prefix = pklName.slice(0, -'data.pkl'.length);
-  const order = files[`${prefix}byteorder`];
+  const order = member(`${prefix}byteorder`);
   if (order && new TextDecoder().decode(order).trim() !== 'little') {
-    throw new Error(`${source}: big-endian checkpoints are not supported`);
+    throw new FormatError(source, 'big-endian checkpoints are not supported');
   }
   const storages = new Map<string, Storage>();
   const persistentLoad = (pid: unknown): Storage => {
-    if (!Array.isArray(pid) || pid[0] !== 'storage') throw new Error(`${source}: unknown persistent id ${String(pid)}`);
+    if (!Array.isArray(pid) || pid[0] !== 'storage') {
+      throw new FormatError(source, `unknown persistent id ${String(pid).slice(0, 60)}`);
+    }
     const [, type, key] = pid as [string, unknown, string];
     const cached = storages.get(key);
     if (cached) return cached;
-    const raw = files[`${prefix}data/${key}`];
-    if (!raw) throw new Error(`${source}: storage '${key}' is missing from the archive`);
+    const raw = member(`${prefix}data/${key}`);
+    if (!raw) throw new FormatError(source, `storage '${key}' is missing from the archive`);
     const s = { dtype: storageDType(type, key, source), bytes: raw };
     storages.set(key, s);
     return s;
   };
   const globals = tensorGlobals(source, (s, offset, shape, stride) => rebuildTensor(s, offset, shape, stride, source));
-  return unpickle(files[pklName]!, { globals, persistentLoad, source: `${source} (${pklName})` });
+  return unpickle(member(pklName)!, { globals, persistentLoad, source: `${source} (${pklName})` });
 }
 
 const LEGACY_MAGIC = 0x1950a86a20f9469cfc6cn;
@@ -208,25 +226,27 @@ interface LegacyStorage extends Storage {
 function readLegacyCheckpoint(bytes: Uint8Array, source: string): unknown {
   let at = 0;
   const next = (what: string, opts: UnpickleOptions = {}): unknown => {
-    if (at >= bytes.length)
-      throw new Error(`${source}: the file ends before the ${what} (truncated legacy checkpoint)`);
+    if (at >= bytes.length) {
+      throw new FormatError(source, `the file ends before the ${what} (truncated legacy checkpoint)`);
+    }
     const r = unpickleAt(bytes, at, { ...opts, source: `${source} (legacy format, ${what})` });
     at = r.end;
     return r.value;
   };
   const magic = next('magic number');
   if (magic !== LEGACY_MAGIC) {
-    throw new Error(
-      `${source}: a pickle, but not a torch.save checkpoint (no PyTorch magic number); load it as a pickle`,
+    throw new FormatError(
+      source,
+      'a pickle, but not a torch.save checkpoint (no PyTorch magic number); load it as a pickle',
     );
   }
   const version = next('protocol version');
   if (version !== LEGACY_PROTOCOL) {
-    throw new Error(`${source}: legacy checkpoint protocol ${String(version)} is not supported (expected 1001)`);
+    throw new FormatError(source, `legacy checkpoint protocol ${String(version)} is not supported (expected 1001)`);
   }
   const sysInfo = next('system info') as Record<string, unknown> | null;
   if (sysInfo && sysInfo['little_endian'] === false) {
-    throw new Error(`${source}: big-endian checkpoints are not supported`);
+    throw new FormatError(source, `big-endian checkpoints are not supported`);
   }
 
   const storages = new Map<string, LegacyStorage>();
@@ -238,13 +258,16 @@ function readLegacyCheckpoint(bytes: Uint8Array, source: string): unknown {
   };
   const persistentLoad = (pid: unknown): Storage => {
     if (!Array.isArray(pid) || pid[0] !== 'storage' || pid.length < 5) {
-      throw new Error(`${source}: unknown persistent id ${String(pid)}`);
+      throw new FormatError(source, `unknown persistent id ${String(pid).slice(0, 60)}`);
     }
     const [, type, rootKey, location, numel, viewMeta] = pid as [string, unknown, string, unknown, number, unknown];
-    if (typeof location !== 'string') throw new Error(`${source}: storage '${rootKey}' has no device location`);
+    if (typeof location !== 'string') throw new FormatError(source, `storage '${rootKey}' has no device location`);
     const dtype = storageDType(type, String(rootKey), source);
     const base = root(String(rootKey), dtype, Number(numel));
     if (viewMeta === null || viewMeta === undefined) return base;
+    if (!Array.isArray(viewMeta) || viewMeta.length !== 3) {
+      throw new FormatError(source, `storage '${rootKey}' has a malformed view description`);
+    }
     const [viewKey, offset, size] = viewMeta as [string, number, number];
     const key = String(viewKey);
     let v = storages.get(key);
@@ -263,16 +286,16 @@ function readLegacyCheckpoint(bytes: Uint8Array, source: string): unknown {
   const result = next('data', { globals, persistentLoad });
 
   const keys = next('storage keys');
-  if (!Array.isArray(keys)) throw new Error(`${source}: the legacy storage key list is not a list`);
+  if (!Array.isArray(keys)) throw new FormatError(source, `the legacy storage key list is not a list`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   for (const k of keys) {
     const s = storages.get(String(k));
-    if (!s || s.view) throw new Error(`${source}: storage '${String(k)}' is listed but no tensor refers to it`);
-    if (at + 8 > bytes.length) throw new Error(`${source}: the file ends before storage '${s.key}' (truncated)`);
+    if (!s || s.view) throw new FormatError(source, `storage '${String(k)}' is listed but no tensor refers to it`);
+    if (at + 8 > bytes.length) throw new FormatError(source, `the file ends before storage '${s.key}' (truncated)`);
     const count = view.getBigUint64(at, true);
     const nbytes = Number(count) * ITEMSIZE[s.dtype];
     if (!Number.isSafeInteger(nbytes) || at + 8 + nbytes > bytes.length) {
-      throw new Error(`${source}: storage '${s.key}' needs ${count} elements but the file ends first (truncated)`);
+      throw new FormatError(source, `storage '${s.key}' needs ${count} elements but the file ends first (truncated)`);
     }
     s.bytes = bytes.subarray(at + 8, at + 8 + nbytes);
     at += 8 + nbytes;
@@ -282,14 +305,15 @@ function readLegacyCheckpoint(bytes: Uint8Array, source: string): unknown {
     const b = s.view.root.bytes;
     const from = s.view.offset * ITEMSIZE[s.dtype];
     const to = from + s.numel * ITEMSIZE[s.dtype];
-    if (to > b.length)
-      throw new Error(`${source}: storage view '${s.key}' reaches past its storage '${s.view.root.key}'`);
+    if (!(from >= 0 && to <= b.length)) {
+      throw new FormatError(source, `storage view '${s.key}' reaches past its storage '${s.view.root.key}'`);
+    }
     s.bytes = b.subarray(from, to);
   }
   for (const { t, s, offset, stride } of pending) {
     const root = s.view?.root ?? s;
     if (!root.bytes.length && s.numel > 0 && !keys.includes(root.key)) {
-      throw new Error(`${source}: storage '${root.key}' is missing from the storage list`);
+      throw new FormatError(source, `storage '${root.key}' is missing from the storage list`);
     }
     t.data = rebuildTensor(s, offset, t.shape, stride, source).data;
   }
@@ -301,7 +325,7 @@ export function loadTorchCheckpoint(path: string): unknown {
   try {
     bytes = readFileSync(path);
   } catch (e) {
-    throw new Error(`cannot read checkpoint ${path}: ${(e as Error).message}`);
+    throw new InputError(`cannot read checkpoint ${path}: ${describeFsError(e)}`);
   }
   return readTorchCheckpoint(bytes, path);
 }

@@ -9,12 +9,14 @@
  *   cano_maps.safetensors   pixels (u32 N), positions (N x 3), normals (N x 3), weights (N x J), center (3), size
  *   pca_<K>.safetensors     the pose PCA: mean, components, variance, the front-map foreground pixels it covers
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { FormatError, InputError } from '../io/errors.js';
 import { readExrXyz, writeExrXyz, type ExrWriteOptions } from '../io/exr.js';
+import { checkFinite } from '../io/finite.js';
+import { describeFsError, writeFileAtomic } from '../io/node/atomic.js';
 import { decodeNpy, encodeNpy, ndarray, toFloat64 } from '../io/npy.js';
-import { loadSafetensors, saveSafetensors } from '../io/safetensors.js';
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { loadSafetensors, saveSafetensors, type SafeTensor } from '../io/safetensors.js';
 import { foregroundPixels, gaussianNormals, gaussianPositions, type CanonicalMaps } from './maps.js';
 import type { PosePca } from './pca.js';
 
@@ -26,12 +28,6 @@ export const CANO_MAPS_FILE = 'cano_maps.safetensors';
 
 export const poseMapName = (frame: number) => `${String(frame).padStart(8, '0')}.exr`;
 
-function atomicWrite(path: string, data: Uint8Array): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, path);
-}
-
 /** Write the canonical maps in the reference's files and our compact one. */
 export function writeCanonicalMaps(dir: string, maps: CanonicalMaps, exr: ExrWriteOptions = {}): void {
   const W = 2 * maps.size;
@@ -39,7 +35,7 @@ export function writeCanonicalMaps(dir: string, maps: CanonicalMaps, exr: ExrWri
   writeExrXyz(join(dir, CANO_NML_EXR), { width: W, height: maps.size, data: maps.normal }, exr);
   const N = maps.pixels.length;
   if (maps.numJoints > 0) {
-    atomicWrite(join(dir, INIT_LBS_NPY), encodeNpy(ndarray(maps.weights, [N, maps.numJoints])));
+    writeFileAtomic(join(dir, INIT_LBS_NPY), encodeNpy(ndarray(maps.weights, [N, maps.numJoints])));
   }
   saveSafetensors(
     join(dir, CANO_MAPS_FILE),
@@ -85,34 +81,57 @@ export function estimateCenter(position: Float32Array, size: number, pixels: Uin
 export function readCanonicalMaps(dir: string): CanonicalMaps {
   const posPath = join(dir, CANO_POS_EXR);
   if (!existsSync(posPath)) {
-    throw new Error(
+    throw new InputError(
       `no canonical maps in ${dir} (${CANO_POS_EXR} is missing): run \`animgs prep\` or unpack the preprocessed files there`,
     );
   }
   const pos = readExrXyz(posPath);
   const size = pos.height;
   if (pos.width !== 2 * size)
-    throw new Error(`${posPath}: expected a size x 2·size map, got ${pos.width}x${pos.height}`);
+    throw new FormatError(posPath, `expected a size x 2·size map, got ${pos.width}x${pos.height}`);
   const nmlPath = join(dir, CANO_NML_EXR);
-  const normal = existsSync(nmlPath) ? readExrXyz(nmlPath).data : new Float32Array(pos.data.length);
+  let normal: Float32Array = new Float32Array(pos.data.length);
+  if (existsSync(nmlPath)) {
+    const nml = readExrXyz(nmlPath);
+    if (nml.width !== pos.width || nml.height !== pos.height) {
+      throw new FormatError(nmlPath, `is ${nml.width}x${nml.height} but ${CANO_POS_EXR} is ${pos.width}x${pos.height}`);
+    }
+    normal = nml.data;
+  }
   const pixels = foregroundPixels(pos.data);
   const N = pixels.length;
   let weights: Float32Array = new Float32Array(0);
   let numJoints = 0;
   const lbsPath = join(dir, INIT_LBS_NPY);
   if (existsSync(lbsPath)) {
-    const a = decodeNpy(readFileSync(lbsPath), lbsPath);
-    if (a.shape.length !== 2 || a.shape[0] !== N) {
-      throw new Error(`${lbsPath}: shape [${a.shape}] does not match the ${N} foreground pixels of ${posPath}`);
+    let raw: Uint8Array;
+    try {
+      raw = readFileSync(lbsPath);
+    } catch (e) {
+      throw new InputError(`cannot read ${lbsPath}: ${describeFsError(e)}`);
+    }
+    const a = decodeNpy(raw, lbsPath);
+    if (a.shape.length !== 2 || a.shape[0] !== N || a.dtype === 'U' || a.dtype === 'S') {
+      throw new FormatError(lbsPath, `shape [${a.shape}] does not match the ${N} foreground pixels of ${posPath}`);
     }
     numJoints = a.shape[1]!;
     weights = a.data instanceof Float32Array ? a.data : Float32Array.from(toFloat64(a));
+    checkFinite(weights, lbsPath, 'skinning weights', a.shape);
   }
   let center: Float64Array;
   const ours = join(dir, CANO_MAPS_FILE);
   if (existsSync(ours)) {
     const { metadata } = loadSafetensors(ours);
-    center = Float64Array.from(JSON.parse(metadata.center ?? '[0,0,0]') as number[]);
+    let c: unknown;
+    try {
+      c = JSON.parse(metadata.center ?? '[0,0,0]');
+    } catch {
+      c = undefined;
+    }
+    if (!Array.isArray(c) || c.length !== 3 || !c.every((x) => typeof x === 'number' && Number.isFinite(x))) {
+      throw new FormatError(ours, `metadata 'center' must be 3 finite numbers, got ${String(metadata.center)}`);
+    }
+    center = Float64Array.from(c as number[]);
   } else center = estimateCenter(pos.data, size, pixels);
   return { size, center, position: pos.data, normal, pixels, weights, numJoints };
 }
@@ -127,11 +146,28 @@ export function writePoseMap(
   writeExrXyz(join(dir, poseMapName(frame)), { width: size, height: size / 2, data: map }, exr);
 }
 
-/** A posed position map (size/2 x size x 3, interleaved xyz). */
-export function readPoseMap(dir: string, frame: number): { width: number; height: number; data: Float32Array } {
+/**
+ * A posed position map (size/2 x size x 3, interleaved xyz). With `size`, a map of another size is refused (maps
+ * left by a run at another --size must not be mixed with these canonical maps).
+ */
+export function readPoseMap(
+  dir: string,
+  frame: number,
+  size?: number,
+): { width: number; height: number; data: Float32Array } {
   const path = join(dir, poseMapName(frame));
-  if (!existsSync(path)) throw new Error(`no posed position map for frame ${frame}: ${path} (run \`animgs prep\`)`);
-  return readExrXyz(path);
+  if (!existsSync(path)) {
+    throw new InputError(`no posed position map for frame ${frame}: ${path} (run \`animgs prep\`)`);
+  }
+  const m = readExrXyz(path);
+  if (size !== undefined && (m.width !== size || m.height !== size / 2)) {
+    throw new FormatError(
+      path,
+      `is ${m.width}x${m.height} but the canonical maps are ${size}x${2 * size} (posed maps are ${size}x${size / 2}): ` +
+        `run \`animgs prep --force\` to remake them`,
+    );
+  }
+  return m;
 }
 
 /** Save/load the pose PCA with the front-map pixels it covers. */
@@ -150,20 +186,35 @@ export function writePca(path: string, pca: PosePca, frontPixels: Uint32Array, s
 
 export function readPca(path: string): { pca: PosePca; pixels: Uint32Array; size: number } {
   const { tensors, metadata } = loadSafetensors(path);
-  const get = (k: string) => {
+  const get = (k: string, dtype: SafeTensor['dtype'], shape: (number | null)[]): SafeTensor => {
     const t = tensors.get(k);
-    if (!t) throw new Error(`${path}: no tensor '${k}'`);
+    if (!t) throw new FormatError(path, `no tensor '${k}': not a pose PCA file of animgs prep`);
+    if (t.dtype !== dtype || t.shape.length !== shape.length || shape.some((s, i) => s !== null && s !== t.shape[i])) {
+      throw new FormatError(
+        path,
+        `'${k}' is ${t.dtype} [${t.shape}], expected ${dtype} [${shape.map((s) => s ?? '*')}]`,
+      );
+    }
     return t;
   };
-  const comps = get('components');
+  const comps = get('components', 'F32', [null, null]);
+  const [count, dim] = comps.shape as [number, number];
+  const pixels = get('pixels', 'U32', [dim / 3]);
+  const size = Number(metadata.size);
+  if (dim % 3 !== 0 || !Number.isInteger(size) || size < 2 || size % 2) {
+    throw new FormatError(path, `inconsistent PCA: ${dim} features, map size '${metadata.size}'`);
+  }
+  const half = size / 2;
+  for (const p of pixels.data)
+    if (p >= half * half) throw new FormatError(path, `pixel ${p} lies outside a ${half}² map`);
   const pca: PosePca = {
-    dim: comps.shape[1]!,
-    count: comps.shape[0]!,
-    mean: Float64Array.from(get('mean').data as Float32Array),
+    dim,
+    count,
+    mean: Float64Array.from(get('mean', 'F32', [dim]).data as Float32Array),
     components: Float64Array.from(comps.data as Float32Array),
-    variance: Float64Array.from(get('variance').data as Float32Array),
+    variance: Float64Array.from(get('variance', 'F32', [count]).data as Float32Array),
   };
-  return { pca, pixels: get('pixels').data as Uint32Array, size: Number(metadata.size) };
+  return { pca, pixels: pixels.data as Uint32Array, size };
 }
 
 /** The PCA feature vector of a posed map: xyz of the front-half foreground pixels (pixel indices into the front half). */

@@ -5,6 +5,9 @@
  * our simpler stand-in, identical where the template hugs the body.)
  */
 import { readFileSync } from 'node:fs';
+import { FormatError, InputError } from '../io/errors.js';
+import { describeFsError } from '../io/node/atomic.js';
+import { parsePlyHeader, PLY_NUMBER_RE, PLY_TYPES, skipPlyElement, type PlyElement } from '../io/ply.js';
 import { canonicalParams } from '../body/canonical.js';
 import { smplxForward } from '../body/forward.js';
 import type { SmplxModel } from '../body/model.js';
@@ -16,147 +19,125 @@ export function smplxCanonicalMesh(model: SmplxModel, betas?: ArrayLike<number>)
   return { positions: out.vertices!, faces: model.faces, weights: model.weights, numJoints: model.numJoints };
 }
 
-/** Read a triangle/polygon mesh from PLY (ascii or binary little/big endian; vertex x, y, z; face index lists). */
+/**
+ * Read a triangle/polygon mesh from PLY (ascii or binary little/big endian; vertex x, y, z; face index lists,
+ * fanned into triangles). Strict: counts are bounded by the file, indices must name existing vertices and
+ * positions must be finite; every problem is a FormatError naming the file.
+ */
 export function readPlyMesh(path: string): { positions: Float64Array; faces: Uint32Array } {
-  let bytes: Buffer;
+  let bytes: Uint8Array;
   try {
     bytes = readFileSync(path);
   } catch (e) {
-    throw new Error(`cannot read template ${path}: ${(e as Error).message}`);
+    throw new InputError(`cannot read template ${path}: ${describeFsError(e)}`);
   }
-  const headEnd = bytes.indexOf('end_header');
-  if (bytes.subarray(0, 3).toString() !== 'ply' || headEnd < 0) throw new Error(`${path}: not a PLY file`);
-  const bodyStart = bytes.indexOf(10, headEnd) + 1;
-  const header = bytes.subarray(0, headEnd).toString('latin1').split(/\r?\n/);
-  let format = 'ascii';
-  interface Prop {
-    name: string;
-    type: string;
-    list?: { count: string; item: string };
-  }
-  const elements: { name: string; count: number; props: Prop[] }[] = [];
-  for (const line of header) {
-    const t = line.trim().split(/\s+/);
-    if (t[0] === 'format') format = t[1]!;
-    else if (t[0] === 'element') elements.push({ name: t[1]!, count: Number(t[2]), props: [] });
-    else if (t[0] === 'property') {
-      const el = elements[elements.length - 1];
-      if (!el) throw new Error(`${path}: property before any element`);
-      if (t[1] === 'list') el.props.push({ name: t[4]!, type: 'list', list: { count: t[2]!, item: t[3]! } });
-      else el.props.push({ name: t[2]!, type: t[1]! });
-    }
-  }
-  const size: Record<string, number> = {
-    char: 1,
-    uchar: 1,
-    int8: 1,
-    uint8: 1,
-    short: 2,
-    ushort: 2,
-    int16: 2,
-    uint16: 2,
-    int: 4,
-    uint: 4,
-    int32: 4,
-    uint32: 4,
-    float: 4,
-    float32: 4,
-    double: 8,
-    float64: 8,
+  return decodePlyMesh(bytes, path);
+}
+
+export function decodePlyMesh(bytes: Uint8Array, path: string): { positions: Float64Array; faces: Uint32Array } {
+  const bad = (why: string): never => {
+    throw new FormatError(path, why);
   };
-  const positions: number[] = [];
+  const { format, elements, bodyStart } = parsePlyHeader(bytes, path);
+  const vertex = elements.find((e) => e.name === 'vertex');
+  const face = elements.find((e) => e.name === 'face');
+  if (!vertex || !face || vertex.count === 0 || face.count === 0) {
+    bad('the PLY has no vertices or no faces: a template must be a triangle mesh');
+  }
+  for (const k of ['x', 'y', 'z']) {
+    const p = vertex!.props.find((q) => q.name === k);
+    if (!p || p.list) bad(`the vertex element has no scalar '${k}' property`);
+  }
+  const fp = face!.props.find((q) => q.name === 'vertex_indices' || q.name === 'vertex_index');
+  if (!fp?.list) bad(`the face element has no 'vertex_indices' list`);
+  const V = vertex!.count;
+  // every vertex takes at least one byte (binary) or two characters (ascii) of the body
+  if (V > bytes.length - bodyStart) bad(`the header announces ${V} vertices, more than the file can hold`);
+  if (face!.count > bytes.length - bodyStart)
+    bad(`the header announces ${face!.count} faces, more than the file holds`);
+  const positions = new Float64Array(V * 3);
   const faces: number[] = [];
-  const addFace = (idx: number[]) => {
+  const addFace = (idx: number[], f: number) => {
+    if (idx.length < 3) bad(`face ${f} has ${idx.length} vertices (at least 3 are needed)`);
+    for (const i of idx) if (!(Number.isInteger(i) && i >= 0 && i < V)) bad(`face ${f} refers to vertex ${i} of ${V}`);
     for (let k = 1; k + 1 < idx.length; k++) faces.push(idx[0]!, idx[k]!, idx[k + 1]!);
   };
+  const onRecord = (el: PlyElement, i: number, rec: Map<string, number | number[]>) => {
+    if (el === vertex) {
+      for (let c = 0; c < 3; c++) {
+        const v = rec.get('xyz'[c]!) as number;
+        if (!Number.isFinite(v)) bad(`vertex ${i} has a non-finite position (${v})`);
+        positions[i * 3 + c] = v;
+      }
+    } else if (el === face) addFace(rec.get(fp!.name) as number[], i);
+  };
   if (format === 'ascii') {
-    const tokens = bytes
-      .subarray(bodyStart)
-      .toString('latin1')
+    const tokens = new TextDecoder('latin1')
+      .decode(bytes.subarray(bodyStart))
       .split(/\s+/)
-      .filter((s) => s !== '');
+      .filter((t) => t !== '');
     let at = 0;
+    const num = (): number => {
+      if (at >= tokens.length) bad('truncated PLY body');
+      const t = tokens[at++]!;
+      if (!PLY_NUMBER_RE.test(t)) bad(`'${t.slice(0, 20)}' is not a number`);
+      return Number(t);
+    };
     for (const el of elements) {
+      if (
+        el !== vertex &&
+        el !== face &&
+        elements.indexOf(el) > Math.max(elements.indexOf(vertex!), elements.indexOf(face!))
+      )
+        break;
       for (let i = 0; i < el.count; i++) {
-        const rec: Record<string, number | number[]> = {};
+        const rec = new Map<string, number | number[]>();
         for (const p of el.props) {
           if (p.list) {
-            const n = Number(tokens[at++]);
-            rec[p.name] = tokens.slice(at, at + n).map(Number);
-            at += n;
-          } else rec[p.name] = Number(tokens[at++]);
+            const n = num();
+            if (!(Number.isInteger(n) && n >= 0 && n <= tokens.length - at))
+              bad(`a list of ${n} items in element '${el.name}'`);
+            const idx: number[] = [];
+            for (let k = 0; k < n; k++) idx.push(num());
+            rec.set(p.name, idx);
+          } else rec.set(p.name, num());
         }
-        if (el.name === 'vertex') positions.push(rec.x as number, rec.y as number, rec.z as number);
-        else if (el.name === 'face') addFace((rec.vertex_indices ?? rec.vertex_index) as number[]);
+        onRecord(el, i, rec);
       }
     }
   } else {
     const le = format === 'binary_little_endian';
-    if (!le && format !== 'binary_big_endian') throw new Error(`${path}: unknown PLY format '${format}'`);
-    const dv = new DataView(bytes.buffer, bytes.byteOffset + bodyStart, bytes.length - bodyStart);
-    let at = 0;
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    let off = bodyStart;
     const read = (type: string): number => {
-      const s = size[type];
-      if (!s) throw new Error(`${path}: unknown PLY type '${type}'`);
-      let v: number;
-      switch (type) {
-        case 'char':
-        case 'int8':
-          v = dv.getInt8(at);
-          break;
-        case 'uchar':
-        case 'uint8':
-          v = dv.getUint8(at);
-          break;
-        case 'short':
-        case 'int16':
-          v = dv.getInt16(at, le);
-          break;
-        case 'ushort':
-        case 'uint16':
-          v = dv.getUint16(at, le);
-          break;
-        case 'int':
-        case 'int32':
-          v = dv.getInt32(at, le);
-          break;
-        case 'uint':
-        case 'uint32':
-          v = dv.getUint32(at, le);
-          break;
-        case 'float':
-        case 'float32':
-          v = dv.getFloat32(at, le);
-          break;
-        default:
-          v = dv.getFloat64(at, le);
-      }
-      at += s;
+      const [size, get] = PLY_TYPES[type]!;
+      if (off + size > view.byteLength) bad('truncated PLY file');
+      const v = get(view, off, le);
+      off += size;
       return v;
     };
-    try {
-      for (const el of elements) {
-        for (let i = 0; i < el.count; i++) {
-          const rec: Record<string, number | number[]> = {};
-          for (const p of el.props) {
-            if (p.list) {
-              const n = read(p.list.count);
-              const idx: number[] = [];
-              for (let k = 0; k < n; k++) idx.push(read(p.list.item));
-              rec[p.name] = idx;
-            } else rec[p.name] = read(p.type);
-          }
-          if (el.name === 'vertex') positions.push(rec.x as number, rec.y as number, rec.z as number);
-          else if (el.name === 'face') addFace((rec.vertex_indices ?? rec.vertex_index) as number[]);
-        }
+    for (const el of elements) {
+      if (el !== vertex && el !== face) {
+        off = skipPlyElement(el, view, off, le, path);
+        continue;
       }
-    } catch (e) {
-      if (e instanceof RangeError) throw new Error(`${path}: truncated PLY file`);
-      throw e;
+      for (let i = 0; i < el.count; i++) {
+        const rec = new Map<string, number | number[]>();
+        for (const p of el.props) {
+          if (p.list) {
+            const n = read(p.list.count);
+            const step = PLY_TYPES[p.list.item]![0];
+            if (!(Number.isInteger(n) && n >= 0 && off + n * step <= view.byteLength)) bad('truncated PLY file');
+            const idx: number[] = [];
+            for (let k = 0; k < n; k++) idx.push(read(p.list.item));
+            rec.set(p.name, idx);
+          } else rec.set(p.name, read(p.type));
+        }
+        onRecord(el, i, rec);
+      }
     }
   }
-  if (positions.length === 0 || faces.length === 0) throw new Error(`${path}: the PLY has no vertices or no faces`);
-  return { positions: Float64Array.from(positions), faces: Uint32Array.from(faces) };
+  return { positions, faces: Uint32Array.from(faces) };
 }
 
 /** Skinning weights for arbitrary points: those of the nearest source vertex (uniform-grid search). */

@@ -1,9 +1,13 @@
 /**
  * Standard 3DGS `.ply` files: one `vertex` element with x, y, z, [nx, ny, nz], f_dc_0..2, f_rest_0..(3(K−1)−1),
  * opacity (logit), scale_0..2 (log), rot_0..3 (wxyz, unnormalised). f_rest is channel-major: f_rest[c·(K−1) + k−1]
- * is coefficient k of channel c. Reads binary little-endian and ASCII; writes binary little-endian (float32).
+ * is coefficient k of channel c. Reads binary (little- or big-endian) and ASCII; writes binary little-endian
+ * (float32). Reading is strict (see decodePly): malformed, truncated or non-finite files are FormatErrors.
  */
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { FormatError, InputError } from '../io/errors.js';
+import { describeFsError, writeFileAtomic } from '../io/node/atomic.js';
+import { parsePlyHeader, PLY_NUMBER_RE, PLY_TYPES, skipPlyElement } from '../io/ply.js';
 import type { SplatScene } from './reference.js';
 
 /** Gaussians as stored in a PLY (raw, pre-activation values). */
@@ -19,114 +23,91 @@ export interface PlyGaussians {
   rotations: Float32Array;
 }
 
-const TYPES: Record<string, [number, (v: DataView, o: number) => number]> = {
-  char: [1, (v, o) => v.getInt8(o)],
-  int8: [1, (v, o) => v.getInt8(o)],
-  uchar: [1, (v, o) => v.getUint8(o)],
-  uint8: [1, (v, o) => v.getUint8(o)],
-  short: [2, (v, o) => v.getInt16(o, true)],
-  int16: [2, (v, o) => v.getInt16(o, true)],
-  ushort: [2, (v, o) => v.getUint16(o, true)],
-  uint16: [2, (v, o) => v.getUint16(o, true)],
-  int: [4, (v, o) => v.getInt32(o, true)],
-  int32: [4, (v, o) => v.getInt32(o, true)],
-  uint: [4, (v, o) => v.getUint32(o, true)],
-  uint32: [4, (v, o) => v.getUint32(o, true)],
-  float: [4, (v, o) => v.getFloat32(o, true)],
-  float32: [4, (v, o) => v.getFloat32(o, true)],
-  double: [8, (v, o) => v.getFloat64(o, true)],
-  float64: [8, (v, o) => v.getFloat64(o, true)],
-};
-
-interface Element {
-  name: string;
-  count: number;
-  props: { name: string; type: string }[];
-}
+const GAUSSIAN_PROPS = 'x y z f_dc_0..2 opacity scale_0..2 rot_0..3';
 
 export function readPly(path: string): PlyGaussians {
   let bytes: Buffer;
   try {
     bytes = readFileSync(path);
   } catch (e) {
-    throw new Error(`cannot read ${path}: ${(e as Error).message}`);
+    throw new InputError(`cannot read ${path}: ${describeFsError(e)}`);
   }
   return decodePly(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), path);
 }
 
+/**
+ * Decode a standard 3DGS PLY. Strict: the vertex count must fit the file, the Gaussian properties must be there
+ * (a mesh or a plain point cloud is refused, saying so), and every value used must be finite, with scales whose
+ * exponential is a positive float32 and non-zero rotations.
+ */
 export function decodePly(bytes: Uint8Array, source = '.ply data'): PlyGaussians {
-  const headEnd = findHeaderEnd(bytes);
-  if (headEnd < 0) throw new Error(`${source}: not a PLY file (no 'ply' magic or no 'end_header' line)`);
-  const header = new TextDecoder('latin1').decode(bytes.subarray(0, headEnd));
-  const lines = header.split(/\r?\n/).map((l) => l.trim());
-  if (lines[0] !== 'ply') throw new Error(`${source}: not a PLY file (first line is '${lines[0]}')`);
-  let format = '';
-  const elements: Element[] = [];
-  for (const line of lines.slice(1)) {
-    const w = line.split(/\s+/);
-    if (w[0] === 'format') format = w[1] ?? '';
-    else if (w[0] === 'element') elements.push({ name: w[1] ?? '', count: Number(w[2]), props: [] });
-    else if (w[0] === 'property') {
-      const el = elements[elements.length - 1];
-      if (!el) throw new Error(`${source}: 'property' before any 'element' in the header`);
-      if (w[1] === 'list')
-        throw new Error(`${source}: list property '${w[4]}' of element '${el.name}' is not supported`);
-      if (!TYPES[w[1] ?? '']) throw new Error(`${source}: unknown property type '${w[1]}' for '${w[2]}'`);
-      el.props.push({ type: w[1]!, name: w[2]! });
-    }
-  }
-  if (format !== 'binary_little_endian' && format !== 'ascii') {
-    throw new Error(`${source}: unsupported PLY format '${format}' (binary_little_endian or ascii only)`);
-  }
+  const bad = (why: string): never => {
+    throw new FormatError(source, why);
+  };
+  const { format, elements, bodyStart } = parsePlyHeader(bytes, source);
   const vi = elements.findIndex((e) => e.name === 'vertex');
-  if (vi < 0) throw new Error(`${source}: no 'vertex' element`);
+  if (vi < 0) bad(`no 'vertex' element: not a 3DGS PLY (${GAUSSIAN_PROPS})`);
   const vertex = elements[vi]!;
+  const names = new Set(vertex.props.map((p) => p.name));
+  const isMesh = elements.some((e) => e.name === 'face' && e.count > 0);
+  if (!['f_dc_0', 'opacity', 'scale_0', 'rot_0'].some((k) => names.has(k))) {
+    bad(
+      (isMesh
+        ? 'a triangle mesh (vertices and faces), not 3DGS Gaussians'
+        : 'a point cloud without Gaussian properties, not 3DGS Gaussians') +
+        `: render takes splats with ${GAUSSIAN_PROPS} (\`animgs prep\` writes canonical_gaussians.ply)`,
+    );
+  }
+  const required = ['x', 'y', 'z', 'f_dc_0', 'f_dc_1', 'f_dc_2', 'opacity'];
+  for (let k = 0; k < 3; k++) required.push(`scale_${k}`);
+  for (let k = 0; k < 4; k++) required.push(`rot_${k}`);
+  const missing = required.filter((k) => !names.has(k));
+  if (missing.length) bad(`vertex properties missing: ${missing.join(', ')} (a 3DGS PLY has ${GAUSSIAN_PROPS})`);
+  if (vertex.props.some((p) => p.list)) bad(`the vertex element has a list property; 3DGS vertices have scalars only`);
   const n = vertex.count;
-  if (!Number.isInteger(n) || n < 0) throw new Error(`${source}: bad vertex count '${vertex.count}'`);
+  if (n === 0) bad('holds no Gaussians (element vertex 0)');
+  let rest = 0;
+  while (names.has(`f_rest_${rest}`)) rest++;
+  if (![0, 9, 24, 45].includes(rest)) bad(`${rest} f_rest properties; expected 0, 9, 24 or 45 (SH degree 0–3)`);
   const np = vertex.props.length;
-  const values = new Float64Array(n * np);
+  const le = format !== 'binary_big_endian';
+  let values: Float64Array;
   if (format === 'ascii') {
-    const body = new TextDecoder('latin1').decode(bytes.subarray(headEnd)).split(/\r?\n/);
+    const body = new TextDecoder('latin1').decode(bytes.subarray(bodyStart)).split(/\r?\n/);
     let line = 0;
     for (const el of elements.slice(0, vi)) line += el.count;
+    if (line + n > body.length) bad(`the header announces ${n} vertices but the file has ${body.length - line} lines`);
+    values = new Float64Array(n * np);
     for (let i = 0; i < n; i++) {
       const w = (body[line + i] ?? '').trim().split(/\s+/);
-      if (w.length < np) throw new Error(`${source}: vertex ${i} has ${w.length} values, expected ${np}`);
-      for (let k = 0; k < np; k++) values[i * np + k] = Number(w[k]);
+      if (w.length < np) bad(`vertex ${i} has ${w.length} values, expected ${np}`);
+      for (let k = 0; k < np; k++) {
+        const t = w[k]!;
+        const v = PLY_NUMBER_RE.test(t) ? Number(t) : NaN;
+        if (Number.isNaN(v) && !/^[+-]?nan$/i.test(t)) bad(`vertex ${i}: '${t.slice(0, 20)}' is not a number`);
+        values[i * np + k] = v;
+      }
     }
   } else {
-    let off = headEnd;
-    for (const el of elements.slice(0, vi)) off += el.count * el.props.reduce((s, p) => s + TYPES[p.type]![0], 0);
-    const stride = vertex.props.reduce((s, p) => s + TYPES[p.type]![0], 0);
-    if (bytes.byteLength - off < n * stride) {
-      throw new Error(
-        `${source}: truncated: ${n} vertices of ${stride} bytes need ${n * stride} bytes, found ${bytes.byteLength - off}`,
-      );
-    }
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    let off = bodyStart;
+    for (const el of elements.slice(0, vi)) off = skipPlyElement(el, view, off, le, source);
+    const stride = vertex.props.reduce((s, p) => s + PLY_TYPES[p.type]![0], 0);
+    if (bytes.byteLength - off < n * stride) {
+      bad(`truncated: ${n} vertices of ${stride} bytes need ${n * stride} bytes, found ${bytes.byteLength - off}`);
+    }
+    values = new Float64Array(n * np);
     const offs: number[] = [];
     let s = 0;
-    for (const p of vertex.props) (offs.push(s), (s += TYPES[p.type]![0]));
+    for (const p of vertex.props) (offs.push(s), (s += PLY_TYPES[p.type]![0]));
+    const readers = vertex.props.map((p) => PLY_TYPES[p.type]![1]);
     for (let i = 0; i < n; i++) {
       const base = off + i * stride;
-      for (let k = 0; k < np; k++) values[i * np + k] = TYPES[vertex.props[k]!.type]![1](view, base + offs[k]!);
+      for (let k = 0; k < np; k++) values[i * np + k] = readers[k]!(view, base + offs[k]!, le);
     }
   }
   const idx = new Map(vertex.props.map((p, k) => [p.name, k]));
-  const col = (name: string): number => {
-    const k = idx.get(name);
-    if (k === undefined) {
-      throw new Error(
-        `${source}: vertex property '${name}' missing (a 3DGS PLY has x y z f_dc_0..2 opacity scale_0..2 rot_0..3)`,
-      );
-    }
-    return k;
-  };
-  let rest = 0;
-  while (idx.has(`f_rest_${rest}`)) rest++;
-  if (rest % 3 !== 0 || ![0, 9, 24, 45].includes(rest)) {
-    throw new Error(`${source}: ${rest} f_rest properties; expected 0, 9, 24 or 45 (SH degree 0–3)`);
-  }
+  const col = (name: string): number => idx.get(name)!;
   const K = 1 + rest / 3;
   const g: PlyGaussians = {
     count: n,
@@ -143,36 +124,34 @@ export function decodePly(bytes: Uint8Array, source = '.ply data'): PlyGaussians
   const cop = col('opacity');
   const csc = [0, 1, 2].map((c) => col(`scale_${c}`));
   const crot = [0, 1, 2, 3].map((c) => col(`rot_${c}`));
+  const used = [...cx, ...cdc, ...crest, cop, ...csc, ...crot];
   for (let i = 0; i < n; i++) {
     const v = (k: number) => values[i * np + k]!;
+    for (const k of used) {
+      const x = Math.fround(v(k));
+      if (x - x !== 0) bad(`Gaussian ${i} has ${String(x)} in '${vertex.props[k]!.name}'; every value must be finite`);
+    }
     for (let a = 0; a < 3; a++) g.means[3 * i + a] = v(cx[a]!);
     for (let c = 0; c < 3; c++) {
       g.sh[i * K * 3 + c] = v(cdc[c]!);
       for (let k = 1; k < K; k++) g.sh[(i * K + k) * 3 + c] = v(crest[c * (K - 1) + k - 1]!);
     }
     g.opacityLogits[i] = v(cop);
-    for (let a = 0; a < 3; a++) g.logScales[3 * i + a] = v(csc[a]!);
-    for (let a = 0; a < 4; a++) g.rotations[4 * i + a] = v(crot[a]!);
-  }
-  for (let i = 0; i < g.means.length; i++) {
-    if (!Number.isFinite(g.means[i]!))
-      throw new Error(`${source}: vertex ${Math.floor(i / 3)} has a non-finite position`);
+    for (let a = 0; a < 3; a++) {
+      const ls = v(csc[a]!);
+      // exp(scale) must be a positive, finite float32
+      if (!(ls > -87 && ls < 88)) bad(`Gaussian ${i} has scale_${a} = ${ls}: log scales must lie in (−87, 88)`);
+      g.logScales[3 * i + a] = ls;
+    }
+    let q2 = 0;
+    for (let a = 0; a < 4; a++) {
+      const q = v(crot[a]!);
+      g.rotations[4 * i + a] = q;
+      q2 += q * q;
+    }
+    if (!(q2 > 1e-30) || !Number.isFinite(q2)) bad(`Gaussian ${i} has a zero (or overflowing) rotation quaternion`);
   }
   return g;
-}
-
-function findHeaderEnd(b: Uint8Array): number {
-  if (b[0] !== 0x70 || b[1] !== 0x6c || b[2] !== 0x79) return -1; // "ply"
-  const tag = 'end_header';
-  const lim = Math.min(b.length, 1 << 20);
-  outer: for (let i = 0; i + tag.length < lim; i++) {
-    for (let k = 0; k < tag.length; k++) if (b[i + k] !== tag.charCodeAt(k)) continue outer;
-    let j = i + tag.length;
-    if (b[j] === 0x0d) j++;
-    if (b[j] !== 0x0a) return -1;
-    return j + 1;
-  }
-  return -1;
 }
 
 export function encodePly(g: PlyGaussians): Uint8Array {
@@ -207,9 +186,7 @@ export function encodePly(g: PlyGaussians): Uint8Array {
 
 /** Write atomically (temporary file, then rename). */
 export function writePly(path: string, g: PlyGaussians): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, encodePly(g));
-  renameSync(tmp, path);
+  writeFileAtomic(path, encodePly(g));
 }
 
 /** Activate: exp scales, sigmoid opacity, normalise quaternions; colours as SH of the stored degree. */

@@ -166,7 +166,7 @@ describe('capture layouts', () => {
     const bad = ds.items[0]!;
     writeFileSync(bad.imagePath, 'not a jpeg');
     await expect(ds.load(bad)).rejects.toThrow(
-      new RegExp(`cannot decode image ${bad.imagePath.replace(/[/.]/g, '\\$&')}`),
+      new RegExp(`${bad.imagePath.replace(/[/.]/g, '\\$&')}: cannot decode the image`),
     );
     expect(() => new CaptureDataset({ layout: 'thuman4', dataDir: dir, frameRange: [0, 5] })).toThrow(/frame 3/);
   });

@@ -57,7 +57,7 @@ describe('3DGS PLY', () => {
     writeFileSync(p, 'hello');
     expect(() => readPly(p)).toThrow(/bad\.ply: not a PLY file/);
     writeFileSync(p, 'ply\nformat ascii 1.0\nelement vertex 1\nproperty float x\nend_header\n1\n');
-    expect(() => readPly(p)).toThrow(/bad\.ply: vertex property 'y' missing/);
+    expect(() => readPly(p)).toThrow(/bad\.ply: a point cloud without Gaussian properties/);
     const good = encodePly(sceneToPly(randomScene({ n: 3, seed: 1 })));
     writeFileSync(p, good.subarray(0, good.length - 10));
     expect(() => readPly(p)).toThrow(/bad\.ply: truncated/);
