@@ -9,7 +9,9 @@ import { frameParams, readPoseSequence } from '../body/poses.js';
 import type { HandPoseType } from '../body/hands.js';
 import type { SmplxParams } from '../body/forward.js';
 import { buildSyntheticBody, writeSyntheticBody } from '../body/synthetic.js';
+import { InputError } from '../io/errors.js';
 import { writeMesh } from '../io/mesh.js';
+import { checkOutputFile } from '../io/node/atomic.js';
 
 const HAND_TYPES: HandPoseType[] = ['ori', 'fist', 'normal', 'zero'];
 
@@ -31,11 +33,15 @@ export interface ExportBodyOptions {
   frame?: number;
   canonical?: boolean;
   handPoseType?: HandPoseType;
+  /** Overwrite an existing output. */
+  force?: boolean;
 }
 
 /** Load the model (and a pose frame), pose it and write the mesh; returns a one-line summary. */
 export function exportBody(o: ExportBodyOptions): string {
-  if (!/\.(obj|ply)$/i.test(o.out)) throw new Error(`--out ${o.out}: use a .obj or .ply file name`);
+  if (!/\.(obj|ply)$/i.test(o.out)) throw new InputError(`--out ${o.out}: use a .obj or .ply file name`);
+  if (o.frame !== undefined && !o.poses) throw new InputError('--frame needs --poses FILE');
+  checkOutputFile(o.out, { force: !!o.force, what: 'mesh' });
   const model = loadSmplxModel(o.model);
   let params: SmplxParams = {};
   let what = o.canonical ? 'canonical pose' : 'rest pose';
@@ -44,10 +50,17 @@ export function exportBody(o: ExportBodyOptions): string {
     const seq = readPoseSequence(o.poses, { frameRange: [frame, frame + 1], handPoseType: o.handPoseType ?? 'ori' });
     params = frameParams(seq, 0);
     what = `${seq.format} frame ${frame} of ${o.poses}${o.canonical ? ' (its shape in the canonical pose)' : ''}`;
-  } else if (o.frame !== undefined) {
-    throw new Error('--frame needs --poses FILE');
   }
   const mesh = bodyMesh(model, params, { canonical: o.canonical ?? false });
+  const p = mesh.positions;
+  for (let i = 0; i < p.length; i++) {
+    if (!Number.isFinite(p[i]!)) {
+      throw new InputError(
+        `the posed body has a non-finite vertex ${Math.floor(i / 3)}: ${o.model}${o.poses ? ` or ${o.poses}` : ''} ` +
+          `holds values that overflow (refusing to write ${o.out})`,
+      );
+    }
+  }
   writeMesh(o.out, mesh);
   return `wrote ${o.out}: ${model.numVertices} vertices, ${model.faces.length / 3} faces (${what})`;
 }
@@ -59,7 +72,10 @@ export function registerBodyCommands(program: Command): void {
     .command('synth')
     .description('write the synthetic SMPL-X-compatible body model (.npz in the SMPL-X layout)')
     .requiredOption('--out <file>', 'output .npz, e.g. synthetic_smplx.npz')
-    .action((opts: { out: string }) => {
+    .option('--force', 'overwrite an existing file')
+    .action((opts: { out: string; force?: boolean }) => {
+      if (!opts.out.toLowerCase().endsWith('.npz')) throw new InputError(`--out ${opts.out}: use a .npz file name`);
+      checkOutputFile(opts.out, { force: !!opts.force, what: 'body model' });
       const b = buildSyntheticBody();
       writeSyntheticBody(opts.out, b);
       const V = b.arrays['v_template']!.shape[0];
@@ -75,6 +91,7 @@ export function registerBodyCommands(program: Command): void {
     .option('--frame <index>', 'frame of the pose sequence (default 0)', nonNegativeInt)
     .option('--canonical', 'the canonical pose (legs spread 25 degrees; the frame’s shape, jaw and expression)')
     .option('--hand-pose-type <type>', `hands: ${HAND_TYPES.join(' | ')} (default ori)`, handType)
+    .option('--force', 'overwrite an existing file')
     .action((opts: ExportBodyOptions) => {
       console.log(exportBody(opts));
     });

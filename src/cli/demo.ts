@@ -4,16 +4,16 @@
  * maps, pose PCA), and render the canonical Gaussian map skinned to a captured frame beside the captured photo
  * (<out>/preview.png). Later issues grow it into training and animating the avatar.
  */
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import sharp from 'sharp';
 import { loadSmplxModel } from '../body/model.js';
 import { readCalibrationJson } from '../data/camera.js';
 import { readSmplParams } from '../data/smpl-params.js';
-import { SYNTH_PRESETS, synthesizeCapture } from '../data/synth/capture.js';
+import { checkSynthTarget, SYNTH_PRESETS, synthesizeCapture, type SynthOptions } from '../data/synth/capture.js';
 import { posedMapScene, renderPreview } from '../demo/preview.js';
 import { getGpu } from '../gpu/index.js';
+import { checkOutputFile, writeAtomicWith } from '../io/node/atomic.js';
 import { prepare } from '../prep/prep.js';
 import { doctor } from './doctor.js';
 
@@ -28,22 +28,40 @@ export interface DemoOptions {
 
 export async function runDemo(opt: DemoOptions): Promise<string> {
   const log = opt.log ?? console.log;
+  const out = opt.out;
+  const file = join(out, 'preview.png');
+  const synthOpt: SynthOptions = { ...SYNTH_PRESETS.small!, out, seed: 1, force: !!opt.fresh, forceFlag: '--fresh' };
+  // the folder must be new, this demo's capture (complete or interrupted), or --fresh: checked before any work
+  const state = checkSynthTarget(synthOpt);
+  checkOutputFile(file, { force: true, what: 'preview' });
   const gpu = await getGpu();
   const t0 = performance.now();
   const secs = () => `${((performance.now() - t0) / 1000).toFixed(1)} s`;
-  const out = opt.out;
-  if (opt.fresh || !existsSync(join(out, 'synth.json'))) {
-    log(`demo: writing the synthetic capture (small preset) to ${out}`);
-    const r = await synthesizeCapture(gpu, { ...SYNTH_PRESETS.small!, out, seed: 1 });
-    log(`demo: ${r.cameras.length} cameras × ${r.frames} frames written (${secs()})`);
-  } else {
-    log(`demo: reusing the capture in ${out} (--fresh rewrites it)`);
+  if (state.kind === 'complete' && !opt.fresh) log(`demo: reusing the capture in ${out} (--fresh rewrites it)`);
+  else {
+    log(
+      state.kind === 'partial' && !opt.fresh
+        ? `demo: finishing the interrupted synthetic capture in ${out}`
+        : `demo: writing the synthetic capture (small preset) to ${out}`,
+    );
+    const r = await synthesizeCapture(gpu, synthOpt);
+    log(`demo: ${r.cameras.length} cameras × ${r.frames} frames, ${r.rendered} views rendered (${secs()})`);
   }
   const model = loadSmplxModel(join(out, 'smplx_model.npz'));
   const smpl = readSmplParams(join(out, 'smpl_params.npz'));
   log('demo: preprocessing (canonical Gaussian maps, posed position maps, pose PCA)');
-  const prep = await prepare(gpu, { dataDir: out, model, smpl, size: opt.mapSize ?? 512 });
-  log(`demo: ${prep.gaussians} Gaussians in the canonical maps, ${prep.poseMaps} posed maps (${secs()})`);
+  const prep = await prepare(gpu, {
+    dataDir: out,
+    model,
+    smpl,
+    size: opt.mapSize ?? 512,
+    force: !!opt.fresh,
+    forceFlag: '--fresh',
+  });
+  log(
+    `demo: ${prep.gaussians} Gaussians in the canonical maps, ${prep.poseMaps} posed maps` +
+      `${prep.reused ? ` (+${prep.reused} kept)` : ''} (${secs()})`,
+  );
 
   const frame = Math.min(smpl.length - 1, Math.floor(smpl.length / 2));
   const cams = readCalibrationJson(join(out, 'calibration.json'));
@@ -58,14 +76,15 @@ export async function runDemo(opt: DemoOptions): Promise<string> {
       rendered[3 * p + c] = Math.round(Math.min(1, Math.max(0, img.color[c * hw + p]!)) * 255);
   }
   const photo = join(out, 'images', cam.name, `${String(frame).padStart(8, '0')}.jpg`);
-  const file = join(out, 'preview.png');
-  await sharp({ create: { width: 2 * W, height: H, channels: 3, background: '#000' } })
-    .composite([
-      { input: photo, left: 0, top: 0 },
-      { input: rendered, raw: { width: W, height: H, channels: 3 }, left: W, top: 0 },
-    ])
-    .png()
-    .toFile(file);
+  await writeAtomicWith(file, (tmp) =>
+    sharp({ create: { width: 2 * W, height: H, channels: 3, background: '#000' } })
+      .composite([
+        { input: photo, left: 0, top: 0 },
+        { input: rendered, raw: { width: W, height: H, channels: 3 }, left: W, top: 0 },
+      ])
+      .png()
+      .toFile(tmp),
+  );
   log(
     `demo: frame ${frame}, camera ${cam.name}: captured photo | canonical Gaussian map skinned and splatted → ${file}`,
   );

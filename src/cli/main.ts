@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 /** The `animgs` command line. Each command lives in its own file and registers itself here. */
 import { Command } from 'commander';
+import { firstLine, isInputError } from '../io/errors.js';
+import { adoptParentTerminal, relaunchFiltered, runsCommandHere } from './launch.js';
 import { registerDoctor } from './doctor.js';
 import { registerDemo } from './demo.js';
 import { registerRender } from './render.js';
@@ -27,15 +29,33 @@ registerTrain(program);
 registerAnimate(program);
 registerEval(program);
 
-program
-  .parseAsync(process.argv)
-  .then(() => exitSoon())
-  .catch((e: unknown) => {
-    console.error(`animgs: ${e instanceof Error ? e.message : String(e)}`);
-    if (process.env.ANIMGS_DEBUG && e instanceof Error) console.error(e.stack);
-    process.exitCode = process.exitCode || 1;
-    exitSoon();
-  });
+if (runsCommandHere()) {
+  adoptParentTerminal();
+  process.on('unhandledRejection', (e) => fail(e));
+  process.on('uncaughtException', (e) => fail(e));
+  program
+    .parseAsync(process.argv)
+    .then(() => exitSoon())
+    .catch(fail);
+} else relaunchFiltered();
+
+/**
+ * One line for a user's mistake (a bad file, option or output: InputError, FormatError, ConfigError's list); an
+ * internal error gets its message and where to find the stack. ANIMGS_DEBUG=1 adds the stack trace to either.
+ */
+function fail(e: unknown): void {
+  const msg = e instanceof Error ? e.message : String(e);
+  if (isInputError(e)) console.error(`animgs: ${msg}`);
+  else {
+    console.error(
+      `animgs: ${firstLine(msg)}` +
+        (process.env.ANIMGS_DEBUG === '1' ? '' : ' (an internal error: run with ANIMGS_DEBUG=1 for the stack trace)'),
+    );
+  }
+  if (process.env.ANIMGS_DEBUG === '1' && e instanceof Error) console.error(e.stack);
+  process.exitCode = process.exitCode || 1;
+  exitSoon();
+}
 
 /** Dawn keeps worker threads alive; leave once the command is done and stdout has drained. */
 function exitSoon(): void {

@@ -1,14 +1,16 @@
 /** `animgs prep`: canonical Gaussian maps, posed position maps and the pose PCA of a capture. */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { SingleBar, Presets } from 'cli-progress';
 import type { Command } from 'commander';
-import { parse as parseYaml } from 'yaml';
+import { loadTrainConfig } from '../avatar/config-file.js';
 import { loadSmplxModel } from '../body/model.js';
 import { frameIds } from '../data/dataset.js';
 import { readSmplParams } from '../data/smpl-params.js';
 import { getGpu } from '../gpu/index.js';
-import { prepare } from '../prep/prep.js';
+import { InputError } from '../io/errors.js';
+import { checkPrepTarget, prepare, type PrepOptions } from '../prep/prep.js';
+import { frameIdsOf, intOption, parseFrameSpec } from './options.js';
+import { progress } from './progress.js';
 
 interface PrepFlags {
   data?: string;
@@ -18,31 +20,63 @@ interface PrepFlags {
   pcaFrames?: string;
   size: string;
   template?: string;
-  pca: string;
+  pca?: string;
+  out?: string;
   resume: boolean;
+  force?: boolean;
 }
 
-/** "a:b" or "a:b:step" (end exclusive) or "a,b,c". */
-export function parseFrameSpec(spec: string): number[] | [number, number, number] {
-  if (spec.includes(':')) {
-    const p = spec.split(':').map(Number);
-    if (p.length < 2 || p.length > 3 || p.some((v) => !Number.isInteger(v))) {
-      throw new Error(`--frames '${spec}': use start:end or start:end:step`);
+/** Everything `prepare` needs, read and checked from the flags (files parsed, frames in range), before the GPU. */
+export function prepOptionsFromFlags(flags: PrepFlags): Omit<PrepOptions, 'onStage' | 'onFrame' | 'onPca'> {
+  let dataDir = flags.data;
+  let cfgRange: number[] | string | undefined;
+  let cfgModel: string | undefined;
+  if (flags.config) {
+    const cfg = loadTrainConfig(flags.config);
+    dataDir ??= cfg.train.data.dataDir;
+    cfgRange = cfg.train.data.frameRange;
+    if (!flags.data) cfgModel = cfg.train.smplxModel;
+  }
+  if (!dataDir) throw new InputError('give --data <dir> (or --config with train.data.data_dir)');
+  if (!existsSync(dataDir) || !statSync(dataDir).isDirectory()) {
+    throw new InputError(`--data ${dataDir}: no such capture folder`);
+  }
+  const smplPath = join(dataDir, 'smpl_params.npz');
+  if (!existsSync(smplPath)) {
+    throw new InputError(`no SMPL-X fits at ${smplPath}: a capture needs its smpl_params.npz (see README)`);
+  }
+  const size = intOption(flags.size, '--size', { min: 32, max: 8192 })!;
+  if (size % 32 !== 0) throw new InputError(`--size ${size}: must be a multiple of 32 (e.g. 512 or 1024)`);
+  const pca = intOption(flags.pca, '--pca', { min: 0, max: 10_000 });
+  const frameSpec = flags.frames !== undefined ? parseFrameSpec(flags.frames, '--frames') : undefined;
+  const pcaSpec = flags.pcaFrames !== undefined ? parseFrameSpec(flags.pcaFrames, '--pca-frames') : undefined;
+  const smpl = readSmplParams(smplPath);
+  const model = loadSmplxModel(flags.model ?? cfgModel ?? join(dataDir, 'smplx_model.npz'));
+  let frames: number[];
+  if (frameSpec) frames = frameIdsOf(frameSpec, smpl.length, '--frames', smplPath);
+  else if (cfgRange !== undefined) {
+    frames = frameIds(cfgRange, smpl.length, dataDir);
+    const bad = frames.find((f) => f >= smpl.length);
+    if (bad !== undefined) {
+      throw new InputError(
+        `${flags.config}: train.data.frame_range reaches frame ${bad}, but ${smplPath} holds ${smpl.length} frames`,
+      );
     }
-    return [p[0]!, p[1]!, p[2] ?? 1];
-  }
-  const ids = spec.split(',').map(Number);
-  if (ids.some((v) => !Number.isInteger(v))) throw new Error(`--frames '${spec}': not a list of frame ids`);
-  return ids;
-}
-
-function framesFrom(spec: string | undefined, cfgRange: unknown, total: number, dataDir: string): number[] {
-  if (spec) {
-    const p = parseFrameSpec(spec);
-    return spec.includes(':') ? frameIds(p, total) : p;
-  }
-  if (cfgRange !== undefined) return frameIds(cfgRange as number[] | string, total, dataDir);
-  return frameIds(undefined, total);
+  } else frames = Array.from({ length: smpl.length }, (_, i) => i);
+  const pcaFrames = pcaSpec ? frameIdsOf(pcaSpec, smpl.length, '--pca-frames', smplPath) : frames;
+  return {
+    dataDir,
+    model,
+    smpl,
+    frames,
+    pcaFrames,
+    size,
+    templatePath: flags.template === 'none' ? null : flags.template,
+    ...(pca !== undefined ? { pcaComponents: pca } : {}),
+    ...(flags.out ? { outDir: flags.out } : {}),
+    resume: flags.resume,
+    force: !!flags.force,
+  };
 }
 
 export function registerPrep(program: Command): void {
@@ -50,81 +84,51 @@ export function registerPrep(program: Command): void {
     .command('prep')
     .description(
       'render the canonical front/back Gaussian maps, the per-frame posed position maps and the pose PCA of a capture ' +
-        '(writes <data>/smpl_pos_map/)',
+        '(writes <data>/smpl_pos_map/, or --out); an interrupted run resumes when run again',
     )
     .option('--data <dir>', 'capture folder (holds smpl_params.npz)')
     .option('--config <yaml>', 'a reference-style avatar.yaml: takes train.data.data_dir and train.data.frame_range')
-    .option('--model <file>', 'SMPL-X model (.npz/.pkl); default <data>/smplx_model.npz when present')
-    .option('--frames <spec>', 'frames for posed maps: start:end[:step] or a,b,c (default: config frame_range or all)')
+    .option('--model <file>', 'SMPL-X model (.npz/.pkl); default <data>/smplx_model.npz')
+    .option('--frames <spec>', 'frames for posed maps: start:end[:step] (end exclusive) or a,b,c (default: all)')
     .option('--pca-frames <spec>', 'frames the PCA is fitted on (default: the --frames)')
-    .option('--size <n>', 'canonical map side in pixels', '1024')
+    .option('--size <n>', 'canonical map side in pixels, a multiple of 32', '1024')
     .option('--template <ply>', "template mesh (default <data>/template.ply if present; 'none' for SMPL-X)")
-    .option('--pca <k>', 'PCA components (0 = skip)', '20')
+    .option('--pca <k>', 'PCA components (0 = skip; default 20, or frames − 1 when fewer)')
+    .option('--out <dir>', 'output folder (default <data>/smpl_pos_map; e.g. for a read-only dataset)')
     .option('--no-resume', 'recompute posed maps that already exist')
+    .option('--force', 'replace outputs made with other settings or inputs (default: refuse)')
     .action(async (flags: PrepFlags) => {
-      let dataDir = flags.data;
-      let cfgRange: unknown;
-      if (flags.config) {
-        const cfg = parseYaml(readFileSync(flags.config, 'utf8')) as { train?: { data?: Record<string, unknown> } };
-        const d = cfg?.train?.data;
-        if (!d) throw new Error(`${flags.config}: no train.data section`);
-        dataDir ??= d.data_dir as string | undefined;
-        cfgRange = d.frame_range;
-      }
-      if (!dataDir) throw new Error('give --data <dir> (or --config with train.data.data_dir)');
-      const smplPath = join(dataDir, 'smpl_params.npz');
-      if (!existsSync(smplPath)) throw new Error(`no SMPL-X fits at ${smplPath}`);
-      const modelPath = flags.model ?? join(dataDir, 'smplx_model.npz');
-      const model = loadSmplxModel(modelPath);
-      const smpl = readSmplParams(smplPath);
-      const frames = framesFrom(flags.frames, cfgRange, smpl.length, dataDir);
-      const pcaFrames = flags.pcaFrames ? framesFrom(flags.pcaFrames, undefined, smpl.length, dataDir) : frames;
-      const size = Number(flags.size);
-      if (!Number.isInteger(size) || size % 32 !== 0)
-        throw new Error(`--size must be a multiple of 32, got ${flags.size}`);
+      const opt = prepOptionsFromFlags(flags);
+      checkPrepTarget(opt); // refuses (or, with --force, clears) before the GPU starts
       const gpu = await getGpu();
-      const bar = new SingleBar(
-        { format: '  {what} [{bar}] {value}/{total} | {eta_formatted} left', etaBuffer: 50 },
-        Presets.shades_classic,
-      );
-      let started = false;
+      const bar = progress({ prefix: 'prep' });
+      let current = '';
       const t0 = performance.now();
       const res = await prepare(gpu, {
-        dataDir,
-        model,
-        smpl,
-        frames,
-        pcaFrames,
-        size,
-        templatePath: flags.template === 'none' ? null : flags.template,
-        pcaComponents: Number(flags.pca),
-        resume: flags.resume,
+        ...opt,
+        force: false, // cleared above
         onStage: (s) => {
-          if (started) {
-            bar.stop();
-            started = false;
-          }
+          bar.stop();
+          current = '';
           console.log(`prep: ${s}`);
         },
         onFrame: (done, total) => {
-          if (!started) {
-            bar.start(total, 0, { what: 'posed maps' });
-            started = true;
-          }
+          if (current !== 'posed') bar.start('posed maps', total, done - 1);
+          current = 'posed';
           bar.update(done);
         },
         onPca: (done, total) => {
-          if (!started) {
-            bar.start(total, 0, { what: 'PCA Gram rows' });
-            started = true;
-          }
+          if (current !== 'pca') bar.start('PCA Gram rows', total, done - 1);
+          current = 'pca';
           bar.update(done);
         },
       });
-      if (started) bar.stop();
+      bar.stop();
       console.log(
         `prep: done in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${res.gaussians} Gaussians, ` +
-          `${res.poseMaps} posed maps written, ${res.pca ? `PCA ${res.pca.count} components, ` : ''}output ${res.outDir}`,
+          `${res.poseMaps} posed maps written${res.reused ? ` (${res.reused} kept from an earlier run)` : ''}, ` +
+          `${res.pca ? `PCA ${res.pca.count} components, ` : ''}output ${res.outDir}` +
+          (res.gaussianPly ? `; view the canonical Gaussians: animgs render ${res.gaussianPly} --camera ...` : ''),
       );
     });
 }

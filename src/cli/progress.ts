@@ -15,7 +15,7 @@ export interface Progress {
 export function progress(
   opt: { tty?: boolean; intervalMs?: number; log?: (line: string) => void; prefix?: string } = {},
 ): Progress {
-  const tty = opt.tty ?? !!process.stdout.isTTY;
+  const tty = opt.tty ?? !!process.stderr.isTTY; // the bar draws on stderr
   const prefix = opt.prefix ? `${opt.prefix}: ` : '';
   if (tty) {
     const bar = new SingleBar(

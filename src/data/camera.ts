@@ -123,8 +123,12 @@ export function checkCamera(cam: Camera, where: string): Camera {
 }
 
 /** One camera of a calibration file: { K, R, T, imgSize: [w, h] } (extra keys such as distortion are ignored). */
-export function parseCameraEntry(name: string, c: unknown, source: string): Camera {
-  const where = `${source}: camera '${name}'`;
+export function parseCameraEntry(
+  name: string,
+  c: unknown,
+  source: string,
+  where = `${source}: camera '${name}'`,
+): Camera {
   if (typeof c !== 'object' || c === null || Array.isArray(c)) {
     throw new FormatError(where, `expected an object with K, R, T and imgSize, got ${brief(c)}`);
   }
@@ -180,7 +184,11 @@ export function parseCameraJson(text: string, source: string, cam?: string): Cam
   const o = obj as Record<string, unknown>;
   if ('K' in o || 'R' in o || 'width' in o) {
     if (cam !== undefined) throw new InputError(`--cam ${cam}: ${source} holds a single camera, not a calibration`);
-    return parseCameraEntry('camera', { ...o, imgSize: [o.width, o.height] }, source);
+    for (const k of ['width', 'height']) {
+      if (typeof o[k] !== 'number')
+        throw new FormatError(source, `'${k}' must be a positive integer, got ${brief(o[k])}`);
+    }
+    return parseCameraEntry('camera', { ...o, imgSize: [o.width, o.height] }, source, source);
   }
   const cams = parseCalibrationJson(text, source);
   const names = cams.map((c) => c.name);

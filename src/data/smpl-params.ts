@@ -90,7 +90,9 @@ function smplParamsFrom(npz: NpzFile, path: string): SmplParamSequence {
     const widthOk = spec.key === 'expression' ? size >= 1 && size <= 400 : size === spec.size;
     if (a.shape[0] !== N || a.shape.length < 2 || !widthOk) {
       const want = spec.key === 'expression' ? `(${N}, 1..400)` : `(${N}, ${spec.size})`;
-      bad(`'${spec.key}' has shape [${a.shape}], expected ${want} (${N} frames, as body_pose)`);
+      bad(
+        `'${spec.key}' has shape [${a.shape}], expected ${want}${spec.key === 'body_pose' ? '' : ' (as many frames as body_pose)'}`,
+      );
     }
     arrays.set(spec.field, { size, data: asF32(a) });
   }

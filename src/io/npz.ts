@@ -91,6 +91,8 @@ export interface NpzWriteOptions {
   arrayOptions?: Record<string, NpyWriteOptions>;
 }
 
+const ZIP_EPOCH = new Date(2000, 0, 1);
+
 export function encodeNpz(arrays: Record<string, NdArray>, options: NpzWriteOptions = {}): Uint8Array {
   const zippable: Zippable = {};
   for (const [name, a] of Object.entries(arrays)) {
@@ -99,7 +101,8 @@ export function encodeNpz(arrays: Record<string, NdArray>, options: NpzWriteOpti
       { level: options.compress ? ((options.level ?? 6) as 6) : 0 },
     ];
   }
-  return zipSync(zippable);
+  // a fixed timestamp: the same arrays give the same bytes (reproducible outputs, comparable reruns)
+  return zipSync(zippable, { mtime: ZIP_EPOCH });
 }
 
 /** Write an .npz atomically (temporary file, then rename). */

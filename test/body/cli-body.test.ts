@@ -28,7 +28,8 @@ describe('animgs body export', () => {
     const ply = join(dir, 'b.ply');
     expect(exportBody({ model, out: ply, poses, frame: 1 })).toMatch(/smpl_params frame 1/);
     expect(readFileSync(ply).subarray(0, 3).toString()).toBe('ply');
-    expect(exportBody({ model, out: obj, canonical: true })).toMatch(/canonical pose/);
+    expect(() => exportBody({ model, out: obj, canonical: true })).toThrow(/a\.obj already exists: use --force/);
+    expect(exportBody({ model, out: obj, canonical: true, force: true })).toMatch(/canonical pose/);
     expect(() => exportBody({ model, out: join(dir, 'x.stl') })).toThrow(/use a \.obj or \.ply/);
     expect(() => exportBody({ model, out: obj, frame: 2 })).toThrow(/--frame needs --poses/);
   });

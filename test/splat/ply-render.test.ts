@@ -130,7 +130,7 @@ describe('animgs render', () => {
         '--out',
         join(dir, 'x.png'),
       ]),
-    ).rejects.toThrow(/bad\.json: 'K' must be 3×3/);
+    ).rejects.toThrow(/bad\.json: 'K' must be a 3×3 matrix/);
     expect(readFileSync(join(dir, 'o.png')).length).toBeGreaterThan(50);
   });
 });

@@ -9,17 +9,24 @@
  *   <out>/smpl_params.npz             the training motion (walk, arm swings, squat)
  *   <out>/smplx_model.npz             the synthetic body in the SMPL-X .npz layout (load it as the SMPL-X model)
  *   <out>/poses_test.npz              a held-out motion in the smpl_params layout, for animation tests
- *   <out>/synth.json                  the settings it was made with
+ *   <out>/synth.json                  the settings it was made with (written last: the capture is complete)
  *
- * Deterministic from the seed (motions, palette, betas).
+ * Deterministic from the seed (motions, palette, betas). Safe to interrupt: every file is written atomically, a
+ * stage marker (.animgs-synth.json) records the settings before the first image, and a rerun with the same settings
+ * renders only the (frame, camera) pairs whose files are missing, giving the same bytes as an uninterrupted run. A
+ * folder holding anything else (another capture, other settings, foreign files) is refused unless `force`, which
+ * replaces the capture (and removes images/ and masks/ entirely, so no camera folders of a larger run remain).
  */
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { smplxForward, type SmplxParams } from '../../body/forward.js';
 import type { SmplxModel } from '../../body/model.js';
 import { buildSyntheticBody, syntheticSmplxModel, writeSyntheticBody } from '../../body/synthetic.js';
 import type { Gpu } from '../../gpu/index.js';
+import { InputError } from '../../io/errors.js';
 import { writeImage8 } from '../../io/image.js';
+import { checkOutputDir, removeStaleTemps, writeFileAtomic } from '../../io/node/atomic.js';
+import { beginStage, completeStage, differences, readStage, type StageParams } from '../../io/node/stage.js';
 import { meshNormals } from '../../prep/maps.js';
 import type { Camera } from '../camera.js';
 import { writeCalibrationJson } from '../camera.js';
@@ -43,7 +50,99 @@ export interface SynthOptions {
   supersample?: number;
   /** JPEG quality (default 92). */
   quality?: number;
+  /** Replace whatever `out` holds (a capture with other settings, foreign files). Default false: refuse. */
+  force?: boolean;
+  /** The flag named in refusals (default --force; the demo's is --fresh). */
+  forceFlag?: string;
   onFrame?: (done: number, total: number) => void;
+}
+
+/** Bounds of the settings (checked before anything is written). */
+export const SYNTH_LIMITS = {
+  cameras: [1, 99],
+  size: [16, 8192],
+  frames: [1, 100_000],
+  supersample: [1, 8],
+  quality: [1, 100],
+} as const;
+
+/** Check settings; throws an InputError naming the setting (the CLI flag's name) and its allowed range. */
+export function validateSynthOptions(opt: SynthOptions): void {
+  const check = (v: number | undefined, name: string, [lo, hi]: readonly [number, number]) => {
+    if (v === undefined) return;
+    if (!Number.isInteger(v) || v < lo || v > hi)
+      throw new InputError(`--${name} ${v}: must be an integer from ${lo} to ${hi}`);
+  };
+  check(opt.cameras, 'cameras', SYNTH_LIMITS.cameras);
+  check(opt.camerasAbove, 'above', [0, opt.cameras]);
+  check(opt.width, 'size (width)', SYNTH_LIMITS.size);
+  check(opt.height, 'size (height)', SYNTH_LIMITS.size);
+  check(opt.frames, 'frames', SYNTH_LIMITS.frames);
+  check(opt.testFrames, 'test-frames', SYNTH_LIMITS.frames);
+  check(opt.supersample, 'supersample', SYNTH_LIMITS.supersample);
+  check(opt.quality, 'quality', SYNTH_LIMITS.quality);
+  check(opt.seed, 'seed', [0, 2 ** 31 - 1]);
+  const ss = opt.supersample ?? 1;
+  if (Math.max(opt.width, opt.height) * ss > SYNTH_LIMITS.size[1]) {
+    throw new InputError(
+      `--size ${opt.width}x${opt.height} with --supersample ${ss} renders ${opt.width * ss}x${opt.height * ss} pixels; ` +
+        `the renderer allows at most ${SYNTH_LIMITS.size[1]} per side: lower one of them`,
+    );
+  }
+}
+
+/** The settings that determine a capture's bytes (what the stage marker and synth.json record). */
+export function synthParams(opt: SynthOptions): StageParams {
+  return {
+    format: 'animgs synth v1',
+    cameras: opt.cameras,
+    camerasAbove: opt.camerasAbove ?? Math.floor(opt.cameras / 4),
+    width: opt.width,
+    height: opt.height,
+    frames: opt.frames,
+    testFrames: opt.testFrames ?? Math.max(10, Math.floor(opt.frames / 2)),
+    seed: opt.seed,
+    supersample: opt.supersample ?? 1,
+    quality: opt.quality ?? 92,
+  };
+}
+
+/** The files and folders a capture of ours consists of (what `force` replaces). */
+const CAPTURE_FILES = ['calibration.json', 'smpl_params.npz', 'smplx_model.npz', 'poses_test.npz', 'synth.json'];
+const CAPTURE_DIRS = ['images', 'masks'];
+const STAGE = 'synth';
+
+export type CaptureState =
+  | { kind: 'empty' }
+  | { kind: 'complete' }
+  | { kind: 'partial' }
+  | { kind: 'different'; differences: string[] }
+  | { kind: 'foreign'; entries: string[] };
+
+/** What `out` holds compared with the settings `params`. */
+export function captureState(out: string, params: StageParams): CaptureState {
+  if (!existsSync(out)) return { kind: 'empty' };
+  if (!statSync(out).isDirectory()) return { kind: 'foreign', entries: [out] };
+  const entries = readdirSync(out).filter((n) => !/\.tmp-\d+/.test(n));
+  if (entries.length === 0) return { kind: 'empty' };
+  const marker = readStage(out, STAGE);
+  let was: StageParams | undefined = marker?.params;
+  let complete = marker?.complete ?? false;
+  if (!marker && existsSync(join(out, 'synth.json'))) {
+    // a capture from before the stage markers: synth.json (then written first) holds its settings
+    try {
+      const old = JSON.parse(readFileSync(join(out, 'synth.json'), 'utf8')) as Record<string, unknown>;
+      was = Object.fromEntries(Object.keys(params).map((k) => [k, old[k]]));
+      was.format = params.format;
+      complete = false; // its images may be incomplete: resume checks every file
+    } catch {
+      was = undefined;
+    }
+  }
+  if (!was) return { kind: 'foreign', entries };
+  const diff = differences(was, params);
+  if (diff.length) return { kind: 'different', differences: diff };
+  return { kind: complete && existsSync(join(out, 'synth.json')) ? 'complete' : 'partial' };
 }
 
 export const SYNTH_PRESETS: Record<string, Omit<SynthOptions, 'out' | 'seed'>> = {
@@ -195,50 +294,107 @@ export interface SynthResult {
   frames: number;
   testFrames: number;
   seconds: number;
+  /** What happened: written afresh, resumed (missing images rendered), or already complete (nothing written). */
+  outcome: 'written' | 'resumed' | 'complete';
+  /** (frame, camera) views rendered by this run. */
+  rendered: number;
 }
 
-/** Write a synthetic capture. */
+/**
+ * Check, before any work, that a capture with these settings may be written to `opt.out` (new, empty, the same
+ * settings interrupted or complete, or anything with `force`); throws an InputError saying what is there and what
+ * to do. Returns what the folder holds.
+ */
+export function checkSynthTarget(opt: SynthOptions): CaptureState {
+  const out = opt.out;
+  const flag = opt.forceFlag ?? '--force';
+  const state = captureState(out, synthParams(opt));
+  if (state.kind === 'different' && !opt.force) {
+    throw new InputError(
+      `${out} holds a synthetic capture made with other settings (${state.differences.join('; ')}): use ${flag} ` +
+        `to replace it, or another --out`,
+    );
+  }
+  if (state.kind === 'foreign' && !opt.force) {
+    const shown = state.entries.slice(0, 4).join(', ') + (state.entries.length > 4 ? ', ...' : '');
+    throw new InputError(
+      `${out} is not empty (${shown}) and holds no synthetic capture: use ${flag} to write one there (replacing ` +
+        `${[...CAPTURE_FILES.slice(0, 3), ...CAPTURE_DIRS].join(', ')}, ...), or another --out`,
+    );
+  }
+  if (state.kind !== 'complete' || opt.force) checkOutputDir(out, 'capture folder');
+  return state;
+}
+
+/** Write a synthetic capture (or finish an interrupted one with the same settings). */
 export async function synthesizeCapture(gpu: Gpu, opt: SynthOptions): Promise<SynthResult> {
   const t0 = performance.now();
   const out = opt.out;
-  mkdirSync(out, { recursive: true });
+  validateSynthOptions(opt);
+  const maxTex = gpu.limits.maxTextureDimension2D;
+  const ss = opt.supersample ?? 1;
+  if (maxTex && Math.max(opt.width, opt.height) * ss > maxTex) {
+    throw new InputError(`--size ${opt.width}x${opt.height} (x${ss}) exceeds this adapter's ${maxTex}-pixel textures`);
+  }
+  const params = synthParams(opt);
+  const state = checkSynthTarget(opt);
+  const testFrames = params.testFrames as number;
+  const above = params.camerasAbove as number;
+  const cams = ringCameras(opt.cameras, above, opt.width, opt.height, opt.seed);
+  if (state.kind === 'complete' && !opt.force) {
+    return { cameras: cams, frames: opt.frames, testFrames, seconds: 0, outcome: 'complete', rendered: 0 };
+  }
+  if ((state.kind === 'different' || state.kind === 'foreign' || state.kind === 'complete') && opt.force) {
+    for (const f of CAPTURE_FILES) rmSync(join(out, f), { force: true });
+    for (const d of CAPTURE_DIRS) rmSync(join(out, d), { recursive: true, force: true });
+  }
+  const resumed = state.kind === 'partial';
+  removeStaleTemps(out);
+  rmSync(join(out, 'synth.json'), { force: true }); // written again last, once every image is there
+  beginStage(out, STAGE, params);
+  // a resumed run keeps the files already there (written atomically, so complete, and identical to what it would
+  // write): their modification times stay, which later stages (prep) record as their inputs' identity
+  const keep = (f: string) => resumed && existsSync(join(out, f));
   const body = buildSyntheticBody();
-  writeSyntheticBody(join(out, 'smplx_model.npz'), body);
+  if (!keep('smplx_model.npz')) writeSyntheticBody(join(out, 'smplx_model.npz'), body);
   const model = syntheticSmplxModel(body);
   const r = rng(opt.seed * 13 + 5);
   const betas = Array.from({ length: 10 }, (_, k) => (k < 4 ? 0.6 * (r() - 0.5) : 0));
   const train = trainingMotion(opt.frames, opt.seed).map((p) => ({ ...p, betas }));
-  const testFrames = opt.testFrames ?? Math.max(10, Math.floor(opt.frames / 2));
   const test = heldOutMotion(testFrames, opt.seed).map((p) => ({ ...p, betas }));
-  writeSmplParams(join(out, 'smpl_params.npz'), train, betas);
-  writeSmplParams(join(out, 'poses_test.npz'), test, betas);
-  const above = opt.camerasAbove ?? Math.floor(opt.cameras / 4);
-  const cams = ringCameras(opt.cameras, above, opt.width, opt.height, opt.seed);
-  writeCalibrationJson(join(out, 'calibration.json'), cams);
+  if (!keep('smpl_params.npz')) writeSmplParams(join(out, 'smpl_params.npz'), train, betas);
+  if (!keep('poses_test.npz')) writeSmplParams(join(out, 'poses_test.npz'), test, betas);
+  if (!keep('calibration.json')) writeCalibrationJson(join(out, 'calibration.json'), cams);
   for (const c of cams) {
-    mkdirSync(join(out, 'images', c.name), { recursive: true });
-    mkdirSync(join(out, 'masks', c.name), { recursive: true });
+    for (const d of CAPTURE_DIRS) {
+      checkOutputDir(join(out, d, c.name), 'capture folder');
+      removeStaleTemps(join(out, d, c.name));
+    }
   }
-  const settings = { ...opt, onFrame: undefined, camerasAbove: above, testFrames, betas, format: 'animgs synth v1' };
-  const tmp = join(out, `synth.json.tmp-${process.pid}`);
-  writeFileSync(tmp, JSON.stringify(settings, null, 1));
-  renameSync(tmp, join(out, 'synth.json'));
 
   const materials = bodyMaterials(body.vertexPart, model.vTemplate, model.jTemplate);
   const renderer = new SynthRenderer(gpu, syntheticPalette(opt.seed), opt.supersample ?? 1);
   const pending: Promise<void>[] = [];
-  const quality = opt.quality ?? 92;
+  const quality = params.quality as number;
+  let rendered = 0;
   try {
     for (let f = 0; f < opt.frames; f++) {
-      const { mesh } = clothedMesh(model, train[f]!, materials);
-      renderer.setMesh(mesh);
-      for (const cam of cams) {
+      const name = `${String(f).padStart(8, '0')}.jpg`;
+      const image = (c: Camera) => join(out, 'images', c.name, name);
+      const mask = (c: Camera) => join(out, 'masks', c.name, name);
+      // resume: files are written atomically, so one that exists is complete
+      const todo = resumed ? cams.filter((c) => !existsSync(image(c)) || !existsSync(mask(c))) : cams;
+      if (todo.length) {
+        const { mesh } = clothedMesh(model, train[f]!, materials);
+        renderer.setMesh(mesh);
+      }
+      for (const cam of todo) {
         const view = await renderer.render(cam);
-        const name = `${String(f).padStart(8, '0')}.jpg`;
         pending.push(
-          writeImage8(join(out, 'images', cam.name, name), view.width, view.height, 3, view.rgb, { quality }),
-          writeImage8(join(out, 'masks', cam.name, name), view.width, view.height, 1, view.alpha, { quality: 95 }),
+          writeImage8(image(cam), view.width, view.height, 3, view.rgb, { quality }),
+          writeImage8(mask(cam), view.width, view.height, 1, view.alpha, { quality: 95 }),
         );
+        rendered++;
         // bound the JPEG encodes in flight
         if (pending.length >= 16) await Promise.all(pending.splice(0));
       }
@@ -246,7 +402,17 @@ export async function synthesizeCapture(gpu: Gpu, opt: SynthOptions): Promise<Sy
     }
     await Promise.all(pending.splice(0));
   } finally {
+    await Promise.allSettled(pending);
     renderer.dispose();
   }
-  return { cameras: cams, frames: opt.frames, testFrames, seconds: (performance.now() - t0) / 1000 };
+  writeFileAtomic(join(out, 'synth.json'), JSON.stringify({ ...params, betas }, null, 1));
+  completeStage(out, STAGE, params, { rendered });
+  return {
+    cameras: cams,
+    frames: opt.frames,
+    testFrames,
+    seconds: (performance.now() - t0) / 1000,
+    outcome: resumed ? 'resumed' : 'written',
+    rendered,
+  };
 }
