@@ -32,6 +32,7 @@ async function optionalBenches(): Promise<void> {
     ['unet-check', './unet-check.js', 'benchUnetCheck'],
     ['profile', './profile.js', 'benchProfile'],
     ['train-step', './train-step.js', 'benchTrainStep'],
+    ['train-memory', './train-memory.js', 'benchTrainMemory'],
     ['animate', './animate.js', 'benchAnimate'],
     ['cpu-record', './cpu-record.js', 'benchCpuRecord'],
     ['upfirdn', './upfirdn.js', 'benchUpfirdn'],

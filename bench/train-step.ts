@@ -38,7 +38,7 @@ function rng(seed: number): () => number {
 }
 
 /** Canonical Gaussians on an ellipse of pixels per side (front z > 0, back z < 0), ~0.3·(2·S²)·π/4 of them. */
-function fixture(S: number): { canonical: CanonicalGaussians; weights: Float32Array; normals: Float32Array } {
+export function fixture(S: number): { canonical: CanonicalGaussians; weights: Float32Array; normals: Float32Array } {
   const pixels: number[] = [];
   const pos: number[] = [];
   const nml: number[] = [];
@@ -65,7 +65,7 @@ function fixture(S: number): { canonical: CanonicalGaussians; weights: Float32Ar
   };
 }
 
-function camera(width: number, height: number): Camera {
+export function camera(width: number, height: number): Camera {
   const f = 1.1 * height;
   return {
     name: 'bench',
