@@ -10,7 +10,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { FormatError, InputError } from '../io/errors.js';
-import { checkFinite } from '../io/finite.js';
+import { checkFinite, checkRange } from '../io/finite.js';
 import { describeFsError } from '../io/node/atomic.js';
 import { toFloat64, toInt32, type NdArray } from '../io/npy.js';
 import { decodeNpz, looksLikeZip } from '../io/npz.js';
@@ -165,6 +165,8 @@ export function smplxModelFromArrays(
     // no copy for float64 data: the SMPL-X posedirs alone are 120 MB
     const data = a.data instanceof Float64Array ? a.data : toFloat64(a);
     checkFinite(data, source, key, a.shape); // npz members are checked on read; pickled arrays are checked here
+    // body models are in metres with unit-scale blend directions: anything beyond ±100 is corruption
+    if (key !== 'f') checkRange(data, source, key, 100, '', a.shape);
     return { a, data };
   };
   const vt = dense('v_template', [null, 3]);
@@ -200,12 +202,22 @@ export function smplxModelFromArrays(
   let jRegressor: SparseRows;
   if (isSparseMatrix(jr)) {
     checkSparse(jr, source, 'J_regressor');
+    checkRange(jr.data, source, 'J_regressor', 100);
     jRegressor = sparseToRows(jr);
   } else jRegressor = denseToRows(dense('J_regressor', [J, V]).data, J, V);
   if (jRegressor.rows !== J || jRegressor.cols !== V)
     bad(`'J_regressor' is ${jRegressor.rows}x${jRegressor.cols}, expected ${J}x${V}`);
 
   const weights = dense('weights', [V, J]).data;
+  for (let v = 0; v < V; v++) {
+    let sum = 0;
+    for (let j = 0; j < J; j++) {
+      const w = weights[v * J + j]!;
+      if (w < -1e-3 || w > 1 + 1e-3) bad(`skinning weight [${v}, ${j}] is ${w}, outside [0, 1]`);
+      sum += w;
+    }
+    if (Math.abs(sum - 1) > 0.02) bad(`the skinning weights of vertex ${v} sum to ${sum}; SMPL-X rows sum to 1`);
+  }
   const f = get('f');
   if (!f || !isNdArray(f) || f.shape.length !== 2 || f.shape[1] !== 3) bad(`'f' (faces) must be (F, 3)`);
   numeric('f', f as NdArray);

@@ -13,7 +13,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { FormatError, InputError } from '../io/errors.js';
-import { checkFinite } from '../io/finite.js';
+import { checkFinite, checkRange } from '../io/finite.js';
 import { describeFsError } from '../io/node/atomic.js';
 import { toFloat64, type NdArray } from '../io/npy.js';
 import { decodeNpz, looksLikeZip } from '../io/npz.js';
@@ -229,6 +229,15 @@ export function decodePoseSequence(bytes: Uint8Array, source: string, options: P
     seq.transl = columns(trans.data, 3, rows, 0, 3).map((x) => x * 1e-3);
   }
 
+  // plausibility: rotations in radians, translations in metres, shape and expression coefficients of unit scale
+  checkRange(seq.globalOrient, source, 'global orientation', 1e3, ' rad');
+  checkRange(seq.bodyPose, source, 'body pose', 1e3, ' rad');
+  checkRange(seq.jawPose, source, 'jaw pose', 1e3, ' rad');
+  checkRange(seq.leftHandPose, source, 'left hand pose', 1e3, ' rad');
+  checkRange(seq.rightHandPose, source, 'right hand pose', 1e3, ' rad');
+  checkRange(seq.transl, source, 'translation', 1e4, ' m');
+  checkRange(seq.betas, source, 'betas', 1e3);
+  checkRange(seq.expression, source, 'expression', 1e3);
   if (options.betas) {
     seq.betas.fill(0);
     for (let k = 0; k < Math.min(10, options.betas.length); k++) seq.betas[k] = options.betas[k]!;

@@ -7,7 +7,7 @@ import { loadSmplxModel } from '../body/model.js';
 import { frameIds } from '../data/dataset.js';
 import { readSmplParams } from '../data/smpl-params.js';
 import { getGpu } from '../gpu/index.js';
-import { InputError } from '../io/errors.js';
+import { InputError, isInputError } from '../io/errors.js';
 import { checkPrepTarget, prepare, type PrepOptions } from '../prep/prep.js';
 import { frameIdsOf, intOption, parseFrameSpec } from './options.js';
 import { progress } from './progress.js';
@@ -26,16 +26,30 @@ interface PrepFlags {
   force?: boolean;
 }
 
+/**
+ * The capture settings of a reference-style avatar.yaml (the train config's strict reader: unknown keys and wrong
+ * types are errors naming the key). Every problem with the file is an InputError (a YAML syntax error too).
+ */
+export function readPrepConfig(path: string): { dataDir: string; frameRange: number[] | string; smplxModel: string } {
+  try {
+    const cfg = loadTrainConfig(path);
+    return { dataDir: cfg.train.data.dataDir, frameRange: cfg.train.data.frameRange, smplxModel: cfg.train.smplxModel };
+  } catch (e) {
+    if (isInputError(e)) throw e;
+    throw new InputError((e as Error)?.message ?? String(e));
+  }
+}
+
 /** Everything `prepare` needs, read and checked from the flags (files parsed, frames in range), before the GPU. */
 export function prepOptionsFromFlags(flags: PrepFlags): Omit<PrepOptions, 'onStage' | 'onFrame' | 'onPca'> {
   let dataDir = flags.data;
   let cfgRange: number[] | string | undefined;
   let cfgModel: string | undefined;
   if (flags.config) {
-    const cfg = loadTrainConfig(flags.config);
-    dataDir ??= cfg.train.data.dataDir;
-    cfgRange = cfg.train.data.frameRange;
-    if (!flags.data) cfgModel = cfg.train.smplxModel;
+    const cfg = readPrepConfig(flags.config);
+    dataDir ??= cfg.dataDir;
+    cfgRange = cfg.frameRange;
+    if (!flags.data) cfgModel = cfg.smplxModel;
   }
   if (!dataDir) throw new InputError('give --data <dir> (or --config with train.data.data_dir)');
   if (!existsSync(dataDir) || !statSync(dataDir).isDirectory()) {

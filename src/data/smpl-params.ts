@@ -5,6 +5,7 @@
  */
 import type { SmplxParams } from '../body/forward.js';
 import { FormatError, InputError } from '../io/errors.js';
+import { checkRange } from '../io/finite.js';
 import { ndarray, toFloat64, type NdArray } from '../io/npy.js';
 import { decodeNpz, readNpz, writeNpz, type NpzFile } from '../io/npz.js';
 
@@ -94,7 +95,10 @@ function smplParamsFrom(npz: NpzFile, path: string): SmplParamSequence {
         `'${spec.key}' has shape [${a.shape}], expected ${want}${spec.key === 'body_pose' ? '' : ' (as many frames as body_pose)'}`,
       );
     }
-    arrays.set(spec.field, { size, data: asF32(a) });
+    const data = asF32(a);
+    // plausibility: rotations in radians, translations in metres, expression coefficients of unit scale
+    checkRange(data, path, spec.key, spec.key === 'transl' ? 1e4 : 1e3, '', a.shape);
+    arrays.set(spec.field, { size, data });
   }
   const b = numeric('betas');
   let betas = new Float32Array(10);
@@ -103,6 +107,7 @@ function smplParamsFrom(npz: NpzFile, path: string): SmplParamSequence {
     const rowsOk = b.shape.length === 1 || (b.shape.length === 2 && (b.shape[0] === 1 || b.shape[0] === N));
     if (!rowsOk || B < 1 || B > 400) bad(`'betas' has shape [${b.shape}], expected (B), (1, B) or (${N}, B)`);
     betas = asF32(b).slice(0, B);
+    checkRange(betas, path, 'betas', 1e3);
   }
   return new SmplParamSequence(N, betas, arrays, path);
 }

@@ -51,3 +51,28 @@ export function checkFinite(
   const v = (a as ArrayLike<number>)[i]!;
   throw new FormatError(source, `'${field}' ${elementAt(i, shape)} is ${String(v)}: ${hint}`);
 }
+
+/**
+ * Throw a FormatError when `a` holds a value outside [−maxAbs, maxAbs] (or a non-finite one): a plausibility bound
+ * for quantities with a physical scale (metres, radians, splat scales), so a corrupt but finite value (1e30 from a
+ * flipped exponent bit) is caught at the file rather than as NaN or Inf far downstream.
+ */
+export function checkRange(
+  a: ArrayLike<number>,
+  source: string,
+  field: string,
+  maxAbs: number,
+  unit = '',
+  shape?: readonly number[],
+): void {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    if (!(x >= -maxAbs && x <= maxAbs)) {
+      throw new FormatError(
+        source,
+        `'${field}' ${elementAt(i, shape)} is ${String(x)}${unit}, beyond ±${maxAbs}${unit}: not a plausible value ` +
+          `(the file is corrupt or not what it claims to be)`,
+      );
+    }
+  }
+}

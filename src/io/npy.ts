@@ -8,6 +8,7 @@
  * float16 is widened to Float32Array on read and narrowed again on write (dtype 'f2' records the file's type).
  */
 import { FormatError } from './errors.js';
+import { checkFinite } from './finite.js';
 import { floatToHalf, halfToFloat } from './half.js';
 
 export type NpyDType = 'f2' | 'f4' | 'f8' | 'i1' | 'i2' | 'i4' | 'i8' | 'u1' | 'u2' | 'u4' | 'u8' | 'b1' | 'U' | 'S';
@@ -276,8 +277,15 @@ export function fortranToC<T extends NumericData | string[]>(data: T, shape: rea
   return out;
 }
 
+export interface NpyReadOptions {
+  /** Accept NaN/±Inf in float arrays (default false: they are refused, naming the element). */
+  allowNonFinite?: boolean;
+  /** Names the array in the non-finite message (default: the source). */
+  field?: string;
+}
+
 /** Decode a whole .npy file. `source` names the file (or npz member) in errors. */
-export function decodeNpy(bytes: Uint8Array, source = '.npy data'): NdArray {
+export function decodeNpy(bytes: Uint8Array, source = '.npy data', options: NpyReadOptions = {}): NdArray {
   if (bytes.length < 10 || MAGIC.some((b, i) => bytes[i] !== b)) {
     throw new FormatError(source, 'not a .npy file (missing the \\x93NUMPY magic)');
   }
@@ -309,6 +317,7 @@ export function decodeNpy(bytes: Uint8Array, source = '.npy data'): NdArray {
   }
   let data = decodeElements(bytes.subarray(dataStart, dataStart + need), d, count);
   if (header.fortran) data = fortranToC(data, header.shape);
+  if (!options.allowNonFinite) checkFinite(data as ArrayLike<number>, source, options.field ?? 'array', header.shape);
   return { dtype: d.dtype, shape: header.shape, data };
 }
 

@@ -50,7 +50,8 @@ export class NpzFile {
       throw new FormatError(this.source, `no array '${name}' (it holds: ${this.names.join(', ') || 'nothing'})`);
     }
     const where = `${this.source}[${name}]`;
-    const a = decodeNpy(typeof raw === 'function' ? raw() : raw, where);
+    const bytes = typeof raw === 'function' ? raw() : raw;
+    const a = decodeNpy(bytes, where, { allowNonFinite: true });
     if (!this.options.allowNonFinite) checkFinite(a.data as ArrayLike<number>, this.source, name, a.shape);
     this.cache.set(name, a);
     return a;

@@ -22,6 +22,7 @@
  * NdArray, scipy sparse -> SparseMatrix.
  */
 import { FormatError } from './errors.js';
+import { firstNonFinite } from './finite.js';
 import { decodeElements, fortranToC, numel, parseDescr, toFloat64, toInt32, type NdArray } from './npy.js';
 
 /** Containers nested deeper than this are refused (a crafted pickle could otherwise exhaust the call stack). */
@@ -46,6 +47,8 @@ export interface UnpickleOptions {
   persistentLoad?: (pid: unknown) => unknown;
   /** Names the file in errors. */
   source?: string;
+  /** Accept NaN/±Inf floats and float arrays (default false: a model or pose file holding them is refused). */
+  allowNonFinite?: boolean;
 }
 
 export type PyDict = Record<string, unknown>;
@@ -448,7 +451,9 @@ export function unpickleAt(
 ): { value: unknown; end: number } {
   const source = options.source ?? 'pickle data';
   try {
-    return runPickle(bytes, start, options, source);
+    const r = runPickle(bytes, start, options, source);
+    if (!options.allowNonFinite) checkGraphFinite(r.value, source);
+    return r;
   } catch (e) {
     // every problem, including those of the object factories and of malformed values, is a FormatError of the file
     if (e instanceof FormatError) throw e;
@@ -456,6 +461,33 @@ export function unpickleAt(
       throw new FormatError(source, `the pickle is too deeply nested or too large to read (${e.message})`);
     }
     throw new FormatError(source, (e as Error)?.message ?? String(e));
+  }
+}
+
+/** Refuse NaN/±Inf anywhere in an unpickled graph (floats, numpy arrays, sparse values). */
+function checkGraphFinite(root: unknown, source: string): void {
+  const seen = new Set<object>();
+  const stack: { v: unknown; path: string }[] = [{ v: root, path: '' }];
+  while (stack.length) {
+    const { v, path } = stack.pop()!;
+    const where = path || 'the value';
+    if (typeof v === 'number') {
+      if (!Number.isFinite(v)) throw new FormatError(source, `${where} is ${v}: the file holds a non-finite number`);
+      continue;
+    }
+    if (typeof v !== 'object' || v === null || seen.has(v)) continue;
+    seen.add(v);
+    if (isNdArray(v) || v instanceof Float32Array || v instanceof Float64Array) {
+      const data = (isNdArray(v) ? v.data : v) as ArrayLike<number>;
+      const i = firstNonFinite(data);
+      if (i >= 0) throw new FormatError(source, `${where}: element ${i} is ${String(data[i])} (not finite)`);
+      continue;
+    }
+    if (isSparseMatrix(v)) stack.push({ v: v.data, path: `${where} (sparse values)` });
+    else if (Array.isArray(v)) v.forEach((x, i) => stack.push({ v: x, path: `${path}[${i}]` }));
+    else if (v instanceof Set) for (const x of v) stack.push({ v: x, path: `${where} (set item)` });
+    else if (v instanceof Uint8Array) continue;
+    else for (const [k, x] of Object.entries(v)) stack.push({ v: x, path: path ? `${path}['${k}']` : `'${k}'` });
   }
 }
 

@@ -207,7 +207,13 @@ function readZipCheckpoint(bytes: Uint8Array, source: string): unknown {
     return s;
   };
   const globals = tensorGlobals(source, (s, offset, shape, stride) => rebuildTensor(s, offset, shape, stride, source));
-  return unpickle(member(pklName)!, { globals, persistentLoad, source: `${source} (${pklName})` });
+  // tensors are checked for NaN/Inf as they are rebuilt; other numbers (e.g. a logged loss) may be anything
+  return unpickle(member(pklName)!, {
+    globals,
+    persistentLoad,
+    source: `${source} (${pklName})`,
+    allowNonFinite: true,
+  });
 }
 
 const LEGACY_MAGIC = 0x1950a86a20f9469cfc6cn;
@@ -229,7 +235,7 @@ function readLegacyCheckpoint(bytes: Uint8Array, source: string): unknown {
     if (at >= bytes.length) {
       throw new FormatError(source, `the file ends before the ${what} (truncated legacy checkpoint)`);
     }
-    const r = unpickleAt(bytes, at, { ...opts, source: `${source} (legacy format, ${what})` });
+    const r = unpickleAt(bytes, at, { ...opts, source: `${source} (legacy format, ${what})`, allowNonFinite: true });
     at = r.end;
     return r.value;
   };

@@ -131,6 +131,11 @@ export function decodePly(bytes: Uint8Array, source = '.ply data'): PlyGaussians
       const x = Math.fround(v(k));
       if (x - x !== 0) bad(`Gaussian ${i} has ${String(x)} in '${vertex.props[k]!.name}'; every value must be finite`);
     }
+    for (const k of [...cx, ...cdc, ...crest]) {
+      // positions beyond ±1e6 and SH coefficients beyond ±1e4 overflow float32 in projection and shading
+      const lim = k === cx[0] || k === cx[1] || k === cx[2] ? 1e6 : 1e4;
+      if (!(Math.abs(v(k)) <= lim)) bad(`Gaussian ${i} has ${v(k)} in '${vertex.props[k]!.name}', beyond ±${lim}`);
+    }
     for (let a = 0; a < 3; a++) g.means[3 * i + a] = v(cx[a]!);
     for (let c = 0; c < 3; c++) {
       g.sh[i * K * 3 + c] = v(cdc[c]!);
@@ -140,7 +145,8 @@ export function decodePly(bytes: Uint8Array, source = '.ply data'): PlyGaussians
     for (let a = 0; a < 3; a++) {
       const ls = v(csc[a]!);
       // exp(scale) must be a positive, finite float32
-      if (!(ls > -87 && ls < 88)) bad(`Gaussian ${i} has scale_${a} = ${ls}: log scales must lie in (−87, 88)`);
+      // exp(scale)² must stay a finite float32 in the covariance: log scales in (−80, 30)
+      if (!(ls > -80 && ls < 30)) bad(`Gaussian ${i} has scale_${a} = ${ls}: log scales must lie in (−80, 30)`);
       g.logScales[3 * i + a] = ls;
     }
     let q2 = 0;
