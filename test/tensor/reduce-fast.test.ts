@@ -65,6 +65,16 @@ const CASES: Array<[number[], number[]]> = [
     [0, 1],
   ],
   [[2, 3, 5, 7], [1]], // odd inner size: general kernel
+  [[9871, 4], [1]], // short sums: many outputs of a few inputs (a quaternion's squared norm per Gaussian)
+  [[2053, 3], [1]],
+  [
+    [3, 301, 7],
+    [0, 2],
+  ],
+  [
+    [5, 2, 331],
+    [0, 1],
+  ],
 ];
 
 describe('reduceSum fast paths', () => {
@@ -97,6 +107,6 @@ describe('reduceSum fast paths', () => {
       t.dispose();
     }
     gpu.dispatch = dispatch;
-    expect([...names].sort()).toEqual(['reduce:256', 'reduce:64', 'reduce_cols', 'reduce_rows']);
+    expect([...names].sort()).toEqual(['reduce:256', 'reduce:64', 'reduce_cols', 'reduce_rows', 'reduce_short']);
   });
 });
