@@ -9,6 +9,7 @@ export * from './tensor/index.js';
 // layers and losses
 export { Adam, type AdamOptions } from './nn/optim.js';
 export { DualStyleUNet } from './nn/styleunet/network.js';
+export { avatarUnetConfig } from './nn/styleunet/spec.js';
 export { Lpips } from './nn/lpips.js';
 export { ssim, DSSIM_WEIGHT } from './nn/ssim.js';
 export { loadReferenceCheckpoint } from './nn/reference-checkpoint.js';
