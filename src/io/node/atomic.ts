@@ -112,8 +112,8 @@ function reasonFor(e: unknown, path: string): string {
   return describeFsError(e);
 }
 
-/** Create `dir` and any missing parents (one level at a time). Throws an InputError saying what failed. */
-export function ensureDir(dir: string, what = 'folder'): void {
+/** Create `dir` and any missing parents (one level at a time); the reason it cannot be, or undefined. */
+function makeDir(dir: string): string | undefined {
   const abs = resolve(dir);
   const missing: string[] = [];
   let p = abs;
@@ -123,14 +123,15 @@ export function ensureDir(dir: string, what = 'folder'): void {
       st = statSync(p);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      if (code !== 'ENOENT') throw new InputError(`cannot create the ${what} ${dir}: ${p}: ${describeFsError(e)}`);
+      // ENOTDIR: an ancestor is a file; walking up finds it and says so
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') return `${p}: ${describeFsError(e)}`;
       missing.unshift(p);
       const up = dirname(p);
       if (up === p) break;
       p = up;
       continue;
     }
-    if (!st.isDirectory()) throw new InputError(`cannot create the ${what} ${dir}: ${p} is a file, not a folder`);
+    if (!st.isDirectory()) return `${p} is a file, not a folder`;
     break;
   }
   for (const m of missing) {
@@ -138,9 +139,16 @@ export function ensureDir(dir: string, what = 'folder'): void {
       mkdirSync(m);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'EEXIST' && statSync(m).isDirectory()) continue;
-      throw new InputError(`cannot create the ${what} ${dir}: ${describeFsError(e)} (at ${m})`);
+      return `${describeFsError(e)} (at ${m})`;
     }
   }
+  return undefined;
+}
+
+/** Create `dir` and any missing parents (one level at a time). Throws an InputError saying what failed. */
+export function ensureDir(dir: string, what = 'folder'): void {
+  const why = makeDir(dir);
+  if (why) throw new InputError(`cannot create the ${what} ${dir}: ${why}`);
 }
 
 /** Why files cannot be created in the existing folder `dir` (a probe file), or undefined when they can. */
@@ -178,7 +186,8 @@ export function checkOutputFile(path: string, opt: OutputCheck = {}): void {
     }
   }
   const dir = dirname(path);
-  ensureDir(dir, `folder for ${what}${path}`.replace(/\s+/g, ' '));
+  const noDir = makeDir(dir);
+  if (noDir) throw new InputError(`cannot write ${what}${path}: cannot create its folder: ${noDir}`);
   const why = writableProblem(dir);
   if (why) throw new InputError(`cannot write ${what}${path}: ${why} (folder ${dir})`);
 }
