@@ -14,6 +14,7 @@ interface EvalFlags {
   lpipsDir?: string;
   lpipsBgr?: boolean;
   saveImages?: boolean;
+  silhouetteBaseline?: string;
 }
 
 /** `a:b` / `a:b:step` (end exclusive, as frame_range) or a comma list `3,8,12`. */
@@ -75,6 +76,10 @@ export function registerEval(program: Command): void {
       "feed LPIPS BGR images as the reference's evaluation script does (default RGB, as its training)",
     )
     .option('--save-images', 'also write photo | avatar | baseline images of every view to <out>/views/')
+    .option(
+      '--silhouette-baseline <checkpoint>',
+      "also score a fair baseline: this untrained checkpoint's silhouette (e.g. the pretrain_… folder) in the mean colour",
+    )
     .action(async (flags: EvalFlags) => {
       const frames = flags.frames !== undefined ? parseFrames(flags.frames) : undefined;
       const cams = flags.cams !== undefined ? parseCams(flags.cams) : undefined;
@@ -93,6 +98,7 @@ export function registerEval(program: Command): void {
         ...(flags.lpipsDir ? { lpipsDir: flags.lpipsDir } : {}),
         lpipsBgr: !!flags.lpipsBgr,
         saveImages: !!flags.saveImages,
+        ...(flags.silhouetteBaseline ? { silhouetteBaseline: flags.silhouetteBaseline } : {}),
       });
     });
 }

@@ -3,7 +3,10 @@
  * rendered on white, rounded to 8 bits as a saved frame would be, and compared with the photo on white: PSNR and
  * SSIM on the full image, LPIPS-VGG on the 512² crop around the subject when the LPIPS weights are there. Beside the
  * avatar, a baseline: the subject's silhouette (the photo's mask) painted with the training photos' mean subject
- * colour. Per view and averaged, written as metrics.csv and metrics.json.
+ * colour. That baseline knows the true outline, which no avatar does: an oracle. Optionally a second, fair one
+ * (`silhouetteBaseline`): the silhouette of the same avatar before it saw a photo (its pretraining checkpoint: the
+ * template's shape, skinned) painted with that colour, so it uses only what the avatar has. Per view and averaged,
+ * written as metrics.csv and metrics.json.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -45,6 +48,12 @@ export interface EvalOptions extends ViewChoice {
   saveImages?: boolean;
   /** Training photos averaged for the baseline's colour (default 16, spread over the training views). */
   baselinePhotos?: number;
+  /**
+   * A checkpoint of the same avatar before it was trained on photos (its pretraining checkpoint): its rendered
+   * opacity painted with the baseline colour on white is scored as a second, fair baseline (the avatar's own
+   * silhouette, not the photo's).
+   */
+  silhouetteBaseline?: string;
   log?: (line: string) => void;
 }
 
@@ -94,6 +103,22 @@ async function trainingMeanColor(cfg: TrainConfig, count: number): Promise<{ col
   return n ? { color: sum.map((x) => x / n), photos: k } : null;
 }
 
+/** [3, H, W] `color` where the avatar is opaque, white where it is not: alpha·color + (1 − alpha). */
+export function alphaColorImage(
+  alpha: ArrayLike<number>,
+  color: readonly number[],
+  W: number,
+  H: number,
+): Float32Array {
+  const n = W * H;
+  const out = new Float32Array(3 * n);
+  for (let p = 0; p < n; p++) {
+    const a = Math.min(1, Math.max(0, alpha[p]!));
+    for (let c = 0; c < 3; c++) out[c * n + p] = a * color[c]! + (1 - a);
+  }
+  return out;
+}
+
 const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
 
 /** Evaluate; returns the report (also written to `<out>/metrics.csv` and `metrics.json`). */
@@ -111,6 +136,7 @@ export async function evaluateAvatar(opts: EvalOptions): Promise<EvalReport & { 
     ...(opts.checkpoint ? { checkpoint: opts.checkpoint } : {}),
     ...(opts.preset ? { preset: opts.preset } : {}),
   });
+  if (opts.silhouetteBaseline) checkTrainedAvatar(cfg, { checkpoint: opts.silhouetteBaseline });
   let lpipsPaths: { vggPath: string; linPath: string } | null = null;
   if (opts.lpips === undefined) {
     const dir = opts.lpipsDir ?? cfg.train.lpipsDir ?? undefined;
@@ -137,6 +163,10 @@ export async function evaluateAvatar(opts: EvalOptions): Promise<EvalReport & { 
   const ownLpips = lpipsPaths ? loadLpips(lpipsPaths) : null;
   const lpips = opts.lpips === undefined ? ownLpips : opts.lpips;
   const renderer = new ViewRenderer(avatar.net, avatar.canonical, avatar.model);
+  const untrained = opts.silhouetteBaseline
+    ? await loadTrainedAvatar(cfg, { checkpoint: opts.silhouetteBaseline, log })
+    : null;
+  const untrainedRenderer = untrained ? new ViewRenderer(untrained.net, untrained.canonical, untrained.model) : null;
   const rows: ViewScores[] = [];
   const started = performance.now();
   try {
@@ -205,6 +235,11 @@ export async function evaluateAvatar(opts: EvalOptions): Promise<EvalReport & { 
       const mask = { width: W, height: H, mask: loaded.mask };
       const color = base?.color ?? meanSubjectColor({ ...mask, photo });
       const baseline = to8bit(meanColorImage(mask, color));
+      let silhouette: Float32Array | null = null;
+      if (untrainedRenderer) {
+        const u = await untrainedRenderer.renderPose({ ...frameInput, camera: cam, background: WHITE });
+        silhouette = to8bit(alphaColorImage(u.alpha, color, W, H));
+      }
       const row: ViewScores = {
         frame,
         camera: view.item.camName,
@@ -213,17 +248,20 @@ export async function evaluateAvatar(opts: EvalOptions): Promise<EvalReport & { 
         novelView: view.novelView,
         ...(await score(render, photo, box, W, H)),
         baseline: await score(baseline, photo, box, W, H),
+        ...(silhouette ? { silhouetteBaseline: await score(silhouette, photo, box, W, H) } : {}),
       };
       rows.push(row);
       if (opts.saveImages) {
         const n = W * H;
-        const data = new Float32Array(9 * n);
-        for (const [k, img] of [photo, render, baseline].entries())
+        const panels = silhouette ? [photo, render, baseline, silhouette] : [photo, render, baseline];
+        const k = panels.length;
+        const data = new Float32Array(3 * k * n);
+        for (const [i, img] of panels.entries())
           for (let c = 0; c < 3; c++)
             for (let y = 0; y < H; y++)
-              data.set(img.subarray(c * n + y * W, c * n + (y + 1) * W), c * 3 * n + y * 3 * W + k * W);
+              data.set(img.subarray(c * n + y * W, c * n + (y + 1) * W), c * k * n + y * k * W + i * W);
         await writeImage(join(out, 'views', `${String(frame).padStart(8, '0')}_${view.item.camName}.png`), {
-          width: 3 * W,
+          width: k * W,
           height: H,
           channels: 3,
           data,
@@ -235,11 +273,14 @@ export async function evaluateAvatar(opts: EvalOptions): Promise<EvalReport & { 
         `PSNR ${s.psnr.toFixed(2)} dB, SSIM ${s.ssim.toFixed(4)}${s.lpips === null ? '' : `, LPIPS ${s.lpips.toFixed(4)}`}`;
       log(
         `eval: ${i + 1}/${sel.views.length} frame ${frame} ${view.item.camName}: ${f(row)} | baseline ${f(row.baseline)} | ` +
+          (row.silhouetteBaseline ? `untrained silhouette ${f(row.silhouetteBaseline)} | ` : '') +
           `${per.toFixed(2)} s/view, ETA ${Math.round(per * (sel.views.length - i - 1))} s`,
       );
     }
   } finally {
     renderer.dispose();
+    untrainedRenderer?.dispose();
+    untrained?.dispose();
     ownLpips?.dispose();
     avatar.dispose();
   }
@@ -263,12 +304,20 @@ export async function evaluateAvatar(opts: EvalOptions): Promise<EvalReport & { 
         ? `VGG v0.1 on the mask box + ${LPIPS_EVAL_PAD} px, padded white to a square, bilinear to ${lpipsSize}²; ${opts.lpipsBgr ? 'BGR (as the reference evaluation script)' : 'RGB'} input`
         : null,
       baseline: base
-        ? `the photo's mask painted with the mean subject colour of ${base.photos} training photos`
-        : "the photo's mask painted with its own mean subject colour",
+        ? `the photo's mask painted with the mean subject colour of ${base.photos} training photos (an oracle: it knows the true outline)`
+        : "the photo's mask painted with its own mean subject colour (an oracle: it knows the true outline)",
+      silhouetteBaseline: untrained
+        ? `the untrained avatar's opacity (${untrained.checkpoint.path}) painted with the baseline colour on white: ` +
+          'only what the avatar has before it sees a photo'
+        : null,
     },
     baselineColor: base?.color ?? null,
     views: rows,
-    mean: { ...avg((r) => r), baseline: avg((r) => r.baseline) },
+    mean: {
+      ...avg((r) => r),
+      baseline: avg((r) => r.baseline),
+      ...(untrained ? { silhouetteBaseline: avg((r) => r.silhouetteBaseline!) } : {}),
+    },
     seconds: (performance.now() - started) / 1000,
   };
   const files = writeReport(out, report);
@@ -276,7 +325,11 @@ export async function evaluateAvatar(opts: EvalOptions): Promise<EvalReport & { 
   log(
     `eval: mean over ${rows.length} view${rows.length === 1 ? '' : 's'}: PSNR ${m.psnr.toFixed(2)} dB, SSIM ${m.ssim.toFixed(4)}` +
       `${m.lpips === null ? '' : `, LPIPS ${m.lpips.toFixed(4)}`} (baseline PSNR ${m.baseline.psnr.toFixed(2)} dB, ` +
-      `SSIM ${m.baseline.ssim.toFixed(4)}${m.baseline.lpips === null ? '' : `, LPIPS ${m.baseline.lpips.toFixed(4)}`}); wrote ${files.join(', ')}`,
+      `SSIM ${m.baseline.ssim.toFixed(4)}${m.baseline.lpips === null ? '' : `, LPIPS ${m.baseline.lpips.toFixed(4)}`}` +
+      (m.silhouetteBaseline
+        ? `; untrained-silhouette baseline PSNR ${m.silhouetteBaseline.psnr.toFixed(2)} dB, SSIM ${m.silhouetteBaseline.ssim.toFixed(4)}`
+        : '') +
+      `); wrote ${files.join(', ')}`,
   );
   return { ...report, files };
 }

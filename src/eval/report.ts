@@ -17,7 +17,10 @@ export interface ViewScores extends Scores {
   camId: number;
   novelPose: boolean;
   novelView: boolean;
+  /** The oracle baseline: the photo's own mask painted with the mean subject colour. */
   baseline: Scores;
+  /** The fair baseline (when asked for): the untrained avatar's opacity painted with that colour. */
+  silhouetteBaseline?: Scores;
 }
 
 export interface EvalReport {
@@ -30,7 +33,7 @@ export interface EvalReport {
   /** RGB of the baseline (null: each view's own mean colour). */
   baselineColor: number[] | null;
   views: ViewScores[];
-  mean: Scores & { baseline: Scores };
+  mean: Scores & { baseline: Scores; silhouetteBaseline?: Scores };
   seconds: number;
 }
 
@@ -58,12 +61,29 @@ const num = (v: number | null, digits: number) =>
   v === null ? '' : Number.isFinite(v) ? v.toFixed(digits) : String(v);
 
 export function metricsCsv(r: EvalReport): string {
-  const head = 'frame,camera,cam_id,novel_pose,novel_view,psnr,ssim,lpips,baseline_psnr,baseline_ssim,baseline_lpips';
+  const sil = !!r.mean.silhouetteBaseline;
+  const head =
+    'frame,camera,cam_id,novel_pose,novel_view,psnr,ssim,lpips,baseline_psnr,baseline_ssim,baseline_lpips' +
+    (sil ? ',silhouette_baseline_psnr,silhouette_baseline_ssim,silhouette_baseline_lpips' : '');
   const cells = (s: Scores) => [num(s.psnr, 4), num(s.ssim, 6), num(s.lpips, 6)];
+  const silCells = (s: Scores | undefined) => (sil ? cells(s!) : []);
   const rows = r.views.map((v) =>
-    [v.frame, v.camera, v.camId, v.novelPose, v.novelView, ...cells(v), ...cells(v.baseline)].join(','),
+    [
+      v.frame,
+      v.camera,
+      v.camId,
+      v.novelPose,
+      v.novelView,
+      ...cells(v),
+      ...cells(v.baseline),
+      ...silCells(v.silhouetteBaseline),
+    ].join(','),
   );
-  rows.push(['mean', '', '', '', '', ...cells(r.mean), ...cells(r.mean.baseline)].join(','));
+  rows.push(
+    ['mean', '', '', '', '', ...cells(r.mean), ...cells(r.mean.baseline), ...silCells(r.mean.silhouetteBaseline)].join(
+      ',',
+    ),
+  );
   return [head, ...rows].join('\n') + '\n';
 }
 
