@@ -2,10 +2,7 @@
  * Every conv2d kernel path on every distinct 3×3 conv shape of the full DualStyleUNet (bench/conv.ts's list),
  * forward, input gradient and weight gradient, in ONE run:
  *   tiled      fp32 tiled implicit GEMM (64×64 tile, the baseline of RESULTS.md)
- *   tuned      fp32, 128×128 tile, 8×8 per thread, double-buffered (gemm-fast.ts)
- *   tc         tensor cores: f16 operands, f32 accumulation, 128×128×32 tile, 2×4 subgroups (k-major A staging,
- *              column-major subgroup-matrix loads where the gather runs along m / k)
- *   tc-rm      the same with row-major loads only (the layout the probe validated), in case column-major is wrong
+ *   tuned      fp32, 128×128 tile, 8×8 per thread, double-buffered (gemm-tuned.ts)
  *   tc2        tc2.ts: conv-aware staging (per-thread pixel bases, K in (tap, channel-chunk) slices, no div/mod per
  *              element), weights converted per call to f16 in the B tile's layout (vec4<f16> copies), tile rows
  *              padded by 8 halves; 128×128×32, 2×4 subgroups (TC2_TILE)
@@ -15,8 +12,7 @@
  *   tc2-bg-k64 tc2-bg with BK = 64 (half the barriers per K; the weight gradient keeps BK = 32 to fit 48 KiB)
  *   tc2-auto   the default: TC2_TILE_16SG (or TC2_TILE where the device lacks 512 invocations), TC2_TILE_N64
  *              (256×64, 4×2 subgroups, B from global) where a forward / input-gradient GEMM has N ≤ 64, and
- *              TC2_TILE_SMALL_M for 65–1,089 rows (tc2.ts tileFor, defaultTile)
- *   tc2-n64h   tc2-auto with a 128×64 narrow tile (2×2 subgroups, B staged)
+ *              TC2_TILE_SMALL_M for 65–1,089 rows (tc2-tiles.ts tileFor, defaultTile)
  * Each result is checked against the fp32 tiled path (itself checked against the direct kernels in bench/conv.ts,
  * rel err ≤ 2e-6): normwise max|got − ref| / max|ref|. Tolerances: 1e-5 for fp32 paths; 5e-3 for the tensor-core
  * paths (f16 operands: expect ~1e-3). A row over its tolerance says WRONG in its note.
@@ -25,9 +21,11 @@
  *
  *   node dist-bench/bench/run.js --only conv-paths        (after `bash bench/stage-gpu.sh`, `source .gpu/env.sh`)
  * Environment: CONV_PATHS_FILTER=<substrings of shape names, '|'-separated>, CONV_PATHS=tiled,tuned,tc,tc2,… to pick,
- * CONV_PATHS_JSON=[{name, opts}] to add variants (always run), CONV_PASSES=forward,… to time only those passes.
- * `tiny` shrinks the shapes (bench/conv.ts) and runs 'tc-sw' / 'tc2-sw' (software subgroup matrices) in place of
- * 'tc' / 'tc2'.
+ * CONV_PATHS_JSON=[{name, opts}] to add variants (always run; opts are ConvKernelOptions, unknown keys rejected),
+ * CONV_PASSES=forward,… to time only those passes. `tiny` shrinks the shapes (bench/conv.ts) and runs 'tc2-sw'
+ * (software subgroup matrices) in place of 'tc2'.
+ * The first-generation tensor-core kernel ('tc', 'tc-rm') and the A/B variants whose options left the library
+ * (tile-table overrides, vec2 weight staging, walking all sub-pixel taps) are gone: bench/RESULTS.md, 2026-12.
  */
 import type { Gpu } from '../src/gpu/index.js';
 import {
@@ -39,8 +37,7 @@ import {
 } from '../src/tensor/conv/conv2d-raw.js';
 import { holdConstantWeights, releaseConstantWeights } from '../src/tensor/conv/constant-weights.js';
 import { conv2dMacs } from '../src/tensor/conv/geometry.js';
-import { TC_TILE } from '../src/tensor/conv/gemm-fast.js';
-import { TC2_TILE } from '../src/tensor/conv/tc2.js';
+import { TC2_TILE } from '../src/tensor/conv/tc2-tiles.js';
 import { passWanted, shapeWanted, unetConvShapes, type ConvBenchRow } from './conv.js';
 import { timeGpu } from './timeit.js';
 
@@ -73,6 +70,22 @@ function withPatchedKernels<T>(gpu: Gpu, patch: [string, string][] | undefined, 
   }
 }
 
+/** The keys of ConvKernelOptions (a variant naming another would silently run the default). */
+const OPTION_KEYS: readonly string[] = Object.keys({
+  path: 1,
+  tile: 1,
+  tc2Tile: 1,
+  tc2PatchTile: 1,
+  splits: 1,
+  subpixelTranspose: 1,
+} satisfies Record<keyof ConvKernelOptions, 1>);
+
+/** Throws where `opts` (from JSON) names a key ConvKernelOptions does not have. */
+export function checkConvOptions(opts: object, where: string): void {
+  const unknown = Object.keys(opts).filter((k) => !OPTION_KEYS.includes(k));
+  if (unknown.length) throw new Error(`${where}: unknown conv options ${unknown.join(', ')} (ConvKernelOptions)`);
+}
+
 function pathList(gpu: Gpu, tiny: boolean): PathSpec[] {
   const tc = tensorCoresAvailable(gpu);
   const all: PathSpec[] = tiny
@@ -80,13 +93,8 @@ function pathList(gpu: Gpu, tiny: boolean): PathSpec[] {
         { name: 'tiled', opts: { path: 'tiled', tile: { bm: 16, bn: 16, bk: 4, tm: 2, tn: 2 } }, tol: 1e-5 },
         { name: 'tuned', opts: { path: 'tuned', tile: { bm: 16, bn: 16, bk: 4, tm: 4, tn: 4 } }, tol: 1e-5 },
         {
-          name: 'tc-sw',
-          opts: { path: 'tc-sw', tcTile: { bm: 32, bn: 32, bk: 16, sgm: 2, sgn: 1 } },
-          tol: 5e-3,
-        },
-        {
           name: 'tc2-sw',
-          opts: { path: 'tc2-sw', tc2Tile: { bm: 32, bn: 32, bk: 16, sgm: 2, sgn: 1 } },
+          opts: { path: 'tc2-sw', tc2Tile: { bm: 32, bn: 32, bk: 16, sgm: 2, sgn: 2 } },
           tol: 5e-3,
         },
       ]
@@ -95,8 +103,6 @@ function pathList(gpu: Gpu, tiny: boolean): PathSpec[] {
         { name: 'tuned', opts: { path: 'tuned' }, tol: 1e-5 },
         ...(tc
           ? [
-              { name: 'tc', opts: { path: 'tc' as const }, tol: 5e-3 },
-              { name: 'tc-rm', opts: { path: 'tc' as const, tcTile: { ...TC_TILE, rowMajorOnly: true } }, tol: 5e-3 },
               { name: 'tc2', opts: { path: 'tc2' as const, tc2Tile: TC2_TILE }, tol: 5e-3 },
               { name: 'tc2-p0', opts: { path: 'tc2' as const, tc2Tile: { ...TC2_TILE, pad: 0 } }, tol: 5e-3 },
               { name: 'tc2-bg', opts: { path: 'tc2' as const, tc2Tile: { ...TC2_TILE, bGlobal: true } }, tol: 5e-3 },
@@ -106,21 +112,19 @@ function pathList(gpu: Gpu, tiny: boolean): PathSpec[] {
                 opts: { path: 'tc2' as const, tc2Tile: { ...TC2_TILE, bk: 64, bGlobal: true } },
                 tol: 5e-3,
               },
-              // the shape-dependent default (tileFor: TC2_TILE_N64 where N ≤ 64) and an alternative narrow tile
+              // the shape-dependent default (tileFor: TC2_TILE_N64 where N ≤ 64, TC2_TILE_SMALL_M, patch tiles)
               { name: 'tc2-auto', opts: { path: 'tc2' as const }, tol: 5e-3 },
-              {
-                name: 'tc2-n64h',
-                opts: { path: 'tc2' as const, tc2TileN64: { bm: 128, bn: 64, bk: 32, sgm: 2, sgn: 2 } },
-                tol: 5e-3,
-              },
             ]
           : []),
       ];
-  // Extra named variants for sweeps, e.g. CONV_PATHS_JSON='[{"name":"s4","opts":{"path":"tc2","minSlicesPerSplit":4}}]'
+  // Extra named variants for sweeps, e.g. CONV_PATHS_JSON='[{"name":"s4","opts":{"path":"tc2","splits":4}}]'
   const extra = process.env.CONV_PATHS_JSON
     ? (JSON.parse(process.env.CONV_PATHS_JSON) as (Omit<PathSpec, 'tol'> & { tol?: number })[])
     : [];
-  for (const e of extra) all.push({ ...e, tol: e.tol ?? 5e-3 });
+  for (const e of extra) {
+    checkConvOptions(e.opts, `CONV_PATHS_JSON ${e.name}`);
+    all.push({ ...e, tol: e.tol ?? 5e-3 });
+  }
   const pick = process.env.CONV_PATHS?.split(',');
   return pick ? all.filter((p) => pick.includes(p.name) || extra.some((e) => e.name === p.name)) : all;
 }

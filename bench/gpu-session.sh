@@ -10,6 +10,9 @@
 #                source .gpu/env.sh; bash bench/gpu-session.sh tiles     (≈ 5 min: tile / split-K sweeps)
 #                source .gpu/env.sh; bash bench/gpu-session.sh final     (≈ 7 min: check, unet, profile, vs TF.js)
 # Output: one JSON and one log per bench under $OUT (or ./out), and the table rows on stdout.
+# Sessions whose variants used options that have left the library since (small-M / narrow / default tile-table
+# overrides, split depth, vec2 weight staging, walking all sub-pixel taps: 'ab', 'big', 'skip-taps', part of
+# 'tiles' and 'probe') were removed; their results are in bench/RESULTS.md.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${OUT:-out}
@@ -43,15 +46,6 @@ case "${1:-}" in
     bench conv-vs-tfjs 300 CONV_PATHS=tc2-auto -- --only conv-paths,tfjs
     ;;
   tiles) # tile / split-K sweeps (2026-11-28c): the ≤ 32² layers, then the large ones; TF.js with robustness on
-    small='[{"name":"ms4","opts":{"path":"tc2","minSlicesPerSplit":4}},
-      {"name":"ms2","opts":{"path":"tc2","minSlicesPerSplit":2}},
-      {"name":"m64","opts":{"path":"tc2","tc2TileSmallM":{"bm":64,"bn":128,"bk":32,"sgm":2,"sgn":4},"smallMRows":1089}},
-      {"name":"m64-ms4","opts":{"path":"tc2","tc2TileSmallM":{"bm":64,"bn":128,"bk":32,"sgm":2,"sgn":4},"smallMRows":1089,"minSlicesPerSplit":4}},
-      {"name":"m64-ms2","opts":{"path":"tc2","tc2TileSmallM":{"bm":64,"bn":128,"bk":32,"sgm":2,"sgn":4},"smallMRows":1089,"minSlicesPerSplit":2}},
-      {"name":"m64n64-ms4","opts":{"path":"tc2","tc2TileSmallM":{"bm":64,"bn":64,"bk":32,"sgm":2,"sgn":2},"smallMRows":1089,"minSlicesPerSplit":4}},
-      {"name":"m32-ms4","opts":{"path":"tc2","tc2TileSmallM":{"bm":32,"bn":128,"bk":32,"sgm":1,"sgn":4},"smallMRows":1089,"minSlicesPerSplit":4}}]'
-    bench small 200 CONV_PATHS=tc2-auto CONV_PASSES=forward,input-grad CONV_PATHS_JSON="$small" \
-      'CONV_PATHS_FILTER=@8²|@16²|@17²|@32²|@33²|→32²|→16²|→8²' -- --only conv-paths
     large='[{"name":"L256x128","opts":{"path":"tc2","tc2Tile":{"bm":256,"bn":128,"bk":32,"sgm":4,"sgn":2,"bGlobal":true}}},
       {"name":"L128x256","opts":{"path":"tc2","tc2Tile":{"bm":128,"bn":256,"bk":32,"sgm":2,"sgn":4,"bGlobal":true}}},
       {"name":"Lk64","opts":{"path":"tc2","tc2Tile":{"bm":128,"bn":128,"bk":64,"sgm":2,"sgn":4,"bGlobal":true}}},
@@ -60,12 +54,6 @@ case "${1:-}" in
       'CONV_PATHS_FILTER=128→128 @256²|256→256 @128²|512→512 @64²|1024→512 @64²|512→256 @128²|256→128 @256²|3→128' \
       -- --only conv-paths
     bench tfjs-robust 150 ANIMGS_ROBUST=1 CONV_PASSES=forward -- --only tfjs
-    ;;
-  ab) # the small-M default against no small-M tile, TF.js in the same process, then the network
-    ab='[{"name":"no-smallM","opts":{"path":"tc2","smallMRows":0}}]'
-    bench conv-vs-tfjs 330 CONV_PATHS=tc2-auto CONV_PATHS_JSON="$ab" -- --only conv-paths,tfjs
-    bench unet 120 -- --only unet
-    bench profile 60 PROFILE_ONLY=unet PROFILE_TOP=40 -- --only profile
     ;;
   convert) # what the per-call f16 weight conversion costs: the default against constant weights (converted once)
     v='[{"name":"const-w","opts":{"path":"tc2"},"constantWeights":true}]'
@@ -79,15 +67,6 @@ case "${1:-}" in
       {"name":"no-store","opts":{"path":"tc2"},"constantWeights":true,"patch":[["if \\(m < GEMM_M && n < GEMM_N\\) \\{","if (m < GEMM_M && n < GEMM_N && SCR[sg * 256u] == 1234.5) {"]]}]'
     bench ablate 200 CONV_PATHS=tc2-auto CONV_PASSES=forward CONV_PATHS_JSON="$v" \
       'CONV_PATHS_FILTER=128→128 @256²|512→512 @64²|1024→512 @64²|64→64 @512²|s1 512→512 @32²' -- --only conv-paths
-    ;;
-  big) # larger tiles with one staging buffer (2026-11-28c): forward / input grad vs TF.js, the network with C1
-    c1='{"bm":256,"bn":128,"bk":32,"sgm":8,"sgn":2,"single":true}'
-    v='[{"name":"C1-256x128-16sg","opts":{"path":"tc2","tc2TileDefault":'"$c1"'}},
-      {"name":"C2-128x128-16sg","opts":{"path":"tc2","tc2TileDefault":{"bm":128,"bn":128,"bk":32,"sgm":4,"sgn":4,"single":true}}},
-      {"name":"C4-128x128-single","opts":{"path":"tc2","tc2TileDefault":{"bm":128,"bn":128,"bk":32,"sgm":2,"sgn":4,"single":true}}}]'
-    bench conv-vs-tfjs 170 CONV_PATHS=tc2-auto CONV_PASSES=forward,input-grad CONV_PATHS_JSON="$v" -- --only conv-paths,tfjs
-    bench unet 60 -- --only unet
-    bench unet-c1 90 UNET_CONV_OPTS='{"tc2TileDefault":'"$c1"'}' -- --only unet
     ;;
   final) # one call at the end of a session: correctness at full size, the network, its profile, ours vs TF.js (with
     # the weights converted per call, and held constant as the frozen forward holds them)
@@ -104,8 +83,6 @@ case "${1:-}" in
     cat "$out/sgm-layout-probe.jsonl"
     echo "== sgm-layout-probe: rc $? in $((SECONDS - t0)) s"
     bench unet 150 -- --only unet
-    v='[{"name":"bvec2","opts":{"path":"tc2","tc2TileDefault":{"bm":128,"bn":128,"bk":32,"sgm":4,"sgn":4,"single":true,"bVec":2}}}]'
-    bench bvec 200 CONV_PATHS=tc2-auto CONV_PASSES=forward,input-grad CONV_PATHS_JSON="$v" -- --only conv-paths
     bench coop-robust 90 CONV_PATHS=tc2-auto CONV_PASSES=forward 'CONV_PATHS_FILTER=64→64 @512²|128→128 @256²' \
       ANIMGS_DAWN_FLAGS=allow_unsafe_apis,vulkan_enable_f16_on_nvidia,disable_robustness,vulkan_use_cooperative_matrix_robust_access \
       -- --only conv-paths
@@ -147,14 +124,6 @@ case "${1:-}" in
       -- --only conv-paths
     bench unet 150 -- --only unet
     ;;
-  skip-taps) # 2026-11-28e: sub-pixel GEMMs walking only their phases' taps; full-size check; replay CPU figures
-    bench check 220 -- --only unet-check
-    bench unet 150 -- --only unet
-    v='[{"name":"all-taps","opts":{"path":"tc2","subpixelSkipTaps":false}}]'
-    bench skip-taps 150 CONV_PATHS=tc2-auto CONV_PASSES=forward,input-grad CONV_PATHS_JSON="$v" 'CONV_PATHS_FILTER= s2 ' \
-      -- --only conv-paths
-    bench profile 60 PROFILE_ONLY=unet PROFILE_TOP=40 -- --only profile
-    ;;
   n64) # 2026-11-28e: patch tiles for the 64-channel layers at 512² (forward, input gradient); tiles of the sub-pixel
     # GEMM of the transposed conv to 64 channels (6/8 of its taps walked in 128-wide tiles)
     v='[{"name":"P256-4x2","opts":{"path":"tc2","tc2PatchTile":{"bm":256,"bn":64,"bk":32,"sgm":4,"sgn":2,"single":true}}},
@@ -163,7 +132,6 @@ case "${1:-}" in
       {"name":"P256-8x2-dbl","opts":{"path":"tc2","tc2PatchTile":{"bm":256,"bn":64,"bk":32,"sgm":8,"sgn":2}}},
       {"name":"P512-8x2","opts":{"path":"tc2","tc2PatchTile":{"bm":512,"bn":64,"bk":32,"sgm":8,"sgn":2,"single":true}}},
       {"name":"P128-4x1","opts":{"path":"tc2","tc2PatchTile":{"bm":128,"bn":64,"bk":32,"sgm":4,"sgn":1,"single":true}}},
-      {"name":"all-taps","opts":{"path":"tc2","subpixelSkipTaps":false}},
       {"name":"T128x64","opts":{"path":"tc2","tc2Tile":{"bm":128,"bn":64,"bk":32,"sgm":4,"sgn":2}}},
       {"name":"T256x64","opts":{"path":"tc2","tc2Tile":{"bm":256,"bn":64,"bk":32,"sgm":8,"sgn":2,"single":true}}}]'
     bench n64 240 CONV_PATHS=tc2-auto CONV_PASSES=forward,input-grad CONV_PATHS_JSON="$v" \
@@ -192,7 +160,7 @@ case "${1:-}" in
     bench smoke 600 -- --only unet,unet-check --tiny
     ;;
   *)
-    echo "usage: bash bench/gpu-session.sh network|kernels|tiles|ab|convert|ablate|big|probe|final|skip-taps|n64|final2|clocks|timeline|smoke" >&2
+    echo "usage: bash bench/gpu-session.sh network|kernels|tiles|convert|ablate|probe|final|n64|final2|clocks|timeline|smoke" >&2
     exit 2
     ;;
 esac

@@ -71,7 +71,7 @@ async function trainCurve(
 ) {
   // lavapipe's 32 KiB of workgroup storage only fits a smaller tensor-core tile.
   const prev = setDefaultConvKernel(
-    path === 'tc2-sw' ? { path, tc2Tile: { bm: 32, bn: 32, bk: 16, sgm: 2, sgn: 1 } } : { path },
+    path === 'tc2-sw' ? { path, tc2Tile: { bm: 32, bn: 32, bk: 16, sgm: 2, sgn: 2 } } : { path },
   );
   try {
     const net = DualStyleUNet.init(config, 7);

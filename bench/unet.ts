@@ -23,6 +23,7 @@ import { seededRandom } from '../src/tensor/reference/conv-check.js';
 import { throughputDetail, timeWall } from './timeit.js';
 import { setDefaultConvKernel } from '../src/tensor/conv/ops.js';
 import type { ConvKernelOptions } from '../src/tensor/conv/conv2d-raw.js';
+import { checkConvOptions } from './conv-paths.js';
 
 const TINY: StyleUnetConfig = {
   inpSize: 64,
@@ -75,11 +76,12 @@ export async function unetFixture(gpu: Gpu, tiny: boolean) {
 
 /**
  * `UNET_CONV_PATH=tc2` (or tc, tiled, …) runs every convolution of the network on that path while `run` runs;
- * `UNET_CONV_OPTS` adds kernel options as JSON (e.g. '{"targetWorkgroups":256}' or a tc2Tile) for tuning runs.
+ * `UNET_CONV_OPTS` adds kernel options as JSON (e.g. '{"splits":2}' or a tc2Tile) for tuning runs.
  */
 export async function withEnvConvPath<T>(run: (path: string) => Promise<T>): Promise<T> {
   const path = process.env.UNET_CONV_PATH as ConvKernelOptions['path'] | undefined;
   const more = process.env.UNET_CONV_OPTS ? (JSON.parse(process.env.UNET_CONV_OPTS) as ConvKernelOptions) : null;
+  if (more) checkConvOptions(more, 'UNET_CONV_OPTS');
   const set = path !== undefined || more !== null;
   const prev = set ? setDefaultConvKernel({ ...more, path: path ?? 'fast' }) : null;
   try {

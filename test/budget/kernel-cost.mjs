@@ -8,8 +8,8 @@
  *   MESA_SHADER_CACHE_DISABLE=true node test/budget/kernel-cost.mjs /tmp/klog [top N]
  *
  * Costs are cached in <dir>/cost.json (a hash is measured once), so a second log into the same directory measures
- * only new kernels. A kernel counts once per test file (a worker compiles it once per file); `shared` in the per-file
- * rows counts kernels another test of that file compiled first.
+ * only new kernels. A kernel counts once per test file (a worker compiles it once per file), for the test that
+ * compiled it first.
  */
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';

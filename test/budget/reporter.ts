@@ -49,6 +49,10 @@ export default class BudgetReporter implements Reporter {
           .map(([f, c]) => `${f} ${c.toFixed(0)} s`)
           .join(', '),
     );
+    // ANIMGS_TEST_BUDGET_ALL=1: every file's CPU seconds, not only the costliest five
+    if (process.env.ANIMGS_TEST_BUDGET_ALL === '1')
+      for (const [f, c] of rows)
+        log(`  ${c.toFixed(1).padStart(7)} s  ${f} (budget ${FILE_CPU_OVERRIDES[f] ?? FILE_CPU_S} s)`);
     for (const [f, c] of over)
       log(
         `test budget exceeded: ${f} used ${c.toFixed(0)} s of CPU (budget ${FILE_CPU_OVERRIDES[f] ?? FILE_CPU_S} s, ` +

@@ -13,6 +13,7 @@ import {
 } from '../../src/tensor/conv/conv2d-raw.js';
 import { epilogueRef } from '../../src/tensor/conv/epilogue.js';
 import { conv2dGeometry, type Conv2dGeom, type ConvTranspose2dGeom } from '../../src/tensor/conv/geometry.js';
+import type { Tc2Tile } from '../../src/tensor/conv/tc2-tiles.js';
 import {
   conv2dBackwardRef,
   conv2dRef,
@@ -56,15 +57,21 @@ export function q10(n: number, rand: () => number): Float32Array {
 }
 
 /**
- * The forward of `g` on random inputs through the tc2 software twin (small tile) must match the float64 reference
- * to f32 rounding: the convs the tc2 paths hand to an f32 kernel instead of the tensor cores (narrow1x1, shallow).
+ * The tile of the tc2 software twin in most tests: 32×32×16 over 2×2 subgroups (128 invocations). Lavapipe's compile
+ * time of a tc2 kernel grows with the f16 workgroup stores each invocation unrolls per K slice (8 here; 16 with 2×1
+ * subgroups, which took 1.5–2× as long), so the twin's tests use many invocations per tile.
+ */
+export const TC2_TEST_TILE: Tc2Tile = { bm: 32, bn: 32, bk: 16, sgm: 2, sgn: 2 };
+
+/**
+ * The forward of `g` on random inputs through the tc2 software twin must match the float64 reference to f32
+ * rounding: the convs the tc2 paths hand to an f32 kernel instead of the tensor cores (narrow1x1, shallow).
  */
 export async function expectTc2ForwardInF32(gpu: Gpu, g: Conv2dGeom, seed: number): Promise<void> {
   const rand = seededRandom(seed);
   const x = randomF32(g.n * g.cin * g.h * g.w, rand);
   const w = randomF32(g.cout * g.cin * g.kh * g.kw, rand);
-  const opts: ConvKernelOptions = { path: 'tc2-sw', tc2Tile: { bm: 32, bn: 32, bk: 16, sgm: 2, sgn: 1 } };
-  await expectForwardMatchesRef(gpu, g, x, w, opts, 2e-6);
+  await expectForwardMatchesRef(gpu, g, x, w, { path: 'tc2-sw', tc2Tile: TC2_TEST_TILE }, 2e-6);
 }
 
 /** conv2d's forward (no bias) of x and w with `opts` against the float64 reference within `tol`. */
@@ -151,7 +158,7 @@ export function expectConv2dMatchesRef(
   );
 }
 
-/** conv_transpose2d's three passes (3×3 kernel) with each of `variants` against the float64 reference. */
+/** conv_transpose2d's three passes with each of `variants` against the float64 reference. */
 export async function expectTransposedMatchesRef(
   gpu: Gpu,
   rand: () => number,
@@ -159,11 +166,12 @@ export async function expectTransposedMatchesRef(
   variants: readonly ConvKernelOptions[],
   tol: number,
 ): Promise<void> {
+  const nw = t.cin * t.cout * t.conv.kh * t.conv.kw;
   for (const opts of variants)
     await expectConvMatchesRef(
       gpu,
       rand,
-      { x: t.n * t.cin * t.h * t.w, w: t.cin * t.cout * 9, b: t.cout, gy: t.n * t.cout * t.hout * t.wout },
+      { x: t.n * t.cin * t.h * t.w, w: nw, b: t.cout, gy: t.n * t.cout * t.hout * t.wout },
       (x, w, b, gy) => ({ y: convTranspose2dRef(t, x, w, b), ...convTranspose2dBackwardRef(t, x, w, gy) }),
       (u) => {
         convTranspose2dForwardRaw(gpu, t, u.x, u.w, u.b, u.y, opts);
@@ -173,6 +181,26 @@ export async function expectTransposedMatchesRef(
       tol,
       JSON.stringify(opts),
     );
+}
+
+/** conv_transpose2d's forward (with bias) with each of `variants` against the float64 reference. */
+export async function expectTransposedForwardMatchesRef(
+  gpu: Gpu,
+  rand: () => number,
+  t: ConvTranspose2dGeom,
+  variants: readonly ConvKernelOptions[],
+  tol: number,
+): Promise<void> {
+  const x = q10(t.n * t.cin * t.h * t.w, rand);
+  const w = q10(t.cin * t.cout * t.conv.kh * t.conv.kw, rand);
+  const b = q10(t.cout, rand);
+  const yRef = convTranspose2dRef(t, x, w, b);
+  for (const opts of variants)
+    await withBuffers(gpu, async (up, out) => {
+      const y = out(yRef.length);
+      convTranspose2dForwardRaw(gpu, t, up(x), up(w), up(b), y, opts);
+      expect(relError(await gpu.readF32(y, yRef.length), yRef), JSON.stringify(opts)).toBeLessThan(tol);
+    });
 }
 
 /** Which parts of the fused epilogue a check turns on (noise 1: one image for the batch, 2: one per sample). */
@@ -186,7 +214,8 @@ export interface EpilogueCombo {
 /**
  * conv2d's forward with the fused-epilogue combinations on `variants` (tagged paths; every pair in the full sweep,
  * each variant and each combination at least once in `npm test`, see sweep.ts) against
- * epilogueRef(float64 conv): the 3×3 padded conv 6→9 on a 2 × 7 × 5 batch, f16-exact inputs.
+ * epilogueRef(float64 conv), f16-exact inputs; by default the 3×3 padded conv 6→9 on a 2 × 7 × 5 batch (pass the
+ * geometry a test already compiled its kernels for, so that the split-K variants share the GEMM kernel).
  */
 export async function expectFusedEpiloguesMatchRef(
   gpu: Gpu,
@@ -194,11 +223,11 @@ export async function expectFusedEpiloguesMatchRef(
   variants: ReadonlyArray<readonly [string, ConvKernelOptions]>,
   combos: readonly EpilogueCombo[],
   tol: number,
+  g: Conv2dGeom = conv2dGeometry([2, 6, 7, 5], [9, 6, 3, 3], { padding: 1 }),
 ): Promise<void> {
-  const g = conv2dGeometry([2, 6, 7, 5], [9, 6, 3, 3], { padding: 1 });
   const hw = g.ho * g.wo;
   const x = q10(g.n * g.cin * g.h * g.w, rand);
-  const w = q10(g.cout * g.cin * 9, rand);
+  const w = q10(g.cout * g.cin * g.kh * g.kw, rand);
   const b = q10(g.cout, rand);
   const d = Float32Array.from({ length: g.n * g.cout }, () => 0.5 + rand());
   const noise = q10(g.n * hw, rand);

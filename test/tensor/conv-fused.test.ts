@@ -14,7 +14,8 @@ import { biasAdd, scale } from '../../src/tensor/ops/elementwise.js';
 import { gpu } from '../../src/tensor/tensor.js';
 import { conv2dBackwardRef, conv2dRef } from '../../src/tensor/reference/conv.js';
 import { finiteDiffError, randomF32, relError, seededRandom } from '../../src/tensor/reference/conv-check.js';
-import { FULL_SWEEP } from '../helpers/sweep.js';
+import { FULL_SWEEP, sweep } from '../helpers/sweep.js';
+import { TC2_TEST_TILE } from '../helpers/raw-buffers.js';
 
 beforeAll(async () => {
   await initEngine();
@@ -157,13 +158,17 @@ describe('conv2dFused', () => {
 
   it('weightScale: folded into the f16 weight conversion on tc2 (one dispatch less), a scale op elsewhere; same results', async () => {
     const rand = seededRandom(33);
-    const tc2sw: ConvKernelOptions = { path: 'tc2-sw', tc2Tile: { bm: 32, bn: 32, bk: 16, sgm: 2, sgn: 1 } };
-    for (const [kname, kernel, folds] of [
-      ['tc2-sw', tc2sw, true],
-      ['tc2-sw, stride 2 (sub-pixel input gradient)', tc2sw, true],
-      ['tc2-sw, stride 2 (four-phase input gradient)', { ...tc2sw, subpixelTranspose: false }, true],
-      ['tiled', { path: 'tiled', tile: SMALL }, false],
-    ] as const) {
+    const tc2sw: ConvKernelOptions = { path: 'tc2-sw', tc2Tile: TC2_TEST_TILE };
+    // npm test: the strided convs (the forward's weight conversion, the sub-pixel one and the four-phase one)
+    for (const [kname, kernel, folds] of sweep(
+      [
+        ['tc2-sw', tc2sw, true],
+        ['tc2-sw, stride 2 (sub-pixel input gradient)', tc2sw, true],
+        ['tc2-sw, stride 2 (four-phase input gradient)', { ...tc2sw, subpixelTranspose: false }, true],
+        ['tiled', { path: 'tiled', tile: SMALL }, false],
+      ] as const,
+      [1, 2, 3],
+    )) {
       const stride = kname.includes('stride') ? 2 : 1;
       const xs = [1, 5, 9, 7];
       const ws = [6, 5, 3, 3];

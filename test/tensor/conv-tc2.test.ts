@@ -1,10 +1,15 @@
 /**
- * The 'tc2' tensor-core conv kernels (tc2.ts) through their software-subgroup-matrix twin 'tc2-sw' (same staging,
- * offsets, strides and layouts as the hardware kernels) against the float64 reference on odd shapes: forward
- * (bias), input and weight gradients, split-K, weights read straight from the f16 buffer (bGlobal), unpadded and
- * padded tile rows, more pixel pairs per thread than one (J > 1), channel counts that do and do not fill a K chunk,
- * a conv_transpose2d, fused epilogues with and without split-K, held (constant) weights, the fallback of 'tc2', and a structural check of the
- * hardware WGSL. Inputs are multiples of 2⁻¹⁰ (exact in f16): the twin must match to f32 summation accuracy.
+ * The 'tc2' tensor-core conv kernels (tc2*.ts) through their software-subgroup-matrix twin 'tc2-sw' (same staging,
+ * offsets, strides and layouts as the hardware kernels) against the float64 reference on odd shapes: the gather
+ * staging (forward with bias, four-phase and sub-pixel input gradients, weight gradient), weights read straight from
+ * the f16 buffer (bGlobal), unpadded tile rows, split-K, 16 subgroups with one staging buffer, the default small-M
+ * tile, conv_transpose2d (sub-pixel GEMMs that walk only their phases' taps, and 4×4 kernels that walk all), fused
+ * epilogues with and without split-K, held (constant) weights, patch staging, and structural checks of the hardware
+ * WGSL. Inputs are multiples of 2⁻¹⁰ (exact in f16): the twin must match to f32 summation accuracy.
+ *
+ * Each variant runs once, at a small shape that exercises it (npm test compiles every kernel cold on lavapipe);
+ * shapes are shared between tests so that kernels are too. `npm run test:full` runs every variant on every shape,
+ * plus the slow-to-compile tiles (2×1 subgroups; 128 rows on one subgroup: two pixel pairs per thread).
  */
 import { describe, expect, it } from 'vitest';
 import { getGpu } from '../../src/gpu/index.js';
@@ -12,10 +17,14 @@ import {
   conv2dBackwardInputRaw,
   conv2dForwardRaw,
   convTranspose2dForwardRaw,
-  tensorCoresAvailable,
   type ConvKernelOptions,
 } from '../../src/tensor/conv/conv2d-raw.js';
-import { conv2dGeometry, convTranspose2dGeometry, type Conv2dOptions } from '../../src/tensor/conv/geometry.js';
+import {
+  conv2dGeometry,
+  convTranspose2dGeometry,
+  type Conv2dGeom,
+  type Conv2dOptions,
+} from '../../src/tensor/conv/geometry.js';
 import {
   TC2_TILE,
   TC2_TILE_N64,
@@ -25,24 +34,29 @@ import {
   defaultTile,
   tc2TileBytes,
   splitSlices,
-  tc2ForwardWgslForTest,
   tileFor,
   type Tc2Tile,
-} from '../../src/tensor/conv/tc2.js';
+} from '../../src/tensor/conv/tc2-tiles.js';
+import { tc2ForwardWgslForTest } from '../../src/tensor/conv/tc2.js';
 import { holdConstantWeights, releaseConstantWeights } from '../../src/tensor/conv/constant-weights.js';
 import {
   PATCH_TILE,
   PATCH_TILE_N64,
   PATCH_TILE_SMALL,
   patchApplies,
+  patchFor,
   patchTileFor,
 } from '../../src/tensor/conv/tc2-patch.js';
+import { subpixelApplies } from '../../src/tensor/conv/tc2-subpixel.js';
+import { shallowApplies } from '../../src/tensor/conv/shallow.js';
 import { conv2dBackwardRef, conv2dRef, convTranspose2dRef } from '../../src/tensor/reference/conv.js';
 import { relError, seededRandom } from '../../src/tensor/reference/conv-check.js';
 import {
+  TC2_TEST_TILE,
   expectConv2dMatchesRef,
   expectFusedEpiloguesMatchRef,
   expectForwardMatchesRef,
+  expectTransposedForwardMatchesRef,
   expectTransposedMatchesRef,
   q10,
   withBuffers,
@@ -50,7 +64,7 @@ import {
 } from '../helpers/raw-buffers.js';
 import { expectTwinOf, sgmLoads } from '../helpers/sgm-loads.js';
 import { setTemplatedSubgroupMatrixSyntax } from '../../src/gpu/subgroup-matrix.js';
-import { FULL_SWEEP, sweep } from '../helpers/sweep.js';
+import { FULL_SWEEP } from '../helpers/sweep.js';
 
 const TOL = 1e-5;
 
@@ -59,143 +73,139 @@ interface Case {
   w: [number, number, number, number];
   o: Conv2dOptions;
 }
+const geom = (c: Case): Conv2dGeom => conv2dGeometry(c.x, c.w, c.o);
+
+/** 4×4 stride 2, asymmetric padding: four input-gradient phases; 3 × 2 output tiles of 32 × 32; Cin 5 < BK. */
+const S1: Case = { x: [2, 5, 13, 12], w: [40, 5, 4, 4], o: { stride: 2, padding: [1, 2, 0, 1] } };
+/** Channels that fill whole K chunks; 4 × 2 output tiles. */
+const S2: Case = { x: [1, 32, 9, 11], w: [48, 32, 3, 3], o: { padding: 1 } };
+/** 3×3 stride 2 unpadded (the network's downsampling conv): its input gradient is one sub-pixel GEMM. */
+const S3: Case = { x: [1, 4, 13, 11], w: [6, 4, 3, 3], o: { stride: 2 } };
+/** 144 GEMM rows: the default tiles pick TC2_TILE_SMALL_M (lavapipe's 32 KiB hold no default patch tile). */
+const S4: Case = { x: [2, 8, 9, 8], w: [20, 8, 3, 3], o: { padding: 1 } };
 const CASES: Case[] = [
+  S1,
+  S2,
+  S3,
+  S4,
   { x: [2, 3, 7, 9], w: [5, 3, 3, 3], o: { padding: 1 } },
-  { x: [1, 5, 9, 8], w: [7, 5, 4, 4], o: { stride: 2, padding: [1, 2, 0, 1] } },
-  { x: [1, 3, 13, 11], w: [6, 3, 3, 3], o: { stride: 2 } },
-  // several tiles everywhere (npm test: the same in every dimension at a fifth of the work; the twin's software
-  // matrix products run slowly on lavapipe, so shapes cost time in proportion to their multiply-adds)
-  FULL_SWEEP
-    ? { x: [2, 20, 12, 13], w: [70, 20, 3, 3], o: { padding: 1 } }
-    : { x: [2, 8, 9, 8], w: [20, 8, 3, 3], o: { padding: 1 } },
-  { x: [1, 32, 9, 11], w: [48, 32, 3, 3], o: { padding: 1 } }, // channels fill whole K chunks
-  { x: [1, 20, 13, 11], w: [48, 20, 3, 3], o: { padding: 1 } }, // N ≤ 64 forward and input gradient: the narrow tile
+  { x: [2, 20, 12, 13], w: [70, 20, 3, 3], o: { padding: 1 } },
+  { x: [1, 20, 13, 11], w: [48, 20, 3, 3], o: { padding: 1 } },
 ];
 
+const A = TC2_TEST_TILE;
 const sw = (tile: Tc2Tile, more: ConvKernelOptions = {}): ConvKernelOptions => ({
   path: 'tc2-sw',
   tc2Tile: tile,
   ...more,
 });
-const SMALL: Tc2Tile = { bm: 32, bn: 32, bk: 16, sgm: 2, sgn: 1 };
+const BG: ConvKernelOptions = sw({ ...A, bGlobal: true, pad: 0 }, { splits: 3 });
 
-/**
- * Three tilings cover the staging variants (padded/unpadded rows, B from global, split-K, more than one pixel pair per
- * thread). Larger tiles (TC2_TILE at half size) were tested when the path was written; they cost minutes of lavapipe
- * compilation with a cold shader cache, and 'tc2' is a bench variant, not a default path (bench/RESULTS.md).
- */
-/**
- * Each path with the cases it runs: all listed in the full sweep (`npm run test:full`), the second list in
- * `npm test` (the case that exercises what the path adds; see helpers/sweep.ts).
- */
-const PATHS: Array<[string, ConvKernelOptions, number[], number[]]> = [
+/** Each variant with the case `npm test` runs it on (the full sweep: every case). */
+const VARIANTS: Array<[string, ConvKernelOptions, Case]> = [
+  ['gather staging, four-phase input gradient', sw(A), S1],
+  ['B from global, unpadded tile rows, 3 splits', BG, S2],
+  ['sub-pixel input gradient', sw(A), S3],
+  ['16 subgroups, one staging buffer', sw({ bm: 64, bn: 64, bk: 32, sgm: 4, sgn: 4, single: true }), S2],
+];
+/** Slow to compile on lavapipe (more unrolled f16 stores per invocation): the full sweep only. */
+const FULL_VARIANTS: Array<[string, ConvKernelOptions]> = [
+  ['32×32×16, 2×1 subgroups', sw({ bm: 32, bn: 32, bk: 16, sgm: 2, sgn: 1 })],
   [
-    'tc2-sw 32×32×16, 2×1 subgroups, four-phase input gradient',
-    sw(SMALL, { subpixelTranspose: false }),
-    [0, 1, 2, 3, 4, 5],
-    [1, 3], // 4×4 stride-2 asymmetric padding (four phases); several tiles in every GEMM dimension
+    '32×32×16, 2×1 subgroups, four-phase transposed',
+    sw({ bm: 32, bn: 32, bk: 16, sgm: 2, sgn: 1 }, { subpixelTranspose: false }),
   ],
-  ['tc2-sw 32×32×16, B from global, 3 splits', sw({ ...SMALL, bGlobal: true }, { splits: 3 }), [0, 1, 4], [4]],
   [
-    'tc2-sw 128×16×16, 1 subgroup (2 pixel pairs per thread), unpadded',
+    '128×16×16, 1 subgroup (2 pixel pairs per thread), unpadded',
     sw({ bm: 128, bn: 16, bk: 16, sgm: 1, sgn: 1, pad: 0 }),
-    [3],
-    [3],
   ],
-  // stride 2: case 2 (3×3, no padding) takes the sub-pixel GEMM for its input gradient; case 1 (padded) cannot
-  // (case 1's padded fallback also runs in the single-buffered path below, which keeps the default routing)
-  ['tc2-sw 32×32×16, sub-pixel input gradient (the default)', sw(SMALL), [1, 2], [2]],
-  // no tile given: tileFor picks the narrow tile where N ≤ 64 (forward, input gradient; the weight gradient and the
-  // sub-pixel GEMM, N = 4·Cout, take TC2_TILE). TC2_TILE_N64 itself needs 42 KiB of workgroup storage, over
-  // lavapipe's 32: the twin runs the routing with a smaller narrow tile of the same kind (B from global, 2×2).
-  [
-    'tc2-sw narrow-tile routing (N ≤ 64)',
-    { path: 'tc2-sw', tc2TileN64: { bm: 64, bn: 32, bk: 16, sgm: 2, sgn: 2, bGlobal: true }, smallMRows: 0 },
-    [5],
-    [5],
-  ],
-  // one staging buffer (two barriers per slice), 16 subgroups (512 invocations), weights staged as f16 pairs
-  [
-    'tc2-sw 64×64×32, 4×4 subgroups, single-buffered, vec2 weight units',
-    sw({ bm: 64, bn: 64, bk: 32, sgm: 4, sgn: 4, single: true, bVec: 2 }),
-    [1, 3],
-    [1],
-  ],
-  // no tile given and 65–1089 rows: TC2_TILE_SMALL_M itself (64×64, 2×2 subgroups, split-K of ≥ 4 slices: 3 here)
-  ['tc2-sw small-M routing (the default small-M tile)', { path: 'tc2-sw' }, [3], [3]],
-];
-
-const TRANSPOSED_VARIANTS: readonly ConvKernelOptions[] = [
-  { ...PATHS[0]![1], subpixelTranspose: false }, // four input-gradient GEMMs, one per output phase
-  { ...PATHS[2]![1], subpixelTranspose: false },
-  { ...PATHS[0]![1], subpixelTranspose: true }, // one GEMM over the four output phases (the default)
-  { ...PATHS[2]![1], subpixelTranspose: true, splits: 2 },
-];
-/** The sub-pixel GEMM with 16-column tiles, walking only the taps of each tile's phases, and walking all four. */
-const SKIP_TAP_VARIANTS: readonly ConvKernelOptions[] = [
-  sw({ bm: 32, bn: 16, bk: 16, sgm: 2, sgn: 1 }),
-  sw({ bm: 32, bn: 16, bk: 16, sgm: 2, sgn: 1, bGlobal: true }, { splits: 3 }),
-  sw({ bm: 32, bn: 16, bk: 16, sgm: 2, sgn: 1 }, { subpixelSkipTaps: false }),
 ];
 
 describe('conv2d tc2 (software twin)', () => {
-  for (const [name, opts, all, fast] of PATHS) {
+  it('the test shapes take the routes their names say', () => {
+    const lim = { maxComputeInvocationsPerWorkgroup: 1024, maxComputeWorkgroupStorageSize: 32768 };
+    for (const c of CASES.slice(0, 4)) expect(shallowApplies(geom(c))).toBe(false);
+    const g3 = geom(S3);
+    const t3 = { n: 1, cin: g3.cout, cout: g3.cin, h: g3.ho, w: g3.wo, hout: g3.h, wout: g3.w, conv: g3 };
+    expect(subpixelApplies(t3)).toBe(true);
+    expect(patchTileFor(geom(S4), lim)).toBeNull();
+    expect(tileFor({}, 2 * 9 * 8, 20)).toBe(TC2_TILE_SMALL_M);
+  });
+
+  for (const [name, opts, c] of VARIANTS)
     it(`${name}: forward (bias), input and weight gradients match the reference`, async () => {
       const gpu = await getGpu();
       const rand = seededRandom(21);
-      for (const c of (FULL_SWEEP ? all : fast).map((i) => CASES[i]!)) {
-        const g = conv2dGeometry(c.x, c.w, c.o);
-        if (!FULL_SWEEP && opts.tc2Tile?.bm === 128) {
-          // npm test: the 128-row tile (two pixel pairs per thread, unpadded rows) forward only: its three kernels
-          // take a minute to compile on lavapipe; all passes in the full sweep and on the GPU (bench conv-paths)
-          const x = q10(g.n * g.cin * g.h * g.w, rand);
-          const w = q10(g.cout * g.cin * g.kh * g.kw, rand);
-          await expectForwardMatchesRef(gpu, g, x, w, opts, TOL);
-          continue;
-        }
-        await expectConv2dMatchesRef(gpu, rand, g, opts, TOL, `${JSON.stringify(c)} ${name}`);
-      }
+      for (const k of FULL_SWEEP ? CASES : [c])
+        await expectConv2dMatchesRef(gpu, rand, geom(k), opts, TOL, `${JSON.stringify(k)} ${name}`);
     });
-  }
 
-  it('conv_transpose2d (bias through the input-gradient kernel), with and without B from global', async () => {
+  it.runIf(FULL_SWEEP)('full sweep: the slow-to-compile tiles, every pass, every case', async () => {
+    const gpu = await getGpu();
+    const rand = seededRandom(21);
+    for (const [name, opts] of FULL_VARIANTS)
+      for (const k of CASES)
+        await expectConv2dMatchesRef(gpu, rand, geom(k), opts, TOL, `${JSON.stringify(k)} ${name}`);
+  });
+
+  it('the default tiles (TC2_TILE_SMALL_M for 65–1,089 rows): forward', async () => {
+    const gpu = await getGpu();
+    const rand = seededRandom(25);
+    const g = geom(S4);
+    const x = q10(g.n * g.cin * g.h * g.w, rand);
+    const w = q10(g.cout * g.cin * g.kh * g.kw, rand);
+    await expectForwardMatchesRef(gpu, g, x, w, { path: 'tc2-sw' }, TOL);
+  });
+
+  it('conv_transpose2d: sub-pixel GEMM with bias (all passes); workgroups that walk only their phases’ taps; 4×4', async () => {
     const gpu = await getGpu();
     const rand = seededRandom(22);
-    for (const [t, variants] of [
-      // npm test: sub-pixel on the small tile (the four-phase form runs in the first path above; the 128-row
-      // tile's pairings are slow to compile on lavapipe: full sweep)
-      [convTranspose2dGeometry([2, 6, 5, 4], [6, 5, 3, 3], { stride: 2 }), sweep(TRANSPOSED_VARIANTS, [2])],
-      // 12 and 16 output channels: 16-column tiles hold one or two phases, so workgroups skip taps (sparseK)
-      [convTranspose2dGeometry([1, 7, 4, 5], [7, 12, 3, 3], { stride: 2 }), SKIP_TAP_VARIANTS],
-      [convTranspose2dGeometry([1, 5, 3, 4], [5, 16, 3, 3], { stride: 2 }), sweep(SKIP_TAP_VARIANTS, [0])],
-    ] as const)
-      await expectTransposedMatchesRef(gpu, rand, t, variants, TOL);
+    // the adjoint of S3: its weight gradient is S3's kernel
+    const t = convTranspose2dGeometry([1, 6, 6, 5], [6, 4, 3, 3], { stride: 2 });
+    await expectTransposedMatchesRef(gpu, rand, t, [sw(A)], TOL);
+    // 12 and 16 output channels in 16-column tiles: a tile holds one or two phases, so workgroups skip taps (sparseK)
+    const narrow: Tc2Tile = { bm: 32, bn: 16, bk: 16, sgm: 2, sgn: 1 };
+    const t12 = convTranspose2dGeometry([1, 7, 4, 5], [7, 12, 3, 3], { stride: 2 });
+    await expectTransposedForwardMatchesRef(
+      gpu,
+      rand,
+      t12,
+      [sw(narrow), sw({ ...narrow, bGlobal: true }, { splits: 3 })],
+      TOL,
+    );
+    const t16 = convTranspose2dGeometry([1, 5, 3, 4], [5, 16, 3, 3], { stride: 2 });
+    await expectTransposedForwardMatchesRef(gpu, rand, t16, [sw(narrow)], TOL);
+    // a 4×4 kernel: every phase uses all four taps (no skipping)
+    const t4 = convTranspose2dGeometry([1, 3, 4, 5], [3, 4, 4, 4], { stride: 2 });
+    expect(subpixelApplies(t4)).toBe(true);
+    await expectTransposedForwardMatchesRef(gpu, rand, t4, [sw(A)], TOL);
+    if (FULL_SWEEP)
+      for (const opts of [sw(A, { subpixelTranspose: false }), sw(narrow, { subpixelTranspose: false, splits: 2 })])
+        for (const tt of [t, t12, t16, t4]) await expectTransposedMatchesRef(gpu, rand, tt, [opts], TOL);
   });
 
   it('fused epilogues (demodulation, noise, bias, leaky ReLU·√2), with and without split-K', async () => {
     const variants: Array<[string, ConvKernelOptions]> = [
-      ['tc2-sw', PATHS[0]![1]],
-      ['tc2-sw split', { ...PATHS[0]![1], splits: 3 }],
-      ['tc2-sw B global', { ...PATHS[2]![1], splits: 1 }],
+      ['tc2-sw', sw(A)],
+      ['tc2-sw split', BG], // the GEMM kernel of 'B from global, 3 splits' on S2; the epilogue in the split sum
     ];
     const combos: EpilogueCombo[] = [
       { bias: true, demod: true, noise: 1, lrelu: true },
       { bias: false, demod: false, noise: 2, lrelu: true },
     ];
-    await expectFusedEpiloguesMatchRef(await getGpu(), seededRandom(23), variants, combos, TOL);
+    await expectFusedEpiloguesMatchRef(await getGpu(), seededRandom(23), variants, combos, TOL, geom(S2));
   });
 
   it('held (constant) weights: their f16 copies are made once, reused by later calls and freed on release', async () => {
     const gpu = await getGpu();
     const rand = seededRandom(24);
-    const c = CASES[1]!; // stride 2, 4×4 taps: several input-gradient phases, their weight layouts in one buffer
-    const g = conv2dGeometry(c.x, c.w, c.o);
+    const g = geom(S1); // stride 2, 4×4 taps: four input-gradient phases, their weight layouts in one buffer
     const x = q10(g.n * g.cin * g.h * g.w, rand);
     const w = q10(g.cout * g.cin * g.kh * g.kw, rand);
     const gy = q10(g.n * g.cout * g.ho * g.wo, rand);
     const yRef = conv2dRef(g, x, w, null);
     const ref = conv2dBackwardRef(g, x, w, gy);
-    const opts = PATHS[0]![1];
+    const opts = sw(A);
     await withBuffers(gpu, async (up, out) => {
       const [bx, bw, bgy] = [up(x), up(w), up(gy)];
       const [by, bgx] = [out(yRef.length), out(x.length)];
@@ -227,43 +237,27 @@ describe('conv2d tc2 (software twin)', () => {
       }
     });
   });
-
-  it("'tc2' falls back to the fp32 tuned kernel where the adapter lacks subgroup matrices", async () => {
-    const gpu = await getGpu();
-    if (tensorCoresAvailable(gpu)) return; // the hardware result is checked by bench/conv-paths.ts
-    const rand = seededRandom(24);
-    const g = conv2dGeometry([1, 4, 6, 7], [5, 4, 3, 3], { padding: 1 });
-    const x = q10(g.n * g.cin * g.h * g.w, rand);
-    const w = q10(g.cout * g.cin * 9, rand);
-    await expectForwardMatchesRef(gpu, g, x, w, { path: 'tc2', tile: { bm: 16, bn: 16, bk: 4, tm: 4, tn: 4 } }, TOL);
-  });
 });
 
 /**
  * Patch staging (tc2-patch.ts): stride-1 forward convs stage the input patch of the output tile once per channel
- * chunk and read every tap's fragments from it at shifted offsets. Odd sizes, batches, partial channel chunks, a
- * non-square kernel with asymmetric padding and more than one tile column, no padding, split-K across chunks, B from
- * global, one staging buffer with 4 subgroups along m; strided convs keep the gather staging.
+ * chunk and read every tap's fragments from it at shifted offsets; a stride-1 input gradient runs as the patched
+ * forward of gy with the flipped filter. Odd sizes, a batch, a partial channel chunk, a non-square kernel with
+ * asymmetric padding over several tile rows and columns, no padding, split-K across chunks, B from global, one
+ * staging buffer; strided convs keep the gather staging.
  */
 describe('conv2d tc2 patch staging (software twin)', () => {
-  const PATCH_CASES: Case[] = [
-    { x: [2, 3, 7, 9], w: [5, 3, 3, 3], o: { padding: 1 } },
-    CASES[3]!, // several tiles, a partial channel chunk
-    { x: [1, 32, 9, 11], w: [48, 32, 3, 3], o: { padding: 1 } },
-    { x: [1, 5, 19, 21], w: [6, 5, 2, 4], o: { padding: [1, 0, 2, 1] } },
-    { x: [1, 4, 6, 5], w: [3, 4, 3, 3], o: {} },
-    { x: [1, 5, 9, 8], w: [7, 5, 4, 4], o: { stride: 2, padding: [1, 2, 0, 1] } },
+  const P1: Case = { x: [2, 5, 11, 21], w: [20, 5, 2, 4], o: { padding: [1, 0, 2, 1] } };
+  const P2: Case = { x: [1, 4, 6, 5], w: [3, 4, 3, 3], o: {} };
+  const patched = (tile: Tc2Tile, more: ConvKernelOptions = {}) => sw(A, { tc2PatchTile: tile, ...more });
+  const VARIANTS_P: Array<[string, ConvKernelOptions, Case[]]> = [
+    ['32×32×16, 2×2 subgroups', patched(A), [P1, P2]],
+    ['B from global, 2 splits', patched({ ...A, bGlobal: true }, { splits: 2 }), [S2]],
+    ['one staging buffer', patched({ ...A, single: true }), [S2]],
   ];
-  const VARIANTS: Array<[string, ConvKernelOptions]> = [
-    ['32×32×16, 2×1 subgroups', { path: 'tc2-sw', tc2Tile: SMALL, tc2PatchTile: SMALL }],
-    ['32×32×16, 2 splits', { path: 'tc2-sw', tc2Tile: SMALL, tc2PatchTile: SMALL, splits: 2 }],
-    ['32×32×16, B from global', { path: 'tc2-sw', tc2Tile: SMALL, tc2PatchTile: { ...SMALL, bGlobal: true } }],
-    [
-      '64×32×32, 4×1 subgroups, single-buffered',
-      { path: 'tc2-sw', tc2Tile: SMALL, tc2PatchTile: { bm: 64, bn: 32, bk: 32, sgm: 4, sgn: 1, single: true } },
-    ],
-  ];
-  it('a stride-1 conv_transpose2d runs patch-staged with its bias fused, with and without split-K', async () => {
+  const ALL_P = [P1, P2, S2, S4, { x: [1, 5, 19, 21], w: [6, 5, 2, 4], o: { padding: [1, 0, 2, 1] } } as Case];
+
+  it('a stride-1 conv_transpose2d runs patch-staged with its bias fused', async () => {
     const gpu = await getGpu();
     const rand = seededRandom(24);
     const t = convTranspose2dGeometry([2, 6, 5, 4], [6, 5, 3, 3], { stride: 1, padding: 1 });
@@ -271,11 +265,10 @@ describe('conv2d tc2 patch staging (software twin)', () => {
     const w = q10(t.cin * t.cout * 9, rand);
     const b = q10(t.cout, rand);
     const yRef = convTranspose2dRef(t, x, w, b);
-    for (const splits of [undefined, 2]) {
-      const opts: ConvKernelOptions = { path: 'tc2-sw', tc2Tile: SMALL, tc2PatchTile: SMALL, splits };
+    for (const splits of FULL_SWEEP ? [undefined, 2] : [undefined]) {
       await withBuffers(gpu, async (up, out) => {
         const by = out(yRef.length);
-        convTranspose2dForwardRaw(gpu, t, up(x), up(w), up(b), by, opts);
+        convTranspose2dForwardRaw(gpu, t, up(x), up(w), up(b), by, patched(A, { splits }));
         expect(relError(await gpu.readF32(by, yRef.length), yRef), `splits ${splits}`).toBeLessThan(TOL);
       });
     }
@@ -307,20 +300,30 @@ describe('conv2d tc2 patch staging (software twin)', () => {
     ).toBeNull();
   });
 
-  for (const [name, opts] of VARIANTS)
+  it('routing: the caller’s patch tile where it applies (stride 1, more than one tap), none for strided or 1×1 convs or when turned off', async () => {
+    const gpu = await getGpu();
+    const at = (c: Case, o: { tile?: Tc2Tile; patchTile?: Tc2Tile | null }) => patchFor(gpu, geom(c), o);
+    expect(at(P1, { patchTile: A })).toBe(A);
+    expect(at(S1, { patchTile: A })).toBeNull();
+    expect(at({ x: [1, 4, 6, 5], w: [3, 4, 1, 1], o: {} }, { patchTile: A })).toBeNull();
+    expect(at(P1, { patchTile: null })).toBeNull();
+    expect(at(P1, { tile: A })).toBeNull(); // a tile for every GEMM and no patch tile: gather staging
+    expect(patchApplies(geom(P2), A, gpu.limits.maxComputeWorkgroupStorageSize)).toBe(true);
+  });
+
+  for (const [name, opts, cases] of VARIANTS_P)
     it(`${name}: forward with bias and input gradient match the reference`, async () => {
       const gpu = await getGpu();
       const rand = seededRandom(23);
-      // npm test: the first variant on several tiles with a partial chunk, the non-square kernel, no padding and
-      // the strided gather; the others (splits, B from global, one buffer) where channels fill whole K chunks
-      for (const c of sweep(PATCH_CASES, name === VARIANTS[0]![0] ? [1, 3, 4, 5] : [2])) {
-        const g = conv2dGeometry(c.x, c.w, c.o);
+      for (const c of FULL_SWEEP ? ALL_P : cases) {
+        const g = geom(c);
         const x = q10(g.n * g.cin * g.h * g.w, rand);
         const w = q10(g.cout * g.cin * g.kh * g.kw, rand);
         const b = q10(g.cout, rand);
         const yRef = conv2dRef(g, x, w, b);
-        const patched = patchApplies(g, opts.tc2PatchTile!, gpu.limits.maxComputeWorkgroupStorageSize);
-        expect(patched, JSON.stringify(c)).toBe(g.strideY === 1);
+        expect(patchApplies(g, opts.tc2PatchTile!, gpu.limits.maxComputeWorkgroupStorageSize), JSON.stringify(c)).toBe(
+          true,
+        );
         const gy = q10(g.n * g.cout * g.ho * g.wo, rand);
         const gxRef = conv2dBackwardRef(g, x, w, gy).gx;
         await withBuffers(gpu, async (up, out) => {
@@ -347,7 +350,7 @@ describe('tc2 WGSL generator', () => {
     { ...TC2_TILE, sgm: 2, sgn: 2 },
     { ...TC2_TILE, pad: 0 },
     { bm: 128, bn: 128, bk: 64, sgm: 2, sgn: 4, bGlobal: true },
-    TC2_TILE_N64, // (its structure here; the narrow routing runs through the twin above)
+    TC2_TILE_N64,
     TC2_TILE_SMALL_M,
     TC2_TILE_16SG,
   ];
@@ -359,10 +362,6 @@ describe('tc2 WGSL generator', () => {
     expect(tileFor({}, 65, 512)).toBe(TC2_TILE_SMALL_M);
     expect(tileFor({}, 33 * 33, 64)).toBe(TC2_TILE_SMALL_M);
     expect(tileFor({}, 33 * 33 + 1, 512)).toBe(TC2_TILE);
-    const small: Tc2Tile = { bm: 64, bn: 128, bk: 32, sgm: 2, sgn: 4 };
-    expect(tileFor({ tileSmallM: small }, 100, 512)).toBe(small);
-    expect(tileFor({ tileSmallM: small, smallMRows: 2000 }, 2000, 512)).toBe(small);
-    expect(tileFor({ smallMRows: 0 }, 100, 512)).toBe(TC2_TILE);
     // the device picks what replaces TC2_TILE: 16 subgroups where 512 invocations and 33 KiB fit (not on lavapipe)
     expect(tc2TileBytes(TC2_TILE)).toBe(43008);
     expect(tc2TileBytes(TC2_TILE_16SG)).toBe(33792);
@@ -378,11 +377,11 @@ describe('tc2 WGSL generator', () => {
     expect(tileFor({ tileDefault: TC2_TILE_16SG }, 4096, 512)).toBe(TC2_TILE_16SG);
     expect(tileFor({ tileDefault: TC2_TILE_16SG }, 4096, 64)).toBe(TC2_TILE_N64);
   });
-  it('split-K depth from the options, else the tile, else 8 slices; 16 subgroups only where the device allows 512', () => {
+  it('split-K depth from the tile, else 8 slices; 16 subgroups only where the device allows 512', () => {
     expect(splitSlices(144, 4, {}, TC2_TILE)).toEqual([8, 18]);
     expect(splitSlices(144, 8, {}, TC2_TILE_SMALL_M)).toEqual([4, 36]);
-    expect(splitSlices(144, 8, { minSlicesPerSplit: 2 }, TC2_TILE_SMALL_M)).toEqual([3, 48]); // 64 wanted: 3 slices each
     expect(splitSlices(144, 4, { splits: 3 }, TC2_TILE)).toEqual([48, 3]);
+    expect(splitSlices(0, 4, {}, TC2_TILE)).toEqual([1, 1]);
     const big: Tc2Tile = { bm: 128, bn: 128, bk: 32, sgm: 4, sgn: 4, single: true };
     expect(checkTc2Tile(big, 1024)).toBe(512);
     expect(() => checkTc2Tile(big, 256)).toThrow(/≤ 8 subgroups/);

@@ -14,13 +14,13 @@ import { f16RangeScale, f16RangeScaleRef } from '../../src/tensor/conv/f16-range
 import { conv2dGeometry, convTranspose2dGeometry } from '../../src/tensor/conv/geometry.js';
 import { conv2dBackwardRef, convTranspose2dBackwardRef } from '../../src/tensor/reference/conv.js';
 import { relError, seededRandom } from '../../src/tensor/reference/conv-check.js';
-import { q10, withBuffers } from '../helpers/raw-buffers.js';
+import { TC2_TEST_TILE, q10, withBuffers } from '../helpers/raw-buffers.js';
 
 beforeAll(async () => {
   await initEngine();
 });
 
-const TC2SW: ConvKernelOptions = { path: 'tc2-sw', tc2Tile: { bm: 32, bn: 32, bk: 16, sgm: 2, sgn: 1 } };
+const TC2SW: ConvKernelOptions = { path: 'tc2-sw', tc2Tile: TC2_TEST_TILE };
 const scaled = (a: Float32Array, s: number) => a.map((v) => v * s);
 
 describe('f16 range scale', () => {
@@ -88,11 +88,12 @@ describe('conv gradients at training scale on the tc2 path', () => {
         expect(relError(await w.grad!.toArray(), ref.gw), `conv2d gw, padding ${padding}`).toBeLessThan(1e-5);
       }
       // conv_transpose2d, stride 2: gx is a conv2d forward of gy; in gw the gradient is the GEMM's other operand
+      // (4 output channels: that conv2d has Cin·kh·kw = 36, so it runs on the tensor cores, not shallow.ts)
       const xs: [number, number, number, number] = [1, 4, 5, 6];
-      const ws: [number, number, number, number] = [4, 3, 3, 3];
+      const ws: [number, number, number, number] = [4, 4, 3, 3];
       const t = convTranspose2dGeometry(xs, ws, { stride: 2 });
       const xa = q10(4 * 5 * 6, rand);
-      const wa = q10(4 * 3 * 9, rand);
+      const wa = q10(4 * 4 * 9, rand);
       const x = Tensor.from(xa, xs, { requiresGrad: true });
       const w = Tensor.from(wa, ws, { requiresGrad: true });
       const y = convTranspose2d(x, w, null, { stride: 2, kernel: TC2SW });

@@ -135,3 +135,44 @@ export function conv2dMacs(g: Conv2dGeom): number {
 export function geomKey(g: Conv2dGeom): string {
   return `${g.n},${g.cin},${g.h},${g.w},${g.cout},${g.kh},${g.kw},${g.strideY},${g.strideX},${g.padTop},${g.padLeft},${g.ho},${g.wo}`;
 }
+
+/** ⌈a / b⌉ for positive b (tile and workgroup counts). */
+export const ceilDiv = (a: number, b: number): number => Math.ceil(a / b);
+
+/**
+ * A stride phase of conv2d's input gradient: the input pixels (py + sy·i, px + sx·j), i < hph, j < wph, see only
+ * the filter taps (ky0 + sy·a, kx0 + sx·b), a < nky, b < nkx, and input pixel (i, j) of the phase takes output
+ * pixel (i + oy − a, j + ox − b) through tap (a, b). So each phase is a dense GEMM with no zero taps:
+ * M = n·hph·wph, N = Cin, K = Cout·nky·nkx.
+ */
+export interface InputGradPhase {
+  readonly py: number;
+  readonly px: number;
+  readonly hph: number;
+  readonly wph: number;
+  readonly ky0: number;
+  readonly kx0: number;
+  readonly nky: number;
+  readonly nkx: number;
+  readonly oy: number;
+  readonly ox: number;
+}
+
+/** The stride phases of conv2d's input gradient that hold input pixels, in (py, px) order. */
+export function inputGradPhases(g: Conv2dGeom): InputGradPhase[] {
+  const phases: InputGradPhase[] = [];
+  for (let py = 0; py < g.strideY; py++)
+    for (let px = 0; px < g.strideX; px++) {
+      const hph = ceilDiv(g.h - py, g.strideY);
+      const wph = ceilDiv(g.w - px, g.strideX);
+      if (hph <= 0 || wph <= 0) continue;
+      const ky0 = (py + g.padTop) % g.strideY;
+      const kx0 = (px + g.padLeft) % g.strideX;
+      const nky = Math.max(0, ceilDiv(g.kh - ky0, g.strideY));
+      const nkx = Math.max(0, ceilDiv(g.kw - kx0, g.strideX));
+      const oy = (py + g.padTop - ky0) / g.strideY;
+      const ox = (px + g.padLeft - kx0) / g.strideX;
+      phases.push({ py, px, hph, wph, ky0, kx0, nky, nkx, oy, ox });
+    }
+  return phases;
+}

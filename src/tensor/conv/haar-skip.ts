@@ -11,7 +11,7 @@ import { GRID_INDEX, grid1d, type Gpu } from '../../gpu/index.js';
 import { haarSkipRef } from '../reference/upfirdn.js';
 import { constantBuffer } from './upfirdn.js';
 import { cached } from '../../gpu/source-cache.js';
-import { f32Literal } from './tc2.js';
+import { f32Literal } from './wgsl.js';
 
 /** Stencil radius in input subband pixels (the composite reaches one pixel around ⌊Y/2⌋, checked below). */
 const R = 1;

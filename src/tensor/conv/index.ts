@@ -3,17 +3,10 @@ export * from './geometry.js';
 export * from './upfirdn-geometry.js';
 export * from './conv2d-raw.js';
 export { DEFAULT_TILE, checkTile, gemmWgsl, type GemmTile, type GemmSpec } from './gemm.js';
-export {
-  TC_TILE,
-  TUNED_TILE,
-  gemmTcWgsl,
-  gemmTunedWgsl,
-  type GemmBody,
-  type TcMode,
-  type TcTile,
-} from './gemm-fast.js';
+export { TUNED_TILE, gemmTunedWgsl, type GemmBody } from './gemm-tuned.js';
 export { epilogueRef, type ConvEpilogue } from './epilogue.js';
 export type { GemmEngine } from './implicit.js';
+export { TC2_TILE, type Tc2Tile, type TcMode } from './tc2-tiles.js';
 export {
   constantBuffer,
   haarDwtRaw,

@@ -10,7 +10,7 @@ import { GRID_INDEX, grid1d, type Gpu } from '../../gpu/index.js';
 import { f32PassEpilogue, type F32PassOptions } from './epilogue.js';
 import type { Conv2dGeom } from './geometry.js';
 import { cached } from '../../gpu/source-cache.js';
-import { f32Literal, shapeName } from './tc2.js';
+import { f32Literal, shapeName } from './wgsl.js';
 
 /** Largest Cout this kernel takes (registers per invocation). */
 export const NARROW_MAX_COUT = 16;

@@ -15,6 +15,8 @@ import {
   convTranspose2dBackwardInputRaw,
   convTranspose2dBackwardWeightRaw,
   convTranspose2dForwardRaw,
+  CONV_PATHS,
+  type ConvInputGradOptions,
   type ConvKernelOptions,
   type ConvPath,
 } from './conv2d-raw.js';
@@ -73,13 +75,11 @@ function kernelOptions(k: ConvKernelOptions | undefined): ConvKernelOptions {
   return { ...defaults, ...k, path: defaults?.path ?? envPath() ?? (gpu().info.kind === 'cpu' ? 'direct' : 'fast') };
 }
 
-const PATHS: readonly ConvPath[] = ['direct', 'tiled', 'tuned', 'tc', 'tc-sw', 'fast', 'tc2', 'tc2-sw'];
-
 function envPath(): ConvPath | undefined {
   const v = typeof process === 'undefined' ? undefined : process.env?.ANIMGS_CONV_PATH;
   if (!v) return undefined;
-  if (!(PATHS as readonly string[]).includes(v))
-    throw new Error(`ANIMGS_CONV_PATH=${v}: expected one of ${PATHS.join(', ')}`);
+  if (!(CONV_PATHS as readonly string[]).includes(v))
+    throw new Error(`ANIMGS_CONV_PATH=${v}: expected one of ${CONV_PATHS.join(', ')}`);
   return v as ConvPath;
 }
 
@@ -87,7 +87,7 @@ let defaults: ConvKernelOptions | null = null;
 
 /**
  * Kernel options for every convolution that names no path (null restores the default), e.g. a whole network on
- * the tensor cores (`{ path: 'tc' }`) to compare its training against fp32. Returns the previous setting.
+ * the tensor cores (`{ path: 'tc2' }`) to compare its training against fp32. Returns the previous setting.
  */
 export function setDefaultConvKernel(opts: ConvKernelOptions | null): ConvKernelOptions | null {
   const prev = defaults;
@@ -128,7 +128,7 @@ function conv2dGrads(
   x: Tensor,
   w: Tensor,
   needs: readonly boolean[],
-  kopts: ConvKernelOptions,
+  kopts: ConvInputGradOptions,
   gyScale: GPUBuffer | null = null,
 ): [Tensor | null, Tensor | null, Tensor | null] {
   let gx: Tensor | null = null;
@@ -158,10 +158,10 @@ function conv2dGrads(
  */
 function withGradScale(
   gy: Tensor,
-  kopts: ConvKernelOptions,
+  kopts: ConvInputGradOptions,
   wanted: boolean,
   given: GPUBuffer | null = null,
-): { opts: ConvKernelOptions; done: () => void } {
+): { opts: ConvInputGradOptions; done: () => void } {
   if (!wanted || !runsTc2(gpu(), kopts)) {
     return { opts: kopts, done: () => given && gpu().pool.release(given) };
   }
@@ -202,7 +202,7 @@ export function conv2dFused(x: Tensor, w: Tensor, bias: Tensor | null, opts: Con
   if (c !== 1 && !runsTc2(gpu(), base)) {
     return conv2dFused(x, scale(w, c), bias, { ...opts, weightScale: undefined });
   }
-  const kopts: ConvKernelOptions = c !== 1 ? { ...base, weightScale: c } : base;
+  const kopts: ConvInputGradOptions = c !== 1 ? { ...base, weightScale: c } : base;
   const { noise, lrelu } = opts;
   if (kopts.path === 'direct') {
     let y = conv2d(x, w, null, { ...opts, kernel: kopts });

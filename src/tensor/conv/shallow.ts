@@ -12,7 +12,7 @@ import { GRID_INDEX, grid1d, type Gpu } from '../../gpu/index.js';
 import { f32PassEpilogue, type F32PassOptions } from './epilogue.js';
 import { geomKey, type Conv2dGeom } from './geometry.js';
 import { cached } from '../../gpu/source-cache.js';
-import { f32Literal, shapeName } from './tc2.js';
+import { f32Literal, shapeName } from './wgsl.js';
 
 /** Largest reduction length Cin·kh·kw (the inputs an invocation keeps in registers). */
 export const SHALLOW_MAX_K = 32;

@@ -14,10 +14,11 @@
  * patch changes once per `taps` slices; the weights keep tc2's [tap][channel][n] layout (`bRow` picks the slice).
  * Split-K splits at chunk boundaries.
  */
-import type { Conv2dGeom } from './geometry.js';
-import type { Tc2Patch, Tc2Tile } from './tc2.js';
-
-const ceilDiv = (a: number, b: number) => Math.ceil(a / b);
+import type { Gpu } from '../../gpu/index.js';
+import { ceilDiv, type Conv2dGeom } from './geometry.js';
+import type { Tc2Patch, Tc2Spec } from './tc2-kernel.js';
+import { timesWeights } from './tc2-staging.js';
+import type { Tc2Tile } from './tc2-tiles.js';
 const NONE = '0xffffffffu';
 
 /** Sizes of the patch of one output tile. */
@@ -154,4 +155,41 @@ fn rowOf(r: u32) -> u32 {
 export function patchSplits(sps: number, slices: number, taps: number): [number, number] {
   const s = ceilDiv(sps, taps) * taps;
   return [s, ceilDiv(slices, s)];
+}
+
+/**
+ * The staging of a patch-staged forward (tc2-patch.ts) × f16 weights: A once per channel chunk, B per slice in
+ * chunk-major slice order.
+ */
+export function patchedTimesWeights(
+  T: number,
+  g: Conv2dGeom,
+  tile: Tc2Tile,
+  npad: number,
+  scaled: boolean,
+): Pick<
+  Tc2Spec,
+  'aLayout' | 'bLayout' | 'npad' | 'vars' | 'init' | 'fetch' | 'put' | 'cFast' | 'bRow' | 'aPatch' | 'rowOf'
+> {
+  const a = patchStaging(T, g, tile, scaled);
+  return {
+    aLayout: 'r',
+    ...timesWeights(T, tile, npad, { ...a, put: '' }, a.bRow),
+    bRow: a.bRow,
+    aPatch: a.patch,
+    rowOf: true,
+  };
+}
+
+/**
+ * The patch tile of a forward-like conv: the caller's (`patchTile`, null for none), else patchTileFor's, or none
+ * where the caller gives a `tile` for every GEMM; null where the conv cannot run patch-staged.
+ */
+export function patchFor(
+  gpu: Gpu,
+  g: Conv2dGeom,
+  opts: { tile?: Tc2Tile; patchTile?: Tc2Tile | null },
+): Tc2Tile | null {
+  const want = opts.patchTile !== undefined ? opts.patchTile : opts.tile ? null : patchTileFor(g, gpu.limits);
+  return want && patchApplies(g, want, gpu.limits.maxComputeWorkgroupStorageSize) ? want : null;
 }

@@ -8,25 +8,16 @@
  * single tap). The store scatters each (phase, co) column to its output pixel.
  */
 import type { Gpu } from '../../gpu/index.js';
-import { derivedWeights } from './constant-weights.js';
 import { cached } from '../../gpu/source-cache.js';
-import type { ConvTranspose2dGeom } from './geometry.js';
-import { sumSplits } from './implicit.js';
-import {
-  gatherBindings,
-  checkTc2Tile,
-  f32Literal,
-  gatherTimesWeights,
-  releaseWeights,
-  shapeName,
-  splitSlices,
-  tc2Kernel,
-  tileFor,
-  tileKey,
-  type Tc2Options,
-} from './tc2.js';
-
-const ceilDiv = (a: number, b: number) => Math.ceil(a / b);
+import { derivedWeights } from './constant-weights.js';
+import { ceilDiv, type ConvTranspose2dGeom } from './geometry.js';
+import { sumSplits } from './split-k.js';
+import type { Tc2InputGradOptions } from './tc2.js';
+import { tc2Kernel } from './tc2-kernel.js';
+import { gatherBindings, gatherTimesWeights } from './tc2-staging.js';
+import { checkTc2Tile, splitSlices, tileFor, tileKey } from './tc2-tiles.js';
+import { releaseWeights, type F16Weights } from './tc2-weights.js';
+import { f32Literal, shapeName } from './wgsl.js';
 
 /**
  * The K walk of a 3×3 kernel's workgroup (tc2Kernel's sparseK): phase (py, px) uses tap (dy, dx) unless py = dy = 1
@@ -74,7 +65,7 @@ function subpixelWeights(
   cp: number,
   npad: number,
   scale = 1,
-): { buffer: GPUBuffer; temporary: boolean } {
+): F16Weights {
   const { kh, kw } = t.conv;
   const key = `subpixel|${t.cin},${t.cout},${kh},${kw}|${cp},${npad}|${scale}`;
   return derivedWeights(w, key, () => {
@@ -116,13 +107,14 @@ export function convTranspose2dSubpixelTc2(
   w: GPUBuffer,
   bias: GPUBuffer | null,
   y: GPUBuffer,
-  opts: Tc2Options = {},
+  opts: Tc2InputGradOptions = {},
 ): void {
   if (!subpixelApplies(t)) throw new Error('conv_transpose2d sub-pixel form: stride 2, 3×3 or 4×4, no padding only');
   // A 3×3 kernel's phases use 4, 2, 2 and 1 of the 4 taps: a workgroup walks only the taps of the phases its columns
   // hold (sparseK), 9/16 of the GEMM where the tile width divides Cout (6/8 for Cout 64 in 128-wide tiles: picking
-  // the narrow tile for Cout instead measured 1.46× slower on the H200, 3×3 128→64 from 256²).
-  const sparse = t.conv.kh === 3 && t.conv.kw === 3 && opts.subpixelSkipTaps !== false;
+  // the narrow tile for Cout instead measured 1.46× slower on the H200, 3×3 128→64 from 256²). A 4×4 kernel's phases
+  // use every tap.
+  const sparse = t.conv.kh === 3 && t.conv.kw === 3;
   const tile = tileFor(opts, t.n * (t.h + 1) * (t.w + 1), 4 * t.cout);
   const mode = opts.mode ?? 'hw';
   const T = checkTc2Tile(tile, gpu.limits.maxComputeInvocationsPerWorkgroup);

@@ -17,6 +17,7 @@
  * Loads are branch-free (clamped index + select): straight-line code that also compiles quickly on LLVM (lavapipe).
  */
 import type { Gpu } from '../../gpu/index.js';
+import { ceilDiv } from './geometry.js';
 import type { UpfirdnGeom } from './upfirdn-geometry.js';
 
 export interface AxisForm {
@@ -60,7 +61,6 @@ export function adjointForm(g: UpfirdnGeom): UpfirdnForm {
 
 const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
 const pow2ceil = (n: number): number => 2 ** Math.ceil(Math.log2(Math.max(1, n)));
-const ceilDiv = (a: number, b: number): number => Math.ceil(a / b);
 
 interface AxisPlan {
   /** Outputs per invocation along the axis (a multiple of the period). */

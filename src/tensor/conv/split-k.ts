@@ -1,0 +1,92 @@
+/**
+ * Split-K: a GEMM whose output has few tiles splits its K sum across workgroups (grid z); each split writes a
+ * partial output and one of these kernels adds them (with the fused forward epilogue where the GEMM had one).
+ */
+import { cached } from '../../gpu/source-cache.js';
+import type { Gpu } from '../../gpu/index.js';
+import { epilogueBuffers, epilogueWgsl, type ConvEpilogue } from './epilogue.js';
+import { ceilDiv, geomKey, type Conv2dGeom } from './geometry.js';
+import { convConstsWgsl } from './wgsl.js';
+
+/** The conv GEMMs split K until about this many workgroups run (when their output has fewer tiles). */
+export const TARGET_WORKGROUPS = 512;
+
+/**
+ * Σ over split-K partials, bandwidth-bound: each invocation owns one vec4 (or one f32 when e is not a multiple of
+ * 4) and sums the splits with four independent accumulators, so four loads are in flight per invocation.
+ */
+function sumSplitsWgsl(t: 'vec4f' | 'f32'): string {
+  return /* wgsl */ `
+@group(0) @binding(0) var<storage, read> Part: array<${t}>;
+@group(0) @binding(1) var<storage, read_write> Out: array<${t}>;
+struct S { e: u32, splits: u32 }
+@group(1) @binding(0) var<uniform> P: S;
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = gid.x + gid.y * nwg.x * 256u;
+  if (i >= P.e) { return; }
+  var s0 = ${t}(0.0); var s1 = ${t}(0.0); var s2 = ${t}(0.0); var s3 = ${t}(0.0);
+  var z = 0u;
+  for (; z + 4u <= P.splits; z += 4u) {
+    s0 += Part[z * P.e + i];
+    s1 += Part[(z + 1u) * P.e + i];
+    s2 += Part[(z + 2u) * P.e + i];
+    s3 += Part[(z + 3u) * P.e + i];
+  }
+  for (; z < P.splits; z++) { s0 += Part[z * P.e + i]; }
+  Out[i] = (s0 + s1) + (s2 + s3);
+}`;
+}
+
+/** out[i] = Σ_z part[z·e + i]. */
+export function sumSplits(gpu: Gpu, part: GPUBuffer, out: GPUBuffer, e: number, splits: number): void {
+  const vec = e % 4 === 0;
+  const n = vec ? e / 4 : e;
+  const groups = ceilDiv(n, 256);
+  const gx = Math.min(groups, 65535);
+  gpu.dispatch(
+    gpu.kernel(
+      'sum_splits',
+      cached(`sum_splits|${vec}`, () => sumSplitsWgsl(vec ? 'vec4f' : 'f32')),
+    ),
+    [part, out],
+    [gx, ceilDiv(groups, gx), 1],
+    Uint32Array.from([n, splits]),
+  );
+}
+
+/** y = epilogue(Σ_z part[z]) for a forward output [n, cout, ho, wo]. */
+export function sumSplitsEpilogue(
+  gpu: Gpu,
+  g: Conv2dGeom,
+  part: GPUBuffer,
+  y: GPUBuffer,
+  splits: number,
+  bias: GPUBuffer | null,
+  epi: ConvEpilogue,
+): void {
+  const ny = g.n * g.cout * g.ho * g.wo;
+  const extra = epilogueBuffers(bias, epi);
+  const e = epilogueWgsl(bias !== null, epi, 1);
+  const src = cached(
+    `sumepi|${geomKey(g)}|${e.key}|${splits}`,
+    () => /* wgsl */ `
+@group(0) @binding(0) var<storage, read> Part: array<f32>;
+${e.decl}
+@group(0) @binding(${1 + extra.length}) var<storage, read_write> Y: array<f32>;
+${convConstsWgsl(g, false)}
+${e.fn}
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = gid.x + gid.y * nwg.x * 256u;
+  if (i >= ${ny}u) { return; }
+  var s = 0.0;
+  for (var z = 0u; z < ${splits}u; z++) { s += Part[z * ${ny}u + i]; }
+  let p = i % HOWO; let t = i / HOWO;
+  Y[i] = epi(t / COUT, t % COUT, p, s);
+}`,
+  );
+  const groups = ceilDiv(ny, 256);
+  const gx = Math.min(groups, 65535);
+  gpu.dispatch(gpu.kernel('conv2d_fwd_sum_epilogue', src), [part, ...extra, y], [gx, ceilDiv(groups, gx), 1]);
+}
