@@ -21,7 +21,7 @@
  * earlier use at every replay). Outputs created inside the capture need no such care: the captured work writes them
  * after any earlier use of their buffer.
  */
-import { PARAM_SLOT } from './gpu.js';
+import { PARAM_SLOT } from './params.js';
 
 export type CapturedOp =
   | {

@@ -13,6 +13,7 @@ import { DeviceLostError, GpuError, WgslCompileError } from './errors.js';
 import { describeAdapter, type AdapterSummary } from './adapter.js';
 import type { KernelProfiler } from './profiler.js';
 import { Replay, type CapturedOp } from './capture.js';
+import { PARAM_SLOT } from './params.js';
 
 export type Binding = GPUBuffer | { buffer: GPUBuffer; offset?: number; size?: number };
 
@@ -23,8 +24,7 @@ export interface GpuFeatures {
   timestamps: boolean;
 }
 
-/** Bytes per parameter slot: the largest `P` struct a kernel may declare, and a multiple of every offset alignment. */
-export const PARAM_SLOT = 256;
+export { PARAM_SLOT };
 const PARAM_SLOTS = 4096;
 
 export class Gpu {

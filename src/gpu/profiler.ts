@@ -6,7 +6,14 @@
  * time. Use it to learn where the time goes, and the plain runtime to learn how long the whole takes.
  * Needs the `timestamp-query` feature (`gpu.features.timestamps`).
  */
-import type { Gpu } from './gpu.js';
+/** What the profiler needs from the runtime (the Gpu), without importing it. */
+export interface ProfilerHost {
+  readonly device: GPUDevice;
+  readonly features: { readonly timestamps: boolean };
+  endPass(): void;
+  commandEncoder(): GPUCommandEncoder;
+  read(buf: GPUBuffer, offset?: number, size?: number): Promise<ArrayBuffer>;
+}
 
 /** WebGPU caps a query set at 4096 queries: 2048 dispatches per set. */
 const QUERIES_PER_SET = 4096;
@@ -22,7 +29,7 @@ export class KernelProfiler {
   private readonly names: string[] = [];
   private readonly totals = new Map<string, KernelTime>();
 
-  constructor(private readonly gpu: Gpu) {
+  constructor(private readonly gpu: ProfilerHost) {
     if (!gpu.features.timestamps) throw new Error('KernelProfiler: this adapter has no timestamp-query feature');
   }
 
