@@ -5,6 +5,7 @@
  */
 import type { Gpu } from '../gpu/index.js';
 import { rasterizeFrontBack, type RasterSide } from './raster.js';
+import { vertexNormals } from '../io/mesh.js';
 
 export interface CanonicalMesh {
   /** (V*3) canonical vertex positions. */
@@ -46,35 +47,6 @@ export function aabbCenter(positions: ArrayLike<number>): Float64Array {
   return Float64Array.from([0, 1, 2], (k) => (lo[k]! + hi[k]!) / 2);
 }
 
-/** Area-weighted unit vertex normals. */
-export function meshNormals(positions: ArrayLike<number>, faces: ArrayLike<number>): Float64Array {
-  const nrm = new Float64Array(positions.length);
-  for (let t = 0; t < faces.length; t += 3) {
-    const a = faces[t]! * 3,
-      b = faces[t + 1]! * 3,
-      c = faces[t + 2]! * 3;
-    const e1x = positions[b]! - positions[a]!,
-      e1y = positions[b + 1]! - positions[a + 1]!,
-      e1z = positions[b + 2]! - positions[a + 2]!;
-    const e2x = positions[c]! - positions[a]!,
-      e2y = positions[c + 1]! - positions[a + 1]!,
-      e2z = positions[c + 2]! - positions[a + 2]!;
-    const nx = e1y * e2z - e1z * e2y,
-      ny = e1z * e2x - e1x * e2z,
-      nz = e1x * e2y - e1y * e2x;
-    for (const v of [a, b, c]) {
-      nrm[v] += nx;
-      nrm[v + 1] += ny;
-      nrm[v + 2] += nz;
-    }
-  }
-  for (let i = 0; i < nrm.length; i += 3) {
-    const l = Math.hypot(nrm[i]!, nrm[i + 1]!, nrm[i + 2]!);
-    if (l > 0) for (let k = 0; k < 3; k++) nrm[i + k] /= l;
-  }
-  return nrm;
-}
-
 /**
  * Resolve the id/barycentric images of both sides into the combined maps (float64 arithmetic): positions and
  * weights are barycentric blends of the triangle's vertex values, normals the normalised blend of vertex normals.
@@ -84,7 +56,7 @@ export function resolveMaps(mesh: CanonicalMesh, sides: [RasterSide, RasterSide]
   const W = 2 * size;
   const position = new Float32Array(size * W * 3);
   const normal = new Float32Array(size * W * 3);
-  const vn = meshNormals(mesh.positions, mesh.faces);
+  const vn = vertexNormals(mesh.positions, mesh.faces);
   const J = mesh.weights ? (mesh.numJoints ?? 55) : 0;
   const pixels: number[] = [];
   const corner = [0, 0, 0];

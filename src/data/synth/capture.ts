@@ -27,7 +27,7 @@ import { InputError } from '../../io/errors.js';
 import { writeImage8 } from '../../io/image.js';
 import { checkOutputDir, removeStaleTemps, writeFileAtomic } from '../../io/node/atomic.js';
 import { beginStage, completeStage, differences, readStage, type StageParams } from '../../io/node/stage.js';
-import { meshNormals } from '../../prep/maps.js';
+import { vertexNormals } from '../../io/mesh.js';
 import type { Camera } from '../camera.js';
 import { writeCalibrationJson } from '../camera.js';
 import { writeSmplParams } from '../smpl-params.js';
@@ -270,7 +270,7 @@ export function clothedMesh(
   const material = new Float32Array(V);
   const indices = new Uint32Array(F);
   positions.set(out.vertices!);
-  normals.set(meshNormals(out.vertices!, model.faces));
+  normals.set(vertexNormals(out.vertices!, model.faces));
   tex.set(model.vTemplate);
   material.set(materials);
   indices.set(model.faces);
@@ -279,7 +279,7 @@ export function clothedMesh(
   for (const g of garments) {
     const gv = g.positions.length / 3;
     positions.set(g.positions, v0 * 3);
-    normals.set(meshNormals(g.positions, g.faces), v0 * 3);
+    normals.set(vertexNormals(g.positions, g.faces), v0 * 3);
     tex.set(g.tex, v0 * 3);
     material.fill(g.material, v0, v0 + gv);
     for (let i = 0; i < g.faces.length; i++) indices[f0 + i] = g.faces[i]! + v0;
