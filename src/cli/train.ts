@@ -3,6 +3,7 @@ import { SingleBar, Presets } from 'cli-progress';
 import type { Command } from 'commander';
 import { loadTrainConfig } from '../avatar/config-file.js';
 import { trainAvatar, type StepReport } from '../train/trainer.js';
+import { intOption } from './options.js';
 
 interface TrainFlags {
   config: string;
@@ -12,16 +13,9 @@ interface TrainFlags {
   force?: boolean;
 }
 
-function positiveInt(v: string | undefined, flag: string): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} '${v}': expected a positive integer`);
-  return n;
-}
-
-/** A progress bar on a terminal; a plain line every ~10 s otherwise (logs, CI). */
+/** A progress bar on a terminal (it draws on stderr); a plain line every ~10 s otherwise (logs, CI). */
 function progress(): { onStep: (s: StepReport) => void; log: (line: string) => void; stop: () => void } {
-  if (process.stdout.isTTY) {
+  if (process.stderr.isTTY) {
     const bar = new SingleBar(
       { format: '{stage} [{bar}] {value}/{total} | loss {loss} | {rate} steps/s | ETA {eta_formatted}', etaBuffer: 50 },
       Presets.shades_classic,
@@ -87,7 +81,7 @@ export function registerTrain(program: Command): void {
     .option('--force', 'start afresh even where train.net_ckpt_dir holds checkpoints')
     .action(async (flags: TrainFlags) => {
       if (flags.resume && flags.force) throw new Error('--resume and --force: choose one');
-      const steps = positiveInt(flags.steps, '--steps');
+      const steps = intOption(flags.steps, '--steps', { min: 1 });
       const config = loadTrainConfig(flags.config, {
         ...(flags.preset ? { preset: flags.preset } : {}),
         ...(steps ? { steps } : {}),
