@@ -25,6 +25,7 @@ async function optionalBenches(): Promise<void> {
   const extra: Array<[string, string, string]> = [
     ['conv', './conv.js', 'benchConv'],
     ['conv-paths', './conv-paths.js', 'benchConvPaths'],
+    ['conv-wgsl', './conv-wgsl.js', 'benchConvWgsl'],
     ['splat', './splat.js', 'benchSplat'],
     ['unet', './unet.js', 'benchUnet'],
     ['unet-fusion', './unet-fusion.js', 'benchUnetFusion'],

@@ -4,19 +4,25 @@
  * unless listed in FILE_CPU_OVERRIDES (its measured cost with a margin; say why when adding one); the whole suite
  * SUITE_CPU_S. CPU time of the file's worker process, whose threads also compile and run the kernels on lavapipe:
  * nearly independent of other load on the machine, though it varies by ~30% from run to run. Measured with an empty
- * shader cache (the worst case); a warm Mesa cache needs much less.
+ * shader cache (the worst case); a warm Mesa cache needs much less. ANIMGS_TEST_BUDGET_ALL=1 prints every file's CPU;
+ * ANIMGS_KERNEL_LOG (kernel-log.ts) says which kernels a file compiles and what each costs.
  */
 export const FILE_CPU_S = 75;
 export const SUITE_CPU_S = 1300;
 export const FILE_CPU_OVERRIDES: Readonly<Record<string, number>> = {
-  // software twins of the tensor-core kernels: each tile variant compiles its own large kernels (232–252 s measured)
-  'test/tensor/conv-tc2.test.ts': 350,
-  // the fp32 tuned GEMM and the older tc-sw twin, same reason (127–148 s measured)
-  'test/tensor/conv-fast.test.ts': 210,
   // three short training runs of the whole avatar (networks, skinning, splatting, losses, Adam): 108 s measured
   'test/train/train.test.ts': 160,
-  // one shallow-conv kernel per shape, fully unrolled (70–93 s measured)
-  'test/tensor/conv-shallow.test.ts': 140,
-  // direct and tiled kernels on every case (44–59 s measured)
-  'test/tensor/conv2d.test.ts': 90,
+  // The conv family, tighter than the default: ~2× the CPU measured on 2026-12-02 with an empty shader cache (two
+  // runs on a loaded machine), so that a test that adds a kernel variant at a costly shape shows up. Almost all of it
+  // is compiling kernels; ANIMGS_KERNEL_LOG + kernel-cost.mjs say which (issue 16).
+  'test/tensor/conv-tc2.test.ts': 100, // 44–49 s: ~56 kernels of the software tensor-core twin
+  'test/nn/styleunet-fused.test.ts': 60, // 29–32 s: the tiny network's ~130 tiled conv kernels
+  'test/tensor/conv2d.test.ts': 50, // 25–27 s
+  'test/tensor/conv-fused.test.ts': 40, // 16–22 s
+  'test/tensor/f16-range.test.ts': 40, // 15–20 s
+  'test/tensor/conv-fast.test.ts': 35, // 15–18 s
+  'test/tensor/conv-haar-skip.test.ts': 35, // 14–17 s
+  'test/tensor/upfirdn-fast.test.ts': 30, // 12–14 s
+  'test/tensor/conv-shallow.test.ts': 15, // 5–6 s
+  'test/tensor/conv-narrow.test.ts': 15, // 5–6 s
 };

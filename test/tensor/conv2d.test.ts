@@ -54,7 +54,8 @@ const PATHS: Array<[string, ConvKernelOptions, number[], number[]]> = [
   ['tiled 16×16×4, never split', { path: 'tiled', tile: SMALL, splits: 1 }, ALL, [1]],
   ['tiled 16×16×4, 5 splits', { path: 'tiled', tile: SMALL, splits: 5 }, [1, 6], [1]],
   ['tiled 32×16×8, 2 splits', { path: 'tiled', tile: { bm: 32, bn: 16, bk: 8, tm: 2, tn: 2 }, splits: 2 }, [0, 6], [6]],
-  // the default tile's kernels take ~5 s each to compile on lavapipe: npm test runs its forward (below)
+  // the default tile's kernels take 5–10 s each to compile on lavapipe: the full sweep (its generator runs on the
+  // small tiles above; bench/conv.ts checks it against the direct kernels at full size on the GPU)
   ['tiled default tile', { path: 'tiled' }, [6], []],
 ];
 
@@ -72,21 +73,6 @@ describe('conv2d', () => {
       expect(finiteDiffError((v) => conv2dRef(g, x, v, b), w, gy, gw, rand)).toBeLessThan(1e-7);
       expect(finiteDiffError((v) => conv2dRef(g, x, w, v), b, gy, gb, rand)).toBeLessThan(1e-7);
     }
-  });
-
-  it.runIf(!FULL_SWEEP)('GPU tiled default tile: forward matches the reference', async () => {
-    const gpu = await getGpu();
-    const rand = seededRandom(5);
-    const g = conv2dGeometry(CASES[6]!.x, CASES[6]!.w, CASES[6]!.o);
-    const x = randomF32(g.n * g.cin * g.h * g.w, rand);
-    const w = randomF32(g.cout * g.cin * g.kh * g.kw, rand);
-    const b = randomF32(g.cout, rand);
-    const yRef = conv2dRef(g, x, w, b);
-    await withBuffers(gpu, async (up, out) => {
-      const y = out(yRef.length);
-      conv2dForwardRaw(gpu, g, up(x), up(w), up(b), y, { path: 'tiled' });
-      expect(relError(await gpu.readF32(y, yRef.length), yRef)).toBeLessThan(TOL);
-    });
   });
 
   for (const [name, opts, all, fast] of PATHS) {
@@ -162,11 +148,11 @@ describe('conv_transpose2d', () => {
     expect(convTranspose2dGeometry([1, 8, 16, 16], [8, 4, 4, 4], { stride: 2, padding: 1 }).hout).toBe(32);
   });
 
-  // npm test: direct on every case, the tiled paths on two each (the full sweep: every case)
+  // npm test: direct on every case, the tiled paths on one each (the full sweep: every case)
   const T_FAST = [
     [0, 1, 2, 3],
-    [0, 3],
-    [1, 2],
+    [3], // output padding: phases of unequal size
+    [0], // StyleGAN2's upsampling conv
   ];
   for (const [k, [name, opts]] of PATHS.slice(0, 3).entries()) {
     it(`GPU ${name}: forward and gradients match the reference`, async () => {
