@@ -1,13 +1,16 @@
 import { defineConfig } from 'vitest/config';
 
 // Tests run on the CPU WebGPU adapter (lavapipe) on 2 cores: one Dawn instance per worker process. Almost all the
-// time goes into compiling kernels; test/budget/ keeps each file within a CPU budget (`npm run test:full`,
+// time goes into compiling kernels, so the two workers run file after file without restarting (isolate: false): a
+// kernel compiled for one file serves every later file of that worker (the avatar's ~100 kernels are shared by the
+// train, animate, eval and demo tests); test/budget/cpu-time.ts undoes each file's environment changes; test/budget/ keeps each file within a CPU budget (`npm run test:full`,
 // ANIMGS_TEST_FULL=1, runs the full tile sweeps). Timeouts: the slowest test takes ~70 s on 2 idle cores with an
 // empty shader cache (most take under 20 s); 240 s leaves room for a machine fully loaded by other work.
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     pool: 'forks',
+    isolate: false,
     maxWorkers: 2,
     testTimeout: 240_000,
     hookTimeout: 240_000,
