@@ -4,7 +4,9 @@
  * { file, test, name, bytes, hash }, and its source written to <dir>/wgsl/<hash>.wgsl. On lavapipe almost all test
  * time is spent compiling these at their first dispatch, so the count and size of the kernels a test file compiles
  * measure its cost independently of the machine's load; `node test/budget/kernel-cost.mjs <dir>` compiles each
- * logged source alone and reports CPU seconds per test file, test and kernel.
+ * logged source alone and reports CPU seconds per test file, test and kernel. Test files share their worker's
+ * device (vitest.config.ts: isolate false), so a kernel is logged for the first test of its worker that compiles it;
+ * to see everything one file compiles, run that file alone.
  *
  *   ANIMGS_KERNEL_LOG=/tmp/klog MESA_SHADER_CACHE_DISABLE=true npx vitest run test/tensor
  */

@@ -140,13 +140,13 @@ describe('conv2d tc2 (software twin)', () => {
         await expectConv2dMatchesRef(gpu, rand, geom(k), opts, TOL, `${JSON.stringify(k)} ${name}`);
     });
 
-  it.runIf(FULL_SWEEP)('full sweep: the slow-to-compile tiles, every pass, every case', async () => {
-    const gpu = await getGpu();
-    const rand = seededRandom(21);
-    for (const [name, opts] of FULL_VARIANTS)
+  for (const [name, opts] of FULL_VARIANTS)
+    it.runIf(FULL_SWEEP)(`full sweep, ${name}: every pass, every case`, async () => {
+      const gpu = await getGpu();
+      const rand = seededRandom(21);
       for (const k of CASES)
         await expectConv2dMatchesRef(gpu, rand, geom(k), opts, TOL, `${JSON.stringify(k)} ${name}`);
-  });
+    });
 
   it('the default tiles (TC2_TILE_SMALL_M for 65–1,089 rows): forward', async () => {
     const gpu = await getGpu();
@@ -179,9 +179,20 @@ describe('conv2d tc2 (software twin)', () => {
     const t4 = convTranspose2dGeometry([1, 3, 4, 5], [3, 4, 4, 4], { stride: 2 });
     expect(subpixelApplies(t4)).toBe(true);
     await expectTransposedForwardMatchesRef(gpu, rand, t4, [sw(A)], TOL);
-    if (FULL_SWEEP)
-      for (const opts of [sw(A, { subpixelTranspose: false }), sw(narrow, { subpixelTranspose: false, splits: 2 })])
-        for (const tt of [t, t12, t16, t4]) await expectTransposedMatchesRef(gpu, rand, tt, [opts], TOL);
+  });
+
+  it.runIf(FULL_SWEEP)('full sweep: those transposed convs as four phase GEMMs, all passes', async () => {
+    const gpu = await getGpu();
+    const rand = seededRandom(22);
+    const narrow: Tc2Tile = { bm: 32, bn: 16, bk: 16, sgm: 2, sgn: 1 };
+    const ts = [
+      convTranspose2dGeometry([1, 6, 6, 5], [6, 4, 3, 3], { stride: 2 }),
+      convTranspose2dGeometry([1, 7, 4, 5], [7, 12, 3, 3], { stride: 2 }),
+      convTranspose2dGeometry([1, 5, 3, 4], [5, 16, 3, 3], { stride: 2 }),
+      convTranspose2dGeometry([1, 3, 4, 5], [3, 4, 4, 4], { stride: 2 }),
+    ];
+    for (const opts of [sw(A, { subpixelTranspose: false }), sw(narrow, { subpixelTranspose: false, splits: 2 })])
+      for (const t of ts) await expectTransposedMatchesRef(gpu, rand, t, [opts], TOL);
   });
 
   it('fused epilogues (demodulation, noise, bias, leaky ReLU·√2), with and without split-K', async () => {
