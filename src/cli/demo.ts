@@ -41,7 +41,7 @@ export function registerDemo(program: Command): void {
     .option('--out <dir>', 'folder for everything the demo writes', 'animgs-demo')
     .option(
       '--minutes <n>',
-      'training time budget, pretraining included (default 5 on a CPU adapter, 10 on a GPU); changing it redoes training',
+      'training time budget, pretraining included (default 6 on a CPU adapter, 10 on a GPU); changing it redoes training',
     )
     .option('--fresh', 'remove what an earlier demo wrote in --out and start again')
     .option('--plan <kind>', 'cpu or gpu sizes (default: by the adapter)')

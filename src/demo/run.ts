@@ -33,7 +33,7 @@ import { prepare } from '../prep/prep.js';
 import { trainAvatar, type StepReport } from '../train/trainer.js';
 import type { DemoPlan } from './plan.js';
 import { DEMO_STAGES, DemoStages, type DemoStageName } from './stages.js';
-import { sideBySide } from './summary.js';
+import { animatedGif, sideBySide } from './summary.js';
 
 /** A count with an ETA (cli/progress.ts gives a bar on a terminal, lines otherwise). */
 export interface DemoProgress {
@@ -80,6 +80,8 @@ export interface DemoResult {
   metrics: DemoMetrics | null;
   files: {
     video: string | null;
+    /** The animation as an animated GIF (viewable anywhere, no encoder needed). */
+    gif: string | null;
     frames: string | null;
     sideBySide: string | null;
     metrics: string | null;
@@ -98,6 +100,7 @@ export const DEMO_OUTPUTS = [
   'avatar.yaml',
   'train_frames.txt',
   'train_time.json',
+  'animation.gif',
   'side_by_side.png',
   'demo.json',
 ] as const;
@@ -108,7 +111,10 @@ class Interrupted extends Error {
   }
 }
 
-const fmtS = (s: number) => (s < 60 ? `${s.toFixed(0)} s` : `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`);
+const fmtS = (s: number) => {
+  const r = Math.round(s);
+  return r < 60 ? `${r} s` : `${Math.floor(r / 60)} min ${r % 60} s`;
+};
 
 /** The avatar.yaml of the demo (the reference's keys; our network sizes are set in code: plan.ts). */
 function configYaml(plan: DemoPlan, p: { data: string; ckpt: string; frames: string; untrained: string }): string {
@@ -189,6 +195,7 @@ export async function runDemo(opt: DemoOptions): Promise<DemoResult> {
     frames: join(out, 'train_frames.txt'),
     time: join(out, 'train_time.json'),
     sideBySide: join(out, 'side_by_side.png'),
+    gif: join(out, 'animation.gif'),
     summary: join(out, 'demo.json'),
   };
 
@@ -241,7 +248,13 @@ export async function runDemo(opt: DemoOptions): Promise<DemoResult> {
       checkpointEvery: plan.checkpointEvery,
       previewEvery: plan.previewEvery,
     },
-    animate: { size: plan.animationSize, frames: plan.animationFrames, fps: plan.fps, view: 'free' },
+    animate: {
+      size: plan.animationSize,
+      frames: plan.animationFrames,
+      step: plan.animationStep,
+      fps: plan.fps,
+      view: 'free',
+    },
     eval: { frames: plan.evalFrames, cams: plan.evalCams, lpips: plan.lpips },
   };
   // a capture folder the markers do not vouch for is replaced; anything else in it is checked before any work
@@ -259,7 +272,15 @@ export async function runDemo(opt: DemoOptions): Promise<DemoResult> {
     curve: [],
     trainSteps: null,
     metrics: null,
-    files: { video: null, frames: null, sideBySide: null, metrics: null, checkpoint: null, summary: null },
+    files: {
+      video: null,
+      gif: null,
+      frames: null,
+      sideBySide: null,
+      metrics: null,
+      checkpoint: null,
+      summary: null,
+    },
   };
   const t0 = performance.now();
   log(
@@ -472,7 +493,7 @@ export async function runDemo(opt: DemoOptions): Promise<DemoResult> {
       const anim = await planAnimation({
         config: config(),
         poses: join(paths.capture, 'poses_test.npz'),
-        frames: `0:${plan.animationFrames}`,
+        frames: `0:${plan.animationFrames}:${plan.animationStep}`,
         view: 'free',
         size: `${plan.animationSize}x${plan.animationSize}`,
         out: paths.animation,
@@ -488,9 +509,10 @@ export async function runDemo(opt: DemoOptions): Promise<DemoResult> {
       });
       count.stop();
       if (r.stopped) throw new Interrupted();
+      await animatedGif(join(paths.animation, 'rgb'), paths.gif, plan.fps);
       log(
         `  ${r.frames} frames of ${plan.animationSize}² at ${r.fps.toFixed(1)} frames/s` +
-          `${r.video ? `, ${r.video}` : ' (no MP4 encoder: PNG frames only)'}`,
+          `${r.video ? `, ${r.video}` : ' (no MP4 encoder: PNG frames)'} and ${paths.gif}`,
       );
       return { frames: r.frames, video: r.video };
     });
@@ -545,6 +567,7 @@ export async function runDemo(opt: DemoOptions): Promise<DemoResult> {
   };
   result.files.video = animJson.outputs.video ? join(paths.animation, animJson.outputs.video) : null;
   result.files.frames = join(paths.animation, 'rgb');
+  result.files.gif = existsSync(paths.gif) ? paths.gif : null;
   result.files.metrics = join(paths.eval, 'metrics.csv');
   result.files.sideBySide = await sideBySide(join(paths.eval, 'views'), paths.sideBySide, {
     frames: plan.evalFrames,

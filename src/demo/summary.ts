@@ -2,7 +2,7 @@
  * The demo's last words: the side-by-side image (captured photo | avatar for each held-out view, one row per
  * held-out camera, composed from the evaluation's saved views) and the report printed at the end.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp, { type OverlayOptions } from 'sharp';
 import { writeAtomicWith } from '../io/node/atomic.js';
@@ -46,6 +46,19 @@ export async function sideBySide(
   return file;
 }
 
+/** The PNG frames of `dir` (in name order) as a looping animated GIF at `fps`. */
+export async function animatedGif(dir: string, file: string, fps: number): Promise<string | null> {
+  const frames = readdirSync(dir)
+    .filter((f) => /^\d{8}\.png$/.test(f))
+    .sort()
+    .map((f) => join(dir, f));
+  if (!frames.length) return null;
+  // sharp joins two or more images into an animation; a single frame is a still GIF
+  const input = frames.length > 1 ? sharp(frames, { join: { animated: true } }) : sharp(frames[0]);
+  await writeAtomicWith(file, (tmp) => input.gif({ delay: Math.round(1000 / fps), loop: 0, effort: 1 }).toFile(tmp));
+  return file;
+}
+
 const db = (v: number) => `${v.toFixed(2)} dB`;
 
 /** The report printed at the end (a few lines). */
@@ -75,7 +88,8 @@ export function demoReport(r: DemoResult, plan: DemoPlan): string[] {
     );
   }
   const f = r.files;
-  if (f.video) lines.push(`Video (held-out motion, orbiting camera): ${f.video}`);
+  if (f.video) lines.push(`Video (the held-out motion from an orbiting camera): ${f.video}`);
+  if (f.gif) lines.push(`${f.video ? 'The same as' : 'The held-out motion from an orbiting camera:'} GIF ${f.gif}`);
   if (f.frames) lines.push(`Frames: ${f.frames}/%08d.png${f.video ? '' : ' (no MP4: no ffmpeg with libx264 found)'}`);
   if (f.sideBySide)
     lines.push(
