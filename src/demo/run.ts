@@ -290,15 +290,30 @@ export async function runDemo(opt: DemoOptions): Promise<DemoResult> {
       `every 4th frame); avatar ${plan.netName}; training ≤ ${plan.trainSteps} steps or ${plan.minutes} min`,
   );
 
-  /** Run one stage: skipped when complete with the same parameters, else run (or resumed) and timed. */
+  /** What a complete stage must have left (else it is done again). */
+  const keyOutputs: Record<DemoStageName, string[]> = {
+    capture: [join(paths.capture, 'synth.json')],
+    prep: [join(paths.capture, 'smpl_pos_map', 'cano_smpl_pos_map.exr')],
+    pretrain: [join(paths.untrained, 'state.json')],
+    train: [join(paths.ckpt, 'latest.json')],
+    animate: [join(paths.animation, 'animation.json'), paths.gif],
+    eval: [join(paths.eval, 'metrics.json'), join(paths.eval, 'views')],
+  };
+
+  /**
+   * Run one stage: skipped when complete with the same parameters and its outputs there, else run (or resumed)
+   * and timed.
+   */
   const stage = async (
     name: DemoStageName,
     what: string,
     body: (resume: boolean, changed: string[]) => Promise<Record<string, unknown> | void>,
   ): Promise<void> => {
-    const st = stages.state(name, params[name]);
+    let st = stages.state(name, params[name]);
     const n = DEMO_STAGES.indexOf(name) + 1;
     const head = `demo [${n}/${DEMO_STAGES.length}] ${what}`;
+    const gone = st.kind === 'complete' ? keyOutputs[name].filter((p) => !existsSync(p)) : [];
+    if (gone.length) st = { kind: 'new', changed: [`${gone.join(', ')} missing`] };
     if (st.kind === 'complete') {
       log(`${head}: done earlier (kept)`);
       result.stages.push({ stage: name, outcome: 'skipped', wallSeconds: 0, cpuSeconds: 0 });

@@ -148,6 +148,11 @@ describe('animgs demo (smoke-test size)', () => {
     const again = await runDemo({ out, plan, ...quiet });
     expect(outcomes(again)).toMatchObject({ train: 'skipped', animate: 'run', eval: 'run' });
 
+    // a complete stage whose outputs were removed is done again, with the ones after it
+    rmSync(join(out, 'eval'), { recursive: true });
+    const evalAgain = await runDemo({ out, plan, ...quiet });
+    expect(outcomes(evalAgain)).toMatchObject({ animate: 'skipped', eval: 'run' });
+
     // a changed setting redoes its stage (here the animation's length) and the later ones
     const longer = await runDemo({ out, plan: smokePlan({ animationFrames: 1 }), ...quiet });
     expect(outcomes(longer)).toMatchObject({ train: 'skipped', animate: 'run', eval: 'run' });
