@@ -64,12 +64,16 @@ export function registerDemo(program: Command): void {
         console.log('\ndemo: stopping at the next safe point (Ctrl-C again to leave at once); rerun to resume');
       };
       process.on('SIGINT', onSigint);
+      // off a terminal the counts print a line every few seconds and messages simply follow them: a count is not
+      // ended (which would print its partial state) when a message comes
+      const p = progress();
+      const counts = process.stdout.isTTY ? p : { ...p, stop: () => undefined };
       try {
         const r = await runDemo({
           out: flags.out,
           plan,
           fresh: !!flags.fresh,
-          progress: progress(),
+          progress: counts,
           shouldStop: () => stop,
         });
         if (r.status === 'interrupted') {

@@ -478,10 +478,23 @@ export async function runDemo(opt: DemoOptions): Promise<DemoResult> {
         ...(again ? { force: true } : { resume: true }),
         log: trainLog,
         onStep: (() => {
-          const inner = onStep('train: steps');
+          // the count's total is the steps the budget will allow at the rate so far (the plan's steps at most)
+          let total = 0;
+          let first: { it: number; t: number } | null = null;
           return (s: StepReport) => {
-            inner(s);
             const now = performance.now();
+            first ??= { it: s.iteration, t: now };
+            let est = s.total;
+            if (s.iteration - first.it >= 5) {
+              const perStep = (now - first.t) / 1000 / (s.iteration - first.it);
+              const left = budget - (now - w0) / 1000;
+              est = Math.min(s.total, s.iteration + Math.max(0, Math.floor(left / perStep)));
+            }
+            if (!total || Math.abs(est - total) > 0.05 * total) {
+              total = est;
+              count.start('train: steps', total, s.iteration - 1);
+            }
+            count.update(Math.min(s.iteration, total));
             if (now - lastSave > 5000) {
               lastSave = now;
               saveTrainTime({ ...spent, train: spent.train + (now - w0) / 1000 });
