@@ -67,7 +67,7 @@ export function registerDemo(program: Command): void {
       // off a terminal the counts print a line every few seconds and messages simply follow them: a count is not
       // ended (which would print its partial state) when a message comes
       const p = progress();
-      const counts = process.stdout.isTTY ? p : { ...p, stop: () => undefined };
+      const counts = process.stderr.isTTY ? p : { ...p, stop: () => undefined }; // the bar draws on stderr
       try {
         const r = await runDemo({
           out: flags.out,
