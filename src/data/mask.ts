@@ -109,3 +109,26 @@ export function paint(img: PlanarImage, where: Uint8Array, bg: readonly number[]
 export function composite(img: PlanarImage, mask: Uint8Array, bg: readonly number[]): PlanarImage {
   return paint(img, mask, bg, true);
 }
+
+/** The tight bounding box (inclusive pixel bounds) of a mask's non-zero pixels, or null for an empty mask. */
+export function maskBounds(
+  mask: ArrayLike<number>,
+  width: number,
+  height: number,
+): { x0: number; y0: number; x1: number; y1: number } | null {
+  let x0 = width,
+    y0 = height,
+    x1 = -1,
+    y1 = -1;
+  for (let y = 0; y < height; y++) {
+    const row = y * width;
+    for (let x = 0; x < width; x++) {
+      if (!mask[row + x]) continue;
+      if (x < x0) x0 = x;
+      if (x > x1) x1 = x;
+      if (y < y0) y0 = y;
+      if (y > y1) y1 = y;
+    }
+  }
+  return x1 < 0 ? null : { x0, y0, x1, y1 };
+}

@@ -4,6 +4,7 @@
  * 512² with bilinear interpolation as OpenCV's INTER_LINEAR computes it (pixel centres aligned, edge pixels
  * repeated, no antialiasing). The same box crops the rendering and the photo.
  */
+import { maskBounds } from '../data/mask.js';
 
 /** Image pixels [x0, x1) × [y0, y1). */
 export interface PixelBox {
@@ -20,21 +21,9 @@ export const LPIPS_EVAL_SIZE = 512;
 
 /** The mask's bounding box grown by `pad` and clipped to the image (an empty mask: the whole image). */
 export function lpipsEvalBox(mask: ArrayLike<number>, width: number, height: number, pad = LPIPS_EVAL_PAD): PixelBox {
-  let x0 = width,
-    y0 = height,
-    x1 = -1,
-    y1 = -1;
-  for (let y = 0; y < height; y++) {
-    const row = y * width;
-    for (let x = 0; x < width; x++) {
-      if (!mask[row + x]) continue;
-      if (x < x0) x0 = x;
-      if (x > x1) x1 = x;
-      if (y < y0) y0 = y;
-      if (y > y1) y1 = y;
-    }
-  }
-  if (x1 < 0) return { x0: 0, y0: 0, x1: width, y1: height };
+  const b = maskBounds(mask, width, height);
+  if (!b) return { x0: 0, y0: 0, x1: width, y1: height };
+  const { x0, y0, x1, y1 } = b;
   return {
     x0: Math.max(0, x0 - pad),
     y0: Math.max(0, y0 - pad),

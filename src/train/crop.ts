@@ -4,6 +4,7 @@
  * step's background colour). Before iteration 300k the square is resized to 512²; from then on a random 512² patch
  * of the unresized square is taken when the square is larger than 512, else the square itself.
  */
+import { maskBounds } from '../data/mask.js';
 /** Iteration at which the crop stops being resized and becomes a random patch of the unresized square. */
 export const LPIPS_PATCH_FROM = 300_000;
 
@@ -32,26 +33,7 @@ export interface LpipsCrop {
  * gives the image's own square, centred the same way.
  */
 export function maskSquareBox(mask: ArrayLike<number>, width: number, height: number): CropBox {
-  let x0 = width,
-    y0 = height,
-    x1 = -1,
-    y1 = -1;
-  for (let y = 0; y < height; y++) {
-    const row = y * width;
-    for (let x = 0; x < width; x++) {
-      if (!mask[row + x]) continue;
-      if (x < x0) x0 = x;
-      if (x > x1) x1 = x;
-      if (y < y0) y0 = y;
-      if (y > y1) y1 = y;
-    }
-  }
-  if (x1 < 0) {
-    x0 = 0;
-    y0 = 0;
-    x1 = width - 1;
-    y1 = height - 1;
-  }
+  const { x0, y0, x1, y1 } = maskBounds(mask, width, height) ?? { x0: 0, y0: 0, x1: width - 1, y1: height - 1 };
   const w = x1 - x0 + 1,
     h = y1 - y0 + 1;
   const size = Math.max(w, h);
