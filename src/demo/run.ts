@@ -24,7 +24,7 @@ import { loadSmplxModel } from '../body/model.js';
 import { readSmplParams } from '../data/smpl-params.js';
 import { checkSynthTarget, synthesizeCapture, synthParams, type SynthOptions } from '../data/synth/capture.js';
 import { evaluateAvatar } from '../eval/evaluate.js';
-import type { EvalReport, Scores } from '../eval/report.js';
+import type { EvalReport } from '../eval/report.js';
 import { getGpu } from '../gpu/index.js';
 import { InputError } from '../io/errors.js';
 import { checkOutputDir, ensureDir, removeStaleTemps, tempPathFor, writeFileAtomic } from '../io/node/atomic.js';
@@ -33,7 +33,10 @@ import { prepare } from '../prep/prep.js';
 import { trainAvatar, type StepReport } from '../train/trainer.js';
 import type { DemoPlan } from './plan.js';
 import { DEMO_STAGES, DemoStages, type DemoStageName } from './stages.js';
+import type { DemoMetrics, DemoResult, StageTime } from './result.js';
 import { animatedGif, sideBySide } from './summary.js';
+
+export type { DemoMetrics, DemoResult, StageTime } from './result.js';
 
 /** A count with an ETA (cli/progress.ts gives a bar on a terminal, lines otherwise). */
 export interface DemoProgress {
@@ -51,43 +54,6 @@ export interface DemoOptions {
   progress?: DemoProgress;
   /** Stop at the next safe point (Ctrl-C): training checkpoints, the animation keeps its frames. */
   shouldStop?: () => boolean;
-}
-
-export interface StageTime {
-  stage: DemoStageName | 'summary';
-  /** What happened: run (from the start), resumed, or skipped (complete with the same parameters). */
-  outcome: 'run' | 'resumed' | 'skipped';
-  wallSeconds: number;
-  cpuSeconds: number;
-}
-
-export interface DemoMetrics {
-  views: number;
-  avatar: Scores;
-  /** The untrained avatar's silhouette in the mean colour (uses only what the avatar has). */
-  fairBaseline: Scores;
-  /** The photo's own silhouette in the mean colour (knows the true outline). */
-  oracleBaseline: Scores;
-}
-
-export interface DemoResult {
-  status: 'done' | 'interrupted';
-  out: string;
-  stages: StageTime[];
-  /** Held-out PSNR while training: [step, dB] (the preview view: a held-out frame from a held-out camera). */
-  curve: Array<[number, number]>;
-  trainSteps: number | null;
-  metrics: DemoMetrics | null;
-  files: {
-    video: string | null;
-    /** The animation as an animated GIF (viewable anywhere, no encoder needed). */
-    gif: string | null;
-    frames: string | null;
-    sideBySide: string | null;
-    metrics: string | null;
-    checkpoint: string | null;
-    summary: string | null;
-  };
 }
 
 /** What the demo writes into `out` (what --fresh removes; nothing else there is touched). */

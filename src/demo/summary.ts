@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import sharp, { type OverlayOptions } from 'sharp';
 import { writeAtomicWith } from '../io/node/atomic.js';
 import type { DemoPlan } from './plan.js';
-import type { DemoResult } from './run.js';
+import type { DemoResult } from './result.js';
 
 const GAP = 4;
 
