@@ -16,7 +16,7 @@ import { blendJointMatrices, skinGaussians } from '../avatar/skinning.js';
 import type { CanonicalMaps } from '../prep/maps.js';
 import type { PosePca } from '../prep/pca.js';
 import { poseMapSampler } from '../prep/posemap.js';
-import { add, clamp, gather, matmul, mul, permute, reshape, scatterAdd, sub, Tensor } from '../tensor/index.js';
+import { add, clamp, gather, matmul, mul, permute, reshape, scatterAdd, sub, sum, Tensor } from '../tensor/index.js';
 
 export class PoseMapBuilder {
   /** Side S of the front map the networks read. */
@@ -83,10 +83,14 @@ export class PoseMapBuilder {
 export class PcaProjector {
   readonly components: number;
   private readonly index: Tensor;
+  private readonly chunkIndex: Tensor;
   private readonly mean: Tensor;
+  private readonly chunkMean: Tensor;
   private readonly a: Tensor;
   private readonly b: Tensor;
   private readonly dim: number;
+  private readonly chunks: number;
+  private readonly chunkLen: number;
 
   /**
    * `pixels`: the PCA's front-map pixels (row-major ids in the S × S front half, as prep writes them);
@@ -105,23 +109,38 @@ export class PcaProjector {
       if (p >= S * S) throw new Error(`pose PCA: pixel ${p} is outside the ${S}² front map (a PCA of other maps?)`);
       for (let c = 0; c < 3; c++) idx[3 * k + c] = c * S * S + p;
     }
-    const a = new Float32Array(K * D);
+    // A (x − x̄) is K dot products of length D (~300k at full size): as one [K, D] · [D, 1] product it runs on two
+    // workgroups walking all of D (4 ms on an H200). Split D into C chunks of L ≈ √D, A stored [C, K, L] (zero-padded),
+    // so the batched product runs C·K dot products of length L in parallel and a sum over the C chunks finishes them.
+    const L = Math.max(1, Math.ceil(Math.sqrt(D)));
+    const C = Math.max(1, Math.ceil(D / L));
+    const a = new Float32Array(C * K * L);
     const b = new Float32Array(K * D);
     for (let k = 0; k < K; k++) {
       const lim = sigma * Math.sqrt(Math.max(0, pca.variance[k]!));
       if (!(lim > 0)) continue; // clamped to 0: contributes nothing
       for (let d = 0; d < D; d++) {
         const v = pca.components[k * D + d]!;
-        a[k * D + d] = v / lim;
+        a[(Math.floor(d / L) * K + k) * L + (d % L)] = v / lim;
         b[k * D + d] = v * lim;
       }
     }
+    // The padded tail reads the map's first feature against zero weights and a zero mean (finite, contributes 0).
+    const chunkIdx = new Uint32Array(C * L);
+    chunkIdx.set(idx);
+    if (C * L > D) chunkIdx.fill(D > 0 ? idx[0]! : 0, D);
+    const chunkMean = new Float32Array(C * L);
+    chunkMean.set(pca.mean.subarray(0, D));
     const keep = { persistent: true };
     this.components = K;
     this.dim = D;
+    this.chunks = C;
+    this.chunkLen = L;
     this.index = Tensor.indices(idx).keep();
+    this.chunkIndex = Tensor.indices(chunkIdx).keep();
     this.mean = Tensor.from(Float32Array.from(pca.mean), [D, 1], keep);
-    this.a = Tensor.from(a, [K, D], keep);
+    this.chunkMean = Tensor.from(chunkMean, [C, L, 1], keep);
+    this.a = Tensor.from(a, [C, K, L], keep);
     this.b = Tensor.from(b, [K, D], keep);
   }
 
@@ -130,7 +149,8 @@ export class PcaProjector {
     const shape = map.shape;
     const flat = reshape(map, [map.size]);
     const x = reshape(gather(flat, 0, this.index, { unique: true }), [this.dim, 1]);
-    const u = clamp(matmul(this.a, sub(x, this.mean)), -1, 1);
+    const xc = reshape(gather(flat, 0, this.chunkIndex), [this.chunks, this.chunkLen, 1]);
+    const u = clamp(sum(matmul(this.a, sub(xc, this.chunkMean)), 0), -1, 1);
     const change = mul(sub(add(matmul(this.b, u, { transA: true }), this.mean), x), on);
     return reshape(add(flat, scatterAdd(reshape(change, [this.dim]), 0, this.index, [map.size], { unique: true })), [
       ...shape,
@@ -138,6 +158,6 @@ export class PcaProjector {
   }
 
   dispose(): void {
-    for (const t of [this.index, this.mean, this.a, this.b]) t.dispose();
+    for (const t of [this.index, this.chunkIndex, this.mean, this.chunkMean, this.a, this.b]) t.dispose();
   }
 }
