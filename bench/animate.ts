@@ -35,6 +35,7 @@ import { smplxCanonicalMesh } from '../src/prep/template.js';
 import { initEngine, noGrad, scope, slice, Tensor } from '../src/tensor/index.js';
 import type { BenchRow } from './table.js';
 import { throughputDetail } from './timeit.js';
+import { seededRandom as rng } from '../src/tensor/rng.js';
 
 const TINY_NET: AvatarNetConfig = {
   ...AVATAR_PRESETS.small,
@@ -44,16 +45,6 @@ const TINY_NET: AvatarNetConfig = {
   styleDim: 8,
   viewdirHidden: 4,
 };
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), s | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A PCA of the right shape with random components (timing only). */
 function randomPca(pixels: Uint32Array, K: number): PosePca {

@@ -8,19 +8,13 @@ import type { Gpu } from '../src/gpu/index.js';
 import type { Camera } from '../src/splat/camera.js';
 import { GaussianRasterizer, uploadScene } from '../src/splat/rasterizer.js';
 import type { SplatScene } from '../src/splat/reference.js';
+import { seededRandom } from '../src/tensor/rng.js';
 import { median, type BenchRow } from './table.js';
 import { warmUp } from './timeit.js';
 
 /** Gaussians on an upright ellipsoid shell (≈ a 1.7 m body), seen from 3 m; `scale` is the mean Gaussian size (m). */
 export function avatarScene(n: number, scale: number, seed = 1): SplatScene {
-  let s = seed >>> 0;
-  const rand = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rand = seededRandom(seed);
   const means = new Float32Array(3 * n);
   const scales = new Float32Array(3 * n);
   const rotations = new Float32Array(4 * n);

@@ -24,18 +24,9 @@ import { packedSizes, PIXEL_SUBJECT } from '../src/train/ground-truth.js';
 import { TrainStep, type CanonicalTensors, type StepInput } from '../src/train/step.js';
 import type { BenchRow } from './table.js';
 import { throughputDetail } from './timeit.js';
+import { seededRandom as rng } from '../src/tensor/rng.js';
 
 const J = 55;
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), s | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Canonical Gaussians on an ellipse of pixels per side (front z > 0, back z < 0), ~0.3·(2·S²)·π/4 of them. */
 export function fixture(S: number): { canonical: CanonicalGaussians; weights: Float32Array; normals: Float32Array } {

@@ -14,7 +14,7 @@ import type { SmplxModel } from '../body/model.js';
 import { Prefetcher } from '../data/prefetch.js';
 import type { CheckedCapture } from './capture-check.js';
 import type { TrainConfig } from '../avatar/config-file.js';
-import { SampleRng, type RngState } from './rng.js';
+import { SampleRng, type RngState } from '../tensor/rng.js';
 import {
   SampleContext,
   type DecodedSample,

@@ -38,7 +38,7 @@ import {
   writeSideBySide,
   type HeldOutView,
 } from './preview.js';
-import { SampleRng } from './rng.js';
+import { SampleRng } from '../tensor/rng.js';
 import { frontPoseMap } from './sample.js';
 import { TrainSampler, type SamplerState } from './sampler.js';
 import { TrainStep, type StepInput } from './step.js';

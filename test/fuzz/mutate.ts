@@ -4,17 +4,7 @@
  * replaced by huge, negative or non-numeric tokens and JSON values replaced by values of the wrong type.
  */
 
-/** mulberry32: a small seeded PRNG in [0, 1). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom as rng } from '../../src/tensor/rng.js';
 
 export type Rand = () => number;
 const int = (r: Rand, n: number) => Math.floor(r() * n);

@@ -3,17 +3,7 @@
  * (Every engineer's op tests use these; see docs/engine.md.)
  */
 
-/** Seeded uniform generator (mulberry32) in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom } from '../../src/tensor/rng.js';
 
 /** `n` values uniform in [lo, hi) rounded to float32 (so the float64 reference sees exactly the GPU's inputs). */
 export function randomF32(n: number, rand: () => number, lo = -1, hi = 1): Float32Array {

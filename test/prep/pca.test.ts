@@ -1,15 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { seededRandom } from '../../src/tensor/rng.js';
 import { fitPca, gram, pcaInverse, pcaProject, pcaTransform, symmetricEigen } from '../../src/prep/pca.js';
 
 function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296 - 0.5;
-  };
+  const u = seededRandom(seed);
+  return () => u() - 0.5;
 }
 
 describe('symmetricEigen', () => {

@@ -10,7 +10,7 @@ import { readPoseMap } from '../../src/prep/files.js';
 import { checkCapture } from '../../src/train/capture-check.js';
 import { loadTrainConfig, type TrainConfig } from '../../src/avatar/config-file.js';
 import { LPIPS_PATCH_FROM, lpipsCrop, maskSquareBox } from '../../src/train/crop.js';
-import { SampleRng } from '../../src/train/rng.js';
+import { SampleRng } from '../../src/tensor/rng.js';
 import { frontPoseMap, type TrainSample } from '../../src/train/sample.js';
 import { compositeGroundTruth } from '../../src/train/ground-truth.js';
 import { TrainSampler } from '../../src/train/sampler.js';

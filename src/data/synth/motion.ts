@@ -5,21 +5,13 @@
  */
 import type { SmplxParams } from '../../body/forward.js';
 import { rodrigues } from '../../body/rotation.js';
+import { seededRandom } from '../../tensor/rng.js';
 import { matrixToAxisAngle } from '../camera.js';
 
 export const FPS = 30;
 
-/** A small deterministic PRNG (mulberry32). */
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The synthetic subject's seeded generator (the project's one). */
+export const rng = seededRandom;
 
 // body_pose index of joint j is j − 1
 const L_HIP = 1,

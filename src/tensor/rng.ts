@@ -1,7 +1,23 @@
 /**
- * A seeded random number generator whose whole state is four 32-bit words (xoshiro128**), so a checkpoint can store
- * it and a resumed run draws exactly the numbers the uninterrupted run would have drawn.
+ * The project's seeded random numbers, one module for every layer (synthetic captures, training's sampler, tests,
+ * benches):
+ * - `seededRandom(seed)`: a closure of uniforms in [0, 1) (mulberry32, one 32-bit word of state), for data that only
+ *   has to be reproducible from its seed;
+ * - `SampleRng`: whose whole state is four 32-bit words (xoshiro128**), so a checkpoint can store it and a resumed run
+ *   draws exactly the numbers the uninterrupted run would have drawn.
  */
+
+/** Uniforms in [0, 1) from a seed (mulberry32). */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
 
 export type RngState = [number, number, number, number];
 
