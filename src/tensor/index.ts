@@ -35,7 +35,7 @@ export { broadcastShapes } from './kernels/broadcast.js';
 export { cachedKernel, dispatch1d, params, f, main1d, stridesOf } from './kernels/util.js';
 export { mapNew, mapInto, mapInPlace } from './kernels/elementwise-core.js';
 export * from './ops/linalg.js';
-export * from './ops/stylegan.js';
+export * from './ops/leaky-relu.js';
 export * from './ops/indexing.js';
 export * from './ops/resize.js';
 export * from './ops/cast.js';

@@ -9,7 +9,8 @@ import { conv2d, conv2dFused, convEpilogueSupported } from '../../src/tensor/con
 import { conv2dGeometry, type Conv2dGeom, type Conv2dOptions } from '../../src/tensor/conv/geometry.js';
 import type { ConvKernelOptions } from '../../src/tensor/conv/conv2d-raw.js';
 import { epilogueRef } from '../../src/tensor/conv/epilogue.js';
-import { fusedLeakyRelu, noiseInjection, LRELU_GAIN, LRELU_SLOPE } from '../../src/tensor/ops/stylegan.js';
+import { fusedLeakyRelu, LRELU_GAIN, LRELU_SLOPE } from '../../src/tensor/ops/leaky-relu.js';
+import { noiseInjection } from '../../src/nn/stylegan/layers.js';
 import { biasAdd, scale } from '../../src/tensor/ops/elementwise.js';
 import { gpu } from '../../src/tensor/tensor.js';
 import { conv2dBackwardRef, conv2dRef } from '../../src/tensor/reference/conv.js';

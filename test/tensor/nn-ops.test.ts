@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import * as T from '../../src/tensor/index.js';
+import * as G from '../../src/nn/stylegan/layers.js';
 import { l1Loss } from '../../src/nn/losses.js';
 import { size } from '../../src/tensor/reference/elementwise.js';
 import {
@@ -215,7 +216,7 @@ describe('StyleGAN2 blocks', () => {
     const gy = randomF32(x.length, rand);
     const ref = (xs: Float64Array[]) => xs[0]!.map((v, i) => v + xs[1]![0]! * xs[2]![i % 35]!);
     const out = await runOp(
-      (a, b, c) => T.noiseInjection(a!, b!, c!),
+      (a, b, c) => G.noiseInjection(a!, b!, c!),
       [
         { data: x, shape: sh, grad: true },
         { data: w, shape: [1], grad: true },
@@ -274,7 +275,7 @@ describe('StyleGAN2 blocks', () => {
       const gy = randomF32(x.length, rand);
       const f = (xs: Float64Array[]) => pixelNormRef(xs[0]!, N, C, inner);
       const out = await runOp(
-        (t) => T.pixelNorm(t!),
+        (t) => G.pixelNorm(t!),
         [{ data: x, shape: sh, grad: true }],
         () => gy,
       );
@@ -298,7 +299,7 @@ describe('StyleGAN2 blocks', () => {
       const gy = randomF32(N * outD, rand);
       const f = (xs: Float64Array[]) => equalLinearRef(xs[0]!, xs[1]!, xs[2]!, N, inD, outD, lrMul, act);
       const out = await runOp(
-        (a, w, c) => T.equalLinear(a!, w!, c!, { lrMul, activation: act ? 'fused_lrelu' : null }),
+        (a, w, c) => G.equalLinear(a!, w!, c!, { lrMul, activation: act ? 'fused_lrelu' : null }),
         [
           { data: x, shape: [N, inD], grad: true },
           { data: W, shape: [outD, inD], grad: true },

@@ -193,6 +193,7 @@ describe('steady state across ops', () => {
     const { Adam } = await import('../../src/nn/optim.js');
     const { l1Loss } = await import('../../src/nn/losses.js');
     const T = await import('../../src/tensor/index.js');
+    const G = await import('../../src/nn/stylegan/layers.js');
     const rand = seededRandom(9);
     const P = (shape: number[]) =>
       Tensor.from(
@@ -218,9 +219,9 @@ describe('steady state across ops', () => {
     for (let i = 0; i < 6; i++) {
       scope(() => {
         opt.zeroGrad();
-        const s = T.equalLinear(T.pixelNorm(x), W, b, { lrMul: 0.01, activation: 'fused_lrelu' }); // [2, 6]
+        const s = G.equalLinear(G.pixelNorm(x), W, b, { lrMul: 0.01, activation: 'fused_lrelu' }); // [2, 6]
         const m = T.reshape(T.mean(s), [1, 1, 1, 1]);
-        let h = T.fusedLeakyRelu(T.noiseInjection(T.mul(img, m), nw, noise), bias); // [1, 3, 6, 7]
+        let h = T.fusedLeakyRelu(G.noiseInjection(T.mul(img, m), nw, noise), bias); // [1, 3, 6, 7]
         h = T.concat([h, T.resizeBilinear(h, [6, 7])], 1); // [1, 6, 6, 7]
         const [h1] = T.split(h, 2, 1);
         const small = T.resizeNearest(T.interpolate(h1!, { scaleFactor: 2, mode: 'bilinear' }), [6, 7]);

@@ -1,8 +1,7 @@
-/** Constants of the StyleGAN2 building blocks as the DualStyleUNet uses them (reference-system.md §2.5–2.6). */
+/** Constants of the StyleGAN2 building blocks as the DualStyleUNet uses them. */
 
-/** FusedLeakyReLU: leaky_relu(x + b, 0.2) · √2. */
-export const LRELU_SLOPE = 0.2;
-export const LRELU_GAIN = Math.SQRT2;
+/** FusedLeakyReLU: leaky_relu(x + b, 0.2) · √2 (defined with the engine's fused activation and epilogue). */
+export { LRELU_GAIN, LRELU_SLOPE } from '../../tensor/ops/leaky-relu.js';
 
 /** The mapping MLP's EqualLinear layers use lr_mul 0.01 (weights scaled by lr_mul/√in, bias by lr_mul). */
 export const MAPPING_LR_MUL = 0.01;

@@ -7,7 +7,8 @@
 import { add, biasAdd, scale } from '../../tensor/ops/elementwise.js';
 import { reshape } from '../../tensor/ops/shape.js';
 import { permute } from '../../tensor/ops/linalg.js';
-import { equalLinear, fusedLeakyRelu, noiseInjection } from '../../tensor/ops/stylegan.js';
+import { fusedLeakyRelu } from '../../tensor/ops/leaky-relu.js';
+import { equalLinear, noiseInjection } from '../stylegan/layers.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import {
   conv2d,

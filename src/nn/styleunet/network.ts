@@ -6,7 +6,7 @@
 import { add } from '../../tensor/ops/elementwise.js';
 import { concat } from '../../tensor/ops/shape.js';
 import { resizeBilinear } from '../../tensor/ops/resize.js';
-import { equalLinear, pixelNorm } from '../../tensor/ops/stylegan.js';
+import { equalLinear, pixelNorm } from '../stylegan/layers.js';
 import { Tensor, alias, gpu, scope } from '../../tensor/tensor.js';
 import { holdConstantWeights, releaseConstantWeights } from '../../tensor/conv/constant-weights.js';
 import { isGradEnabled } from '../../tensor/tape.js';

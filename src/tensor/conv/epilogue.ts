@@ -8,7 +8,7 @@
  * The constant style modulation is folded into the weights beforehand (modulateRaw with n = 1: w·scale·s·d,
  * once per step), so the GEMM itself sees plain weights.
  */
-import { LRELU_GAIN, LRELU_SLOPE } from '../../nn/styleunet/constants.js';
+import { LRELU_GAIN, LRELU_SLOPE } from '../ops/leaky-relu.js';
 
 export interface ConvEpilogue {
   /** d [n, cout]: y ·= d[b, c]. */

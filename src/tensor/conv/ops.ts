@@ -55,11 +55,10 @@ import {
   leakyReluGradFromOutput,
   noiseGrads,
   noiseBiasLeakyRelu,
-  noiseInjection,
   checkTailInputs,
   tailGrads,
-} from '../ops/stylegan.js';
-import { biasAdd, scale } from '../ops/elementwise.js';
+} from '../ops/leaky-relu.js';
+import { add, biasAdd, mul, scale } from '../ops/elementwise.js';
 
 /**
  * Kernel choice when the caller names none: on a GPU 'fast', i.e. the tensor cores (tc2: f16 operands, f32
@@ -206,7 +205,7 @@ export function conv2dFused(x: Tensor, w: Tensor, bias: Tensor | null, opts: Con
   const { noise, lrelu } = opts;
   if (kopts.path === 'direct') {
     let y = conv2d(x, w, null, { ...opts, kernel: kopts });
-    if (noise) y = noiseInjection(y, noise.strength, noise.noise);
+    if (noise) y = add(y, mul(noise.strength, noise.noise)); // NoiseInjection
     if (lrelu) return fusedLeakyRelu(y, bias);
     return bias ? biasAdd(y, bias) : y;
   }

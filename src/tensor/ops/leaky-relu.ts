@@ -1,14 +1,17 @@
 /**
- * StyleGAN2 building blocks: FusedLeakyReLU (bias + leaky ReLU(0.2)·√2), noise injection, PixelNorm, EqualLinear.
+ * The fused bias + leaky ReLU activation, `leaky_relu(x + b, slope) · gain`, and the noise + bias + activation tail
+ * of a convolution, with the gradients the convolution's own fused backward shares. Generic engine ops: the slope
+ * and gain are parameters; their defaults are StyleGAN2's FusedLeakyReLU, which the model layers (nn/stylegan) and
+ * the convolutions' fused epilogue use.
  */
 import { cachedKernel, dispatch1d, f, main1d, params } from '../kernels/util.js';
 import { record } from '../tape.js';
 import { gpu, Tensor } from '../tensor.js';
 import { biasGradRaw } from '../conv/bias-grad.js';
-import { add, mul, rsqrt, scale, square } from './elementwise.js';
-import { matmul } from './linalg.js';
-import { mean, sum } from './shape.js';
+import { mul } from './elementwise.js';
+import { sum } from './shape.js';
 
+/** StyleGAN2's FusedLeakyReLU: negative slope 0.2, then a gain of √2 that keeps the activations' variance. */
 export const LRELU_SLOPE = 0.2;
 export const LRELU_GAIN = Math.SQRT2;
 
@@ -221,36 +224,4 @@ export function noiseGrads(
     : null;
   const gs = needStrength ? Tensor.view(sum(mul(gc, noise)), strength.shape) : null;
   return [gn, gs];
-}
-
-/** StyleGAN2 NoiseInjection: `x + w · noise` (w a learned scalar [1], noise [1 or N, 1, H, W] broadcast over C). */
-export function noiseInjection(x: Tensor, weight: Tensor, noise: Tensor): Tensor {
-  return add(x, mul(weight, noise));
-}
-
-/** PixelNorm: x / sqrt(mean(x², axis 1) + eps). */
-export function pixelNorm(x: Tensor, eps = 1e-8): Tensor {
-  return mul(x, rsqrt(add(mean(square(x), 1, true), eps)));
-}
-
-export interface EqualLinearOptions {
-  lrMul?: number;
-  /** 'fused_lrelu': bias + leaky ReLU(0.2)·√2 (StyleGAN2 EqualLinear(activation='fused_lrelu')). */
-  activation?: 'fused_lrelu' | null;
-}
-
-/**
- * StyleGAN2 EqualLinear: y = x · (W · lrMul/√in)ᵀ + b · lrMul, x [N, in], W [out, in], b [out] (or null);
- * with activation, the bias goes through FusedLeakyReLU.
- */
-export function equalLinear(x: Tensor, weight: Tensor, bias: Tensor | null, opts: EqualLinearOptions = {}): Tensor {
-  const lrMul = opts.lrMul ?? 1;
-  const inDim = weight.shape[1]!;
-  const alpha = lrMul / Math.sqrt(inDim);
-  if (opts.activation === 'fused_lrelu') {
-    const b = bias ? (lrMul === 1 ? bias : scale(bias, lrMul)) : null;
-    return fusedLeakyRelu(matmul(x, weight, { transB: true, alpha }), b);
-  }
-  // One kernel: the weight scale and the bias (times lr_mul) are the product's epilogue.
-  return matmul(x, weight, { transB: true, alpha, bias, biasScale: lrMul });
 }
