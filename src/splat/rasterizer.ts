@@ -14,8 +14,9 @@
  *  5. stable radix sort of the pairs by tile id (only ⌈log2 tiles⌉ bits): within a tile the depth order survives
  *     (the capturable path sorts all `capacity` keys, the unused tail padded with the largest key);
  *  6. per-tile ranges; 7. blend: one 16×16 workgroup per tile.
- * Backward: blend backward (back to front per pixel; gradients summed per workgroup, then CAS-added globally),
- * then a per-Gaussian kernel chaining the screen-space gradients to the inputs.
+ * Backward: blend backward (back to front per pixel; each pair's gradients summed over its tile in a fixed order
+ * and written to the pair's own slot), then a per-Gaussian kernel that sums its pairs' slots in emission order and
+ * chains the screen-space gradients to the inputs. No float atomics: the gradients are the same bits every run.
  *
  * The camera and background reach the kernels in a uniform buffer (view.ts), the sizes as per-dispatch
  * parameters (`frameParams`). All per-frame buffers come from the pool once and are kept (Scratch), so a steady
@@ -114,8 +115,20 @@ export function frameParams(
 ): Uint32Array {
   const tilesX = Math.ceil(width / TILE);
   const tilesY = Math.ceil(height / TILE);
-  return new Uint32Array([n, width, height, tilesX, tilesY, sh?.degree ?? 0, sh?.K ?? 1, sh ? 1 : 0, cap, 0, 0, 0]);
+  const bits = tileBits(tilesX * tilesY);
+  return new Uint32Array([n, width, height, tilesX, tilesY, sh?.degree ?? 0, sh?.K ?? 1, sh ? 1 : 0, cap, bits, 0, 0]);
 }
+
+/** The bits of a tile id: the pair sort's key width; the key's bits above carry the tile's ordinal (wgsl.ts). */
+export function tileBits(numTiles: number): number {
+  return Math.max(1, Math.ceil(Math.log2(numTiles)));
+}
+
+/**
+ * The backward needs a Gaussian's tile ordinal (< the tile count) to fit in the 32 − tileBits key bits above the
+ * tile id: up to 65536 tiles, e.g. 4096×4096 pixels.
+ */
+const MAX_BACKWARD_TILES = 1 << 16;
 
 /** The buffers and sizes of one frame between its passes. */
 interface Frame {
@@ -149,6 +162,10 @@ export class GaussianRasterizer {
     tilesY: number;
     sh: { K: number; degree: number } | null;
     sorted: GPUBuffer;
+    /** The sorted pair keys (tile id and ordinal). */
+    keys: GPUBuffer;
+    /** Pair slots the frame has room for (the pair count, or the capacity). */
+    slots: number;
   } | null = null;
   /** The view buffer of the read-back path (uploaded by `forward`). */
   private eagerView: GPUBuffer | null = null;
@@ -336,20 +353,24 @@ export class GaussianRasterizer {
     const conicO = this.buf('conicO', 16 * N);
     const rgbc = this.buf('rgbc', 16 * N);
     const radii = this.buf('radii', 4 * N);
+    const span = this.buf('span', 8 * N);
     let sorted = pk.valsA;
+    let sortedKeys = pk.keysA;
     if (cap > 0) {
       gpu.dispatch(
         gpu.kernel('splat_duplicate', DUPLICATE),
-        [f.order, f.offsets, xyd, radii, conicO, pk.keysA, pk.valsA, f.view],
+        [f.order, f.offsets, xyd, radii, conicO, pk.keysA, pk.valsA, span, f.view],
         grid1d(n, 256),
         frame,
       );
-      const bits = Math.max(1, Math.ceil(Math.log2(numTiles)));
+      const bits = tileBits(numTiles);
+      const mask = new Uint32Array([bits >= 32 ? 0xffffffff : 2 ** bits - 1]);
       const kr = gpu.kernel('splat_ranges', RANGES);
       if (eager) {
         const s = radixSort(gpu, this.scratch, pk, cap, bits, 'tiles');
         sorted = s.vals;
-        gpu.dispatch(kr, [s.keys, ranges, f.total], grid1d(cap, 256));
+        sortedKeys = s.keys;
+        gpu.dispatch(kr, [s.keys, ranges, f.total], grid1d(cap, 256), mask);
       } else {
         const count = this.buf('pairLimit', 16);
         const args = this.buf('rangeArgs', 16);
@@ -366,8 +387,11 @@ export class GaussianRasterizer {
         );
         const s = radixSort(gpu, this.scratch, pk, cap, bits, 'tiles');
         sorted = s.vals;
-        gpu.dispatchIndirect(kr, [s.keys, ranges, count], args, 0);
+        sortedKeys = s.keys;
+        gpu.dispatchIndirect(kr, [s.keys, ranges, count], args, 0, mask);
       }
+    } else {
+      gpu.clear(span, 0, 8 * N); // no pairs: every Gaussian's span is empty
     }
     const image = imageOut ?? this.buf('image', 20 * f.width * f.height);
     const aux = this.buf('aux', 8 * f.width * f.height);
@@ -388,6 +412,8 @@ export class GaussianRasterizer {
       tilesY,
       sh: f.sh,
       sorted,
+      keys: sortedKeys,
+      slots: C,
     };
     return { image, radii };
   }
@@ -400,28 +426,34 @@ export class GaussianRasterizer {
   backward(dImage: GPUBuffer, out: Partial<BackwardResult> = {}): BackwardResult {
     if (!this.last) throw new Error('GaussianRasterizer.backward: no forward to differentiate');
     const gpu = this.gpu;
-    const { scene, frame, view, width, height, tilesX, tilesY, sh, sorted } = this.last;
+    const { scene, frame, view, width, height, tilesX, tilesY, sh, sorted, keys, slots } = this.last;
+    if (tilesX * tilesY > MAX_BACKWARD_TILES)
+      throw new Error(
+        `GaussianRasterizer.backward: ${width}×${height} has ${tilesX * tilesY} tiles; the backward supports up to ${MAX_BACKWARD_TILES}`,
+      );
     const n = scene.count;
     const N = Math.max(1, n);
     const K = sh ? sh.K : 1;
-    const g2 = this.buf('g2', 40 * N);
-    gpu.clear(g2, 0, 40 * N);
+    const part = this.buf('pairGrads', 40 * slots);
+    const span = this.buf('span', 8 * N);
     const ranges = this.buf('ranges', 8 * tilesX * tilesY);
     const kb = gpu.kernel(
       `splat_blend_backward${this.useSubgroups ? '_sg' : ''}`,
-      blendBackwardWgsl(this.useSubgroups),
+      blendBackwardWgsl(this.useSubgroups, gpu.info.subgroupMinSize),
     );
     gpu.dispatch(
       kb,
       [
         ranges,
+        keys,
         sorted,
+        span,
         this.buf('xyd', 16 * N),
         this.buf('conicO', 16 * N),
         this.buf('rgbc', 16 * N),
         this.buf('aux', 8 * width * height),
         dImage,
-        g2,
+        part,
         view,
       ],
       [tilesX, tilesY],
@@ -444,7 +476,8 @@ export class GaussianRasterizer {
         this.buf('radii', 4 * N),
         this.buf('conicO', 16 * N),
         this.buf('rgbc', 16 * N),
-        g2,
+        span,
+        part,
         res.means,
         res.scales,
         res.rotations,

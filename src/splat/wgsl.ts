@@ -4,7 +4,11 @@
  * - xyd[i]    = (pixel x, pixel y, view depth, 0)       conicO[i] = (conic a, b, c, opacity)
  * - rgbc[i]   = (r, g, b, bitcast(clamp bits))          radii[i]  = screen radius (0: culled)
  * - img       = 5 planes of H×W: r, g, b, depth, alpha  aux = 2 planes: final T (f32 bits), last contributor
- * - g2[10i..] = screen-space gradients: pixel mean x, y; conic a, b, c (true partials); opacity; r, g, b; depth
+ * - keys[p]   = tile id | ordinal << fr.tileBits: the pair's tile, and its place among the tiles of its Gaussian
+ *               (the sort compares only the low tileBits bits)
+ * - span[g]   = [first, end) of Gaussian g's pairs in the order duplicate emits them (its tiles in raster order)
+ * - part[10s..] = the blend backward's screen-space gradients of pair slot s (an emission index, span[g].x +
+ *               ordinal): pixel mean x, y; conic a, b, c (true partials); opacity; r, g, b; depth
  */
 import { cached } from '../gpu/source-cache.js';
 import { GRID_INDEX } from '../gpu/grid.js';
@@ -26,7 +30,7 @@ struct View {
 struct Frame {
   n: u32, width: u32, height: u32, tilesX: u32,
   tilesY: u32, shDeg: u32, shK: u32, mode: u32,
-  cap: u32,
+  cap: u32, tileBits: u32,
 }
 @group(1) @binding(0) var<uniform> fr: Frame;
 `;
@@ -254,7 +258,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
   if (i < p.n) { outp[i] = tiles[order[i]]; }
 }`;
 
-/** One (tile, Gaussian) pair per tile each Gaussian reaches (tileHit), Gaussians visited in depth order. */
+/**
+ * One (tile, Gaussian) pair per tile each Gaussian reaches (tileHit), Gaussians visited in depth order; the key
+ * carries the tile's ordinal among its Gaussian's tiles, and span[g] the Gaussian's range of pairs, so the blend
+ * backward can put each pair's gradients at the pair's emission index and the preprocess backward sum a
+ * Gaussian's pairs in a fixed order (deterministic gradients, no float atomics).
+ */
 export const DUPLICATE = /* wgsl */ `
 @group(0) @binding(0) var<storage, read> order: array<u32>;
 @group(0) @binding(1) var<storage, read> offsets: array<u32>;
@@ -263,7 +272,8 @@ export const DUPLICATE = /* wgsl */ `
 @group(0) @binding(4) var<storage, read> conicO: array<vec4f>;
 @group(0) @binding(5) var<storage, read_write> keys: array<u32>;
 @group(0) @binding(6) var<storage, read_write> vals: array<u32>;
-${view(7)}
+@group(0) @binding(7) var<storage, read_write> span: array<vec2u>;
+${view(8)}
 ${COMMON}
 ${GRID_INDEX}
 @compute @workgroup_size(256)
@@ -272,22 +282,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
   if (i >= fr.n) { return; }
   let g = order[i];
   let r = radii[g];
-  if (r <= 0) { return; }
+  if (r <= 0) {
+    span[g] = vec2u(0u);
+    return;
+  }
   let xy = xyd[g].xy;
   let rect = tileRect(xy, f32(r));
   let co = conicO[g];
   let thr = tileThreshold(co.w);
-  var off = offsets[i];
+  let first = offsets[i];
+  var off = first;
   for (var y = rect.y; y < rect.w; y++) {
     for (var x = rect.x; x < rect.z; x++) {
       if (!tileHit(xy, co.xyz, thr, x, y)) { continue; }
       // past the capacity the pairs are dropped (the farthest Gaussians'; the caller sees the overflow flag)
-      if (off >= fr.cap) { return; }
-      keys[off] = y * fr.tilesX + x;
+      if (off >= fr.cap) {
+        span[g] = vec2u(first, off);
+        return;
+      }
+      keys[off] = (y * fr.tilesX + x) | ((off - first) << fr.tileBits);
       vals[off] = g;
       off++;
     }
   }
+  span[g] = vec2u(first, off);
 }`;
 
 /**
@@ -298,15 +316,17 @@ export const RANGES = /* wgsl */ `
 @group(0) @binding(0) var<storage, read> keys: array<u32>;
 @group(0) @binding(1) var<storage, read_write> ranges: array<vec2u>;
 @group(0) @binding(2) var<storage, read> count: array<u32>;
+struct P { mask: u32 }
+@group(1) @binding(0) var<uniform> p: P;
 ${GRID_INDEX}
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
   let i = gridIndex(wg, nwg, li, 256u);
   let m = count[0];
   if (i >= m) { return; }
-  let k = keys[i];
-  if (i == 0u || keys[i - 1u] != k) { ranges[k].x = i; }
-  if (i == m - 1u || keys[i + 1u] != k) { ranges[k].y = i + 1u; }
+  let k = keys[i] & p.mask;
+  if (i == 0u || (keys[i - 1u] & p.mask) != k) { ranges[k].x = i; }
+  if (i == m - 1u || (keys[i + 1u] & p.mask) != k) { ranges[k].y = i + 1u; }
 }`;
 
 /**
@@ -430,65 +450,75 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
 }`;
 
 /**
- * Backward blend: per tile, back to front; per pixel the standard 3DGS recurrences. Each Gaussian's 10 screen-space
- * gradients are summed over the workgroup (subgroupAdd, then one compare-exchange float add per subgroup into
- * workgroup memory; or, without subgroups, one CAS add per pixel), then added to global memory with one CAS loop
- * per Gaussian, tile and component. WGSL has no float atomics, hence the CAS loops on u32 bit patterns.
+ * Backward blend: per tile, back to front; per pixel the standard 3DGS recurrences. The gradients are summed with
+ * no atomics, in an order fixed by the tile's layout, so a step gives the same bits every run (and a captured step
+ * replays the eager one exactly): per Gaussian, first within each subgroup (subgroupAdd) or, without subgroups,
+ * within each pixel row (a serial sum through workgroup memory), then over those S partial sums in index order,
+ * every J Gaussians (a chunk); the pair's 10 sums go to its slot in `part` (the pair's emission index, from
+ * span and the key's ordinal), where the preprocess backward adds up each Gaussian's pairs in emission order. Pairs
+ * no pixel reaches (past the tile's last contributor) get zeros.
  */
-/** The blend backward's source for one variant, built once (it runs every training frame). */
-export function blendBackwardWgsl(subgroups: boolean): string {
-  return cached(`splat_blend_backward|${subgroups}`, () => buildBlendBackwardWgsl(subgroups));
+export function blendBackwardWgsl(subgroups: boolean, minSubgroupSize: number): string {
+  const sgMin = subgroups ? Math.min(256, Math.max(4, minSubgroupSize || 4)) : 0;
+  return cached(`splat_blend_backward|${subgroups}|${sgMin}`, () => buildBlendBackwardWgsl(subgroups, sgMin));
 }
 
-function buildBlendBackwardWgsl(subgroups: boolean): string {
+function buildBlendBackwardWgsl(subgroups: boolean, sgMin: number): string {
+  // S partial sums per Gaussian: one per subgroup (as many as the smallest subgroup size allows), or one per row;
+  // J Gaussians per chunk, so the partials take 2560 floats (subgroups) or 1280 (rows, plus 2560 for the staging).
+  const S = subgroups ? Math.ceil(256 / sgMin) : 16;
+  const J = subgroups ? Math.max(1, Math.floor(256 / S)) : 8;
   const reduce = subgroups
     ? `
+      // one partial per subgroup (its lowest lane writes it), zeros where no lane of it has a contribution
+      let base = (jj * S + sg) * 10u;
       if (subgroupAny(valid)) {
         for (var k = 0u; k < 10u; k++) {
           let s = subgroupAdd(v[k]);
-          if (sgi == 0u && s != 0.0) { addShared(j * 10u + k, s); }
+          if (sgi == 0u) { sPart[base + k] = s; }
         }
+      } else if (sgi == 0u) {
+        for (var k = 0u; k < 10u; k++) { sPart[base + k] = 0.0; }
       }`
     : `
-      if (valid) {
-        for (var k = 0u; k < 10u; k++) { if (v[k] != 0.0) { addShared(j * 10u + k, v[k]); } }
-      }`;
+      // one partial per pixel row: each row's 16 values summed left to right by one thread per component
+      for (var k = 0u; k < 10u; k++) { sV[k * 256u + li] = v[k]; }
+      workgroupBarrier();
+      if (li < 160u) {
+        let k = li / 16u;
+        let row = li - 16u * k;
+        var s = 0.0;
+        for (var x = 0u; x < 16u; x++) { s += sV[k * 256u + row * 16u + x]; }
+        sPart[(jj * S + row) * 10u + k] = s;
+      }
+      workgroupBarrier();`;
   return /* wgsl */ `${subgroups ? 'enable subgroups;\ndiagnostic(off, subgroup_uniformity);' : ''}
 @group(0) @binding(0) var<storage, read> ranges: array<vec2u>;
-@group(0) @binding(1) var<storage, read> vals: array<u32>;
-@group(0) @binding(2) var<storage, read> xyd: array<vec4f>;
-@group(0) @binding(3) var<storage, read> conicO: array<vec4f>;
-@group(0) @binding(4) var<storage, read> rgbc: array<vec4f>;
-@group(0) @binding(5) var<storage, read> aux: array<u32>;
-@group(0) @binding(6) var<storage, read> dimg: array<f32>;
-@group(0) @binding(7) var<storage, read_write> g2: array<atomic<u32>>;
-${view(8)}
+@group(0) @binding(1) var<storage, read> keys: array<u32>;
+@group(0) @binding(2) var<storage, read> vals: array<u32>;
+@group(0) @binding(3) var<storage, read> span: array<vec2u>;
+@group(0) @binding(4) var<storage, read> xyd: array<vec4f>;
+@group(0) @binding(5) var<storage, read> conicO: array<vec4f>;
+@group(0) @binding(6) var<storage, read> rgbc: array<vec4f>;
+@group(0) @binding(7) var<storage, read> aux: array<u32>;
+@group(0) @binding(8) var<storage, read> dimg: array<f32>;
+@group(0) @binding(9) var<storage, read_write> part: array<f32>;
+${view(10)}
+const S = ${S}u;
+const J = ${J}u;
 var<workgroup> sXY: array<vec4f, 256>; // xy and the skip bound of the forward blend
 var<workgroup> sCO: array<vec4f, 256>;
 var<workgroup> sCD: array<vec4f, 256>;
-var<workgroup> sId: array<u32, 256>;
-var<workgroup> acc: array<atomic<u32>, 2560>;
+var<workgroup> sSlot: array<u32, 256>;
+var<workgroup> sPart: array<f32, ${J * S * 10}>;
+${subgroups ? '' : 'var<workgroup> sV: array<f32, 2560>;'}
 var<workgroup> maxLast: atomic<u32>;
 var<workgroup> maxLastU: u32;
-fn addShared(i: u32, x: f32) {
-  var old = atomicLoad(&acc[i]);
-  loop {
-    let r = atomicCompareExchangeWeak(&acc[i], old, bitcast<u32>(bitcast<f32>(old) + x));
-    if (r.exchanged) { break; }
-    old = r.old_value;
-  }
-}
-fn addGlobal(i: u32, x: f32) {
-  var old = atomicLoad(&g2[i]);
-  loop {
-    let r = atomicCompareExchangeWeak(&g2[i], old, bitcast<u32>(bitcast<f32>(old) + x));
-    if (r.exchanged) { break; }
-    old = r.old_value;
-  }
-}
+/** The slot of sorted pair idx: its Gaussian's first slot plus the tile's ordinal (the key's high bits). */
+fn slotOf(idx: u32) -> u32 { return span[vals[idx]].x + (keys[idx] >> fr.tileBits); }
 @compute @workgroup_size(16, 16)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec3u, @builtin(local_invocation_index) li: u32${
-    subgroups ? ', @builtin(subgroup_invocation_id) sgi: u32' : ''
+    subgroups ? ', @builtin(subgroup_invocation_id) sgi: u32, @builtin(subgroup_size) sgs: u32' : ''
   }) {
   let tile = wg.y * fr.tilesX + wg.x;
   let px = wg.x * 16u + lid.x;
@@ -510,7 +540,6 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
     dD = dimg[3u * hw + pix];
     dA = dimg[4u * hw + pix];
   }
-  for (var k = 0u; k < 10u; k++) { atomicStore(&acc[li * 10u + k], 0u); }
   if (li == 0u) { atomicStore(&maxLast, 0u); }
   workgroupBarrier();
   atomicMax(&maxLast, last);
@@ -518,6 +547,13 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
   if (li == 0u) { maxLastU = atomicLoad(&maxLast); }
   let total = workgroupUniformLoad(&maxLastU);
   let end = range.x + total;
+  for (var idx = end + li; idx < range.y; idx += 256u) {
+    let s = 10u * slotOf(idx);
+    for (var k = 0u; k < 10u; k++) { part[s + k] = 0.0; }
+  }
+  // Subgroups are assumed to be runs of consecutive local indices (as every implementation lays them out).
+  let nsg = ${subgroups ? '256u / sgs' : 'S'};
+  ${subgroups ? 'let sg = li / sgs;' : ''}
   let rounds = (total + 255u) / 256u;
   let bgDot = dot(c.bg.xyz, dC);
   var T = Tfinal;
@@ -529,9 +565,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
   var lastD = 0.0;
   for (var r = 0u; r < rounds; r++) {
     if (r * 256u + li < total) {
-      let g = vals[end - 1u - r * 256u - li];
+      let idx = end - 1u - r * 256u - li;
+      let g = vals[idx];
       let v = xyd[g];
-      sId[li] = g;
+      sSlot[li] = span[g].x + (keys[idx] >> fr.tileBits);
       let co = conicO[g];
       sXY[li] = vec4f(v.xy, -log(255.0 * co.w) - 0.001, 0.0);
       sCO[li] = co;
@@ -583,18 +620,22 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
           v[8] = w * dC.z;
           v[9] = w * dD;
         }
-      }${reduce}
-    }
-    workgroupBarrier();
-    if (li < cnt) {
-      let g = sId[li];
-      for (var k = 0u; k < 10u; k++) {
-        let x = bitcast<f32>(atomicLoad(&acc[li * 10u + k]));
-        if (x != 0.0) { addGlobal(g * 10u + k, x); }
-        atomicStore(&acc[li * 10u + k], 0u);
+      }
+      let jj = j % J;${reduce}
+      // end of a chunk: each of its Gaussians' 10 sums over the S partials, in index order, to the pair's slot
+      if (jj == J - 1u || j + 1u == cnt) {
+        workgroupBarrier();
+        let j0 = j - jj;
+        for (var t = li; t < (jj + 1u) * 10u; t += 256u) {
+          let q = t / 10u;
+          let k = t - 10u * q;
+          var s = 0.0;
+          for (var i = 0u; i < nsg; i++) { s += sPart[(q * S + i) * 10u + k]; }
+          part[10u * sSlot[j0 + q] + k] = s;
+        }
+        workgroupBarrier();
       }
     }
-    workgroupBarrier();
   }
 }`;
 }
@@ -608,13 +649,14 @@ export const PREPROCESS_BACKWARD = /* wgsl */ `
 @group(0) @binding(4) var<storage, read> radii: array<i32>;
 @group(0) @binding(5) var<storage, read> conicO: array<vec4f>;
 @group(0) @binding(6) var<storage, read> rgbc: array<vec4f>;
-@group(0) @binding(7) var<storage, read> g2: array<f32>;
-@group(0) @binding(8) var<storage, read_write> dMeans: array<f32>;
-@group(0) @binding(9) var<storage, read_write> dScales: array<f32>;
-@group(0) @binding(10) var<storage, read_write> dRots: array<vec4f>;
-@group(0) @binding(11) var<storage, read_write> dOpac: array<f32>;
-@group(0) @binding(12) var<storage, read_write> dFeat: array<f32>;
-${view(13)}
+@group(0) @binding(7) var<storage, read> span: array<vec2u>;
+@group(0) @binding(8) var<storage, read> part: array<vec2f>;
+@group(0) @binding(9) var<storage, read_write> dMeans: array<f32>;
+@group(0) @binding(10) var<storage, read_write> dScales: array<f32>;
+@group(0) @binding(11) var<storage, read_write> dRots: array<vec4f>;
+@group(0) @binding(12) var<storage, read_write> dOpac: array<f32>;
+@group(0) @binding(13) var<storage, read_write> dFeat: array<f32>;
+${view(14)}
 ${COMMON}
 ${GRID_INDEX}
 fn store3(i: u32, v: vec3f, which: u32) {
@@ -635,8 +677,17 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
     for (var k = 0u; k < nf; k++) { storeFeat(i * nf + k, vec3f(0.0)); }
     return;
   }
-  let b = 10u * i;
-  dOpac[i] = g2[b + 5u];
+  // The screen-space gradients: the sum of the Gaussian's pairs, in emission order (see the blend backward).
+  let sp = span[i];
+  var gA = vec4f(0.0);
+  var gB = vec4f(0.0);
+  var gC = vec2f(0.0);
+  for (var s = sp.x; s < sp.y; s++) {
+    gA += vec4f(part[5u * s], part[5u * s + 1u]);
+    gB += vec4f(part[5u * s + 2u], part[5u * s + 3u]);
+    gC += part[5u * s + 4u];
+  }
+  dOpac[i] = gB.y;
   let p = loadV3(&means, i);
   let t = viewPoint(p);
   let W0 = c.r0.xyz;
@@ -646,15 +697,15 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
   let pw = 1.0 / (t.z + 0.0000001);
   let hw = 0.5 * c.fov.z;
   let hh = 0.5 * c.fov.w;
-  let gx = g2[b];
-  let gy = g2[b + 1u];
+  let gx = gA.x;
+  let gy = gA.y;
   var gt = vec3f(hw * c.proj.x * pw * gx, hh * c.proj.z * pw * gy,
     hw * (c.proj.y * pw - (c.proj.x * t.x + c.proj.y * t.z) * pw * pw) * gx +
-    hh * (c.proj.w * pw - (c.proj.z * t.y + c.proj.w * t.z) * pw * pw) * gy + g2[b + 9u]);
+    hh * (c.proj.w * pw - (c.proj.z * t.y + c.proj.w * t.z) * pw * pw) * gy + gC.y);
   // Conic → 2D covariance: dC = −Q dQ Q.
   let co = conicO[i];
   let Q = mat2x2f(co.x, co.y, co.y, co.z);
-  let dQ = mat2x2f(g2[b + 2u], 0.5 * g2[b + 3u], 0.5 * g2[b + 3u], g2[b + 4u]);
+  let dQ = mat2x2f(gA.z, 0.5 * gA.w, 0.5 * gA.w, gB.x);
   let dC = (Q * dQ * Q) * -1.0;
   // Recompute Σ, J, Tm.
   let q = rots[i];
@@ -707,7 +758,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
     -2.0 * z * d00 - r * d01 + x * d02 + r * d10 - 2.0 * z * d11 + y * d12 + x * d20 + y * d21);
   // Colours.
   let bits = bitcast<u32>(rgbc[i].w);
-  let gc = select(vec3f(g2[b + 6u], g2[b + 7u], g2[b + 8u]), vec3f(0.0), vec3<bool>((bits & 1u) != 0u, (bits & 2u) != 0u, (bits & 4u) != 0u));
+  let gc = select(vec3f(gB.z, gB.w, gC.x), vec3f(0.0), vec3<bool>((bits & 1u) != 0u, (bits & 2u) != 0u, (bits & 4u) != 0u));
   if (fr.mode == 0u) {
     storeFeat(i, gc);
   } else {
