@@ -10,26 +10,10 @@ import { readFileSync } from 'node:fs';
 import { rodrigues } from '../body/rotation.js';
 import { FormatError, InputError } from '../io/errors.js';
 import { describeFsError, writeFileAtomic } from '../io/node/atomic.js';
+import { cameraCenter, checkCamera, type CaptureCamera } from '../splat/camera.js';
 
-export interface Camera {
-  name: string;
-  /** 3x3 row-major intrinsics in pixels. */
-  K: Float64Array;
-  /** 3x3 row-major world -> camera rotation. */
-  R: Float64Array;
-  /** World -> camera translation. */
-  T: Float64Array;
-  width: number;
-  height: number;
-}
-
-/** The camera centre in world coordinates: −Rᵀ T. */
-export function cameraCenter(cam: Camera): Float64Array {
-  const { R, T } = cam;
-  const c = new Float64Array(3);
-  for (let i = 0; i < 3; i++) c[i] = -(R[i]! * T[0]! + R[3 + i]! * T[1]! + R[6 + i]! * T[2]!);
-  return c;
-}
+/** A capture's camera: the rasterizer's Camera with its name in the calibration and float64 matrices. */
+export type Camera = CaptureCamera;
 
 /** Project a world point to pixel coordinates (u, v) and camera depth z. */
 export function projectPoint(cam: Camera, x: number, y: number, z: number): [number, number, number] {
@@ -83,44 +67,7 @@ function brief(v: unknown): string {
   return s.length > 60 ? `${s.slice(0, 57)}...` : s;
 }
 
-/**
- * Check a camera's numbers: positive focal lengths with a [0 0 1] last row of K, R a rotation (orthonormal rows,
- * determinant +1, to 1e-3), sizes positive integers. Throws a FormatError naming `where` and the field.
- */
-export function checkCamera(cam: Camera, where: string): Camera {
-  const { K, R } = cam;
-  for (const [k, n] of [
-    ['width', cam.width],
-    ['height', cam.height],
-  ] as const) {
-    if (!(Number.isInteger(n) && n >= 1 && n <= 65536)) {
-      throw new FormatError(where, `the image ${k} must be a positive integer ≤ 65536, got ${n}`);
-    }
-  }
-  if (!(K[0]! > 0 && K[4]! > 0)) throw new FormatError(where, `'K' must have positive fx (K[0][0]) and fy (K[1][1])`);
-  if (Math.abs(K[6]!) > 1e-9 || Math.abs(K[7]!) > 1e-9 || Math.abs(K[8]! - 1) > 1e-6) {
-    throw new FormatError(where, `'K' must end with the row [0, 0, 1], got [${K[6]}, ${K[7]}, ${K[8]}]`);
-  }
-  let worst = 0;
-  for (let i = 0; i < 3; i++) {
-    for (let j = 0; j < 3; j++) {
-      const d = R[3 * i]! * R[3 * j]! + R[3 * i + 1]! * R[3 * j + 1]! + R[3 * i + 2]! * R[3 * j + 2]!;
-      worst = Math.max(worst, Math.abs(d - (i === j ? 1 : 0)));
-    }
-  }
-  const det =
-    R[0]! * (R[4]! * R[8]! - R[5]! * R[7]!) -
-    R[1]! * (R[3]! * R[8]! - R[5]! * R[6]!) +
-    R[2]! * (R[3]! * R[7]! - R[4]! * R[6]!);
-  if (worst > 1e-3 || Math.abs(det - 1) > 1e-3) {
-    throw new FormatError(
-      where,
-      `'R' is not a rotation matrix (its rows must be orthonormal with determinant +1; got determinant ` +
-        `${det.toPrecision(4)}); R is the world-to-camera rotation in the OpenCV convention`,
-    );
-  }
-  return cam;
-}
+export { cameraCenter, checkCamera };
 
 /** One camera of a calibration file: { K, R, T, imgSize: [w, h] } (extra keys such as distortion are ignored). */
 export function parseCameraEntry(
