@@ -10,7 +10,7 @@ import { buildSyntheticBody, syntheticSmplxModel } from '../src/body/synthetic.j
 import { canonicalParams } from '../src/body/canonical.js';
 import { bodyMaterials, clothedMesh } from '../src/data/synth/capture.js';
 import { readSmplParams } from '../src/data/smpl-params.js';
-import { writeMesh } from '../src/io/mesh.js';
+import { writeMesh } from '../src/io/node/mesh.js';
 
 const dir = process.argv[2];
 if (!dir) throw new Error('usage: synth-template.js <capture folder>');

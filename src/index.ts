@@ -12,7 +12,7 @@ export { DualStyleUNet } from './nn/styleunet/network.js';
 export { avatarUnetConfig } from './nn/styleunet/spec.js';
 export { Lpips } from './nn/lpips.js';
 export { ssim, DSSIM_WEIGHT } from './nn/ssim.js';
-export { loadReferenceCheckpoint } from './nn/reference-checkpoint.js';
+export { loadReferenceCheckpoint } from './avatar/checkpoint-read.js';
 // the avatar: AvatarNet (pose map → three DualStyleUNets + view CNN → Gaussians), skinning, splatting
 export { AvatarNet, avatarNetParameterCount } from './avatar/net.js';
 export { AVATAR_PRESETS, type AvatarNetConfig, type AvatarPresetName } from './avatar/config.js';
@@ -36,23 +36,26 @@ export {
   GaussianRasterizer,
   uploadScene,
   renderScene,
-  readPly,
   decodePly,
-  writePly,
   plyToScene,
   sceneToPly,
   type Camera as SplatCamera,
   type GpuScene,
   type SplatScene,
 } from './splat/index.js';
+export { readPly, writePly } from './splat/node/ply.js';
 export { encodeGaussianPly } from './splat/ply-write.js';
-export * as body from './body/index.js';
+export * as body from './body/node/index.js';
 export { CaptureDataset, type CaptureConfig } from './data/dataset.js';
 export { readCalibrationJson, cameraCenter, type Camera } from './data/camera.js';
 export { synthesizeCapture, SYNTH_PRESETS } from './data/synth/capture.js';
 export { prepare } from './prep/prep.js';
 // file formats
-export { readNpz, decodeNpz, writeNpz, encodeNpz } from './io/npz.js';
-export { readExr, decodeExr, writeExr, encodeExr } from './io/exr.js';
-export { loadSafetensors, saveSafetensors, decodeSafetensors, encodeSafetensors } from './io/safetensors.js';
-export { loadTorchCheckpoint, readTorchCheckpoint } from './io/torch.js';
+export { decodeNpz, encodeNpz } from './io/npz.js';
+export { readNpz, writeNpz } from './io/node/npz.js';
+export { decodeExr, encodeExr } from './io/exr.js';
+export { readExr, writeExr } from './io/node/exr.js';
+export { decodeSafetensors, encodeSafetensors } from './io/safetensors.js';
+export { loadSafetensors, saveSafetensors } from './io/node/safetensors.js';
+export { readTorchCheckpoint } from './io/torch.js';
+export { loadTorchCheckpoint } from './io/node/torch.js';

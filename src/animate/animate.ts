@@ -21,7 +21,8 @@ import { checkTrainedAvatar, loadTrainedAvatar, type TrainedAvatar } from '../av
 import type { FrameRange } from '../body/poses.js';
 import type { Camera } from '../data/camera.js';
 import { CaptureDataset, frameIds } from '../data/dataset.js';
-import { planarToInterleaved8, writeImage8 } from '../io/image.js';
+import { planarToInterleaved8 } from '../io/image.js';
+import { writeImage8 } from '../io/node/image.js';
 import { readPca } from '../prep/files.js';
 import { encodeGaussianPly, type PosedGaussians } from '../splat/ply-write.js';
 import { AnimationRenderer, identityJoints, type FrameImages, type FrameSpec } from './frame.js';

@@ -11,7 +11,8 @@ import { canoToLive } from '../body/canonical.js';
 import { smplxForward, type SmplxParams } from '../body/forward.js';
 import type { HandPoseType } from '../body/hands.js';
 import type { SmplxModel } from '../body/model.js';
-import { frameParams, readPoseSequence, type FrameRange, type PoseSequence } from '../body/poses.js';
+import { frameParams, type FrameRange, type PoseSequence } from '../body/poses.js';
+import { readPoseSequence } from '../body/node/files.js';
 import type { SmplParamSequence } from '../data/smpl-params.js';
 import { boxCenter } from './views.js';
 

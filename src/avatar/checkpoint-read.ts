@@ -6,8 +6,19 @@
  * Files are reached through io's Node-only access: this module is a Node-only entry point.
  */
 import { fileExists as existsSync, joinPath as join, readTextFile } from '../io/node/files.js';
-import { loadSafetensors } from '../io/safetensors.js';
+import { loadSafetensors } from '../io/node/safetensors.js';
+import { loadTorchCheckpoint } from '../io/node/torch.js';
+import {
+  splitReferenceCheckpoint,
+  type ImportOptions,
+  type ReferenceAvatarWeights,
+} from '../nn/reference-checkpoint.js';
 import type { AvatarNetConfig } from './config.js';
+
+/** Load `<ckpt_dir>/net.pt` of the reference (or any path to such a file). */
+export function loadReferenceCheckpoint(path: string, opts?: ImportOptions): ReferenceAvatarWeights {
+  return splitReferenceCheckpoint(loadTorchCheckpoint(path), path, opts);
+}
 
 export const CHECKPOINT_FORMAT = 'animgs-avatar-checkpoint';
 export const LATEST = 'latest.json';

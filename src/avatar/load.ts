@@ -5,8 +5,9 @@
  * whose latest.json names one) or the reference's `net.pt` (the file, or a folder holding it). Which checkpoint:
  * the one given, else `test.prev_ckpt`, else the latest in `train.net_ckpt_dir`. Node only (reads files).
  */
-import { loadSmplxModel, type SmplxModel } from '../body/model.js';
-import { fileExists, isDirectory, joinPath as join } from '../io/node/files.js';
+import type { SmplxModel } from '../body/model.js';
+import { loadSmplxModel } from '../body/node/files.js';
+import { fileExists, isDirectory, joinPath as join, readBytes } from '../io/node/files.js';
 import { POS_MAP_DIR, readCanonicalMaps } from '../prep/files.js';
 import type { CanonicalMaps } from '../prep/maps.js';
 import { initEngine } from '../tensor/index.js';
@@ -153,7 +154,11 @@ export async function loadTrainedAvatar(cfg: TrainConfig, opts: LoadAvatarOption
     net =
       ref.kind === 'ours'
         ? AvatarNet.fromStateDict(netConfig, gaussians, loadCheckpoint(ref.path, { moments: false }).weights)
-        : AvatarNet.fromReferenceCheckpoint(ref.path, gaussians, { config: netConfig, seed: cfg.train.seed });
+        : AvatarNet.fromReferenceCheckpoint(readBytes(ref.path, 'checkpoint'), gaussians, {
+            config: netConfig,
+            seed: cfg.train.seed,
+            source: ref.path,
+          });
   } catch (e) {
     disposeCanonical(canonical);
     throw new Error(`${ref.path} (${ref.from}): ${(e as Error).message}`);

@@ -7,7 +7,6 @@
  */
 import {
   AVATAR_PARTS,
-  loadReferenceCheckpoint,
   readReferenceCheckpoint,
   viewdirEntries,
   type AvatarPartName,
@@ -63,6 +62,8 @@ export interface ReferenceImportOptions extends AvatarNetOptions {
   config?: AvatarNetConfig;
   /** Parts to take from the checkpoint (default: all the config has); the others are initialised fresh. */
   nets?: readonly AvatarPartName[];
+  /** The file the bytes came from, for error messages (default 'net.pt'). */
+  source?: string;
 }
 
 export class AvatarNet {
@@ -139,11 +140,11 @@ export class AvatarNet {
   }
 
   /**
-   * From the reference's `net.pt` (a path, or its bytes). `nets` picks the parts to import (e.g. only color_net);
-   * the others start from the initialisation.
+   * From the bytes of the reference's `net.pt` (bytes, not a path, so this class stays browser-safe). `nets` picks
+   * the parts to import (e.g. only color_net); the others start from the initialisation.
    */
   static fromReferenceCheckpoint(
-    source: string | Uint8Array,
+    bytes: Uint8Array,
     canonical: CanonicalGaussians,
     opts: ReferenceImportOptions = {},
   ): AvatarNet {
@@ -153,10 +154,7 @@ export class AvatarNet {
       viewdir: { hidden: config.viewdirHidden, out: viewdirOutChannels(config) },
       nets: opts.nets ?? AVATAR_PARTS.filter((p) => p !== 'viewdir_net' || config.withViewdirs),
     };
-    const w: ReferenceAvatarWeights =
-      typeof source === 'string'
-        ? loadReferenceCheckpoint(source, importOpts)
-        : readReferenceCheckpoint(source, 'net.pt', importOpts);
+    const w: ReferenceAvatarWeights = readReferenceCheckpoint(bytes, opts.source ?? 'net.pt', importOpts);
     if (w.viewdir && !config.withViewdirs) {
       throw new Error('AvatarNet.fromReferenceCheckpoint: viewdir_net requested but the config has withViewdirs false');
     }

@@ -8,4 +8,4 @@ export * from './lbs.js';
 export * from './hands.js';
 export * from './poses.js';
 export * from './mesh.js';
-export { buildSyntheticBody, syntheticSmplxModel, writeSyntheticBody, type SyntheticBody } from './synthetic.js';
+export { buildSyntheticBody, syntheticSmplxModel, type SyntheticBody } from './synthetic.js';

@@ -8,10 +8,8 @@
  * shapedirs holds shape then expression components: with K >= 400 (SMPL-X v1.1) shape is [0,300) and expression
  * [300,400); smaller files (v1.0 and the synthetic body: K = 20) split K in half (10 shape + 10 expression).
  */
-import { readFileSync } from 'node:fs';
 import { FormatError, InputError } from '../io/errors.js';
 import { checkFinite, checkRange } from '../io/finite.js';
-import { describeFsError } from '../io/node/atomic.js';
 import { toFloat64, toInt32, type NdArray } from '../io/npy.js';
 import { decodeNpz, looksLikeZip } from '../io/npz.js';
 import { isNdArray, isSparseMatrix, looksLikePickle, unpickle, type PyDict, type SparseMatrix } from '../io/pickle.js';
@@ -272,14 +270,4 @@ export function decodeSmplxModel(bytes: Uint8Array, source: string, options: Loa
     return smplxModelFromArrays((k) => (d as PyDict)[k] as ModelValue | undefined, source, options);
   }
   throw new FormatError(source, `not an SMPL-X model file (neither .npz nor .pkl content). ${SMPLX_DOWNLOAD_HINT}`);
-}
-
-export function loadSmplxModel(path: string, options: LoadOptions = {}): SmplxModel {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(path);
-  } catch (e) {
-    throw new InputError(`cannot read the SMPL-X model ${path}: ${describeFsError(e)}. ${SMPLX_DOWNLOAD_HINT}`);
-  }
-  return decodeSmplxModel(bytes, path, options);
 }

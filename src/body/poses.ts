@@ -11,10 +11,8 @@
  * Hands: hand_pose_type 'ori' uses the file's hand poses where it has them and the fist otherwise; 'fist',
  * 'normal' and 'zero' replace them.
  */
-import { readFileSync } from 'node:fs';
 import { FormatError, InputError } from '../io/errors.js';
 import { checkFinite, checkRange } from '../io/finite.js';
-import { describeFsError } from '../io/node/atomic.js';
 import { toFloat64, type NdArray } from '../io/npy.js';
 import { decodeNpz, looksLikeZip } from '../io/npz.js';
 import { isNdArray, looksLikePickle, unpickle, type PyDict } from '../io/pickle.js';
@@ -258,14 +256,4 @@ function padColumns(a: Float64Array, from: number, to: number): Float64Array {
   const out = new Float64Array(rows * to);
   for (let r = 0; r < rows; r++) out.set(a.subarray(r * from, (r + 1) * from), r * to);
   return out;
-}
-
-export function readPoseSequence(path: string, options: PoseReadOptions = {}): PoseSequence {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(path);
-  } catch (e) {
-    throw new InputError(`cannot read the pose file ${path}: ${describeFsError(e)}`);
-  }
-  return decodePoseSequence(bytes, path, options);
 }

@@ -1,2 +1,2 @@
 /** The synthetic SMPL-X-compatible body (implementation in ./synthetic/). */
-export { buildSyntheticBody, syntheticSmplxModel, writeSyntheticBody, type SyntheticBody } from './synthetic/index.js';
+export { buildSyntheticBody, syntheticSmplxModel, type SyntheticBody } from './synthetic/index.js';

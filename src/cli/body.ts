@@ -4,13 +4,15 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { bodyMesh } from '../body/mesh.js';
-import { loadSmplxModel } from '../body/model.js';
-import { frameParams, readPoseSequence } from '../body/poses.js';
+import { loadSmplxModel } from '../body/node/files.js';
+import { frameParams } from '../body/poses.js';
+import { readPoseSequence } from '../body/node/files.js';
 import type { HandPoseType } from '../body/hands.js';
 import type { SmplxParams } from '../body/forward.js';
-import { buildSyntheticBody, writeSyntheticBody } from '../body/synthetic.js';
+import { buildSyntheticBody } from '../body/synthetic.js';
+import { writeSyntheticBody } from '../body/node/files.js';
 import { InputError } from '../io/errors.js';
-import { writeMesh } from '../io/mesh.js';
+import { writeMesh } from '../io/node/mesh.js';
 import { checkOutputFile } from '../io/node/atomic.js';
 
 const HAND_TYPES: HandPoseType[] = ['ori', 'fist', 'normal', 'zero'];

@@ -3,7 +3,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { loadTrainConfig } from '../avatar/config-file.js';
-import { loadSmplxModel } from '../body/model.js';
+import { loadSmplxModel } from '../body/node/files.js';
 import { frameIds } from '../data/dataset.js';
 import { readSmplParams } from '../data/smpl-params.js';
 import { getGpu } from '../gpu/index.js';

@@ -6,11 +6,13 @@ import type { Command } from 'commander';
 import { readCameraJson } from '../data/camera.js';
 import { getGpu } from '../gpu/index.js';
 import { InputError } from '../io/errors.js';
-import { imageFormatOf, writeImage8 } from '../io/image.js';
+import { imageFormatOf } from '../io/image.js';
+import { writeImage8 } from '../io/node/image.js';
 import { checkOutputFile } from '../io/node/atomic.js';
-import { writeNpz } from '../io/npz.js';
-import { type Camera } from '../splat/camera.js';
-import { readPly, plyToScene } from '../splat/ply.js';
+import { writeNpz } from '../io/node/npz.js';
+import type { Camera } from '../splat/camera.js';
+import { plyToScene } from '../splat/ply.js';
+import { readPly } from '../splat/node/ply.js';
 import { renderScene } from '../splat/rasterizer.js';
 import { intOption } from './options.js';
 

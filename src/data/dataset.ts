@@ -14,7 +14,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { InputError } from '../io/errors.js';
-import { readGray, readRgb, type PlanarImage } from '../io/image.js';
+import type { PlanarImage } from '../io/image.js';
+import { readGray, readRgb } from '../io/node/image.js';
 import { readActorsHqCsv, readCalibrationJson, type Camera } from './camera.js';
 import { boundaryBand, composite, threshold } from './mask.js';
 import { Prefetcher } from './prefetch.js';

@@ -7,7 +7,8 @@ import type { SmplxParams } from '../body/forward.js';
 import { FormatError, InputError } from '../io/errors.js';
 import { checkRange } from '../io/finite.js';
 import { ndarray, toFloat64, type NdArray } from '../io/npy.js';
-import { decodeNpz, readNpz, writeNpz, type NpzFile } from '../io/npz.js';
+import { decodeNpz, type NpzFile } from '../io/npz.js';
+import { readNpz, writeNpz } from '../io/node/npz.js';
 
 const PER_FRAME: { key: string; field: keyof SmplxParams; size: number; required: boolean }[] = [
   { key: 'global_orient', field: 'globalOrient', size: 3, required: false },

@@ -20,7 +20,7 @@ import { join, resolve } from 'node:path';
 import { loadTrainConfig, type TrainConfig } from '../avatar/config-file.js';
 import { findLatestCheckpoint, readCheckpointState } from '../avatar/checkpoint-read.js';
 import { planAnimation, runAnimation } from '../animate/animate.js';
-import { loadSmplxModel } from '../body/model.js';
+import { loadSmplxModel } from '../body/node/files.js';
 import { readSmplParams } from '../data/smpl-params.js';
 import { checkSynthTarget, synthesizeCapture, synthParams, type SynthOptions } from '../data/synth/capture.js';
 import { evaluateAvatar } from '../eval/evaluate.js';

@@ -17,7 +17,7 @@ import { checkTrainedAvatar, loadTrainedAvatar } from '../avatar/load.js';
 import { frontPoseMap } from '../avatar/pose-map.js';
 import { meanColorImage, meanSubjectColor, meanSubjectColorSum, ViewRenderer } from '../avatar/view-render.js';
 import { CaptureDataset } from '../data/dataset.js';
-import { writeImage } from '../io/image.js';
+import { writeImage } from '../io/node/image.js';
 import type { Lpips } from '../nn/lpips.js';
 import { loadLpips, resolveLpipsWeights, LPIPS_LIN_FILE, VGG16_FILE } from '../nn/lpips-weights.js';
 import { readPoseMap } from '../prep/files.js';

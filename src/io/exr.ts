@@ -9,12 +9,10 @@
  * Channel order: EXR stores channels sorted by name, so an OpenCV 3-channel image is stored B, G, R, and OpenCV's
  * channel 0 is "B". The reference writes xyz maps with cv2, hence x -> B, y -> G, z -> R; `readExrXyz` undoes that.
  */
-import { readFileSync } from 'node:fs';
 import { unzlibSync, zlibSync } from 'fflate';
 import { FormatError, InputError } from './errors.js';
 import { checkFinite } from './finite.js';
 import { floatToHalf, halfToFloat } from './half.js';
-import { describeFsError, writeFileAtomic } from './node/atomic.js';
 
 export type ExrPixelType = 'uint' | 'half' | 'float';
 export type ExrCompression = 'none' | 'rle' | 'zips' | 'zip' | 'piz' | 'pxr24' | 'b44' | 'b44a' | 'dwaa' | 'dwab';
@@ -406,27 +404,6 @@ export function encodeExr(
   return out;
 }
 
-export function readExr(path: string, options: ExrReadOptions = {}): ExrImage {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(path);
-  } catch (e) {
-    throw new InputError(`cannot read ${path}: ${describeFsError(e)}`);
-  }
-  return decodeExr(bytes, path, options);
-}
-
-/** Write atomically (temporary file, then rename). */
-export function writeExr(
-  path: string,
-  width: number,
-  height: number,
-  channels: { name: string; data: ArrayLike<number> }[],
-  options: ExrWriteOptions = {},
-): void {
-  writeFileAtomic(path, encodeExr(width, height, channels, options));
-}
-
 /** A 3-channel map as the reference stores it (cv2: channel 0 -> "B", 1 -> "G", 2 -> "R"). */
 export interface Map3 {
   width: number;
@@ -455,26 +432,16 @@ export function exrToMap3(img: ExrImage, source = 'EXR'): Map3 {
   return { width: img.width, height: img.height, data };
 }
 
-export function readExrXyz(path: string): Map3 {
-  return exrToMap3(readExr(path), path);
-}
-
-/** Write an interleaved 3-channel map as the reference does (channel 0 -> B, 1 -> G, 2 -> R), atomically. */
-export function writeExrXyz(path: string, map: Map3, options: ExrWriteOptions = {}): void {
+/** An interleaved 3-channel map as the channels the reference writes (channel 0 -> B, 1 -> G, 2 -> R). */
+export function map3Channels(map: Map3): { name: string; data: Float32Array }[] {
   const n = map.width * map.height;
   const ch = [new Float32Array(n), new Float32Array(n), new Float32Array(n)];
   for (let i = 0; i < n; i++) for (let c = 0; c < 3; c++) ch[c]![i] = map.data[3 * i + c]!;
-  writeExr(
-    path,
-    map.width,
-    map.height,
-    [
-      { name: 'B', data: ch[0]! },
-      { name: 'G', data: ch[1]! },
-      { name: 'R', data: ch[2]! },
-    ],
-    options,
-  );
+  return [
+    { name: 'B', data: ch[0]! },
+    { name: 'G', data: ch[1]! },
+    { name: 'R', data: ch[2]! },
+  ];
 }
 
 export { floatToHalf, halfToFloat };

@@ -1,10 +1,9 @@
 /**
  * Triangle mesh writers: Wavefront OBJ (text) and PLY (binary little-endian, float32 positions and optional
- * normals, uint32 faces). Both write atomically (temporary file, then rename).
+ * normals, uint32 faces), as bytes; node/mesh.ts writes them to files (atomically).
  */
 import { InputError } from './errors.js';
 import { firstNonFinite } from './finite.js';
-import { writeFileAtomic } from './node/atomic.js';
 
 export interface TriMesh {
   /** (N*3) positions. */
@@ -88,8 +87,8 @@ export function vertexNormals(positions: ArrayLike<number>, faces: ArrayLike<num
   return nrm;
 }
 
-/** Write .obj or .ply, chosen by the file extension, atomically. A mesh with NaN/Inf positions is refused. */
-export function writeMesh(path: string, mesh: TriMesh): void {
+/** Encode as .obj or .ply, chosen by the file name's extension. A mesh with NaN/Inf positions is refused. */
+export function encodeMeshFile(path: string, mesh: TriMesh): Uint8Array | string {
   const lower = path.toLowerCase();
   if (!lower.endsWith('.obj') && !lower.endsWith('.ply')) {
     throw new InputError(`cannot write mesh ${path}: use a .obj or .ply file name`);
@@ -103,5 +102,5 @@ export function writeMesh(path: string, mesh: TriMesh): void {
       throw new InputError(`refusing to write ${path}: vertex ${Math.floor(i / 3)} has a non-finite ${k}`);
     }
   }
-  writeFileAtomic(path, lower.endsWith('.obj') ? encodeObj(mesh) : encodePly(mesh));
+  return lower.endsWith('.obj') ? encodeObj(mesh) : encodePly(mesh);
 }

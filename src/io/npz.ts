@@ -4,11 +4,9 @@
  * still opens and its other arrays can be read; only asking for the bad member fails. Float arrays holding NaN or
  * ±Inf are refused (naming the member and the element) unless `allowNonFinite` is set.
  */
-import { readFileSync } from 'node:fs';
 import { zipSync, type Zippable } from 'fflate';
 import { FormatError, InputError } from './errors.js';
 import { checkFinite } from './finite.js';
-import { describeFsError, writeFileAtomic } from './node/atomic.js';
 import { decodeNpy, encodeNpy, type NdArray, type NpyWriteOptions } from './npy.js';
 import { looksLikeZip, readZip } from './zip.js';
 
@@ -73,16 +71,6 @@ export function decodeNpz(bytes: Uint8Array, source = '.npz data', options: NpzR
   return new NpzFile(members, source, options);
 }
 
-export function readNpz(path: string, options: NpzReadOptions = {}): NpzFile {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(path);
-  } catch (e) {
-    throw new InputError(`cannot read ${path}: ${describeFsError(e)}`);
-  }
-  return decodeNpz(bytes, path, options);
-}
-
 export interface NpzWriteOptions {
   /** Deflate the members (numpy.savez_compressed); default false (numpy.savez, stored). */
   compress?: boolean;
@@ -104,9 +92,4 @@ export function encodeNpz(arrays: Record<string, NdArray>, options: NpzWriteOpti
   }
   // a fixed timestamp: the same arrays give the same bytes (reproducible outputs, comparable reruns)
   return zipSync(zippable, { mtime: ZIP_EPOCH });
-}
-
-/** Write an .npz atomically (temporary file, then rename). */
-export function writeNpz(path: string, arrays: Record<string, NdArray>, options: NpzWriteOptions = {}): void {
-  writeFileAtomic(path, encodeNpz(arrays, options));
 }

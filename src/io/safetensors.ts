@@ -5,15 +5,13 @@
  *   N bytes  JSON: { "<name>": { "dtype": "F32"|"F16"|"I32"|"U32"|"U8", "shape": [...], "data_offsets": [begin, end] },
  *                   "__metadata__": { string: string } }   (offsets relative to the data section, in bytes)
  *   data     the tensors' raw little-endian bytes, packed in header order
- * Writes are atomic (temporary file, then rename) so an interrupted save never leaves a broken file. Reading is
+ * Bytes in, bytes out (the file read and the atomic write are in node/safetensors.ts). Reading is
  * strict: the header must be a JSON object of well-formed entries whose byte ranges lie inside the file and match
  * their shapes, and float tensors must be finite unless `allowNonFinite` is set.
  */
-import { readFileSync } from 'node:fs';
 import { FormatError, InputError } from './errors.js';
 import { checkFinite } from './finite.js';
 import { halfToFloat } from './half.js';
-import { describeFsError, writeFileAtomic } from './node/atomic.js';
 
 export type SafeDType = 'F32' | 'F16' | 'I32' | 'U32' | 'U8';
 export type SafeArray = Float32Array | Int32Array | Uint32Array | Uint8Array | Uint16Array;
@@ -137,25 +135,4 @@ export function decodeSafetensors(
     tensors.set(name, { dtype: e.dtype as SafeDType, shape: e.shape as number[], data });
   }
   return { tensors, metadata };
-}
-
-export function saveSafetensors(
-  path: string,
-  tensors: ReadonlyMap<string, { shape: readonly number[]; data: SafeArray }>,
-  metadata?: Record<string, string>,
-): void {
-  writeFileAtomic(path, encodeSafetensors(tensors, metadata));
-}
-
-export function loadSafetensors(
-  path: string,
-  options: SafetensorsReadOptions = {},
-): { tensors: Map<string, SafeTensor>; metadata: Record<string, string> } {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(path);
-  } catch (e) {
-    throw new InputError(`cannot read ${path}: ${describeFsError(e)}`);
-  }
-  return decodeSafetensors(bytes, path, options);
 }

@@ -11,10 +11,8 @@
  * Nothing in the file is ever executed. Storages saved from a GPU ('cuda:0') are read like any other: everything
  * lands in CPU memory.
  */
-import { readFileSync } from 'node:fs';
-import { FormatError, InputError } from './errors.js';
+import { FormatError } from './errors.js';
 import { checkFinite } from './finite.js';
-import { describeFsError } from './node/atomic.js';
 import { halfToFloat } from './npy.js';
 import { unpickle, unpickleAt, type PickleGlobal, type UnpickleOptions } from './pickle.js';
 import { readZip } from './zip.js';
@@ -324,14 +322,4 @@ function readLegacyCheckpoint(bytes: Uint8Array, source: string): unknown {
     t.data = rebuildTensor(s, offset, t.shape, stride, source).data;
   }
   return result;
-}
-
-export function loadTorchCheckpoint(path: string): unknown {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(path);
-  } catch (e) {
-    throw new InputError(`cannot read checkpoint ${path}: ${describeFsError(e)}`);
-  }
-  return readTorchCheckpoint(bytes, path);
 }

@@ -5,7 +5,8 @@
  * falls back to D-SSIM (ssim.ts). Files are reached through io/node (this module is a Node-only entry point).
  */
 import { environment, fileExists as existsSync, homeDir as homedir, joinPath as join } from '../io/node/files.js';
-import { isTorchTensor, loadTorchCheckpoint } from '../io/torch.js';
+import { isTorchTensor } from '../io/torch.js';
+import { loadTorchCheckpoint } from '../io/node/torch.js';
 import { Lpips, lpipsLinEntries } from './lpips.js';
 import { vggEntries, VGG16_WIDTHS } from './vgg.js';
 

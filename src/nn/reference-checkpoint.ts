@@ -5,7 +5,7 @@
  * and every entry is checked against the structure we build (spec.ts): a missing or mis-shaped key is an error that
  * names it. Values stay as the reference stores them (the colour network predicts BGR; the avatar converts).
  */
-import { isTorchTensor, loadTorchCheckpoint, readTorchCheckpoint, type TorchTensor } from '../io/torch.js';
+import { isTorchTensor, readTorchCheckpoint, type TorchTensor } from '../io/torch.js';
 import { avatarUnetConfig, styleUnetSpec, type StyleUnetConfig } from './styleunet/spec.js';
 
 export const AVATAR_NETS = { position_net: 3, color_net: 3, other_net: 8 } as const;
@@ -120,9 +120,4 @@ export function readReferenceCheckpoint(
   opts?: ImportOptions,
 ): ReferenceAvatarWeights {
   return splitReferenceCheckpoint(readTorchCheckpoint(bytes, source), source, opts);
-}
-
-/** Load `<ckpt_dir>/net.pt` of the reference (or any path to such a file). */
-export function loadReferenceCheckpoint(path: string, opts?: ImportOptions): ReferenceAvatarWeights {
-  return splitReferenceCheckpoint(loadTorchCheckpoint(path), path, opts);
 }

@@ -12,11 +12,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FormatError, InputError } from '../io/errors.js';
-import { readExrXyz, writeExrXyz, type ExrWriteOptions } from '../io/exr.js';
+import type { ExrWriteOptions } from '../io/exr.js';
+import { readExrXyz, writeExrXyz } from '../io/node/exr.js';
 import { checkFinite } from '../io/finite.js';
 import { describeFsError, writeFileAtomic } from '../io/node/atomic.js';
 import { decodeNpy, encodeNpy, ndarray, toFloat64 } from '../io/npy.js';
-import { loadSafetensors, saveSafetensors, type SafeTensor } from '../io/safetensors.js';
+import type { SafeTensor } from '../io/safetensors.js';
+import { loadSafetensors, saveSafetensors } from '../io/node/safetensors.js';
 import { foregroundPixels, gaussianNormals, gaussianPositions, type CanonicalMaps } from './maps.js';
 import type { PosePca } from './pca.js';
 

@@ -28,7 +28,8 @@ import {
   readStage,
   type StageParams,
 } from '../io/node/stage.js';
-import { sceneToPly, writePly } from '../splat/ply.js';
+import { sceneToPly } from '../splat/ply.js';
+import { writePly } from '../splat/node/ply.js';
 import {
   CANO_MAPS_FILE,
   CANO_NML_EXR,

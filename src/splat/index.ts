@@ -20,7 +20,7 @@ export {
   type SplatImages,
   type SplatGrads,
 } from './reference.js';
-export { readPly, writePly, decodePly, encodePly, plyToScene, sceneToPly, type PlyGaussians } from './ply.js';
+export { decodePly, encodePly, plyToScene, sceneToPly, type PlyGaussians } from './ply.js';
 export { shCoeffs, shDegreeOf } from './sh.js';
 export { SplatView, viewBytes, VIEW_BYTES } from './view.js';
 export { exclusiveScan, radixSort, Scratch } from './sort.js';

@@ -4,9 +4,7 @@
  * is coefficient k of channel c. Reads binary (little- or big-endian) and ASCII; writes binary little-endian
  * (float32). Reading is strict (see decodePly): malformed, truncated or non-finite files are FormatErrors.
  */
-import { readFileSync } from 'node:fs';
 import { FormatError, InputError } from '../io/errors.js';
-import { describeFsError, writeFileAtomic } from '../io/node/atomic.js';
 import { parsePlyHeader, PLY_NUMBER_RE, PLY_TYPES, skipPlyElement } from '../io/ply.js';
 import type { SplatScene } from './reference.js';
 
@@ -24,16 +22,6 @@ export interface PlyGaussians {
 }
 
 const GAUSSIAN_PROPS = 'x y z f_dc_0..2 opacity scale_0..2 rot_0..3';
-
-export function readPly(path: string): PlyGaussians {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch (e) {
-    throw new InputError(`cannot read ${path}: ${describeFsError(e)}`);
-  }
-  return decodePly(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), path);
-}
 
 /**
  * Decode a standard 3DGS PLY. Strict: the vertex count must fit the file, the Gaussian properties must be there
@@ -188,11 +176,6 @@ export function encodePly(g: PlyGaussians): Uint8Array {
   out.set(head, 0);
   out.set(new Uint8Array(body.buffer), head.length);
   return out;
-}
-
-/** Write atomically (temporary file, then rename). */
-export function writePly(path: string, g: PlyGaussians): void {
-  writeFileAtomic(path, encodePly(g));
 }
 
 /** Activate: exp scales, sigmoid opacity, normalise quaternions; colours as SH of the stored degree. */

@@ -18,7 +18,8 @@ import {
 } from '../avatar/checkpoint-read.js';
 import { avatarNetEntries, type AvatarNet } from '../avatar/net.js';
 import type { AvatarNetConfig } from '../avatar/config.js';
-import { saveSafetensors, type SafeArray } from '../io/safetensors.js';
+import type { SafeArray } from '../io/safetensors.js';
+import { saveSafetensors } from '../io/node/safetensors.js';
 import type { Adam } from '../nn/optim.js';
 
 // The read side lives below training (animation and evaluation load checkpoints too).

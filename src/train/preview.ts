@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { clamp01, type ViewResult } from '../avatar/view-render.js';
-import { writeImage } from '../io/image.js';
+import { writeImage } from '../io/node/image.js';
 
 export {
   meanColorImage,

@@ -12,7 +12,9 @@ import { join } from 'node:path';
 import { canonicalGaussians, canonicalTensors } from '../avatar/canonical.js';
 import { AvatarNet } from '../avatar/net.js';
 import type { CanonicalGaussians } from '../avatar/gaussian-map.js';
-import { loadSmplxModel, type SmplxModel } from '../body/model.js';
+import type { SmplxModel } from '../body/model.js';
+import { loadSmplxModel } from '../body/node/files.js';
+import { readBytes } from '../io/node/files.js';
 import { resolveLpipsWeights, loadLpips } from '../nn/lpips-weights.js';
 import type { Lpips } from '../nn/lpips.js';
 import { Adam } from '../nn/optim.js';
@@ -433,5 +435,9 @@ function loadStart(path: string, cfg: TrainConfig, canonical: CanonicalGaussians
   }
   const pt = existsSync(join(path, 'net.pt')) ? join(path, 'net.pt') : path;
   if (!existsSync(pt)) throw new Error(`train.prev_ckpt: ${path} is neither our checkpoint folder nor a net.pt`);
-  return AvatarNet.fromReferenceCheckpoint(pt, canonical, { config: cfg.net, seed: cfg.train.seed });
+  return AvatarNet.fromReferenceCheckpoint(readBytes(pt, 'checkpoint'), canonical, {
+    config: cfg.net,
+    seed: cfg.train.seed,
+    source: pt,
+  });
 }

@@ -21,9 +21,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadTrainConfig } from '../../src/avatar/config-file.js';
 import { avatarNetEntries } from '../../src/avatar/net.js';
 import { planAnimation, runAnimation, type AnimateRequest } from '../../src/animate/animate.js';
-import { readGray, readRgb } from '../../src/io/image.js';
-import { saveSafetensors } from '../../src/io/safetensors.js';
-import { readPly } from '../../src/splat/ply.js';
+import { readGray, readRgb } from '../../src/io/node/image.js';
+import { saveSafetensors } from '../../src/io/node/safetensors.js';
+import { readPly } from '../../src/splat/node/ply.js';
 import { makeFixture, TINY_NET, type AnimFixture } from './fixture.js';
 
 let root: string;

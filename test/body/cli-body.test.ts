@@ -5,7 +5,7 @@ import { Command } from 'commander';
 import { describe, expect, it, vi } from 'vitest';
 import { exportBody, registerBodyCommands } from '../../src/cli/body.js';
 import { ndarray } from '../../src/io/npy.js';
-import { writeNpz } from '../../src/io/npz.js';
+import { writeNpz } from '../../src/io/node/npz.js';
 
 const model = new URL('../fixtures/body/tiny_smplx.npz', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'body-cli-'));

@@ -2,10 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { canoToLive, canonicalBodyPose, relativeTransforms } from '../../src/body/canonical.js';
 import { kinematicChain, smplxForward } from '../../src/body/forward.js';
 import { jointIndex, SMPLX_JOINT_NAMES, SMPLX_PARENTS } from '../../src/body/joints.js';
-import { loadSmplxModel } from '../../src/body/model.js';
+import { loadSmplxModel } from '../../src/body/node/files.js';
 import { invert4, mul4, rodrigues } from '../../src/body/rotation.js';
 import { toFloat64 } from '../../src/io/npy.js';
-import { readNpz } from '../../src/io/npz.js';
+import { readNpz } from '../../src/io/node/npz.js';
 
 const fixture = (name: string): string => new URL(`../fixtures/body/${name}`, import.meta.url).pathname;
 const expectClose = (a: ArrayLike<number>, b: ArrayLike<number>, tol = 1e-9): void => {

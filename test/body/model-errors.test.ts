@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadSmplxModel } from '../../src/body/model.js';
+import { loadSmplxModel } from '../../src/body/node/files.js';
 import { decodeNpz, encodeNpz } from '../../src/io/npz.js';
 
 const fixture = (name: string): string => new URL(`../fixtures/body/${name}`, import.meta.url).pathname;

@@ -3,9 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { handPose } from '../../src/body/hands.js';
-import { frameParams, readPoseSequence, selectFrames } from '../../src/body/poses.js';
+import { frameParams, selectFrames } from '../../src/body/poses.js';
+import { readPoseSequence } from '../../src/body/node/files.js';
 import { ndarray } from '../../src/io/npy.js';
-import { writeNpz } from '../../src/io/npz.js';
+import { writeNpz } from '../../src/io/node/npz.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'poses-'));
 const seqArray = (n: number, c: number, scale = 1): Float64Array =>

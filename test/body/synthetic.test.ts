@@ -4,13 +4,10 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { smplxForward } from '../../src/body/forward.js';
 import { jointIndex } from '../../src/body/joints.js';
-import { loadSmplxModel, type SmplxModel } from '../../src/body/model.js';
-import {
-  buildSyntheticBody,
-  syntheticSmplxModel,
-  writeSyntheticBody,
-  type SyntheticBody,
-} from '../../src/body/synthetic.js';
+import type { SmplxModel } from '../../src/body/model.js';
+import { loadSmplxModel } from '../../src/body/node/files.js';
+import { buildSyntheticBody, syntheticSmplxModel, type SyntheticBody } from '../../src/body/synthetic.js';
+import { writeSyntheticBody } from '../../src/body/node/files.js';
 import { vertexNormals } from '../../src/io/mesh.js';
 
 let body: SyntheticBody;

@@ -15,7 +15,7 @@ import { CaptureDataset, frameIds, LAYOUTS, type CaptureLayout } from '../../src
 import { boundaryBand, boundaryBandReference, morph, threshold } from '../../src/data/mask.js';
 import { Prefetcher, shuffledEpochs } from '../../src/data/prefetch.js';
 import { readSmplParams, writeSmplParams } from '../../src/data/smpl-params.js';
-import { writeImage8 } from '../../src/io/image.js';
+import { writeImage8 } from '../../src/io/node/image.js';
 
 const root = mkdtempSync(join(tmpdir(), 'animgs-data-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

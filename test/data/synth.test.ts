@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { smplxForward } from '../../src/body/forward.js';
-import { loadSmplxModel } from '../../src/body/model.js';
+import { loadSmplxModel } from '../../src/body/node/files.js';
 import { projectPoint } from '../../src/data/camera.js';
 import { CaptureDataset } from '../../src/data/dataset.js';
 import { readSmplParams } from '../../src/data/smpl-params.js';

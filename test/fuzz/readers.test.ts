@@ -23,7 +23,7 @@ import {
 } from '../../src/data/camera.js';
 import { decodeSmplParams, type SmplParamSequence } from '../../src/data/smpl-params.js';
 import { decodeExr, encodeExr, type ExrImage } from '../../src/io/exr.js';
-import { readGray, readRgb } from '../../src/io/image.js';
+import { readGray, readRgb } from '../../src/io/node/image.js';
 import { encodePly as encodeMeshPly } from '../../src/io/mesh.js';
 import { decodeNpy, encodeNpy, ndarray, numel, type NdArray } from '../../src/io/npy.js';
 import { decodeNpz, encodeNpz } from '../../src/io/npz.js';

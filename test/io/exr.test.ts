@@ -3,15 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { zlibSync } from 'fflate';
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  decodeExr,
-  encodeExr,
-  floatToHalf,
-  halfToFloat,
-  readExrXyz,
-  writeExrXyz,
-  type ExrImage,
-} from '../../src/io/exr.js';
+import { decodeExr, encodeExr, floatToHalf, halfToFloat, type ExrImage } from '../../src/io/exr.js';
+import { readExrXyz, writeExrXyz } from '../../src/io/node/exr.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'animgs-exr-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ndarray, toFloat64 } from '../../src/io/npy.js';
-import { decodeNpz, encodeNpz, readNpz, writeNpz } from '../../src/io/npz.js';
+import { decodeNpz, encodeNpz } from '../../src/io/npz.js';
+import { readNpz, writeNpz } from '../../src/io/node/npz.js';
 
 const fixture = (name: string): string => new URL(`../fixtures/io/${name}`, import.meta.url).pathname;
 

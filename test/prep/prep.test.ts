@@ -7,7 +7,7 @@ import { SMPLX_PARENTS } from '../../src/body/joints.js';
 import { smplxModelFromArrays, type SmplxModel } from '../../src/body/model.js';
 import { readSmplParams, writeSmplParams } from '../../src/data/smpl-params.js';
 import { getGpu } from '../../src/gpu/index.js';
-import { writeMesh } from '../../src/io/mesh.js';
+import { writeMesh } from '../../src/io/node/mesh.js';
 import { ndarray, type NdArray } from '../../src/io/npy.js';
 import { estimateCenter, readCanonicalMaps, readPca, readPoseMap } from '../../src/prep/files.js';
 import { poseMapSampler, posedPositionMapCpu } from '../../src/prep/posemap.js';

@@ -5,8 +5,9 @@ import { Command } from 'commander';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { registerRender } from '../../src/cli/render.js';
-import { readNpz } from '../../src/io/npz.js';
-import { decodePly, encodePly, plyToScene, readPly, sceneToPly, writePly } from '../../src/splat/ply.js';
+import { readNpz } from '../../src/io/node/npz.js';
+import { decodePly, encodePly, plyToScene, sceneToPly } from '../../src/splat/ply.js';
+import { readPly, writePly } from '../../src/splat/node/ply.js';
 import { referenceForward } from '../../src/splat/reference.js';
 import { makeCamera, randomScene } from './scenes.js';
 

@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { rodrigues } from '../../src/body/rotation.js';
 import { writeCalibrationJson, type Camera } from '../../src/data/camera.js';
 import { writeSmplParams } from '../../src/data/smpl-params.js';
-import { writeImage8 } from '../../src/io/image.js';
-import { writeExrXyz } from '../../src/io/exr.js';
+import { writeImage8 } from '../../src/io/node/image.js';
+import { writeExrXyz } from '../../src/io/node/exr.js';
 import { encodeNpy, ndarray } from '../../src/io/npy.js';
 import { CANO_NML_EXR, CANO_POS_EXR, INIT_LBS_NPY, POS_MAP_DIR, writePoseMap } from '../../src/prep/files.js';
 

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AvatarNet } from '../../src/avatar/net.js';
-import { loadSmplxModel } from '../../src/body/model.js';
+import { loadSmplxModel } from '../../src/body/node/files.js';
 import { synthesizeCapture } from '../../src/data/synth/capture.js';
 import { readSmplParams } from '../../src/data/smpl-params.js';
 import { getGpu } from '../../src/gpu/index.js';

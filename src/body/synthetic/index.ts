@@ -6,7 +6,6 @@
  * It lets everything run without the licensed SMPL-X files; it is not a statistical model of people.
  */
 import { ndarray, type NdArray } from '../../io/npy.js';
-import { writeNpz } from '../../io/npz.js';
 import { vertexNormals } from '../../io/mesh.js';
 import { NUM_JOINTS, NUM_POSE_FEATURES, SMPLX_PARENTS } from '../joints.js';
 import { smplxModelFromArrays, type SmplxModel } from '../model.js';
@@ -77,16 +76,4 @@ export function buildSyntheticBody(): SyntheticBody {
 /** The synthetic body as a loaded model (no file round trip). */
 export function syntheticSmplxModel(body: SyntheticBody = buildSyntheticBody()): SmplxModel {
   return smplxModelFromArrays((k) => body.arrays[k], 'synthetic body');
-}
-
-/**
- * Write the synthetic body as an SMPL-X-layout .npz (deflated; posedirs stored as float32, which keeps the file
- * small while staying well above the precision the bulges need).
- */
-export function writeSyntheticBody(path: string, body: SyntheticBody = buildSyntheticBody()): void {
-  writeNpz(path, body.arrays, {
-    compress: true,
-    level: 1,
-    arrayOptions: { posedirs: { dtype: 'f4' }, shapedirs: { dtype: 'f4' } },
-  });
 }

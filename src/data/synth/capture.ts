@@ -21,10 +21,11 @@ import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs
 import { join } from 'node:path';
 import { smplxForward, type SmplxParams } from '../../body/forward.js';
 import type { SmplxModel } from '../../body/model.js';
-import { buildSyntheticBody, syntheticSmplxModel, writeSyntheticBody } from '../../body/synthetic.js';
+import { buildSyntheticBody, syntheticSmplxModel } from '../../body/synthetic.js';
+import { writeSyntheticBody } from '../../body/node/files.js';
 import type { Gpu } from '../../gpu/index.js';
 import { InputError } from '../../io/errors.js';
-import { writeImage8 } from '../../io/image.js';
+import { writeImage8 } from '../../io/node/image.js';
 import { checkOutputDir, removeStaleTemps, writeFileAtomic } from '../../io/node/atomic.js';
 import { beginStage, completeStage, differences, readStage, type StageParams } from '../../io/node/stage.js';
 import { vertexNormals } from '../../io/mesh.js';

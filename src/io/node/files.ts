@@ -6,6 +6,8 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
+import { InputError } from '../errors.js';
+import { describeFsError } from './atomic.js';
 
 export const fileExists = (path: string): boolean => existsSync(path);
 
@@ -14,6 +16,21 @@ export function isDirectory(path: string): boolean {
     return statSync(path).isDirectory();
   } catch {
     return false;
+  }
+}
+
+/**
+ * A file's bytes for a decoder; a file that cannot be read is an InputError naming `what` and the path, with `hint`
+ * (where to get the file) appended.
+ */
+export function readBytes(path: string, what = '', hint = ''): Uint8Array {
+  try {
+    const b = readFileSync(path);
+    return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+  } catch (e) {
+    throw new InputError(
+      `cannot read ${what ? what + ' ' : ''}${path}: ${describeFsError(e)}${hint ? '. ' + hint : ''}`,
+    );
   }
 }
 
