@@ -3,7 +3,9 @@
  * TypeScript loader, in its own process group) and are killed with SIGKILL at seeded random points, then run
  * again with the same command; the final files must equal an uninterrupted run's byte for byte (stage markers,
  * which record input modification times, aside), with no temporaries left. Also: the CLI prints one line for a
- * bad option (no stack unless ANIMGS_DEBUG=1) and none of Dawn's lavapipe warnings.
+ * bad option (no stack unless ANIMGS_DEBUG=1) and none of Dawn's lavapipe warnings. The child processes share a
+ * Mesa shader cache of their own (empty at the start of the file: the first one compiles the kernels, as a user's
+ * first run does; the others load them, as a user's later runs do), and each step is its own test.
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -18,6 +20,8 @@ const loader = join(repo, 'test', 'train', 'ts-worker-register.mjs');
 const main = join(repo, 'src', 'cli', 'main.ts');
 const root = mkdtempSync(join(tmpdir(), 'animgs-interrupt-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
+// the children's own shader cache (even when the suite runs with MESA_SHADER_CACHE_DISABLE, for a cold run)
+const shaderCache = { MESA_SHADER_CACHE_DIR: join(root, 'mesa-shader-cache'), MESA_SHADER_CACHE_DISABLE: 'false' };
 
 const SYNTH = ['--cameras', '2', '--above', '0', '--size', '32', '--frames', '4', '--test-frames', '2'];
 const PREP = ['--size', '32', '--pca', '2'];
@@ -42,7 +46,7 @@ function cli(
   const child = spawn(process.execPath, ['--import', loader, main, ...args], {
     cwd: root,
     detached: true,
-    env: { ...process.env, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? '/tmp', ...opt.env },
+    env: { ...process.env, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? '/tmp', ...shaderCache, ...opt.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -94,33 +98,40 @@ function expectOk(r: Run, what: string): void {
 }
 
 describe('interrupted synth and prep resume to the same bytes', () => {
-  it('SIGKILL at random points, rerun, compare with an uninterrupted run', async () => {
-    const r = rng(19);
-    // uninterrupted reference (the command in one process, as the kills below: no stderr filter)
-    const direct = { env: { ANIMGS_NO_FILTER: '1' } };
-    const ref = join(root, 'ref');
+  const r = rng(19);
+  // uninterrupted reference (the command in one process, as the kills below: no stderr filter)
+  const direct = { env: { ANIMGS_NO_FILTER: '1' } };
+  const ref = join(root, 'ref');
+  let refCapture: Record<string, string> = {};
+  let refMaps: Record<string, string> = {};
+  const count = (dir: string, re: RegExp) => {
+    try {
+      return readdirSync(dir).filter((n) => re.test(n)).length;
+    } catch {
+      return 0;
+    }
+  };
+  const kills: string[] = [];
+  afterAll(() => console.log(`interruptions: ${kills.join('; ')}`));
+
+  it('an uninterrupted run, then the same capture again through the launcher: complete, no Dawn warnings', async () => {
     const s0 = await cli(['synth', '--out', ref, ...SYNTH], direct);
     expect(s0.code, s0.stderr).toBe(0);
-    const refCapture = tree(ref);
+    refCapture = tree(ref);
     const p0 = await cli(['prep', '--data', ref, ...PREP], direct);
     expect(p0.code, p0.stderr).toBe(0);
-    const refMaps = tree(join(ref, 'smpl_pos_map'));
+    refMaps = tree(join(ref, 'smpl_pos_map'));
     expect(Object.keys(refMaps)).toContain('pca_2.safetensors');
     expect(Object.keys(refMaps)).toContain('canonical_gaussians.ply');
     // through the launcher: the same capture again is complete; Dawn's warnings are filtered from stderr
     const s1 = await cli(['synth', '--out', ref, ...SYNTH]);
     expectOk(s1, 'synth (complete)');
     expect(s1.stdout).toMatch(/already holds this capture, complete/);
+  });
 
-    const count = (dir: string, re: RegExp) => {
-      try {
-        return readdirSync(dir).filter((n) => re.test(n)).length;
-      } catch {
-        return 0;
-      }
-    };
-    const kills: string[] = [];
-    // kill once early and once late in each command's work, a seeded 0-40 ms after a file appears
+  // kill once early and once late in each command's work, a seeded 0-40 ms after a file appears
+  it("synth: SIGKILL early and late, rerun: the uninterrupted run's bytes", async () => {
+    expect(Object.keys(refCapture).length, 'the reference run (the test before)').toBeGreaterThan(0);
     const synthPoints = [
       { what: 'the first image', when: (o: string) => count(join(o, 'images', 'cam00'), /^\d+\.jpg$/) >= 1 },
       { what: 'the third frame', when: (o: string) => count(join(o, 'images', 'cam01'), /^\d+\.jpg$/) >= 3 },
@@ -138,6 +149,10 @@ describe('interrupted synth and prep resume to the same bytes', () => {
       expect(again.code, again.stderr).toBe(0);
       expect(tree(out)).toEqual(refCapture);
     }
+  });
+
+  it("prep: SIGKILL early and late, rerun: the uninterrupted run's bytes", async () => {
+    expect(Object.keys(refMaps).length, 'the reference run (the test before)').toBeGreaterThan(0);
     const prepPoints = [
       {
         what: 'the canonical maps',
@@ -159,7 +174,6 @@ describe('interrupted synth and prep resume to the same bytes', () => {
       expect(again.code, again.stderr).toBe(0);
       expect(tree(join(data, 'smpl_pos_map'))).toEqual(refMaps);
     }
-    console.log(`interruptions: ${kills.join('; ')}`);
   });
 });
 
