@@ -28,7 +28,7 @@ import { syntheticCamera, uprightRotation, type ViewRig } from '../src/animate/v
 import { syntheticSmplxModel } from '../src/body/synthetic.js';
 import { cameraCenter } from '../src/data/camera.js';
 import { heldOutMotion } from '../src/data/synth/motion.js';
-import type { Gpu } from '../src/gpu/index.js';
+import { KernelProfiler, type Gpu } from '../src/gpu/index.js';
 import { aabbCenter, canonicalMaps } from '../src/prep/maps.js';
 import type { PosePca } from '../src/prep/pca.js';
 import { smplxCanonicalMesh } from '../src/prep/template.js';
@@ -171,6 +171,7 @@ export async function benchAnimate(gpu: Gpu, opts: { tiny?: boolean } = {}): Pro
         note: `color_net + view CNN + skinning + splatting; pose part ran ${anim.runs.pose - viewRuns} times in this loop`,
       });
       rows.push(...(await breakdown(gpu, net, canonical, builder, pca, frames[1]!, W, H, runs, `${what}, ${size}`)));
+      if (process.env.ANIMATE_PROFILE) rows.push(...(await profileFrame(gpu, anim, frames[2]!, `${what}, ${size}`)));
     } finally {
       anim.dispose();
     }
@@ -179,6 +180,36 @@ export async function benchAnimate(gpu: Gpu, opts: { tiny?: boolean } = {}): Pro
   builder.dispose();
   net.dispose();
   disposeCanonical(canonical);
+  return rows;
+}
+
+/**
+ * Per-kernel GPU time of one eager frame (ANIMATE_PROFILE=N lists the N costliest kernel families; KernelProfiler
+ * times each dispatch in its own pass, so the sum is an upper bound of the replayed frame).
+ */
+async function profileFrame(gpu: Gpu, anim: AnimationRenderer, frame: FrameSpec, what: string): Promise<BenchRow[]> {
+  const top = Number(process.env.ANIMATE_PROFILE) || 25;
+  const p = new KernelProfiler(gpu);
+  gpu.profile(p);
+  try {
+    anim.render(frame, { eager: true });
+    await p.collect();
+  } finally {
+    gpu.profile(null);
+  }
+  const all = p.report();
+  const rows: BenchRow[] = all.slice(0, top).map((t) => ({
+    bench: 'animate profile',
+    case: t.name,
+    ms: t.ms,
+    note: `${t.count} dispatches, ${((100 * t.ms) / p.totalMs).toFixed(1)}%`,
+  }));
+  rows.push({
+    bench: 'animate profile',
+    case: `TOTAL (sum of kernel GPU times, one eager frame; ${what})`,
+    ms: p.totalMs,
+    note: `${all.reduce((s, t) => s + t.count, 0)} dispatches`,
+  });
   return rows;
 }
 
