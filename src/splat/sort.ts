@@ -39,7 +39,9 @@ const SCAN_BLOCKS = /* wgsl */ `
 @group(0) @binding(0) var<storage, read> inp: array<u32>;
 @group(0) @binding(1) var<storage, read_write> outp: array<u32>;
 @group(0) @binding(2) var<storage, read_write> sums: array<u32>;
-struct P { n: u32, numBlocks: u32, sumOffset: u32 }
+// threads (256) is a parameter so that no compiler unrolls the scan's loop around its barriers (lavapipe's LLVM
+// compiles the loop 3× faster than its unrolled copies).
+struct P { n: u32, numBlocks: u32, sumOffset: u32, threads: u32 }
 @group(1) @binding(0) var<uniform> p: P;
 var<workgroup> sh: array<u32, 256>;
 ${WG_INDEX}
@@ -58,7 +60,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
   }
   sh[li] = s;
   workgroupBarrier();
-  for (var off = 1u; off < 256u; off <<= 1u) {
+  for (var off = 1u; off < p.threads; off <<= 1u) {
     var t = 0u;
     if (li >= off) { t = sh[li - off]; }
     workgroupBarrier();
@@ -107,12 +109,12 @@ export function exclusiveScan(
   const scan = gpu.kernel('splat_scan_blocks', SCAN_BLOCKS);
   const numBlocks = Math.ceil(n / 1024);
   if (numBlocks === 1) {
-    gpu.dispatch(scan, [inp, out, total], [1, 1], new Uint32Array([n, 1, totalIndex]));
+    gpu.dispatch(scan, [inp, out, total], [1, 1], new Uint32Array([n, 1, totalIndex, 256]));
     return;
   }
   const sums = scratch.get(`scan_sums${level}`, numBlocks * 4);
   const sumsScanned = scratch.get(`scan_sums_scanned${level}`, numBlocks * 4);
-  gpu.dispatch(scan, [inp, out, sums], grid1d(numBlocks, 1), new Uint32Array([n, numBlocks, 0]));
+  gpu.dispatch(scan, [inp, out, sums], grid1d(numBlocks, 1), new Uint32Array([n, numBlocks, 0, 256]));
   exclusiveScan(gpu, scratch, sums, sumsScanned, numBlocks, total, totalIndex, level + 1);
   gpu.dispatch(gpu.kernel('splat_add_offsets', ADD_OFFSETS), [sumsScanned, out], grid1d(n, 256), new Uint32Array([n]));
 }
@@ -161,7 +163,9 @@ const SCATTER = /* wgsl */ `
 @group(0) @binding(3) var<storage, read> segOffs: array<u32>;
 @group(0) @binding(4) var<storage, read_write> keysOut: array<u32>;
 @group(0) @binding(5) var<storage, read_write> valsOut: array<u32>;
-struct P { n: u32, shift: u32, numBlocks: u32, mask: u32 }
+// threads (256) and splits (2) are parameters, not constants, so that no compiler unrolls the loops around the
+// barriers: unrolled, lavapipe's LLVM took 10–18 s to compile this kernel, against ~2 s.
+struct P { n: u32, shift: u32, numBlocks: u32, mask: u32, threads: u32, splits: u32 }
 @group(1) @binding(0) var<uniform> p: P;
 // [0, 256): packed counts of digits 0–7, [256, 512): digits 8–15; afterwards, word d of it holds base(d) − start(d).
 var<workgroup> sc: array<vec4u, 512>;
@@ -194,7 +198,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
       val[k] = valsIn[block * ${BLOCK}u + j];
     }
   }
-  for (var half = 0u; half < 2u; half++) {
+  for (var half = 0u; half < p.splits; half++) {
     let sh = p.shift + half * 4u;
     let m = (p.mask >> (half * 4u)) & 15u;
     var dig: array<u32, 4>;
@@ -209,7 +213,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
     sc[li] = ma;
     sc[256u + li] = mb;
     workgroupBarrier();
-    for (var off = 1u; off < 256u; off <<= 1u) {
+    for (var off = 1u; off < p.threads; off <<= 1u) {
       var ta = vec4u(0u);
       var tb = vec4u(0u);
       if (li >= off) { ta = sc[li - off]; tb = sc[256u + li - off]; }
@@ -334,11 +338,11 @@ export function radixSort(
   const grid = grid1d(numBlocks, 1);
   for (let pass = 0; pass < passes; pass++) {
     const shift = pass * 8;
-    const params = new Uint32Array([n, shift, numBlocks, (1 << Math.min(8, bits - shift)) - 1]);
+    const params = new Uint32Array([n, shift, numBlocks, (1 << Math.min(8, bits - shift)) - 1, 256, 2, 0, 0]);
     gpu.dispatch(kh, [src.keys, hist], grid, params);
     // The table's exclusive scan in two parts, added together by the scatter: per 1024-entry segment, then the
     // segment sums (one more dispatch while segs ≤ 1024, i.e. up to 4M keys; more levels beyond).
-    gpu.dispatch(kscan, [hist, histScanned, segSums], grid1d(segs, 1), new Uint32Array([tableN, segs, 0]));
+    gpu.dispatch(kscan, [hist, histScanned, segSums], grid1d(segs, 1), new Uint32Array([tableN, segs, 0, 256]));
     exclusiveScan(gpu, scratch, segSums, segScanned, segs, total, 0, 1);
     gpu.dispatch(ks, [src.keys, src.vals, histScanned, segScanned, dst.keys, dst.vals], grid, params);
     [src, dst] = [dst, src];

@@ -120,44 +120,39 @@ fn tileHit(xy: vec2f, co: vec3f, thr: f32, tx: u32, ty: u32) -> bool {
 }
 /** Tiles of the rectangle where the Gaussian is visible (see tileHit). */
 fn tileThreshold(opacity: f32) -> f32 { return 2.0 * log(255.0 * opacity); }
-fn shBasis(d: vec3f) -> array<f32, 16> {
-  var b: array<f32, 16>;
+/**
+ * SH basis function k at unit direction d and its gradient: (Y_k, dY_k/dd). A switch on k rather than arrays of all
+ * 16 indexed by k: a dynamically indexed private array goes to local memory on a GPU, and lavapipe's LLVM took
+ * ~7 s to compile the two kernels' array version.
+ */
+fn shTerm(k: u32, d: vec3f) -> vec4f {
   let x = d.x; let y = d.y; let z = d.z;
   let xx = x * x; let yy = y * y; let zz = z * z;
-  b[0] = SH_C0;
-  b[1] = -SH_C1 * y; b[2] = SH_C1 * z; b[3] = -SH_C1 * x;
-  b[4] = 1.0925484305920792 * x * y;
-  b[5] = -1.0925484305920792 * y * z;
-  b[6] = 0.31539156525252005 * (2.0 * zz - xx - yy);
-  b[7] = -1.0925484305920792 * x * z;
-  b[8] = 0.5462742152960396 * (xx - yy);
-  b[9] = -0.5900435899266435 * y * (3.0 * xx - yy);
-  b[10] = 2.890611442640554 * x * y * z;
-  b[11] = -0.4570457994644658 * y * (4.0 * zz - xx - yy);
-  b[12] = 0.3731763325901154 * z * (2.0 * zz - 3.0 * xx - 3.0 * yy);
-  b[13] = -0.4570457994644658 * x * (4.0 * zz - xx - yy);
-  b[14] = 1.445305721320277 * z * (xx - yy);
-  b[15] = -0.5900435899266435 * x * (xx - 3.0 * yy);
-  return b;
-}
-fn shBasisGrad(d: vec3f) -> array<vec3f, 16> {
-  var g: array<vec3f, 16>;
-  let x = d.x; let y = d.y; let z = d.z;
-  let xx = x * x; let yy = y * y; let zz = z * z;
-  g[1] = vec3f(0.0, -SH_C1, 0.0); g[2] = vec3f(0.0, 0.0, SH_C1); g[3] = vec3f(-SH_C1, 0.0, 0.0);
-  g[4] = 1.0925484305920792 * vec3f(y, x, 0.0);
-  g[5] = -1.0925484305920792 * vec3f(0.0, z, y);
-  g[6] = 0.31539156525252005 * vec3f(-2.0 * x, -2.0 * y, 4.0 * z);
-  g[7] = -1.0925484305920792 * vec3f(z, 0.0, x);
-  g[8] = 0.5462742152960396 * vec3f(2.0 * x, -2.0 * y, 0.0);
-  g[9] = -0.5900435899266435 * vec3f(6.0 * x * y, 3.0 * xx - 3.0 * yy, 0.0);
-  g[10] = 2.890611442640554 * vec3f(y * z, x * z, x * y);
-  g[11] = -0.4570457994644658 * vec3f(-2.0 * x * y, 4.0 * zz - xx - 3.0 * yy, 8.0 * y * z);
-  g[12] = 0.3731763325901154 * vec3f(-6.0 * x * z, -6.0 * y * z, 6.0 * zz - 3.0 * xx - 3.0 * yy);
-  g[13] = -0.4570457994644658 * vec3f(4.0 * zz - 3.0 * xx - yy, -2.0 * x * y, 8.0 * x * z);
-  g[14] = 1.445305721320277 * vec3f(2.0 * x * z, -2.0 * y * z, xx - yy);
-  g[15] = -0.5900435899266435 * vec3f(3.0 * xx - 3.0 * yy, -6.0 * x * y, 0.0);
-  return g;
+  switch k {
+    case 0u: { return vec4f(SH_C0, 0.0, 0.0, 0.0); }
+    case 1u: { return vec4f(-SH_C1 * y, 0.0, -SH_C1, 0.0); }
+    case 2u: { return vec4f(SH_C1 * z, 0.0, 0.0, SH_C1); }
+    case 3u: { return vec4f(-SH_C1 * x, -SH_C1, 0.0, 0.0); }
+    case 4u: { return 1.0925484305920792 * vec4f(x * y, y, x, 0.0); }
+    case 5u: { return -1.0925484305920792 * vec4f(y * z, 0.0, z, y); }
+    case 6u: { return 0.31539156525252005 * vec4f(2.0 * zz - xx - yy, -2.0 * x, -2.0 * y, 4.0 * z); }
+    case 7u: { return -1.0925484305920792 * vec4f(x * z, z, 0.0, x); }
+    case 8u: { return 0.5462742152960396 * vec4f(xx - yy, 2.0 * x, -2.0 * y, 0.0); }
+    case 9u: { return -0.5900435899266435 * vec4f(y * (3.0 * xx - yy), 6.0 * x * y, 3.0 * xx - 3.0 * yy, 0.0); }
+    case 10u: { return 2.890611442640554 * vec4f(x * y * z, y * z, x * z, x * y); }
+    case 11u: {
+      return -0.4570457994644658 * vec4f(y * (4.0 * zz - xx - yy), -2.0 * x * y, 4.0 * zz - xx - 3.0 * yy, 8.0 * y * z);
+    }
+    case 12u: {
+      return 0.3731763325901154 *
+        vec4f(z * (2.0 * zz - 3.0 * xx - 3.0 * yy), -6.0 * x * z, -6.0 * y * z, 6.0 * zz - 3.0 * xx - 3.0 * yy);
+    }
+    case 13u: {
+      return -0.4570457994644658 * vec4f(x * (4.0 * zz - xx - yy), 4.0 * zz - 3.0 * xx - yy, -2.0 * x * y, 8.0 * x * z);
+    }
+    case 14u: { return 1.445305721320277 * vec4f(z * (xx - yy), 2.0 * x * z, -2.0 * y * z, xx - yy); }
+    default: { return -0.5900435899266435 * vec4f(x * (xx - 3.0 * yy), 3.0 * xx - 3.0 * yy, -6.0 * x * y, 0.0); }
+  }
 }
 fn loadV3(a: ptr<storage, array<f32>, read>, i: u32) -> vec3f { return vec3f((*a)[3u * i], (*a)[3u * i + 1u], (*a)[3u * i + 2u]); }
 `;
@@ -219,10 +214,9 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
     rgb = loadV3(&feat, i);
   } else {
     let dir = normalize(p - c.campos.xyz);
-    let basis = shBasis(dir);
     let nb = (fr.shDeg + 1u) * (fr.shDeg + 1u);
     var v = vec3f(0.5);
-    for (var k = 0u; k < nb; k++) { v += basis[k] * loadV3(&feat, i * fr.shK + k); }
+    for (var k = 0u; k < nb; k++) { v += shTerm(k, dir).x * loadV3(&feat, i * fr.shK + k); }
     if (v.x < 0.0) { clampBits |= 1u; }
     if (v.y < 0.0) { clampBits |= 2u; }
     if (v.z < 0.0) { clampBits |= 4u; }
@@ -454,7 +448,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
  * no atomics, in an order fixed by the tile's layout, so a step gives the same bits every run (and a captured step
  * replays the eager one exactly): per Gaussian, first within each subgroup (subgroupAdd) or, without subgroups,
  * within each pixel row (a serial sum through workgroup memory), then over those S partial sums in index order,
- * every J Gaussians (a chunk); the pair's 10 sums go to its slot in `part` (the pair's emission index, from
+ * after every J Gaussians (a chunk); the pair's 10 sums go to its slot in `part` (the pair's emission index, from
  * span and the key's ordinal), where the preprocess backward adds up each Gaussian's pairs in emission order. Pairs
  * no pixel reaches (past the tile's last contributor) get zeros.
  */
@@ -470,28 +464,28 @@ function buildBlendBackwardWgsl(subgroups: boolean, sgMin: number): string {
   const J = subgroups ? Math.max(1, Math.floor(256 / S)) : 8;
   const reduce = subgroups
     ? `
-      // one partial per subgroup (its lowest lane writes it), zeros where no lane of it has a contribution
-      let base = (jj * S + sg) * 10u;
-      if (subgroupAny(valid)) {
-        for (var k = 0u; k < 10u; k++) {
-          let s = subgroupAdd(v[k]);
-          if (sgi == 0u) { sPart[base + k] = s; }
-        }
-      } else if (sgi == 0u) {
-        for (var k = 0u; k < 10u; k++) { sPart[base + k] = 0.0; }
-      }`
+        // one partial per subgroup (its lowest lane writes it), zeros where no lane of it has a contribution
+        let base = (jj * S + sg) * 10u;
+        if (subgroupAny(valid)) {
+          for (var k = 0u; k < 10u; k++) {
+            let s = subgroupAdd(v[k]);
+            if (sgi == 0u) { sPart[base + k] = s; }
+          }
+        } else if (sgi == 0u) {
+          for (var k = 0u; k < 10u; k++) { sPart[base + k] = 0.0; }
+        }`
     : `
-      // one partial per pixel row: each row's 16 values summed left to right by one thread per component
-      for (var k = 0u; k < 10u; k++) { sV[k * 256u + li] = v[k]; }
-      workgroupBarrier();
-      if (li < 160u) {
-        let k = li / 16u;
-        let row = li - 16u * k;
-        var s = 0.0;
-        for (var x = 0u; x < 16u; x++) { s += sV[k * 256u + row * 16u + x]; }
-        sPart[(jj * S + row) * 10u + k] = s;
-      }
-      workgroupBarrier();`;
+        // one partial per pixel row: each row's 16 values summed left to right by one thread per component
+        for (var k = 0u; k < 10u; k++) { sV[k * 256u + li] = v[k]; }
+        workgroupBarrier();
+        if (li < 160u) {
+          let k = li / 16u;
+          let row = li - 16u * k;
+          var s = 0.0;
+          for (var x = 0u; x < 16u; x++) { s += sV[k * 256u + row * 16u + x]; }
+          sPart[(jj * S + row) * 10u + k] = s;
+        }
+        workgroupBarrier();`;
   return /* wgsl */ `${subgroups ? 'enable subgroups;\ndiagnostic(off, subgroup_uniformity);' : ''}
 @group(0) @binding(0) var<storage, read> ranges: array<vec2u>;
 @group(0) @binding(1) var<storage, read> keys: array<u32>;
@@ -576,65 +570,65 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
     }
     workgroupBarrier();
     let cnt = min(256u, total - r * 256u);
-    for (var j = 0u; j < cnt; j++) {
-      let pos = total - 1u - r * 256u - j;
-      var valid = inside && pos < last;
-      var v = array<f32, 10>(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
-      if (valid) {
-        let xyt = sXY[j];
-        let d = xyt.xy - pixf;
-        let co = sCO[j];
-        let power = -0.5 * (co.x * d.x * d.x + co.z * d.y * d.y) - co.y * d.x * d.y;
-        // below the bound α < 1/255 for certain (as in the forward): skip the exp, same decision
-        valid = power <= 0.0 && power >= xyt.z;
-        var G = 0.0;
-        if (valid) { G = exp(power); }
-        let alpha = min(0.99, co.w * G);
-        valid = valid && alpha >= 1.0 / 255.0;
+    for (var j0 = 0u; j0 < cnt; j0 += J) {
+      let nj = min(J, cnt - j0);
+      for (var jj = 0u; jj < nj; jj++) {
+        let j = j0 + jj;
+        let pos = total - 1u - r * 256u - j;
+        var valid = inside && pos < last;
+        var v = array<f32, 10>(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
         if (valid) {
-          T = T / (1.0 - alpha);
-          let cd = sCD[j];
-          let w = alpha * T;
-          accC = lastAlpha * lastC + (1.0 - lastAlpha) * accC;
-          lastC = cd.xyz;
-          var dLda = dot(cd.xyz - accC, dC);
-          accD = lastAlpha * lastD + (1.0 - lastAlpha) * accD;
-          lastD = cd.w;
-          dLda += (cd.w - accD) * dD;
-          accA = lastAlpha + (1.0 - lastAlpha) * accA;
-          dLda += (1.0 - accA) * dA;
-          dLda *= T;
-          lastAlpha = alpha;
-          dLda += (-Tfinal / (1.0 - alpha)) * bgDot;
-          let dLdG = co.w * dLda;
-          let gdx = G * d.x;
-          let gdy = G * d.y;
-          v[0] = dLdG * (-gdx * co.x - gdy * co.y);
-          v[1] = dLdG * (-gdy * co.z - gdx * co.y);
-          v[2] = -0.5 * gdx * d.x * dLdG;
-          v[3] = -gdx * d.y * dLdG;
-          v[4] = -0.5 * gdy * d.y * dLdG;
-          v[5] = G * dLda;
-          v[6] = w * dC.x;
-          v[7] = w * dC.y;
-          v[8] = w * dC.z;
-          v[9] = w * dD;
-        }
+          let xyt = sXY[j];
+          let d = xyt.xy - pixf;
+          let co = sCO[j];
+          let power = -0.5 * (co.x * d.x * d.x + co.z * d.y * d.y) - co.y * d.x * d.y;
+          // below the bound α < 1/255 for certain (as in the forward): skip the exp, same decision
+          valid = power <= 0.0 && power >= xyt.z;
+          var G = 0.0;
+          if (valid) { G = exp(power); }
+          let alpha = min(0.99, co.w * G);
+          valid = valid && alpha >= 1.0 / 255.0;
+          if (valid) {
+            T = T / (1.0 - alpha);
+            let cd = sCD[j];
+            let w = alpha * T;
+            accC = lastAlpha * lastC + (1.0 - lastAlpha) * accC;
+            lastC = cd.xyz;
+            var dLda = dot(cd.xyz - accC, dC);
+            accD = lastAlpha * lastD + (1.0 - lastAlpha) * accD;
+            lastD = cd.w;
+            dLda += (cd.w - accD) * dD;
+            accA = lastAlpha + (1.0 - lastAlpha) * accA;
+            dLda += (1.0 - accA) * dA;
+            dLda *= T;
+            lastAlpha = alpha;
+            dLda += (-Tfinal / (1.0 - alpha)) * bgDot;
+            let dLdG = co.w * dLda;
+            let gdx = G * d.x;
+            let gdy = G * d.y;
+            v[0] = dLdG * (-gdx * co.x - gdy * co.y);
+            v[1] = dLdG * (-gdy * co.z - gdx * co.y);
+            v[2] = -0.5 * gdx * d.x * dLdG;
+            v[3] = -gdx * d.y * dLdG;
+            v[4] = -0.5 * gdy * d.y * dLdG;
+            v[5] = G * dLda;
+            v[6] = w * dC.x;
+            v[7] = w * dC.y;
+            v[8] = w * dC.z;
+            v[9] = w * dD;
+          }
+        }${reduce}
       }
-      let jj = j % J;${reduce}
-      // end of a chunk: each of its Gaussians' 10 sums over the S partials, in index order, to the pair's slot
-      if (jj == J - 1u || j + 1u == cnt) {
-        workgroupBarrier();
-        let j0 = j - jj;
-        for (var t = li; t < (jj + 1u) * 10u; t += 256u) {
-          let q = t / 10u;
-          let k = t - 10u * q;
-          var s = 0.0;
-          for (var i = 0u; i < nsg; i++) { s += sPart[(q * S + i) * 10u + k]; }
-          part[10u * sSlot[j0 + q] + k] = s;
-        }
-        workgroupBarrier();
+      // the chunk's Gaussians: each one's 10 sums over the S partials, in index order, to the pair's slot
+      workgroupBarrier();
+      for (var t = li; t < nj * 10u; t += 256u) {
+        let q = t / 10u;
+        let k = t - 10u * q;
+        var s = 0.0;
+        for (var i = 0u; i < nsg; i++) { s += sPart[(q * S + i) * 10u + k]; }
+        part[10u * sSlot[j0 + q] + k] = s;
       }
+      workgroupBarrier();
     }
   }
 }`;
@@ -765,14 +759,13 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
     let dv = p - c.campos.xyz;
     let len = length(dv);
     let dir = dv / len;
-    let basis = shBasis(dir);
-    let bg = shBasisGrad(dir);
     let nb = (fr.shDeg + 1u) * (fr.shDeg + 1u);
     var ddir = vec3f(0.0);
     for (var k = 0u; k < fr.shK; k++) {
       if (k < nb) {
-        storeFeat(i * fr.shK + k, basis[k] * gc);
-        ddir += dot(loadV3(&feat, i * fr.shK + k), gc) * bg[k];
+        let sh = shTerm(k, dir);
+        storeFeat(i * fr.shK + k, sh.x * gc);
+        ddir += dot(loadV3(&feat, i * fr.shK + k), gc) * sh.yzw;
       } else {
         storeFeat(i * fr.shK + k, vec3f(0.0));
       }
