@@ -7,20 +7,22 @@
  *   mode: train | test
  *   train:
  *     dataset            MvRgbDatasetTHuman4 | MvRgbDatasetAvatarReX | MvRgbDatasetActorsHQ (or thuman4, ...)
- *     data: {subject_name, data_dir, frame_range, used_cam_ids, load_smpl_pos_map}
+ *     data: {subject_name, data_dir, frame_range, used_cam_ids, load_smpl_pos_map}; ours: smpl_pos_map_dir (the
+ *           folder `animgs prep` wrote, default <data_dir>/smpl_pos_map)
  *     pretrained_dir, net_ckpt_dir, prev_ckpt, ckpt_interval: {epoch, batch}, eval_interval,
  *     eval_training_ids, eval_testing_ids ([frame, cam]), eval_img_factor, lr_init,
  *     loss_weight: {l1, lpips, offset, mask?, ssim? (ignored), gan? (ignored)}, finetune_color, batch_size,
  *     num_workers, random_bg_color
  *     ours: iterations (800000), pretrain_iterations (5000), lpips_dir, lpips_size (512), seed (1),
  *           smplx_model (default <data_dir>/smplx_model.npz)
- *   test: {dataset, data, pose_data, view_setting, render_view_idx, global_orient, img_scale, save_mesh,
- *          render_skeleton, save_tex_map, save_ply, n_pca, sigma_pca, prev_ckpt, fix_hand, fix_hand_id}
+ *   test: {dataset, data (+ ours: smpl_pos_map_dir), pose_data, view_setting, render_view_idx, global_orient,
+ *          img_scale, save_mesh, render_skeleton, save_tex_map, save_ply, n_pca, sigma_pca, prev_ckpt, fix_hand, fix_hand_id}
  *   model: {with_viewdirs, random_style}; ours: preset (full | small)
  */
 import { parse as parseYaml } from 'yaml';
 import { parseLayout, type CaptureLayout } from '../data/dataset.js';
-import { baseName as basename, joinPath as join, readTextFile } from '../io/node/files.js';
+import { baseName as basename, joinPath as join, readTextFile, resolvePath } from '../io/node/files.js';
+import { POS_MAP_DIR } from '../prep/files.js';
 import { AVATAR_PRESETS, type AvatarNetConfig, type AvatarPresetName } from './config.js';
 import { ConfigReport, Section, show } from './config-reader.js';
 
@@ -32,6 +34,12 @@ export interface CaptureData {
   /** Camera indices into the calibration (sorted by name; file order for ActorsHQ); absent = all cameras. */
   usedCamIds?: number[];
   loadSmplPosMap: boolean;
+  /**
+   * Ours: the folder of the capture's canonical and posed maps and pose PCA (what `animgs prep` writes; default
+   * `<data_dir>/smpl_pos_map`, where the original keeps them). Set it when `animgs prep --out` wrote them elsewhere,
+   * e.g. for a read-only dataset. A relative path is taken from the working folder, as data_dir is.
+   */
+  smplPosMapDir: string;
 }
 
 export interface TrainSection {
@@ -74,6 +82,8 @@ export interface TestSection {
     frameRange: number[] | string | null;
     subjectName: string | null;
     usedCamIds?: number[];
+    /** Ours: the test capture's maps folder (null: the training one's for the same capture, else the default). */
+    smplPosMapDir: string | null;
   };
   poseData: {
     dataPath: string;
@@ -127,7 +137,9 @@ function readCaptureData(s: Section): CaptureData {
     dataDir: s.string('data_dir'),
     frameRange: s.frameRange('frame_range'),
     loadSmplPosMap: s.bool('load_smpl_pos_map', true),
+    smplPosMapDir: '',
   };
+  d.smplPosMapDir = s.string('smpl_pos_map_dir', d.dataDir ? join(d.dataDir, POS_MAP_DIR) : '');
   if (s.has('used_cam_ids')) d.usedCamIds = s.intList('used_cam_ids');
   else s.raw('used_cam_ids');
   s.done();
@@ -219,6 +231,7 @@ function readTest(s: Section): TestSection {
     dataDir: d.nullableString('data_dir'),
     frameRange: d.has('frame_range') ? d.frameRange('frame_range') : (d.raw('frame_range'), null),
     subjectName: d.nullableString('subject_name'),
+    smplPosMapDir: d.nullableString('smpl_pos_map_dir'),
   };
   if (d.has('used_cam_ids')) data.usedCamIds = d.intList('used_cam_ids');
   else d.raw('used_cam_ids');
@@ -301,4 +314,28 @@ export function loadTrainConfig(path: string, overrides: ConfigOverrides = {}): 
     throw new Error(`${basename(path)}: not valid YAML: ${(e as Error).message.split('\n')[0]}`);
   }
   return parseTrainConfig(doc, path, overrides);
+}
+
+/**
+ * The maps folder of the capture in `dataDir` under this config: test.data.smpl_pos_map_dir for a test capture that
+ * sets it, train.data.smpl_pos_map_dir for the training capture, else `<dataDir>/smpl_pos_map`.
+ */
+export function posMapDirOf(cfg: TrainConfig, dataDir: string = cfg.train.data.dataDir): string {
+  const test = cfg.test?.data;
+  if (test?.smplPosMapDir && test.dataDir && resolvePath(test.dataDir) === resolvePath(dataDir))
+    return test.smplPosMapDir;
+  if (resolvePath(dataDir) === resolvePath(cfg.train.data.dataDir)) return cfg.train.data.smplPosMapDir;
+  return join(dataDir, POS_MAP_DIR);
+}
+
+/**
+ * What to do when the maps `animgs prep` writes are missing from `posMapDir`: run prep with this config (it writes
+ * where the config reads), or point the config at the folder an earlier `prep --out` wrote.
+ */
+export function prepHint(cfg: TrainConfig, posMapDir: string = cfg.train.data.smplPosMapDir, extra = ''): string {
+  const key = posMapDir === cfg.train.data.smplPosMapDir ? 'train.data.smpl_pos_map_dir' : 'test.data.smpl_pos_map_dir';
+  return (
+    `run \`animgs prep --config ${cfg.source}${extra}\` (it writes to ${posMapDir}), ` +
+    `or set ${key} in ${basename(cfg.source)} to the folder an earlier \`animgs prep --out\` wrote`
+  );
 }

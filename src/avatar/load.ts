@@ -8,7 +8,7 @@
 import type { SmplxModel } from '../body/model.js';
 import { loadSmplxModel } from '../body/node/files.js';
 import { fileExists, isDirectory, joinPath as join, readBytes } from '../io/node/files.js';
-import { POS_MAP_DIR, readCanonicalMaps } from '../prep/files.js';
+import { CANO_POS_EXR, readCanonicalMaps } from '../prep/files.js';
 import type { CanonicalMaps } from '../prep/maps.js';
 import { initEngine } from '../tensor/index.js';
 import { canonicalGaussians, canonicalTensors, disposeCanonical, type CanonicalTensors } from './canonical.js';
@@ -21,7 +21,7 @@ import {
   type CheckpointState,
 } from './checkpoint-read.js';
 import { AVATAR_PRESETS, type AvatarNetConfig, type AvatarPresetName } from './config.js';
-import type { TrainConfig } from './config-file.js';
+import { prepHint, type TrainConfig } from './config-file.js';
 import type { CanonicalGaussians } from './gaussian-map.js';
 import { AvatarNet } from './net.js';
 
@@ -119,11 +119,11 @@ export function checkTrainedAvatar(
       opts.log?.(`avatar: using the network sizes ${ref.path} was trained with (not the config's preset)`);
     netConfig = own;
   }
-  const posMapDir = join(cfg.train.data.dataDir, POS_MAP_DIR);
+  const posMapDir = cfg.train.data.smplPosMapDir;
   if (!isDirectory(cfg.train.data.dataDir))
     throw new Error(`train.data.data_dir: ${cfg.train.data.dataDir} is not a folder (set it to the training capture)`);
-  if (!fileExists(join(posMapDir, 'cano_smpl_pos_map.exr')))
-    throw new Error(`no canonical maps in ${posMapDir}: run \`animgs prep --config ${cfg.source}\``);
+  const cano = join(posMapDir, CANO_POS_EXR);
+  if (!fileExists(cano)) throw new Error(`no canonical maps: ${cano} is missing: ${prepHint(cfg)}`);
   if (!fileExists(cfg.train.smplxModel))
     throw new Error(`no SMPL-X model at ${cfg.train.smplxModel} (set train.smplx_model to your SMPLX_NEUTRAL.npz)`);
   return { ref, netConfig, state, posMapDir };

@@ -1,6 +1,6 @@
 /** `animgs prep`: canonical Gaussian maps, posed position maps and the pose PCA of a capture. */
 import { existsSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadTrainConfig } from '../avatar/config-file.js';
 import { loadSmplxModel } from '../body/node/files.js';
@@ -8,6 +8,7 @@ import { frameIds } from '../data/dataset.js';
 import { readSmplParams } from '../data/smpl-params.js';
 import { getGpu } from '../gpu/index.js';
 import { InputError, isInputError } from '../io/errors.js';
+import { POS_MAP_DIR } from '../prep/files.js';
 import { checkPrepTarget, prepare, type PrepOptions } from '../prep/prep.js';
 import { frameIdsOf, intOption, parseFrameSpec } from './options.js';
 import { progress } from './progress.js';
@@ -30,10 +31,22 @@ interface PrepFlags {
  * The capture settings of a reference-style avatar.yaml (the train config's strict reader: unknown keys and wrong
  * types are errors naming the key). Every problem with the file is an InputError (a YAML syntax error too).
  */
-export function readPrepConfig(path: string): { dataDir: string; frameRange: number[] | string; smplxModel: string } {
+export function readPrepConfig(path: string): {
+  dataDir: string;
+  frameRange: number[] | string;
+  smplxModel: string;
+  /** train.data.smpl_pos_map_dir: where training, animation and evaluation read the maps. */
+  posMapDir: string;
+} {
   try {
     const cfg = loadTrainConfig(path);
-    return { dataDir: cfg.train.data.dataDir, frameRange: cfg.train.data.frameRange, smplxModel: cfg.train.smplxModel };
+    const d = cfg.train.data;
+    return {
+      dataDir: d.dataDir,
+      frameRange: d.frameRange,
+      smplxModel: cfg.train.smplxModel,
+      posMapDir: d.smplPosMapDir,
+    };
   } catch (e) {
     if (isInputError(e)) throw e;
     throw new InputError((e as Error)?.message ?? String(e));
@@ -45,11 +58,22 @@ export function prepOptionsFromFlags(flags: PrepFlags): Omit<PrepOptions, 'onSta
   let dataDir = flags.data;
   let cfgRange: number[] | string | undefined;
   let cfgModel: string | undefined;
+  let outDir = flags.out;
   if (flags.config) {
     const cfg = readPrepConfig(flags.config);
     dataDir ??= cfg.dataDir;
     cfgRange = cfg.frameRange;
     if (!flags.data) cfgModel = cfg.smplxModel;
+    // The maps go where the config's readers (train, animate, eval) look for them.
+    if (resolve(dataDir) === resolve(cfg.dataDir)) {
+      if (outDir !== undefined && resolve(outDir) !== resolve(cfg.posMapDir)) {
+        throw new InputError(
+          `--out ${outDir}: ${flags.config} reads the maps from ${cfg.posMapDir} (train.data.smpl_pos_map_dir): ` +
+            `leave --out out, or set train.data.smpl_pos_map_dir: ${resolve(outDir)} in ${flags.config}`,
+        );
+      }
+      outDir = cfg.posMapDir;
+    }
   }
   if (!dataDir) throw new InputError('give --data <dir> (or --config with train.data.data_dir)');
   if (!existsSync(dataDir) || !statSync(dataDir).isDirectory()) {
@@ -87,7 +111,7 @@ export function prepOptionsFromFlags(flags: PrepFlags): Omit<PrepOptions, 'onSta
     size,
     templatePath: flags.template === 'none' ? null : flags.template,
     ...(pca !== undefined ? { pcaComponents: pca } : {}),
-    ...(flags.out ? { outDir: flags.out } : {}),
+    ...(outDir ? { outDir } : {}),
     resume: flags.resume,
     force: !!flags.force,
   };
@@ -101,14 +125,21 @@ export function registerPrep(program: Command): void {
         '(writes <data>/smpl_pos_map/, or --out); an interrupted run resumes when run again',
     )
     .option('--data <dir>', 'capture folder (holds smpl_params.npz)')
-    .option('--config <yaml>', 'a reference-style avatar.yaml: takes train.data.data_dir and train.data.frame_range')
+    .option(
+      '--config <yaml>',
+      'a reference-style avatar.yaml: takes train.data.data_dir, frame_range and smpl_pos_map_dir (the output folder)',
+    )
     .option('--model <file>', 'SMPL-X model (.npz/.pkl); default <data>/smplx_model.npz')
     .option('--frames <spec>', 'frames for posed maps: start:end[:step] (end exclusive) or a,b,c (default: all)')
     .option('--pca-frames <spec>', 'frames the PCA is fitted on (default: the --frames)')
     .option('--size <n>', 'canonical map side in pixels, a multiple of 32', '1024')
     .option('--template <ply>', "template mesh (default <data>/template.ply if present; 'none' for SMPL-X)")
     .option('--pca <k>', 'PCA components (0 = skip; default 20, or frames − 1 when fewer)')
-    .option('--out <dir>', 'output folder (default <data>/smpl_pos_map; e.g. for a read-only dataset)')
+    .option(
+      '--out <dir>',
+      'output folder (default <data>/smpl_pos_map; e.g. for a read-only dataset: then set ' +
+        'train.data.smpl_pos_map_dir to it in avatar.yaml, where train, animate and eval look)',
+    )
     .option('--no-resume', 'recompute posed maps that already exist')
     .option('--force', 'replace outputs made with other settings or inputs (default: refuse)')
     .action(async (flags: PrepFlags) => {
@@ -144,5 +175,11 @@ export function registerPrep(program: Command): void {
           `${res.pca ? `PCA ${res.pca.count} components, ` : ''}output ${res.outDir}` +
           (res.gaussianPly ? `; view the canonical Gaussians: animgs render ${res.gaussianPly} --camera ...` : ''),
       );
+      if (resolve(res.outDir) !== resolve(join(opt.dataDir, POS_MAP_DIR)) && !flags.config) {
+        console.log(
+          `prep: train, animate and eval find these maps when the avatar.yaml says ` +
+            `train.data: {smpl_pos_map_dir: ${resolve(res.outDir)}}`,
+        );
+      }
     });
 }

@@ -6,10 +6,10 @@
  * `test.data.data_dir` and `test.dataset` where set, else training's.
  */
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import type { TrainConfig } from '../avatar/config-file.js';
+import { basename, join, resolve } from 'node:path';
+import { posMapDirOf, prepHint, type TrainConfig } from '../avatar/config-file.js';
 import { CaptureDataset, frameIds, parseLayout, type CaptureItem, type CaptureLayout } from '../data/dataset.js';
-import { POS_MAP_DIR, poseMapName } from '../prep/files.js';
+import { poseMapName } from '../prep/files.js';
 
 export interface ViewChoice {
   /** Frame ids (as in smpl_params). */
@@ -151,14 +151,18 @@ export function selectViews(cfg: TrainConfig, choice: ViewChoice = {}): EvalSele
       novelView: !(train && train.cams.has(item.camName)),
     }));
   if (!views.length) throw new Error(`eval: no view to score (every chosen view is in missing_img_files.txt)`);
-  const posMapDir = join(dataDir, POS_MAP_DIR);
+  const posMapDir = posMapDirOf(cfg, dataDir);
   const problems: string[] = [];
   const missing = views.flatMap((v) => [v.item.imagePath, v.item.maskPath].filter((p) => !existsSync(p)));
   if (missing.length) problems.push(`${missing.length} photos/masks are missing: ${listed(missing)}`);
   const noMap = [...want].filter((f) => !existsSync(join(posMapDir, poseMapName(f))));
   if (noMap.length) {
     problems.push(
-      `posed position maps of frames ${listed(noMap)} are missing in ${posMapDir}: run \`animgs prep\` on ${dataDir}`,
+      `posed position maps of frames ${listed(noMap)} are missing in ${posMapDir}: ` +
+        (posMapDir === cfg.train.data.smplPosMapDir
+          ? prepHint(cfg)
+          : `run \`animgs prep --data ${dataDir} --out ${posMapDir}\`, or set test.data.smpl_pos_map_dir in ` +
+            `${basename(cfg.source)} to the folder an earlier \`animgs prep --out\` wrote`),
     );
   }
   if (problems.length) throw new Error(`eval: cannot score the chosen views:\n  - ${problems.join('\n  - ')}`);

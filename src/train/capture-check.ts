@@ -5,24 +5,17 @@
  * never dies on its first missing file hours in.
  */
 import { existsSync, statSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, join, relative, sep } from 'node:path';
 import { CaptureDataset, LAYOUTS, type CaptureLayout } from '../data/dataset.js';
-import {
-  CANO_NML_EXR,
-  CANO_POS_EXR,
-  INIT_LBS_NPY,
-  POS_MAP_DIR,
-  poseMapName,
-  readCanonicalMaps,
-} from '../prep/files.js';
+import { CANO_NML_EXR, CANO_POS_EXR, INIT_LBS_NPY, poseMapName, readCanonicalMaps } from '../prep/files.js';
 import type { CanonicalMaps } from '../prep/maps.js';
-import type { TrainConfig } from '../avatar/config-file.js';
+import { prepHint, type TrainConfig } from '../avatar/config-file.js';
 
 export interface CheckedCapture {
   dataset: CaptureDataset;
   /** The canonical maps (read once here; the trainer needs them anyway). */
   maps: CanonicalMaps;
-  /** `<data_dir>/smpl_pos_map`. */
+  /** train.data.smpl_pos_map_dir (default `<data_dir>/smpl_pos_map`). */
   posMapDir: string;
 }
 
@@ -31,6 +24,11 @@ const LIST_AT_MOST = 5;
 function listed(paths: readonly string[]): string {
   const head = paths.slice(0, LIST_AT_MOST).join(', ');
   return paths.length > LIST_AT_MOST ? `${head}, … (${paths.length} in all)` : head;
+}
+
+/** `path` relative to the capture folder when it lies inside it (shorter lists), else as it is. */
+function shortPath(dir: string, path: string): string {
+  return path.startsWith(dir + sep) ? relative(dir, path) : path;
 }
 
 /** Layouts whose calibration file is in `dir`. */
@@ -72,7 +70,7 @@ export function checkCapture(cfg: TrainConfig): CheckedCapture {
   } catch (e) {
     throw new Error(`${file}: train.data: ${(e as Error).message}`);
   }
-  const prep = `animgs prep --config ${cfg.source}${cfg.net.mapSize !== 1024 ? ` --size ${cfg.net.mapSize}` : ''}`;
+  const prep = prepHint(cfg, data.smplPosMapDir, cfg.net.mapSize !== 1024 ? ` --size ${cfg.net.mapSize}` : '');
   const problems: string[] = [];
   const missing = dataset.missingFiles();
   if (missing.length) {
@@ -81,14 +79,14 @@ export function checkCapture(cfg: TrainConfig): CheckedCapture {
         `(add them, narrow train.data.frame_range / used_cam_ids, or list them in missing_img_files.txt)`,
     );
   }
-  const posMapDir = join(dir, POS_MAP_DIR);
+  const posMapDir = data.smplPosMapDir;
   const canon = [CANO_POS_EXR, INIT_LBS_NPY, CANO_NML_EXR].filter((f) => !existsSync(join(posMapDir, f)));
-  if (canon.length) problems.push(`canonical maps missing in ${posMapDir}: ${canon.join(', ')}: run \`${prep}\``);
+  if (canon.length) problems.push(`canonical maps missing in ${posMapDir}: ${canon.join(', ')}: ${prep}`);
   const posed = dataset.frames.filter((f) => !existsSync(join(posMapDir, poseMapName(f))));
   if (posed.length) {
     problems.push(
       `${posed.length} of ${dataset.frames.length} posed position maps are missing: ` +
-        `${listed(posed.map((f) => join(POS_MAP_DIR, poseMapName(f))))}: run \`${prep}\``,
+        `${listed(posed.map((f) => shortPath(dir, join(posMapDir, poseMapName(f)))))}: ${prep}`,
     );
   }
   if (!existsSync(cfg.train.smplxModel)) {
