@@ -16,7 +16,8 @@
  *     ours: iterations (800000), pretrain_iterations (5000), lpips_dir, lpips_size (512), seed (1),
  *           smplx_model (default <data_dir>/smplx_model.npz)
  *   test: {dataset, data (+ ours: smpl_pos_map_dir), pose_data, view_setting, render_view_idx, global_orient,
- *          img_scale, save_mesh, render_skeleton, save_tex_map, save_ply, n_pca, sigma_pca, prev_ckpt, fix_hand, fix_hand_id}
+ *          img_scale, save_mesh, render_skeleton, save_tex_map, save_ply, n_pca, sigma_pca, prev_ckpt, fix_hand,
+ *          fix_hand_id}
  *   model: {with_viewdirs, random_style}; ours: preset (full | small)
  */
 import { parse as parseYaml } from 'yaml';
