@@ -10,7 +10,6 @@
  */
 import { add, clamp, div, exp, scale, sigmoid, sqrt, square } from '../tensor/ops/elementwise.js';
 import { gather, scatterAdd, split } from '../tensor/ops/indexing.js';
-import { permute } from '../tensor/ops/linalg.js';
 import { reshape, sum } from '../tensor/ops/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { initialScaleRaw } from './knn-scale.js';
@@ -68,8 +67,10 @@ export class GaussianMap {
   private readonly xyz0: Tensor;
   private readonly scaleRaw0T: Tensor;
   private readonly rot0: Tensor;
-  /** Row of each Gaussian in a [2·M², C] (side, y, x)-major view of a network output. */
-  private readonly mapIndex: Tensor;
+  /** Place of each Gaussian in a side of the map: side·M² + y·M + x. */
+  private readonly place: Uint32Array;
+  /** Per channel count C: the Gaussians' N·C elements in a [2C, M, M] network output (see `gather`). */
+  private readonly planar = new Map<number, Tensor>();
   /** Gaussians on even pixels (the ×0.5 nearest downsample keeps them) and their place in [2, M/2, M/2]. */
   private readonly viewPick: Tensor;
   private readonly viewPlace: Tensor;
@@ -103,7 +104,8 @@ export class GaussianMap {
       }
     }
     const keep = { persistent: true };
-    this.mapIndex = Tensor.indices(mapIndex).keep();
+    this.place = mapIndex;
+    for (const c of [3, 8]) this.planarIndex(c); // the networks' outputs: Δ and colour 3, other 8
     this.viewPick = Tensor.indices(Uint32Array.from(pick)).keep();
     this.viewPlace = Tensor.indices(Uint32Array.from(place)).keep();
     this.xyz0 = Tensor.from(positions, [n, 3], keep);
@@ -129,8 +131,26 @@ export class GaussianMap {
       throw new Error(`GaussianMap.gather: maps must be [1, 2C, ${M}, ${M}] (front | back), got [${maps.shape}]`);
     }
     const c = c2 / 2;
-    const rows = reshape(permute(reshape(maps, [2, c, M * M]), [0, 2, 1]), [2 * M * M, c]);
-    return gather(rows, 0, this.mapIndex, { unique: true });
+    // Straight from the channel-planar output (no [2, M², C] transpose of the whole map first: the maps are ~30×
+    // larger than the Gaussians' values in them).
+    return reshape(gather(reshape(maps, [maps.size]), 0, this.planarIndex(c), { unique: true }), [this.n, c]);
+  }
+
+  /** Element (i, k) of the gathered [N, C] is output channel k of Gaussian i's side at its pixel. */
+  private planarIndex(c: number): Tensor {
+    let t = this.planar.get(c);
+    if (!t) {
+      const MM = this.mapSize * this.mapSize;
+      const idx = new Uint32Array(this.n * c);
+      for (let i = 0; i < this.n; i++) {
+        const p = this.place[i]!;
+        const side = Math.floor(p / MM);
+        for (let k = 0; k < c; k++) idx[i * c + k] = (side * c + k) * MM + (p % MM);
+      }
+      t = Tensor.indices(idx).keep();
+      this.planar.set(c, t);
+    }
+    return t;
   }
 
   /**
@@ -162,8 +182,9 @@ export class GaussianMap {
   }
 
   dispose(): void {
+    for (const t of this.planar.values()) t.dispose();
+    this.planar.clear();
     for (const t of [
-      this.mapIndex,
       this.viewPick,
       this.viewPlace,
       this.scaleRaw0T,
