@@ -17,7 +17,7 @@ import type { AvatarNet } from '../avatar/net.js';
 import { renderAvatar, SplatRenderer } from '../avatar/render.js';
 import { blendJointMatrices, skinGaussians } from '../avatar/skinning.js';
 import { createViewParams, uploadViewParams, viewCosines } from '../avatar/skinning-view.js';
-import { cameraCenter, type Camera } from '../data/camera.js';
+import { cameraCenter, type Camera } from '../splat/camera.js';
 import type { Replay } from '../gpu/capture.js';
 import type { PosedGaussians } from '../splat/ply-write.js';
 import { gpu, noGrad, scope, slice, Tensor } from '../tensor/index.js';
@@ -199,6 +199,14 @@ export class AnimationRenderer {
     const { width: W, height: H } = this;
     const all = await out.image.toArray();
     return { width: W, height: H, color: all.slice(0, 3 * W * H), alpha: all.slice(4 * W * H, 5 * W * H) };
+  }
+
+  /**
+   * The last frame's image on the GPU, [5, H, W] planar: RGB on the background, depth, alpha (a page draws it to
+   * its canvas without reading it back).
+   */
+  get image(): Tensor {
+    return this.requireView().image;
   }
 
   /** The last frame's posed Gaussians (RGB colours), when built with `keepGaussians`. */

@@ -121,28 +121,52 @@ export function syntheticCamera(
   i: number,
   shift: ArrayLike<number> = [0, 0, 0],
 ): Camera {
-  const { width: W, height: H } = rig;
   const cano = setting === 'cano';
-  const s = Math.min(W, H) / VIEW_SIZE;
-  const f = (cano ? CANO_FOCAL : VIEW_FOCAL) * s;
-  const dist = cano ? (CANO_FOCAL * CANO_WINDOW) / VIEW_SIZE : VIEW_DISTANCE;
-  const U = cano ? rodrigues(Math.PI, 0, 0) : rig.upright;
   const [ax, ay] = viewAngles(setting, i);
+  return orbitCamera(rig, ax, ay, {
+    focal: cano ? CANO_FOCAL : VIEW_FOCAL,
+    distance: cano ? (CANO_FOCAL * CANO_WINDOW) / VIEW_SIZE : VIEW_DISTANCE,
+    upright: cano ? rodrigues(Math.PI, 0, 0) : rig.upright,
+    ...(setting === 'moving' ? { shift } : {}),
+    name: `${setting}_${i}`,
+  });
+}
+
+export interface OrbitOptions {
+  /** Focal length in pixels at a 1024-pixel image (scaled with min(W, H)); default VIEW_FOCAL. */
+  focal?: number;
+  /** Distance from the centre (metres); default VIEW_DISTANCE. */
+  distance?: number;
+  /** U (default the rig's). */
+  upright?: Mat3;
+  /** World translation of the body since frame 0: its horizontal part (upright frame) moves the centre. */
+  shift?: ArrayLike<number>;
+  name?: string;
+}
+
+/**
+ * A camera looking at the rig's centre from pitch `ax` and yaw `ay` (radians) in the upright frame, at a distance:
+ * the synthetic views are this at fixed angles, and the browser player's orbit control is this at the user's.
+ */
+export function orbitCamera(rig: ViewRig, ax: number, ay: number, opts: OrbitOptions = {}): Camera {
+  const { width: W, height: H } = rig;
+  const f = (opts.focal ?? VIEW_FOCAL) * (Math.min(W, H) / VIEW_SIZE);
+  const U = opts.upright ?? rig.upright;
   const Rxy = mul3(rodrigues(ax, 0, 0), rodrigues(0, ay, 0));
   const R = mul3(Rxy, U);
-  // the point the camera looks at, in the upright frame: the centre, moved with the body for 'moving'
+  // the point the camera looks at, in the upright frame: the centre, moved with the body when a shift is given
   const c = mulVec(U, rig.center);
-  if (setting === 'moving') {
-    const d = mulVec(U, shift);
+  if (opts.shift) {
+    const d = mulVec(U, opts.shift);
     c[0] += d[0];
     c[2] += d[2];
   }
   const rc = mulVec(Rxy, c);
   return {
-    name: `${setting}_${i}`,
+    name: opts.name ?? 'orbit',
     K: Float64Array.of(f, 0, W / 2, 0, f, H / 2, 0, 0, 1),
     R,
-    T: Float64Array.of(-rc[0], -rc[1], dist - rc[2]),
+    T: Float64Array.of(-rc[0], -rc[1], (opts.distance ?? VIEW_DISTANCE) - rc[2]),
     width: W,
     height: H,
   };

@@ -12,6 +12,7 @@ import { registerSynth } from './synth.js';
 import { registerTrain } from './train.js';
 import { registerAnimate } from './animate.js';
 import { registerEval } from './eval.js';
+import { registerWeb } from './web.js';
 
 const program = new Command();
 program
@@ -28,6 +29,7 @@ registerPrep(program);
 registerTrain(program);
 registerAnimate(program);
 registerEval(program);
+registerWeb(program);
 
 if (runsCommandHere()) {
   adoptParentTerminal();

@@ -1,0 +1,94 @@
+/**
+ * The avatar as the page plays it, built from the site's bytes (format.ts): AvatarNet, the canonical tensors, the
+ * pose-map builder and the PCA, and per motion frame the inputs of `animate`'s frame (src/animate/frame.ts), which
+ * does the GPU work exactly as `animgs animate` does: pose map, the three frozen networks, skinning, splatting,
+ * recorded once and replayed, with only the view part rerun when the pose is held and the camera moves.
+ * Browser-safe: the Node tests build it from the same files to check it against `animate`.
+ */
+import { AnimationRenderer, type FrameSpec } from '../animate/frame.js';
+import { PcaProjector, PoseMapBuilder } from '../animate/pose-map-gpu.js';
+import { orbitCamera, type ViewRig } from '../animate/views.js';
+import { canonicalGaussians, canonicalTensors, disposeCanonical, type CanonicalTensors } from '../avatar/canonical.js';
+import { AvatarNet } from '../avatar/net.js';
+import type { Camera } from '../splat/camera.js';
+import { decodeCanonical, decodeMotion, decodeNetWeights, type Motion, type SiteManifest } from './format.js';
+
+/** Where the camera is: angles about the motion's rig centre (radians) and the distance (metres). */
+export interface OrbitView {
+  pitch: number;
+  yaw: number;
+  distance: number;
+}
+
+export const FRONT_VIEW: OrbitView = { pitch: 0, yaw: 0, distance: 2.5 };
+
+export class PlayerAvatar {
+  readonly motions: Motion[];
+
+  private constructor(
+    readonly manifest: SiteManifest,
+    readonly net: AvatarNet,
+    readonly canonical: CanonicalTensors,
+    readonly builder: PoseMapBuilder,
+    readonly pca: PcaProjector | null,
+    motions: Motion[],
+  ) {
+    this.motions = motions;
+  }
+
+  /**
+   * From the site's files (`file(path)` gives a file's bytes, fetched or read). The engine must be initialised
+   * (initEngine) first.
+   */
+  static async load(manifest: SiteManifest, file: (path: string) => Promise<Uint8Array>): Promise<PlayerAvatar> {
+    const [netBytes, canoBytes, ...motionBytes] = await Promise.all([
+      file(manifest.net.file),
+      file(manifest.canonical.file),
+      ...manifest.motions.map((m) => file(m.file)),
+    ]);
+    const { maps, pca } = decodeCanonical(canoBytes!, manifest.canonical.file);
+    const cfg = manifest.net.config;
+    const gaussians = canonicalGaussians(maps);
+    const net = AvatarNet.fromStateDict(cfg, gaussians, decodeNetWeights(netBytes!, manifest.net.file));
+    const canonical = canonicalTensors(maps, gaussians);
+    const builder = new PoseMapBuilder(maps, cfg.poseMapSize);
+    const projector = pca ? new PcaProjector(pca.pca, pca.pixels, cfg.poseMapSize, pca.sigma) : null;
+    const motions = motionBytes.map((b, i) => decodeMotion(b, manifest.motions[i]!.file));
+    for (const m of motions) {
+      if (m.numJoints !== builder.numJoints)
+        throw new Error(`a motion of ${m.numJoints} joints for an avatar of ${builder.numJoints}`);
+    }
+    return new PlayerAvatar(manifest, net, canonical, builder, projector, motions);
+  }
+
+  /** A renderer of this avatar at a size (the page makes a new one when the canvas is resized). */
+  renderer(width: number, height: number, background: readonly [number, number, number]): AnimationRenderer {
+    return new AnimationRenderer(this.net, this.canonical, this.builder, { width, height, background, pca: this.pca });
+  }
+
+  /** The camera of a view of motion `m` at an image size (the synthetic views' rig: frame 0's body centre). */
+  camera(m: number, view: OrbitView, width: number, height: number): Camera {
+    const info = this.manifest.motions[m]!;
+    const rig: ViewRig = { width, height, center: info.center, upright: Float64Array.from(info.upright) };
+    return orbitCamera(rig, view.pitch, view.yaw, { distance: view.distance });
+  }
+
+  /** Frame `i` of motion `m` from a view. */
+  frame(m: number, i: number, camera: Camera): FrameSpec {
+    const mo = this.motions[m]!;
+    const J16 = mo.numJoints * 16;
+    return {
+      jointMats: mo.joints.subarray(i * J16, (i + 1) * J16),
+      jointMatsWoRoot: mo.jointsWoRoot.subarray(i * J16, (i + 1) * J16),
+      camera,
+      project: !!mo.project[i] && !!this.pca,
+    };
+  }
+
+  dispose(): void {
+    this.pca?.dispose();
+    this.builder.dispose();
+    this.net.dispose();
+    disposeCanonical(this.canonical);
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * The page's one JS bundle: src/player/main.ts and everything it imports (the engine, the networks, the rasterizer,
+ * animate's frame), bundled by esbuild for the browser as one ES module. A prebuilt `player.bundle.js` beside this
+ * module (a packaged build) is used as it is; otherwise esbuild (a development dependency) builds it from the
+ * sources, which takes about a second. Node-only.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { InputError } from '../io/errors.js';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+export const PREBUILT_BUNDLE = 'player.bundle.js';
+
+export async function playerBundle(): Promise<string> {
+  const prebuilt = join(HERE, PREBUILT_BUNDLE);
+  if (existsSync(prebuilt)) return readFileSync(prebuilt, 'utf8');
+  const entry = ['main.ts', 'main.js'].map((f) => join(HERE, f)).find((f) => existsSync(f));
+  if (!entry) throw new InputError(`the player's sources are missing beside ${HERE} (main.ts or main.js)`);
+  let esbuild: typeof import('esbuild');
+  try {
+    esbuild = await import('esbuild');
+  } catch {
+    throw new InputError(
+      `export-web needs the player bundle: ${prebuilt} is missing and esbuild is not installed (npm install --save-dev esbuild)`,
+    );
+  }
+  const r = await esbuild.build({
+    entryPoints: [entry],
+    bundle: true,
+    platform: 'browser',
+    format: 'esm',
+    target: 'es2022',
+    minify: true,
+    write: false,
+    logLevel: 'silent',
+    // Dawn's Node addon: gpu/adapter.ts imports it only where `process` exists, never in a page
+    external: ['webgpu'],
+    legalComments: 'none',
+  });
+  return r.outputFiles[0]!.text;
+}
