@@ -1,8 +1,8 @@
 /** `animgs export-web` and `animgs serve`: the browser player's static site (flags only; see src/player). */
 import type { Command } from 'commander';
 import { loadTrainConfig } from '../avatar/config-file.js';
-import { exportWeb } from '../player/export.js';
-import { serveSite } from '../player/serve.js';
+import { exportWeb } from '../animate/web/export.js';
+import { serveSite } from '../animate/web/serve.js';
 
 interface ExportFlags {
   config: string;

@@ -11,7 +11,13 @@ import { orbitCamera, type ViewRig } from '../animate/views.js';
 import { canonicalGaussians, canonicalTensors, disposeCanonical, type CanonicalTensors } from '../avatar/canonical.js';
 import { AvatarNet } from '../avatar/net.js';
 import type { Camera } from '../splat/camera.js';
-import { decodeCanonical, decodeMotion, decodeNetWeights, type Motion, type SiteManifest } from './format.js';
+import {
+  decodeCanonical,
+  decodeMotion,
+  decodeNetWeights,
+  type Motion,
+  type SiteManifest,
+} from '../animate/web/format.js';
 
 /** Where the camera is: angles about the motion's rig centre (radians) and the distance (metres). */
 export interface OrbitView {

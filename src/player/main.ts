@@ -11,7 +11,7 @@ import { getGpu, type Gpu } from '../gpu/index.js';
 import { GpuTimer } from '../gpu/timing.js';
 import { initEngine } from '../tensor/index.js';
 import { FRONT_VIEW, PlayerAvatar, type OrbitView } from './avatar.js';
-import { MANIFEST, SITE_FORMAT, type SiteManifest } from './format.js';
+import { MANIFEST, SITE_FORMAT, type SiteManifest } from '../animate/web/format.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 

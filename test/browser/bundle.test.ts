@@ -64,6 +64,12 @@ describe('browser bundle', () => {
     expect(r.bytes).toBeGreaterThan(10_000);
   });
 
+  it("src/player/main.ts (the web player's page) bundles with no Node module", async () => {
+    const r = await bundleForBrowser('player/main.ts');
+    expect(r.errors).toEqual([]);
+    expect(r.nodeImports).toEqual([]);
+  });
+
   it('the check sees a Node import when there is one (src/index.ts pulls in the file readers)', async () => {
     const r = await bundleForBrowser('index.ts');
     expect(r.nodeImports.some((s) => s.startsWith('node:fs'))).toBe(true);

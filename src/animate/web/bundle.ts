@@ -1,5 +1,5 @@
 /**
- * The page's one JS bundle: src/player/main.ts and everything it imports (the engine, the networks, the rasterizer,
+ * The web player's one JS bundle: src/player/main.ts and everything it imports (the engine, the networks, the rasterizer,
  * animate's frame), bundled by esbuild for the browser as one ES module. A prebuilt `player.bundle.js` beside this
  * module (a packaged build) is used as it is; otherwise esbuild (a development dependency) builds it from the
  * sources, which takes about a second. Node-only.
@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { InputError } from '../io/errors.js';
+import { InputError } from '../../io/errors.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 export const PREBUILT_BUNDLE = 'player.bundle.js';
@@ -15,8 +15,11 @@ export const PREBUILT_BUNDLE = 'player.bundle.js';
 export async function playerBundle(): Promise<string> {
   const prebuilt = join(HERE, PREBUILT_BUNDLE);
   if (existsSync(prebuilt)) return readFileSync(prebuilt, 'utf8');
-  const entry = ['main.ts', 'main.js'].map((f) => join(HERE, f)).find((f) => existsSync(f));
-  if (!entry) throw new InputError(`the player's sources are missing beside ${HERE} (main.ts or main.js)`);
+  // the page's sources (src/player, or dist/player in a build): bundled by path, not imported, so this Node-side
+  // module does not depend on the browser layer above it
+  const dir = join(HERE, '..', '..', 'player');
+  const entry = ['main.ts', 'main.js'].map((f) => join(dir, f)).find((f) => existsSync(f));
+  if (!entry) throw new InputError(`the player's sources are missing in ${dir} (main.ts or main.js)`);
   let esbuild: typeof import('esbuild');
   try {
     esbuild = await import('esbuild');

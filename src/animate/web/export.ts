@@ -8,7 +8,7 @@
  */
 import { existsSync, rmSync, statSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
-import { findPcaFile, parseSize } from '../animate/animate.js';
+import { findPcaFile, parseSize } from '../animate.js';
 import {
   frameJoints,
   liveBodyCenter,
@@ -16,16 +16,16 @@ import {
   posesFromCapture,
   posesFromFile,
   type AnimationPoses,
-} from '../animate/pose-source.js';
-import { uprightRotation } from '../animate/views.js';
-import type { TrainConfig } from '../avatar/config-file.js';
-import { checkTrainedAvatar, loadTrainedAvatar } from '../avatar/load.js';
-import { avatarNetEntries } from '../avatar/net.js';
-import type { FrameRange } from '../body/poses.js';
-import { CaptureDataset } from '../data/dataset.js';
-import { InputError } from '../io/errors.js';
-import { ensureDir, writeFileAtomic } from '../io/node/atomic.js';
-import { readPca } from '../prep/files.js';
+} from '../pose-source.js';
+import { uprightRotation } from '../views.js';
+import type { TrainConfig } from '../../avatar/config-file.js';
+import { checkTrainedAvatar, loadTrainedAvatar } from '../../avatar/load.js';
+import { avatarNetEntries } from '../../avatar/net.js';
+import type { FrameRange } from '../../body/poses.js';
+import { CaptureDataset } from '../../data/dataset.js';
+import { InputError } from '../../io/errors.js';
+import { ensureDir, writeFileAtomic } from '../../io/node/atomic.js';
+import { readPca } from '../../prep/files.js';
 import { playerBundle } from './bundle.js';
 import {
   CANONICAL_FILE,

@@ -1,5 +1,6 @@
 /**
- * The web player's site: what `animgs export-web` writes and the page reads. Browser-safe (bytes in, bytes out).
+ * The web player's site: what `animgs export-web` writes and the page (src/player) reads. Browser-safe: bytes in,
+ * bytes out.
  *   index.html          the page
  *   player.js           the page's code, one ES module bundle
  *   site.json           this manifest: the network sizes, the files with their sizes (the loading bar's total), the
@@ -12,12 +13,12 @@
  * Motions carry joint tables, not poses: the page then needs no SMPL-X model (whose licence does not allow
  * putting it on a public site) and does no kinematics; a motion costs J·32 floats per frame.
  */
-import type { AvatarNetConfig } from '../avatar/config.js';
-import { FormatError } from '../io/errors.js';
-import { floatToHalf, halfToFloat } from '../io/half.js';
-import { decodeSafetensors, encodeSafetensors, type SafeArray, type SafeTensor } from '../io/safetensors.js';
-import type { CanonicalMaps } from '../prep/maps.js';
-import type { PosePca } from '../prep/pca.js';
+import type { AvatarNetConfig } from '../../avatar/config.js';
+import { FormatError } from '../../io/errors.js';
+import { floatToHalf, halfToFloat } from '../../io/half.js';
+import { decodeSafetensors, encodeSafetensors, type SafeArray, type SafeTensor } from '../../io/safetensors.js';
+import type { CanonicalMaps } from '../../prep/maps.js';
+import type { PosePca } from '../../prep/pca.js';
 
 export const SITE_FORMAT = 'animgs web avatar v1';
 export const MANIFEST = 'site.json';
