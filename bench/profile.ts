@@ -7,7 +7,7 @@
  */
 import { KernelProfiler, type Gpu } from '../src/gpu/index.js';
 import { GaussianRasterizer, uploadScene } from '../src/splat/rasterizer.js';
-import { avatarScene, benchCamera } from './splat.js';
+import { avatarScene, benchCamera, imageGradient } from './splat.js';
 import type { BenchRow } from './table.js';
 import { warmUp } from './timeit.js';
 import { unetFixture, withEnvConvPath } from './unet.js';
@@ -62,7 +62,7 @@ export async function benchProfile(gpu: Gpu, opts: { tiny?: boolean } = {}): Pro
   const r = new GaussianRasterizer(gpu);
   const cam = benchCamera(W, H);
   const dImage = gpu.pool.acquire(20 * W * H);
-  gpu.clear(dImage);
+  gpu.upload(dImage, imageGradient(5 * W * H)); // not zeros: a zero gradient would let the backward skip work
   rows.push(
     ...(await profiled(gpu, 'splat 618k forward', async () => {
       await r.forward(scene, cam, { background: [1, 1, 1] });

@@ -1,8 +1,15 @@
 /**
  * Rasterizer benchmark: forward and forward + backward for avatar-like scenes at 1500×2048 (the reference's
  * resolution), 300k and 1M Gaussians, plus 618k small Gaussians (the reference: 1.9 ms forward on the H100).
- * Wall-clock per frame after warm-up, including the one pair-count readback per frame (at the frame's end).
- * `tiny` shrinks everything for a lavapipe smoke run. Also reports whether the pool created buffers after warm-up (it must not).
+ * - `splat forward`, `splat forward+backward`: the read-back path, wall clock per frame after warm-up, including
+ *   the one pair-count readback per frame (at the frame's end);
+ * - `splat replay forward`, `splat replay forward+backward`: the capturable path as a training step runs it
+ *   (captured once, replayed; capacity 1.1× the pair count), GPU time per frame from timestamps;
+ * - `splat backward repeatable`: the backward run twice on the same frame gives the same gradient bits (ms: 0 or 1
+ *   in the `rate` column; the note says which buffers differed, if any).
+ * The image gradient is a fixed pseudo-random field, not zeros (zero gradients would let a backward skip work).
+ * `tiny` shrinks everything for a lavapipe smoke run. Also reports whether the pool created buffers after warm-up
+ * (it must not). `SPLAT_CASES=300k,618k` runs only the cases whose names start with those prefixes.
  */
 import type { Gpu } from '../src/gpu/index.js';
 import type { Camera } from '../src/splat/camera.js';
@@ -10,7 +17,8 @@ import { GaussianRasterizer, uploadScene } from '../src/splat/rasterizer.js';
 import type { SplatScene } from '../src/splat/reference.js';
 import { seededRandom } from '../src/tensor/rng.js';
 import { median, type BenchRow } from './table.js';
-import { warmUp } from './timeit.js';
+import { timeGpu, warmUp } from './timeit.js';
+import { SplatView } from '../src/splat/view.js';
 
 /** Gaussians on an upright ellipsoid shell (≈ a 1.7 m body), seen from 3 m; `scale` is the mean Gaussian size (m). */
 export function avatarScene(n: number, scale: number, seed = 1): SplatScene {
@@ -62,12 +70,14 @@ export async function benchSplat(gpu: Gpu, opts: { tiny?: boolean; reps?: number
       ];
   const rows: BenchRow[] = [];
   const cam = benchCamera(W, H);
+  const only = process.env.SPLAT_CASES?.split(',');
+  const dImage = gpu.pool.acquire(20 * W * H);
+  gpu.upload(dImage, imageGradient(5 * W * H));
   for (const [name, n, scale] of cases) {
+    if (only && !only.some((o) => name.startsWith(o))) continue;
     const scene = uploadScene(gpu, avatarScene(n, scale));
     const r = new GaussianRasterizer(gpu);
     if (process.env.SPLAT_FLUSH) r.flushEvery = Number(process.env.SPLAT_FLUSH); // A/B of submission batching
-    const dImage = gpu.pool.acquire(20 * W * H);
-    gpu.clear(dImage);
     let pairs = 0;
     const time = async (backward: boolean) => {
       const ts: number[] = [];
@@ -109,10 +119,89 @@ export async function benchSplat(gpu: Gpu, opts: { tiny?: boolean; reps?: number
       unit: 'MGauss/s',
       note: `${note}; pool buffers created after warm-up: ${steady}`,
     });
-    gpu.pool.release(dImage);
+    rows.push(await repeatable(gpu, r, scene.count, dImage, name, note));
     r.release();
+    rows.push(...(await replayed(gpu, scene, cam, pairs, dImage, name, note)));
     scene.free();
     gpu.pool.trim();
   }
+  gpu.pool.release(dImage);
+  return rows;
+}
+
+/** A fixed pseudo-random image gradient in [−0.5, 0.5): every pixel's five planes non-zero. */
+export function imageGradient(count: number): Float32Array {
+  const a = new Float32Array(count);
+  let s = 12345;
+  for (let i = 0; i < count; i++) {
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+    a[i] = (s >>> 8) / 16777216 - 0.5;
+  }
+  return a;
+}
+
+/** Whether two backwards of the last frame give the same bits (the backward has no float atomics). */
+async function repeatable(
+  gpu: Gpu,
+  r: GaussianRasterizer,
+  n: number,
+  dImage: GPUBuffer,
+  name: string,
+  note: string,
+): Promise<BenchRow> {
+  const read = async () => {
+    const o = r.backward(dImage);
+    const parts = [o.means, o.scales, o.rotations, o.opacities, o.colors];
+    const sizes = [3 * n, 3 * n, 4 * n, n, 3 * n];
+    return Promise.all(parts.map(async (b, i) => new Uint32Array(await gpu.read(b, 0, 4 * sizes[i]!))));
+  };
+  const a = await read();
+  const b = await read();
+  const names = ['means', 'scales', 'rotations', 'opacities', 'colors'];
+  const differ = names.filter((_, i) => a[i]!.some((v, j) => v !== b[i]![j]));
+  return {
+    bench: 'splat backward repeatable',
+    case: name,
+    ms: 0,
+    rate: differ.length ? 0 : 1,
+    unit: '1 = same bits',
+    note: `${note}; ${differ.length ? `differ: ${differ.join(', ')}` : 'all gradients bit-identical'}`,
+  };
+}
+
+/** The capturable path, captured once and replayed (as a training step runs it): GPU time per frame. */
+async function replayed(
+  gpu: Gpu,
+  scene: ReturnType<typeof uploadScene>,
+  cam: Camera,
+  pairs: number,
+  dImage: GPUBuffer,
+  name: string,
+  note: string,
+): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
+  const view = new SplatView(gpu, cam.width, cam.height);
+  view.set(cam, [1, 1, 1]);
+  for (const backward of [false, true]) {
+    const r = new GaussianRasterizer(gpu);
+    r.capacity = Math.max(1024, Math.ceil(1.1 * pairs));
+    const replay = gpu.capture(() => {
+      r.forwardCapturable(scene, view);
+      if (backward) r.backward(dImage);
+    });
+    const ms = await timeGpu(gpu, () => replay.run(), { reps: 10, samples: 5, warmup: 3, warmMs: 1000 });
+    const over = await r.checkOverflow();
+    rows.push({
+      bench: `splat replay forward${backward ? '+backward' : ''}`,
+      case: name,
+      ms,
+      rate: scene.count / ms / 1e3,
+      unit: 'MGauss/s',
+      note: `${note}; GPU time, capacity ${r.capacity}${over.overflowed ? ' (OVERFLOWED: pairs dropped)' : ''}`,
+    });
+    replay.dispose();
+    r.release();
+  }
+  view.destroy();
   return rows;
 }
