@@ -541,9 +541,9 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
   if (li == 0u) { maxLastU = atomicLoad(&maxLast); }
   let total = workgroupUniformLoad(&maxLastU);
   let end = range.x + total;
-  for (var idx = end + li; idx < range.y; idx += 256u) {
-    let s = 10u * slotOf(idx);
-    for (var k = 0u; k < 10u; k++) { part[s + k] = 0.0; }
+  for (var t = li; t < (range.y - end) * 10u; t += 256u) {
+    let q = t / 10u;
+    part[10u * slotOf(end + q) + t - 10u * q] = 0.0;
   }
   // Subgroups are assumed to be runs of consecutive local indices (as every implementation lays them out).
   let nsg = ${subgroups ? '256u / sgs' : 'S'};
