@@ -1,9 +1,11 @@
 /**
  * The demo's pipeline at a smoke-test size (3 cameras of 40×32, 4 frames, the training test's tiny networks, a
- * pretraining step and two training steps, two animation frames of 32²): every stage runs and writes what the
- * report points at; the fair baseline's scores are those of the image it saved; a run stopped during training
- * resumes there; a stage whose marker is removed is done again with the ones after it, the others kept; a changed
- * setting redoes its stage and the later ones.
+ * pretraining step and two training steps, two animation frames of 32²), one stage after another on one folder, each
+ * its own test: a run stopped between stages or during training keeps the complete stages and resumes there; every
+ * stage writes what the report points at; the fair baseline's scores are those of the image it saved; a stage whose
+ * marker or outputs are removed is done again with the ones after it, the others kept; a changed setting redoes its
+ * stage and the later ones. The stages compile their kernels in turn (the networks with pretraining, the
+ * rasterizer's backward with training; the same kernels as test/train's, shared when a worker ran that file first).
  */
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -74,15 +76,33 @@ async function panel(file: string, k: number, W: number, H: number): Promise<Flo
 }
 
 describe('animgs demo (smoke-test size)', () => {
-  it('runs every stage, stops during training and resumes there, redoes a removed or changed stage', async () => {
-    const out = join(root, 'demo');
-    const plan = smokePlan();
+  const out = () => join(root, 'demo');
+  const plan = smokePlan();
+  const complete = (s: string) => readStage(out(), `demo-${s}`)?.complete === true;
+  /** Run the demo until `stop` holds (checked at each stage's start and each training step). */
+  const runUntil = (stop: () => boolean) => runDemo({ out: out(), plan, ...quiet, shouldStop: stop });
 
-    // stopped after the first training step: the stages before it are complete, training is not
+  it('capture and prep, stopped before pretraining: those two stages complete, no later one begun', async () => {
+    const r = await runUntil(() => complete('prep'));
+    expect(r.status).toBe('interrupted');
+    expect(outcomes(r)).toEqual({ capture: 'run', prep: 'run' });
+    for (const s of ['pretrain', 'train', 'animate', 'eval'] as const)
+      expect(readStage(out(), `demo-${s}`), s).toBeUndefined();
+  });
+
+  it('pretraining (the untrained avatar kept for the fair baseline), stopped before training', async () => {
+    const r = await runUntil(() => complete('pretrain'));
+    expect(r.status).toBe('interrupted');
+    expect(outcomes(r)).toEqual({ capture: 'skipped', prep: 'skipped', pretrain: 'run' });
+    expect(existsSync(join(out(), 'untrained', 'state.json'))).toBe(true);
+    expect(readStage(out(), 'demo-train')).toBeUndefined();
+  });
+
+  it('training stopped after its first step: a checkpoint there, the stage not complete', async () => {
     let label = '';
     let trained = 0;
     const stopped = await runDemo({
-      out,
+      out: out(),
       plan,
       ...quiet,
       progress: {
@@ -93,36 +113,47 @@ describe('animgs demo (smoke-test size)', () => {
       shouldStop: () => trained >= 1,
     });
     expect(stopped.status).toBe('interrupted');
-    for (const s of ['capture', 'prep', 'pretrain'] as const)
-      expect(readStage(out, `demo-${s}`)?.complete, s).toBe(true);
-    expect(readStage(out, 'demo-train')?.complete).toBe(false);
-    expect(existsSync(join(out, 'untrained', 'state.json'))).toBe(true);
-    const ckpt = JSON.parse(readFileSync(join(out, 'avatar', 'latest.json'), 'utf8')) as { checkpoint: string };
+    for (const s of ['capture', 'prep', 'pretrain'] as const) expect(complete(s), s).toBe(true);
+    expect(readStage(out(), 'demo-train')?.complete).toBe(false);
+    const ckpt = JSON.parse(readFileSync(join(out(), 'avatar', 'latest.json'), 'utf8')) as { checkpoint: string };
     expect(ckpt.checkpoint).toBe('batch_00000001');
+  });
 
-    // rerun: the complete stages are kept, training resumes from its checkpoint, the rest runs
-    const r = await runDemo({ out, plan, ...quiet });
-    expect(r.status).toBe('done');
+  it('the rerun resumes training from its checkpoint and animates, stopped before eval', async () => {
+    const r = await runUntil(() => complete('animate'));
+    expect(r.status).toBe('interrupted');
     expect(outcomes(r)).toEqual({
       capture: 'skipped',
       prep: 'skipped',
       pretrain: 'skipped',
       train: 'resumed',
       animate: 'run',
+    });
+    const ckpt = JSON.parse(readFileSync(join(out(), 'avatar', 'latest.json'), 'utf8')) as { checkpoint: string };
+    expect(ckpt.checkpoint).toBe('batch_00000002');
+    expect(readdirSync(join(out(), 'animation', 'rgb'))).toEqual(['00000000.png', '00000001.png']);
+    const gif = await sharp(join(out(), 'animation.gif'), { animated: true }).metadata();
+    expect([gif.pages, gif.width, gif.pageHeight]).toEqual([2, 32, 32]);
+  });
+
+  it('eval and the summary: what the report points at is there, the baselines score their saved images', async () => {
+    const r = await runDemo({ out: out(), plan, ...quiet });
+    expect(r.status).toBe('done');
+    expect(outcomes(r)).toEqual({
+      capture: 'skipped',
+      prep: 'skipped',
+      pretrain: 'skipped',
+      train: 'skipped',
+      animate: 'skipped',
       eval: 'run',
       summary: 'run',
     });
-    for (const s of DEMO_STAGES) expect(readStage(out, `demo-${s}`)?.complete, s).toBe(true);
+    for (const s of DEMO_STAGES) expect(complete(s), s).toBe(true);
     expect(r.trainSteps).toBe(2);
-
-    // what the report points at is there
-    expect(readdirSync(join(out, 'animation', 'rgb'))).toEqual(['00000000.png', '00000001.png']);
-    const gif = await sharp(join(out, 'animation.gif'), { animated: true }).metadata();
-    expect([gif.pages, gif.width, gif.pageHeight]).toEqual([2, 32, 32]);
     expect(r.files.sideBySide && existsSync(r.files.sideBySide)).toBe(true);
     const sbs = await sharp(r.files.sideBySide!).metadata();
     expect([sbs.width, sbs.height]).toEqual([2 * 40, 32]); // one held-out frame × one held-out camera
-    const report = JSON.parse(readFileSync(join(out, 'eval', 'metrics.json'), 'utf8')) as EvalReport;
+    const report = JSON.parse(readFileSync(join(out(), 'eval', 'metrics.json'), 'utf8')) as EvalReport;
     expect(report.views.map((v) => [v.frame, v.camera, v.novelPose, v.novelView])).toEqual([[3, 'cam02', true, true]]);
     const m = r.metrics!;
     for (const s of [m.avatar, m.fairBaseline, m.oracleBaseline]) {
@@ -130,34 +161,37 @@ describe('animgs demo (smoke-test size)', () => {
       expect(s.ssim).toBeGreaterThan(0);
     }
     // the fair baseline's score is that of its saved panel (the untrained avatar's opacity in the mean colour)
-    const view = join(out, 'eval', 'views', '00000003_cam02.png');
+    const view = join(out(), 'eval', 'views', '00000003_cam02.png');
     const photo = await panel(view, 0, 40, 32);
     const fair = await panel(view, 3, 40, 32);
     expect(psnr(fair, photo)).toBeCloseTo(m.fairBaseline.psnr, 4);
     const oracle = await panel(view, 2, 40, 32);
     expect(psnr(oracle, photo)).toBeCloseTo(m.oracleBaseline.psnr, 4);
-    const summary = JSON.parse(readFileSync(join(out, 'demo.json'), 'utf8')) as DemoResult;
+    const summary = JSON.parse(readFileSync(join(out(), 'demo.json'), 'utf8')) as DemoResult;
     expect(summary.metrics!.avatar.psnr).toBeCloseTo(m.avatar.psnr, 6);
     const text = demoReport(r, plan).join('\n');
     expect(text).toMatch(/fair baseline: the untrained avatar's silhouette/);
     expect(text).toMatch(/oracle baseline: the photo's own silhouette/);
-    expect(text).toContain(join(out, 'side_by_side.png'));
+    expect(text).toContain(join(out(), 'side_by_side.png'));
+  });
 
-    // a removed marker (an interrupted animation) redoes that stage and the ones after; earlier ones are kept
-    rmSync(markerPath(out, 'demo-animate'));
-    const again = await runDemo({ out, plan, ...quiet });
+  it('a removed marker (an interrupted animation) redoes that stage and the ones after; earlier ones are kept', async () => {
+    rmSync(markerPath(out(), 'demo-animate'));
+    const again = await runDemo({ out: out(), plan, ...quiet });
     expect(outcomes(again)).toMatchObject({ train: 'skipped', animate: 'run', eval: 'run' });
+  });
 
-    // a complete stage whose outputs were removed is done again, with the ones after it
-    rmSync(join(out, 'eval'), { recursive: true });
-    const evalAgain = await runDemo({ out, plan, ...quiet });
+  it('a complete stage whose outputs were removed is done again, with the ones after it', async () => {
+    rmSync(join(out(), 'eval'), { recursive: true });
+    const evalAgain = await runDemo({ out: out(), plan, ...quiet });
     expect(outcomes(evalAgain)).toMatchObject({ animate: 'skipped', eval: 'run' });
+  });
 
-    // a changed setting redoes its stage (here the animation's length) and the later ones
-    const longer = await runDemo({ out, plan: smokePlan({ animationFrames: 1 }), ...quiet });
-    expect(outcomes(longer)).toMatchObject({ train: 'skipped', animate: 'run', eval: 'run' });
-    expect(readdirSync(join(out, 'animation', 'rgb'))).toEqual(['00000000.png']);
-    const done = await runDemo({ out, plan: smokePlan({ animationFrames: 1 }), ...quiet });
+  it("a changed setting (the animation's length) redoes its stage and the later ones; then only the summary", async () => {
+    const shorter = await runDemo({ out: out(), plan: smokePlan({ animationFrames: 1 }), ...quiet });
+    expect(outcomes(shorter)).toMatchObject({ train: 'skipped', animate: 'run', eval: 'run' });
+    expect(readdirSync(join(out(), 'animation', 'rgb'))).toEqual(['00000000.png']);
+    const done = await runDemo({ out: out(), plan: smokePlan({ animationFrames: 1 }), ...quiet });
     expect(Object.values(outcomes(done)).filter((o) => o !== 'skipped')).toEqual(['run']); // the summary only
   });
 
