@@ -1,13 +1,15 @@
 /**
  * A vitest reporter (listed before 'default' in vitest.config.ts, so its lines come before the summary) that fails
  * the run when a test file or the whole suite used more CPU than its budget (budgets.ts), and prints the five
- * costliest files and the suite's wall time. Per-file CPU seconds come from the setup file cpu-time.ts.
+ * costliest files, the suite's wall time and the five slowest tests (wall time: the target is under 20 s each on 2
+ * idle cores with an empty shader cache, which a loaded machine stretches; so printed, not failed). Per-file CPU
+ * seconds come from the setup file cpu-time.ts.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import type { Reporter, TestModule } from 'vitest/node';
-import { FILE_CPU_OVERRIDES, FILE_CPU_S, SUITE_CPU_S } from './budgets.js';
+import { FILE_CPU_OVERRIDES, FILE_CPU_S, SUITE_CPU_S, TEST_WALL_S } from './budgets.js';
 
 export default class BudgetReporter implements Reporter {
   private readonly dir = mkdtempSync(join(tmpdir(), 'animgs-test-budget-'));
@@ -48,6 +50,21 @@ export default class BudgetReporter implements Reporter {
           .slice(0, 5)
           .map(([f, c]) => `${f} ${c.toFixed(0)} s`)
           .join(', '),
+    );
+    const tests = modules
+      .flatMap((m) =>
+        [...m.children.allTests()].map((t) => ({
+          name: `${relative(process.cwd(), m.moduleId)} > ${t.fullName}`,
+          s: (t.diagnostic()?.duration ?? 0) / 1000,
+        })),
+      )
+      .sort((a, b) => b.s - a.s);
+    log(
+      `slowest tests (wall, target ${TEST_WALL_S} s): ` +
+        tests
+          .slice(0, 5)
+          .map((t) => `${t.name} ${t.s.toFixed(1)} s`)
+          .join('; '),
     );
     // ANIMGS_TEST_BUDGET_ALL=1: every file's CPU seconds, not only the costliest five
     if (process.env.ANIMGS_TEST_BUDGET_ALL === '1')
