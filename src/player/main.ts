@@ -15,7 +15,10 @@ import { MANIFEST, SITE_FORMAT, type SiteManifest } from '../animate/web/format.
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
+let failed = false;
+
 function showError(msg: string): void {
+  failed = true; // later progress updates of the other files must not overwrite the message
   $('overlay').hidden = false;
   $('status').textContent = 'The avatar cannot be shown';
   $('progress').hidden = true;
@@ -256,7 +259,7 @@ function updateTimeline(p: Player): void {
 
 function bindControls(p: Player, avatar: PlayerAvatar, canvas: HTMLCanvasElement): void {
   const play = $<HTMLButtonElement>('play');
-  const setPlaying = (on: boolean) => ((p.playing = on), (play.textContent = on ? '⏸' : '▶'));
+  const setPlaying = (on: boolean) => ((p.playing = on), (play.textContent = on ? 'pause' : 'play'));
   play.onclick = () => setPlaying(!p.playing);
   document.addEventListener('keydown', (e) => {
     if (e.code === 'Space') (setPlaying(!p.playing), e.preventDefault());
@@ -346,6 +349,7 @@ async function main(): Promise<void> {
   }
   await initEngine(gpu);
   const files = await fetchAll(manifest, (d, t) => {
+    if (failed) return;
     progress.value = d / t;
     $('status').textContent = `loading ${manifest.name}: ${(d / 1e6).toFixed(1)} of ${(t / 1e6).toFixed(1)} MB`;
   });
@@ -357,10 +361,22 @@ async function main(): Promise<void> {
   canvas.height = size ? Number(size[2]) : manifest.view.height;
   const p = new Player(gpu, avatar, canvas);
   bindControls(p, avatar, canvas);
-  if (q.has('paused')) ((p.playing = false), ($('play').textContent = '▶'));
+  if (q.has('paused')) ((p.playing = false), ($('play').textContent = 'play'));
   $('status').textContent = 'compiling the kernels…';
-  await p.renderNow();
-  await gpu.sync();
+  try {
+    await p.renderNow();
+    await gpu.sync();
+  } catch (e) {
+    const msg = String((e as Error)?.message ?? e);
+    const limit = /exceeds the maximum per-stage limit \((\d+)\)/.exec(msg);
+    if (limit) {
+      throw new Error(
+        `this browser's WebGPU device allows ${limit[1]} storage buffers per shader stage, fewer than a kernel of ` +
+          `the player needs (a browser or GPU with higher limits can play it): ${msg}`,
+      );
+    }
+    throw e;
+  }
   $('overlay').hidden = true;
   updateTimeline(p);
   const api = {

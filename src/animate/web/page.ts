@@ -28,7 +28,7 @@ export function pageHtml(title: string): string {
   <div id="overlay"><div id="status">loading…</div><progress id="progress" max="1" value="0"></progress><div id="error" hidden></div></div>
 </div>
 <div id="bar">
-  <button id="play" title="play / pause (space)">⏸</button>
+  <button id="play" title="play / pause (space)">pause</button>
   <input id="timeline" type="range" min="0" max="0" value="0" step="1" aria-label="frame">
   <span id="frame">0 / 0</span>
   <select id="motion" aria-label="motion"></select>
