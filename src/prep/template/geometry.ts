@@ -105,3 +105,71 @@ export function closestOnTriangle(
     qz = az + v * abz + w * acz - pz;
   return qx * qx + qy * qy + qz * qz;
 }
+
+/**
+ * Index of the nearest source vertex for each query point (N·3), with a uniform grid over the union of both point
+ * sets' bounds (so queries far from the source cost no more than near ones), searched in shells of growing radius.
+ */
+export function nearestVertices(points: ArrayLike<number>, source: ArrayLike<number>): Int32Array {
+  const V = source.length / 3;
+  const N = points.length / 3;
+  const out = new Int32Array(N);
+  if (V === 0) return out.fill(-1);
+  const a = pointBounds(source);
+  const b = pointBounds(points);
+  const lo = [0, 1, 2].map((k) => Math.min(a[k]!, N ? b[k]! : a[k]!));
+  const hi = [0, 1, 2].map((k) => Math.max(a[3 + k]!, N ? b[3 + k]! : a[3 + k]!));
+  // coarse cells (at most 48 across): far queries stop after a few shells
+  const ext = Math.max(hi[0]! - lo[0]!, hi[1]! - lo[1]!, hi[2]! - lo[2]!) || 1;
+  const cell = ext / Math.min(48, Math.max(4, Math.cbrt(V)));
+  const dims = [0, 1, 2].map((k) => Math.floor((hi[k]! - lo[k]!) / cell) + 1);
+  const cellOf = (v: number, k: number) => Math.min(dims[k]! - 1, Math.max(0, Math.floor((v - lo[k]!) / cell)));
+  const key = (x: number, y: number, z: number) => (x * dims[1]! + y) * dims[2]! + z;
+  const counts = new Int32Array(dims[0]! * dims[1]! * dims[2]! + 1);
+  const cellIdx = new Int32Array(V);
+  for (let i = 0; i < V; i++) {
+    cellIdx[i] = key(cellOf(source[3 * i]!, 0), cellOf(source[3 * i + 1]!, 1), cellOf(source[3 * i + 2]!, 2));
+    counts[cellIdx[i]! + 1]++;
+  }
+  for (let c = 1; c < counts.length; c++) counts[c] += counts[c - 1]!;
+  const order = new Int32Array(V);
+  const fill = counts.slice(0, -1);
+  for (let i = 0; i < V; i++) order[fill[cellIdx[i]!]!++] = i;
+  const maxR = Math.max(dims[0]!, dims[1]!, dims[2]!);
+  for (let p = 0; p < N; p++) {
+    const x = points[3 * p]!,
+      y = points[3 * p + 1]!,
+      z = points[3 * p + 2]!;
+    const c = [cellOf(x, 0), cellOf(y, 1), cellOf(z, 2)];
+    let best = -1;
+    let bestD = Infinity;
+    for (let r = 0; r <= maxR; r++) {
+      for (let dx = -r; dx <= r; dx++) {
+        const cx = c[0]! + dx;
+        if (cx < 0 || cx >= dims[0]!) continue;
+        for (let dy = -r; dy <= r; dy++) {
+          const cy = c[1]! + dy;
+          if (cy < 0 || cy >= dims[1]!) continue;
+          const shell = Math.abs(dx) === r || Math.abs(dy) === r;
+          for (let dz = -r; dz <= r; dz += shell ? 1 : 2 * r || 1) {
+            const cz = c[2]! + dz;
+            if (cz < 0 || cz >= dims[2]!) continue;
+            const k = key(cx, cy, cz);
+            for (let q = counts[k]!; q < counts[k + 1]!; q++) {
+              const i = order[q]!;
+              const d = (source[3 * i]! - x) ** 2 + (source[3 * i + 1]! - y) ** 2 + (source[3 * i + 2]! - z) ** 2;
+              if (d < bestD) {
+                bestD = d;
+                best = i;
+              }
+            }
+          }
+        }
+      }
+      // every unsearched cell is at least r·cell away from the query (which lies inside the grid)
+      if (best >= 0 && Math.sqrt(bestD) <= r * cell) break;
+    }
+    out[p] = best;
+  }
+  return out;
+}

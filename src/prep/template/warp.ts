@@ -1,0 +1,99 @@
+/**
+ * The posed → canonical map of the fitted frame, tabulated: root finding (root-finding.ts) runs once at the nodes
+ * of a grid over the posed body's box, and ray samples take the trilinear blend of their cell's canonical points.
+ * The reference root-finds every sample of every step; one frame is fitted, so the map never changes and a table
+ * at 1 cm is as good as the solve between nodes and far cheaper. Nodes whose root finding did not converge keep the
+ * start (the inverse of the nearest posed body vertex's blended matrix).
+ */
+import { nearestVertices } from './geometry.js';
+import { posedToCanonical } from './root-finding.js';
+import type { WeightVolume } from './weight-volume.js';
+
+export interface PosedBody {
+  /** (V·3) posed vertices of the frame. */
+  vertices: ArrayLike<number>;
+  /** (V·J) body skinning weights. */
+  weights: ArrayLike<number>;
+  /** (J·16) cano → live joint matrices of the frame. */
+  jointMats: ArrayLike<number>;
+}
+
+export class InverseWarp {
+  /** (nx·ny·nz·3) canonical point of each node, index ((x·ny + y)·nz + z). */
+  readonly canonical: Float32Array;
+  /** Fraction of nodes whose root finding converged (residual < 1 mm). */
+  readonly converged: number;
+
+  constructor(
+    /** [min, max] corners of the posed box. */
+    readonly box: Float64Array,
+    readonly dims: [number, number, number],
+    body: PosedBody,
+    vol: WeightVolume,
+    onProgress?: (done: number, total: number) => void,
+  ) {
+    const [nx, ny, nz] = dims;
+    const n = nx * ny * nz;
+    const pts = new Float64Array(n * 3);
+    for (let x = 0; x < nx; x++)
+      for (let y = 0; y < ny; y++)
+        for (let z = 0; z < nz; z++) {
+          const i = (x * ny + y) * nz + z;
+          pts[3 * i] = box[0]! + ((box[3]! - box[0]!) * x) / (nx - 1);
+          pts[3 * i + 1] = box[1]! + ((box[4]! - box[1]!) * y) / (ny - 1);
+          pts[3 * i + 2] = box[2]! + ((box[5]! - box[2]!) * z) / (nz - 1);
+        }
+    this.canonical = new Float32Array(n * 3);
+    const J = vol.joints;
+    let ok = 0;
+    const chunk = 1 << 14;
+    for (let s = 0; s < n; s += chunk) {
+      const e = Math.min(n, s + chunk);
+      const p = pts.subarray(3 * s, 3 * e);
+      const near = nearestVertices(p, body.vertices);
+      const init = new Float64Array((e - s) * J);
+      for (let i = 0; i < e - s; i++) for (let j = 0; j < J; j++) init[i * J + j] = body.weights[near[i]! * J + j]!;
+      const r = posedToCanonical(p, init, body.jointMats, vol, { iterations: 15 });
+      for (let i = 0; i < e - s; i++) {
+        if (r.residual[i]! < 1e-3) ok++;
+        for (let c = 0; c < 3; c++) this.canonical[3 * (s + i) + c] = r.canonical[3 * i + c]!;
+      }
+      onProgress?.(e, n);
+    }
+    this.converged = ok / n;
+  }
+
+  /** Node counts for a box at a cell size (at least 2 per axis). */
+  static dimsFor(box: ArrayLike<number>, cell: number): [number, number, number] {
+    return [0, 1, 2].map((k) => Math.max(2, Math.ceil((box[3 + k]! - box[k]!) / cell) + 1)) as [number, number, number];
+  }
+
+  /** The canonical point of a posed point (trilinear; clamped to the box). */
+  lookup(px: number, py: number, pz: number, out: Float64Array, at = 0): void {
+    const [nx, ny, nz] = this.dims;
+    const b = this.box;
+    const g = [
+      ((px - b[0]!) / (b[3]! - b[0]!)) * (nx - 1),
+      ((py - b[1]!) / (b[4]! - b[1]!)) * (ny - 1),
+      ((pz - b[2]!) / (b[5]! - b[2]!)) * (nz - 1),
+    ];
+    const n = [nx, ny, nz];
+    const i0 = [0, 0, 0],
+      f = [0, 0, 0];
+    for (let k = 0; k < 3; k++) {
+      const c = Math.min(Math.max(g[k]!, 0), n[k]! - 1);
+      i0[k] = Math.min(Math.floor(c), n[k]! - 2);
+      f[k] = c - i0[k]!;
+    }
+    out[at] = out[at + 1] = out[at + 2] = 0;
+    for (let c = 0; c < 8; c++) {
+      const ox = c >> 2,
+        oy = (c >> 1) & 1,
+        oz = c & 1;
+      const w = (ox ? f[0]! : 1 - f[0]!) * (oy ? f[1]! : 1 - f[1]!) * (oz ? f[2]! : 1 - f[2]!);
+      if (w === 0) continue;
+      const i = ((i0[0]! + ox) * ny + (i0[1]! + oy)) * nz + (i0[2]! + oz);
+      for (let k = 0; k < 3; k++) out[at + k] += w * this.canonical[3 * i + k]!;
+    }
+  }
+}

@@ -1,0 +1,98 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { synthesizeCapture } from '../../src/data/synth/capture.js';
+import { getGpu } from '../../src/gpu/index.js';
+import { decodePlyMesh } from '../../src/prep/template.js';
+import { loadTemplateConfig, type TemplateConfig } from '../../src/prep/template/config.js';
+import { fitTemplate, stepLr } from '../../src/prep/template/fit.js';
+import { meshDefects } from '../../src/prep/template/marching.js';
+import { initEngine } from '../../src/tensor/index.js';
+
+const root = mkdtempSync(join(tmpdir(), 'animgs-tplfit-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+const data = join(root, 'cap');
+
+/** The reference's template.yaml keys with tiny sizes of ours. */
+function config(extra = ''): TemplateConfig {
+  const yaml = `
+train:
+  dataset: MvRgbDatasetTHuman4
+  data: {subject_name: synth, data_dir: ${data}, frame_range: [0, 1, 1], used_cam_ids: [0, 1, 2], mode: nerf}
+  net_ckpt_dir: ${join(root, 'fit')}
+  prev_ckpt: null
+  save_init_ckpt: false
+  start_epoch: 0
+  end_epoch: 1001
+  ckpt_interval: {epoch: 500, batch: 10}
+  eval_interval: 10000
+  depth_guided_sampling: {flag: false, near_sur_dist: 0.05, N_ray_samples: 32}
+  compute_grad: true
+  lr: {network: {type: Step, initial: 0.005, interval: 40000, factor: 0.9, min: 0.00008}}
+  loss_weight: {color: 1.0, mask: 1.0, eikonal: 0.1}
+  batch_size: 1
+  num_workers: 0
+  rays: 128
+  samples: 24
+  eikonal_points: 64
+  volume_res: 20
+  warp_cell: 0.1
+  mc_resolution: [20, 24, 12]
+${extra}
+model: {with_hand: true, volume_type: diff, use_root_finding: true, multires: 4, use_viewdir: false, multires_viewdir: 3,
+        sdf_hidden: [32, 32, 32], skip_layer: 2, features: 8, color_hidden: [16]}
+`;
+  const path = join(root, 'template.yaml');
+  writeFileSync(path, yaml);
+  return loadTemplateConfig(path, readFileSync(path, 'utf8'));
+}
+
+beforeAll(async () => {
+  const gpu = await getGpu();
+  await initEngine(gpu);
+  await synthesizeCapture(gpu, {
+    out: data,
+    cameras: 3,
+    camerasAbove: 1,
+    width: 40,
+    height: 48,
+    frames: 1,
+    testFrames: 1,
+    seed: 3,
+  });
+});
+
+describe('template fit', () => {
+  it('reads the reference keys and refuses unknown ones', () => {
+    const cfg = config();
+    expect(cfg.lossWeight).toEqual({ color: 1, mask: 1, eikonal: 0.1 });
+    expect(cfg.usedCamIds).toEqual([0, 1, 2]);
+    expect(cfg.notes.join(' ')).toContain('with_hand');
+    expect(stepLr({ initial: 5e-4, interval: 40000, factor: 0.9, min: 8e-5 }, 80000)).toBeCloseTo(5e-4 * 0.81, 12);
+    expect(() => config('  colour_weight: 3')).toThrow(/train.colour_weight: unknown key/);
+  });
+
+  it('lowers its losses, checkpoints, resumes and writes a closed template.ply', async () => {
+    const cfg = config();
+    const first = await fitTemplate(cfg, { iterations: 20, noMesh: true });
+    expect(first.iterations).toBe(20);
+    expect(existsSync(join(cfg.netCkptDir, 'latest.json'))).toBe(true);
+    await expect(fitTemplate(cfg, { iterations: 24 })).rejects.toThrow(/--resume/);
+    const more = await fitTemplate(cfg, { iterations: 24, resume: true });
+    expect(more.iterations).toBe(24);
+    expect(more.losses.length).toBe(24);
+    expect(more.losses.slice(0, 20)).toEqual(first.losses);
+    // two epochs over the three cameras at the start against the last two
+    const mean = (a: { total: number; color: number }[], k: 'total' | 'color') =>
+      a.reduce((s, l) => s + l[k], 0) / a.length;
+    const head = more.losses.slice(0, 6);
+    const tail = more.losses.slice(-6);
+    expect(mean(tail, 'total')).toBeLessThan(0.75 * mean(head, 'total'));
+    expect(mean(tail, 'color')).toBeLessThan(mean(head, 'color'));
+    expect(more.templatePath).toBe(cfg.templateOut);
+    const mesh = decodePlyMesh(readFileSync(cfg.templateOut), cfg.templateOut);
+    expect(mesh.faces.length).toBeGreaterThan(0);
+    expect(meshDefects(mesh.faces)).toEqual({ openEdges: 0, flippedEdges: 0 });
+  });
+});
