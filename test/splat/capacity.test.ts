@@ -144,6 +144,19 @@ describe('capturable rasterizer path', () => {
       if (t.got.alpha[i]! < t.want.alpha[i]! - 1e-3) lower++;
     }
     expect(lower).toBeGreaterThan(0);
+    // the backward of the clipped frame reads only the slots of pairs that were kept
+    const d = t.gpu.bufferFrom(randomF32(5 * 70 * 50, seededRandom(122)));
+    const o = t.r.backward(d);
+    for (const [b, len] of [
+      [o.means, 9000],
+      [o.opacities, 3000],
+      [o.colors, 9000],
+    ] as const) {
+      const g = await t.gpu.readF32(b, len);
+      expect(g.every((v) => Number.isFinite(v) && Math.abs(v) < 1e3)).toBe(true);
+      expect(g.some((v) => v !== 0)).toBe(true);
+    }
+    t.gpu.pool.release(d);
     const report = await t.r.checkOverflow();
     expect(report).toEqual({ overflowed: true, maxPairs: t.pairs, capacity: Math.ceil(1.25 * t.pairs) });
     const again = await readImages(t.gpu, t.r.forwardCapturable(t.g, t.view), scene.count);
