@@ -12,6 +12,7 @@ import { registerSynth } from './synth.js';
 import { registerTrain } from './train.js';
 import { registerAnimate } from './animate.js';
 import { registerEval } from './eval.js';
+import { registerTemplate } from './template.js';
 import { registerWeb } from './web.js';
 
 const program = new Command();
@@ -29,6 +30,7 @@ registerPrep(program);
 registerTrain(program);
 registerAnimate(program);
 registerEval(program);
+registerTemplate(program);
 registerWeb(program);
 
 if (runsCommandHere()) {

@@ -30,6 +30,7 @@ import {
   backward,
   beginScope,
   concat,
+  initEngine,
   gpu,
   mul,
   noGrad,
@@ -443,6 +444,7 @@ export async function extractTemplate(
 
 export async function fitTemplate(cfg: TemplateConfig, options: FitOptions = {}): Promise<FitResult> {
   const log = options.log ?? (() => {});
+  await initEngine();
   for (const n of cfg.notes) log(`note: ${n}`);
   if (!existsSync(cfg.smplxModel))
     throw new InputError(`${cfg.source}: the SMPL-X model ${cfg.smplxModel} does not exist (train.smplx_model)`);
