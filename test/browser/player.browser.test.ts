@@ -102,6 +102,23 @@ describe('animgs export-web', () => {
   });
 });
 
+describe('animgs serve', () => {
+  it('serves the site, answers 404 for what is not there and nothing outside the folder', async () => {
+    const { server, url } = await serveSite(site, { port: 0 });
+    try {
+      const res = await fetch(`${url}${MANIFEST}`);
+      expect(res.headers.get('content-type')).toBe('application/json');
+      expect(((await res.json()) as SiteManifest).format).toBe(manifestOf(site).format);
+      expect((await fetch(url)).headers.get('content-type')).toMatch(/text\/html/);
+      expect((await fetch(`${url}nothing.js`)).status).toBe(404);
+      expect([403, 404]).toContain((await fetch(`${url}%2e%2e/avatar.yaml`)).status);
+    } finally {
+      server.close();
+    }
+    await expect(serveSite(join(root, 'nowhere'))).rejects.toThrow(/does not exist/);
+  });
+});
+
 /** The largest difference of a frame (clipped to [0, 1], as the PNG is) from animate's PNG frame i. */
 async function worstAgainstAnimate(color: ArrayLike<number>, i: number): Promise<number> {
   const want = await readRgb(join(frames, 'rgb', `${String(i).padStart(8, '0')}.png`));

@@ -4,7 +4,7 @@
  * module (a packaged build) is used as it is; otherwise esbuild (a development dependency) builds it from the
  * sources, which takes about a second. Node-only.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InputError } from '../../io/errors.js';
@@ -15,6 +15,18 @@ export const PREBUILT_BUNDLE = 'player.bundle.js';
 export async function playerBundle(): Promise<string> {
   const prebuilt = join(HERE, PREBUILT_BUNDLE);
   if (existsSync(prebuilt)) return readFileSync(prebuilt, 'utf8');
+  return buildPlayerBundle();
+}
+
+/** `npm run build`: the bundle built once beside the compiled module, so an installed package needs no esbuild. */
+export async function writePrebuiltBundle(): Promise<string> {
+  const path = join(HERE, PREBUILT_BUNDLE);
+  writeFileSync(path, await buildPlayerBundle());
+  return path;
+}
+
+async function buildPlayerBundle(): Promise<string> {
+  const prebuilt = join(HERE, PREBUILT_BUNDLE);
   // the page's sources (src/player, or dist/player in a build): bundled by path, not imported, so this Node-side
   // module does not depend on the browser layer above it
   const dir = join(HERE, '..', '..', 'player');
