@@ -27,17 +27,23 @@ export default class BudgetReporter implements Reporter {
   onTestRunEnd(modules: ReadonlyArray<TestModule>): void {
     const wall = (performance.now() - this.start) / 1000;
     const cpu = new Map<string, number>();
-    try {
-      for (const line of readFileSync(join(this.dir, 'cpu.jsonl'), 'utf8').split('\n')) {
-        if (!line) continue;
-        const r = JSON.parse(line) as { file: string; cpu: number };
-        cpu.set(relative(process.cwd(), r.file), r.cpu);
+    const testCpu = new Map<string, number>();
+    const lines = (name: string) => {
+      try {
+        return readFileSync(join(this.dir, name), 'utf8').split('\n').filter(Boolean);
+      } catch {
+        return []; // no file finished (or the setup file did not run): nothing to check
       }
-    } catch {
-      // no file finished (or the setup file did not run): nothing to check
-    } finally {
-      rmSync(this.dir, { recursive: true, force: true });
+    };
+    for (const line of lines('cpu.jsonl')) {
+      const r = JSON.parse(line) as { file: string; cpu: number };
+      cpu.set(relative(process.cwd(), r.file), r.cpu);
     }
+    for (const line of lines('tests.jsonl')) {
+      const r = JSON.parse(line) as { file: string; test: string; cpu: number };
+      testCpu.set(`${relative(process.cwd(), r.file)} > ${r.test}`, r.cpu);
+    }
+    rmSync(this.dir, { recursive: true, force: true });
     const rows = [...cpu].sort((a, b) => b[1] - a[1]);
     const total = rows.reduce((s, [, c]) => s + c, 0);
     const over = rows.filter(([f, c]) => c > (FILE_CPU_OVERRIDES[f] ?? FILE_CPU_S));
@@ -59,13 +65,13 @@ export default class BudgetReporter implements Reporter {
         })),
       )
       .sort((a, b) => b.s - a.s);
-    log(
-      `slowest tests (wall, target ${TEST_WALL_S} s): ` +
-        tests
-          .slice(0, 5)
-          .map((t) => `${t.name} ${t.s.toFixed(1)} s`)
-          .join('; '),
-    );
+    const cpuOf = (name: string) => {
+      const c = testCpu.get(name);
+      return c === undefined ? '' : `, ${c.toFixed(1)} s CPU`;
+    };
+    log(`slowest tests (wall, target ${TEST_WALL_S} s on 2 idle cores with an empty shader cache):`);
+    for (const t of tests.slice(0, process.env.ANIMGS_TEST_BUDGET_ALL === '1' ? 15 : 5))
+      log(`  ${t.s.toFixed(1).padStart(7)} s  ${t.name}${cpuOf(t.name)}`);
     // ANIMGS_TEST_BUDGET_ALL=1: every file's CPU seconds, not only the costliest five
     if (process.env.ANIMGS_TEST_BUDGET_ALL === '1')
       for (const [f, c] of rows)
