@@ -55,6 +55,7 @@ import {
 import { fitPca, type PosePca } from './pca.js';
 import { PoseMapGpu, poseMapSampler } from './posemap.js';
 import { smplxCanonicalMesh, templateFromPly } from './template.js';
+import { applyVolumeWeights, captureWeightVolume } from './template/prep-weights.js';
 
 export interface PrepOptions {
   dataDir: string;
@@ -245,6 +246,9 @@ export async function prepare(gpu: Gpu, opt: PrepOptions): Promise<PrepResult> {
       `the canonical maps at --size ${size} hold no foreground pixels: check the model and template`,
     );
   }
+  // a template's per-pixel weights: trilinear from <data_dir>/cano_weight_volume.npz when present (animgs template)
+  const volume = p.template ? captureWeightVolume(opt.dataDir) : null;
+  if (volume) applyVolumeWeights(maps, volume);
   writeCanonicalMaps(outDir, maps);
   let gaussianPly: string | undefined;
   if (opt.writeGaussianPly !== false) {

@@ -9,6 +9,11 @@ import { loadTemplateConfig, type TemplateConfig } from '../../src/prep/template
 import { fitTemplate, stepLr } from '../../src/prep/template/fit.js';
 import { meshDefects } from '../../src/prep/template/marching.js';
 import { initEngine } from '../../src/tensor/index.js';
+import { loadSmplxModel } from '../../src/body/node/files.js';
+import { readSmplParams } from '../../src/data/smpl-params.js';
+import { prepare } from '../../src/prep/prep.js';
+import { readWeightVolume } from '../../src/prep/template/volume-file.js';
+import { sampleWeights } from '../../src/prep/template/weight-volume.js';
 
 const root = mkdtempSync(join(tmpdir(), 'animgs-tplfit-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -94,5 +99,33 @@ describe('template fit', () => {
     const mesh = decodePlyMesh(readFileSync(cfg.templateOut), cfg.templateOut);
     expect(mesh.faces.length).toBeGreaterThan(0);
     expect(meshDefects(mesh.faces)).toEqual({ openEdges: 0, flippedEdges: 0 });
+  });
+
+  it('prep draws the maps from template.ply with per-pixel weights from the weight volume', async () => {
+    const cfg = config();
+    expect(existsSync(cfg.templateOut)).toBe(true);
+    const model = loadSmplxModel(join(data, 'smplx_model.npz'));
+    const res = await prepare(await getGpu(), {
+      dataDir: data,
+      model,
+      smpl: readSmplParams(join(data, 'smpl_params.npz')),
+      size: 32,
+      pcaComponents: 0,
+      outDir: join(root, 'maps'),
+      writeGaussianPly: false,
+    });
+    expect(res.template).toBe(cfg.templateOut);
+    const maps = res.maps;
+    expect(maps.pixels.length).toBeGreaterThan(0);
+    const vol = readWeightVolume(cfg.weightVolume);
+    const J = vol.joints;
+    const w = new Float64Array(J);
+    let worst = 0;
+    for (let i = 0; i < maps.pixels.length; i += 3) {
+      const o = maps.pixels[i]! * 3;
+      sampleWeights(vol, maps.position[o]!, maps.position[o + 1]!, maps.position[o + 2]!, w);
+      for (let j = 0; j < J; j++) worst = Math.max(worst, Math.abs(w[j]! - maps.weights[i * J + j]!));
+    }
+    expect(worst).toBeLessThan(1e-6);
   });
 });

@@ -1,0 +1,32 @@
+/**
+ * What `prep` takes from the learned template stage: with a template mesh, the per-pixel skinning weights of the
+ * canonical maps come from the diffused weight volume (trilinear at each pixel's canonical position), as the
+ * reference does, when `cano_weight_volume.npz` sits beside the capture; without it prep keeps its nearest-vertex
+ * transfer.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CanonicalMaps } from '../maps.js';
+import { CANO_WEIGHT_VOLUME_FILE, readWeightVolume } from './volume-file.js';
+import { sampleWeights, type WeightVolume } from './weight-volume.js';
+
+/** The capture's weight volume (`<dataDir>/cano_weight_volume.npz`), or null when there is none. */
+export function captureWeightVolume(dataDir: string): WeightVolume | null {
+  const path = join(dataDir, CANO_WEIGHT_VOLUME_FILE);
+  return existsSync(path) ? readWeightVolume(path) : null;
+}
+
+/** Replace the maps' per-pixel weights by the volume's at each pixel's canonical position (in place). */
+export function applyVolumeWeights(maps: CanonicalMaps, vol: WeightVolume): void {
+  const J = vol.joints;
+  if (maps.numJoints !== J) throw new Error(`weight volume of ${J} joints for maps of ${maps.numJoints}`);
+  const n = maps.pixels.length;
+  const w = new Float64Array(J);
+  const out = new Float32Array(n * J);
+  for (let i = 0; i < n; i++) {
+    const o = maps.pixels[i]! * 3;
+    sampleWeights(vol, maps.position[o]!, maps.position[o + 1]!, maps.position[o + 2]!, w);
+    for (let j = 0; j < J; j++) out[i * J + j] = w[j]!;
+  }
+  maps.weights = out;
+}
