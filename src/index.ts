@@ -29,6 +29,8 @@ export { loadTrainedAvatar, type TrainedAvatar } from './avatar/load.js';
 // training, animation, evaluation: what `animgs train`, `animate` and `eval` run
 export { trainAvatar, type TrainOptions, type TrainResult } from './train/trainer.js';
 export { animate, type AnimateRequest, type AnimationResult } from './animate/animate.js';
+export { exportWeb, type ExportRequest, type ExportResult } from './animate/web/export.js';
+export { serveSite } from './animate/web/serve.js';
 export { evaluateAvatar, type EvalOptions } from './eval/evaluate.js';
 export { psnr, ssim as ssimImage } from './eval/metrics.js';
 // the rasterizer, the body model, captures and preprocessing

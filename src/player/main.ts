@@ -150,6 +150,9 @@ class Player {
   private framesDrawn = 0;
   private busy = false;
   private dirty = true;
+  private pendingBackground: [number, number, number] | null = null;
+  /** Renders run one after another (the loop's and the test API's), never interleaved. */
+  private chain: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly gpu: Gpu,
@@ -170,11 +173,17 @@ class Player {
     return this.avatar.manifest.motions[this.motion]!.fps;
   }
 
+  /** Takes effect at the next render (a render in flight keeps its renderer). */
   setBackground(bg: [number, number, number]): void {
-    this.background = bg;
-    this.anim.dispose();
-    this.anim = this.avatar.renderer(this.canvas.width, this.canvas.height, bg);
+    this.pendingBackground = bg;
     this.dirty = true;
+  }
+
+  /** Run `fn` after every render queued before it. */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const r = this.chain.then(fn);
+    this.chain = r.catch(() => undefined);
+    return r;
   }
 
   setMotion(m: number): void {
@@ -192,6 +201,12 @@ class Player {
 
   /** Render the current frame and draw it (the GPU time is measured on every 30th frame). */
   async renderNow(): Promise<void> {
+    if (this.pendingBackground) {
+      this.background = this.pendingBackground;
+      this.pendingBackground = null;
+      this.anim.dispose();
+      this.anim = this.avatar.renderer(this.canvas.width, this.canvas.height, this.background);
+    }
     const { width: W, height: H } = this.canvas;
     const spec = this.avatar.frame(this.motion, this.frame, this.avatar.camera(this.motion, this.view, W, H));
     const timed = this.framesDrawn % 30 === 5;
@@ -226,8 +241,10 @@ class Player {
     if (!this.dirty) return;
     this.dirty = false;
     this.busy = true;
-    this.renderNow()
-      .then(() => this.gpu.device.queue.onSubmittedWorkDone())
+    this.exclusive(async () => {
+      await this.renderNow();
+      await this.gpu.device.queue.onSubmittedWorkDone();
+    })
       .then(() => {
         this.busy = false;
         this.fpsFrames++;
@@ -382,13 +399,15 @@ async function main(): Promise<void> {
   const api = {
     player: p,
     /** Render motion m's frame i from a view and return its colour ([3, H, W] planar) as a plain array. */
-    async renderFrame(m: number, i: number, view: OrbitView = FRONT_VIEW): Promise<number[]> {
+    renderFrame(m: number, i: number, view: OrbitView = FRONT_VIEW): Promise<number[]> {
       p.playing = false;
-      p.setMotion(m);
-      p.seek(i);
-      p.view = { ...view };
-      await p.renderNow();
-      return Array.from(await p.readColor());
+      return p.exclusive(async () => {
+        p.setMotion(m);
+        p.seek(i);
+        p.view = { ...view };
+        await p.renderNow();
+        return Array.from(await p.readColor());
+      });
     },
   };
   (window as unknown as { animgs: typeof api }).animgs = api;
