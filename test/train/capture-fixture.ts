@@ -47,7 +47,8 @@ function camera(name: string, angle: number): Camera {
   };
 }
 
-export async function writeTrainingCapture(dir: string): Promise<void> {
+/** The capture in `dir`, its canonical maps of side `mapSize` (another preset's: the `tiny` one's 128). */
+export async function writeTrainingCapture(dir: string, mapSize = FX_MAP): Promise<void> {
   mkdirSync(dir, { recursive: true });
   const cams = Array.from({ length: FX_CAMS }, (_, c) => camera(`cam0${c}`, 0.6 * c));
   writeCalibrationJson(join(dir, 'calibration.json'), cams);
@@ -82,7 +83,7 @@ export async function writeTrainingCapture(dir: string): Promise<void> {
 
   const pm = join(dir, POS_MAP_DIR);
   mkdirSync(pm, { recursive: true });
-  const S = FX_MAP;
+  const S = mapSize;
   const pos = new Float32Array(S * 2 * S * 3);
   let N = 0;
   for (let y = 100; y < 104; y++) {

@@ -60,7 +60,7 @@ const TEMP_RE = /^(\..+\.tmp-\d+-[0-9a-z]+|.+\.tmp-\d+)$/;
 
 function removeQuietly(path: string): void {
   try {
-    rmSync(path, { force: true });
+    rmSync(path, { recursive: true, force: true }); // a temporary may be a folder (a checkpoint being written)
   } catch {
     // nothing more to do: the temporary name is ours and hidden
   }
