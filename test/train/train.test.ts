@@ -1,8 +1,11 @@
 /**
  * `animgs train` end to end on a tiny synthetic subject (3 cameras of 40×32, 3 frames, canonical maps of 128² per
- * side, networks of 4 channels): the captured (replayed) step equals the eager one (bit for bit up to the order of
- * the rasterizer's atomic gradient sums), the loss falls on a fixed view, a checkpoint round-trips, and a run stopped
- * and resumed gives the losses of an uninterrupted run.
+ * side, networks of 4 channels): a run stopped during pretraining, at its end and during training resumes each time
+ * to the losses of an uninterrupted run; the captured (replayed) step equals the eager one (bit for bit up to the
+ * order of the rasterizer's atomic gradient sums); the loss falls on a fixed view; a checkpoint round-trips; a NaN
+ * loss stops the run. One run (or part of one) per test: the first tests compile the avatar's kernels in turn
+ * (pretraining: the networks and Adam; the end of pretraining's preview: skinning and the rasterizer's forward;
+ * training: the losses and the rasterizer's backward), the later ones reuse them.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -94,31 +97,71 @@ function expectSameRun(a: TrainResult, b: TrainResult): void {
 }
 
 describe('training the avatar (tiny synthetic subject)', () => {
+  // 2 pretraining and 2 training steps on two cameras and three frames
+  const mix = 'frame_range: [0, 3], used_cam_ids: [0, 1]';
+  const resumed = () => config('resumed', mix, 2, 2);
+  const parts: TrainResult[] = [];
+
+  it('pretraining stopped after its first step leaves a pretraining checkpoint', async () => {
+    const first = await trainAvatar({ ...quiet, config: resumed(), maxSteps: 1 });
+    expect(first.stopped).toBe('max-steps');
+    expect(first.history.map((h) => `${h.stage} ${h.iteration}`)).toEqual(['pretrain 0']);
+    const ck = loadCheckpoint(first.checkpoint!);
+    expect([ck.state.stage, ck.state.iteration]).toEqual(['pretrain', 1]);
+    parts.push(first);
+  });
+
+  it('resumed (after a refusal without --resume or --force), pretraining ends with a checkpoint and a preview', async () => {
+    const cfg = resumed();
+    await expect(trainAvatar({ ...quiet, config: cfg })).rejects.toThrow(/--resume .* or --force/);
+    const second = await trainAvatar({ ...quiet, config: cfg, resume: true, maxSteps: 1 });
+    expect(second.stopped).toBe('max-steps');
+    expect(second.history.map((h) => `${h.stage} ${h.iteration}`)).toEqual(['pretrain 1']);
+    const ck = loadCheckpoint(second.checkpoint!);
+    expect([ck.state.stage, ck.state.iteration]).toEqual(['train', 0]);
+    expect(second.previews.length).toBe(2); // the held-out views of a training and a test pose
+    parts.push(second);
+  });
+
+  it('resumed again, the training steps run to the end', async () => {
+    const third = await trainAvatar({ ...quiet, config: resumed(), resume: true });
+    expect(third.stopped).toBe('done');
+    expect(third.history.map((h) => `${h.stage} ${h.iteration}`)).toEqual(['train 0', 'train 1']);
+    parts.push(third);
+  });
+
+  let straight: TrainResult | undefined;
+  it('an uninterrupted run gives the losses of the stopped and resumed one', async () => {
+    straight = await trainAvatar({ ...quiet, config: config('straight', mix, 2, 2) });
+    expect(straight.history.length).toBe(4); // 2 pretraining steps, 2 training steps (captured, then replayed)
+    expect(parts.length, 'the three tests before').toBe(3);
+    expectSameRun({ ...straight, history: parts.flatMap((p) => p.history) }, straight);
+  });
+
   it('the captured step replays exactly what the eager step computes', async () => {
-    const mix = 'frame_range: [0, 3], used_cam_ids: [0, 1]';
-    const replayed = await trainAvatar({ ...quiet, config: config('replay', mix, 2) });
-    const eager = await trainAvatar({ ...quiet, config: config('eager', mix, 2), eager: true });
-    expect(replayed.history.length).toBe(3); // 1 pretraining step, 2 training steps (captured, then replayed)
-    expectSameRun(replayed, eager);
-    // the first two steps (recorded, then the first replay) see no atomic-order difference: exact
-    expect(losses(replayed).slice(0, 2)).toEqual(losses(eager).slice(0, 2));
+    const eager = await trainAvatar({ ...quiet, config: config('eager', mix, 2, 2), eager: true });
+    straight ??= await trainAvatar({ ...quiet, config: config('straight', mix, 2, 2) });
+    expectSameRun(straight, eager);
+    // the pretraining steps and the first training step (recorded, not yet replayed) see no atomic-order
+    // difference: exact
+    expect(losses(straight).slice(0, 3)).toEqual(losses(eager).slice(0, 3));
   });
 
   it('the loss falls on a fixed view; the checkpoint holds the network and round-trips', async () => {
-    const cfg = config('falls', 'frame_range: [1, 2], used_cam_ids: [0]', 12, 0);
+    const cfg = config('falls', 'frame_range: [1, 2], used_cam_ids: [0]', 6, 0);
     cfg.train.randomBgColor = false;
     const r = await trainAvatar({ ...quiet, config: cfg });
     const l1 = r.history.map((h) => h.losses.l1!);
-    expect(l1.length).toBe(12);
-    const first = (l1[0]! + l1[1]! + l1[2]!) / 3;
-    const last = (l1[9]! + l1[10]! + l1[11]!) / 3;
-    expect(last).toBeLessThan(0.9 * first);
+    expect(l1.length).toBe(6);
+    // every step lowers it (measured: by 2.6, 2.2, 2.1, 1.6 and 1.4%; 9.5% in all), by 5% at least in all
+    for (let i = 1; i < 6; i++) expect(l1[i], `step ${i}: ${l1}`).toBeLessThan(l1[i - 1]!);
+    expect(l1[5]).toBeLessThan(0.95 * l1[0]!);
     const dir = findLatestCheckpoint(cfg.train.netCkptDir)!;
     expect(dir).toBe(r.checkpoint);
     const ck = loadCheckpoint(dir);
     expect(ck.state.stage).toBe('train');
-    expect(ck.state.iteration).toBe(12);
-    expect(ck.state.losses?.l1).toBe(l1[11]);
+    expect(ck.state.iteration).toBe(6);
+    expect(ck.state.losses?.l1).toBe(l1[5]);
     // the weights load back into an AvatarNet of the same sizes, exactly
     const maps = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')).settings.gaussians as number;
     expect(maps).toBeGreaterThan(0);
@@ -128,17 +171,6 @@ describe('training the avatar (tiny synthetic subject)', () => {
     for (const [k, v] of ck.weights) expect(back.get(k), k).toEqual(v);
     net.dispose();
     expect(existsSync(join(cfg.train.netCkptDir, 'previews'))).toBe(true);
-  });
-
-  it('a run stopped with a checkpoint and resumed gives the losses of the uninterrupted run', async () => {
-    const mix = 'frame_range: [0, 3], used_cam_ids: [0, 1]';
-    const straight = await trainAvatar({ ...quiet, config: config('straight', mix, 3, 1) });
-    const cfg = config('resumed', mix, 3, 1);
-    const first = await trainAvatar({ ...quiet, config: cfg, maxSteps: 2 }); // 1 pretraining + 1 training step
-    expect(first.stopped).toBe('max-steps');
-    await expect(trainAvatar({ ...quiet, config: cfg })).rejects.toThrow(/--resume .* or --force/);
-    const second = await trainAvatar({ ...quiet, config: cfg, resume: true });
-    expectSameRun({ ...second, history: [...first.history, ...second.history] }, straight);
   });
 });
 
