@@ -57,6 +57,7 @@ type Obj = Record<string, unknown>;
 class Reader {
   readonly errors: string[] = [];
   readonly notes: string[] = [];
+  readonly unused: string[] = [];
   constructor(readonly source: string) {}
   section(parent: Obj | undefined, key: string, path: string): Obj | undefined {
     const v = parent?.[key];
@@ -70,7 +71,7 @@ class Reader {
   keys(o: Obj | undefined, path: string, known: string[], ignored: string[] = []): void {
     if (!o) return;
     for (const k of Object.keys(o)) {
-      if (ignored.includes(k)) this.notes.push(`${path}${k} is accepted and not used`);
+      if (ignored.includes(k)) this.unused.push(`${path}${k}`);
       else if (!known.includes(k))
         this.errors.push(`${path}${k}: unknown key (known: ${[...known, ...ignored].join(', ')})`);
     }
@@ -256,7 +257,7 @@ export function parseTemplateConfig(doc: unknown, source: string): TemplateConfi
     mcResolution: (mc as [number, number, number] | undefined) ?? [256, 256, 128],
     templateOut: r.str(train, 'template_out', 'train.', join(dataDir || '.', 'template.ply')),
     net,
-    notes: r.notes,
+    notes: [...(r.unused.length ? [`accepted and not used: ${r.unused.join(', ')}`] : []), ...r.notes],
   };
   if (r.errors.length) throw new InputError(`${source}: ${r.errors.join('; ')}`);
   return out;
