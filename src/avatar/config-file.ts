@@ -18,7 +18,7 @@
  *   test: {dataset, data (+ ours: smpl_pos_map_dir), pose_data, view_setting, render_view_idx, global_orient,
  *          img_scale, save_mesh, render_skeleton, save_tex_map, save_ply, n_pca, sigma_pca, prev_ckpt, fix_hand,
  *          fix_hand_id}
- *   model: {with_viewdirs, random_style}; ours: preset (full | small)
+ *   model: {with_viewdirs, random_style}; ours: preset (full | small | tiny)
  */
 import { parse as parseYaml } from 'yaml';
 import { parseLayout, type CaptureLayout } from '../data/dataset.js';
@@ -123,7 +123,7 @@ export interface TrainConfig {
 }
 
 export interface ConfigOverrides {
-  /** `--preset full|small`. */
+  /** `--preset full|small|tiny`. */
   preset?: string;
   /** `--steps N`: training iterations. */
   steps?: number;

@@ -56,7 +56,24 @@ const small: AvatarNetConfig = {
   viewdirHidden: 8,
 };
 
-export const AVATAR_PRESETS: Readonly<{ full: AvatarNetConfig; small: AvatarNetConfig }> = { full, small };
+/**
+ * The smallest network of the same structure (a 64² pose map → 2 × 128² maps, 4 channels at every level): smoke
+ * tests of whole runs on a CPU adapter (a training step in a fraction of a second), not a useful avatar.
+ */
+const tiny: AvatarNetConfig = {
+  ...small,
+  poseMapSize: 64,
+  mapSize: 128,
+  channels: { 1: 4, 2: 4, 4: 4, 8: 4, 16: 4, 32: 4, 64: 4 },
+  styleDim: 8,
+  viewdirHidden: 4,
+};
+
+export const AVATAR_PRESETS: Readonly<{ full: AvatarNetConfig; small: AvatarNetConfig; tiny: AvatarNetConfig }> = {
+  full,
+  small,
+  tiny,
+};
 export type AvatarPresetName = keyof typeof AVATAR_PRESETS;
 
 /** The DualStyleUNet configuration of one of the three networks. */

@@ -213,10 +213,11 @@ export class AvatarNet {
   }
 
   async stateDict(): Promise<Map<string, Float32Array>> {
-    const out = new Map<string, Float32Array>();
     const byName = this.tensorsByName();
-    for (const e of avatarNetEntries(this.config)) out.set(e.name, await byName.get(e.name)!.toArray());
-    return out;
+    const names = avatarNetEntries(this.config).map((e) => e.name);
+    // all reads in flight at once: one wait for the GPU instead of one per tensor (hundreds at a checkpoint)
+    const values = await Promise.all(names.map((n) => byName.get(n)!.toArray()));
+    return new Map(names.map((n, i) => [n, values[i]!]));
   }
 
   /** Overwrite every entry from `values` (all of avatarNetEntries must be present, with their sizes; no others). */

@@ -1,5 +1,6 @@
 /** `animgs eval -c avatar.yaml`: score a trained avatar on held-out views (flags only; the work is src/eval/). */
 import type { Command } from 'commander';
+import type { AvatarPresetName } from '../avatar/config.js';
 import { loadTrainConfig } from '../avatar/config-file.js';
 import { evaluateAvatar } from '../eval/evaluate.js';
 
@@ -90,7 +91,7 @@ export function registerEval(program: Command): void {
       await evaluateAvatar({
         config,
         ...(flags.checkpoint ? { checkpoint: flags.checkpoint } : {}),
-        ...(flags.preset ? { preset: flags.preset as 'full' | 'small' } : {}),
+        ...(flags.preset ? { preset: flags.preset as AvatarPresetName } : {}),
         ...(frames ? { frames } : {}),
         ...(cams ? { cams } : {}),
         ...(flags.out ? { out: flags.out } : {}),

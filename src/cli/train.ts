@@ -75,7 +75,7 @@ export function registerTrain(program: Command): void {
         'a JSONL log and held-out previews go to train.net_ckpt_dir',
     )
     .requiredOption('-c, --config <yaml>', "a reference-style avatar.yaml (the original's keys)")
-    .option('--preset <name>', 'network sizes: full (the reference) or small (CPUs, the demo)')
+    .option('--preset <name>', 'network sizes: full (the reference), small (CPUs, the demo) or tiny (smoke tests)')
     .option('--steps <n>', 'main training steps (default train.iterations, 800000)')
     .option('--resume', 'continue from the latest checkpoint in train.net_ckpt_dir')
     .option('--force', 'start afresh even where train.net_ckpt_dir holds checkpoints')

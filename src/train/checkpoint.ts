@@ -19,6 +19,7 @@ import {
 import { avatarNetEntries, type AvatarNet } from '../avatar/net.js';
 import type { AvatarNetConfig } from '../avatar/config.js';
 import type { SafeArray } from '../io/safetensors.js';
+import { removeStaleTemps } from '../io/node/atomic.js';
 import { saveSafetensors } from '../io/node/safetensors.js';
 import type { Adam } from '../nn/optim.js';
 
@@ -47,6 +48,7 @@ function checkpointDirName(state: CheckpointState): string {
 /** Write a checkpoint atomically; returns its folder. */
 export async function saveCheckpoint(dir: string, net: AvatarNet, opt: Adam, state: CheckpointState): Promise<string> {
   mkdirSync(dir, { recursive: true });
+  removeStaleTemps(dir); // what a killed run left half-written
   const name = checkpointDirName(state);
   const final = join(dir, name);
   const tmp = join(dir, `.${name}.tmp-${process.pid}`);
@@ -61,14 +63,21 @@ export async function saveCheckpoint(dir: string, net: AvatarNet, opt: Adam, sta
   );
   const moments = new Map<string, { shape: readonly number[]; data: SafeArray }>();
   const adamSteps: Record<string, number> = {};
+  const reads: Array<Promise<void>> = [];
   for (const name of paramNames(net.config)) {
     const p = net.tensor(name);
     const st = opt.stateOf(p);
     if (!st) continue;
     adamSteps[name] = st.step;
-    moments.set(`m.${name}`, { shape: p.shape, data: await st.m.toArray() });
-    moments.set(`v.${name}`, { shape: p.shape, data: await st.v.toArray() });
+    // every read in flight at once (one wait for the GPU, not one per moment); the map keeps this order
+    const m = { shape: p.shape, data: new Float32Array(0) as SafeArray };
+    const v = { shape: p.shape, data: new Float32Array(0) as SafeArray };
+    moments.set(`m.${name}`, m);
+    moments.set(`v.${name}`, v);
+    reads.push(st.m.toArray().then((a) => void (m.data = a)));
+    reads.push(st.v.toArray().then((a) => void (v.data = a)));
   }
+  await Promise.all(reads);
   saveSafetensors(join(tmp, 'optim.safetensors'), moments, { format: CHECKPOINT_FORMAT });
   writeFileSync(join(tmp, 'state.json'), JSON.stringify({ ...state, adamSteps }, null, 1));
   rmSync(final, { recursive: true, force: true });

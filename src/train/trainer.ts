@@ -9,6 +9,7 @@
  */
 import { appendFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { removeStaleTemps } from '../io/node/atomic.js';
 import { canonicalGaussians, canonicalTensors } from '../avatar/canonical.js';
 import { AvatarNet } from '../avatar/net.js';
 import type { CanonicalGaussians } from '../avatar/gaussian-map.js';
@@ -198,6 +199,7 @@ export async function trainAvatar(opts: TrainOptions): Promise<TrainResult> {
 
   mkdirSync(ckptDir, { recursive: true });
   const previewDir = join(ckptDir, 'previews');
+  removeStaleTemps(previewDir); // a preview a killed run was writing (saveCheckpoint cleans ckptDir)
   const logFile = join(ckptDir, 'train_log.jsonl');
   const steps = new Map<string, TrainStep>();
   const lossOpts = {
@@ -258,9 +260,17 @@ export async function trainAvatar(opts: TrainOptions): Promise<TrainResult> {
     lastLosses = losses;
     result.history.push({ stage: p.stage, iteration: p.iteration, losses });
   };
+  // The state on disk (stage, iteration): saving it again would replace the folder latest.json points at, and a
+  // kill in between would leave no complete checkpoint.
+  let saved = ck ? { key: `${ck.state.stage}:${ck.state.iteration}`, dir: ck.dir } : null;
   const checkpoint = async () => {
     await settle();
+    if (saved?.key === `${stage}:${iteration}`) {
+      result.checkpoint = saved.dir;
+      return;
+    }
     result.checkpoint = await saveCheckpoint(ckptDir, net, opt, state(lastLosses));
+    saved = { key: `${stage}:${iteration}`, dir: result.checkpoint };
     log(`train: checkpoint ${result.checkpoint}`);
   };
   let lastPreview = -1;

@@ -146,7 +146,7 @@ describe('avatar.yaml', () => {
       'avatar.yaml: train.lr_init: must be > 0, got -1',
       'avatar.yaml: train.random_bg_colour: unknown key (check its spelling and indentation)',
       'avatar.yaml: model.with_viewdir: unknown key (check its spelling and indentation)',
-      "--preset: expected one of full, small, got 'huge'",
+      "--preset: expected one of full, small, tiny, got 'huge'",
       '--steps: expected a positive integer, got 0',
     ]);
   });
