@@ -12,6 +12,7 @@ interface ExportFlags {
   frames?: string;
   precision: string;
   size?: string;
+  bake?: string[];
   force?: boolean;
 }
 
@@ -30,6 +31,10 @@ export function registerWeb(program: Command): void {
     .option('--frames <a:b[:step]>', 'frames of each pose file, end exclusive (default: all, at most 600)')
     .option('--precision <p>', 'network weights stored as f16 (half the bytes) or f32', 'f16')
     .option('--size <WxH>', 'the canvas size the page opens with (default 1024x1024)')
+    .option(
+      '--bake <motion...>',
+      'also store these motions (names, or all) as posed Gaussians per frame, so the page plays them without the networks',
+    )
     .option('--force', 'replace an earlier export in the folder')
     .action(async (flags: ExportFlags) => {
       const r = await exportWeb({
@@ -40,6 +45,7 @@ export function registerWeb(program: Command): void {
         ...(flags.frames !== undefined ? { frames: flags.frames } : {}),
         precision: flags.precision,
         ...(flags.size ? { size: flags.size } : {}),
+        ...(flags.bake ? { bake: flags.bake } : {}),
         force: !!flags.force,
         log: (line) => console.log(line),
       });

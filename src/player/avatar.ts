@@ -12,9 +12,11 @@ import { canonicalGaussians, canonicalTensors, disposeCanonical, type CanonicalT
 import { AvatarNet } from '../avatar/net.js';
 import type { Camera } from '../splat/camera.js';
 import {
+  decodeBaked,
   decodeCanonical,
   decodeMotion,
   decodeNetWeights,
+  type BakedFrames,
   type Motion,
   type SiteManifest,
 } from '../animate/web/format.js';
@@ -30,6 +32,9 @@ export const FRONT_VIEW: OrbitView = { pitch: 0, yaw: 0, distance: 2.5 };
 
 export class PlayerAvatar {
   readonly motions: Motion[];
+  private readonly chunks = new Map<string, Promise<BakedFrames>>();
+  /** Where the site's files come from (baked chunks are fetched as they are needed). */
+  file: (path: string) => Promise<Uint8Array> = () => Promise.reject(new Error('no file source'));
 
   private constructor(
     readonly manifest: SiteManifest,
@@ -64,7 +69,9 @@ export class PlayerAvatar {
       if (m.numJoints !== builder.numJoints)
         throw new Error(`a motion of ${m.numJoints} joints for an avatar of ${builder.numJoints}`);
     }
-    return new PlayerAvatar(manifest, net, canonical, builder, projector, motions);
+    const avatar = new PlayerAvatar(manifest, net, canonical, builder, projector, motions);
+    avatar.file = file;
+    return avatar;
   }
 
   /** A renderer of this avatar at a size (the page makes a new one when the canvas is resized). */
@@ -89,6 +96,35 @@ export class PlayerAvatar {
       camera,
       project: !!mo.project[i] && !!this.pca,
     };
+  }
+
+  /** Whether motion `m` is baked (its frames are posed Gaussians: no networks run). */
+  isBaked(m: number): boolean {
+    return !!this.manifest.motions[m]!.baked;
+  }
+
+  /** The baked chunk holding frame `i` of motion `m`, and the frame's index in it; the next chunk is fetched ahead. */
+  async bakedFrame(m: number, i: number): Promise<{ chunk: BakedFrames; index: number }> {
+    const b = this.manifest.motions[m]!.baked;
+    if (!b) throw new Error(`motion ${this.manifest.motions[m]!.name} is not baked`);
+    const k = Math.floor(i / b.framesPerChunk);
+    const get = (c: number) => {
+      const path = b.chunks[c]!;
+      let p = this.chunks.get(path);
+      if (!p) {
+        p = this.file(path).then((bytes) => decodeBaked(bytes, path));
+        p.catch(() => this.chunks.delete(path)); // a failed fetch is tried again next time
+        this.chunks.set(path, p);
+        // keep the chunk in use, the next and the previous: a long motion does not pile up in memory
+        for (const key of [...this.chunks.keys()]) {
+          const at = b.chunks.indexOf(key);
+          if (at >= 0 && Math.abs(at - c) > 1) this.chunks.delete(key);
+        }
+      }
+      return p;
+    };
+    if (k + 1 < b.chunks.length) void get(k + 1).catch(() => undefined);
+    return { chunk: await get(k), index: i - k * b.framesPerChunk };
   }
 
   dispose(): void {

@@ -11,6 +11,7 @@ import { getGpu, type Gpu } from '../gpu/index.js';
 import { GpuTimer } from '../gpu/timing.js';
 import { initEngine } from '../tensor/index.js';
 import { FRONT_VIEW, PlayerAvatar, type OrbitView } from './avatar.js';
+import { BakedRenderer } from './baked.js';
 import { MANIFEST, SITE_FORMAT, type SiteManifest } from '../animate/web/format.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -62,6 +63,13 @@ async function fetchAll(
     }),
   );
   return out;
+}
+
+/** One file, fetched as it is needed (a baked motion's chunks). */
+async function fetchBytes(path: string): Promise<Uint8Array> {
+  const res = await fetch(path);
+  if (!res.ok) throw new Error(`${path}: the server answered ${res.status} ${res.statusText} (is the site complete?)`);
+  return new Uint8Array(await res.arrayBuffer());
 }
 
 const BLIT = /* wgsl */ `
@@ -140,6 +148,7 @@ class Player {
   view: OrbitView = { ...FRONT_VIEW };
   background: [number, number, number];
   private anim: AnimationRenderer;
+  private baked: BakedRenderer | null = null;
   private readonly blit: Blitter;
   private readonly timer: GpuTimer;
   private clock = 0;
@@ -206,8 +215,21 @@ class Player {
       this.pendingBackground = null;
       this.anim.dispose();
       this.anim = this.avatar.renderer(this.canvas.width, this.canvas.height, this.background);
+      this.baked?.dispose();
+      this.baked = null;
     }
     const { width: W, height: H } = this.canvas;
+    if (this.avatar.isBaked(this.motion)) {
+      // a baked motion: its posed Gaussians, splatted (no networks)
+      const { chunk, index } = await this.avatar.bakedFrame(this.motion, this.frame);
+      this.baked ??= new BakedRenderer(chunk.gaussians, W, H, this.background);
+      const camera = this.avatar.camera(this.motion, this.view, W, H);
+      this.baked.render(chunk, index, camera);
+      if (await this.baked.checkOverflow()) this.baked.render(chunk, index, camera);
+      this.blit.draw(this.baked.image.buffer, W, H);
+      this.framesDrawn++;
+      return;
+    }
     const spec = this.avatar.frame(this.motion, this.frame, this.avatar.camera(this.motion, this.view, W, H));
     const timed = this.framesDrawn % 30 === 5;
     if (timed) {
@@ -226,7 +248,7 @@ class Player {
 
   /** The current frame's colour, read back ([3, H, W] planar, on the background). */
   async readColor(): Promise<Float32Array> {
-    return (await this.anim.readImages()).color;
+    return (await (this.avatar.isBaked(this.motion) && this.baked ? this.baked : this.anim).readImages()).color;
   }
 
   tick(t: number): void {
@@ -371,7 +393,7 @@ async function main(): Promise<void> {
     $('status').textContent = `loading ${manifest.name}: ${(d / 1e6).toFixed(1)} of ${(t / 1e6).toFixed(1)} MB`;
   });
   $('status').textContent = 'building the avatar…';
-  const avatar = await PlayerAvatar.load(manifest, async (p) => files.get(p)!);
+  const avatar = await PlayerAvatar.load(manifest, async (p) => files.get(p) ?? fetchBytes(p));
   const size = /^(\d+)x(\d+)$/.exec(q.get('size') ?? '');
   const canvas = $<HTMLCanvasElement>('view');
   canvas.width = size ? Number(size[1]) : manifest.view.width;

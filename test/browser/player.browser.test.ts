@@ -19,6 +19,7 @@ import { decodeNetWeights, MANIFEST, NET_FILE, type SiteManifest } from '../../s
 import { loadTrainConfig } from '../../src/avatar/config-file.js';
 import { readRgb } from '../../src/io/node/image.js';
 import { FRONT_VIEW, PlayerAvatar } from '../../src/player/avatar.js';
+import { BakedRenderer } from '../../src/player/baked.js';
 import { makePlayerFixture, type PlayerFixture } from './player-fixture.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -88,7 +89,7 @@ describe('animgs export-web', () => {
 
   it('stores f16 weights as the f32 ones rounded, and keeps an export unless --force', async () => {
     const f16 = join(root, 'site16');
-    const r = await exportWeb({ config: loadTrainConfig(pf.yaml), out: f16, ...quiet });
+    const r = await exportWeb({ config: loadTrainConfig(pf.yaml), out: f16, bake: ['poses_test'], ...quiet });
     const a = decodeNetWeights(readFileSync(join(site, NET_FILE)));
     const b = decodeNetWeights(readFileSync(join(f16, NET_FILE)));
     for (const [k, v] of a) {
@@ -99,6 +100,33 @@ describe('animgs export-web', () => {
     expect(manifestOf(f16).net.precision).toBe('f16');
     expect(r.bytes).toBeGreaterThan(0);
     await expect(exportWeb({ config: loadTrainConfig(pf.yaml), out: f16, ...quiet })).rejects.toThrow(/--force/);
+  });
+});
+
+describe('export-web --bake', () => {
+  it("plays a baked motion without the networks: its frames are animate's (f16 attributes)", async () => {
+    const dir = join(root, 'site16');
+    const m = manifestOf(dir);
+    expect(m.motions.map((x) => !!x.baked)).toEqual([true, false]);
+    expect(m.files.some((f) => f.path.includes('.baked.'))).toBe(false); // streamed, not loaded up front
+    const avatar = await PlayerAvatar.load(m, async (p) => new Uint8Array(readFileSync(join(dir, p))));
+    let baked: BakedRenderer | null = null;
+    try {
+      for (const i of [0, 2]) {
+        const { chunk, index } = await avatar.bakedFrame(0, i);
+        baked ??= new BakedRenderer(chunk.gaussians, 24, 20, [1, 1, 1]);
+        baked.render(chunk, index, avatar.camera(0, FRONT_VIEW, 24, 20));
+        expect(await worstAgainstAnimate((await baked.readImages()).color, i), `frame ${i}`).toBeLessThanOrEqual(
+          4 / 255,
+        );
+      }
+    } finally {
+      baked?.dispose();
+      avatar.dispose();
+    }
+    await expect(
+      exportWeb({ config: loadTrainConfig(pf.yaml), out: join(root, 'x'), bake: ['nope'], ...quiet }),
+    ).rejects.toThrow(/--bake nope: no such motion \(the motions: poses_test, capture, or all\)/);
   });
 });
 

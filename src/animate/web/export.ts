@@ -17,7 +17,9 @@ import {
   posesFromFile,
   type AnimationPoses,
 } from '../pose-source.js';
-import { uprightRotation } from '../views.js';
+import { AnimationRenderer, type FrameSpec } from '../frame.js';
+import { PcaProjector, PoseMapBuilder } from '../pose-map-gpu.js';
+import { orbitCamera, uprightRotation } from '../views.js';
 import type { TrainConfig } from '../../avatar/config-file.js';
 import { checkTrainedAvatar, loadTrainedAvatar } from '../../avatar/load.js';
 import { avatarNetEntries } from '../../avatar/net.js';
@@ -28,7 +30,9 @@ import { ensureDir, writeFileAtomic } from '../../io/node/atomic.js';
 import { readPca } from '../../prep/files.js';
 import { playerBundle } from './bundle.js';
 import {
+  bakedChunkFile,
   CANONICAL_FILE,
+  encodeBaked,
   encodeCanonical,
   encodeMotion,
   encodeNetWeights,
@@ -36,6 +40,7 @@ import {
   motionFile,
   NET_FILE,
   SITE_FORMAT,
+  type Motion,
   type MotionInfo,
   type SiteManifest,
 } from './format.js';
@@ -53,6 +58,8 @@ export interface ExportRequest {
   precision?: string;
   /** The page's initial canvas `WxH` (default 1024x1024). */
   size?: string;
+  /** Motions (by name, or 'all') to bake: their posed Gaussians per frame, so the page skips the networks. */
+  bake?: string[];
   /** Frames per second the motions play at (default 30). */
   fps?: number;
   force?: boolean;
@@ -153,6 +160,7 @@ export async function exportWeb(req: ExportRequest): Promise<ExportResult> {
     files.set(CANONICAL_FILE, encodeCanonical(avatar.maps, pca, pca ? sigma : null));
 
     const motions: MotionInfo[] = [];
+    const motionTables: Motion[] = [];
     const used = new Set<string>();
     for (const { name, poses } of sources) {
       let n = slug(name);
@@ -172,7 +180,9 @@ export async function exportWeb(req: ExportRequest): Promise<ExportResult> {
         project[i] = pca && projectOf(poses, i) ? 1 : 0;
       }
       const file = motionFile(n);
-      files.set(file, encodeMotion({ frames: count, numJoints: J, joints, jointsWoRoot, project }));
+      const table: Motion = { frames: count, numJoints: J, joints, jointsWoRoot, project };
+      motionTables.push(table);
+      files.set(file, encodeMotion(table));
       const p0 = poses.params(0);
       motions.push({
         name: n,
@@ -183,6 +193,25 @@ export async function exportWeb(req: ExportRequest): Promise<ExportResult> {
         center: liveBodyCenter(avatar.model, p0),
         upright: Array.from(uprightRotation('body', p0.globalOrient ?? [0, 0, 0])),
       });
+    }
+    const bakeAll = req.bake?.includes('all');
+    const unknown = (req.bake ?? []).filter((b) => b !== 'all' && !motions.some((m) => m.name === b));
+    if (unknown.length) {
+      throw new InputError(
+        `--bake ${unknown.join(', ')}: no such motion (the motions: ${motions.map((m) => m.name).join(', ')}, or all)`,
+      );
+    }
+    for (const [mi, m] of motions.entries()) {
+      if (!bakeAll && !req.bake?.includes(m.name)) continue;
+      const b = await bakeMotion(avatar, motionTables[mi]!, m, pca, sigma);
+      m.baked = { gaussians: avatar.maps.pixels.length, framesPerChunk: b.framesPerChunk, chunks: [], bytes: [] };
+      b.chunks.forEach((bytes, k) => {
+        const f = bakedChunkFile(m.name, k);
+        files.set(f, bytes);
+        m.baked!.chunks.push(f);
+        m.baked!.bytes.push(bytes.length);
+      });
+      log(`export-web: baked ${m.name}: ${m.frames} frames in ${b.chunks.length} chunk(s)`);
     }
     files.set('player.js', await playerBundle());
     const listed = [...files].map(([path, b]) => ({
@@ -196,7 +225,8 @@ export async function exportWeb(req: ExportRequest): Promise<ExportResult> {
       canonical: { file: CANONICAL_FILE, gaussians: avatar.maps.pixels.length, pcaSigma: pca ? sigma : null },
       motions,
       view: { width, height, background: [1, 1, 1] },
-      files: listed.filter((f) => f.path !== 'player.js'),
+      // what the page loads before the first frame (baked chunks stream in as they play)
+      files: listed.filter((f) => f.path !== 'player.js' && !f.path.includes('.baked.')),
     };
     files.set('index.html', pageHtml(manifest.name));
 
@@ -218,5 +248,77 @@ export async function exportWeb(req: ExportRequest): Promise<ExportResult> {
     return { out, bytes, files: all };
   } finally {
     avatar.dispose();
+  }
+}
+
+/** Bytes of a baked chunk to aim for: big enough to stream efficiently, small enough to arrive in time. */
+const BAKED_CHUNK_BYTES = 8 << 20;
+
+/**
+ * A motion's posed Gaussians per frame, as `animate` computes them (its frame, with keepGaussians), coloured from the
+ * front view (the colour network's view input is fixed by baking).
+ */
+async function bakeMotion(
+  avatar: Awaited<ReturnType<typeof loadTrainedAvatar>>,
+  motion: Motion,
+  info: MotionInfo,
+  pca: ReturnType<typeof readPca> | null,
+  sigma: number,
+): Promise<{ framesPerChunk: number; chunks: Uint8Array[] }> {
+  const S = avatar.netConfig.poseMapSize;
+  const builder = new PoseMapBuilder(avatar.maps, S);
+  const projector = pca ? new PcaProjector(pca.pca, pca.pixels, S, sigma) : null;
+  const W = 512;
+  const anim = new AnimationRenderer(avatar.net, avatar.canonical, builder, {
+    width: W,
+    height: W,
+    pca: projector,
+    keepGaussians: true,
+  });
+  try {
+    const N = avatar.maps.pixels.length;
+    const perFrame = N * (3 * 4 + 11 * 2);
+    const fpc = Math.max(1, Math.min(motion.frames, Math.floor(BAKED_CHUNK_BYTES / perFrame)));
+    const camera = orbitCamera(
+      { width: W, height: W, center: info.center, upright: Float64Array.from(info.upright) },
+      0,
+      0,
+    );
+    const J16 = motion.numJoints * 16;
+    const chunks: Uint8Array[] = [];
+    for (let start = 0; start < motion.frames; start += fpc) {
+      const F = Math.min(fpc, motion.frames - start);
+      const c = {
+        frames: F,
+        gaussians: N,
+        means: new Float32Array(F * N * 3),
+        scales: new Float32Array(F * N * 3),
+        rotations: new Float32Array(F * N * 4),
+        opacities: new Float32Array(F * N),
+        colors: new Float32Array(F * N * 3),
+      };
+      for (let f = 0; f < F; f++) {
+        const i = start + f;
+        const spec: FrameSpec = {
+          jointMats: motion.joints.subarray(i * J16, (i + 1) * J16),
+          jointMatsWoRoot: motion.jointsWoRoot.subarray(i * J16, (i + 1) * J16),
+          camera,
+          project: !!motion.project[i] && !!projector,
+        };
+        anim.render(spec);
+        const g = await anim.readGaussians();
+        c.means.set(g.means, f * N * 3);
+        c.scales.set(g.scales, f * N * 3);
+        c.rotations.set(g.rotations, f * N * 4);
+        c.opacities.set(g.opacities, f * N);
+        c.colors.set(g.colors, f * N * 3);
+      }
+      chunks.push(encodeBaked(c));
+    }
+    return { framesPerChunk: fpc, chunks };
+  } finally {
+    anim.dispose();
+    projector?.dispose();
+    builder.dispose();
   }
 }

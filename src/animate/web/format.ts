@@ -37,6 +37,11 @@ export interface MotionInfo {
   /** The synthetic views' rig for this motion: frame 0's posed body centre and U (row-major 3 × 3). */
   center: number[];
   upright: number[];
+  /**
+   * A baked motion (export-web --bake): the posed Gaussians of every frame, rendered from the front view's colours,
+   * in chunk files the page fetches as it plays; it needs no networks, only the rasterizer.
+   */
+  baked?: { gaussians: number; framesPerChunk: number; chunks: string[]; bytes: number[] };
 }
 
 export interface SiteManifest {
@@ -213,6 +218,63 @@ export function decodeMotion(bytes: Uint8Array, source: string): Motion {
     jointsWoRoot: asFloat32(w, 'joints_wo_root', source),
     project: p.data as Uint8Array,
   };
+}
+
+export const bakedChunkFile = (name: string, k: number): string =>
+  `motions/${name}.baked.${String(k).padStart(4, '0')}.safetensors`;
+
+/** Posed Gaussians of F frames (what renderGaussians takes): positions F32, the rest F16, colours RGB. */
+export interface BakedFrames {
+  frames: number;
+  gaussians: number;
+  /** [F, N, 3] */
+  means: Float32Array;
+  /** [F, N, 3] activated */
+  scales: Float32Array;
+  /** [F, N, 4] wxyz */
+  rotations: Float32Array;
+  /** [F, N, 1] activated */
+  opacities: Float32Array;
+  /** [F, N, 3] RGB */
+  colors: Float32Array;
+}
+
+const BAKED_PARTS = [
+  ['means', 3],
+  ['scales', 3],
+  ['rotations', 4],
+  ['opacities', 1],
+  ['colors', 3],
+] as const;
+
+/**
+ * Positions stay F32 (f16's step is ~1 mm at a metre from the origin, half a pixel at 1024² and 2.5 m); scales,
+ * rotations, opacities and colours are F16, which halves them with a relative error of 2^-11.
+ */
+export function encodeBaked(b: BakedFrames): Uint8Array {
+  const t: Tensors = new Map();
+  for (const [k, c] of BAKED_PARTS) {
+    const shape = [b.frames, b.gaussians, c];
+    t.set(k, { shape, data: k === 'means' ? b[k] : toHalf(b[k]) });
+  }
+  return encodeSafetensors(t, { format: SITE_FORMAT });
+}
+
+export function decodeBaked(bytes: Uint8Array, source: string): BakedFrames {
+  const { tensors } = decodeSafetensors(bytes, source);
+  const out: Partial<Record<(typeof BAKED_PARTS)[number][0], Float32Array>> = {};
+  let F = -1;
+  let N = -1;
+  for (const [k, c] of BAKED_PARTS) {
+    const t = tensors.get(k);
+    if (!t || t.shape.length !== 3 || t.shape[2] !== c)
+      throw new FormatError(source, `no '${k}' of [frames, N, ${c}]: not a baked motion chunk of animgs export-web`);
+    if (F < 0) [F, N] = [t.shape[0]!, t.shape[1]!];
+    if (t.shape[0] !== F || t.shape[1] !== N)
+      throw new FormatError(source, `'${k}' is [${t.shape}], not [${F}, ${N}, ${c}]`);
+    out[k] = asFloat32(t, k, source);
+  }
+  return { frames: F, gaussians: N, ...(out as Required<typeof out>) };
 }
 
 function toHalf(v: Float32Array): Uint16Array {
