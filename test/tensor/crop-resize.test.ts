@@ -1,6 +1,7 @@
 /**
  * cropResize (a window read from a GPU buffer, bilinear to a fixed side, fill outside the image) against its
- * float64 twin, whose adjoint is checked by finite differences; one kernel pair serves every window.
+ * float64 twin, whose adjoint is checked by finite differences; one kernel pair serves every window. The backward is
+ * a gather (no float atomics): two runs give the same bits.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { backward, gpu, initEngine, mul, sum, Tensor } from '../../src/tensor/index.js';
@@ -23,6 +24,9 @@ describe('cropResize', () => {
       [{ x: -3, y: 8, size: 11 }, 7],
       [{ x: 14, y: -2, size: 4 }, 7],
       [{ x: 5, y: 3, size: 6 }, 6],
+      // a strong upscale and a strong downscale: many outputs reach one pixel (the backward's run-time bounds)
+      [{ x: 6, y: 4, size: 3 }, 16],
+      [{ x: -7, y: -9, size: 30 }, 5],
     ];
     const win = Tensor.zeros([4], { persistent: true });
     const fillT = Tensor.from(fill, [3], { persistent: true });
@@ -43,4 +47,27 @@ describe('cropResize', () => {
       x.dispose();
     }
   });
+
+  it('gives the same gradient bits on every run (the backward sums in a fixed order)', async () => {
+    const rand = seededRandom(62);
+    const [C, H, W] = [2, 40, 37];
+    const img = Tensor.from(randomF32(C * H * W, rand), [C, H, W], { persistent: true });
+    const fillT = Tensor.from(Float32Array.of(0.5, -0.5), [2], { persistent: true });
+    const win = Tensor.from(Float32Array.of(3, -2, 35, 0), [4], { persistent: true });
+    const out = 23;
+    const gy = Tensor.from(randomF32(C * out * out, rand), [C, out, out], { persistent: true });
+    const run = async () => {
+      const x = Tensor.from(await img.toArray(), [C, H, W], { requiresGrad: true });
+      backward(sum(mul(cropResize(x, win, fillT, out), gy)));
+      const g = new Uint32Array((await x.grad!.toArray()).buffer);
+      x.dispose();
+      return g;
+    };
+    const a = await run();
+    const b = await run();
+    expect(a.some((v) => v !== 0)).toBe(true);
+    expect(Buffer.from(b.buffer).equals(Buffer.from(a.buffer))).toBe(true);
+    for (const t of [img, fillT, win, gy]) t.dispose();
+  });
 });
+
