@@ -2,8 +2,9 @@
  * The posed → canonical map of the fitted frame, tabulated: root finding (root-finding.ts) runs once at the nodes
  * of a grid over the posed body's box, and ray samples take the trilinear blend of their cell's canonical points.
  * The reference root-finds every sample of every step; one frame is fitted, so the map never changes and a table
- * at 1 cm is as good as the solve between nodes and far cheaper. Nodes whose root finding did not converge keep the
- * start (the inverse of the nearest posed body vertex's blended matrix).
+ * at 1 cm is as good as the solve between nodes and far cheaper. Root finding starts from the inverse of the nearest
+ * posed body vertex's blended matrix; nodes where it does not converge (far from the body, where LBS folds) keep its
+ * last iterate.
  */
 import { nearestVertices } from './geometry.js';
 import { posedToCanonical } from './root-finding.js';
