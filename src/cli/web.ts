@@ -13,6 +13,7 @@ interface ExportFlags {
   precision: string;
   size?: string;
   bake?: string[];
+  fps?: string;
   force?: boolean;
 }
 
@@ -35,6 +36,7 @@ export function registerWeb(program: Command): void {
       '--bake <motion...>',
       'also store these motions (names, or all) as posed Gaussians per frame, so the page plays them without the networks',
     )
+    .option('--fps <n>', 'frames per second the motions play at (default 30)')
     .option('--force', 'replace an earlier export in the folder')
     .action(async (flags: ExportFlags) => {
       const r = await exportWeb({
@@ -46,6 +48,7 @@ export function registerWeb(program: Command): void {
         precision: flags.precision,
         ...(flags.size ? { size: flags.size } : {}),
         ...(flags.bake ? { bake: flags.bake } : {}),
+        ...(flags.fps !== undefined ? { fps: Number(flags.fps) } : {}),
         force: !!flags.force,
         log: (line) => console.log(line),
       });

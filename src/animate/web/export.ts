@@ -88,6 +88,8 @@ export async function exportWeb(req: ExportRequest): Promise<ExportResult> {
   if (precision !== 'f16' && precision !== 'f32') throw new InputError(`--precision '${precision}': use f16 or f32`);
   const [width, height] = req.size ? parseSize(req.size) : [1024, 1024];
   const fps = req.fps ?? 30;
+  if (!(Number.isFinite(fps) && fps > 0 && fps <= 1000))
+    throw new InputError(`--fps '${req.fps}': use a number in (0, 1000]`);
   const out = req.out;
   if (existsSync(out)) {
     if (!statSync(out).isDirectory()) throw new InputError(`--out ${out}: not a folder`);
