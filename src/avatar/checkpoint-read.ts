@@ -5,7 +5,7 @@
  * moments, `m.<name>` / `v.<name>`) and `state.json`; `<net_ckpt_dir>/latest.json` names the newest complete one.
  * Files are reached through io's Node-only access: this module is a Node-only entry point.
  */
-import { fileExists as existsSync, joinPath as join, readTextFile } from '../io/node/files.js';
+import { fileExists as existsSync, joinPath as join, listDir, readTextFile } from '../io/node/files.js';
 import { loadSafetensors } from '../io/node/safetensors.js';
 import { loadTorchCheckpoint } from '../io/node/torch.js';
 import {
@@ -72,21 +72,39 @@ export function isCheckpointDir(dir: string): boolean {
   return existsSync(join(dir, CHECKPOINT_STATE));
 }
 
-/** The checkpoint `latest.json` points at, or null when the folder has none. */
+const CHECKPOINT_DIR = /^(pretrain|batch)_(\d{8})$/;
+
+/** Order of checkpoint folder names: every pretraining one before every training one, then by iteration. */
+function checkpointRank(name: string): number {
+  const m = CHECKPOINT_DIR.exec(name);
+  return m ? (m[1] === 'batch' ? 1e9 : 0) + Number(m[2]) : -1;
+}
+
+/**
+ * The newest complete checkpoint in `dir`, or null when it has none: the one `latest.json` names, or a newer
+ * complete folder (a run killed after renaming a checkpoint into place but before moving latest.json to it).
+ * A folder with a checkpoint's name is always complete: it is written under a temporary name and renamed.
+ */
 export function findLatestCheckpoint(dir: string): string | null {
+  const complete = listDir(dir).filter((n) => checkpointRank(n) >= 0 && existsSync(join(dir, n, CHECKPOINT_STATE)));
   const p = join(dir, LATEST);
-  if (!existsSync(p)) return null;
-  let name: string;
-  try {
-    name = (JSON.parse(readTextFile(p)) as { checkpoint: string }).checkpoint;
-  } catch (e) {
-    throw new Error(`${p}: not a readable checkpoint pointer (${(e as Error).message}); remove it to start afresh`);
+  let named: string | null = null;
+  if (existsSync(p)) {
+    try {
+      named = (JSON.parse(readTextFile(p)) as { checkpoint: string }).checkpoint;
+    } catch (e) {
+      throw new Error(`${p}: not a readable checkpoint pointer (${(e as Error).message}); remove it to start afresh`);
+    }
+    if (!existsSync(join(dir, named, CHECKPOINT_STATE)) && !complete.length) {
+      throw new Error(
+        `${p} points at ${join(dir, named)}, which is incomplete or gone; remove ${LATEST} to start afresh`,
+      );
+    }
   }
-  const ckpt = join(dir, name);
-  if (!existsSync(join(ckpt, CHECKPOINT_STATE))) {
-    throw new Error(`${p} points at ${ckpt}, which is incomplete or gone; remove ${LATEST} to start afresh`);
-  }
-  return ckpt;
+  if (named && existsSync(join(dir, named, CHECKPOINT_STATE)) && !complete.includes(named)) complete.push(named);
+  if (!complete.length) return null;
+  const newest = complete.reduce((a, b) => (checkpointRank(b) > checkpointRank(a) ? b : a));
+  return join(dir, newest);
 }
 
 /** state.json of a checkpoint folder, checked for our format. */

@@ -85,10 +85,22 @@ export async function saveCheckpoint(dir: string, net: AvatarNet, opt: Adam, sta
   const latestTmp = join(dir, `${LATEST}.tmp-${process.pid}`);
   writeFileSync(latestTmp, JSON.stringify({ checkpoint: name, stage: state.stage, iteration: state.iteration }));
   renameSync(latestTmp, join(dir, LATEST));
-  for (const f of readdirSync(dir)) {
-    if (f !== name && /^(batch|pretrain)_\d{8}$/.test(f)) rmSync(join(dir, f), { recursive: true, force: true });
-  }
+  removeCheckpoints(dir, name);
   return final;
+}
+
+/**
+ * Remove the checkpoint folders in `dir` (but `keep`). Each is first renamed to a temporary name, so that a run
+ * killed while deleting it leaves no half-deleted folder that still looks like a checkpoint (the next run removes
+ * the temporary).
+ */
+export function removeCheckpoints(dir: string, keep?: string): void {
+  for (const f of readdirSync(dir)) {
+    if (f === keep || !/^(batch|pretrain)_\d{8}$/.test(f)) continue;
+    const doomed = join(dir, `.${f}.tmp-${process.pid}`);
+    renameSync(join(dir, f), doomed);
+    rmSync(doomed, { recursive: true, force: true });
+  }
 }
 
 /** Whether a checkpoint was made with these settings; else the first difference, for the error message. */

@@ -25,6 +25,7 @@ import { checkCapture, type CheckedCapture } from './capture-check.js';
 import {
   findLatestCheckpoint,
   loadCheckpoint,
+  removeCheckpoints,
   restoreAdam,
   saveCheckpoint,
   settingsMismatch,
@@ -135,6 +136,7 @@ export async function trainAvatar(opts: TrainOptions): Promise<TrainResult> {
   if (opts.force && resumeFrom && !opts.resume) {
     rmSync(join(ckptDir, 'latest.json'), { force: true });
     rmSync(join(ckptDir, 'train_log.jsonl'), { force: true });
+    removeCheckpoints(ckptDir); // a resume looks for the newest complete folder: none of the discarded run's
     resumeFrom = null;
   }
   const ck = resumeFrom && opts.resume ? loadCheckpoint(resumeFrom) : null;

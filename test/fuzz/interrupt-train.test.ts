@@ -95,8 +95,9 @@ const CKPT = /^(batch|pretrain)_(\d{8})$/;
 
 /**
  * Check everything under the checkpoint folder: each checkpoint folder is complete (state, weights and moments
- * load, its name matches its state), latest.json names the newest one, every log line is JSON, every preview
- * decodes; temporaries only where `tempsAllowed`. Returns latest.json's (stage, iteration).
+ * load, its name matches its state), latest.json names a complete one (the newest, or after a kill between the
+ * newest's rename and its own, the one before), the newest is where a resume starts, every log line is JSON, every
+ * preview decodes; temporaries only where `tempsAllowed`. Returns the newest's (stage, iteration).
  */
 async function checkOutputs(tempsAllowed: boolean): Promise<{ stage: string; iteration: number }> {
   const names = readdirSync(ckptDir);
@@ -117,8 +118,11 @@ async function checkOutputs(tempsAllowed: boolean): Promise<{ stage: string; ite
     ).toBe(n);
     expect(ck.weights.size).toBeGreaterThan(0);
   }
-  const latest = JSON.parse(readFileSync(join(ckptDir, LATEST), 'utf8')) as { stage: string; iteration: number };
-  expect(findLatestCheckpoint(ckptDir)).toBe(join(ckptDir, ckpts.sort().at(-1)!));
+  const newest = ckpts.sort().at(-1)!; // batch_ after pretrain_, then by iteration
+  const named = (JSON.parse(readFileSync(join(ckptDir, LATEST), 'utf8')) as { checkpoint: string }).checkpoint;
+  expect(ckpts.slice(-2)).toContain(named);
+  if (!tempsAllowed) expect(named).toBe(newest);
+  expect(findLatestCheckpoint(ckptDir)).toBe(join(ckptDir, newest));
   for (const line of readFileSync(join(ckptDir, 'train_log.jsonl'), 'utf8').trim().split('\n')) JSON.parse(line);
   if (existsSync(join(ckptDir, 'previews'))) {
     for (const n of readdirSync(join(ckptDir, 'previews')).filter((f) => !TEMP.test(f))) {
@@ -126,7 +130,8 @@ async function checkOutputs(tempsAllowed: boolean): Promise<{ stage: string; ite
       expect(meta.format).toBe('png');
     }
   }
-  return latest;
+  const m = CKPT.exec(newest)!;
+  return { stage: m[1] === 'batch' ? 'train' : 'pretrain', iteration: Number(m[2]) };
 }
 
 const checkpointAt = (stage: string, it: number) =>

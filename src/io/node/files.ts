@@ -3,7 +3,7 @@
  * kept here so the layers a browser bundle takes (gpu, tensor, nn, avatar, ...) import no `node:` module themselves:
  * a module that uses these is a Node-only entry point, and a player never imports it.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { InputError } from '../errors.js';
@@ -35,6 +35,14 @@ export function readBytes(path: string, what = '', hint = ''): Uint8Array {
 }
 
 export const readTextFile = (path: string): string => readFileSync(path, 'utf8');
+/** The names in a folder ([] when it cannot be read). */
+export function listDir(path: string): string[] {
+  try {
+    return readdirSync(path);
+  } catch {
+    return [];
+  }
+}
 export const joinPath = (...parts: string[]): string => join(...parts);
 export const baseName = (path: string): string => basename(path);
 export const dirName = (path: string): string => dirname(path);
