@@ -61,8 +61,11 @@ export interface ForwardResult {
   height: number;
   /** 5 planes of H×W float32: r, g, b, depth, alpha. Owned by the rasterizer; valid until the next forward. */
   image: GPUBuffer;
-  /** N int32 screen radii (0 = not drawn). */
-  radii: GPUBuffer;
+  /**
+   * The per-Gaussian record (layout in wgsl.ts): the screen radius of Gaussian i (i32, 0 = not drawn) is word
+   * 4i + 3; `readImages` extracts the radii.
+   */
+  gaussians: GPUBuffer;
   /** (tile, Gaussian) pairs of this frame. */
   pairs: number;
 }
@@ -87,7 +90,8 @@ export interface CapturableResult {
   height: number;
   /** 5 planes of H×W float32 (the buffer passed as `image`, or one owned by the rasterizer). */
   image: GPUBuffer;
-  radii: GPUBuffer;
+  /** The per-Gaussian record, as in ForwardResult. */
+  gaussians: GPUBuffer;
   /** The pair capacity this frame was recorded with. */
   capacity: number;
 }
@@ -146,6 +150,9 @@ interface Frame {
   /** u32 [0]: the pair count M (the scan's total). */
   total: GPUBuffer;
 }
+
+/** Bytes per Gaussian of its record `gs` (six vec4f planes, wgsl.ts). */
+const GS_BYTES = 96;
 
 /** The headroom a grown pair capacity gets over the count that outgrew it. */
 const GROWTH = 1.25;
@@ -233,7 +240,7 @@ export class GaussianRasterizer {
     const m = new Uint32Array(await count!)[0]!;
     return this.batched(() => {
       const out = this.back(f, { m }, undefined);
-      return { width: f.width, height: f.height, image: out.image, radii: out.radii, pairs: m };
+      return { width: f.width, height: f.height, image: out.image, gaussians: out.gaussians, pairs: m };
     });
   }
 
@@ -251,7 +258,7 @@ export class GaussianRasterizer {
     return this.batched(() => {
       const f = this.front(scene, view.width, view.height, view.buffer, null);
       const out = this.back(f, { capacity }, opts.image);
-      return { width: f.width, height: f.height, image: out.image, radii: out.radii, capacity };
+      return { width: f.width, height: f.height, image: out.image, gaussians: out.gaussians, capacity };
     });
   }
 
@@ -287,7 +294,7 @@ export class GaussianRasterizer {
     const tiles = this.buf('tiles', 4 * N);
     const dk = {
       keysA: this.buf('dkA', 4 * N),
-      valsA: this.buf('dvA', 4 * N),
+      valsA: this.buf('dvA', 4 * N), // the sort's identity pass fills it
       keysB: this.buf('dkB', 4 * N),
       valsB: this.buf('dvB', 4 * N),
     };
@@ -303,20 +310,16 @@ export class GaussianRasterizer {
         scene.rotations,
         scene.opacities,
         feat,
-        this.buf('xyd', 16 * N),
-        this.buf('conicO', 16 * N),
-        this.buf('rgbc', 16 * N),
-        this.buf('radii', 4 * N),
+        this.buf('gs', GS_BYTES * N),
         tiles,
         dk.keysA,
-        dk.valsA,
         view,
       ],
       grid,
       frameParams(width, height, n, sh, 0),
     );
     afterPreprocess?.(tiles, n);
-    const order = radixSort(gpu, this.scratch, dk, n, 32, 'depth').vals;
+    const order = radixSort(gpu, this.scratch, dk, n, 32, 'depth', true).vals;
     gpu.dispatch(gpu.kernel('splat_gather', GATHER), [order, tiles, tilesSorted], grid, new Uint32Array([n]));
     exclusiveScan(gpu, this.scratch, tilesSorted, offsets, n, total, 0);
     const tilesX = Math.ceil(width / TILE);
@@ -333,7 +336,7 @@ export class GaussianRasterizer {
     f: Frame,
     size: { m: number } | { capacity: number },
     imageOut: GPUBuffer | undefined,
-  ): { image: GPUBuffer; radii: GPUBuffer } {
+  ): { image: GPUBuffer; gaussians: GPUBuffer } {
     const gpu = this.gpu;
     const { n, N, tilesX, tilesY } = f;
     const numTiles = tilesX * tilesY;
@@ -349,17 +352,13 @@ export class GaussianRasterizer {
       valsB: this.buf('pvB', 4 * C),
     };
     const frame = frameParams(f.width, f.height, n, f.sh, cap);
-    const xyd = this.buf('xyd', 16 * N);
-    const conicO = this.buf('conicO', 16 * N);
-    const rgbc = this.buf('rgbc', 16 * N);
-    const radii = this.buf('radii', 4 * N);
-    const span = this.buf('span', 8 * N);
+    const gs = this.buf('gs', GS_BYTES * N);
     let sorted = pk.valsA;
     let sortedKeys = pk.keysA;
     if (cap > 0) {
       gpu.dispatch(
         gpu.kernel('splat_duplicate', DUPLICATE),
-        [f.order, f.offsets, xyd, radii, conicO, pk.keysA, pk.valsA, span, f.view],
+        [f.order, f.offsets, gs, pk.keysA, pk.valsA, f.view],
         grid1d(n, 256),
         frame,
       );
@@ -390,14 +389,12 @@ export class GaussianRasterizer {
         sortedKeys = s.keys;
         gpu.dispatchIndirect(kr, [s.keys, ranges, count], args, 0, mask);
       }
-    } else {
-      gpu.clear(span, 0, 8 * N); // no pairs: every Gaussian's span is empty
-    }
+    } // else no pairs: the spans stay empty as the preprocess wrote them
     const image = imageOut ?? this.buf('image', 20 * f.width * f.height);
     const aux = this.buf('aux', 8 * f.width * f.height);
     gpu.dispatch(
       gpu.kernel('splat_blend', BLEND),
-      [ranges, sorted, xyd, conicO, rgbc, image, aux, f.view],
+      [ranges, sorted, gs, image, aux, f.view],
       [tilesX, tilesY],
       frame,
     );
@@ -415,7 +412,7 @@ export class GaussianRasterizer {
       keys: sortedKeys,
       slots: C,
     };
-    return { image, radii };
+    return { image, gaussians: gs };
   }
 
   /**
@@ -435,7 +432,7 @@ export class GaussianRasterizer {
     const N = Math.max(1, n);
     const K = sh ? sh.K : 1;
     const part = this.buf('pairGrads', 40 * slots);
-    const span = this.buf('span', 8 * N);
+    const gs = this.buf('gs', GS_BYTES * N);
     const ranges = this.buf('ranges', 8 * tilesX * tilesY);
     const kb = gpu.kernel(
       `splat_blend_backward${this.useSubgroups ? '_sg' : ''}`,
@@ -447,10 +444,7 @@ export class GaussianRasterizer {
         ranges,
         keys,
         sorted,
-        span,
-        this.buf('xyd', 16 * N),
-        this.buf('conicO', 16 * N),
-        this.buf('rgbc', 16 * N),
+        gs,
         this.buf('aux', 8 * width * height),
         dImage,
         part,
@@ -469,14 +463,8 @@ export class GaussianRasterizer {
     gpu.dispatch(
       gpu.kernel('splat_preprocess_backward', PREPROCESS_BACKWARD),
       [
-        scene.means,
-        scene.scales,
-        scene.rotations,
+        gs,
         (sh ? scene.sh : scene.colors)!,
-        this.buf('radii', 4 * N),
-        this.buf('conicO', 16 * N),
-        this.buf('rgbc', 16 * N),
-        span,
         part,
         res.means,
         res.scales,
@@ -548,12 +536,16 @@ export interface RenderedImages {
 /** Read a forward result back to the CPU. */
 export async function readImages(
   gpu: Gpu,
-  r: Pick<ForwardResult, 'width' | 'height' | 'image' | 'radii'>,
+  r: Pick<ForwardResult, 'width' | 'height' | 'image' | 'gaussians'>,
   count: number,
 ): Promise<RenderedImages> {
   const hw = r.width * r.height;
   const all = await gpu.readF32(r.image, 5 * hw);
-  const radii = count > 0 ? new Int32Array(await gpu.read(r.radii, 0, 4 * count)) : new Int32Array(0);
+  const radii = new Int32Array(count);
+  if (count > 0) {
+    const xyd = new Int32Array(await gpu.read(r.gaussians, 0, 16 * count)); // plane 0: (x, y, depth, radius)
+    for (let i = 0; i < count; i++) radii[i] = xyd[4 * i + 3]!;
+  }
   return {
     width: r.width,
     height: r.height,

@@ -165,7 +165,9 @@ const SCATTER = /* wgsl */ `
 @group(0) @binding(5) var<storage, read_write> valsOut: array<u32>;
 // threads (256) and splits (2) are parameters, not constants, so that no compiler unrolls the loops around the
 // barriers: unrolled, lavapipe's LLVM took 10–18 s to compile this kernel, against ~2 s.
-struct P { n: u32, shift: u32, numBlocks: u32, mask: u32, threads: u32, splits: u32 }
+// identity != 0: the values are the keys' indices, not read from valsIn (the depth sort's first pass: its producer
+// then needs no index buffer, which kept the preprocess within 8 storage buffers).
+struct P { n: u32, shift: u32, numBlocks: u32, mask: u32, threads: u32, splits: u32, identity: u32 }
 @group(1) @binding(0) var<uniform> p: P;
 // [0, 256): packed counts of digits 0–7, [256, 512): digits 8–15; afterwards, word d of it holds base(d) − start(d).
 var<workgroup> sc: array<vec4u, 512>;
@@ -195,7 +197,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
     val[k] = 0u;
     if (j < nb) {
       key[k] = keysIn[block * ${BLOCK}u + j];
-      val[k] = valsIn[block * ${BLOCK}u + j];
+      if (p.identity != 0u) { val[k] = block * ${BLOCK}u + j; } else { val[k] = valsIn[block * ${BLOCK}u + j]; }
     }
   }
   for (var half = 0u; half < p.splits; half++) {
@@ -310,7 +312,9 @@ export interface SortBuffers {
 
 /**
  * Record a stable sort of `n` pairs by the low `bits` bits of the keys (the other bits must be zero or are
- * ignored... they are not compared). Input in keysA/valsA; returns where the sorted pairs lie (A or B).
+ * ignored... they are not compared). Input in keysA/valsA; returns where the sorted pairs lie (A or B). With
+ * `identity` the values are the keys' indices 0..n−1 (valsA is not read, only written when n ≤ 1): the sorted
+ * values are then the sorting permutation.
  */
 export function radixSort(
   gpu: Gpu,
@@ -319,10 +323,14 @@ export function radixSort(
   n: number,
   bits: number,
   name = 'sort',
+  identity = false,
 ): { keys: GPUBuffer; vals: GPUBuffer } {
   let src = { keys: b.keysA, vals: b.valsA };
   let dst = { keys: b.keysB, vals: b.valsB };
-  if (n <= 1) return src;
+  if (n <= 1) {
+    if (identity) gpu.clear(b.valsA, 0, 4); // the permutation of one key: [0]
+    return src;
+  }
   const passes = Math.ceil(bits / 8);
   const numBlocks = Math.ceil(n / BLOCK);
   const tableN = 256 * numBlocks;
@@ -338,7 +346,8 @@ export function radixSort(
   const grid = grid1d(numBlocks, 1);
   for (let pass = 0; pass < passes; pass++) {
     const shift = pass * 8;
-    const params = new Uint32Array([n, shift, numBlocks, (1 << Math.min(8, bits - shift)) - 1, 256, 2, 0, 0]);
+    const first = identity && pass === 0 ? 1 : 0;
+    const params = new Uint32Array([n, shift, numBlocks, (1 << Math.min(8, bits - shift)) - 1, 256, 2, first, 0]);
     gpu.dispatch(kh, [src.keys, hist], grid, params);
     // The table's exclusive scan in two parts, added together by the scatter: per 1024-entry segment, then the
     // segment sums (one more dispatch while segs ≤ 1024, i.e. up to 4M keys; more levels beyond).

@@ -1,8 +1,12 @@
 /**
  * WGSL of the rasterizer's kernels. The semantics are those of reference.ts (read its header); the kernels
  * transliterate it. Layouts:
- * - xyd[i]    = (pixel x, pixel y, view depth, 0)       conicO[i] = (conic a, b, c, opacity)
- * - rgbc[i]   = (r, g, b, bitcast(clamp bits))          radii[i]  = screen radius (0: culled)
+ * - gs: the per-Gaussian record, six planes of n vec4f (plane k of Gaussian g at k·n + g):
+ *     0 xyd   = (pixel x, pixel y, view depth, bitcast(screen radius: i32, 0 = culled))
+ *     1 conicO = (conic a, b, c, opacity)      2 rgbc = (r, g, b, bitcast(clamp bits))
+ *     3 (mean xyz, bitcast(span first))        4 (scale xyz, bitcast(span end))        5 rotation (as given)
+ *   Planes 3–5 are the preprocess's inputs as the backward needs them, and the span shares them: one binding
+ *   instead of nine keeps every kernel within WebGPU's default 8 storage buffers per stage (what browsers grant).
  * - img       = 5 planes of H×W: r, g, b, depth, alpha  aux = 2 planes: final T (f32 bits), last contributor
  * - keys[p]   = tile id | ordinal << fr.tileBits: the pair's tile, and its place among the tiles of its Gaussian
  *               (the sort compares only the low tileBits bits)
@@ -157,6 +161,14 @@ fn shTerm(k: u32, d: vec3f) -> vec4f {
 fn loadV3(a: ptr<storage, array<f32>, read>, i: u32) -> vec3f { return vec3f((*a)[3u * i], (*a)[3u * i + 1u], (*a)[3u * i + 2u]); }
 `;
 
+/** The gs planes (see the header), for kernels that bind the record as \`gs\`. */
+const PLANES = /* wgsl */ `
+const XYD = 0u; const CONIC = 1u; const RGBC = 2u; const MEAN = 3u; const SCALE = 4u; const ROT = 5u;
+fn at(plane: u32, g: u32) -> u32 { return plane * fr.n + g; }
+fn radiusOf(g: u32) -> i32 { return bitcast<i32>(gs[at(XYD, g)].w); }
+fn spanOf(g: u32) -> vec2u { return vec2u(bitcast<u32>(gs[at(MEAN, g)].w), bitcast<u32>(gs[at(SCALE, g)].w)); }
+`;
+
 /** Per Gaussian: cull, 3D and 2D covariance, conic, radius, pixel mean, colour (precomputed or SH), tile count. */
 export const PREPROCESS = /* wgsl */ `
 @group(0) @binding(0) var<storage, read> means: array<f32>;
@@ -164,24 +176,21 @@ export const PREPROCESS = /* wgsl */ `
 @group(0) @binding(2) var<storage, read> rots: array<vec4f>;
 @group(0) @binding(3) var<storage, read> opac: array<f32>;
 @group(0) @binding(4) var<storage, read> feat: array<f32>;
-@group(0) @binding(5) var<storage, read_write> xyd: array<vec4f>;
-@group(0) @binding(6) var<storage, read_write> conicO: array<vec4f>;
-@group(0) @binding(7) var<storage, read_write> rgbc: array<vec4f>;
-@group(0) @binding(8) var<storage, read_write> radii: array<i32>;
-@group(0) @binding(9) var<storage, read_write> tiles: array<u32>;
-@group(0) @binding(10) var<storage, read_write> depthKey: array<u32>;
-@group(0) @binding(11) var<storage, read_write> iota: array<u32>;
-${view(12)}
+@group(0) @binding(5) var<storage, read_write> gs: array<vec4f>;
+@group(0) @binding(6) var<storage, read_write> tiles: array<u32>;
+@group(0) @binding(7) var<storage, read_write> depthKey: array<u32>;
+${view(8)}
 ${COMMON}
+${PLANES}
 ${GRID_INDEX}
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
   let i = gridIndex(wg, nwg, li, 256u);
   if (i >= fr.n) { return; }
-  radii[i] = 0;
+  // radius 0 (culled) unless the end is reached; the backward reads nothing else of a culled Gaussian
+  gs[at(XYD, i)] = vec4f(0.0);
   tiles[i] = 0u;
   depthKey[i] = 0xffffffffu;
-  iota[i] = i;
   let p = loadV3(&means, i);
   let t = viewPoint(p);
   if (t.z <= 0.2) { return; }
@@ -230,10 +239,13 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
       if (tileHit(xy, co.xyz, thr, x, y)) { hits++; }
     }
   }
-  xyd[i] = vec4f(xy, t.z, 0.0);
-  conicO[i] = co;
-  rgbc[i] = vec4f(rgb, bitcast<f32>(clampBits));
-  radii[i] = i32(radius);
+  gs[at(XYD, i)] = vec4f(xy, t.z, bitcast<f32>(i32(radius)));
+  gs[at(CONIC, i)] = co;
+  gs[at(RGBC, i)] = vec4f(rgb, bitcast<f32>(clampBits));
+  // the backward's inputs, with an empty span (duplicate writes the real one; with no pairs it does not run)
+  gs[at(MEAN, i)] = vec4f(p, 0.0);
+  gs[at(SCALE, i)] = vec4f(loadV3(&scales, i), 0.0);
+  gs[at(ROT, i)] = rots[i];
   tiles[i] = hits;
   depthKey[i] = bitcast<u32>(t.z);
 }`;
@@ -261,28 +273,27 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
 export const DUPLICATE = /* wgsl */ `
 @group(0) @binding(0) var<storage, read> order: array<u32>;
 @group(0) @binding(1) var<storage, read> offsets: array<u32>;
-@group(0) @binding(2) var<storage, read> xyd: array<vec4f>;
-@group(0) @binding(3) var<storage, read> radii: array<i32>;
-@group(0) @binding(4) var<storage, read> conicO: array<vec4f>;
-@group(0) @binding(5) var<storage, read_write> keys: array<u32>;
-@group(0) @binding(6) var<storage, read_write> vals: array<u32>;
-@group(0) @binding(7) var<storage, read_write> span: array<vec2u>;
-${view(8)}
+@group(0) @binding(2) var<storage, read_write> gs: array<vec4f>;
+@group(0) @binding(3) var<storage, read_write> keys: array<u32>;
+@group(0) @binding(4) var<storage, read_write> vals: array<u32>;
+${view(5)}
 ${COMMON}
+${PLANES}
+fn setSpan(g: u32, first: u32, end: u32) {
+  gs[at(MEAN, g)].w = bitcast<f32>(first);
+  gs[at(SCALE, g)].w = bitcast<f32>(end);
+}
 ${GRID_INDEX}
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
   let i = gridIndex(wg, nwg, li, 256u);
   if (i >= fr.n) { return; }
   let g = order[i];
-  let r = radii[g];
-  if (r <= 0) {
-    span[g] = vec2u(0u);
-    return;
-  }
-  let xy = xyd[g].xy;
+  let r = radiusOf(g);
+  if (r <= 0) { return; } // planes 3 and 4 (the span) were not written: the backward reads only the radius
+  let xy = gs[at(XYD, g)].xy;
   let rect = tileRect(xy, f32(r));
-  let co = conicO[g];
+  let co = gs[at(CONIC, g)];
   let thr = tileThreshold(co.w);
   let first = offsets[i];
   var off = first;
@@ -291,7 +302,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
       if (!tileHit(xy, co.xyz, thr, x, y)) { continue; }
       // past the capacity the pairs are dropped (the farthest Gaussians'; the caller sees the overflow flag)
       if (off >= fr.cap) {
-        span[g] = vec2u(first, off);
+        setSpan(g, first, off);
         return;
       }
       keys[off] = (y * fr.tilesX + x) | ((off - first) << fr.tileBits);
@@ -299,7 +310,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
       off++;
     }
   }
-  span[g] = vec2u(first, off);
+  setSpan(g, first, off);
 }`;
 
 /**
@@ -361,12 +372,11 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
 export const BLEND = /* wgsl */ `
 @group(0) @binding(0) var<storage, read> ranges: array<vec2u>;
 @group(0) @binding(1) var<storage, read> vals: array<u32>;
-@group(0) @binding(2) var<storage, read> xyd: array<vec4f>;
-@group(0) @binding(3) var<storage, read> conicO: array<vec4f>;
-@group(0) @binding(4) var<storage, read> rgbc: array<vec4f>;
-@group(0) @binding(5) var<storage, read_write> img: array<f32>;
-@group(0) @binding(6) var<storage, read_write> aux: array<u32>;
-${view(7)}
+@group(0) @binding(2) var<storage, read> gs: array<vec4f>;
+@group(0) @binding(3) var<storage, read_write> img: array<f32>;
+@group(0) @binding(4) var<storage, read_write> aux: array<u32>;
+${view(5)}
+${PLANES}
 // xy and a power below which α < 1/255 for certain: ln(1/(255·o)) less a margin far above f32 rounding, so the
 // loop skips exp for most pixels a Gaussian does not reach and still takes exactly the decisions of the full test.
 var<workgroup> sXY: array<vec4f, 256>;
@@ -401,11 +411,11 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
     let idx = range.x + r * 256u + li;
     if (idx < range.y) {
       let g = vals[idx];
-      let v = xyd[g];
-      let co = conicO[g];
+      let v = gs[at(XYD, g)];
+      let co = gs[at(CONIC, g)];
       sXY[li] = vec4f(v.xy, -log(255.0 * co.w) - 0.001, 0.0);
       sCO[li] = co;
-      sCD[li] = vec4f(rgbc[g].xyz, v.z);
+      sCD[li] = vec4f(gs[at(RGBC, g)].xyz, v.z);
     }
     workgroupBarrier();
     let cnt = min(256u, total - r * 256u);
@@ -490,14 +500,12 @@ function buildBlendBackwardWgsl(subgroups: boolean, sgMin: number): string {
 @group(0) @binding(0) var<storage, read> ranges: array<vec2u>;
 @group(0) @binding(1) var<storage, read> keys: array<u32>;
 @group(0) @binding(2) var<storage, read> vals: array<u32>;
-@group(0) @binding(3) var<storage, read> span: array<vec2u>;
-@group(0) @binding(4) var<storage, read> xyd: array<vec4f>;
-@group(0) @binding(5) var<storage, read> conicO: array<vec4f>;
-@group(0) @binding(6) var<storage, read> rgbc: array<vec4f>;
-@group(0) @binding(7) var<storage, read> aux: array<u32>;
-@group(0) @binding(8) var<storage, read> dimg: array<f32>;
-@group(0) @binding(9) var<storage, read_write> part: array<f32>;
-${view(10)}
+@group(0) @binding(3) var<storage, read> gs: array<vec4f>;
+@group(0) @binding(4) var<storage, read> aux: array<u32>;
+@group(0) @binding(5) var<storage, read> dimg: array<f32>;
+@group(0) @binding(6) var<storage, read_write> part: array<f32>;
+${view(7)}
+${PLANES}
 const S = ${S}u;
 const J = ${J}u;
 var<workgroup> sXY: array<vec4f, 256>; // xy and the skip bound of the forward blend
@@ -509,7 +517,7 @@ ${subgroups ? '' : 'var<workgroup> sV: array<f32, 2560>;'}
 var<workgroup> maxLast: atomic<u32>;
 var<workgroup> maxLastU: u32;
 /** The slot of sorted pair idx: its Gaussian's first slot plus the tile's ordinal (the key's high bits). */
-fn slotOf(idx: u32) -> u32 { return span[vals[idx]].x + (keys[idx] >> fr.tileBits); }
+fn slotOf(idx: u32) -> u32 { return spanOf(vals[idx]).x + (keys[idx] >> fr.tileBits); }
 @compute @workgroup_size(16, 16)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec3u, @builtin(local_invocation_index) li: u32${
     subgroups ? ', @builtin(subgroup_invocation_id) sgi: u32, @builtin(subgroup_size) sgs: u32' : ''
@@ -561,12 +569,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
     if (r * 256u + li < total) {
       let idx = end - 1u - r * 256u - li;
       let g = vals[idx];
-      let v = xyd[g];
-      sSlot[li] = span[g].x + (keys[idx] >> fr.tileBits);
-      let co = conicO[g];
+      let v = gs[at(XYD, g)];
+      sSlot[li] = spanOf(g).x + (keys[idx] >> fr.tileBits);
+      let co = gs[at(CONIC, g)];
       sXY[li] = vec4f(v.xy, -log(255.0 * co.w) - 0.001, 0.0);
       sCO[li] = co;
-      sCD[li] = vec4f(rgbc[g].xyz, v.z);
+      sCD[li] = vec4f(gs[at(RGBC, g)].xyz, v.z);
     }
     workgroupBarrier();
     let cnt = min(256u, total - r * 256u);
@@ -636,22 +644,17 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
 
 /** Per Gaussian: chain the screen-space gradients back to means, scales, rotations, opacities, colours or SH. */
 export const PREPROCESS_BACKWARD = /* wgsl */ `
-@group(0) @binding(0) var<storage, read> means: array<f32>;
-@group(0) @binding(1) var<storage, read> scales: array<f32>;
-@group(0) @binding(2) var<storage, read> rots: array<vec4f>;
-@group(0) @binding(3) var<storage, read> feat: array<f32>;
-@group(0) @binding(4) var<storage, read> radii: array<i32>;
-@group(0) @binding(5) var<storage, read> conicO: array<vec4f>;
-@group(0) @binding(6) var<storage, read> rgbc: array<vec4f>;
-@group(0) @binding(7) var<storage, read> span: array<vec2u>;
-@group(0) @binding(8) var<storage, read> part: array<vec2f>;
-@group(0) @binding(9) var<storage, read_write> dMeans: array<f32>;
-@group(0) @binding(10) var<storage, read_write> dScales: array<f32>;
-@group(0) @binding(11) var<storage, read_write> dRots: array<vec4f>;
-@group(0) @binding(12) var<storage, read_write> dOpac: array<f32>;
-@group(0) @binding(13) var<storage, read_write> dFeat: array<f32>;
-${view(14)}
+@group(0) @binding(0) var<storage, read> gs: array<vec4f>;
+@group(0) @binding(1) var<storage, read> feat: array<f32>;
+@group(0) @binding(2) var<storage, read> part: array<vec2f>;
+@group(0) @binding(3) var<storage, read_write> dMeans: array<f32>;
+@group(0) @binding(4) var<storage, read_write> dScales: array<f32>;
+@group(0) @binding(5) var<storage, read_write> dRots: array<vec4f>;
+@group(0) @binding(6) var<storage, read_write> dOpac: array<f32>;
+@group(0) @binding(7) var<storage, read_write> dFeat: array<f32>;
+${view(8)}
 ${COMMON}
+${PLANES}
 ${GRID_INDEX}
 fn store3(i: u32, v: vec3f, which: u32) {
   if (which == 0u) { dMeans[3u * i] = v.x; dMeans[3u * i + 1u] = v.y; dMeans[3u * i + 2u] = v.z; }
@@ -663,7 +666,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
   let i = gridIndex(wg, nwg, li, 256u);
   if (i >= fr.n) { return; }
   let nf = select(fr.shK, 1u, fr.mode == 0u);
-  if (radii[i] <= 0) {
+  if (radiusOf(i) <= 0) {
     store3(i, vec3f(0.0), 0u);
     store3(i, vec3f(0.0), 1u);
     dRots[i] = vec4f(0.0);
@@ -672,7 +675,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
     return;
   }
   // The screen-space gradients: the sum of the Gaussian's pairs, in emission order (see the blend backward).
-  let sp = span[i];
+  let sp = spanOf(i);
   var gA = vec4f(0.0);
   var gB = vec4f(0.0);
   var gC = vec2f(0.0);
@@ -682,7 +685,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
     gC += part[5u * s + 4u];
   }
   dOpac[i] = gB.y;
-  let p = loadV3(&means, i);
+  let p = gs[at(MEAN, i)].xyz;
   let t = viewPoint(p);
   let W0 = c.r0.xyz;
   let W1 = c.r1.xyz;
@@ -697,14 +700,14 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
     hw * (c.proj.y * pw - (c.proj.x * t.x + c.proj.y * t.z) * pw * pw) * gx +
     hh * (c.proj.w * pw - (c.proj.z * t.y + c.proj.w * t.z) * pw * pw) * gy + gC.y);
   // Conic → 2D covariance: dC = −Q dQ Q.
-  let co = conicO[i];
+  let co = gs[at(CONIC, i)];
   let Q = mat2x2f(co.x, co.y, co.y, co.z);
   let dQ = mat2x2f(gA.z, 0.5 * gA.w, 0.5 * gA.w, gB.x);
   let dC = (Q * dQ * Q) * -1.0;
   // Recompute Σ, J, Tm.
-  let q = rots[i];
+  let q = gs[at(ROT, i)];
   let Rq = quatMat(q);
-  let s = loadV3(&scales, i);
+  let s = gs[at(SCALE, i)].xyz;
   let M = scaledRotation(Rq, s);
   let Sigma = M * transpose(M);
   let jac = projJacobian(t);
@@ -751,7 +754,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
     -2.0 * y * d00 + x * d01 + r * d02 + x * d10 + z * d12 - r * d20 + z * d21 - 2.0 * y * d22,
     -2.0 * z * d00 - r * d01 + x * d02 + r * d10 - 2.0 * z * d11 + y * d12 + x * d20 + y * d21);
   // Colours.
-  let bits = bitcast<u32>(rgbc[i].w);
+  let bits = bitcast<u32>(gs[at(RGBC, i)].w);
   let gc = select(vec3f(gB.z, gB.w, gC.x), vec3f(0.0), vec3<bool>((bits & 1u) != 0u, (bits & 2u) != 0u, (bits & 4u) != 0u));
   if (fr.mode == 0u) {
     storeFeat(i, gc);

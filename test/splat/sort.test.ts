@@ -68,36 +68,40 @@ describe('splat sort building blocks', () => {
     }
   });
 
-  it('radix sort is stable and sorts by the low bits', async () => {
+  it('radix sort is stable and sorts by the low bits; with identity values it returns the permutation', async () => {
     const gpu = await getGpu();
     const scratch = new Scratch(gpu);
     const rand = seededRandom(5);
-    for (const [n, bits] of [
+    for (const [n, bits, identity] of [
+      [1, 4, true],
       [2, 4],
+      [37, 32, true],
+      [3001, 13, true],
       [37, 32],
       [3001, 13],
       [1024, 9],
       [1025, 14],
       [5000, 17],
       [20000, 32],
-    ] as const) {
+    ] as Array<[number, number, boolean?]>) {
       const keys = Uint32Array.from({ length: n }, () => Math.floor(rand() * 2 ** bits) >>> 0);
       // Many ties to check stability.
       if (bits < 32) for (let i = 0; i < n; i += 3) keys[i] = 5;
       const vals = Uint32Array.from({ length: n }, (_, i) => i);
       const b = {
         keysA: gpu.bufferFrom(keys),
-        valsA: gpu.bufferFrom(vals),
+        // with identity the sort must not read the values: give it garbage
+        valsA: gpu.bufferFrom(identity ? vals.map(() => 0xdeadbeef) : vals),
         keysB: gpu.pool.acquire(n * 4),
         valsB: gpu.pool.acquire(n * 4),
       };
-      const r = radixSort(gpu, scratch, b, n, bits);
+      const r = radixSort(gpu, scratch, b, n, bits, 'sort', identity ?? false);
       const k = new Uint32Array(await gpu.read(r.keys, 0, n * 4));
       const v = new Uint32Array(await gpu.read(r.vals, 0, n * 4));
       const order = Array.from(vals).sort((a, c) => keys[a]! - keys[c]! || a - c);
       let bad = 0;
       for (let i = 0; i < n; i++) if (v[i] !== order[i] || k[i] !== keys[order[i]!]) bad++;
-      expect(bad).toBe(0);
+      expect(bad, `${n} keys, ${bits} bits${identity ? ', identity' : ''}`).toBe(0);
       for (const x of Object.values(b)) gpu.pool.release(x);
     }
     scratch.release();
