@@ -1,6 +1,7 @@
 /**
  * Finding an adapter and opening a device: Dawn (npm `webgpu`) in Node, `navigator.gpu` in a browser.
- * The device gets the adapter's maximum limits and every feature in WANTED_FEATURES that the adapter has.
+ * The device gets the adapter's maximum limits, except the storage buffers per shader stage (STORAGE_BUFFERS_PER_STAGE),
+ * and every feature in WANTED_FEATURES that the adapter has.
  */
 import { dawnFlags, WANTED_FEATURES } from './flags.js';
 import { NoAdapterError } from './errors.js';
@@ -19,6 +20,13 @@ export interface AdapterSummary {
   /** Subgroup-matrix configurations (component → result type, M×N×K), empty when the feature is absent. */
   subgroupMatrixConfigs: string[];
 }
+
+/**
+ * Storage buffers a kernel may bind: WebGPU's default limit, all a browser grants without asking (Chromium allows
+ * 10 on some adapters, native Vulkan far more). The device never asks for more, so a kernel that binds more fails
+ * in Node and in the test suite exactly as it would in a browser (Gpu.kernel says which).
+ */
+export const STORAGE_BUFFERS_PER_STAGE = 8;
 
 export interface DeviceRequest {
   /** Ask only for these optional features (default: all of WANTED_FEATURES that the adapter has). */
@@ -65,6 +73,14 @@ export async function requestDevice(adapter: GPUAdapter, req: DeviceRequest = {}
   for (const key in adapter.limits) {
     const v = (adapter.limits as unknown as Record<string, unknown>)[key];
     if (typeof v === 'number') requiredLimits[key] = v;
+  }
+  // The vertex and fragment limits too: Dawn raises the per-stage limit to the largest of the three.
+  for (const key of [
+    'maxStorageBuffersPerShaderStage',
+    'maxStorageBuffersInVertexStage',
+    'maxStorageBuffersInFragmentStage',
+  ]) {
+    if (key in requiredLimits) requiredLimits[key] = Math.min(requiredLimits[key]!, STORAGE_BUFFERS_PER_STAGE);
   }
   return adapter.requestDevice({ requiredFeatures, requiredLimits, label: 'animgs' });
 }

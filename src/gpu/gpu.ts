@@ -108,6 +108,12 @@ export class Gpu {
     const hit = this.kernels.get(source);
     if (hit) return hit;
     const { bindings, hasParams } = parseBindings(source);
+    const storage = bindings.filter((b) => b !== 'uniform').length;
+    if (storage > this.limits.maxStorageBuffersPerShaderStage) {
+      throw new Error(
+        `kernel ${name} binds ${storage} storage buffers; the device allows ${this.limits.maxStorageBuffersPerShaderStage} per stage (as browsers do: adapter.ts STORAGE_BUFFERS_PER_STAGE)`,
+      );
+    }
     const module = this.device.createShaderModule({ label: name, code: source });
     const ready = module.getCompilationInfo().then((info) => {
       const err = info.messages.find((m) => m.type === 'error');
