@@ -109,7 +109,9 @@ async function checkOutputs(tempsAllowed: boolean): Promise<{ stage: string; ite
     ).toEqual([]);
   const unknown = names.filter((n) => !TEMP.test(n) && !CKPT.test(n));
   expect(unknown.sort()).toEqual([LATEST, ...(unknown.includes('previews') ? ['previews'] : []), 'train_log.jsonl']);
-  const ckpts = names.filter((n) => CKPT.test(n));
+  // oldest first: pretraining's before training's, then by iteration
+  const rank = (n: string) => (n.startsWith('batch') ? 1e9 : 0) + Number(CKPT.exec(n)![2]);
+  const ckpts = names.filter((n) => CKPT.test(n)).sort((a, b) => rank(a) - rank(b));
   expect(ckpts.length, 'a complete checkpoint').toBeGreaterThan(0);
   for (const n of ckpts) {
     const ck = loadCheckpoint(join(ckptDir, n));
@@ -118,7 +120,7 @@ async function checkOutputs(tempsAllowed: boolean): Promise<{ stage: string; ite
     ).toBe(n);
     expect(ck.weights.size).toBeGreaterThan(0);
   }
-  const newest = ckpts.sort().at(-1)!; // batch_ after pretrain_, then by iteration
+  const newest = ckpts.at(-1)!;
   const named = (JSON.parse(readFileSync(join(ckptDir, LATEST), 'utf8')) as { checkpoint: string }).checkpoint;
   expect(ckpts.slice(-2)).toContain(named);
   if (!tempsAllowed) expect(named).toBe(newest);
