@@ -81,19 +81,23 @@ describe('gather / scatterAdd', () => {
       [[3, P], 1],
       [[2, 3, P], 2],
     ] as const) {
-      for (const unique of [true, false]) {
+      // duplicates: the inverse index built on the GPU, or given from the CPU (inverseIndex)
+      for (const mode of ['unique', 'gpu', 'inverse'] as const) {
+        const unique = mode === 'unique';
         const M = unique ? 23 : 40;
         const idx = unique
           ? Array.from({ length: P }, (_, i) => i)
               .sort(() => rand() - 0.5)
               .slice(0, M)
           : Array.from({ length: M }, () => Math.floor(rand() * P));
+        if (!unique) idx[3] = P + 2; // out of range: read as 0, dropped by the scatter
+        const inverse = mode === 'inverse' ? T.inverseIndex(idx, P) : undefined;
         const x = randomF32(size(shape), rand);
         const ysh = shape.map((d, i) => (i === axis ? M : d));
         const gy = randomF32(size(ysh), rand);
         const f = (v: Float64Array[]) => gatherRef(v[0]!, shape, axis, idx);
         const out = await runOp(
-          (t, i) => T.gather(t!, axis, i!, { unique }),
+          (t, i) => T.gather(t!, axis, i!, { unique, inverse }),
           [
             { data: x, shape, grad: true },
             { data: idx, shape: [M], int: true },
@@ -108,7 +112,7 @@ describe('gather / scatterAdd', () => {
         const g2 = randomF32(size(shape), rand);
         const f2 = (w: Float64Array[]) => scatterAddRef(w[0]!, shape, axis, idx);
         const out2 = await runOp(
-          (t, i) => T.scatterAdd(t!, axis, i!, shape, { unique }),
+          (t, i) => T.scatterAdd(t!, axis, i!, shape, { unique, inverse }),
           [
             { data: v, shape: ysh, grad: true },
             { data: idx, shape: [M], int: true },
@@ -117,7 +121,33 @@ describe('gather / scatterAdd', () => {
         );
         expect(relError(out2.y, f2([toF64(v)]))).toBeLessThan(1e-6);
         expect(relError(out2.grads[0]!, numericGrad(f2, [v], g2, 0))).toBeLessThan(TOL);
+        inverse?.dispose();
       }
     }
+  });
+
+  it('scatter-adds duplicates in a fixed order: the same bits every run, GPU-built or given inverse alike', async () => {
+    const rand = seededRandom(44);
+    const [A, M, C] = [50, 4000, 3]; // ~80 values per target
+    const idx = Array.from({ length: M }, () => Math.floor(rand() * A));
+    const v = T.Tensor.from(randomF32(C * M, rand), [C, M], { persistent: true });
+    const it = T.Tensor.indices(idx).keep();
+    const inverse = T.inverseIndex(idx, A);
+    const run = async (opts: T.IndexOptions) => {
+      const y = T.scatterAdd(v, 1, it, [C, A], opts);
+      const a = await y.toArray();
+      y.dispose();
+      return Array.from(new Uint32Array(a.buffer));
+    };
+    const first = await run({});
+    expect(await run({})).toEqual(first);
+    expect(await run({ inverse })).toEqual(first);
+    expect(
+      relError(
+        new Float32Array(new Uint32Array(first).buffer),
+        scatterAddRef(toF64(await v.toArray()), [C, A], 1, idx),
+      ),
+    ).toBeLessThan(1e-5);
+    for (const t of [v, it, inverse]) t.dispose();
   });
 });

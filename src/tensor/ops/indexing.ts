@@ -150,19 +150,12 @@ ${main1d('P.n')}
 }`;
 }
 
-function scatterWgsl(idxType: string, unique: boolean): string {
-  const store = unique
-    ? 'Y[d] = bitcast<u32>(bitcast<f32>(Y[d]) + v);'
-    : `var old = atomicLoad(&Y[d]);
-    loop {
-      let r = atomicCompareExchangeWeak(&Y[d], old, bitcast<u32>(bitcast<f32>(old) + v));
-      if (r.exchanged) { break; }
-      old = r.old_value;
-    }`;
+/** Distinct indices: each output element receives at most one value, added with a plain store. */
+function scatterUniqueWgsl(idxType: string): string {
   return /* wgsl */ `
 @group(0) @binding(0) var<storage, read> X: array<f32>;
 @group(0) @binding(1) var<storage, read> I: array<${idxType}>;
-@group(0) @binding(2) var<storage, read_write> Y: array<${unique ? 'u32' : 'atomic<u32>'}>;
+@group(0) @binding(2) var<storage, read_write> Y: array<f32>;
 struct PP { n: u32, m: u32, inner: u32, a: u32 }
 @group(1) @binding(0) var<uniform> P: PP;
 ${main1d('P.n')}
@@ -173,14 +166,164 @@ ${main1d('P.n')}
   let j = u32(I[k]);
   if (j >= P.a) { return; }
   let d = (o * P.a + j) * P.inner + e;
-  let v = X[i];
-  ${store}
+  Y[d] = Y[d] + X[i];
 }`;
 }
 
+/*
+ * Scatter-add with duplicate indices, deterministically: no float atomics (whose order, and so the rounding of a
+ * sum, changes from run to run; a replayed training step must equal the eager one bit for bit). The scatter is
+ * turned around into a gather through the inverse index, CSR-style: Off[j]..Off[j + 1] delimit, in Perm, the
+ * positions k with idx[k] = j in ascending order, and every output element sums its values in that order. The
+ * inverse comes from the CPU when the indices are known there (inverseIndex: one dispatch per scatter), else it is
+ * built on the GPU each time (counts with integer atomics, a one-workgroup scan, a fill whose order within a
+ * segment is arbitrary, then each segment sorted by position): integer work only, so the same bits every run.
+ */
+const SUM_SEGMENTS = /* wgsl */ `
+@group(0) @binding(0) var<storage, read> X: array<f32>;
+@group(0) @binding(1) var<storage, read> Off: array<u32>;
+@group(0) @binding(2) var<storage, read> Perm: array<u32>;
+@group(0) @binding(3) var<storage, read_write> Y: array<f32>;
+struct PP { n: u32, m: u32, inner: u32, a: u32 }
+@group(1) @binding(0) var<uniform> P: PP;
+${main1d('P.n')}
+  let e = i % P.inner;
+  let t = i / P.inner;
+  let j = t % P.a;
+  let o = t / P.a;
+  var s = 0.0;
+  for (var q = Off[j]; q < Off[j + 1u]; q++) { s += X[(o * P.m + Perm[q]) * P.inner + e]; }
+  Y[i] = s;
+}`;
+
+function countWgsl(idxType: string): string {
+  return /* wgsl */ `
+@group(0) @binding(0) var<storage, read> I: array<${idxType}>;
+@group(0) @binding(1) var<storage, read_write> Cnt: array<atomic<u32>>;
+struct PP { m: u32, a: u32 }
+@group(1) @binding(0) var<uniform> P: PP;
+${main1d('P.m')}
+  let j = u32(I[i]);
+  if (j < P.a) { atomicAdd(&Cnt[j], 1u); }
+}`;
+}
+
+/** Off = the exclusive scan of Cnt (A + 1 entries), Cnt zeroed for the fill; one workgroup (a rare path). */
+const SCAN_COUNTS = /* wgsl */ `
+@group(0) @binding(0) var<storage, read_write> Cnt: array<u32>;
+@group(0) @binding(1) var<storage, read_write> Off: array<u32>;
+struct PP { a: u32 }
+@group(1) @binding(0) var<uniform> P: PP;
+var<workgroup> part: array<u32, 256>;
+@compute @workgroup_size(256)
+fn main(@builtin(local_invocation_index) li: u32) {
+  let chunk = (P.a + 255u) / 256u;
+  let lo = min(li * chunk, P.a);
+  let hi = min(lo + chunk, P.a);
+  var s = 0u;
+  for (var j = lo; j < hi; j++) { s += Cnt[j]; }
+  part[li] = s;
+  workgroupBarrier();
+  if (li == 0u) {
+    var run = 0u;
+    for (var t = 0u; t < 256u; t++) {
+      let v = part[t];
+      part[t] = run;
+      run += v;
+    }
+    Off[P.a] = run;
+  }
+  workgroupBarrier();
+  var run = part[li];
+  for (var j = lo; j < hi; j++) {
+    Off[j] = run;
+    run += Cnt[j];
+    Cnt[j] = 0u;
+  }
+}`;
+
+function fillWgsl(idxType: string): string {
+  return /* wgsl */ `
+@group(0) @binding(0) var<storage, read> I: array<${idxType}>;
+@group(0) @binding(1) var<storage, read> Off: array<u32>;
+@group(0) @binding(2) var<storage, read_write> Cur: array<atomic<u32>>;
+@group(0) @binding(3) var<storage, read_write> Perm: array<u32>;
+struct PP { m: u32, a: u32 }
+@group(1) @binding(0) var<uniform> P: PP;
+${main1d('P.m')}
+  let j = u32(I[i]);
+  if (j < P.a) { Perm[Off[j] + atomicAdd(&Cur[j], 1u)] = i; }
+}`;
+}
+
+/** Each segment of Perm in ascending order (insertion sort: segments are short where this path is used). */
+const SORT_SEGMENTS = /* wgsl */ `
+@group(0) @binding(0) var<storage, read> Off: array<u32>;
+@group(0) @binding(1) var<storage, read_write> Perm: array<u32>;
+struct PP { a: u32 }
+@group(1) @binding(0) var<uniform> P: PP;
+${main1d('P.a')}
+  let lo = Off[i];
+  let hi = Off[i + 1u];
+  for (var q = lo + 1u; q < hi; q++) {
+    let v = Perm[q];
+    var r = q;
+    while (r > lo && Perm[r - 1u] > v) {
+      Perm[r] = Perm[r - 1u];
+      r--;
+    }
+    Perm[r] = v;
+  }
+}`;
+
+/**
+ * The inverse of an index known on the CPU, for scatter-adds with duplicates (`IndexOptions.inverse`): for each
+ * target j of [0, size), the positions k with idx[k] = j in ascending order (CSR: `offsets` [size + 1], `order`
+ * [idx.length]); out-of-range indices are left out, as the scatter drops them. Persistent: dispose() it.
+ */
+export interface InverseIndex {
+  readonly size: number;
+  readonly count: number;
+  readonly offsets: Tensor;
+  readonly order: Tensor;
+  dispose(): void;
+}
+
+export function inverseIndex(idx: ArrayLike<number>, size: number): InverseIndex {
+  const offsets = new Uint32Array(size + 1);
+  for (let k = 0; k < idx.length; k++) {
+    const j = idx[k]!;
+    if (j >= 0 && j < size) offsets[j + 1]!++;
+  }
+  for (let j = 0; j < size; j++) offsets[j + 1]! += offsets[j]!;
+  const cur = offsets.slice(0, size);
+  const order = new Uint32Array(Math.max(1, offsets[size]!));
+  for (let k = 0; k < idx.length; k++) {
+    const j = idx[k]!;
+    if (j >= 0 && j < size) order[cur[j]!++] = k;
+  }
+  const o = Tensor.indices(offsets).keep();
+  const p = Tensor.indices(order).keep();
+  return {
+    size,
+    count: idx.length,
+    offsets: o,
+    order: p,
+    dispose: () => {
+      o.dispose();
+      p.dispose();
+    },
+  };
+}
+
 export interface IndexOptions {
-  /** The indices are distinct: scatter-add needs no atomics (deterministic, faster). */
+  /** The indices are distinct: scatter-add is one plain store per value (the fastest). */
   unique?: boolean;
+  /**
+   * The index's inverse, built on the CPU (inverseIndex): scatter-add with duplicates in one dispatch. Without it
+   * (and without `unique`) the inverse is built on the GPU at each scatter (five short dispatches).
+   */
+  inverse?: InverseIndex;
 }
 
 function checkIndex(idx: Tensor): string {
@@ -191,7 +334,7 @@ function checkIndex(idx: Tensor): string {
 
 /**
  * y = x.index_select(axis, idx): y.shape[axis] = idx.size. Out-of-range indices read 0. Backward scatter-adds
- * (atomics unless `unique`).
+ * (deterministically: see IndexOptions).
  */
 export function gather(x: Tensor, axis: number, idx: Tensor, opts: IndexOptions = {}): Tensor {
   const ax = normAxis(axis, x.rank);
@@ -222,15 +365,66 @@ function scatterAddRaw(v: Tensor, ax: number, idx: Tensor, shape: readonly numbe
   const [outer, A, inner] = splitShape(shape, ax);
   const M = idx.size;
   if (v.shape[ax] !== M) throw new Error(`scatterAdd: ${v.shape[ax]} values along axis ${ax} for ${M} indices`);
-  const y = Tensor.zeros(shape);
-  const n = outer * M * inner;
-  const unique = opts.unique ?? false;
+  if (opts.unique) {
+    const y = Tensor.zeros(shape);
+    const n = outer * M * inner;
+    dispatch1d(
+      cachedKernel(`scatter:${it}:true`, () => scatterUniqueWgsl(it)),
+      [v.buffer, idx.buffer, y.buffer],
+      n,
+      params(n, M, inner, A),
+    );
+    return y;
+  }
+  const inv = opts.inverse;
+  if (inv && (inv.size !== A || inv.count !== M)) {
+    throw new Error(`scatterAdd: the inverse index is for ${inv.count} indices into ${inv.size}, not ${M} into ${A}`);
+  }
+  let off: Tensor;
+  let perm: Tensor;
+  const temps: Tensor[] = [];
+  if (inv) {
+    off = inv.offsets;
+    perm = inv.order;
+  } else {
+    const cnt = Tensor.zeros([A], { dtype: 'u32' });
+    off = Tensor.empty([A + 1], { dtype: 'u32' });
+    perm = Tensor.empty([Math.max(1, M)], { dtype: 'u32' });
+    temps.push(cnt, off, perm);
+    dispatch1d(
+      cachedKernel(`scatterCount:${it}`, () => countWgsl(it)),
+      [idx.buffer, cnt.buffer],
+      M,
+      params(M, A),
+    );
+    gpu().dispatch(
+      cachedKernel('scatterScan', () => SCAN_COUNTS),
+      [cnt.buffer, off.buffer],
+      1,
+      params(A),
+    );
+    dispatch1d(
+      cachedKernel(`scatterFill:${it}`, () => fillWgsl(it)),
+      [idx.buffer, off.buffer, cnt.buffer, perm.buffer],
+      M,
+      params(M, A),
+    );
+    dispatch1d(
+      cachedKernel('scatterSort', () => SORT_SEGMENTS),
+      [off.buffer, perm.buffer],
+      A,
+      params(A),
+    );
+  }
+  const y = Tensor.empty(shape);
+  const n = outer * A * inner;
   dispatch1d(
-    cachedKernel(`scatter:${it}:${unique}`, () => scatterWgsl(it, unique)),
-    [v.buffer, idx.buffer, y.buffer],
+    cachedKernel('scatterSegments', () => SUM_SEGMENTS),
+    [v.buffer, off.buffer, perm.buffer, y.buffer],
     n,
     params(n, M, inner, A),
   );
+  for (const t of temps) t.dispose();
   return y;
 }
 
