@@ -392,12 +392,7 @@ export class GaussianRasterizer {
     } // else no pairs: the spans stay empty as the preprocess wrote them
     const image = imageOut ?? this.buf('image', 20 * f.width * f.height);
     const aux = this.buf('aux', 8 * f.width * f.height);
-    gpu.dispatch(
-      gpu.kernel('splat_blend', BLEND),
-      [ranges, sorted, gs, image, aux, f.view],
-      [tilesX, tilesY],
-      frame,
-    );
+    gpu.dispatch(gpu.kernel('splat_blend', BLEND), [ranges, sorted, gs, image, aux, f.view], [tilesX, tilesY], frame);
     this.frames++;
     this.last = {
       scene: f.scene,
@@ -440,16 +435,7 @@ export class GaussianRasterizer {
     );
     gpu.dispatch(
       kb,
-      [
-        ranges,
-        keys,
-        sorted,
-        gs,
-        this.buf('aux', 8 * width * height),
-        dImage,
-        part,
-        view,
-      ],
+      [ranges, keys, sorted, gs, this.buf('aux', 8 * width * height), dImage, part, view],
       [tilesX, tilesY],
       frame,
     );

@@ -228,11 +228,13 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
     // every kernel the suite compiles is thus within what a browser grants without asking
     const gpu = await getGpu();
     expect(gpu.limits.maxStorageBuffersPerShaderStage).toBe(8);
-    const decl = Array.from({ length: 9 }, (_, i) => `@group(0) @binding(${i}) var<storage, read_write> b${i}: array<f32>;`);
+    const decl = Array.from(
+      { length: 9 },
+      (_, i) => `@group(0) @binding(${i}) var<storage, read_write> b${i}: array<f32>;`,
+    );
     const src = `${decl.join('\n')}
 @compute @workgroup_size(1)
 fn main() { ${Array.from({ length: 9 }, (_, i) => `b${i}[0] = 1.0;`).join(' ')} }`;
     expect(() => gpu.kernel('nine storage buffers', src)).toThrow(/binds 9 storage buffers; the device allows 8/);
   });
 });
-

@@ -70,4 +70,3 @@ describe('cropResize', () => {
     for (const t of [img, fillT, win, gy]) t.dispose();
   });
 });
-
