@@ -88,8 +88,35 @@ struct P { width: u32, height: u32 }
   return vec4f(clamp(vec3f(img[i], img[n + i], img[2u * n + i]), vec3f(0.0), vec3f(1.0)), 1.0);
 }`;
 
-/** Draws a frame's [5, H, W] image buffer to the canvas. */
-class Blitter {
+interface Drawer {
+  draw(image: { buffer: GPUBuffer; toArray(): Promise<Float32Array> }, width: number, height: number): Promise<void>;
+}
+
+/**
+ * The fallback drawer (`?canvas=2d`, or after the WebGPU canvas failed): reads the frame back and puts it on a 2D
+ * canvas. Slower (a read back per frame), but needs no WebGPU swap chain, which some setups (headless Chromium on
+ * SwiftShader) cannot make.
+ */
+class ReadbackDrawer implements Drawer {
+  private readonly ctx: CanvasRenderingContext2D;
+  constructor(canvas: HTMLCanvasElement) {
+    this.ctx = canvas.getContext('2d')!;
+  }
+
+  async draw(image: { toArray(): Promise<Float32Array> }, width: number, height: number): Promise<void> {
+    const px = await image.toArray();
+    const n = width * height;
+    const out = this.ctx.createImageData(width, height);
+    for (let i = 0; i < n; i++) {
+      for (let c = 0; c < 3; c++) out.data[4 * i + c] = Math.round(Math.min(1, Math.max(0, px[c * n + i]!)) * 255);
+      out.data[4 * i + 3] = 255;
+    }
+    this.ctx.putImageData(out, 0, 0);
+  }
+}
+
+/** Draws a frame's [5, H, W] image buffer to the canvas with a render pass (no read back). */
+class Blitter implements Drawer {
   private readonly pipeline: GPURenderPipeline;
   private readonly params: GPUBuffer;
   private readonly context: GPUCanvasContext;
@@ -111,7 +138,8 @@ class Blitter {
     this.params = device.createBuffer({ size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
   }
 
-  draw(buffer: GPUBuffer, width: number, height: number): void {
+  async draw(image: { buffer: GPUBuffer }, width: number, height: number): Promise<void> {
+    const buffer = image.buffer;
     const device = this.gpu.device;
     this.gpu.flush(); // the frame's compute work first, in queue order
     device.queue.writeBuffer(this.params, 0, Uint32Array.of(width, height, 0, 0));
@@ -149,7 +177,7 @@ class Player {
   background: [number, number, number];
   private anim: AnimationRenderer;
   private baked: BakedRenderer | null = null;
-  private readonly blit: Blitter;
+  private readonly blit: Drawer;
   private readonly timer: GpuTimer;
   private clock = 0;
   private lastT = 0;
@@ -170,7 +198,7 @@ class Player {
   ) {
     this.background = [...avatar.manifest.view.background] as [number, number, number];
     this.anim = avatar.renderer(canvas.width, canvas.height, this.background);
-    this.blit = new Blitter(gpu, canvas);
+    this.blit = drawIn2d ? new ReadbackDrawer(canvas) : new Blitter(gpu, canvas);
     this.timer = new GpuTimer(gpu, 4);
   }
 
@@ -226,7 +254,7 @@ class Player {
       const camera = this.avatar.camera(this.motion, this.view, W, H);
       this.baked.render(chunk, index, camera);
       if (await this.baked.checkOverflow()) this.baked.render(chunk, index, camera);
-      this.blit.draw(this.baked.image.buffer, W, H);
+      await this.blit.draw(this.baked.image, W, H);
       this.framesDrawn++;
       return;
     }
@@ -242,7 +270,7 @@ class Player {
       this.gpuMs = (await this.timer.read())[0] ?? null;
     }
     if (await this.anim.checkOverflow()) this.anim.render(spec); // the pair buffers grew: render the frame again
-    this.blit.draw(this.anim.image.buffer, W, H);
+    await this.blit.draw(this.anim.image, W, H);
     this.framesDrawn++;
   }
 
@@ -351,6 +379,10 @@ function zoom(p: Player, factor: number): void {
   p.invalidate();
 }
 
+const query = new URLSearchParams(location.search);
+/** Draw through a 2D canvas (read back) instead of a WebGPU canvas. */
+const drawIn2d = query.get('canvas') === '2d';
+
 async function main(): Promise<void> {
   if (!('gpu' in navigator) || !navigator.gpu) {
     showError(
@@ -359,7 +391,7 @@ async function main(): Promise<void> {
     );
     return;
   }
-  const q = new URLSearchParams(location.search);
+  const q = query;
   let manifest: SiteManifest;
   try {
     const res = await fetch(MANIFEST);
@@ -407,6 +439,13 @@ async function main(): Promise<void> {
     await gpu.sync();
   } catch (e) {
     const msg = String((e as Error)?.message ?? e);
+    if (!drawIn2d && /Instance reference no longer exists|device lost|Device was destroyed/i.test(msg)) {
+      // the WebGPU canvas took the device down (no swap chain here): load again drawing through a 2D canvas
+      $('status').textContent = 'this browser cannot show a WebGPU canvas here: reloading with a 2D canvas…';
+      query.set('canvas', '2d');
+      location.search = query.toString();
+      return;
+    }
     const limit = /exceeds the maximum per-stage limit \((\d+)\)/.exec(msg);
     if (limit) {
       throw new Error(
