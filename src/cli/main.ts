@@ -14,6 +14,8 @@ import { registerAnimate } from './animate.js';
 import { registerEval } from './eval.js';
 import { registerTemplate } from './template.js';
 import { registerWeb } from './web.js';
+import { registerQueue } from './queue.js';
+import { attachToWorker } from '../queue/channel.js';
 
 const program = new Command();
 program
@@ -32,9 +34,11 @@ registerAnimate(program);
 registerEval(program);
 registerTemplate(program);
 registerWeb(program);
+registerQueue(program);
 
 if (runsCommandHere()) {
   adoptParentTerminal();
+  attachToWorker(); // a queue job: progress to its worker; stop when the worker dies
   process.on('unhandledRejection', (e) => fail(e));
   process.on('uncaughtException', (e) => fail(e));
   program

@@ -3,6 +3,7 @@
  * last) when the output goes to a log file or another program.
  */
 import { Presets, SingleBar } from 'cli-progress';
+import { reportProgress } from '../queue/channel.js';
 
 export interface Progress {
   /** Start (or restart with a new label) a count to `total`. */
@@ -13,6 +14,29 @@ export interface Progress {
 }
 
 export function progress(
+  opt: { tty?: boolean; intervalMs?: number; log?: (line: string) => void; prefix?: string } = {},
+): Progress {
+  // a queue job also reports every count to its worker (a no-op outside one)
+  const p = display(opt);
+  const label0 = opt.prefix ? `${opt.prefix}: ` : '';
+  let label = '';
+  let total = 0;
+  return {
+    start(l, n, done = 0) {
+      label = l;
+      total = n;
+      p.start(l, n, done);
+      reportProgress(label0 + label, done, total);
+    },
+    update(done) {
+      p.update(done);
+      reportProgress(label0 + label, done, total);
+    },
+    stop: () => p.stop(),
+  };
+}
+
+function display(
   opt: { tty?: boolean; intervalMs?: number; log?: (line: string) => void; prefix?: string } = {},
 ): Progress {
   const tty = opt.tty ?? !!process.stderr.isTTY; // the bar draws on stderr

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { loadTrainConfig } from '../avatar/config-file.js';
 import { trainAvatar, type StepReport } from '../train/trainer.js';
 import { intOption } from './options.js';
+import { reportProgress } from '../queue/channel.js';
 
 interface TrainFlags {
   config: string;
@@ -99,7 +100,11 @@ export function registerTrain(program: Command): void {
           config,
           resume: !!flags.resume,
           force: !!flags.force,
-          onStep: p.onStep,
+          onStep: (s) => {
+            p.onStep(s);
+            // a queue job also reports each step to its worker (a no-op outside one)
+            reportProgress(s.stage, s.iteration, s.total, s.losses ? `loss ${s.losses.total!.toFixed(4)}` : undefined);
+          },
           shouldStop: () => stop,
           log: p.log,
         });

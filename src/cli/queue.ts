@@ -1,0 +1,161 @@
+/**
+ * `animgs queue add|status` and `animgs worker`: the commands of the job queue (flags only; the queue is
+ * src/queue/). Jobs name their config and inputs by path: every machine must see them under the same path
+ * (shared storage), as it must see the outputs.
+ */
+import type { Command } from 'commander';
+import { FlowProducer, Queue } from 'bullmq';
+import { InputError } from '../io/errors.js';
+import { connectRedis, redisUrl } from '../queue/connection.js';
+import { JOB_COMMANDS, QUEUE_NAME, flowOf, isJobCommand, jobData, jobOptions, type JobCommand } from '../queue/jobs.js';
+import { formatRows, jobRows } from '../queue/status.js';
+import { runWorker } from '../queue/worker.js';
+import { intOption } from './options.js';
+
+interface AddFlags {
+  config: string;
+  redis?: string;
+  attempts?: string;
+  templateConfig?: string;
+  stages?: string;
+  prepArgs?: string;
+  templateArgs?: string;
+  trainArgs?: string;
+  animateArgs?: string;
+  evalArgs?: string;
+}
+
+const splitArgs = (s: string | undefined) => (s ? s.trim().split(/\s+/).filter(Boolean) : []);
+
+export function registerQueue(program: Command): void {
+  const queue = program
+    .command('queue')
+    .description('jobs on a Redis queue (BullMQ) that `animgs worker` processes run, on this machine or others');
+
+  queue
+    .command('add')
+    .description(
+      'queue one command (prep, template, train, animate, eval: its arguments after --), or `flow`: a ' +
+        "subject's stages in order (prep → template → train → animate → eval), each starting when the one before is done",
+    )
+    .argument('<command>', `one of ${JOB_COMMANDS.join(', ')}, or flow`)
+    .argument('[args...]', "the command's own arguments, after -- (e.g. -- --steps 1000)")
+    .requiredOption('-c, --config <yaml>', 'the avatar.yaml (the template.yaml for template); a path all workers see')
+    .option('--redis <url>', 'Redis server (default ANIMGS_REDIS_URL, else redis://127.0.0.1:6379)')
+    .option('--attempts <n>', 'runs before a job counts as failed (transient failures; retried with backoff)', '3')
+    .option('--template-config <yaml>', 'flow: the template.yaml of the template stage')
+    .option('--stages <list>', 'flow: the stages, comma-separated (default prep,train,animate,eval)')
+    .option('--prep-args <args>', 'flow: extra arguments of prep (one string)')
+    .option('--template-args <args>', 'flow: extra arguments of template')
+    .option('--train-args <args>', 'flow: extra arguments of train')
+    .option('--animate-args <args>', 'flow: extra arguments of animate')
+    .option('--eval-args <args>', 'flow: extra arguments of eval')
+    .action(async (command: string, args: string[], flags: AddFlags) => {
+      const attempts = intOption(flags.attempts, '--attempts', { min: 1, max: 100 })!;
+      if (command !== 'flow' && !isJobCommand(command)) {
+        throw new InputError(`queue add ${command}: choose one of ${JOB_COMMANDS.join(', ')}, or flow`);
+      }
+      const url = redisUrl(flags.redis);
+      const connection = await connectRedis(url);
+      try {
+        if (command === 'flow') {
+          const stages = (flags.stages ?? 'prep,train,animate,eval').split(',').map((s) => s.trim());
+          for (const s of stages) {
+            if (!isJobCommand(s)) throw new InputError(`--stages: '${s}' is not one of ${JOB_COMMANDS.join(', ')}`);
+          }
+          const extra: Partial<Record<JobCommand, string[]>> = {
+            prep: splitArgs(flags.prepArgs),
+            template: splitArgs(flags.templateArgs),
+            train: splitArgs(flags.trainArgs),
+            animate: splitArgs(flags.animateArgs),
+            eval: splitArgs(flags.evalArgs),
+          };
+          const flow = new FlowProducer({ connection });
+          const id = `f${await connection.incr(`animgs:${QUEUE_NAME}:flows`)}`;
+          try {
+            const tree = await flow.add(
+              flowOf({
+                config: flags.config,
+                ...(flags.templateConfig ? { templateConfig: flags.templateConfig } : {}),
+                stages: stages as JobCommand[],
+                extra,
+                id,
+                opts: jobOptions(attempts),
+              }),
+            );
+            // the chain from the first stage to the last
+            const ids: string[] = [];
+            for (let n: typeof tree | undefined = tree; n; n = n.children?.[0])
+              ids.unshift(`${n.job.name} ${n.job.id}`);
+            console.log(`queued flow ${id}: ${ids.join(' → ')}`);
+          } finally {
+            await flow.close();
+          }
+        } else {
+          const q = new Queue(QUEUE_NAME, { connection });
+          try {
+            const job = await q.add(command, jobData(command, flags.config, args), jobOptions(attempts));
+            console.log(`queued job ${job.id}: ${command} ${job.data.args.join(' ')}`);
+          } finally {
+            await q.close();
+          }
+        }
+      } finally {
+        connection.disconnect();
+      }
+    });
+
+  queue
+    .command('status')
+    .description('the jobs: state, progress, ETA, worker, attempts, artifact paths; why a failed one failed')
+    .option('--redis <url>', 'Redis server (default ANIMGS_REDIS_URL, else redis://127.0.0.1:6379)')
+    .option('--watch [seconds]', 'redraw every few seconds (default 2) until Ctrl-C')
+    .option('--json', 'one JSON array (for scripts)')
+    .action(async (flags: { redis?: string; watch?: string | boolean; json?: boolean }) => {
+      const url = redisUrl(flags.redis);
+      const connection = await connectRedis(url);
+      const q = new Queue(QUEUE_NAME, { connection });
+      try {
+        const show = async () => {
+          const rows = await jobRows(q);
+          return flags.json ? JSON.stringify(rows, null, 1) : formatRows(rows);
+        };
+        if (!flags.watch) {
+          console.log(await show());
+          return;
+        }
+        const every = flags.watch === true ? 2 : Number(flags.watch);
+        if (!(every > 0)) throw new InputError(`--watch ${flags.watch}: seconds, a number > 0`);
+        let stop = false;
+        process.on('SIGINT', () => (stop = true));
+        while (!stop) {
+          const text = await show();
+          // clear the screen on a terminal; elsewhere one snapshot after another
+          process.stdout.write(process.stdout.isTTY ? `\x1b[2J\x1b[H${text}\n` : `${text}\n\n`);
+          await new Promise((r) => setTimeout(r, every * 1000));
+        }
+      } finally {
+        await q.close();
+        connection.disconnect();
+      }
+    });
+
+  program
+    .command('worker')
+    .description(
+      'run queued jobs on this machine, each in a process of its own, until SIGTERM or Ctrl-C (which stop training ' +
+        'with a checkpoint and put it back in the queue, and let other jobs finish); one worker per GPU',
+    )
+    .option('--redis <url>', 'Redis server (default ANIMGS_REDIS_URL, else redis://127.0.0.1:6379)')
+    .option('--concurrency <n>', 'jobs at once (default 1: a job fills a GPU)', '1')
+    .option('--gpu <id>', "the GPU for this worker's jobs (sets ANIMGS_GPU and CUDA_VISIBLE_DEVICES for them)")
+    .option('--lock-ms <ms>', "a dead worker's job returns to the queue after this long", '30000')
+    .action(async (flags: { redis?: string; concurrency: string; gpu?: string; lockMs: string }) => {
+      await runWorker({
+        url: redisUrl(flags.redis),
+        concurrency: intOption(flags.concurrency, '--concurrency', { min: 1, max: 64 })!,
+        lockMs: intOption(flags.lockMs, '--lock-ms', { min: 1000 })!,
+        ...(flags.gpu !== undefined ? { gpu: flags.gpu } : {}),
+      });
+    });
+}
