@@ -10,7 +10,7 @@ export function pageHtml(title: string): string {
 <style>
   html, body { margin: 0; height: 100%; background: #202124; color: #e8eaed; font: 14px system-ui, sans-serif; }
   #stage { position: relative; display: flex; justify-content: center; align-items: center; height: calc(100% - 56px); }
-  canvas { max-width: 100%; max-height: 100%; aspect-ratio: auto; touch-action: none; cursor: grab; background: #fff; }
+  canvas { height: 100%; max-width: 100%; object-fit: contain; touch-action: none; cursor: grab; background: #fff; }
   #overlay { position: absolute; inset: 0; display: flex; flex-direction: column; justify-content: center; align-items: center; gap: 12px; background: #202124e0; }
   #overlay[hidden] { display: none; }
   progress { width: min(420px, 80%); height: 14px; }
