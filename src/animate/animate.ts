@@ -1,5 +1,5 @@
 /**
- * `animgs animate`: drive a trained avatar with a pose sequence from a chosen view (reference-system.md §4), in two
+ * `animgs animate`: drive a trained avatar with a pose sequence from a chosen view, in two
  * steps: `planAnimation` checks everything (config, checkpoint, canonical maps, the pose file and its frames, the
  * view, the size, the background, the pose PCA when it will be needed, the output folder) without GPU work and
  * fails with one line naming the file and what to do; `runAnimation` loads the avatar and renders the frames

@@ -1,12 +1,12 @@
 /**
  * The networks' pose condition computed on the GPU from the frame's joint matrices, as `animgs prep` makes it for
- * training frames (src/prep/posemap.ts, reference-system.md §2.4): the canonical points on even pixels of the front
+ * training frames (src/prep/posemap.ts): the canonical points on even pixels of the front
  * map (prep's `poseMapSampler` picks them) are skinned with their own weights by cano → live without the root, and
  * written into their pixel of the [1, 3, S, S] front map (zero elsewhere). Built from tensor ops (blend + skin,
  * src/avatar/skinning.ts; scatter), so it records into a captured frame like everything else; prep's float64
  * `posedPositionMapCpu` is its oracle.
  *
- * The pose projection (reference-system.md §3) follows: the map's xyz at the PCA's front pixels, x, becomes
+ * The pose projection follows: the map's xyz at the PCA's front pixels, x, becomes
  *   x' = x̄ + Σ_k clamp(β_k, ±σ√λ_k) v_k,  β = V (x − x̄),
  * computed as u = clamp(A (x − x̄), −1, 1) with A_k = v_k / (σ√λ_k), x' = x̄ + Bᵀ u with B_k = σ√λ_k v_k (a
  * component of zero variance contributes nothing). `on` (a one-value tensor the loop uploads per frame, 0 or 1)

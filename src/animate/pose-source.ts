@@ -1,5 +1,5 @@
 /**
- * The poses an animation plays (reference-system.md §4.1): a driving sequence read by src/body/poses.ts (AMASS
+ * The poses an animation plays: a driving sequence read by src/body/poses.ts (AMASS
  * `.npz`, THuman4.0 / AvatarReX / ActorsHQ `smpl_params.npz`, AIST++ `.pkl`), animated with the training
  * subject's shape, or the capture's own SMPL-X fits (the training poses, re-rendered). Frames are selected up front
  * and checked against the file (a range past its end is an error, not a silent clip), and each frame knows whether

@@ -1,5 +1,5 @@
 /**
- * The cameras of an animation (reference-system.md §4.2, `test.view_setting`):
+ * The cameras of an animation (`test.view_setting`):
  *   camera        a capture camera (by id in the calibration's order) at its own size, or scaled to --size
  *   front / back  rot_Y = 0 / π
  *   free          an orbit about the vertical axis, 216 frames per turn

@@ -1,5 +1,5 @@
 /**
- * The reference's canonical pose and the canonical -> live joint transforms (reference-system.md §2.1, §2.2).
+ * The reference's canonical pose and the canonical -> live joint transforms.
  * Canonical: zero global orientation and translation, zero body pose except the hips spread (left hip z = +25 deg,
  * right hip z = -25 deg), flat hands, and the frame's own betas, jaw pose and expression.
  */

@@ -1,5 +1,5 @@
 /**
- * Linear blend skinning of arbitrary points and rotations (reference-system.md §2.2):
+ * Linear blend skinning of arbitrary points and rotations:
  *   M = sum_j w_j T_j;  x' = M[:3,:3] x + M[:3,3];  R' = M[:3,:3] R  -> quaternion (w, x, y, z)
  * weights are (N x J) row-major (dense; zeros are skipped), T are J stacked row-major 4x4 (e.g. cano -> live).
  */

@@ -1,5 +1,5 @@
 /**
- * Driving pose sequences (reference-system.md §4.1), recognised by their content (array names), not their path:
+ * Driving pose sequences, recognised by their content (array names), not their path:
  *  - smpl_params .npz (THuman4.0 / AvatarReX / ActorsHQ / our captures): betas (1 or N, 10), global_orient (N,3),
  *    transl (N,3), body_pose (N,63), optional jaw_pose (N,3), expression (N,10), left/right_hand_pose (N,45);
  *  - AMASS .npz: poses (N,156) SMPL-H [root 3 | body 63 | left hand 45 | right hand 45] or (N,165) SMPL-X

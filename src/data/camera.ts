@@ -1,6 +1,6 @@
 /**
  * Pinhole cameras in the OpenCV convention (x right, y down, z forward), as the reference uses them:
- * a world point X projects to K (R X + T). Calibration files of the three capture layouts (reference-system.md §2.1):
+ * a world point X projects to K (R X + T). Calibration files of the three capture layouts:
  * - THuman4.0 / custom data: `calibration.json` and AvatarReX: `calibration_full.json`, an object keyed by camera
  *   name with K (3x3), R (3x3, world -> camera), T (3), imgSize [w, h];
  * - ActorsHQ: `calibration.csv`, columns name, w, h, rx, ry, rz, tx, ty, tz, fx, fy, px, py; the rotation

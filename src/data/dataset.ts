@@ -1,5 +1,5 @@
 /**
- * Multi-view capture datasets in the reference's three layouts (reference-system.md §2.1):
+ * Multi-view capture datasets in the reference's three layouts:
  *
  * thuman4 (also custom data)  calibration.json, images/camXX/%08d.jpg, masks/camXX/%08d.jpg, smpl_params.npz,
  *                             optional missing_img_files.txt (lines ending .../camXX/%08d.jpg)

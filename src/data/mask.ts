@@ -1,5 +1,5 @@
 /**
- * Masks as the reference uses them (reference-system.md §2.1): foreground = value > 128; the boundary band =
+ * Masks as the reference uses them: foreground = value > 128; the boundary band =
  * dilate(5x5) − erode(5x5) of the foreground, OR-ed with soft-alpha pixels (5 < α < 250). Boundary pixels are
  * excluded from the loss by painting them with the background colour in both prediction and ground truth.
  */

@@ -1,5 +1,5 @@
 /**
- * `smpl_params.npz`, the per-frame SMPL-X fits of a capture (reference-system.md §2.1): betas (1 or N x 10),
+ * `smpl_params.npz`, the per-frame SMPL-X fits of a capture: betas (1 or N x 10),
  * global_orient, transl, body_pose (N x 63), jaw_pose, expression, left/right_hand_pose (N x 45, full axis-angle).
  * Everything is read as float32 (as the reference casts) and handed out per frame as SmplxParams.
  */

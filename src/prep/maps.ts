@@ -1,5 +1,5 @@
 /**
- * Canonical Gaussian maps (reference-system.md §2.4): the template rendered orthographically front and back, each
+ * Canonical Gaussian maps: the template rendered orthographically front and back, each
  * pixel resolved to the interpolated canonical position, normal and 55 skinning weights. Combined image = front |
  * back side by side (size x 2·size); the Gaussian set = its foreground pixels in row-major order.
  */

@@ -1,5 +1,5 @@
 /**
- * PCA of the training pose maps for pose projection (reference-system.md §3), with sklearn.decomposition.PCA's
+ * PCA of the training pose maps for pose projection, with sklearn.decomposition.PCA's
  * semantics: mean-centred, components = right singular vectors, explained_variance = s² / (T − 1).
  *
  * T (frames) ≪ D (3 × front foreground pixels), so it goes through the T × T Gram matrix G = Xc Xcᵀ in float64:

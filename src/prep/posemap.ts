@@ -1,5 +1,5 @@
 /**
- * Posed position maps (reference-system.md §2.4): each canonical map pixel's point is skinned with its own weights
+ * Posed position maps: each canonical map pixel's point is skinned with its own weights
  * by the frame's cano2live_woRoot joint matrices and written back into its pixel; the map is then nearest-downsampled
  * ×0.5 by taking the even pixels (2i, 2j). Only those pixels are ever needed, so only they are skinned.
  * Output: (size/2) x size x 3 (front | back, the front half is the network's pose condition), 0 on the background.

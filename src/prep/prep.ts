@@ -1,6 +1,5 @@
 /**
- * `animgs prep`: a capture's canonical maps, per-frame posed position maps and the pose PCA
- * (reference-system.md §2.4, §3). Everything goes to `<data_dir>/smpl_pos_map/` (see files.ts) unless `outDir`
+ * `animgs prep`: a capture's canonical maps, per-frame posed position maps and the pose PCA. Everything goes to `<data_dir>/smpl_pos_map/` (see files.ts) unless `outDir`
  * says elsewhere (a read-only dataset), plus `canonical_gaussians.ply`, the canonical Gaussians as a standard 3DGS
  * .ply that `animgs render` and common splat viewers open.
  *

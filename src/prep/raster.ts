@@ -1,6 +1,5 @@
 /**
- * Orthographic front/back rasterization of a canonical mesh with WebGPU's own triangle rasterizer
- * (reference-system.md §2.4).
+ * Orthographic front/back rasterization of a canonical mesh with WebGPU's own triangle rasterizer.
  *
  * Geometry: each side covers x ∈ [c_x − 1, c_x + 1], y ∈ [c_y − 1, c_y + 1] (metres, `halfExtent` = 1) at `size`²
  * pixels; u = (x − c_x + 1)·size/2, v = (1 − (y − c_y))·size/2, row 0 at the top; pixel (u, v) samples its centre.

@@ -1,5 +1,5 @@
 /**
- * The canonical template (reference-system.md §2.4): the subject's canonical SMPL-X mesh (the "legs spread" pose,
+ * The canonical template: the subject's canonical SMPL-X mesh (the "legs spread" pose,
  * the subject's betas), or a user's `template.ply` whose skinning weights are taken from the nearest canonical
  * SMPL-X vertex. (The reference diffuses SMPL-X weights into a 128³ volume for templates; nearest-vertex transfer is
  * our simpler stand-in, identical where the template hugs the body.)

@@ -1,5 +1,5 @@
 /**
- * `animgs synth`: a synthetic multi-view capture in the THuman4.0 layout (reference-system.md §2.1), of the
+ * `animgs synth`: a synthetic multi-view capture in the THuman4.0 layout, of the
  * synthetic SMPL-X-format body wearing pose-dependent clothes (a skirt that swings and flares with the legs,
  * sleeves that fold at the elbows) and a procedural texture:
  *

@@ -1,6 +1,6 @@
 /**
  * DualStyleUNet on the GPU: a shared encoder over the 3-channel pose map and two StyleGAN2-style decoders (front,
- * back) whose outputs are concatenated along channels, exactly as the reference (reference-system.md §2.6). The
+ * back) whose outputs are concatenated along channels, exactly as the reference does. The
  * structure comes from spec.ts; the float64 twin in reference.ts is its oracle.
  */
 import { add } from '../../tensor/ops/elementwise.js';

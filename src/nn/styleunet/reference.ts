@@ -1,7 +1,7 @@
 /**
  * The DualStyleUNet forward pass in float64 on the CPU: the oracle the GPU network is tested against (tiny channel
  * tables only; the full network is ~229 GMAC). Built from the float64 references of the convolution family, layer
- * by layer as reference-system.md §2.5–2.6 describes, with the state-dict names of spec.ts.
+ * by layer as the original network computes it, with the state-dict names of spec.ts.
  */
 import { conv2dGeometry, convTranspose2dGeometry } from '../../tensor/conv/geometry.js';
 import { upfirdnGeometry } from '../../tensor/conv/upfirdn-geometry.js';

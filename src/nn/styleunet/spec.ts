@@ -1,7 +1,7 @@
 /**
  * The DualStyleUNet's structure as data: every level, layer and state-dict entry (name, shape, trained or fixed
  * buffer), derived from the sizes and the channel table exactly as the reference builds it
- * (reference-system.md §2.6; checkpoint-layout.md lists the keys). The network code and the checkpoint importer
+ * (with the original checkpoint's key names). The network code and the checkpoint importer
  * both walk this, so names and shapes are defined once.
  *
  * Layout (S = inpSize, e.g. 512; L = log2(outSize) − 1 levels of convolution, the last at outSize/2):
