@@ -16,6 +16,7 @@ interface AddFlags {
   config: string;
   redis?: string;
   attempts?: string;
+  backoffMs?: string;
   templateConfig?: string;
   stages?: string;
   prepArgs?: string;
@@ -43,6 +44,7 @@ export function registerQueue(program: Command): void {
     .requiredOption('-c, --config <yaml>', 'the avatar.yaml (the template.yaml for template); a path all workers see')
     .option('--redis <url>', 'Redis server (default ANIMGS_REDIS_URL, else redis://127.0.0.1:6379)')
     .option('--attempts <n>', 'runs before a job counts as failed (transient failures; retried with backoff)', '3')
+    .option('--backoff-ms <ms>', 'wait before the first retry, doubling after each', '10000')
     .option('--template-config <yaml>', 'flow: the template.yaml of the template stage')
     .option('--stages <list>', 'flow: the stages, comma-separated (default prep,train,animate,eval)')
     .option('--prep-args <args>', 'flow: extra arguments of prep (one string)')
@@ -52,6 +54,7 @@ export function registerQueue(program: Command): void {
     .option('--eval-args <args>', 'flow: extra arguments of eval')
     .action(async (command: string, args: string[], flags: AddFlags) => {
       const attempts = intOption(flags.attempts, '--attempts', { min: 1, max: 100 })!;
+      const backoff = intOption(flags.backoffMs, '--backoff-ms', { min: 0 })!;
       if (command !== 'flow' && !isJobCommand(command)) {
         throw new InputError(`queue add ${command}: choose one of ${JOB_COMMANDS.join(', ')}, or flow`);
       }
@@ -80,7 +83,7 @@ export function registerQueue(program: Command): void {
                 stages: stages as JobCommand[],
                 extra,
                 id,
-                opts: jobOptions(attempts),
+                opts: jobOptions(attempts, backoff),
               }),
             );
             // the chain from the first stage to the last
@@ -94,7 +97,7 @@ export function registerQueue(program: Command): void {
         } else {
           const q = new Queue(QUEUE_NAME, { connection });
           try {
-            const job = await q.add(command, jobData(command, flags.config, args), jobOptions(attempts));
+            const job = await q.add(command, jobData(command, flags.config, args), jobOptions(attempts, backoff));
             console.log(`queued job ${job.id}: ${command} ${job.data.args.join(' ')}`);
           } finally {
             await q.close();

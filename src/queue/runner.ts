@@ -29,9 +29,12 @@ export interface RunResult {
   stdoutTail: string[];
 }
 
-/** argv to start the CLI again: node's own flags (a TypeScript loader in tests) and the entry script. */
-export function cliEntry(): string[] {
-  return [...process.execArgv, process.argv[1]!];
+/**
+ * argv to start the CLI again: node's own flags (a TypeScript loader in tests) and the entry script; or
+ * ANIMGS_QUEUE_CLI, a script that takes the same arguments (the tests' stand-in commands, or another build).
+ */
+export function cliEntry(env: NodeJS.ProcessEnv = process.env): string[] {
+  return [...process.execArgv, env.ANIMGS_QUEUE_CLI || process.argv[1]!];
 }
 
 export function runJobProcess(data: JobData, opt: RunOptions): Promise<RunResult> {
