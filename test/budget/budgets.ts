@@ -19,16 +19,18 @@ export const SUITE_CPU_S = 600;
 export const TEST_WALL_S = 20;
 export const FILE_CPU_OVERRIDES: Readonly<Record<string, number>> = {
   // seven short training runs (or parts of one) of the whole avatar (networks, skinning, splatting, losses, Adam):
-  // 76-81 s measured alone with an empty shader cache, 50 s after other avatar tests in the same worker (2026-12-02)
-  'test/train/train.test.ts': 120,
-  // the demo's stages on one folder (capture, prep, pretraining, training, animation, eval, the redo cases): 52-53 s
-  // alone (the avatar's kernels compile here unless the worker ran the training test first)
-  'test/demo/demo.test.ts': 100,
+  // 49-51 s measured alone with an empty shader cache (2026-12-02, after the rasterizer's cheaper kernels and
+  // deterministic backward; 76-81 s before)
+  'test/train/train.test.ts': 100,
+  // the demo's stages on one folder (capture, prep, pretraining, training, animation, eval, the redo cases): 37 s
+  // alone (52-53 s before the rasterizer's changes); the avatar's kernels compile here unless the worker ran the
+  // training test first
+  'test/demo/demo.test.ts': 80,
   // The conv family, tighter than the default: ~2× the CPU measured on 2026-12-02 with an empty shader cache (two
   // runs on a loaded machine), so that a test that adds a kernel variant at a costly shape shows up. Almost all of it
   // is compiling kernels; ANIMGS_KERNEL_LOG + kernel-cost.mjs say which (issue 16).
   'test/tensor/conv-tc2.test.ts': 100, // 44–49 s: ~56 kernels of the software tensor-core twin
-  'test/nn/styleunet-fused.test.ts': 60, // 29–32 s: the tiny network's ~130 tiled conv kernels
+  'test/nn/styleunet-fused.test.ts': 50, // 21–25 s (29–32 s earlier): the tiny network's ~130 tiled conv kernels
   'test/tensor/conv2d.test.ts': 50, // 25–27 s
   'test/tensor/conv-fused.test.ts': 40, // 16–22 s
   'test/tensor/f16-range.test.ts': 40, // 15–20 s
