@@ -5,7 +5,7 @@
  *
  * Safe to interrupt and to rerun. Each stage (canonical, posed, pca) records its parameters in a marker
  * (.animgs-<stage>.json) before its first output and marks it complete after its last; outputs are written
- * atomically. A rerun reuses posed maps only under a marker whose parameters (map size, template, the model's and
+ * atomically. A rerun reuses posed maps only under a marker whose parameters (map size, template and its weight volume, the model's and
  * smpl_params' size and modification time) match, and a complete PCA only with the same components and frames.
  * Outputs made with other parameters, or files that no marker describes (e.g. unpacked preprocessed files), are
  * never mixed with new ones: prep refuses, naming what differs, unless `force` (which removes them first).
@@ -54,7 +54,7 @@ import {
 import { fitPca, type PosePca } from './pca.js';
 import { PoseMapGpu, poseMapSampler } from './posemap.js';
 import { smplxCanonicalMesh, templateFromPly } from './template.js';
-import { applyVolumeWeights, captureWeightVolume } from './template/prep-weights.js';
+import { applyVolumeWeights, captureWeightVolume, captureWeightVolumePath } from './template/prep-weights.js';
 
 export interface PrepOptions {
   dataDir: string;
@@ -165,11 +165,14 @@ export function prepParams(opt: PrepOptions): {
     throw new InputError(`template ${opt.templatePath} does not exist (give a .ply mesh, or 'none' for SMPL-X)`);
   }
   const template = tplPath && existsSync(tplPath) ? tplPath : null;
+  const volumePath = template ? captureWeightVolumePath(opt.dataDir) : null;
   const canonical: StageParams = {
     size,
     model: inputId(opt.model.source),
     betas: Array.from(opt.smpl.betas),
     template: template ? inputId(template) : 'smplx',
+    // with a template the maps' weights come from the volume when there is one: a new volume makes new maps
+    ...(volumePath ? { weightVolume: inputId(volumePath) } : {}),
   };
   const posed: StageParams = { ...canonical, smplParams: inputId(opt.smpl.source) };
   const pca: StageParams = { ...posed, components: pcaCount, pcaFrames };

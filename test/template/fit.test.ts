@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,7 +11,7 @@ import { meshDefects } from '../../src/prep/template/marching.js';
 import { initEngine } from '../../src/tensor/index.js';
 import { loadSmplxModel } from '../../src/body/node/files.js';
 import { readSmplParams } from '../../src/data/smpl-params.js';
-import { prepare } from '../../src/prep/prep.js';
+import { prepare, prepParams } from '../../src/prep/prep.js';
 import { readWeightVolume } from '../../src/prep/template/volume-file.js';
 import { sampleWeights } from '../../src/prep/template/weight-volume.js';
 
@@ -105,7 +105,7 @@ describe('template fit', () => {
     const cfg = config();
     expect(existsSync(cfg.templateOut)).toBe(true);
     const model = loadSmplxModel(join(data, 'smplx_model.npz'));
-    const res = await prepare(await getGpu(), {
+    const opts = {
       dataDir: data,
       model,
       smpl: readSmplParams(join(data, 'smpl_params.npz')),
@@ -113,7 +113,8 @@ describe('template fit', () => {
       pcaComponents: 0,
       outDir: join(root, 'maps'),
       writeGaussianPly: false,
-    });
+    };
+    const res = await prepare(await getGpu(), opts);
     expect(res.template).toBe(cfg.templateOut);
     const maps = res.maps;
     expect(maps.pixels.length).toBeGreaterThan(0);
@@ -127,5 +128,11 @@ describe('template fit', () => {
       for (let j = 0; j < J; j++) worst = Math.max(worst, Math.abs(w[j]! - maps.weights[i * J + j]!));
     }
     expect(worst).toBeLessThan(1e-6);
+    // the volume is one of the canonical stage's parameters: a new volume does not reuse these maps
+    const stamp = prepParams(opts).canonical;
+    expect(stamp.weightVolume).toBeDefined();
+    const later = new Date(statSync(cfg.weightVolume).mtimeMs + 5000);
+    utimesSync(cfg.weightVolume, later, later);
+    expect(prepParams(opts).canonical).not.toEqual(stamp);
   });
 });

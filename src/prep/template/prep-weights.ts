@@ -10,10 +10,16 @@ import type { CanonicalMaps } from '../maps.js';
 import { CANO_WEIGHT_VOLUME_FILE, readWeightVolume } from './volume-file.js';
 import { sampleWeights, type WeightVolume } from './weight-volume.js';
 
+/** Where a capture's weight volume sits, when it has one. */
+export function captureWeightVolumePath(dataDir: string): string | null {
+  const path = join(dataDir, CANO_WEIGHT_VOLUME_FILE);
+  return existsSync(path) ? path : null;
+}
+
 /** The capture's weight volume (`<dataDir>/cano_weight_volume.npz`), or null when there is none. */
 export function captureWeightVolume(dataDir: string): WeightVolume | null {
-  const path = join(dataDir, CANO_WEIGHT_VOLUME_FILE);
-  return existsSync(path) ? readWeightVolume(path) : null;
+  const path = captureWeightVolumePath(dataDir);
+  return path ? readWeightVolume(path) : null;
 }
 
 /** Replace the maps' per-pixel weights by the volume's at each pixel's canonical position (in place). */
