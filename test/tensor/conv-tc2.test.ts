@@ -393,6 +393,10 @@ describe('tc2 WGSL generator', () => {
     expect(splitSlices(144, 8, {}, TC2_TILE_SMALL_M)).toEqual([4, 36]);
     expect(splitSlices(144, 4, { splits: 3 }, TC2_TILE)).toEqual([48, 3]);
     expect(splitSlices(0, 4, {}, TC2_TILE)).toEqual([1, 1]);
+    // 512-invocation tiles aim at half as many workgroups (split-k.ts targetWorkgroups)
+    expect(splitSlices(144, 128, {}, TC2_TILE)).toEqual([36, 4]);
+    expect(splitSlices(144, 128, {}, TC2_TILE_16SG)).toEqual([72, 2]);
+    expect(splitSlices(72, 256, {}, TC2_TILE_16SG)).toEqual([72, 1]);
     const big: Tc2Tile = { bm: 128, bn: 128, bk: 32, sgm: 4, sgn: 4, single: true };
     expect(checkTc2Tile(big, 1024)).toBe(512);
     expect(() => checkTc2Tile(big, 256)).toThrow(/≤ 8 subgroups/);

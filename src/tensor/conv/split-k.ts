@@ -12,6 +12,19 @@ import { convConstsWgsl } from './wgsl.js';
 export const TARGET_WORKGROUPS = 512;
 
 /**
+ * The split-K target of a tensor-core GEMM whose workgroups have `invocations` threads: TARGET_WORKGROUPS of up to
+ * 256 invocations, i.e. about 512·256 invocations in flight, so half as many workgroups of the 512-invocation tiles
+ * (TC2_TILE_16SG, the 128×128 patch tile). Those tiles hold at most one or two workgroups per SM (132 on the H200),
+ * so 256 of them already fill the GPU as well as 512: splitting further adds waves of shorter workgroups (the same
+ * slices per SM) and only costs the partials, split·4 bytes per output element written and read back plus one sum
+ * dispatch. In the frozen DualStyleUNet (3 networks) this takes 24 of the 117 split-K GEMMs to fewer splits or none,
+ * the partials written from 2.0 to 0.8 GB and the sum kernels' traffic from 2.6 to 1.0 GB per frame.
+ */
+export function targetWorkgroups(invocations: number): number {
+  return invocations > 256 ? Math.max(1, Math.floor((TARGET_WORKGROUPS * 256) / invocations)) : TARGET_WORKGROUPS;
+}
+
+/**
  * Σ over split-K partials, bandwidth-bound: each invocation owns one vec4 (or one f32 when e is not a multiple of
  * 4) and sums the splits with four independent accumulators, so four loads are in flight per invocation.
  */

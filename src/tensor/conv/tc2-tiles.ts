@@ -4,7 +4,7 @@
  * each subgroup owning a (BM/SGM)×(BN/SGN) block of 16×16 f32 result matrices (f16 operands, 16×16×16 products).
  */
 import { ceilDiv } from './geometry.js';
-import { TARGET_WORKGROUPS } from './split-k.js';
+import { targetWorkgroups } from './split-k.js';
 
 /** Invocations per subgroup the kernels assume (NVIDIA's warp; the software twin emulates 32 lanes). */
 export const TC_SUBGROUP = 32;
@@ -145,13 +145,14 @@ export function dims(layout: Tc2Layout, rows: number, t: Tc2Tile): { stride: num
 
 /**
  * K slices per split-K workgroup and the number of splits, for a GEMM of `slices` K slices over `tiles` output tiles:
- * `splits` if given, else enough to run about TARGET_WORKGROUPS workgroups of at least tile.minSlices (default 8)
- * slices each.
+ * `splits` if given, else enough to run about targetWorkgroups (split-k.ts: 512 workgroups of ≤ 256 invocations, 256
+ * of 512) of at least tile.minSlices (default 8) slices each.
  */
 export function splitSlices(slices: number, tiles: number, opts: { splits?: number }, tile: Tc2Tile): [number, number] {
   if (slices === 0) return [1, 1];
   const depth = tile.minSlices ?? 8;
-  const want = opts.splits ?? Math.min(ceilDiv(TARGET_WORKGROUPS, tiles), ceilDiv(slices, depth));
+  const target = targetWorkgroups(tile.sgm * tile.sgn * TC_SUBGROUP);
+  const want = opts.splits ?? Math.min(ceilDiv(target, tiles), ceilDiv(slices, depth));
   const sps = ceilDiv(slices, Math.max(1, want));
   return [sps, ceilDiv(slices, sps)];
 }
