@@ -4,7 +4,7 @@
  * differences; split-K epilogue; the 'direct' fallback.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { backward, initEngine, mul, sum, Tensor } from '../../src/tensor/index.js';
+import { add, backward, initEngine, mul, noGrad, sum, Tensor } from '../../src/tensor/index.js';
 import { conv2d, conv2dFused, convEpilogueSupported } from '../../src/tensor/conv/ops.js';
 import { conv2dGeometry, type Conv2dGeom, type Conv2dOptions } from '../../src/tensor/conv/geometry.js';
 import type { ConvKernelOptions } from '../../src/tensor/conv/conv2d-raw.js';
@@ -200,6 +200,56 @@ describe('conv2dFused', () => {
       expect(a.dispatches, kname).toBe(folds ? r.dispatches - 1 : r.dispatches);
       for (const k of ['y', 'gx', 'gw', 'gb'] as const)
         expect(relError(a[k], r[k]), `${kname} ${k}`).toBeLessThan(1e-6);
+    }
+  });
+
+  it('residual: read by the epilogue without gradients (one dispatch, the bits of conv2dFused + add), a separate add while recording', async () => {
+    const rand = seededRandom(34);
+    // the split-K sum's epilogue (3 splits) and the GEMM store's (1 split); lavapipe compiles the 'tiled' GEMM quickly
+    for (const kernel of [
+      { path: 'tiled', tile: SMALL, splits: 3 },
+      { path: 'tiled', tile: SMALL, splits: 1 },
+    ] as ConvKernelOptions[]) {
+      const v = { x: randomF32(2 * 3 * 7 * 5, rand), w: randomF32(5 * 3 * 9, rand), b: randomF32(5, rand) };
+      const r = randomF32(2 * 5 * 7 * 5, rand);
+      const noise = Tensor.from(randomF32(35, rand), [1, 1, 7, 5]);
+      const strength = Tensor.from([0.7], [1]);
+      const run = (grad: boolean, fused: boolean) => {
+        const x = Tensor.from(v.x, [2, 3, 7, 5], { requiresGrad: grad });
+        const w = Tensor.from(v.w, [5, 3, 3, 3], { requiresGrad: grad });
+        const b = Tensor.from(v.b, [5], { requiresGrad: grad });
+        const res = Tensor.from(r, [2, 5, 7, 5], { requiresGrad: grad });
+        const opts = { padding: 1, kernel, noise: { noise, strength }, lrelu: true };
+        const before = gpu().dispatchCount;
+        const y = fused ? conv2dFused(x, w, b, { ...opts, residual: res }) : add(res, conv2dFused(x, w, b, opts));
+        return { x, res, y, dispatches: gpu().dispatchCount - before };
+      };
+      const tag = `splits ${kernel.splits}`;
+      const inf = noGrad(() => run(false, true));
+      const sep = noGrad(() => run(false, false));
+      expect(inf.dispatches, tag).toBe(sep.dispatches - 1);
+      const yInf = await inf.y.toArray();
+      expect(Array.from(yInf), tag).toEqual(Array.from(await sep.y.toArray()));
+      const yRef = epilogueRef(
+        conv2dRef(conv2dGeometry([2, 3, 7, 5], [5, 3, 3, 3], { padding: 1 }), v.x, v.w),
+        2,
+        5,
+        35,
+        {
+          bias: v.b,
+          noise: { noise: await noise.toArray(), strength: 0.7 },
+          lrelu: true,
+          residual: r,
+        },
+      );
+      expect(relError(yInf, yRef), tag).toBeLessThan(1e-5);
+      // recording: the same values, and the residual's gradient is the output's
+      const rec = run(true, true);
+      expect(Array.from(await rec.y.toArray()), tag).toEqual(Array.from(yInf));
+      const gy = randomF32(rec.y.size, rand);
+      backward(sum(mul(rec.y, Tensor.from(gy, rec.y.shape))));
+      expect(Array.from(await rec.res.grad!.toArray()), tag).toEqual(Array.from(gy));
+      expect(rec.x.grad, tag).toBeTruthy();
     }
   });
 

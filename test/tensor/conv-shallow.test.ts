@@ -40,15 +40,21 @@ describe('conv with Cin·kh·kw ≤ 32 (from the pose map)', () => {
       const demod = randomF32(c.n * c.cout, rand);
       const noise = randomF32(hw, rand);
       const strength = randomF32(1, rand);
+      const residual = randomF32(c.n * c.cout * hw, rand); // added last where the epilogue runs
       const ws = w.map((v) => Math.fround(v * c.scale));
       const yRef = epilogueRef(conv2dRef(g, x, ws), c.n, c.cout, hw, {
         bias: c.bias ? bias : null,
-        ...(c.epi ? { demod, noise: { noise, strength: strength[0]! }, lrelu: true } : {}),
+        ...(c.epi ? { demod, noise: { noise, strength: strength[0]! }, lrelu: true, residual } : {}),
       });
       await withBuffers(gpu, async (up, out) => {
         const y = out(yRef.length);
         const epilogue = c.epi
-          ? { demod: up(demod), noise: { noise: up(noise), strength: up(strength) }, lrelu: true }
+          ? {
+              demod: up(demod),
+              noise: { noise: up(noise), strength: up(strength) },
+              lrelu: true,
+              residual: up(residual),
+            }
           : {};
         conv2dShallowRaw(gpu, g, up(x), up(w), c.bias ? up(bias) : null, y, { epilogue, weightScale: c.scale });
         expect(relError(await gpu.readF32(y, yRef.length), yRef), JSON.stringify(c)).toBeLessThan(2e-6);

@@ -47,8 +47,18 @@ export function setConvTailFusion(enabled: boolean): boolean {
   return prev;
 }
 
-/** ConvLayer: [blur-downsample +] EqualConv2d (weight scaled by 1/√fan_in, no bias) + FusedLeakyReLU. */
-export function convLayer(p: ParamLookup, x: Tensor, prefix: string, k: number, downsample: boolean): Tensor {
+/**
+ * ConvLayer: [blur-downsample +] EqualConv2d (weight scaled by 1/√fan_in, no bias) + FusedLeakyReLU, plus `residual`
+ * where given (the encoder's feat + FromRGB(img): in the conv's epilogue when nothing is recorded, see conv2dFused).
+ */
+export function convLayer(
+  p: ParamLookup,
+  x: Tensor,
+  prefix: string,
+  k: number,
+  downsample: boolean,
+  residual?: Tensor,
+): Tensor {
   const cin = x.shape[1]!;
   const c = 1 / Math.sqrt(cin * k * k);
   const wi = downsample ? 1 : 0;
@@ -56,16 +66,19 @@ export function convLayer(p: ParamLookup, x: Tensor, prefix: string, k: number, 
   const conv = downsample ? { stride: 2, padding: 0 } : { padding: k >> 1 };
   const raw = p(`${prefix}.${wi}.weight`);
   const b = p(`${prefix}.${wi + 1}.bias`);
-  if (!fuseTails) return fusedLeakyRelu(conv2d(input, scale(raw, c), null, conv), b);
+  if (!fuseTails) {
+    const y = fusedLeakyRelu(conv2d(input, scale(raw, c), null, conv), b);
+    return residual ? add(residual, y) : y;
+  }
   // Frozen networks keep the scaled weights; otherwise the conv applies the scale (while converting to f16 on tc2).
   if (p.derived)
     return conv2dFused(
       input,
       derived(p, `${prefix}.${wi}.weight:scaled`, () => scale(raw, c)),
       b,
-      { ...conv, lrelu: true },
+      { ...conv, lrelu: true, residual },
     );
-  return conv2dFused(input, raw, b, { ...conv, lrelu: true, weightScale: c });
+  return conv2dFused(input, raw, b, { ...conv, lrelu: true, weightScale: c, residual });
 }
 
 /** The blur-downsample of the input image in FromRGB ([1,3,3,1], pad 1, down 2). */

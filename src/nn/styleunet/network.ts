@@ -177,7 +177,7 @@ export class DualStyleUNet {
     let img = x;
     for (const e of spec.encoder) {
       img = downsampleImage(img);
-      feat = add(feat, convLayer(p, img, `${e.fromRgb}.conv`, 1, false));
+      feat = convLayer(p, img, `${e.fromRgb}.conv`, 1, false, feat); // feat + FromRGB(img)
       feat = convLayer(p, feat, `${e.condConv}.conv1`, 3, false);
       feat = convLayer(p, feat, `${e.condConv}.conv2`, 3, true);
       conds.push(feat);

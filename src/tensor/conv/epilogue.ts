@@ -5,6 +5,7 @@
  *   t += strength[0] · noise[b|0, p]  (NoiseInjection; the noise image is shared across the batch unless perSample)
  *   t += bias[c]
  *   t = leaky_relu(t, 0.2) · √2    (FusedLeakyReLU)
+ *   t += residual[b, c, p]          (a tensor of the output's shape added last: the encoder's FromRGB sum)
  * The constant style modulation is folded into the weights beforehand (modulateRaw with n = 1: w·scale·s·d,
  * once per step), so the GEMM itself sees plain weights.
  */
@@ -17,18 +18,24 @@ export interface ConvEpilogue {
   noise?: { noise: GPUBuffer; strength: GPUBuffer; perSample?: boolean };
   /** leaky ReLU (slope 0.2) times √2 after the bias. */
   lrelu?: boolean;
+  /**
+   * y += residual[b, c, p] after everything else (same shape as y; not y's own buffer): an add of the conv's output
+   * to another tensor without writing and re-reading the output in a separate add.
+   */
+  residual?: GPUBuffer;
 }
 
 export function hasEpilogue(e: ConvEpilogue): boolean {
-  return !!(e.demod || e.noise || e.lrelu);
+  return !!(e.demod || e.noise || e.lrelu || e.residual);
 }
 
-/** Buffers the epilogue binds, in binding order after the GEMM's inputs: bias, demod, noise, strength. */
+/** Buffers the epilogue binds, in binding order after the GEMM's inputs: bias, demod, noise, strength, residual. */
 export function epilogueBuffers(bias: GPUBuffer | null, e: ConvEpilogue): GPUBuffer[] {
   const out: GPUBuffer[] = [];
   if (bias) out.push(bias);
   if (e.demod) out.push(e.demod);
   if (e.noise) out.push(e.noise.noise, e.noise.strength);
+  if (e.residual) out.push(e.residual);
   return out;
 }
 
@@ -53,7 +60,11 @@ export function epilogueWgsl(bias: boolean, e: ConvEpilogue, first: number): { d
   }
   if (bias) body.push('t = t + EpiBias[c];');
   if (e.lrelu) body.push(`t = select(t * ${LRELU_SLOPE}, t, t >= 0.0) * ${LRELU_GAIN};`);
-  const key = `${bias ? 'b' : ''}${e.demod ? 'd' : ''}${e.noise ? (e.noise.perSample ? 'N' : 'n') : ''}${e.lrelu ? 'a' : ''}`;
+  if (e.residual) {
+    ro('EpiRes');
+    body.push('t = t + EpiRes[(b * COUT + c) * HOWO + p];');
+  }
+  const key = `${bias ? 'b' : ''}${e.demod ? 'd' : ''}${e.noise ? (e.noise.perSample ? 'N' : 'n') : ''}${e.lrelu ? 'a' : ''}${e.residual ? 'r' : ''}`;
   return {
     decl: decl.join('\n'),
     fn: `fn epi(b: u32, c: u32, p: u32, v: f32) -> f32 {\n  var t = v;\n  ${body.join('\n  ')}\n  return t;\n}`,
@@ -90,6 +101,7 @@ export function epilogueRef(
     demod?: ArrayLike<number>;
     noise?: { noise: ArrayLike<number>; strength: number; perSample?: boolean };
     lrelu?: boolean;
+    residual?: ArrayLike<number>;
   },
 ): Float64Array {
   for (let b = 0; b < n; b++)
@@ -101,6 +113,7 @@ export function epilogueRef(
         if (opts.noise) t += opts.noise.strength * opts.noise.noise[opts.noise.perSample ? b * hw + p : p]!;
         if (opts.bias) t += opts.bias[o]!;
         if (opts.lrelu) t = (t >= 0 ? t : t * LRELU_SLOPE) * LRELU_GAIN;
+        if (opts.residual) t += opts.residual[i]!;
         y[i] = t;
       }
   return y;

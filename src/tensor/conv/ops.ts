@@ -4,7 +4,7 @@
  */
 import { gpu, sameShape, Tensor } from '../tensor.js';
 import { haarSkipAdjointRaw, haarSkipRaw } from './haar-skip.js';
-import { record } from '../tape.js';
+import { needsGrad, record } from '../tape.js';
 import {
   conv2dBackwardBiasRaw,
   conv2dBackwardInputRaw,
@@ -180,6 +180,13 @@ export interface Conv2dFusedOptions extends Conv2dOptions {
    * separate scale op.
    */
   weightScale?: number;
+  /**
+   * Added to the result last (after the activation): a tensor of the output's shape. Without gradients to record
+   * (inference) it is read by the conv's epilogue, so the sum costs no dispatch and no extra pass over the output;
+   * while recording, and on 'direct', it is a separate add (the backward's activation gradient reads the
+   * activation's output, which the sum would overwrite).
+   */
+  residual?: Tensor;
 }
 
 /** Whether `conv2dFused` runs as one dispatch for these kernel options (every GEMM path; not 'direct'). */
@@ -196,6 +203,12 @@ export function convEpilogueSupported(k?: ConvKernelOptions): boolean {
  * convolution's input / weight gradients of gt.
  */
 export function conv2dFused(x: Tensor, w: Tensor, bias: Tensor | null, opts: Conv2dFusedOptions = {}): Tensor {
+  const res = opts.residual;
+  if (
+    res &&
+    (needsGrad([x, w, bias, opts.noise?.noise, opts.noise?.strength, res]) || !convEpilogueSupported(opts.kernel))
+  )
+    return add(conv2dFused(x, w, bias, { ...opts, residual: undefined }), res);
   const base = kernelOptions(opts.kernel);
   const c = opts.weightScale ?? 1;
   if (c !== 1 && !runsTc2(gpu(), base)) {
@@ -220,9 +233,12 @@ export function conv2dFused(x: Tensor, w: Tensor, bias: Tensor | null, opts: Con
     if (noise.strength.size !== 1) throw new Error('conv2dFused: noise strength must have one value');
     perSample = ns[0] !== 1;
   }
+  if (res && !sameShape(res.shape, [g.n, g.cout, g.ho, g.wo]))
+    throw new Error(`conv2dFused: the residual [${res.shape}] should be [${[g.n, g.cout, g.ho, g.wo]}]`);
   const epilogue: ConvEpilogue = {
     noise: noise ? { noise: noise.noise.buffer, strength: noise.strength.buffer, perSample } : undefined,
     lrelu: !!lrelu,
+    residual: res?.buffer,
   };
   const y = Tensor.empty([g.n, g.cout, g.ho, g.wo]);
   conv2dForwardRaw(gpu(), g, x.buffer, w.buffer, bias?.buffer ?? null, y.buffer, { ...kopts, epilogue });
