@@ -208,7 +208,7 @@ describe.skipIf(!hasChromium)('the player in a browser', () => {
         return w.animgs !== undefined || w.animgsError !== undefined;
       },
       null,
-      { timeout: 120_000 },
+      { timeout: 60_000 }, // well inside the test's own limit, so a stuck page fails with this wait's message
     );
     return page.evaluate(() => (window as unknown as PageWindow).animgsError);
   };
