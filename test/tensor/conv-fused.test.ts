@@ -205,20 +205,21 @@ describe('conv2dFused', () => {
 
   it('residual: read by the epilogue without gradients (one dispatch, the bits of conv2dFused + add), a separate add while recording', async () => {
     const rand = seededRandom(34);
-    // the split-K sum's epilogue (3 splits) and the GEMM store's (1 split); lavapipe compiles the 'tiled' GEMM quickly
+    // the split-K sum's epilogue (3 splits; 8×5 pixels: its vec4 form) and the GEMM store's (1 split); lavapipe
+    // compiles the 'tiled' GEMM quickly
     for (const kernel of [
       { path: 'tiled', tile: SMALL, splits: 3 },
       { path: 'tiled', tile: SMALL, splits: 1 },
     ] as ConvKernelOptions[]) {
-      const v = { x: randomF32(2 * 3 * 7 * 5, rand), w: randomF32(5 * 3 * 9, rand), b: randomF32(5, rand) };
-      const r = randomF32(2 * 5 * 7 * 5, rand);
-      const noise = Tensor.from(randomF32(35, rand), [1, 1, 7, 5]);
+      const v = { x: randomF32(2 * 3 * 8 * 5, rand), w: randomF32(5 * 3 * 9, rand), b: randomF32(5, rand) };
+      const r = randomF32(2 * 5 * 8 * 5, rand);
+      const noise = Tensor.from(randomF32(40, rand), [1, 1, 8, 5]);
       const strength = Tensor.from([0.7], [1]);
       const run = (grad: boolean, fused: boolean) => {
-        const x = Tensor.from(v.x, [2, 3, 7, 5], { requiresGrad: grad });
+        const x = Tensor.from(v.x, [2, 3, 8, 5], { requiresGrad: grad });
         const w = Tensor.from(v.w, [5, 3, 3, 3], { requiresGrad: grad });
         const b = Tensor.from(v.b, [5], { requiresGrad: grad });
-        const res = Tensor.from(r, [2, 5, 7, 5], { requiresGrad: grad });
+        const res = Tensor.from(r, [2, 5, 8, 5], { requiresGrad: grad });
         const opts = { padding: 1, kernel, noise: { noise, strength }, lrelu: true };
         const before = gpu().dispatchCount;
         const y = fused ? conv2dFused(x, w, b, { ...opts, residual: res }) : add(res, conv2dFused(x, w, b, opts));
@@ -231,10 +232,10 @@ describe('conv2dFused', () => {
       const yInf = await inf.y.toArray();
       expect(Array.from(yInf), tag).toEqual(Array.from(await sep.y.toArray()));
       const yRef = epilogueRef(
-        conv2dRef(conv2dGeometry([2, 3, 7, 5], [5, 3, 3, 3], { padding: 1 }), v.x, v.w),
+        conv2dRef(conv2dGeometry([2, 3, 8, 5], [5, 3, 3, 3], { padding: 1 }), v.x, v.w),
         2,
         5,
-        35,
+        40,
         {
           bias: v.b,
           noise: { noise: await noise.toArray(), strength: 0.7 },

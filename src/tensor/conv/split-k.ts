@@ -68,7 +68,12 @@ export function sumSplits(gpu: Gpu, part: GPUBuffer, out: GPUBuffer, e: number, 
   );
 }
 
-/** y = epilogue(Σ_z part[z]) for a forward output [n, cout, ho, wo]. */
+/**
+ * y = epilogue(Σ_z part[z]) for a forward output [n, cout, ho, wo]. Where ho·wo is a multiple of 4 each invocation
+ * owns a vec4 of one plane (vec4 loads and store, the same (b, c) for its four values; 16-byte transactions instead
+ * of 4-byte ones on this bandwidth-bound pass); the splits are summed in order z = 0, 1, … either way, so both forms
+ * give the same bits.
+ */
 export function sumSplitsEpilogue(
   gpu: Gpu,
   g: Conv2dGeom,
@@ -81,25 +86,33 @@ export function sumSplitsEpilogue(
   const ny = g.n * g.cout * g.ho * g.wo;
   const extra = epilogueBuffers(bias, epi);
   const e = epilogueWgsl(bias !== null, epi, 1);
+  const vec = (g.ho * g.wo) % 4 === 0;
+  const n = vec ? ny / 4 : ny;
+  const t = vec ? 'vec4f' : 'f32';
   const src = cached(
-    `sumepi|${geomKey(g)}|${e.key}|${splits}`,
+    `sumepi|${geomKey(g)}|${e.key}|${splits}|${vec}`,
     () => /* wgsl */ `
-@group(0) @binding(0) var<storage, read> Part: array<f32>;
+@group(0) @binding(0) var<storage, read> Part: array<${t}>;
 ${e.decl}
-@group(0) @binding(${1 + extra.length}) var<storage, read_write> Y: array<f32>;
+@group(0) @binding(${1 + extra.length}) var<storage, read_write> Y: array<${t}>;
 ${convConstsWgsl(g, false)}
 ${e.fn}
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = gid.x + gid.y * nwg.x * 256u;
-  if (i >= ${ny}u) { return; }
-  var s = 0.0;
-  for (var z = 0u; z < ${splits}u; z++) { s += Part[z * ${ny}u + i]; }
-  let p = i % HOWO; let t = i / HOWO;
-  Y[i] = epi(t / COUT, t % COUT, p, s);
+  if (i >= ${n}u) { return; }
+  var s = ${t}(0.0);
+  for (var z = 0u; z < ${splits}u; z++) { s += Part[z * ${n}u + i]; }
+${
+  vec
+    ? `  let p = (4u * i) % HOWO; let bc = (4u * i) / HOWO; let b = bc / COUT; let c = bc % COUT;
+  Y[i] = vec4f(epi(b, c, p, s.x), epi(b, c, p + 1u, s.y), epi(b, c, p + 2u, s.z), epi(b, c, p + 3u, s.w));`
+    : `  let p = i % HOWO; let t = i / HOWO;
+  Y[i] = epi(t / COUT, t % COUT, p, s);`
+}
 }`,
   );
-  const groups = ceilDiv(ny, 256);
+  const groups = ceilDiv(n, 256);
   const gx = Math.min(groups, 65535);
   gpu.dispatch(gpu.kernel('conv2d_fwd_sum_epilogue', src), [part, ...extra, y], [gx, ceilDiv(groups, gx), 1]);
 }
