@@ -7,7 +7,6 @@
 import {
   chmodSync,
   existsSync,
-  mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
@@ -19,58 +18,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadTrainConfig } from '../../src/avatar/config-file.js';
-import { avatarNetEntries } from '../../src/avatar/net.js';
 import { planAnimation, runAnimation, type AnimateRequest } from '../../src/animate/animate.js';
 import { readGray, readRgb } from '../../src/io/node/image.js';
-import { saveSafetensors } from '../../src/io/node/safetensors.js';
 import { readPly } from '../../src/splat/node/ply.js';
-import { makeFixture, TINY_NET, type AnimFixture } from './fixture.js';
+import { makeFixture, writeCheckpoint, type AnimFixture } from './fixture.js';
 
 let root: string;
 let fx: AnimFixture;
 let yaml: string;
 const quiet = { log: () => undefined };
 
-/** A checkpoint folder of ours holding the fixture's (untrained) network. */
-async function writeCheckpoint(dir: string): Promise<void> {
-  const ck = join(dir, 'batch_00000001');
-  mkdirSync(ck, { recursive: true });
-  const weights = await fx.net.stateDict();
-  const shapes = new Map(avatarNetEntries(TINY_NET).map((e) => [e.name, e.shape]));
-  saveSafetensors(
-    join(ck, 'net.safetensors'),
-    new Map([...weights].map(([k, v]) => [k, { shape: shapes.get(k)!, data: v }])),
-    { format: 'animgs-avatar-checkpoint' },
-  );
-  const settings = {
-    net: TINY_NET,
-    dataDir: fx.data,
-    frames: [0, 1, 2],
-    cameras: [],
-    seed: 1,
-    gaussians: fx.maps.pixels.length,
-  };
-  const state = {
-    format: 'animgs-avatar-checkpoint',
-    version: 1,
-    stage: 'train',
-    iteration: 1,
-    sampler: { rng: [1, 2, 3, 4], iteration: 1 },
-    adamSteps: {},
-    settings,
-    savedAt: '',
-  };
-  writeFileSync(join(ck, 'state.json'), JSON.stringify(state));
-  writeFileSync(
-    join(dir, 'latest.json'),
-    JSON.stringify({ checkpoint: 'batch_00000001', stage: 'train', iteration: 1 }),
-  );
-}
-
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'animgs-animate-cli-'));
   fx = await makeFixture(root);
-  await writeCheckpoint(join(root, 'results'));
+  await writeCheckpoint(fx, join(root, 'results'));
   yaml = join(root, 'avatar.yaml');
   writeFileSync(
     yaml,

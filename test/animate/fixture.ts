@@ -3,15 +3,17 @@
  * 128² per side, a 2-component pose PCA) and an untrained AvatarNet of 4-channel networks on it: animation is
  * compared with itself (replayed vs eager) and with AvatarNet.forward, so trained weights are not needed.
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { canonicalGaussians, canonicalTensors, type CanonicalTensors } from '../../src/avatar/canonical.js';
 import { AVATAR_PRESETS, type AvatarNetConfig } from '../../src/avatar/config.js';
-import { AvatarNet } from '../../src/avatar/net.js';
+import { AvatarNet, avatarNetEntries } from '../../src/avatar/net.js';
 import type { SmplxModel } from '../../src/body/model.js';
 import { loadSmplxModel } from '../../src/body/node/files.js';
 import { readSmplParams, type SmplParamSequence } from '../../src/data/smpl-params.js';
 import { synthesizeCapture } from '../../src/data/synth/capture.js';
 import { getGpu } from '../../src/gpu/index.js';
+import { saveSafetensors } from '../../src/io/node/safetensors.js';
 import { readCanonicalMaps, readPca } from '../../src/prep/files.js';
 import type { CanonicalMaps } from '../../src/prep/maps.js';
 import type { PosePca } from '../../src/prep/pca.js';
@@ -61,4 +63,40 @@ export async function makeFixture(root: string, frames = 3): Promise<AnimFixture
   const net = AvatarNet.init(TINY_NET, gaussians, { seed: 3 });
   const canonical = canonicalTensors(maps, gaussians);
   return { data, model, smpl, maps, pca, net, canonical };
+}
+
+/** A checkpoint folder of ours (`dir/batch_00000001` + `latest.json`) holding the fixture's (untrained) network. */
+export async function writeCheckpoint(fx: AnimFixture, dir: string): Promise<void> {
+  const ck = join(dir, 'batch_00000001');
+  mkdirSync(ck, { recursive: true });
+  const weights = await fx.net.stateDict();
+  const shapes = new Map(avatarNetEntries(TINY_NET).map((e) => [e.name, e.shape]));
+  saveSafetensors(
+    join(ck, 'net.safetensors'),
+    new Map([...weights].map(([k, v]) => [k, { shape: shapes.get(k)!, data: v }])),
+    { format: 'animgs-avatar-checkpoint' },
+  );
+  const settings = {
+    net: TINY_NET,
+    dataDir: fx.data,
+    frames: [0, 1, 2],
+    cameras: [],
+    seed: 1,
+    gaussians: fx.maps.pixels.length,
+  };
+  const state = {
+    format: 'animgs-avatar-checkpoint',
+    version: 1,
+    stage: 'train',
+    iteration: 1,
+    sampler: { rng: [1, 2, 3, 4], iteration: 1 },
+    adamSteps: {},
+    settings,
+    savedAt: '',
+  };
+  writeFileSync(join(ck, 'state.json'), JSON.stringify(state));
+  writeFileSync(
+    join(dir, 'latest.json'),
+    JSON.stringify({ checkpoint: 'batch_00000001', stage: 'train', iteration: 1 }),
+  );
 }
