@@ -89,6 +89,47 @@ export function tapeLength(): number {
   return tape.length;
 }
 
+/** Bytes the tape's saved activations hold, grouped by op name and dtype (see tapeSavedBytes). */
+export interface TapeSavedBytes {
+  name: string;
+  dtype: string;
+  /**
+   * 'activation': made by the step (what saving costs); 'persistent': a parameter or constant input the node saved
+   * (held anyway, whatever the tape does).
+   */
+  kind: 'activation' | 'persistent';
+  /** Distinct buffers first saved by ops of this name (a buffer saved by several nodes counts once, at the first). */
+  buffers: number;
+  /** Their pooled sizes (what the pool holds for them). */
+  bytes: number;
+}
+
+/**
+ * What the recorded nodes keep alive, for memory accounting (bench/train-memory.ts): every distinct buffer among
+ * the nodes' saved tensors, attributed to the first node in recording order that saved it, summed by (op, dtype,
+ * kind).
+ * Sorted by bytes, largest first. Runs no GPU work.
+ */
+export function tapeSavedBytes(): TapeSavedBytes[] {
+  const seen = new Set<GPUBuffer>();
+  const rows = new Map<string, TapeSavedBytes>();
+  for (const n of tape)
+    for (const s of n.saved) {
+      const b = s.buffer;
+      if (seen.has(b)) continue;
+      seen.add(b);
+      const kind = n.inputs.some((x) => x && x.persistent && !x.hasGradFn && !x.isDisposed && x.buffer === b)
+        ? 'persistent'
+        : 'activation';
+      const key = `${n.name}|${s.dtype}|${kind}`;
+      let r = rows.get(key);
+      if (!r) rows.set(key, (r = { name: n.name, dtype: s.dtype, kind, buffers: 0, bytes: 0 }));
+      r.buffers++;
+      r.bytes += b.size;
+    }
+  return [...rows.values()].sort((a, b) => b.bytes - a.bytes);
+}
+
 /** Drop every recorded node and release the activations they saved (e.g. after a forward without backward). */
 export function clearTape(): void {
   for (const n of tape) releaseNode(n);
