@@ -5,7 +5,6 @@
  * layers summed. Images are RGB in [0, 1] (LPIPS's `normalize=True`: mapped to [−1, 1]), then the scaling layer
  * moves them to the statistics VGG was trained on. Weights come from two files (src/nn/lpips-weights.ts, Node only).
  */
-import { conv2d } from '../tensor/conv/ops.js';
 import {
   add,
   biasAdd,
@@ -93,13 +92,23 @@ export class Lpips {
     if (a.shape[2]! < 16 || a.shape[3]! < 16) throw new Error(`lpips: images must be at least 16×16`);
     // The target usually wants no gradient: its VGG pass then records nothing and its activations go at once
     // (a quarter less work than one batch of both, whose backward would also run through the target).
-    const fa = this.features(a);
-    const fb = needsGrad([b]) ? this.features(b) : noGrad(() => scope(() => this.features(b)));
+    const targetGrad = needsGrad([b]);
+    const fb = targetGrad ? this.features(b) : noGrad(() => scope(() => this.features(b)));
+    const fa = scope(() => this.features(a));
     let total: Tensor | null = null;
     fa.forEach((u, k) => {
-      const d = square(sub(u, fb[k]!));
-      const layer = mean(conv2d(d, this.lin[k]!), [1, 2, 3]);
+      // The 1×1 head and the mean over pixels are both linear, so the head is applied to the per-channel means
+      // (Σ_c w_c·mean(d_c)): the same value, without a head convolution that would save the tap-sized d for its
+      // weight gradient (the heads are frozen) or write its output; only the difference, which square needs, stays.
+      const layer = scope(() => {
+        const c = u.shape[1]!;
+        const d = mean(square(sub(u, fb[k]!)), [2, 3]);
+        return sum(mul(d, reshape(this.lin[k]!, [1, c])), 1);
+      });
       total = total ? add(total, layer) : layer;
+      // nothing saved these normalised taps (sub saves nothing): their memory goes back now, not at the step's end
+      u.dispose();
+      if (!targetGrad) fb[k]!.dispose();
     });
     return total!;
   }

@@ -5,7 +5,7 @@
  * The block widths are a parameter so tests can run the same structure with a few channels.
  */
 import { conv2d, maxPool2 } from '../tensor/conv/ops.js';
-import { relu, Tensor } from '../tensor/index.js';
+import { fusedLeakyRelu, Tensor } from '../tensor/index.js';
 
 /** Output channels of the five blocks of VGG16. */
 export const VGG16_WIDTHS: readonly number[] = [64, 128, 256, 512, 512];
@@ -74,11 +74,22 @@ export class Vgg16Features {
 
   /** x [N, 3, H, W] (already normalised as the caller's network expects) → the five block taps. */
   forward(x: Tensor): Tensor[] {
+    // Memory (LPIPS runs this at 512² inside every training step): the ReLU is the bias + activation of
+    // fusedLeakyRelu with slope 0 and gain 1, whose backward reads the output's sign, so each layer keeps one
+    // activation for the backward (its output, which the next convolution saves anyway) instead of also the
+    // pre-activation that `relu` saves; and each handle is dropped once the next op has read it, so what no backward
+    // saved (every pre-activation; under noGrad, every layer but the taps) goes back to the pool at once.
     const taps: Tensor[] = [];
     let h = x;
+    const drop = (t: Tensor) => {
+      if (t !== x && !taps.includes(t)) t.dispose();
+    };
     for (const c of this.convs) {
       if (taps.length > 0 && h === taps[taps.length - 1]) h = maxPool2(h); // a new block starts
-      h = relu(conv2d(h, c.weight, c.bias, { padding: 1 }));
+      const pre = conv2d(h, c.weight, null, { padding: 1 });
+      drop(h);
+      h = fusedLeakyRelu(pre, c.bias, 0, 1);
+      pre.dispose();
       if (c.tap >= 0) taps.push(h);
     }
     return taps;
