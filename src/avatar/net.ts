@@ -16,7 +16,7 @@ import {
 import { DualStyleUNet } from '../nn/styleunet/network.js';
 import { parameterCount, styleUnetSpec, type ParamEntry } from '../nn/styleunet/spec.js';
 import { slice } from '../tensor/ops/indexing.js';
-import { gpu, type Tensor } from '../tensor/tensor.js';
+import { gpu, scope, type Tensor } from '../tensor/tensor.js';
 import {
   AVATAR_NET_KEYS,
   AVATAR_PRESETS,
@@ -180,15 +180,22 @@ export class AvatarNet {
     if (poseMap.rank !== 4 || poseMap.shape.some((d, i) => d !== shape[i])) {
       throw new Error(`AvatarNet: the pose map must be [${shape}], got [${poseMap.shape}]`);
     }
+    // Each network in a scope that keeps only its gathered output: what its backward needs stays alive through the
+    // tape, and what nothing needs (a transposed conv's output before its blur, the ToRGB skips, the 2×1024² output
+    // map once gathered) goes back to the pool before the next network runs, so a training step's peak holds one
+    // network's temporaries, not three (bench/train-memory.ts).
     let view: [Tensor, Tensor] | undefined;
     if (this.viewdir) {
       if (!viewCosines) throw new Error('AvatarNet: view conditioning is on: pass the view cosines [N] to forward');
-      const f = this.viewdir.forward(this.map.viewInput(viewCosines));
-      view = [slice(f, 0, 0, 1), slice(f, 0, 1, 2)];
+      const vd = this.viewdir;
+      view = scope(() => {
+        const f = vd.forward(this.map.viewInput(viewCosines));
+        return [slice(f, 0, 0, 1), slice(f, 0, 1, 2)] as [Tensor, Tensor];
+      });
     }
-    const delta = this.map.gather(this.nets.position_net.forward(poseMap));
-    const color = this.map.gather(this.nets.color_net.forward(poseMap, view));
-    const other = this.map.gather(this.nets.other_net.forward(poseMap));
+    const delta = scope(() => this.map.gather(this.nets.position_net.forward(poseMap)));
+    const color = scope(() => this.map.gather(this.nets.color_net.forward(poseMap, view)));
+    const other = scope(() => this.map.gather(this.nets.other_net.forward(poseMap)));
     return this.map.parameterize(delta, color, other);
   }
 

@@ -192,10 +192,17 @@ export class TrainStep {
   private record(): Tensor {
     return scope(() => {
       const blend = blendJointMatrices(this.canonical.weights, this.jointMats);
-      const cosines = this.net.viewdir
-        ? viewCosines(blend, this.canonical.points, this.canonical.normals, this.viewParams)
-        : undefined;
-      const gs = this.net.forward(this.poseMap, cosines);
+      // Each stage runs in a scope of its own that keeps only what the next stage reads: what a backward needs is
+      // held by the tape's saved aliases alone, so backward() hands each activation back to the pool as soon as its
+      // node has run, and what no backward needs (a transposed conv's output before its blur, a concat's inputs…)
+      // goes back when its stage ends. A captured step keeps every buffer it used, i.e. about the pool's peak over
+      // the step, so this is what sets the memory a replaying step holds (bench/train-memory.ts).
+      const gs = scope(() => {
+        const cosines = this.net.viewdir
+          ? viewCosines(blend, this.canonical.points, this.canonical.normals, this.viewParams)
+          : undefined;
+        return this.net.forward(this.poseMap, cosines);
+      });
       let parts: Tensor[];
       if (this.kind === 'pretrain') {
         const base = this.net.base;
@@ -213,26 +220,27 @@ export class TrainStep {
         backward(total);
         parts = [total, ...parts];
       } else {
-        const out = renderAvatar(gs, blend, this.renderer!);
+        const color = scope(() => renderAvatar(gs, blend, this.renderer!).color);
         const { width, height } = this.size!;
-        const { gt, band } = unpackGroundTruth(this.photo!, this.classes!, this.bg, width, height);
-        // the band is painted with the background in the prediction as in the ground truth: it never counts
-        const pred = add(out.color, mul(band, sub(this.bg, out.color)));
         const w = this.lossOpts.weights;
-        const l1 = l1Loss(pred, gt);
-        let perceptual: Tensor;
-        if (this.lossOpts.lpips) {
-          const n = this.lossOpts.lpipsSize;
-          const fill = reshape(this.bg, [3]);
-          const gtCrop = noGrad(() => cropResize(gt, this.crop, fill, n));
-          perceptual = scale(this.lossOpts.lpips.distance(cropResize(pred, this.crop, fill, n), gtCrop), w.lpips);
-        } else {
-          perceptual = scale(sub(1, ssim(pred, gt)), DSSIM_WEIGHT);
-        }
+        const [l1, perceptual] = scope(() => {
+          const { gt, band } = unpackGroundTruth(this.photo!, this.classes!, this.bg, width, height);
+          // the band is painted with the background in the prediction as in the ground truth: it never counts
+          const pred = add(color, mul(band, sub(this.bg, color)));
+          const l1 = l1Loss(pred, gt);
+          if (this.lossOpts.lpips) {
+            const n = this.lossOpts.lpipsSize;
+            const fill = reshape(this.bg, [3]);
+            const gtCrop = noGrad(() => cropResize(gt, this.crop, fill, n));
+            const d = this.lossOpts.lpips.distance(cropResize(pred, this.crop, fill, n), gtCrop);
+            return [l1, reshape(scale(d, w.lpips), [])];
+          }
+          return [l1, reshape(scale(sub(1, ssim(pred, gt)), DSSIM_WEIGHT), [])];
+        });
         const offset = mean(sqrt(add(sum(square(gs.offsets), 1), NORM_FLOOR)));
-        const total = add(add(scale(l1, w.l1), reshape(perceptual, [])), scale(offset, w.offset));
+        const total = add(add(scale(l1, w.l1), perceptual), scale(offset, w.offset));
         backward(total);
-        parts = [total, l1, reshape(perceptual, []), offset];
+        parts = [total, l1, perceptual, offset];
       }
       this.opt.step();
       this.opt.zeroGrad();
