@@ -1,8 +1,15 @@
 /**
  * Where a training step's GPU memory goes: the buffer pool's bytes in use after each phase of one eager step at the
- * reference's size (the synthetic fixture of train-step.ts: full preset, 1500×2048, L1 + D-SSIM), the three networks'
- * forwards attributed one by one, and the peak. Diagnostic only: it walks the step's phases itself, as
- * src/train/step.ts composes them. `ANIMGS_CONV_PATH=tuned` shows the same in fp32 (no f16 operand copies).
+ * reference's size (the synthetic fixture of train-step.ts: full preset, 1500×2048), the tape's saved activations
+ * by op and dtype after the forward and after the loss, the peak, and what the real captured step (TrainStep, as
+ * training runs it) holds while it replays. The phases are walked here as src/train/step.ts composes them (each
+ * stage in its own scope, so what no backward needs is released when the stage ends).
+ *
+ *   node dist-bench/bench/run.js --only train-memory                      (on the GPU)
+ *   TRAIN_MEMORY_DRY=1 node dist-bench/bench/run.js --only train-memory   (anywhere: a stand-in H200 that runs no
+ *                                                                          kernels, dry-gpu.ts; same pool figures)
+ * `TRAIN_MEMORY_LOSS=lpips|dssim` picks the loss (default lpips: L1 + LPIPS-VGG with random weights on the 512²
+ * crop, the reference's; dssim: L1 + D-SSIM on the full image); `ANIMGS_CONV_PATH=tuned` shows fp32.
  */
 import { AVATAR_PRESETS } from '../src/avatar/config.js';
 import { AvatarNet } from '../src/avatar/net.js';
@@ -13,12 +20,35 @@ import type { Gpu } from '../src/gpu/index.js';
 import { l1Loss } from '../src/nn/losses.js';
 import { Adam } from '../src/nn/optim.js';
 import { DSSIM_WEIGHT, ssim } from '../src/nn/ssim.js';
-import { add, backward, beginScope, initEngine, scale, sub, Tensor } from '../src/tensor/index.js';
+import { VGG16_WIDTHS } from '../src/nn/vgg.js';
+import {
+  add,
+  backward,
+  beginScope,
+  cropResize,
+  initEngine,
+  noGrad,
+  reshape,
+  scale,
+  scope,
+  sub,
+  Tensor,
+} from '../src/tensor/index.js';
+import { tapeSavedBytes } from '../src/tensor/tape.js';
+import { packedSizes, PIXEL_SUBJECT } from '../src/train/ground-truth.js';
+import { TrainStep, type CanonicalTensors } from '../src/train/step.js';
+import { dryGpu } from './dry-gpu.js';
 import type { BenchRow } from './table.js';
-import { camera, fixture } from './train-step.js';
+import { camera, fixture, randomLpips } from './train-step.js';
 
-export async function benchTrainMemory(gpu: Gpu, opts: { tiny?: boolean } = {}): Promise<BenchRow[]> {
+const GiB = 2 ** 30;
+const gib = (b: number) => (b / GiB).toFixed(3);
+
+export async function benchTrainMemory(gpuIn: Gpu, opts: { tiny?: boolean } = {}): Promise<BenchRow[]> {
   const tiny = !!opts.tiny;
+  const dry = process.env.TRAIN_MEMORY_DRY === '1';
+  const gpu = dry ? dryGpu() : gpuIn;
+  const useLpips = (process.env.TRAIN_MEMORY_LOSS ?? 'lpips') === 'lpips';
   await initEngine(gpu);
   const cfg = tiny
     ? {
@@ -31,11 +61,13 @@ export async function benchTrainMemory(gpu: Gpu, opts: { tiny?: boolean } = {}):
       }
     : AVATAR_PRESETS.full;
   const [W, H] = tiny ? [48, 64] : [1500, 2048];
+  const lpipsSize = tiny ? 32 : 512;
   const fx = fixture(cfg.mapSize);
   const n = fx.canonical.pixels.length;
   const rows: BenchRow[] = [];
   const st = gpu.pool.stats;
   let last = st.bytesInUse;
+  const tag = `${dry ? 'dry, ' : ''}${useLpips ? 'L1 + LPIPS' : 'L1 + D-SSIM'}`;
   const mark = async (what: string) => {
     await gpu.sync();
     const now = st.bytesInUse;
@@ -43,18 +75,45 @@ export async function benchTrainMemory(gpu: Gpu, opts: { tiny?: boolean } = {}):
       bench: 'train-memory',
       case: what,
       ms: NaN,
-      note: `in use ${(now / 2 ** 30).toFixed(2)} GiB (${now >= last ? '+' : ''}${((now - last) / 2 ** 30).toFixed(2)}), peak ${(st.peakBytesInUse / 2 ** 30).toFixed(2)} GiB`,
+      note: `in use ${gib(now)} GiB (${now >= last ? '+' : ''}${gib(now - last)}), peak ${gib(st.peakBytesInUse)} GiB`,
     });
     last = now;
   };
-  await mark('start');
+  const tapeRows = (when: string) => {
+    const t = tapeSavedBytes(held);
+    const total = (k: string) => t.filter((r) => r.kind === k).reduce((a, r) => a + r.bytes, 0);
+    rows.push({
+      bench: 'train-memory tape',
+      case: `${when}: all saved`,
+      ms: NaN,
+      note: `activations ${gib(total('activation'))} GiB; parameters and constants ${gib(total('persistent'))} GiB (held anyway)`,
+    });
+    for (const r of t.filter((r) => r.bytes >= 2 ** 20 && r.kind === 'activation'))
+      rows.push({
+        bench: 'train-memory tape',
+        case: `${when}: ${r.name} (${r.dtype})`,
+        ms: NaN,
+        note: `${gib(r.bytes)} GiB in ${r.buffers} buffers`,
+      });
+  };
+  await mark(`start (${tag})`);
   const keep = { persistent: true };
-  const weights = Tensor.from(fx.weights, [n, 55], keep);
-  const points = Tensor.from(fx.canonical.positions, [n, 3], keep);
-  const normals = Tensor.from(fx.normals, [n, 3], keep);
+  const canon: CanonicalTensors = {
+    weights: Tensor.from(fx.weights, [n, 55], keep),
+    points: Tensor.from(fx.canonical.positions, [n, 3], keep),
+    normals: Tensor.from(fx.normals, [n, 3], keep),
+  };
+  await mark(`canonical tensors (${n} Gaussians)`);
   const net = AvatarNet.init(cfg, fx.canonical, { seed: 1 });
-  await mark(`AvatarNet (${n} Gaussians): parameters and fixed buffers`);
-  const opt = new Adam(net.parameters(), { lr: 5e-4 });
+  const params = net.parameters();
+  const paramBytes = params.reduce((a, p) => a + p.buffer.size, 0);
+  await mark(`AvatarNet: parameters (${gib(paramBytes)} GiB in ${params.length}) and fixed buffers`);
+  // parameters and the networks' constant buffers (noise maps), which nodes may save through reshape views
+  const held = new Set<GPUBuffer>(params.map((p) => p.buffer));
+  for (const u of Object.values(net.nets)) for (const t of u.tensors.values()) held.add(t.buffer);
+  const lpips = useLpips ? randomLpips(tiny ? [4, 4, 4, 4, 4] : VGG16_WIDTHS) : null;
+  await mark('LPIPS-VGG weights');
+  const opt = new Adam(params, { lr: 5e-4 });
   const S = cfg.poseMapSize;
   const poseMap = Tensor.from(
     new Float32Array(3 * S * S).map((_, i) => Math.sin(i) * 0.5),
@@ -67,31 +126,72 @@ export async function benchTrainMemory(gpu: Gpu, opts: { tiny?: boolean } = {}):
   const renderer = new SplatRenderer(W, H);
   renderer.setCamera(camera(W, H), [0.2, 0.5, 0.7]);
   const gt = Tensor.from(new Float32Array(3 * W * H).fill(0.5), [3, H, W], keep);
+  const box = Math.min(W, H) * 0.8;
+  const crop = Tensor.from([(W - box) / 2, (H - box) / 2, box, lpipsSize], [4], keep);
+  const fill = Tensor.from([0.2, 0.5, 0.7], [3], keep);
   const viewParams = createViewParams({ camPos: [0, 0, 3], noiseStd: 0.1 });
-  for (let rep = 0; rep < 2; rep++) {
-    const tag = rep === 0 ? 'step 1' : 'step 2';
+  {
     const sc = beginScope();
-    {
-      const blend = blendJointMatrices(weights, jointMats);
-      const cos = viewCosines(blend, points, normals, viewParams);
-      await mark(`${tag}: skinning matrices, view cosines`);
-      const gs = net.forward(poseMap, cos);
-      await mark(`${tag}: AvatarNet forward (three networks, view CNN, gathers)`);
-      const out = renderAvatar(gs, blend, renderer);
-      await mark(`${tag}: skinning + splatting forward`);
-      const pred = out.color;
-      const loss = add(l1Loss(pred, gt), scale(sub(1, ssim(pred, gt)), DSSIM_WEIGHT));
-      await mark(`${tag}: L1 + D-SSIM`);
-      backward(loss);
-      await mark(`${tag}: backward (tape freed)`);
-      opt.step();
-      await mark(`${tag}: Adam (moments created at the first step)`);
-      opt.zeroGrad();
-    }
+    const blend = blendJointMatrices(canon.weights, jointMats);
+    const cos = viewCosines(blend, canon.points, canon.normals, viewParams);
+    await mark('step: skinning matrices, view cosines');
+    const gs = scope(() => net.forward(poseMap, cos));
+    await mark('step: AvatarNet forward (three networks, view CNN, gathers)');
+    tapeRows('after the forward');
+    const pred = scope(() => renderAvatar(gs, blend, renderer).color);
+    await mark('step: skinning + splatting forward');
+    const loss = scope(() => {
+      if (!lpips) return add(l1Loss(pred, gt), scale(sub(1, ssim(pred, gt)), DSSIM_WEIGHT));
+      const gtCrop = noGrad(() => cropResize(gt, crop, fill, lpipsSize));
+      return add(l1Loss(pred, gt), reshape(lpips.distance(cropResize(pred, crop, fill, lpipsSize), gtCrop), []));
+    });
+    await mark(`step: ${useLpips ? 'L1 + LPIPS on the crop' : 'L1 + D-SSIM on the full image'}`);
+    tapeRows('after the loss');
+    backward(loss);
+    await mark('step: backward (the tape freed as it goes; parameter gradients made)');
+    opt.step();
+    await mark('step: Adam (moments made at the first step)');
+    opt.zeroGrad();
     sc.end();
-    await mark(`${tag}: end of step (scope closed, gradients zeroed)`);
+    await mark('step: end (scope closed, gradients zeroed)');
   }
+  rows.push({ bench: 'train-memory', case: 'eager step: peak in use', ms: NaN, note: `${gib(st.peakBytesInUse)} GiB` });
   renderer.dispose();
+  for (const t of [poseMap, jointMats, gt, crop, fill, viewParams]) t.dispose();
+
+  // The captured step as training runs it: what the pool holds while it replays.
+  gpu.pool.trim();
+  gpu.pool.resetPeak();
+  const step = new TrainStep(
+    net,
+    opt,
+    canon,
+    'train',
+    { width: W, height: H },
+    { weights: { l1: 1, lpips: 0.1, offset: 0.005 }, lpips, lpipsSize },
+  );
+  const r = () => 0.5;
+  step.run({
+    poseMap: new Float32Array(3 * S * S).map((_, i) => Math.sin(i) * 0.5),
+    jointMats: joints,
+    camera: camera(W, H),
+    bg: [0.2, 0.5, 0.7],
+    photo: new Uint8Array(packedSizes(W, H).photo).map(() => Math.floor(256 * r())),
+    classes: new Uint8Array(packedSizes(W, H).classes).fill(PIXEL_SUBJECT),
+    cropParams: Float32Array.from([(W - box) / 2, (H - box) / 2, box, lpipsSize]),
+    seed: 1,
+  });
+  await gpu.sync();
+  gpu.pool.trim();
+  rows.push({
+    bench: 'train-memory',
+    case: `captured TrainStep (${tag}): held while replaying`,
+    ms: NaN,
+    note: `${gib(st.bytesInUse)} GiB in use, ${gib(st.bytesAllocated)} allocated (parameters, gradients, Adam's moments, the step's buffers); peak during the capture ${gib(st.peakBytesInUse)}`,
+  });
+  step.dispose();
   net.dispose();
+  lpips?.vgg.dispose();
+  for (const t of Object.values(canon)) t.dispose();
   return rows;
 }

@@ -69,7 +69,7 @@ export function camera(width: number, height: number): Camera {
 }
 
 /** LPIPS-VGG with random weights (the same work as the real ones). */
-function randomLpips(widths: readonly number[]): Lpips {
+export function randomLpips(widths: readonly number[]): Lpips {
   const r = rng(11);
   const dict = (entries: Array<{ name: string; shape: number[] }>, s: number) =>
     new Map(

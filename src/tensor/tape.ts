@@ -108,9 +108,10 @@ export interface TapeSavedBytes {
  * What the recorded nodes keep alive, for memory accounting (bench/train-memory.ts): every distinct buffer among
  * the nodes' saved tensors, attributed to the first node in recording order that saved it, summed by (op, dtype,
  * kind).
- * Sorted by bytes, largest first. Runs no GPU work.
+ * A buffer counts as persistent when a node saved a persistent leaf input, or when it is in `heldAnyway` (e.g. the
+ * parameters' buffers, which a node may save through a reshape view). Sorted by bytes, largest first. Runs no GPU work.
  */
-export function tapeSavedBytes(): TapeSavedBytes[] {
+export function tapeSavedBytes(heldAnyway: ReadonlySet<GPUBuffer> = new Set()): TapeSavedBytes[] {
   const seen = new Set<GPUBuffer>();
   const rows = new Map<string, TapeSavedBytes>();
   for (const n of tape)
@@ -118,9 +119,10 @@ export function tapeSavedBytes(): TapeSavedBytes[] {
       const b = s.buffer;
       if (seen.has(b)) continue;
       seen.add(b);
-      const kind = n.inputs.some((x) => x && x.persistent && !x.hasGradFn && !x.isDisposed && x.buffer === b)
-        ? 'persistent'
-        : 'activation';
+      const kind =
+        heldAnyway.has(b) || n.inputs.some((x) => x && x.persistent && !x.hasGradFn && !x.isDisposed && x.buffer === b)
+          ? 'persistent'
+          : 'activation';
       const key = `${n.name}|${s.dtype}|${kind}`;
       let r = rows.get(key);
       if (!r) rows.set(key, (r = { name: n.name, dtype: s.dtype, kind, buffers: 0, bytes: 0 }));
