@@ -285,6 +285,37 @@ describe('conv2d tc2 patch staging (software twin)', () => {
     }
   });
 
+  it('an input concatenated along channels: read from both buffers (whole chunks), else concatenated first', async () => {
+    const gpu = await getGpu();
+    const rand = seededRandom(25);
+    // batch 2 (per-source batch strides), the second source's last chunk partial (23 = 16 + 7), split-K across the
+    // two sources' chunks; then a first part of 5 channels (not whole chunks of BK 16): the concatenated copy
+    const g = conv2dGeometry([2, 23, 7, 9], [10, 23, 3, 3], { padding: 1 });
+    const x = q10(g.n * g.cin * g.h * g.w, rand);
+    const w = q10(g.cout * g.cin * 9, rand);
+    const b = q10(g.cout, rand);
+    const yRef = conv2dRef(g, x, w, b);
+    const hw = g.h * g.w;
+    const part = (c0: number, c1: number) =>
+      Float32Array.from({ length: g.n * (c1 - c0) * hw }, (_, i) => {
+        const n = Math.floor(i / ((c1 - c0) * hw));
+        return x[(n * g.cin + c0) * hw + (i % ((c1 - c0) * hw))]!;
+      });
+    for (const [first, splits] of [
+      [16, 2],
+      [5, 1],
+    ] as const) {
+      await withBuffers(gpu, async (up, out) => {
+        const by = out(yRef.length);
+        const second = { buffer: up(part(first, g.cin)), channels: g.cin - first };
+        const d0 = gpu.dispatchCount;
+        conv2dForwardRaw(gpu, g, up(part(0, first)), up(w), up(b), by, { ...patched(A, { splits }), concat: second });
+        expect(relError(await gpu.readF32(by, yRef.length), yRef), `first ${first}`).toBeLessThan(TOL);
+        expect(gpu.dispatchCount - d0, `first ${first}`).toBe(splits + 1); // weights, GEMM (, split sum)
+      });
+    }
+  });
+
   it('picks a patch tile by shape: 64-channel outputs, ≤ 64 pixels, large layers; none for strided, 1×1 or mid-size', () => {
     const lim = { maxComputeInvocationsPerWorkgroup: 1024, maxComputeWorkgroupStorageSize: 49152 };
     const at = (c: number, co: number, s: number, k = 3, stride = 1) =>

@@ -5,7 +5,7 @@
  * their state-dict names (spec.ts).
  */
 import { add, biasAdd, scale } from '../../tensor/ops/elementwise.js';
-import { reshape } from '../../tensor/ops/shape.js';
+import { concat, reshape } from '../../tensor/ops/shape.js';
 import { permute } from '../../tensor/ops/linalg.js';
 import { fusedLeakyRelu } from '../../tensor/ops/leaky-relu.js';
 import { equalLinear, noiseInjection } from '../stylegan/layers.js';
@@ -49,7 +49,9 @@ export function setConvTailFusion(enabled: boolean): boolean {
 
 /**
  * ConvLayer: [blur-downsample +] EqualConv2d (weight scaled by 1/√fan_in, no bias) + FusedLeakyReLU, plus `residual`
- * where given (the encoder's feat + FromRGB(img): in the conv's epilogue when nothing is recorded, see conv2dFused).
+ * where given (the encoder's feat + FromRGB(img): in the conv's epilogue when nothing is recorded, see conv2dFused),
+ * on concat([x, more], 1) where `more` is given (the decoder's comb convs: read from both tensors by the conv when
+ * nothing is recorded, see conv2dFused).
  */
 export function convLayer(
   p: ParamLookup,
@@ -58,8 +60,10 @@ export function convLayer(
   k: number,
   downsample: boolean,
   residual?: Tensor,
+  more?: Tensor,
 ): Tensor {
-  const cin = x.shape[1]!;
+  if (more && (downsample || !fuseTails)) return convLayer(p, concat([x, more], 1), prefix, k, downsample, residual);
+  const cin = x.shape[1]! + (more?.shape[1] ?? 0);
   const c = 1 / Math.sqrt(cin * k * k);
   const wi = downsample ? 1 : 0;
   const input = downsample ? upfirdn2d(x, blurSpec(blurPad(4, 2, k))) : x;
@@ -76,9 +80,9 @@ export function convLayer(
       input,
       derived(p, `${prefix}.${wi}.weight:scaled`, () => scale(raw, c)),
       b,
-      { ...conv, lrelu: true, residual },
+      { ...conv, lrelu: true, residual, concat: more },
     );
-  return conv2dFused(input, raw, b, { ...conv, lrelu: true, weightScale: c, residual });
+  return conv2dFused(input, raw, b, { ...conv, lrelu: true, weightScale: c, residual, concat: more });
 }
 
 /** The blur-downsample of the input image in FromRGB ([1,3,3,1], pad 1, down 2). */

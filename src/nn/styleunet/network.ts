@@ -188,13 +188,9 @@ export class DualStyleUNet {
       for (const lv of spec.levels) {
         if (lv.comb) {
           const cond = conds[lv.comb.condIndex]!;
-          out = convLayer(
-            p,
-            concat(COMB_CONCAT_ORDER === 'out-first' ? [out, cond] : [cond, out], 1),
-            lv.comb.name,
-            3,
-            false,
-          );
+          // conv of concat([first, second], 1); without gradients the conv reads both (no concatenated copy)
+          const [first, second] = COMB_CONCAT_ORDER === 'out-first' ? [out, cond] : [cond, out];
+          out = convLayer(p, first, lv.comb.name, 3, false, undefined, second);
         }
         for (const sc of lv.convs) {
           out = styledConv(p, out, `${dec.convs}.${sc.name}`, style, sc.upsample, p(`noises.noise_${sc.noise}`));

@@ -31,9 +31,11 @@ import {
 import { conv1x1NarrowRaw, narrow1x1Applies } from './narrow1x1.js';
 import { conv2dShallowRaw, shallowApplies } from './shallow.js';
 import {
+  concatChannels,
   conv2dBackwardInputTc2,
   conv2dBackwardWeightTc2,
   conv2dForwardTc2,
+  type ChannelConcat,
   type Tc2ForwardOptions,
   type Tc2InputGradOptions,
   type Tc2Run,
@@ -86,6 +88,11 @@ export interface ConvInputGradOptions extends ConvKernelOptions {
 export interface Conv2dForwardOptions extends ConvInputGradOptions {
   /** GEMM paths: fused epilogue after the bias (demodulation, noise, leaky ReLU·√2). */
   epilogue?: ConvEpilogue;
+  /**
+   * The input is concat([x, concat.buffer]) along channels (x has cin − concat.channels of them): read from both
+   * buffers by the patch-staged tc2 GEMMs, concatenated into a temporary buffer first elsewhere (tc2.ts ChannelConcat).
+   */
+  concat?: ChannelConcat;
 }
 
 export interface ConvWeightGradOptions extends ConvKernelOptions {
@@ -190,14 +197,21 @@ export function conv2dForwardRaw(
   const tc2 = tc2Run(gpu, opts);
   if (!tc2) noFoldedScale(opts, 'conv2d');
   const f32Pass = { epilogue: opts.epilogue, weightScale: opts.weightScale };
+  const narrow = tc2 !== null && narrow1x1Applies(g, gpu.limits.maxComputeWorkgroupStorageSize);
+  const shallow = tc2 !== null && !narrow && shallowApplies(g);
+  if (opts.concat && (!tc2 || opts.path === 'direct' || narrow || shallow)) {
+    const xc = concatChannels(gpu, g, x, opts.concat);
+    conv2dForwardRaw(gpu, g, xc, w, bias, y, { ...opts, concat: undefined });
+    gpu.pool.release(xc);
+    return;
+  }
   if (opts.path === 'direct') {
     if (opts.epilogue && Object.keys(opts.epilogue).length) throw new Error('conv2d: the direct path has no epilogue');
     conv2dForwardDirect(gpu, g, x, w, bias, y);
-  } else if (tc2 && narrow1x1Applies(g, gpu.limits.maxComputeWorkgroupStorageSize))
-    conv1x1NarrowRaw(gpu, g, x, w, bias, y, f32Pass);
-  else if (tc2 && shallowApplies(g)) conv2dShallowRaw(gpu, g, x, w, bias, y, f32Pass);
+  } else if (narrow) conv1x1NarrowRaw(gpu, g, x, w, bias, y, f32Pass);
+  else if (shallow) conv2dShallowRaw(gpu, g, x, w, bias, y, f32Pass);
   else if (tc2) {
-    const o: Tc2ForwardOptions = { ...tc2, ...f32Pass, gradScale: opts.gradScale };
+    const o: Tc2ForwardOptions = { ...tc2, ...f32Pass, gradScale: opts.gradScale, concat: opts.concat };
     conv2dForwardTc2(gpu, g, x, w, bias, y, o);
   } else conv2dForwardTiled(gpu, g, x, w, bias, y, { ...tiledOpts(gpu, opts), epilogue: opts.epilogue });
 }

@@ -59,6 +59,7 @@ import {
   tailGrads,
 } from '../ops/leaky-relu.js';
 import { add, biasAdd, mul, scale } from '../ops/elementwise.js';
+import { concat } from '../ops/indexing.js';
 
 /**
  * Kernel choice when the caller names none: on a GPU 'fast', i.e. the tensor cores (tc2: f16 operands, f32
@@ -187,6 +188,12 @@ export interface Conv2dFusedOptions extends Conv2dOptions {
    * activation's output, which the sum would overwrite).
    */
   residual?: Tensor;
+  /**
+   * More input channels: the conv runs on concat([x, concat], 1). Without gradients to record, the patch-staged
+   * tensor-core GEMMs read both tensors (no concatenated copy is written: conv2d-raw.ts `concat`); while recording,
+   * and on 'direct', it is the concat op and the conv.
+   */
+  concat?: Tensor;
 }
 
 /** Whether `conv2dFused` runs as one dispatch for these kernel options (every GEMM path; not 'direct'). */
@@ -204,10 +211,11 @@ export function convEpilogueSupported(k?: ConvKernelOptions): boolean {
  */
 export function conv2dFused(x: Tensor, w: Tensor, bias: Tensor | null, opts: Conv2dFusedOptions = {}): Tensor {
   const res = opts.residual;
-  if (
-    res &&
-    (needsGrad([x, w, bias, opts.noise?.noise, opts.noise?.strength, res]) || !convEpilogueSupported(opts.kernel))
-  )
+  const more = opts.concat;
+  const recording = needsGrad([x, w, bias, opts.noise?.noise, opts.noise?.strength, res, more]);
+  if (more && (recording || !convEpilogueSupported(opts.kernel)))
+    return conv2dFused(concat([x, more], 1), w, bias, { ...opts, concat: undefined });
+  if (res && (recording || !convEpilogueSupported(opts.kernel)))
     return add(conv2dFused(x, w, bias, { ...opts, residual: undefined }), res);
   const base = kernelOptions(opts.kernel);
   const c = opts.weightScale ?? 1;
@@ -222,7 +230,10 @@ export function conv2dFused(x: Tensor, w: Tensor, bias: Tensor | null, opts: Con
     if (lrelu) return fusedLeakyRelu(y, bias);
     return bias ? biasAdd(y, bias) : y;
   }
-  const g = conv2dGeometry(x.shape, w.shape, opts);
+  if (more && (more.rank !== 4 || x.rank !== 4 || [0, 2, 3].some((d) => more.shape[d] !== x.shape[d])))
+    throw new Error(`conv2dFused: cannot concatenate [${more.shape}] to the input [${x.shape}] along channels`);
+  const xShape = more ? [x.shape[0]!, x.shape[1]! + more.shape[1]!, x.shape[2]!, x.shape[3]!] : x.shape;
+  const g = conv2dGeometry(xShape, w.shape, opts);
   if (bias && (bias.rank !== 1 || bias.shape[0] !== g.cout)) throw new Error(`conv2dFused: bias must be [${g.cout}]`);
   let perSample = false;
   if (noise) {
@@ -241,7 +252,8 @@ export function conv2dFused(x: Tensor, w: Tensor, bias: Tensor | null, opts: Con
     residual: res?.buffer,
   };
   const y = Tensor.empty([g.n, g.cout, g.ho, g.wo]);
-  conv2dForwardRaw(gpu(), g, x.buffer, w.buffer, bias?.buffer ?? null, y.buffer, { ...kopts, epilogue });
+  const cat = more ? { buffer: more.buffer, channels: more.shape[1]! } : undefined;
+  conv2dForwardRaw(gpu(), g, x.buffer, w.buffer, bias?.buffer ?? null, y.buffer, { ...kopts, epilogue, concat: cat });
   return record({
     name: 'conv2d_fused',
     inputs: [x, w, bias, noise?.noise, noise?.strength],

@@ -91,7 +91,11 @@ export function patchStaging(
   g: Conv2dGeom,
   t: Tc2Tile,
   scaled: boolean,
+  /** Channels in SRC where the input's other channels come from SRC2 (a multiple of BK: chunks never straddle). */
+  first?: number,
 ): { vars: string; init: string; fetch: string; patch: Tc2Patch; bRow: string } {
+  if (first !== undefined && (first % t.bk !== 0 || first <= 0 || first >= g.cin))
+    throw new Error(`tc2 patch staging: the first source's ${first} channels must be a multiple of BK ${t.bk}`);
   const { th, pw, pp, rs, size } = patchDims(g, t);
   const taps = g.kh * g.kw;
   const cb = ceilDiv(g.cin, t.bk);
@@ -107,15 +111,26 @@ export function patchStaging(
       let px = u % ${pp}u; let pr = u / ${pp}u;
       let iy = i32(pY0 + px / ${pw}u) - PT; let ix = i32(pX0 + px % ${pw}u) - PL;
       qS[${j}] = px * ${rs}u + 2u * pr; qC[${j}] = 2u * pr;
-      qB[${j}] = select(-1, i32(pB * CIN * HW) + iy * i32(W) + ix, iy >= 0 && iy < i32(H) && ix >= 0 && ix < i32(W));
+      qB[${j}] = select(-1, ${first === undefined ? 'i32(pB * CIN * HW) + ' : ''}iy * i32(W) + ix, iy >= 0 && iy < i32(H) && ix >= 0 && ix < i32(W));
     } else { qS[${j}] = ${NONE}; qC[${j}] = 0u; qB[${j}] = -1; } }\n`;
   let fetch = `  if (ks % ${taps}u == 0u) {\n    let c0 = (ks / ${taps}u) * ${t.bk}u;\n`;
-  for (let j = 0; j < ju; j++) {
-    const load = exactC
-      ? `v0 = SRC[a]; v1 = SRC[a + HW];`
-      : `if (c < CIN) { v0 = SRC[a]; } if (c + 1u < CIN) { v1 = SRC[a + HW]; }`;
-    fetch += `    { var v0 = 0.0; var v1 = 0.0;
-      if (qB[${j}] >= 0) { let c = c0 + qC[${j}]; let a = u32(qB[${j}]) + c * HW; ${load} }
+  const loadFrom = (src: string, lim: string) =>
+    exactC
+      ? `v0 = ${src}[a]; v1 = ${src}[a + HW];`
+      : `if (c < ${lim}) { v0 = ${src}[a]; } if (c + 1u < ${lim}) { v1 = ${src}[a + HW]; }`;
+  if (first === undefined) {
+    for (let j = 0; j < ju; j++)
+      fetch += `    { var v0 = 0.0; var v1 = 0.0;
+      if (qB[${j}] >= 0) { let c = c0 + qC[${j}]; let a = u32(qB[${j}]) + c * HW; ${loadFrom('SRC', 'CIN')} }
+      qa[${2 * j}] = v0; qa[${2 * j + 1}] = v1; }\n`;
+  } else {
+    // The chunk lies in one source (uniform branch): channel c0 of the input is SRC's c0 or SRC2's c0 − FIRST.
+    fetch += `    let second = c0 >= ${first}u; let cs = select(c0, c0 - ${first}u, second);
+    let cn = select(${first}u, CIN - ${first}u, second); let ob = pB * cn * HW;\n`;
+    for (let j = 0; j < ju; j++)
+      fetch += `    { var v0 = 0.0; var v1 = 0.0;
+      if (qB[${j}] >= 0) { let c = cs + qC[${j}]; let a = ob + u32(qB[${j}]) + c * HW;
+        if (second) { ${loadFrom('SRC2', 'cn')} } else { ${loadFrom('SRC', 'cn')} } }
       qa[${2 * j}] = v0; qa[${2 * j + 1}] = v1; }\n`;
   }
   fetch += `  }\n`;
@@ -167,11 +182,12 @@ export function patchedTimesWeights(
   tile: Tc2Tile,
   npad: number,
   scaled: boolean,
+  first?: number,
 ): Pick<
   Tc2Spec,
   'aLayout' | 'bLayout' | 'npad' | 'vars' | 'init' | 'fetch' | 'put' | 'cFast' | 'bRow' | 'aPatch' | 'rowOf'
 > {
-  const a = patchStaging(T, g, tile, scaled);
+  const a = patchStaging(T, g, tile, scaled, first);
   return {
     aLayout: 'r',
     ...timesWeights(T, tile, npad, { ...a, put: '' }, a.bRow),

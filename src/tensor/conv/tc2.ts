@@ -58,6 +58,34 @@ export interface Tc2InputGradOptions extends Tc2Run {
 export interface Tc2ForwardOptions extends Tc2InputGradOptions {
   /** Fused epilogue after the bias (demodulation, noise, leaky ReLU·√2; epilogue.ts). */
   epilogue?: ConvEpilogue;
+  /** The input's last `channels` channels are in this buffer, x holds the others (see ChannelConcat). */
+  concat?: ChannelConcat;
+}
+
+/**
+ * conv2d of concat([x, buffer], channels) without writing the concatenation: x holds the first cin − `channels`
+ * input channels, `buffer` the other `channels` ([n, channels, h, w]). Patch-staged GEMMs whose first part is a
+ * multiple of BK channels read both sources (each channel chunk from one of them); elsewhere the concatenation is
+ * made in a temporary buffer first (concatChannels).
+ */
+export interface ChannelConcat {
+  buffer: GPUBuffer;
+  channels: number;
+}
+
+/**
+ * The concatenation [n, cin, h, w] of x (cin − c.channels channels) and c.buffer in a buffer from the pool (the
+ * caller releases it after recording its use): two copies per sample.
+ */
+export function concatChannels(gpu: Gpu, g: Conv2dGeom, x: GPUBuffer, c: ChannelConcat): GPUBuffer {
+  const hw = g.h * g.w * 4;
+  const c1 = g.cin - c.channels;
+  const out = gpu.pool.acquire(g.n * g.cin * hw, 'conv input concatenation');
+  for (let b = 0; b < g.n; b++) {
+    gpu.copy(x, b * c1 * hw, out, b * g.cin * hw, c1 * hw);
+    gpu.copy(c.buffer, b * c.channels * hw, out, (b * g.cin + c1) * hw, c.channels * hw);
+  }
+  return out;
 }
 
 export interface Tc2WeightGradOptions extends Tc2Run {
@@ -79,6 +107,12 @@ export function conv2dForwardTc2(
 ): void {
   const patched = patchFor(gpu, g, opts);
   const tile = patched ?? tileFor(opts, g.n * g.ho * g.wo, g.cout);
+  if (opts.concat && (!patched || (g.cin - opts.concat.channels) % tile.bk !== 0)) {
+    const xc = concatChannels(gpu, g, x, opts.concat);
+    conv2dForwardTc2(gpu, g, xc, w, bias, y, { ...opts, concat: undefined });
+    gpu.pool.release(xc);
+    return;
+  }
   const order = phaseTaps(g.kw, g.kh, g.kw, 0, 0, 1, 1);
   const weights = (cp: number, npad: number) => convertWeights(gpu, g, w, 'fwd', order, cp, npad, opts.weightScale);
   forwardGemm(
@@ -130,13 +164,16 @@ function forwardGemm(
   const ekey = fused ? epilogueWgsl(bias !== null, epi, 2).key : '';
   const wh = weights(cp, npad);
   const gs = opts.gradScale ? [opts.gradScale] : [];
+  // the second source of a concatenated input (patch staging only: conv2dForwardTc2 made it whole elsewhere)
+  const first = patched && opts.concat ? g.cin - opts.concat.channels : undefined;
+  const x2 = first !== undefined ? [opts.concat!.buffer] : [];
 
   const src = cached(
-    `tc2fwd|${geomKey(g)}|${tileKey(tile)}|${patched ? 'patch' : ''}|${mode}|${ekey}|${sps}|${gs.length}`,
+    `tc2fwd|${geomKey(g)}|${tileKey(tile)}|${patched ? 'patch' : ''}|${mode}|${ekey}|${sps}|${gs.length}|${first ?? ''}`,
     () => {
       const e = fused ? epilogueWgsl(bias !== null, epi, 2) : null;
       const staging = patched
-        ? patchedTimesWeights(T, g, tile, npad, gs.length > 0)
+        ? patchedTimesWeights(T, g, tile, npad, gs.length > 0, first)
         : gatherTimesWeights(T, tile, g.cin, npad, gs.length > 0);
       return tc2Kernel(
         {
@@ -145,6 +182,7 @@ function forwardGemm(
 ${bHeader(tile)}
 ${e ? e.decl : ''}
 @group(0) @binding(${2 + extra.length}) var<storage, read_write> Y: array<f32>;
+${x2.length ? `@group(0) @binding(${3 + extra.length + gs.length}) var<storage, read> SRC2: array<f32>;` : ''}
 ${consts(g)}
 const G_SC: u32 = CIN; const G_SH: u32 = H; const G_SW: u32 = W; const G_SHW: u32 = HW; const G_CB: u32 = ${cb}u;
 ${e ? e.fn : ''}
@@ -171,10 +209,10 @@ fn store(m: u32, n: u32, z: u32, v: f32) {
   );
   const k = gpu.kernel(label, src);
   if (splits === 1) {
-    gpu.dispatch(k, [x, wh.buffer, ...extra, y, ...gs], [grid[0]!, grid[1]!, 1]);
+    gpu.dispatch(k, [x, wh.buffer, ...extra, y, ...gs, ...x2], [grid[0]!, grid[1]!, 1]);
   } else {
     const part = gpu.pool.acquire(splits * ny * 4, 'conv partials');
-    gpu.dispatch(k, [x, wh.buffer, part, ...gs], [grid[0]!, grid[1]!, splits]);
+    gpu.dispatch(k, [x, wh.buffer, part, ...gs, ...x2], [grid[0]!, grid[1]!, splits]);
     if (bias !== null || hasEpilogue(epi)) sumSplitsEpilogue(gpu, g, part, y, splits, bias, epi);
     else sumSplits(gpu, part, y, ny, splits);
     gpu.pool.release(part);
