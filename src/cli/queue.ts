@@ -3,6 +3,8 @@
  * src/queue/). Jobs name their config and inputs by path: every machine must see them under the same path
  * (shared storage), as it must see the outputs.
  */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { FlowProducer, Queue } from 'bullmq';
 import { InputError } from '../io/errors.js';
@@ -57,6 +59,13 @@ export function registerQueue(program: Command): void {
       const backoff = intOption(flags.backoffMs, '--backoff-ms', { min: 0 })!;
       if (command !== 'flow' && !isJobCommand(command)) {
         throw new InputError(`queue add ${command}: choose one of ${JOB_COMMANDS.join(', ')}, or flow`);
+      }
+      // a job that cannot find its config fails on a worker much later: say so now
+      for (const [flag, path] of [
+        ['-c', flags.config],
+        ['--template-config', flags.templateConfig],
+      ] as const) {
+        if (path !== undefined && !existsSync(resolve(path))) throw new InputError(`${flag} ${path}: no such file`);
       }
       const url = redisUrl(flags.redis);
       const connection = await connectRedis(url);

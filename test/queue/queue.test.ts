@@ -340,7 +340,7 @@ describe.skipIf(!bin)('job queue on Redis (BullMQ)', () => {
     }
   });
 
-  it('queue status: state, progress, ETA, worker and artifacts of a running job; JSON; a Redis that is not there', async () => {
+  it('queue status: state, progress, ETA, worker and artifacts of a running job; JSON; a Redis or a config that is not there', async () => {
     const s = subject('status');
     const job = await add('train', s.config, ['--steps', '200']);
     const a = startWorker();
@@ -369,5 +369,8 @@ describe.skipIf(!bin)('job queue on Redis (BullMQ)', () => {
     );
     expect(none.stderr.trim().split('\n').length).toBe(1);
     expect(Date.now() - t0).toBeLessThan(8000);
+    // a config that is not there: refused when queued, not on a worker later
+    const missing = await cli(['queue', 'add', 'train', '-c', join(root, 'nope.yaml')]);
+    expect([missing.code, missing.stderr.trim()]).toEqual([1, `animgs: -c ${join(root, 'nope.yaml')}: no such file`]);
   });
 });
