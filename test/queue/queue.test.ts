@@ -58,9 +58,12 @@ interface WorkerProc {
   exited: Promise<number | null>;
 }
 
-/** `animgs worker` as its own process (locks of 1.5 s: a dead worker's job returns within seconds). */
+/**
+ * `animgs worker` as its own process, with locks of 3 s (a dead worker's job returns within seconds, yet a worker
+ * slowed by a loaded machine still renews its lock in time: a false stall would run a job twice).
+ */
 function startWorker(...args: string[]): WorkerProc {
-  const proc = spawn(process.execPath, ['--import', loader, main, 'worker', '--lock-ms', '1500', ...args], {
+  const proc = spawn(process.execPath, ['--import', loader, main, 'worker', '--lock-ms', '3000', ...args], {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
