@@ -1,7 +1,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DualStyleUNet } from '../../src/nn/styleunet/network.js';
 import { styleUnetForwardRef, type F64 } from '../../src/nn/styleunet/reference.js';
-import { backward, initEngine, mul, sum, Tensor } from '../../src/tensor/index.js';
+import { add, backward, initEngine, mul, noGrad, sum, Tensor } from '../../src/tensor/index.js';
+import { resizeBilinear } from '../../src/tensor/ops/resize.js';
+import { addUpsampled2x } from '../../src/nn/styleunet/view-add.js';
 import { randomF32, relError, seededRandom } from '../helpers/numeric.js';
 import { TINY, tinyParams } from './tiny-unet.js';
 
@@ -52,6 +54,27 @@ describe('DualStyleUNet view features', () => {
         );
       }
     }
+    net.dispose();
+  });
+
+  it('without gradients the same forward adds the view features in one pass (view-add.ts), to f32 rounding', async () => {
+    const rand = seededRandom(12);
+    const net = DualStyleUNet.fromStateDict(TINY, tinyParams(4));
+    const viewCh = net.spec.viewCh;
+    const x = Tensor.from(randomF32(3 * S * S, rand), [1, 3, S, S]);
+    const va = [0, 1].map(() => randomF32(viewCh * Q * Q, rand, -2, 2));
+    const views = (grad: boolean) =>
+      va.map((d) => Tensor.from(d, [1, viewCh, Q, Q], { requiresGrad: grad })) as [Tensor, Tensor];
+    const recorded = await net.forward(x, views(true)).toArray();
+    const inferred = await noGrad(() => net.forward(x, views(false))).toArray();
+    expect(relError(inferred, recorded)).toBeLessThan(1e-6);
+    // the kernel alone on odd sizes and a batch: add(out, resizeBilinear(v)) to f32 rounding (the same taps and
+    // weights; the compiler may fuse the final add differently)
+    const v = Tensor.from(randomF32(2 * 3 * 5 * 7, rand), [2, 3, 5, 7]);
+    const out = Tensor.from(randomF32(2 * 3 * 10 * 14, rand), [2, 3, 10, 14]);
+    const fused = noGrad(() => addUpsampled2x(out, v))!;
+    expect(relError(await fused.toArray(), await add(out, resizeBilinear(v, [10, 14])).toArray())).toBeLessThan(2e-7);
+    expect(addUpsampled2x(out, Tensor.from(randomF32(2 * 3 * 5 * 6, rand), [2, 3, 5, 6]))).toBeNull();
     net.dispose();
   });
 

@@ -15,6 +15,7 @@ import { initStyleUnetParams } from './init.js';
 import { convLayer, derived, downsampleImage, styledConv, toRgb, type ParamLookup } from './layers.js';
 import { haarIwt } from '../../tensor/conv/ops.js';
 import { styleUnetSpec, type StyleUnetConfig, type StyleUnetSpec } from './spec.js';
+import { addUpsampled2x } from './view-add.js';
 
 export class DualStyleUNet {
   readonly spec: StyleUnetSpec;
@@ -126,16 +127,25 @@ export class DualStyleUNet {
     },
   );
 
-  /** A view feature checked and brought to the view level's size (bilinear, align_corners false). */
-  private viewFeature(v: Tensor, n: number): Tensor {
+  /** A view feature checked (the view CNN's output, [n, viewCh, h, w]). */
+  private checkView(v: Tensor, n: number): Tensor {
     const { viewCh } = this.spec;
-    const res = this.spec.levels[this.spec.viewLevel]!.res;
     if (v.rank !== 4 || v.shape[0] !== n || v.shape[1] !== viewCh) {
       throw new Error(
         `DualStyleUNet: view features must be [${n}, ${viewCh}, h, w] (the view CNN's output), got [${v.shape}]`,
       );
     }
-    return v.shape[2] === res && v.shape[3] === res ? v : resizeBilinear(v, [res, res]);
+    return v;
+  }
+
+  /**
+   * out + the view feature brought to out's size (bilinear, align_corners false): the features at half the size
+   * in one pass where nothing is recorded (view-add.ts, equal to f32 rounding), else resized on the tape and added.
+   */
+  private addView(out: Tensor, v: Tensor): Tensor {
+    const res = out.shape[2]!;
+    if (v.shape[2] === res && v.shape[3] === out.shape[3]) return add(out, v);
+    return addUpsampled2x(out, v) ?? add(out, resizeBilinear(v, [res, out.shape[3]!]));
   }
 
   /** The style [1, d]: constant ones/√d → PixelNorm → n_mlp × EqualLinear(lr_mul 0.01) + fused leaky ReLU. */
@@ -157,7 +167,8 @@ export class DualStyleUNet {
    * x [N, inpCh, S, S] → [N, 2·outCh, 2S, 2S] (front then back). `view` holds the view features added to each
    * decoder's features after the 256² level's ToRGB (front and back, [N, viewCh, h, w]): the view CNN gives them
    * at S/4 and they are resized bilinearly (align_corners false) to the level's S/2 on the tape, as the reference
-   * does; features already at S/2 are added as they are.
+   * does (without gradients to record, resized and added in one pass: view-add.ts); features already at S/2 are
+   * added as they are.
    */
   forward(x: Tensor, view?: readonly [Tensor, Tensor]): Tensor {
     const { spec, p } = this;
@@ -170,7 +181,7 @@ export class DualStyleUNet {
     if (this.frozen && isGradEnabled()) {
       throw new Error('DualStyleUNet: frozen for inference: run forward inside noGrad, or unfreeze() to train');
     }
-    const viewAt = view?.map((v) => this.viewFeature(v, n));
+    const viewIn = view?.map((v) => this.checkView(v, n));
     const style = derived(p, 'style', () => this.style());
     let feat = convLayer(p, x, 'conv_in', 3, true);
     const conds: Tensor[] = [feat];
@@ -196,7 +207,7 @@ export class DualStyleUNet {
           out = styledConv(p, out, `${dec.convs}.${sc.name}`, style, sc.upsample, p(`noises.noise_${sc.noise}`));
         }
         skip = toRgb(p, out, `${dec.toRgbs}.${lv.toRgb.name}`, style, skip);
-        if (viewAt && lv.level === spec.viewLevel) out = add(out, viewAt[di]!);
+        if (viewIn && lv.level === spec.viewLevel) out = this.addView(out, viewIn[di]!);
       }
       return haarIwt(skip!);
     });
