@@ -87,6 +87,12 @@ export interface AnimateRequest {
   fps?: number;
   /** Encode a video when an ffmpeg is found (default true). */
   video?: boolean;
+  /**
+   * `a:b`: render only output frames a..b-1 of the planned sequence, numbered and viewed as in the whole run (the
+   * orbit angle and the framing follow the whole sequence), and no video: a part of a split animation, which a
+   * queue job joins (src/queue/split.ts).
+   */
+  part?: string;
   force?: boolean;
   log?: (line: string) => void;
 }
@@ -112,6 +118,8 @@ export interface AnimationPlan {
   texMaps: boolean;
   fps: number;
   encoder: VideoEncoderInfo | null;
+  /** Output frames [start, end) to render (`part`), else null: all of them. */
+  part: [number, number] | null;
   /** Why there is no video (one line), when there is none. */
   noVideo: string | null;
   checkpointArg?: string;
@@ -330,9 +338,17 @@ export async function planAnimation(req: AnimateRequest): Promise<AnimationPlan>
   checkWritable(out);
   const ply = req.ply === true ? 'full' : req.ply ? req.ply : test?.savePly ? 'full' : null;
   if (ply !== null && ply !== 'full' && ply !== 'dc') throw new Error(`--ply '${String(ply)}': use full or dc`);
+  let part: [number, number] | null = null;
+  if (req.part !== undefined) {
+    const [a, b] = parseFrameRange(req.part, '--part');
+    if (b > poses.count || req.part.split(':').length !== 2)
+      throw new Error(`--part '${req.part}': use a:b (end exclusive) within the ${poses.count} output frames`);
+    part = [a, b];
+  }
   let encoder: VideoEncoderInfo | null = null;
   let noVideo: string | null = null;
-  if (req.video === false) noVideo = 'video off (--no-video)';
+  if (part) noVideo = 'a part of a split animation (the join encodes the video)';
+  else if (req.video === false) noVideo = 'video off (--no-video)';
   else {
     const e = await findVideoEncoder();
     if (e.ok) encoder = e.encoder;
@@ -358,6 +374,7 @@ export async function planAnimation(req: AnimateRequest): Promise<AnimationPlan>
     texMaps: req.texMaps ?? test?.saveTexMap ?? false,
     fps,
     encoder,
+    part,
     noVideo,
   };
 }
@@ -388,6 +405,9 @@ const frameName = (i: number, ext: string) => `${String(i).padStart(8, '0')}.${e
 export async function runAnimation(plan: AnimationPlan, hooks: RunHooks = {}): Promise<AnimationResult> {
   const log = hooks.log ?? (() => undefined);
   const { out, width: W, height: H, poses } = plan;
+  // a part renders its range of the whole sequence under the whole's frame numbers (the views use them)
+  const [first, end] = plan.part ?? [0, poses.count];
+  const total = end - first;
   // an earlier animation's files go first (planAnimation refused them without --force)
   for (const n of Object.values(ANIMATION_OUTPUTS)) rmSync(join(out, n), { recursive: true, force: true });
   const dirs = {
@@ -505,10 +525,10 @@ export async function runAnimation(plan: AnimationPlan, hooks: RunHooks = {}): P
       ]);
       return { i, spec, attempt, reads };
     };
-    let cur: InFlight | null = poses.count > 0 && !hooks.shouldStop?.() ? start(0, specFor(0)) : null;
+    let cur: InFlight | null = first < end && !hooks.shouldStop?.() ? start(first, specFor(first)) : null;
     while (cur) {
       const i: number = cur.i;
-      const nextSpec = i + 1 < poses.count ? specFor(i + 1) : null; // CPU work while the GPU renders frame i
+      const nextSpec = i + 1 < end ? specFor(i + 1) : null; // CPU work while the GPU renders frame i
       const [img, gaussians, colors, overflowed] = await cur.reads;
       if (overflowed) {
         if (cur.attempt >= 3) throw new Error(`frame ${i}: the rasterizer's pair buffers kept overflowing`);
@@ -517,7 +537,7 @@ export async function runAnimation(plan: AnimationPlan, hooks: RunHooks = {}): P
       }
       const stopNow = !!hooks.shouldStop?.();
       const next: InFlight | null = nextSpec && !stopNow ? start(i + 1, nextSpec) : null;
-      if (stopNow && i + 1 < poses.count) stopped = true;
+      if (stopNow && i + 1 < end) stopped = true;
       for (let k = 0; k < img.color.length; k++) {
         if (!Number.isFinite(img.color[k]!)) {
           throw new Error(
@@ -556,10 +576,10 @@ export async function runAnimation(plan: AnimationPlan, hooks: RunHooks = {}): P
       done++;
       if (done === 1) tFirst = performance.now();
       const fps = done > 1 ? ((done - 1) * 1000) / (performance.now() - tFirst) : 0;
-      hooks.onFrame?.({ done, total: poses.count, fps });
+      hooks.onFrame?.({ done, total, fps });
       cur = next;
     }
-    if (hooks.shouldStop?.() && done < poses.count) stopped = true;
+    if (hooks.shouldStop?.() && done < total) stopped = true;
     await videoChain;
     await Promise.all(pending);
     if (writeError) throw writeError;
@@ -591,10 +611,11 @@ export async function runAnimation(plan: AnimationPlan, hooks: RunHooks = {}): P
       size: [W, H],
       background: plan.background,
       pca: plan.pca ? { file: plan.pca.path, sigma: plan.pca.sigma, mode: plan.pca.mode } : null,
-      frames: Array.from({ length: done }, (_, i) => ({
-        index: i,
-        poseFrame: poses.frameIds[i],
-        projected: plan.project[i],
+      ...(plan.part ? { part: { start: first, end, of: poses.count } } : {}),
+      frames: Array.from({ length: done }, (_, k) => ({
+        index: first + k,
+        poseFrame: poses.frameIds[first + k],
+        projected: plan.project[first + k],
       })),
       outputs: {
         rgb: ANIMATION_OUTPUTS.rgb,

@@ -1,11 +1,17 @@
 /** `animgs animate -c avatar.yaml`: drive a trained avatar with a pose sequence (flags only; see src/animate). */
 import { SingleBar, Presets } from 'cli-progress';
 import type { Command } from 'commander';
-import { loadTrainConfig } from '../avatar/config-file.js';
-import { planAnimation, runAnimation, type FrameReport, type PcaMode } from '../animate/animate.js';
+import { loadTrainConfig, type TrainConfig } from '../avatar/config-file.js';
+import {
+  planAnimation,
+  runAnimation,
+  type AnimateRequest,
+  type FrameReport,
+  type PcaMode,
+} from '../animate/animate.js';
 import type { ViewOrientation } from '../animate/views.js';
 
-interface AnimateFlags {
+export interface AnimateFlags {
   config: string;
   checkpoint?: string;
   poses?: string;
@@ -20,6 +26,7 @@ interface AnimateFlags {
   orient: string;
   fps?: string;
   video: boolean;
+  part?: string;
   force?: boolean;
 }
 
@@ -62,14 +69,33 @@ function progress(): { onFrame: (r: FrameReport) => void; log: (line: string) =>
   };
 }
 
-export function registerAnimate(program: Command): void {
-  program
-    .command('animate')
-    .description(
-      'drive a trained avatar with a pose sequence (AMASS .npz, smpl_params.npz, AIST++ .pkl; default test.pose_data, ' +
-        "else the capture's own poses) from a view; writes RGB and alpha PNG frames, an MP4 when ffmpeg is found, " +
-        'optionally the posed Gaussians as 3DGS .ply',
-    )
+/** The request of these flags (shared with `queue add animate --split`, which plans the animation to split it). */
+export function animateRequest(config: TrainConfig, flags: AnimateFlags, log: (line: string) => void): AnimateRequest {
+  const fps = flags.fps === undefined ? undefined : Number(flags.fps);
+  return {
+    config,
+    ...(flags.checkpoint ? { checkpoint: flags.checkpoint } : {}),
+    ...(flags.poses ? { poses: flags.poses } : {}),
+    ...(flags.view ? { view: flags.view } : {}),
+    ...(flags.frames !== undefined ? { frames: flags.frames } : {}),
+    ...(flags.out ? { out: flags.out } : {}),
+    ...(flags.size !== undefined ? { size: flags.size } : {}),
+    ...(flags.bg !== undefined ? { background: flags.bg } : {}),
+    ...(flags.ply !== undefined ? { ply: flags.ply === true ? true : (flags.ply as 'full' | 'dc') } : {}),
+    ...(flags.texMaps ? { texMaps: true } : {}),
+    pca: flags.pca as PcaMode,
+    orient: flags.orient as ViewOrientation,
+    ...(fps !== undefined ? { fps } : {}),
+    video: flags.video,
+    ...(flags.part !== undefined ? { part: flags.part } : {}),
+    force: !!flags.force,
+    log,
+  };
+}
+
+/** The flags of `animate` (also parsed by `queue add animate --split` from the arguments after --). */
+export function animateOptions(cmd: Command): Command {
+  return cmd
     .requiredOption('-c, --config <yaml>', "a reference-style avatar.yaml (the original's keys)")
     .option(
       '--checkpoint <path>',
@@ -100,52 +126,49 @@ export function registerAnimate(program: Command): void {
     )
     .option('--fps <n>', 'video frame rate (default 30)')
     .option('--no-video', 'do not encode an MP4 even when ffmpeg is found')
-    .option('--force', 'replace an earlier animation in the output folder')
-    .action(async (flags: AnimateFlags) => {
-      const config = loadTrainConfig(flags.config);
-      const fps = flags.fps === undefined ? undefined : Number(flags.fps);
-      const p = progress();
-      const plan = await planAnimation({
-        config,
-        ...(flags.checkpoint ? { checkpoint: flags.checkpoint } : {}),
-        ...(flags.poses ? { poses: flags.poses } : {}),
-        ...(flags.view ? { view: flags.view } : {}),
-        ...(flags.frames !== undefined ? { frames: flags.frames } : {}),
-        ...(flags.out ? { out: flags.out } : {}),
-        ...(flags.size !== undefined ? { size: flags.size } : {}),
-        ...(flags.bg !== undefined ? { background: flags.bg } : {}),
-        ...(flags.ply !== undefined ? { ply: flags.ply === true ? true : (flags.ply as 'full' | 'dc') } : {}),
-        ...(flags.texMaps ? { texMaps: true } : {}),
-        pca: flags.pca as PcaMode,
-        orient: flags.orient as ViewOrientation,
-        ...(fps !== undefined ? { fps } : {}),
-        video: flags.video,
-        force: !!flags.force,
-        log: p.log,
-      });
-      for (const n of config.notes) p.log(n);
-      p.log(
-        `animate: ${plan.poses.count} frames of ${plan.poses.source}, view ${plan.view.setting}${plan.view.camId !== undefined ? `:${plan.view.camId}` : ''}, ` +
-          `${plan.width}×${plan.height} → ${plan.out}`,
+    .option(
+      '--part <a:b>',
+      'only output frames a..b-1 of the sequence, numbered and viewed as in the whole, no video (a split queue job)',
+    )
+    .option('--force', 'replace an earlier animation in the output folder');
+}
+
+export function registerAnimate(program: Command): void {
+  animateOptions(
+    program
+      .command('animate')
+      .description(
+        'drive a trained avatar with a pose sequence (AMASS .npz, smpl_params.npz, AIST++ .pkl; default test.pose_data, ' +
+          "else the capture's own poses) from a view; writes RGB and alpha PNG frames, an MP4 when ffmpeg is found, " +
+          'optionally the posed Gaussians as 3DGS .ply',
+      ),
+  ).action(async (flags: AnimateFlags) => {
+    const config = loadTrainConfig(flags.config);
+    const p = progress();
+    const plan = await planAnimation(animateRequest(config, flags, p.log));
+    for (const n of config.notes) p.log(n);
+    p.log(
+      `animate: ${plan.poses.count} frames of ${plan.poses.source}, view ${plan.view.setting}${plan.view.camId !== undefined ? `:${plan.view.camId}` : ''}, ` +
+        `${plan.width}×${plan.height} → ${plan.out}`,
+    );
+    let stop = false;
+    const onSigint = () => {
+      if (stop) process.exit(130);
+      stop = true;
+      p.log('\nanimate: stopping after this frame (Ctrl-C again to leave at once)');
+    };
+    process.on('SIGINT', onSigint);
+    try {
+      const r = await runAnimation(plan, { onFrame: p.onFrame, log: p.log, shouldStop: () => stop });
+      p.stop();
+      console.log(
+        `animate: ${r.stopped ? 'stopped after' : 'done,'} ${r.frames} frames in ${r.seconds.toFixed(1)} s ` +
+          `(${r.fps.toFixed(2)} frames/s after the first) → ${r.out}${r.video ? `; video ${r.video}` : ''}`,
       );
-      let stop = false;
-      const onSigint = () => {
-        if (stop) process.exit(130);
-        stop = true;
-        p.log('\nanimate: stopping after this frame (Ctrl-C again to leave at once)');
-      };
-      process.on('SIGINT', onSigint);
-      try {
-        const r = await runAnimation(plan, { onFrame: p.onFrame, log: p.log, shouldStop: () => stop });
-        p.stop();
-        console.log(
-          `animate: ${r.stopped ? 'stopped after' : 'done,'} ${r.frames} frames in ${r.seconds.toFixed(1)} s ` +
-            `(${r.fps.toFixed(2)} frames/s after the first) → ${r.out}${r.video ? `; video ${r.video}` : ''}`,
-        );
-        if (r.stopped) process.exitCode = 130;
-      } finally {
-        p.stop();
-        process.off('SIGINT', onSigint);
-      }
-    });
+      if (r.stopped) process.exitCode = 130;
+    } finally {
+      p.stop();
+      process.off('SIGINT', onSigint);
+    }
+  });
 }
