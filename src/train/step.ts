@@ -226,13 +226,17 @@ export class TrainStep {
         const [l1, perceptual] = scope(() => {
           const { gt, band } = unpackGroundTruth(this.photo!, this.classes!, this.bg, width, height);
           // the band is painted with the background in the prediction as in the ground truth: it never counts
-          const pred = add(color, mul(band, sub(this.bg, color)));
-          const l1 = l1Loss(pred, gt);
+          const pred = scope(() => add(color, mul(band, sub(this.bg, color))));
+          const l1 = scope(() => l1Loss(pred, gt));
           if (this.lossOpts.lpips) {
             const n = this.lossOpts.lpipsSize;
             const fill = reshape(this.bg, [3]);
             const gtCrop = noGrad(() => cropResize(gt, this.crop, fill, n));
-            const d = this.lossOpts.lpips.distance(cropResize(pred, this.crop, fill, n), gtCrop);
+            const predCrop = cropResize(pred, this.crop, fill, n);
+            // LPIPS is the step's peak (VGG at the crop's size over the networks' activations): the full-size
+            // images, which no backward saved, go back first
+            for (const t of [gt, band, pred]) t.dispose();
+            const d = this.lossOpts.lpips.distance(predCrop, gtCrop);
             return [l1, reshape(scale(d, w.lpips), [])];
           }
           return [l1, reshape(scale(sub(1, ssim(pred, gt)), DSSIM_WEIGHT), [])];
