@@ -5,9 +5,13 @@
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { Command } from 'commander';
+import { Command } from 'commander';
 import { FlowProducer, Queue } from 'bullmq';
+import { planAnimation } from '../animate/animate.js';
+import { loadTrainConfig } from '../avatar/config-file.js';
 import { InputError } from '../io/errors.js';
+import { joinAnimation, splitFlow, splitRanges } from '../queue/split.js';
+import { animateOptions, animateRequest, type AnimateFlags } from './animate.js';
 import { connectRedis, redisUrl } from '../queue/connection.js';
 import { JOB_COMMANDS, QUEUE_NAME, flowOf, isJobCommand, jobData, jobOptions, type JobCommand } from '../queue/jobs.js';
 import { formatRows, jobRows } from '../queue/status.js';
@@ -26,6 +30,35 @@ interface AddFlags {
   trainArgs?: string;
   animateArgs?: string;
   evalArgs?: string;
+  split?: string;
+  chunk?: string;
+}
+
+/**
+ * The plan of `animate -c CONFIG ARGS` (the same flags, parsed by animate's own option list), checked now: a split
+ * needs the number of frames, and a mistake is better refused here than by every part on a worker.
+ */
+async function planOf(config: string, args: string[]) {
+  const cmd = animateOptions(new Command('animate'))
+    .exitOverride()
+    .configureOutput({ writeErr: () => undefined, writeOut: () => undefined });
+  try {
+    cmd.parse(['-c', config, ...args], { from: 'user' });
+  } catch (e) {
+    throw new InputError(
+      `queue add animate: ${(e as Error).message.replace(/^error: /, '')} (the animate flags after --)`,
+    );
+  }
+  const flags = cmd.opts<AnimateFlags>();
+  if (flags.part !== undefined) throw new InputError('queue add animate: --part is chosen by --split or --chunk');
+  try {
+    return {
+      flags,
+      plan: await planAnimation(animateRequest(loadTrainConfig(resolve(config)), flags, () => undefined)),
+    };
+  } catch (e) {
+    throw e instanceof InputError ? e : new InputError((e as Error).message.split('\n')[0]!);
+  }
 }
 
 const splitArgs = (s: string | undefined) => (s ? s.trim().split(/\s+/).filter(Boolean) : []);
@@ -54,12 +87,24 @@ export function registerQueue(program: Command): void {
     .option('--train-args <args>', 'flow: extra arguments of train')
     .option('--animate-args <args>', 'flow: extra arguments of animate')
     .option('--eval-args <args>', 'flow: extra arguments of eval')
+    .option(
+      '--split <n>',
+      'animate: render the clip as n frame ranges, jobs any workers run at once, then one job joins them into the ' +
+        'output folder (frames, video, summary: as one animate run writes them)',
+    )
+    .option('--chunk <frames>', 'animate: as --split, in ranges of this many frames')
     .action(async (command: string, args: string[], flags: AddFlags) => {
       const attempts = intOption(flags.attempts, '--attempts', { min: 1, max: 100 })!;
       const backoff = intOption(flags.backoffMs, '--backoff-ms', { min: 0 })!;
       if (command !== 'flow' && !isJobCommand(command)) {
         throw new InputError(`queue add ${command}: choose one of ${JOB_COMMANDS.join(', ')}, or flow`);
       }
+      const split = intOption(flags.split, '--split', { min: 1, max: 1000 });
+      const chunk = intOption(flags.chunk, '--chunk', { min: 1 });
+      if ((split !== undefined || chunk !== undefined) && command !== 'animate')
+        throw new InputError(`queue add ${command}: --split and --chunk are for animate`);
+      if (split !== undefined && chunk !== undefined)
+        throw new InputError('queue add animate: --split or --chunk, not both');
       // a job that cannot find its config fails on a worker much later: say so now
       for (const [flag, path] of [
         ['-c', flags.config],
@@ -67,10 +112,36 @@ export function registerQueue(program: Command): void {
       ] as const) {
         if (path !== undefined && !existsSync(resolve(path))) throw new InputError(`${flag} ${path}: no such file`);
       }
+      const planned = split !== undefined || chunk !== undefined ? await planOf(flags.config, args) : undefined;
       const url = redisUrl(flags.redis);
       const connection = await connectRedis(url);
       try {
-        if (command === 'flow') {
+        if (split !== undefined || chunk !== undefined) {
+          const { flags: af, plan } = planned!;
+          const ranges = splitRanges(plan.poses.count, { ...(split ? { split } : {}), ...(chunk ? { chunk } : {}) });
+          const id = `s${await connection.incr(`animgs:${QUEUE_NAME}:splits`)}`;
+          const { flow: tree, dir } = splitFlow({
+            id,
+            config: flags.config,
+            args,
+            out: resolve(plan.out),
+            force: !!af.force,
+            video: af.video,
+            fps: plan.fps,
+            ranges,
+            opts: jobOptions(attempts, backoff),
+          });
+          const flow = new FlowProducer({ connection });
+          try {
+            await flow.add(tree);
+          } finally {
+            await flow.close();
+          }
+          console.log(
+            `queued split animation ${id}: ${plan.poses.count} frames as ${ranges.length} parts ` +
+              `(${ranges.map(([a, b]) => `${a}:${b}`).join(', ')}; jobs ${id}-part0..${ranges.length - 1}) → join ${id}-join → ${resolve(plan.out)} (parts in ${dir})`,
+          );
+        } else if (command === 'flow') {
           const stages = (flags.stages ?? 'prep,train,animate,eval').split(',').map((s) => s.trim());
           for (const s of stages) {
             if (!isJobCommand(s)) throw new InputError(`--stages: '${s}' is not one of ${JOB_COMMANDS.join(', ')}`);
@@ -115,6 +186,17 @@ export function registerQueue(program: Command): void {
       } finally {
         connection.disconnect();
       }
+    });
+
+  queue
+    .command('join', { hidden: true })
+    .description("a split animation's last job: join its parts (queued by `queue add animate --split`)")
+    .argument('<dir>', 'the split folder (<out>/.animgs-split-<id>-...)')
+    .action(async (dir: string) => {
+      const r = await joinAnimation(dir, (l) => console.log(l));
+      console.log(
+        `join: ${r.already ? 'already joined' : 'joined'} ${r.frames} frames → ${r.out}${r.video ? `; video ${r.video}` : ''}`,
+      );
     });
 
   queue

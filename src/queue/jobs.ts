@@ -15,8 +15,16 @@ export const QUEUE_NAME = 'animgs';
 export const JOB_COMMANDS = ['prep', 'template', 'train', 'animate', 'eval'] as const;
 export type JobCommand = (typeof JOB_COMMANDS)[number];
 
+/** The parent job of a split animation (split.ts): `animgs queue join <split folder>`, not one of the commands. */
+export const JOIN_COMMAND = 'animate-join';
+
+/** The CLI arguments that run a job's command (before its own arguments). */
+export function commandArgv(command: JobData['command']): string[] {
+  return command === JOIN_COMMAND ? ['queue', 'join'] : [command];
+}
+
 export interface JobData {
-  command: JobCommand;
+  command: JobCommand | typeof JOIN_COMMAND;
   /** The command's arguments (after its name), config path included, paths absolute. */
   args: string[];
   /** The folder the command runs in (relative paths inside the config resolve from it). */

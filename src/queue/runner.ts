@@ -6,7 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { JOB_ENV, type ProgressMessage } from './channel.js';
-import type { JobData } from './jobs.js';
+import { commandArgv, type JobData } from './jobs.js';
 
 const DAWN_NOISE = /^Warning: maxDynamic(Uniform|Storage)BuffersPerPipelineLayout artificially reduced from \d+ to \d+/;
 
@@ -38,7 +38,7 @@ export function cliEntry(env: NodeJS.ProcessEnv = process.env): string[] {
 }
 
 export function runJobProcess(data: JobData, opt: RunOptions): Promise<RunResult> {
-  const argv = [...cliEntry(), data.command, ...data.args, ...(opt.extraArgs ?? [])];
+  const argv = [...cliEntry(), ...commandArgv(data.command), ...data.args, ...(opt.extraArgs ?? [])];
   const child = spawn(process.execPath, argv, {
     cwd: data.cwd,
     // the command runs in this child itself (no filtering launcher in between), so signals and the channel reach it

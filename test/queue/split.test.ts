@@ -1,0 +1,206 @@
+/**
+ * A split animation through the queue (issue 23): `queue add animate --split 2` becomes a flow of two part jobs
+ * (`animate --part`) and a join; two worker processes render the parts, and the joined output folder must equal a
+ * direct, unsplit animate run's byte for byte (frames, alpha, the video through an ffmpeg stand-in that keeps the
+ * raw frames it is piped) with the same summary apart from timings; an existing animation is refused without
+ * --force. The avatar is the animation tests' tiny fixture (untrained 4-channel networks on a 40×32 capture).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import {
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { planAnimation, runAnimation } from '../../src/animate/animate.js';
+import { loadTrainConfig } from '../../src/avatar/config-file.js';
+import { QUEUE_NAME } from '../../src/queue/jobs.js';
+import { partArgs, splitRanges } from '../../src/queue/split.js';
+import { makeFixture, writeCheckpoint, type AnimFixture } from '../animate/fixture.js';
+import { NO_REDIS, redisServerPath, startRedis, type TestRedis } from './redis.js';
+
+const repo = join(__dirname, '..', '..');
+const loader = join(repo, 'test', 'train', 'ts-worker-register.mjs');
+const main = join(repo, 'src', 'cli', 'main.ts');
+const bin = redisServerPath();
+if (!bin) console.warn(NO_REDIS);
+const root = mkdtempSync(join(tmpdir(), 'animgs-queue-split-'));
+const env: NodeJS.ProcessEnv = {
+  ...process.env,
+  XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? '/tmp',
+  ANIMGS_NO_FILTER: '1',
+  ANIMGS_FFMPEG: join(root, 'ffmpeg'),
+};
+let redis: TestRedis;
+let fx: AnimFixture;
+const yaml = join(root, 'avatar.yaml');
+
+function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, ['--import', loader, main, ...args], { cwd: root, env, stdio: 'pipe' });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  return new Promise((r) => child.on('close', (code) => r({ code, stdout, stderr })));
+}
+
+function tree(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string) => {
+    for (const n of readdirSync(d).sort()) {
+      const p = join(d, n);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (n !== 'animation.json') out[relative(dir, p)] = createHash('sha1').update(readFileSync(p)).digest('hex');
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+/** A summary without what differs between runs (timings) or marks the split. */
+function summaryOf(dir: string): Record<string, unknown> {
+  const {
+    fps: _f,
+    seconds: _s,
+    writtenAt: _w,
+    split: _p,
+    ...rest
+  } = JSON.parse(readFileSync(join(dir, 'animation.json'), 'utf8')) as Record<string, unknown>;
+  return rest;
+}
+
+beforeAll(async () => {
+  if (!bin) return;
+  redis = await startRedis(bin);
+  env.ANIMGS_REDIS_URL = redis.url;
+  fx = await makeFixture(root);
+  await writeCheckpoint(fx, join(root, 'results'));
+  writeFileSync(
+    yaml,
+    `mode: test
+train:
+  dataset: MvRgbDatasetTHuman4
+  data: {data_dir: ${fx.data}, frame_range: [0, 3]}
+  net_ckpt_dir: ${join(root, 'results')}
+model: {with_viewdirs: true, random_style: false, preset: small}
+test:
+  pose_data: {data_path: ${join(fx.data, 'poses_test.npz')}, frame_range: [0, 4]}
+  view_setting: free
+  n_pca: 2
+`,
+  );
+  // the ffmpeg stand-in of test/animate: lists libx264, keeps the raw frames it is piped
+  writeFileSync(
+    env.ANIMGS_FFMPEG!,
+    '#!/bin/sh\nfor a in "$@"; do last="$a"; done\ncase "$*" in *-encoders*) echo " V..... libx264 H.264"; exit 0;; esac\ncat > "$last"\n',
+  );
+  chmodSync(env.ANIMGS_FFMPEG!, 0o755);
+}, 60_000);
+afterAll(async () => {
+  fx?.net.dispose();
+  if (fx) for (const t of Object.values(fx.canonical)) t.dispose();
+  await redis?.stop();
+  rmSync(root, { recursive: true, force: true });
+});
+
+describe('split ranges', () => {
+  it('near-equal parts or fixed chunks, covering every frame once; the parts get their own --out', () => {
+    expect(splitRanges(10, { split: 3 })).toEqual([
+      [0, 3],
+      [3, 6],
+      [6, 10],
+    ]);
+    expect(splitRanges(2, { split: 5 })).toEqual([
+      [0, 1],
+      [1, 2],
+    ]);
+    expect(splitRanges(10, { chunk: 4 })).toEqual([
+      [0, 4],
+      [4, 8],
+      [8, 10],
+    ]);
+    expect(partArgs(['--view', 'free', '--out', 'x', '--force', '--out=y', '--size', '8'])).toEqual([
+      '--view',
+      'free',
+      '--size',
+      '8',
+    ]);
+  });
+});
+
+describe.skipIf(!bin)('a split animation through the queue', () => {
+  it('two workers render the parts; the join equals an unsplit animate run byte for byte', async () => {
+    const flags = ['--size', '24x20', '--ply', 'dc'];
+    // the unsplit run, through the library entry the CLI calls
+    const direct = join(root, 'direct');
+    const saved = process.env.ANIMGS_FFMPEG;
+    process.env.ANIMGS_FFMPEG = env.ANIMGS_FFMPEG;
+    try {
+      const plan = await planAnimation({ config: loadTrainConfig(yaml), size: '24x20', ply: 'dc', out: direct });
+      expect(plan.encoder).not.toBeNull();
+      await runAnimation(plan);
+    } finally {
+      if (saved === undefined) delete process.env.ANIMGS_FFMPEG;
+      else process.env.ANIMGS_FFMPEG = saved;
+    }
+    const out = join(root, 'split');
+    const t0 = Date.now();
+    const added = await cli(['queue', 'add', 'animate', '-c', yaml, '--split', '2', '--', ...flags, '--out', out]);
+    expect(added.code, added.stderr).toBe(0);
+    expect(added.stdout).toMatch(/^queued split animation s1: 4 frames as 2 parts \(0:2, 2:4; jobs s1-part0\.\.1\)/);
+    const conn = new Redis(redis.url, { maxRetriesPerRequest: null });
+    const queue = new Queue(QUEUE_NAME, { connection: conn });
+    const workers: ChildProcess[] = [];
+    try {
+      for (let k = 0; k < 2; k++)
+        workers.push(
+          spawn(process.execPath, ['--import', loader, main, 'worker'], { cwd: root, env, stdio: 'ignore' }),
+        );
+      for (;;) {
+        const state = await (await queue.getJob('s1-join'))!.getState();
+        if (state === 'completed' || state === 'failed') break;
+        if (Date.now() - t0 > 90_000) throw new Error(`join still ${state}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const join_ = (await queue.getJob('s1-join'))!;
+      expect(join_.failedReason ?? '').toBe('');
+      const parts = await Promise.all([0, 1].map(async (k) => (await queue.getJob(`s1-part${k}`))!));
+      const who = parts.map((p) => (p.progress as { worker?: string }).worker);
+      console.log(
+        `split animation: ${Date.now() - t0} ms from queue add; parts on ${who.join(', ')}; join log: ` +
+          (await queue.getJobLogs('s1-join')).logs.join(' | '),
+      );
+      // the frames (rgb, alpha, .ply) and the video: the unsplit run's bytes
+      const a = tree(direct);
+      expect(Object.keys(a)).toContain('video.mp4');
+      expect(Object.keys(a).filter((f) => f.startsWith('rgb/')).length).toBe(4);
+      expect(tree(out)).toEqual(a);
+      expect(summaryOf(out)).toEqual(summaryOf(direct));
+      const s = JSON.parse(readFileSync(join(out, 'animation.json'), 'utf8'));
+      expect(s.split.parts.map((p: { frames: number[] }) => p.frames)).toEqual([
+        [0, 2],
+        [2, 4],
+      ]);
+      expect(readdirSync(out).filter((n) => n.startsWith('.'))).toEqual([]); // the parts' folder is gone
+      // once more without --force: refused at once, one line, nothing queued
+      const again = await cli(['queue', 'add', 'animate', '-c', yaml, '--split', '2', '--', ...flags, '--out', out]);
+      expect(again.code).toBe(1);
+      expect(again.stderr.trim()).toMatch(/^animgs: --out .*split holds an earlier animation .*pass --force/);
+      expect(existsSync(join(out, 'animation.json'))).toBe(true);
+    } finally {
+      for (const w of workers) w.kill('SIGKILL');
+      await queue.close();
+      conn.disconnect();
+    }
+  }, 120_000);
+});
