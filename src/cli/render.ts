@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { readCameraJson } from '../data/camera.js';
 import { getGpu } from '../gpu/index.js';
 import { InputError } from '../io/errors.js';
-import { imageFormatOf } from '../io/image.js';
+import { imageFormatOf, planarToInterleaved8 } from '../io/image.js';
 import { writeImage8 } from '../io/node/image.js';
 import { checkOutputFile } from '../io/node/atomic.js';
 import { writeNpz } from '../io/node/npz.js';
@@ -63,7 +63,6 @@ export async function render(args: RenderArgs, log: (s: string) => void = consol
   const img = await renderScene(gpu, scene, camera, bg);
   const ms = performance.now() - t0;
   const { width: W, height: H } = img;
-  const hw = W * H;
   for (const [name, a] of [
     ['colour', img.color],
     ['alpha', img.alpha],
@@ -72,10 +71,7 @@ export async function render(args: RenderArgs, log: (s: string) => void = consol
       if (!Number.isFinite(a[i]!)) throw new Error(`render: the rasterizer produced a non-finite ${name} at ${i}`);
     }
   }
-  const rgb = new Uint8Array(3 * hw);
-  for (let p = 0; p < hw; p++) {
-    for (let c = 0; c < 3; c++) rgb[3 * p + c] = Math.round(Math.min(1, Math.max(0, img.color[c * hw + p]!)) * 255);
-  }
+  const rgb = planarToInterleaved8({ width: W, height: H, channels: 3, data: img.color });
   await writeImage8(args.out, W, H, 3, rgb, { quality: args.quality ?? 95 });
   if (args.raw) {
     writeNpz(args.raw, {

@@ -26,6 +26,7 @@ import { lpipsEvalBox, squareCropResize, LPIPS_EVAL_PAD, LPIPS_EVAL_SIZE } from 
 import { psnr, ssim } from './metrics.js';
 import { checkOutputs, writeReport, type EvalReport, type Scores, type ViewScores } from './report.js';
 import { selectViews, type ViewChoice } from './views.js';
+import { to8bit } from '../io/image.js';
 
 export interface EvalOptions extends ViewChoice {
   config: TrainConfig;
@@ -60,8 +61,8 @@ export interface EvalOptions extends ViewChoice {
 const WHITE = [1, 1, 1];
 
 /** Round to 8 bits as a saved PNG frame holds it (clamped to [0, 1]). */
-function to8bit(a: Float32Array): Float32Array {
-  return a.map((v) => (v <= 0 ? 0 : v >= 1 ? 1 : Math.round(v * 255) / 255));
+function quantize8(a: Float32Array): Float32Array {
+  return a.map((v) => to8bit(v) / 255);
 }
 
 /** R and B swapped (planar [3, …]). */
@@ -229,16 +230,16 @@ export async function evaluateAvatar(opts: EvalOptions): Promise<EvalReport & { 
       const r = await renderer.renderPose({ ...frameInput, camera: cam, background: WHITE });
       const W = cam.width,
         H = cam.height;
-      const render = to8bit(r.color);
+      const render = quantize8(r.color);
       const photo = loaded.image.data;
       const box = lpipsEvalBox(loaded.mask, W, H, LPIPS_EVAL_PAD);
       const mask = { width: W, height: H, mask: loaded.mask };
       const color = base?.color ?? meanSubjectColor({ ...mask, photo });
-      const baseline = to8bit(meanColorImage(mask, color));
+      const baseline = quantize8(meanColorImage(mask, color));
       let silhouette: Float32Array | null = null;
       if (untrainedRenderer) {
         const u = await untrainedRenderer.renderPose({ ...frameInput, camera: cam, background: WHITE });
-        silhouette = to8bit(alphaColorImage(u.alpha, color, W, H));
+        silhouette = quantize8(alphaColorImage(u.alpha, color, W, H));
       }
       const row: ViewScores = {
         frame,

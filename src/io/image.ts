@@ -21,6 +21,11 @@ export interface GrayImage {
   data: Uint8Array;
 }
 
+/** A [0, 1] float as an 8-bit value: clamped, rounded (NaN → 0). The one float → 8-bit rule of every image we write. */
+export function to8bit(v: number): number {
+  return v <= 0 ? 0 : v >= 1 ? 255 : Math.round(v * 255) || 0;
+}
+
 /** Interleaved 8-bit pixels from a planar float image (clamped, rounded). */
 export function planarToInterleaved8(img: PlanarImage): Uint8Array {
   const { width, height, channels, data } = img;
@@ -28,8 +33,7 @@ export function planarToInterleaved8(img: PlanarImage): Uint8Array {
   const out = new Uint8Array(n * channels);
   for (let c = 0; c < channels; c++) {
     for (let i = 0; i < n; i++) {
-      const v = data[c * n + i]!;
-      out[i * channels + c] = v <= 0 ? 0 : v >= 1 ? 255 : Math.round(v * 255);
+      out[i * channels + c] = to8bit(data[c * n + i]!);
     }
   }
   return out;

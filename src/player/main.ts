@@ -13,6 +13,7 @@ import { initEngine } from '../tensor/index.js';
 import { FRONT_VIEW, PlayerAvatar, type OrbitView } from './avatar.js';
 import { BakedRenderer } from './baked.js';
 import { MANIFEST, SITE_FORMAT, type SiteManifest } from '../animate/web/format.js';
+import { to8bit } from '../io/image.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
@@ -108,7 +109,7 @@ class ReadbackDrawer implements Drawer {
     const n = width * height;
     const out = this.ctx.createImageData(width, height);
     for (let i = 0; i < n; i++) {
-      for (let c = 0; c < 3; c++) out.data[4 * i + c] = Math.round(Math.min(1, Math.max(0, px[c * n + i]!)) * 255);
+      for (let c = 0; c < 3; c++) out.data[4 * i + c] = to8bit(px[c * n + i]!);
       out.data[4 * i + 3] = 255;
     }
     this.ctx.putImageData(out, 0, 0);

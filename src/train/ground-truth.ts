@@ -7,6 +7,7 @@
  */
 import { cachedKernel, dispatch1d, main1d, params } from '../tensor/kernels/util.js';
 import { Tensor } from '../tensor/index.js';
+import { to8bit } from '../io/image.js';
 
 /** Pixel classes of the class byte. */
 export const PIXEL_BACKGROUND = 0;
@@ -46,7 +47,7 @@ export function packGroundTruth(
   const photo = new Uint8Array(sizes.photo);
   const classes = new Uint8Array(sizes.classes);
   for (let p = 0; p < n; p++) {
-    for (let c = 0; c < 3; c++) photo[3 * p + c] = Math.round(data[c * n + p]! * 255);
+    for (let c = 0; c < 3; c++) photo[3 * p + c] = to8bit(data[c * n + p]!);
     classes[p] = band[p] ? PIXEL_BAND : mask[p] ? PIXEL_SUBJECT : PIXEL_BACKGROUND;
   }
   return { width, height, photo, classes };

@@ -154,3 +154,14 @@ describe('checks and option parsing', () => {
     );
   });
 });
+
+describe('the float → 8-bit rule (io/image)', () => {
+  it('clamps, rounds half up, maps NaN to 0, and interleaves planar images', async () => {
+    const { to8bit, planarToInterleaved8 } = await import('../../src/io/image.js');
+    expect([-1, 0, 0.5 / 255, 1.5 / 255, 0.5, 1, 2, NaN, Infinity, -Infinity].map(to8bit)).toEqual([
+      0, 0, 1, 2, 128, 255, 255, 0, 255, 0,
+    ]);
+    const img = { width: 2, height: 1, channels: 3, data: Float32Array.from([0, 1, 0.2, 0.4, 2, -1]) };
+    expect([...planarToInterleaved8(img)]).toEqual([0, 51, 255, 255, 102, 0]);
+  });
+});

@@ -50,6 +50,7 @@ import { eikonal, renderRays } from './volume-render.js';
 import { diffuseWeights, type WeightVolume } from './weight-volume.js';
 import { readWeightVolume, writeWeightVolume } from './volume-file.js';
 import { InverseWarp } from './warp.js';
+import { planarToInterleaved8 } from '../../io/image.js';
 
 export const BETA_MIN = 1e-4;
 export const BETA_INIT = 0.01;
@@ -233,10 +234,7 @@ export async function prepareScene(
   for (const it of items) {
     const l = await ds.load(it, { bg: [0, 0, 0] });
     const { width: W, height: H } = l.image;
-    const rgb = new Uint8Array(W * H * 3);
-    for (let c = 0; c < 3; c++)
-      for (let i = 0; i < W * H; i++)
-        rgb[3 * i + c] = Math.round(255 * Math.min(1, Math.max(0, l.image.data[c * W * H + i]!)));
+    const rgb = planarToInterleaved8(l.image);
     const [x0, y0, x1, y1] = projectedRect(l.camera, posedBox);
     const inside: number[] = [];
     const outside: number[] = [];
