@@ -5,6 +5,7 @@
  * P12 = (2cy − H)/H, w = z; pixel = ((ndc + 1)·W − 1)/2.
  */
 import { FormatError } from '../io/errors.js';
+import { TILE } from './constants.js';
 
 export interface Camera {
   width: number;
@@ -49,7 +50,7 @@ export interface CameraDerived {
   tilesY: number;
 }
 
-export const TILE = 16;
+export { TILE };
 
 /** The camera centre in world coordinates: −Rᵀ T. */
 export function cameraCenter(cam: Camera): Float64Array {

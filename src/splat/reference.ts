@@ -13,7 +13,8 @@
  * - The backward treats the 0.99 clamp as the identity (as standard 3DGS does) and passes no gradient through
  *   the clamped components of t.
  */
-import { deriveCamera, TILE, type Camera, type CameraDerived } from './camera.js';
+import { deriveCamera, type Camera, type CameraDerived } from './camera.js';
+import { ALPHA_MAX, ALPHA_MIN, DILATION, NEAR, RADIUS_SIGMAS, T_MIN, TILE } from './constants.js';
 import { shBasis, shBasisGrad, shDegreeOf } from './sh.js';
 
 export interface SplatScene {
@@ -54,10 +55,7 @@ export interface SplatGrads {
   colors: Float64Array;
 }
 
-export const ALPHA_MIN = 1 / 255;
-export const ALPHA_MAX = 0.99;
-export const T_MIN = 1e-4;
-export const NEAR = 0.2;
+export { ALPHA_MAX, ALPHA_MIN, NEAR, T_MIN };
 
 /** Everything the rasterizer derives per Gaussian. */
 export interface Projected {
@@ -148,9 +146,9 @@ function geometry(s: SplatScene, cam: CameraDerived, i: number): Geo | null {
       cov[2 * r + c] = v;
     }
   }
-  const a = cov[0]! + 0.3;
+  const a = cov[0]! + DILATION;
   const b = cov[1]!;
-  const c = cov[3]! + 0.3;
+  const c = cov[3]! + DILATION;
   return { t, txc, tyc, mulx, muly, Rq, M, Sigma, J, Tm, a, b, c, det: a * c - b * b };
 }
 
@@ -168,7 +166,7 @@ export function project(s: SplatScene, cam: CameraDerived, i: number): Projected
   const mid = 0.5 * (g.a + g.c);
   const l1 = mid + Math.sqrt(Math.max(0.1, mid * mid - g.det));
   const l2 = mid - Math.sqrt(Math.max(0.1, mid * mid - g.det));
-  const radius = Math.ceil(3 * Math.sqrt(Math.max(l1, l2)));
+  const radius = Math.ceil(RADIUS_SIGMAS * Math.sqrt(Math.max(l1, l2)));
   const [tx, , tz] = g.t;
   const pw = 1 / (tz! + 1e-7);
   const ndcx = (cam.P00 * tx! + cam.P02 * tz!) * pw;

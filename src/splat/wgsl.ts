@@ -16,6 +16,7 @@
  */
 import { cached } from '../gpu/source-cache.js';
 import { GRID_INDEX } from '../gpu/grid.js';
+import { rasterConstsWgsl, TILE } from './constants.js';
 
 /**
  * What a frame reads: the view (camera and background, `c`) from a uniform buffer the caller uploads per frame
@@ -123,7 +124,7 @@ fn tileHit(xy: vec2f, co: vec3f, thr: f32, tx: u32, ty: u32) -> bool {
   return qmin <= thr + 0.001 + 0.00001 * qabs;
 }
 /** Tiles of the rectangle where the Gaussian is visible (see tileHit). */
-fn tileThreshold(opacity: f32) -> f32 { return 2.0 * log(255.0 * opacity); }
+fn tileThreshold(opacity: f32) -> f32 { return 2.0 * log(INV_ALPHA_MIN * opacity); }
 /**
  * SH basis function k at unit direction d and its gradient: (Y_k, dY_k/dd). A switch on k rather than arrays of all
  * 16 indexed by k: a dynamically indexed private array goes to local memory on a GPU, and lavapipe's LLVM took
@@ -162,6 +163,8 @@ fn loadV3(a: ptr<storage, array<f32>, read>, i: u32) -> vec3f { return vec3f((*a
 `;
 
 /** The gs planes (see the header), for kernels that bind the record as \`gs\`. */
+const RASTER = rasterConstsWgsl();
+
 const PLANES = /* wgsl */ `
 const XYD = 0u; const CONIC = 1u; const RGBC = 2u; const MEAN = 3u; const SCALE = 4u; const ROT = 5u;
 fn at(plane: u32, g: u32) -> u32 { return plane * fr.n + g; }
@@ -181,6 +184,7 @@ export const PREPROCESS = /* wgsl */ `
 @group(0) @binding(7) var<storage, read_write> depthKey: array<u32>;
 ${view(8)}
 ${COMMON}
+${RASTER}
 ${PLANES}
 ${GRID_INDEX}
 @compute @workgroup_size(256)
@@ -193,23 +197,23 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
   depthKey[i] = 0xffffffffu;
   let p = loadV3(&means, i);
   let t = viewPoint(p);
-  if (t.z <= 0.2) { return; }
+  if (t.z <= NEAR) { return; }
   let M = scaledRotation(quatMat(rots[i]), loadV3(&scales, i));
   let Sigma = M * transpose(M);
   let jac = projJacobian(t);
   let tm0 = jac.tm0;
   let tm1 = jac.tm1;
   let st1 = Sigma * tm1;
-  let a = dot(tm0, Sigma * tm0) + 0.3;
+  let a = dot(tm0, Sigma * tm0) + DILATION;
   let b = dot(tm0, st1);
-  let cc = dot(tm1, st1) + 0.3;
+  let cc = dot(tm1, st1) + DILATION;
   let det = a * cc - b * b;
   if (det == 0.0) { return; }
   let inv = 1.0 / det;
   let mid = 0.5 * (a + cc);
   let l1 = mid + sqrt(max(0.1, mid * mid - det));
   let l2 = mid - sqrt(max(0.1, mid * mid - det));
-  let radius = ceil(3.0 * sqrt(max(l1, l2)));
+  let radius = ceil(RADIUS_SIGMAS * sqrt(max(l1, l2)));
   let pw = 1.0 / (t.z + 0.0000001);
   let ndcx = (c.proj.x * t.x + c.proj.y * t.z) * pw;
   let ndcy = (c.proj.z * t.y + c.proj.w * t.z) * pw;
@@ -278,6 +282,7 @@ export const DUPLICATE = /* wgsl */ `
 @group(0) @binding(4) var<storage, read_write> vals: array<u32>;
 ${view(5)}
 ${COMMON}
+${RASTER}
 ${PLANES}
 fn setSpan(g: u32, first: u32, end: u32) {
   gs[at(MEAN, g)].w = bitcast<f32>(first);
@@ -376,24 +381,25 @@ export const BLEND = /* wgsl */ `
 @group(0) @binding(3) var<storage, read_write> img: array<f32>;
 @group(0) @binding(4) var<storage, read_write> aux: array<u32>;
 ${view(5)}
+${RASTER}
 ${PLANES}
 // xy and a power below which α < 1/255 for certain: ln(1/(255·o)) less a margin far above f32 rounding, so the
 // loop skips exp for most pixels a Gaussian does not reach and still takes exactly the decisions of the full test.
-var<workgroup> sXY: array<vec4f, 256>;
-var<workgroup> sCO: array<vec4f, 256>;
-var<workgroup> sCD: array<vec4f, 256>;
+var<workgroup> sXY: array<vec4f, TILE_PIXELS>;
+var<workgroup> sCO: array<vec4f, TILE_PIXELS>;
+var<workgroup> sCD: array<vec4f, TILE_PIXELS>;
 var<workgroup> doneCount: atomic<u32>;
 var<workgroup> doneAll: u32;
-@compute @workgroup_size(16, 16)
+@compute @workgroup_size(TILE, TILE)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec3u, @builtin(local_invocation_index) li: u32) {
   let tile = wg.y * fr.tilesX + wg.x;
-  let px = wg.x * 16u + lid.x;
-  let py = wg.y * 16u + lid.y;
+  let px = wg.x * TILE + lid.x;
+  let py = wg.y * TILE + lid.y;
   let inside = px < fr.width && py < fr.height;
   let pixf = vec2f(f32(px), f32(py));
   let range = ranges[tile];
   let total = range.y - range.x;
-  let rounds = (total + 255u) / 256u;
+  let rounds = (total + TILE_PIXELS - 1u) / TILE_PIXELS;
   var done = !inside;
   var T = 1.0;
   var C = vec3f(0.0);
@@ -407,18 +413,18 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
     if (done) { atomicAdd(&doneCount, 1u); }
     workgroupBarrier();
     if (li == 0u) { doneAll = atomicLoad(&doneCount); }
-    if (workgroupUniformLoad(&doneAll) == 256u) { break; }
-    let idx = range.x + r * 256u + li;
+    if (workgroupUniformLoad(&doneAll) == TILE_PIXELS) { break; }
+    let idx = range.x + r * TILE_PIXELS + li;
     if (idx < range.y) {
       let g = vals[idx];
       let v = gs[at(XYD, g)];
       let co = gs[at(CONIC, g)];
-      sXY[li] = vec4f(v.xy, -log(255.0 * co.w) - 0.001, 0.0);
+      sXY[li] = vec4f(v.xy, -log(INV_ALPHA_MIN * co.w) - 0.001, 0.0);
       sCO[li] = co;
       sCD[li] = vec4f(gs[at(RGBC, g)].xyz, v.z);
     }
     workgroupBarrier();
-    let cnt = min(256u, total - r * 256u);
+    let cnt = min(TILE_PIXELS, total - r * TILE_PIXELS);
     for (var j = 0u; j < cnt && !done; j++) {
       contributor++;
       let xyt = sXY[j];
@@ -426,10 +432,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
       let co = sCO[j];
       let power = -0.5 * (co.x * d.x * d.x + co.z * d.y * d.y) - co.y * d.x * d.y;
       if (power > 0.0 || power < xyt.z) { continue; }
-      let alpha = min(0.99, co.w * exp(power));
-      if (alpha < 1.0 / 255.0) { continue; }
+      let alpha = min(ALPHA_MAX, co.w * exp(power));
+      if (alpha < ALPHA_MIN) { continue; }
       let testT = T * (1.0 - alpha);
-      if (testT < 0.0001) { done = true; continue; }
+      if (testT < T_MIN) { done = true; continue; }
       let w = alpha * T;
       C += sCD[j].xyz * w;
       D += sCD[j].w * w;
@@ -470,8 +476,8 @@ export function blendBackwardWgsl(subgroups: boolean, minSubgroupSize: number): 
 function buildBlendBackwardWgsl(subgroups: boolean, sgMin: number): string {
   // S partial sums per Gaussian: one per subgroup (as many as the smallest subgroup size allows), or one per row;
   // J Gaussians per chunk, so the partials take 2560 floats (subgroups) or 1280 (rows, plus 2560 for the staging).
-  const S = subgroups ? Math.ceil(256 / sgMin) : 16;
-  const J = subgroups ? Math.max(1, Math.floor(256 / S)) : 8;
+  const S = subgroups ? Math.ceil((TILE * TILE) / sgMin) : TILE;
+  const J = subgroups ? Math.max(1, Math.floor((TILE * TILE) / S)) : 8;
   const reduce = subgroups
     ? `
         // one partial per subgroup (its lowest lane writes it), zeros where no lane of it has a contribution
@@ -486,13 +492,13 @@ function buildBlendBackwardWgsl(subgroups: boolean, sgMin: number): string {
         }`
     : `
         // one partial per pixel row: each row's 16 values summed left to right by one thread per component
-        for (var k = 0u; k < 10u; k++) { sV[k * 256u + li] = v[k]; }
+        for (var k = 0u; k < 10u; k++) { sV[k * TILE_PIXELS + li] = v[k]; }
         workgroupBarrier();
         if (li < 160u) {
-          let k = li / 16u;
-          let row = li - 16u * k;
+          let k = li / TILE;
+          let row = li - TILE * k;
           var s = 0.0;
-          for (var x = 0u; x < 16u; x++) { s += sV[k * 256u + row * 16u + x]; }
+          for (var x = 0u; x < TILE; x++) { s += sV[k * TILE_PIXELS + row * TILE + x]; }
           sPart[(jj * S + row) * 10u + k] = s;
         }
         workgroupBarrier();`;
@@ -505,26 +511,27 @@ function buildBlendBackwardWgsl(subgroups: boolean, sgMin: number): string {
 @group(0) @binding(5) var<storage, read> dimg: array<f32>;
 @group(0) @binding(6) var<storage, read_write> part: array<f32>;
 ${view(7)}
+${RASTER}
 ${PLANES}
 const S = ${S}u;
 const J = ${J}u;
-var<workgroup> sXY: array<vec4f, 256>; // xy and the skip bound of the forward blend
-var<workgroup> sCO: array<vec4f, 256>;
-var<workgroup> sCD: array<vec4f, 256>;
-var<workgroup> sSlot: array<u32, 256>;
+var<workgroup> sXY: array<vec4f, TILE_PIXELS>; // xy and the skip bound of the forward blend
+var<workgroup> sCO: array<vec4f, TILE_PIXELS>;
+var<workgroup> sCD: array<vec4f, TILE_PIXELS>;
+var<workgroup> sSlot: array<u32, TILE_PIXELS>;
 var<workgroup> sPart: array<f32, ${J * S * 10}>;
-${subgroups ? '' : 'var<workgroup> sV: array<f32, 2560>;'}
+${subgroups ? '' : `var<workgroup> sV: array<f32, ${10 * TILE * TILE}>;`}
 var<workgroup> maxLast: atomic<u32>;
 var<workgroup> maxLastU: u32;
 /** The slot of sorted pair idx: its Gaussian's first slot plus the tile's ordinal (the key's high bits). */
 fn slotOf(idx: u32) -> u32 { return spanOf(vals[idx]).x + (keys[idx] >> fr.tileBits); }
-@compute @workgroup_size(16, 16)
+@compute @workgroup_size(TILE, TILE)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec3u, @builtin(local_invocation_index) li: u32${
     subgroups ? ', @builtin(subgroup_invocation_id) sgi: u32, @builtin(subgroup_size) sgs: u32' : ''
   }) {
   let tile = wg.y * fr.tilesX + wg.x;
-  let px = wg.x * 16u + lid.x;
-  let py = wg.y * 16u + lid.y;
+  let px = wg.x * TILE + lid.x;
+  let py = wg.y * TILE + lid.y;
   let inside = px < fr.width && py < fr.height;
   let pixf = vec2f(f32(px), f32(py));
   let hw = fr.width * fr.height;
@@ -549,14 +556,14 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
   if (li == 0u) { maxLastU = atomicLoad(&maxLast); }
   let total = workgroupUniformLoad(&maxLastU);
   let end = range.x + total;
-  for (var t = li; t < (range.y - end) * 10u; t += 256u) {
+  for (var t = li; t < (range.y - end) * 10u; t += TILE_PIXELS) {
     let q = t / 10u;
     part[10u * slotOf(end + q) + t - 10u * q] = 0.0;
   }
   // Subgroups are assumed to be runs of consecutive local indices (as every implementation lays them out).
-  let nsg = ${subgroups ? '256u / sgs' : 'S'};
+  let nsg = ${subgroups ? 'TILE_PIXELS / sgs' : 'S'};
   ${subgroups ? 'let sg = li / sgs;' : ''}
-  let rounds = (total + 255u) / 256u;
+  let rounds = (total + TILE_PIXELS - 1u) / TILE_PIXELS;
   let bgDot = dot(c.bg.xyz, dC);
   var T = Tfinal;
   var accC = vec3f(0.0);
@@ -566,23 +573,23 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
   var lastC = vec3f(0.0);
   var lastD = 0.0;
   for (var r = 0u; r < rounds; r++) {
-    if (r * 256u + li < total) {
-      let idx = end - 1u - r * 256u - li;
+    if (r * TILE_PIXELS + li < total) {
+      let idx = end - 1u - r * TILE_PIXELS - li;
       let g = vals[idx];
       let v = gs[at(XYD, g)];
       sSlot[li] = spanOf(g).x + (keys[idx] >> fr.tileBits);
       let co = gs[at(CONIC, g)];
-      sXY[li] = vec4f(v.xy, -log(255.0 * co.w) - 0.001, 0.0);
+      sXY[li] = vec4f(v.xy, -log(INV_ALPHA_MIN * co.w) - 0.001, 0.0);
       sCO[li] = co;
       sCD[li] = vec4f(gs[at(RGBC, g)].xyz, v.z);
     }
     workgroupBarrier();
-    let cnt = min(256u, total - r * 256u);
+    let cnt = min(TILE_PIXELS, total - r * TILE_PIXELS);
     for (var j0 = 0u; j0 < cnt; j0 += J) {
       let nj = min(J, cnt - j0);
       for (var jj = 0u; jj < nj; jj++) {
         let j = j0 + jj;
-        let pos = total - 1u - r * 256u - j;
+        let pos = total - 1u - r * TILE_PIXELS - j;
         var valid = inside && pos < last;
         var v = array<f32, 10>(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
         if (valid) {
@@ -594,8 +601,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
           valid = power <= 0.0 && power >= xyt.z;
           var G = 0.0;
           if (valid) { G = exp(power); }
-          let alpha = min(0.99, co.w * G);
-          valid = valid && alpha >= 1.0 / 255.0;
+          let alpha = min(ALPHA_MAX, co.w * G);
+          valid = valid && alpha >= ALPHA_MIN;
           if (valid) {
             T = T / (1.0 - alpha);
             let cd = sCD[j];
@@ -629,7 +636,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
       }
       // the chunk's Gaussians: each one's 10 sums over the S partials, in index order, to the pair's slot
       workgroupBarrier();
-      for (var t = li; t < nj * 10u; t += 256u) {
+      for (var t = li; t < nj * 10u; t += TILE_PIXELS) {
         let q = t / 10u;
         let k = t - 10u * q;
         var s = 0.0;
@@ -654,6 +661,7 @@ export const PREPROCESS_BACKWARD = /* wgsl */ `
 @group(0) @binding(7) var<storage, read_write> dFeat: array<f32>;
 ${view(8)}
 ${COMMON}
+${RASTER}
 ${PLANES}
 ${GRID_INDEX}
 fn store3(i: u32, v: vec3f, which: u32) {
