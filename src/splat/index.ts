@@ -13,13 +13,8 @@ export {
   type OverflowReport,
   type RenderedImages,
 } from './rasterizer.js';
-export {
-  referenceForward,
-  referenceBackward,
-  type SplatScene,
-  type SplatImages,
-  type SplatGrads,
-} from './reference.js';
+export { referenceForward, referenceBackward, type SplatImages, type SplatGrads } from './reference.js';
+export { shLayout, type SplatScene } from './scene.js';
 export { decodePly, encodePly, plyToScene, sceneToPly, type PlyGaussians } from './ply.js';
 export { shCoeffs, shDegreeOf } from './sh.js';
 export { SplatView, viewBytes, VIEW_BYTES } from './view.js';

@@ -6,7 +6,7 @@
  */
 import { FormatError, InputError } from '../io/errors.js';
 import { parsePlyHeader, PLY_NUMBER_RE, PLY_TYPES, skipPlyElement } from '../io/ply.js';
-import type { SplatScene } from './reference.js';
+import type { SplatScene } from './scene.js';
 
 /** Gaussians as stored in a PLY (raw, pre-activation values). */
 export interface PlyGaussians {

@@ -25,8 +25,7 @@
 import type { Gpu } from '../gpu/gpu.js';
 import { grid1d } from '../gpu/grid.js';
 import { deriveCamera, TILE, type Camera } from './camera.js';
-import type { SplatScene } from './reference.js';
-import { shLayout } from './reference.js';
+import { shLayout, type SplatScene } from './scene.js';
 import { exclusiveScan, radixSort, Scratch, sumU32 } from './sort.js';
 import { createViewBuffer, viewBytes, type SplatView } from './view.js';
 import {

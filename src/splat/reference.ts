@@ -15,25 +15,10 @@
  */
 import { deriveCamera, type Camera, type CameraDerived } from './camera.js';
 import { ALPHA_MAX, ALPHA_MIN, DILATION, NEAR, RADIUS_SIGMAS, T_MIN, TILE } from './constants.js';
-import { shBasis, shBasisGrad, shDegreeOf } from './sh.js';
+import { shLayout, type SplatScene } from './scene.js';
+import { shBasis, shBasisGrad } from './sh.js';
 
-export interface SplatScene {
-  count: number;
-  /** N×3 world positions. */
-  means: ArrayLike<number>;
-  /** N×3 scales (already exp'd). */
-  scales: ArrayLike<number>;
-  /** N×4 quaternions wxyz (used as given: normalise them first). */
-  rotations: ArrayLike<number>;
-  /** N opacities (already sigmoided). */
-  opacities: ArrayLike<number>;
-  /** N×3 precomputed colours; or */
-  colors?: ArrayLike<number>;
-  /** N×K×3 SH coefficients (K = 1, 4, 9 or 16; coefficient-major, channel-minor). */
-  sh?: ArrayLike<number>;
-  /** Active SH degree (default: the stored degree). */
-  shDegree?: number;
-}
+export type { SplatScene };
 
 export interface SplatImages {
   /** 3×H×W */
@@ -67,15 +52,6 @@ export interface Projected {
   rgb: [number, number, number];
   clamped: [boolean, boolean, boolean];
   rect: [number, number, number, number];
-}
-
-export function shLayout(scene: SplatScene): { K: number; degree: number } | null {
-  if (!scene.sh) return null;
-  const K = scene.sh.length / (3 * scene.count);
-  const stored = shDegreeOf(K);
-  const degree = scene.shDegree ?? stored;
-  if (degree > stored) throw new Error(`shDegree ${degree} exceeds the stored degree ${stored}`);
-  return { K, degree };
 }
 
 function quatToMat(r: number, x: number, y: number, z: number): number[] {
