@@ -14,6 +14,8 @@ import type { SmplxModel } from '../body/model.js';
 import { frameParams, type FrameRange, type PoseSequence } from '../body/poses.js';
 import { readPoseSequence } from '../body/node/files.js';
 import type { SmplParamSequence } from '../data/smpl-params.js';
+import { parseFrameSpec } from '../data/frame-spec.js';
+import { InputError } from '../io/errors.js';
 import { boxCenter } from './views.js';
 
 export interface AnimationPoses {
@@ -32,17 +34,9 @@ export interface AnimationPoses {
 
 /** `a:b` or `a:b:step` (end exclusive, as Python's range), checked; without a step the sequence's interval applies. */
 export function parseFrameRange(spec: string, flag = '--frames'): FrameRange {
-  const p = spec.split(':');
-  const v = p.map((x) => (x.trim() === '' ? NaN : Number(x)));
-  if ((p.length !== 2 && p.length !== 3) || v.some((x) => !Number.isInteger(x))) {
-    throw new Error(`${flag} '${spec}': use start:end or start:end:step (integers, end exclusive)`);
-  }
-  const [a, b, step] = v as [number, number, number?];
-  if (a < 0) throw new Error(`${flag} '${spec}': the start must be ≥ 0`);
-  if (b <= a) throw new Error(`${flag} '${spec}': the end must be greater than the start (end exclusive)`);
-  if (step === undefined) return [a, b];
-  if (step < 1) throw new Error(`${flag} '${spec}': the step must be ≥ 1`);
-  return [a, b, step];
+  const s = parseFrameSpec(spec, flag);
+  if (s.kind === 'list') throw new InputError(`${flag} '${spec}': use start:end or start:end:step (end exclusive)`);
+  return s.step === undefined ? [s.start, s.end] : [s.start, s.end, s.step];
 }
 
 /** The frame indices a range (list) selects in a file of `total` frames; a range past the end is an error. */

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import type { AvatarPresetName } from '../avatar/config.js';
 import { loadTrainConfig } from '../avatar/config-file.js';
 import { evaluateAvatar } from '../eval/evaluate.js';
+import { parseFrameSpec } from '../data/frame-spec.js';
 
 interface EvalFlags {
   config: string;
@@ -20,19 +21,11 @@ interface EvalFlags {
 
 /** `a:b` / `a:b:step` (end exclusive, as frame_range) or a comma list `3,8,12`. */
 export function parseFrames(spec: string): number[] {
-  const bad = () => new Error(`--frames '${spec}': expected start:end[:step] (end exclusive) or a list like 3,8,12`);
-  if (spec.includes(':')) {
-    const parts = spec.split(':').map(Number);
-    if (parts.length > 3 || parts.some((n) => !Number.isInteger(n))) throw bad();
-    const [a, b, step = 1] = parts as [number, number, number?];
-    if (step < 1 || b <= a || a < 0) throw bad();
-    const out: number[] = [];
-    for (let f = a; f < b; f += step) out.push(f);
-    return out;
-  }
-  const list = spec.split(',').map((s) => s.trim());
-  if (!list.length || list.some((s) => !/^\d+$/.test(s))) throw bad();
-  return list.map(Number);
+  const s = parseFrameSpec(spec);
+  if (s.kind === 'list') return s.ids;
+  const out: number[] = [];
+  for (let f = s.start; f < s.end; f += s.step ?? 1) out.push(f);
+  return out;
 }
 
 /** Camera ids (calibration indices) or names, comma separated. */
