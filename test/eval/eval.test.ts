@@ -252,7 +252,9 @@ describe('animgs eval (tiny synthetic capture, untrained avatar)', () => {
     await expect(cli(['--out', join(root, 'e'), '--frames', '2:9'])).rejects.toThrow(
       /frames 3, 4, .* not in .*smpl_params/,
     );
-    await expect(cli(['--out', join(root, 'e'), '--frames', 'x'])).rejects.toThrow(/--frames 'x': the frame 'x' is not a frame number/);
+    await expect(cli(['--out', join(root, 'e'), '--frames', 'x'])).rejects.toThrow(
+      /--frames 'x': the frame 'x' is not a frame number/,
+    );
     await expect(cli(['--out', join(root, 'e'), '--checkpoint', join(root, 'nothing')])).rejects.toThrow(
       /checkpoint: .*nothing does not exist/,
     );
