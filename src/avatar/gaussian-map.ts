@@ -184,13 +184,7 @@ export class GaussianMap {
   dispose(): void {
     for (const t of this.planar.values()) t.dispose();
     this.planar.clear();
-    for (const t of [
-      this.viewPick,
-      this.viewPlace,
-      this.scaleRaw0T,
-      this.rot0,
-      ...Object.values(this.base),
-    ]) {
+    for (const t of [this.viewPick, this.viewPlace, this.scaleRaw0T, this.rot0, ...Object.values(this.base)]) {
       t.dispose();
     }
   }
