@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import {
   chmodSync,
   existsSync,
+  mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
@@ -25,7 +26,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planAnimation, runAnimation } from '../../src/animate/animate.js';
 import { loadTrainConfig } from '../../src/avatar/config-file.js';
 import { QUEUE_NAME } from '../../src/queue/jobs.js';
-import { partArgs, splitRanges } from '../../src/queue/split.js';
+import { joinAnimation, partArgs, splitFlow, splitRanges } from '../../src/queue/split.js';
 import { makeFixture, writeCheckpoint, type AnimFixture } from '../animate/fixture.js';
 import { NO_REDIS, redisServerPath, startRedis, type TestRedis } from './redis.js';
 
@@ -135,6 +136,82 @@ describe('split ranges', () => {
       '--size',
       '8',
     ]);
+  });
+});
+
+describe('the join', () => {
+  it('moves the parts into place with one summary; a second run finds it joined; a taken output is refused', async () => {
+    const out = join(root, 'join-only');
+    const make = (id: string, force: boolean) => {
+      const { dir, manifest, flow } = splitFlow({
+        id,
+        config: yaml,
+        args: ['--out', out, '--view', 'front'],
+        out,
+        force,
+        video: false,
+        fps: 30,
+        ranges: [
+          [0, 2],
+          [2, 3],
+        ],
+      });
+      expect(flow.children!.map((c) => c.data.args.slice(-5))).toEqual([
+        ['--out', manifest.parts[0]!.dir, '--part', '0:2', '--force'],
+        ['--out', manifest.parts[1]!.dir, '--part', '2:3', '--force'],
+      ]);
+      expect(flow.data.args).toEqual([dir]);
+      // what two `animate --part` runs leave (stand-in frames: no video, so the join does not decode them)
+      for (const p of manifest.parts) {
+        mkdirSync(join(p.dir, 'rgb'), { recursive: true });
+        mkdirSync(join(p.dir, 'alpha'), { recursive: true });
+        const frames = [];
+        for (let i = p.start; i < p.end; i++) {
+          const n = `${String(i).padStart(8, '0')}.png`;
+          writeFileSync(join(p.dir, 'rgb', n), `rgb ${id} ${i}`);
+          writeFileSync(join(p.dir, 'alpha', n), `alpha ${id} ${i}`);
+          frames.push({ index: i, poseFrame: 10 + i, projected: true });
+        }
+        const summary = {
+          complete: true,
+          size: [8, 8],
+          part: { start: p.start, end: p.end, of: 3 },
+          frames,
+          outputs: { rgb: 'rgb', alpha: 'alpha', ply: null, texMaps: null, video: null, noVideo: 'part' },
+          fps: 1,
+          seconds: p.end - p.start,
+          writtenAt: '',
+        };
+        writeFileSync(join(p.dir, 'animation.json'), JSON.stringify(summary));
+      }
+      return dir;
+    };
+    const r = await joinAnimation(make('t1', false));
+    expect(r).toMatchObject({ frames: 3, video: null, already: false });
+    expect(readdirSync(out)).toEqual(['alpha', 'animation.json', 'rgb']);
+    expect(readFileSync(join(out, 'rgb', '00000002.png'), 'utf8')).toBe('rgb t1 2');
+    const s = JSON.parse(readFileSync(join(out, 'animation.json'), 'utf8'));
+    expect(s.part).toBeUndefined();
+    expect(s).toMatchObject({
+      complete: true,
+      seconds: 3,
+      outputs: { video: null, noVideo: 'video off (--no-video)' },
+    });
+    expect(s.frames.map((f: { poseFrame: number }) => f.poseFrame)).toEqual([10, 11, 12]);
+    // a join run again after it finished (a retry after its clean-up): nothing to do, nothing changed
+    expect((await joinAnimation(make('t1', false))).already).toBe(true);
+    expect(readdirSync(out)).toEqual(['alpha', 'animation.json', 'rgb']);
+    // another split into the same folder without --force: refused in one line, the earlier animation kept
+    await expect(joinAnimation(make('t2', false))).rejects.toThrow(
+      /^--out .* holds an earlier animation .*queue again with --force$/,
+    );
+    expect(readFileSync(join(out, 'rgb', '00000000.png'), 'utf8')).toBe('rgb t1 0');
+    // with --force it replaces it; a part that is missing is named
+    await joinAnimation(make('t3', true));
+    expect(readFileSync(join(out, 'rgb', '00000000.png'), 'utf8')).toBe('rgb t3 0');
+    const broken = make('t4', true);
+    rmSync(join(broken, 'part-01', 'animation.json'));
+    await expect(joinAnimation(broken)).rejects.toThrow(/part-01\/animation\.json: missing \(part 1, frames 2:3\)/);
   });
 });
 
