@@ -10,6 +10,7 @@ import {
   type PcaMode,
 } from '../animate/animate.js';
 import type { ViewOrientation } from '../animate/views.js';
+import { reportProgress } from '../queue/channel.js';
 
 export interface AnimateFlags {
   config: string;
@@ -159,7 +160,11 @@ export function registerAnimate(program: Command): void {
     };
     process.on('SIGINT', onSigint);
     try {
-      const r = await runAnimation(plan, { onFrame: p.onFrame, log: p.log, shouldStop: () => stop });
+      const onFrame = (f: FrameReport) => {
+        reportProgress('animate: frames', f.done, f.total); // a queue job's (a split part's) count and ETA
+        p.onFrame(f);
+      };
+      const r = await runAnimation(plan, { onFrame, log: p.log, shouldStop: () => stop });
       p.stop();
       console.log(
         `animate: ${r.stopped ? 'stopped after' : 'done,'} ${r.frames} frames in ${r.seconds.toFixed(1)} s ` +
