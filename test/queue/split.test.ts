@@ -253,6 +253,11 @@ describe.skipIf(!bin)('a split animation through the queue', () => {
       expect(join_.failedReason ?? '').toBe('');
       const parts = await Promise.all([0, 1].map(async (k) => (await queue.getJob(`s1-part${k}`))!));
       const who = parts.map((p) => (p.progress as { worker?: string }).worker);
+      // each part's own frame count, through the channel
+      expect(parts.map((p) => p.progress)).toMatchObject([
+        { label: 'animate: frames', done: 2, total: 2 },
+        { label: 'animate: frames', done: 2, total: 2 },
+      ]);
       console.log(
         `split animation: ${Date.now() - t0} ms from queue add; parts on ${who.join(', ')}; join log: ` +
           (await queue.getJobLogs('s1-join')).logs.join(' | '),
