@@ -86,7 +86,7 @@ describe('animgs animate', () => {
     const bad: Array<[Partial<AnimateRequest>, RegExp]> = [
       [{ view: 'orbit' }, /^--view 'orbit': expected one of/],
       [{ view: 'camera:7' }, /^--view camera:7: the capture has 2 cameras/],
-      [{ frames: '5:2' }, /^--frames '5:2': the end must be greater/],
+      [{ frames: '5:2' }, /^--frames '5:2': the end \(2\) must be greater than the start \(5\)/],
       [{ frames: '0:40' }, /poses_test\.npz: frame range \[0, 40\] goes past the file's 4 frames/],
       [{ poses: join(root, 'nope.npz') }, /^pose file .*nope\.npz does not exist/],
       [{ poses: yaml }, /not a pose file/],
