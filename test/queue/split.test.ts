@@ -41,6 +41,10 @@ const env: NodeJS.ProcessEnv = {
   XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? '/tmp',
   ANIMGS_NO_FILTER: '1',
   ANIMGS_FFMPEG: join(root, 'ffmpeg'),
+  // the child processes' own shader cache, empty at the start (even when the suite runs with the cache disabled, for a
+  // cold run): the direct run compiles the kernels, the parts and the join reuse them
+  MESA_SHADER_CACHE_DIR: join(root, 'mesa-shader-cache'),
+  MESA_SHADER_CACHE_DISABLE: 'false',
 };
 let redis: TestRedis;
 let fx: AnimFixture;
