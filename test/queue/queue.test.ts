@@ -16,6 +16,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { QUEUE_NAME, jobData, jobOptions, type JobCommand, type JobData } from '../../src/queue/jobs.js';
 import { NO_REDIS, redisServerPath, startRedis, type TestRedis } from './redis.js';
+import { runCli } from './cli.js';
 
 const repo = join(__dirname, '..', '..');
 const loader = join(repo, 'test', 'train', 'ts-worker-register.mjs');
@@ -81,18 +82,7 @@ async function stopWorker(w: WorkerProc): Promise<void> {
   }
 }
 
-/** `animgs <args>` (queue add, queue status), to its end. */
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', loader, main, ...args], {
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  return new Promise((r) => child.on('close', (code) => r({ code, stdout, stderr })));
-}
+const cli = (args: string[]) => runCli(args, { env });
 
 /** A folder with a config for the stand-in commands; its events.log records what ran. */
 function subject(name: string): { dir: string; config: string; events: () => string[][] } {

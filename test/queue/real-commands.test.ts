@@ -6,16 +6,16 @@
  * The children share a Mesa shader cache of their own (empty at the start of the file, as a user's first run).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QUEUE_NAME } from '../../src/queue/jobs.js';
 import type { JobProgress } from '../../src/queue/worker.js';
 import { NO_REDIS, redisServerPath, startRedis, type TestRedis } from './redis.js';
+import { fileTree, runCli } from './cli.js';
 
 const repo = join(__dirname, '..', '..');
 const loader = join(repo, 'test', 'train', 'ts-worker-register.mjs');
@@ -32,33 +32,9 @@ const env: NodeJS.ProcessEnv = {
 };
 let redis: TestRedis;
 
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', loader, main, ...args], {
-    cwd: root,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  return new Promise((r) => child.on('close', (code) => r({ code, stdout, stderr })));
-}
-
-/** Every file under `dir` (relative path → SHA-1), the prep stage markers (which record input mtimes) left out. */
-function tree(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string) => {
-    for (const n of readdirSync(d).sort()) {
-      const p = join(d, n);
-      if (statSync(p).isDirectory()) walk(p);
-      else if (!/^\.animgs-.*\.json$/.test(n))
-        out[relative(dir, p)] = createHash('sha1').update(readFileSync(p)).digest('hex');
-    }
-  };
-  walk(dir);
-  return out;
-}
+const cli = (args: string[]) => runCli(args, { cwd: root, env });
+/** Every file under `dir` by hash, the prep stage markers (which record input mtimes) left out. */
+const tree = (dir: string) => fileTree(dir, (n) => /^\.animgs-.*\.json$/.test(n));
 
 const yaml = (data: string, maps: string) => `mode: train
 train:

@@ -15,6 +15,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QUEUE_NAME } from '../../src/queue/jobs.js';
 import { NO_REDIS, redisServerPath, startRedis, type TestRedis } from './redis.js';
+import { runCli } from './cli.js';
 
 const FULL = process.env.ANIMGS_TEST_FULL === '1';
 const repo = join(__dirname, '..', '..');
@@ -33,18 +34,7 @@ const env: NodeJS.ProcessEnv = {
 let redis: TestRedis;
 const STEPS = 8;
 
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', loader, main, ...args], {
-    cwd: root,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  return new Promise((r) => child.on('close', (code) => r({ code, stdout, stderr })));
-}
+const cli = (args: string[]) => runCli(args, { cwd: root, env });
 
 const yaml = (ckpt: string) => `mode: train
 train:

@@ -6,7 +6,6 @@
  * --force. The avatar is the animation tests' tiny fixture (untrained 4-channel networks on a 40×32 capture).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import {
   chmodSync,
   existsSync,
@@ -15,11 +14,10 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
-  statSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -29,6 +27,7 @@ import { QUEUE_NAME } from '../../src/queue/jobs.js';
 import { joinAnimation, partArgs, splitFlow, splitRanges } from '../../src/queue/split.js';
 import { makeFixture, writeCheckpoint, type AnimFixture } from '../animate/fixture.js';
 import { NO_REDIS, redisServerPath, startRedis, type TestRedis } from './redis.js';
+import { fileTree, runCli } from './cli.js';
 
 const repo = join(__dirname, '..', '..');
 const loader = join(repo, 'test', 'train', 'ts-worker-register.mjs');
@@ -50,27 +49,9 @@ let redis: TestRedis;
 let fx: AnimFixture;
 const yaml = join(root, 'avatar.yaml');
 
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', loader, main, ...args], { cwd: root, env, stdio: 'pipe' });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  return new Promise((r) => child.on('close', (code) => r({ code, stdout, stderr })));
-}
-
-function tree(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string) => {
-    for (const n of readdirSync(d).sort()) {
-      const p = join(d, n);
-      if (statSync(p).isDirectory()) walk(p);
-      else if (n !== 'animation.json') out[relative(dir, p)] = createHash('sha1').update(readFileSync(p)).digest('hex');
-    }
-  };
-  walk(dir);
-  return out;
-}
+const cli = (args: string[]) => runCli(args, { cwd: root, env });
+/** Every file under `dir` by hash, the summary (timings) left out. */
+const tree = (dir: string) => fileTree(dir, (n) => n === 'animation.json');
 
 /** A summary without what differs between runs (timings) or marks the split. */
 function summaryOf(dir: string): Record<string, unknown> {
