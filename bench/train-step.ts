@@ -1,7 +1,8 @@
 /**
  * One training step at the reference's size, on a synthetic fixture (no capture needed): AvatarNet of the full
- * preset on canonical maps of 1024² per side with ~300k Gaussians (an ellipse of pixels on each side, points on an
- * ellipsoid, each skinned to one random joint), a 1500×2048 photo of random colours, a camera 3 m in front.
+ * preset on canonical maps of 1024² per side with ~320k Gaussians as the reference has (an ellipse of pixels on each
+ * side, points on an ellipsoid, each skinned to one random joint; `TRAIN_STEP_GAUSSIANS=N` sets another count, e.g.
+ * 632512 as measured before 2026-12-02 evening), a 1500×2048 photo of random colours, a camera 3 m in front.
  * Measures (after warm-up):
  *  - the replayed step, back to back (throughput: what the training loop gets) and its CPU time per step;
  *  - the step's per-step uploads alone (pose map, photo bytes, pixel classes: what the loop writes before each replay);
@@ -28,8 +29,15 @@ import { seededRandom as rng } from '../src/tensor/rng.js';
 
 const J = 55;
 
-/** Canonical Gaussians on an ellipse of pixels per side (front z > 0, back z < 0), ~0.3·(2·S²)·π/4 of them. */
-export function fixture(S: number): { canonical: CanonicalGaussians; weights: Float32Array; normals: Float32Array } {
+/**
+ * Canonical Gaussians on an ellipse of pixels per side (front z > 0, back z < 0): semi-axes 0.2·k and 0.48·k of the
+ * map, i.e. ~0.603·k²·S² of them; k from the wanted count (default ~320k, the reference's), at most 1.
+ */
+export function fixture(
+  S: number,
+  count = Number(process.env.TRAIN_STEP_GAUSSIANS ?? 320_000),
+): { canonical: CanonicalGaussians; weights: Float32Array; normals: Float32Array } {
+  const k = Math.min(1, Math.sqrt(count / (Math.PI * 0.2 * 0.48 * 2 * S * S)));
   const pixels: number[] = [];
   const pos: number[] = [];
   const nml: number[] = [];
@@ -38,11 +46,11 @@ export function fixture(S: number): { canonical: CanonicalGaussians; weights: Fl
       const side = x < S ? 1 : -1;
       const u = ((x % S) + 0.5) / S - 0.5;
       const v = (y + 0.5) / S - 0.5;
-      const r2 = (u / 0.2) ** 2 + (v / 0.48) ** 2;
+      const r2 = (u / (0.2 * k)) ** 2 + (v / (0.48 * k)) ** 2;
       if (r2 >= 1) continue;
       pixels.push(y * 2 * S + x);
       const z = side * 0.12 * Math.sqrt(1 - r2);
-      pos.push(2 * u, -2 * v, z);
+      pos.push((2 * u) / k, (-2 * v) / k, z);
       nml.push(0, 0, side);
     }
   const n = pixels.length;
@@ -182,6 +190,21 @@ async function variantRows(
     ms: replay.ms,
     note: `CPU ${replay.cpuMs.toFixed(2)} ms/step`,
   });
+  // Adam alone, replayed over every parameter with a gradient (its share of the step, barriers included)
+  {
+    const params = net.parameters();
+    for (const p of params) p.grad = Tensor.zeros(p.shape, { persistent: true, label: 'bench grad' });
+    const adamOnly = gpu.capture(() => opt.step());
+    const adam = await throughputDetail(gpu, () => adamOnly.run(), tiny ? 2 : 30);
+    adamOnly.dispose();
+    opt.zeroGrad();
+    rows.push({
+      bench: 'train-step',
+      case: `Adam alone, replayed (${params.length} parameter tensors)`,
+      ms: adam.ms,
+      note: `CPU ${adam.cpuMs.toFixed(2)} ms/step`,
+    });
+  }
   // what training holds while it replays: parameters, gradients, Adam's moments, the step's reserved buffers
   // (free pool buffers left by earlier work are given back first, as the training loop does)
   gpu.pool.trim();
