@@ -25,27 +25,44 @@ export interface AdamParamState {
   v: Tensor;
 }
 
-function adamWgsl(vec: boolean): string {
+/**
+ * The update of one or two parameters per dispatch (`pair`): a dispatch costs a few µs of GPU time whatever its
+ * size and a network has hundreds of small parameters (biases, style affines), so pairing them halves that cost.
+ * Two parameters take all eight storage bindings WebGPU guarantees, hence the per-step scalars come as a uniform
+ * array (`vec4`s: two parameters' [lr/(1−β1ᵗ), 1/√(1−β2ᵗ)] each). Thread i < n1 updates element i of the first
+ * parameter, the others element i − n1 of the second: the same arithmetic per element as one dispatch each.
+ */
+function adamWgsl(vec: boolean, pair: boolean, slots: number): string {
+  const tensor = (k: number, b: number) => `@group(0) @binding(${b}) var<storage, read_write> P${k}: array<T>;
+@group(0) @binding(${b + 1}) var<storage, read> G${k}: array<T>;
+@group(0) @binding(${b + 2}) var<storage, read_write> M${k}: array<T>;
+@group(0) @binding(${b + 3}) var<storage, read_write> V${k}: array<T>;`;
+  const update = (k: number, i: string, j: string) => `{
+    let s = S[${j} / 2u];
+    let odd = (${j} & 1u) == 1u;
+    let stepSize = select(s.x, s.z, odd);
+    let invBc2Sqrt = select(s.y, s.w, odd);
+    let g = G${k}[${i}];
+    let m = P.b1 * M${k}[${i}] + (1.0 - P.b1) * g;
+    let v = P.b2 * V${k}[${i}] + (1.0 - P.b2) * g * g;
+    M${k}[${i}] = m;
+    V${k}[${i}] = v;
+    P${k}[${i}] = P${k}[${i}] - stepSize * m / (sqrt(v) * invBc2Sqrt + T(P.eps));
+  }`;
   return /* wgsl */ `alias T = ${vec ? 'vec4<f32>' : 'f32'};
-@group(0) @binding(0) var<storage, read_write> Pm: array<T>;
-@group(0) @binding(1) var<storage, read> G: array<T>;
-@group(0) @binding(2) var<storage, read_write> M: array<T>;
-@group(0) @binding(3) var<storage, read_write> V: array<T>;
-// per parameter j: [lr/(1−β1ᵗ), 1/√(1−β2ᵗ)], written each step (Adam.step's perRun hook)
-@group(0) @binding(4) var<storage, read> S: array<f32>;
-struct PP { n: u32, b1: f32, b2: f32, eps: f32, j: u32 }
+${tensor(1, 0)}
+${pair ? tensor(2, 4) : ''}
+// per parameter j: [lr/(1−β1ᵗ), 1/√(1−β2ᵗ)] in S[j / 2] (.xy even j, .zw odd), written each step (perRun hook)
+@group(0) @binding(${pair ? 8 : 4}) var<uniform> S: array<vec4<f32>, ${slots}>;
+struct PP { n1: u32, n2: u32, b1: f32, b2: f32, eps: f32, j1: u32, j2: u32 }
 @group(1) @binding(0) var<uniform> P: PP;
-${main1d('P.n')}
-  let stepSize = S[2u * P.j];
-  let invBc2Sqrt = S[2u * P.j + 1u];
-  let g = G[i];
-  let m = P.b1 * M[i] + (1.0 - P.b1) * g;
-  let v = P.b2 * V[i] + (1.0 - P.b2) * g * g;
-  M[i] = m;
-  V[i] = v;
-  Pm[i] = Pm[i] - stepSize * m / (sqrt(v) * invBc2Sqrt + T(P.eps));
+${main1d('P.n1 + P.n2')}
+  if (i < P.n1) ${update(1, 'i', 'P.j1')}${pair ? ` else ${update(2, 'i - P.n1', 'P.j2')}` : ''}
 }`;
 }
+
+/** Uniform arrays of a WGSL kernel are at most 64 KiB: 4,096 vec4s, two parameters each. */
+const MAX_PARAMS = 8192;
 
 export class Adam {
   readonly params: readonly Tensor[];
@@ -53,7 +70,7 @@ export class Adam {
   readonly betas: [number, number];
   readonly eps: number;
   private readonly state = new Map<Tensor, AdamParamState>();
-  /** [lr/(1−β1ᵗ), 1/√(1−β2ᵗ)] per parameter (index in `params`), f32 on the GPU; created at the first step. */
+  /** [lr/(1−β1ᵗ), 1/√(1−β2ᵗ)] per parameter (index in `params`), an f32 uniform buffer; made at the first step. */
   private scalars: GPUBuffer | null = null;
 
   constructor(params: Iterable<Tensor>, opts: AdamOptions = {}) {
@@ -64,6 +81,8 @@ export class Adam {
     for (const p of this.params) {
       if (p.dtype !== 'f32') throw new Error(`Adam: parameter ${p} is not f32`);
     }
+    if (this.params.length > MAX_PARAMS)
+      throw new Error(`Adam: ${this.params.length} parameter tensors, at most ${MAX_PARAMS} (group them into fewer)`);
   }
 
   /**
@@ -91,8 +110,15 @@ export class Adam {
       stepped.push([j, p, g, st]);
     });
     if (stepped.length === 0) return;
-    const scalars = (this.scalars ??= engine.once(() => engine.pool.acquire(8 * this.params.length, 'adam scalars')));
-    const values = new Float32Array(2 * this.params.length);
+    const slots = Math.max(1, Math.ceil(this.params.length / 2));
+    const scalars = (this.scalars ??= engine.once(() =>
+      engine.device.createBuffer({
+        size: 16 * slots,
+        usage: 0x40 /* UNIFORM */ | 0x08 /* COPY_DST */,
+        label: 'adam scalars',
+      }),
+    ));
+    const values = new Float32Array(4 * slots);
     engine.perRun(() => {
       const rate = lr ?? this.lr;
       for (const [j, , , st] of stepped) {
@@ -102,11 +128,27 @@ export class Adam {
       }
       engine.upload(scalars, values);
     });
-    for (const [j, p, g, st] of stepped) {
-      const vec = p.size % 4 === 0;
-      const k = cachedKernel(`adam:${vec ? 4 : 1}`, () => adamWgsl(vec));
-      const n = vec ? p.size / 4 : p.size;
-      dispatch1d(k, [p.buffer, g.buffer, st.m.buffer, st.v.buffer, scalars], n, pack(n, f(b1), f(b2), f(this.eps), j));
+    // pairs of parameters of the same vector width, in the order given
+    for (const vec of [true, false]) {
+      const group = stepped.filter(([, p]) => (p.size % 4 === 0) === vec);
+      for (let a = 0; a < group.length; a += 2) {
+        const [j1, p1, g1, s1] = group[a]!;
+        const second = group[a + 1];
+        const pair = second !== undefined;
+        const k = cachedKernel(`adam:${vec ? 4 : 1}:${pair ? 2 : 1}:${slots}`, () => adamWgsl(vec, pair, slots));
+        const n1 = vec ? p1.size / 4 : p1.size;
+        const buffers = [p1.buffer, g1.buffer, s1.m.buffer, s1.v.buffer];
+        let n2 = 0;
+        let j2 = 0;
+        if (second) {
+          const [j, p2, g2, s2] = second;
+          n2 = vec ? p2.size / 4 : p2.size;
+          j2 = j;
+          buffers.push(p2.buffer, g2.buffer, s2.m.buffer, s2.v.buffer);
+        }
+        buffers.push(scalars);
+        dispatch1d(k, buffers, n1 + n2, pack(n1, n2, f(b1), f(b2), f(this.eps), j1, j2));
+      }
     }
   }
 
@@ -145,7 +187,7 @@ export class Adam {
 
   dispose(): void {
     this.reset();
-    if (this.scalars) gpu().pool.release(this.scalars);
+    this.scalars?.destroy();
     this.scalars = null;
   }
 }

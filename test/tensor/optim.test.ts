@@ -7,7 +7,8 @@ describe('Adam', () => {
   it('matches a float64 torch-style Adam over several steps with per-step learning rates', async () => {
     const gpu = await initEngine();
     const rand = seededRandom(31);
-    const shapes = [[3, 5, 7], [13], [4, 4]];
+    // parameters are updated two per dispatch, by vector width: a pair and a single of each width here
+    const shapes = [[3, 5, 7], [13], [4, 4], [2, 6], [5], [8]];
     const ps = shapes.map((s) =>
       Tensor.from(
         randomF32(
@@ -21,7 +22,7 @@ describe('Adam', () => {
     const ref = await Promise.all(ps.map(async (p) => Float64Array.from(await p.toArray())));
     const ms = ref.map((r) => new Float64Array(r.length));
     const vs = ref.map((r) => new Float64Array(r.length));
-    const steps = [0, 0, 0];
+    const steps = shapes.map(() => 0);
     const opt = new Adam(ps);
     for (let it = 0; it < 7; it++) {
       const lr = 5e-3 * (0.05 + (0.95 * (1 + Math.cos((Math.PI * it) / 7))) / 2);
