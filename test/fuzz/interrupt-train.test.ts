@@ -18,10 +18,8 @@ import { LATEST, findLatestCheckpoint, loadCheckpoint } from '../../src/avatar/c
 import { AVATAR_PRESETS } from '../../src/avatar/config.js';
 import { seededRandom } from '../../src/tensor/rng.js';
 import { fixtureYaml, writeTrainingCapture } from '../train/capture-fixture.js';
+import { CLI_ARGV } from '../helpers/cli.js';
 
-const repo = join(__dirname, '..', '..');
-const loader = join(repo, 'test', 'train', 'ts-worker-register.mjs');
-const main = join(repo, 'src', 'cli', 'main.ts');
 const root = mkdtempSync(join(tmpdir(), 'animgs-interrupt-train-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 const env = {
@@ -57,7 +55,7 @@ function train(
   args: string[],
   interrupt?: { when: () => boolean; delayMs: number; signal: NodeJS.Signals },
 ): Promise<Run> {
-  const child = spawn(process.execPath, ['--import', loader, main, 'train', '-c', yaml, ...args], {
+  const child = spawn(process.execPath, [...CLI_ARGV, 'train', '-c', yaml, ...args], {
     cwd: root,
     detached: true,
     env,

@@ -1,7 +1,7 @@
 /**
- * Interruption test (issue 19): `animgs synth` and `animgs prep` run as the real CLI (src/cli/main.ts through the
- * TypeScript loader, in its own process group) and are killed with SIGKILL at seeded random points, then run
- * again with the same command; the final files must equal an uninterrupted run's byte for byte (stage markers,
+ * Interruption test (issue 19): `animgs synth` and `animgs prep` run as the real CLI (src/cli/main.ts, bundled for
+ * the test run: test/helpers/cli.ts; in its own process group) and are killed with SIGKILL at seeded random points,
+ * then run again with the same command; the final files must equal an uninterrupted run's byte for byte (stage markers,
  * which record input modification times, aside), with no temporaries left. Also: the CLI prints one line for a
  * bad option (no stack unless ANIMGS_DEBUG=1) and none of Dawn's lavapipe warnings. The child processes share a
  * Mesa shader cache of their own (empty at the start of the file: the first one compiles the kernels, as a user's
@@ -14,10 +14,8 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { rng } from './mutate.js';
+import { CLI_ARGV } from '../helpers/cli.js';
 
-const repo = join(__dirname, '..', '..');
-const loader = join(repo, 'test', 'train', 'ts-worker-register.mjs');
-const main = join(repo, 'src', 'cli', 'main.ts');
 const root = mkdtempSync(join(tmpdir(), 'animgs-interrupt-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 // the children's own shader cache (even when the suite runs with MESA_SHADER_CACHE_DISABLE, for a cold run)
@@ -43,7 +41,7 @@ function cli(
   opt: { killWhen?: () => boolean; delayMs?: number; env?: Record<string, string> } = {},
 ): Promise<Run> {
   const t0 = performance.now();
-  const child = spawn(process.execPath, ['--import', loader, main, ...args], {
+  const child = spawn(process.execPath, [...CLI_ARGV, ...args], {
     cwd: root,
     detached: true,
     env: { ...process.env, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? '/tmp', ...shaderCache, ...opt.env },

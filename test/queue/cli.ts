@@ -1,16 +1,11 @@
-/** What the queue tests share: the CLI run as a child process from the sources, and a folder's content by hash. */
+/** What the queue tests share: the CLI run as a child process (test/helpers/cli.ts), and a folder's content by hash. */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { CLI_ARGV } from '../helpers/cli.js';
 
-const repo = join(__dirname, '..', '..');
-/** Node's flags that run the TypeScript sources, and the CLI's entry: the argv prefix of `animgs`. */
-export const CLI_ARGV = [
-  '--import',
-  join(repo, 'test', 'train', 'ts-worker-register.mjs'),
-  join(repo, 'src', 'cli', 'main.ts'),
-];
+export { CLI_ARGV };
 
 /** `animgs <args>` as a child process, to its end. */
 export function runCli(

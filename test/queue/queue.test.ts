@@ -1,7 +1,7 @@
 /**
  * The job queue (issue 23) with a real Redis server (redis-server on a free port, started here) and real worker
- * processes (`animgs worker` from the sources). The jobs' commands are a stand-in (stub-cli.mjs: a few 100 ms steps,
- * checkpoints, progress through the real channel), so that each test takes seconds; the real commands through a
+ * processes (`animgs worker`, test/helpers/cli.ts). The jobs' commands are a stand-in (stub-cli.mjs: a few 100 ms
+ * steps, checkpoints, progress through the real channel), so that each test takes seconds; the real commands through a
  * worker are in real-commands.test.ts. Covered: jobs spread over two workers; a worker killed mid-job (its job
  * stops, and another worker resumes it from the checkpoint to the uninterrupted result); SIGTERM (training
  * checkpoints and goes back to the queue, a short job finishes, the worker exits); a flow's order; a failed stage
@@ -16,12 +16,9 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { QUEUE_NAME, jobData, jobOptions, type JobCommand, type JobData } from '../../src/queue/jobs.js';
 import { NO_REDIS, redisServerPath, startRedis, type TestRedis } from './redis.js';
-import { runCli } from './cli.js';
+import { CLI_ARGV, runCli } from './cli.js';
+import { STUB_CLI } from '../helpers/cli.js';
 
-const repo = join(__dirname, '..', '..');
-const loader = join(repo, 'test', 'train', 'ts-worker-register.mjs');
-const main = join(repo, 'src', 'cli', 'main.ts');
-const stub = join(repo, 'test', 'queue', 'stub-cli.mjs');
 const bin = redisServerPath();
 if (!bin) console.warn(NO_REDIS);
 
@@ -33,7 +30,7 @@ const env: NodeJS.ProcessEnv = {
   ...process.env,
   XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? '/tmp',
   ANIMGS_NO_FILTER: '1', // the command in this one process: the test's signals reach the worker itself
-  ANIMGS_QUEUE_CLI: stub,
+  ANIMGS_QUEUE_CLI: STUB_CLI,
 };
 
 beforeAll(async () => {
@@ -64,7 +61,7 @@ interface WorkerProc {
  * slowed by a loaded machine still renews its lock in time: a false stall would run a job twice).
  */
 function startWorker(...args: string[]): WorkerProc {
-  const proc = spawn(process.execPath, ['--import', loader, main, 'worker', '--lock-ms', '3000', ...args], {
+  const proc = spawn(process.execPath, [...CLI_ARGV, 'worker', '--lock-ms', '3000', ...args], {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

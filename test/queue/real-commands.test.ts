@@ -15,11 +15,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QUEUE_NAME } from '../../src/queue/jobs.js';
 import type { JobProgress } from '../../src/queue/worker.js';
 import { NO_REDIS, redisServerPath, startRedis, type TestRedis } from './redis.js';
-import { fileTree, runCli } from './cli.js';
+import { CLI_ARGV, fileTree, runCli } from './cli.js';
 
-const repo = join(__dirname, '..', '..');
-const loader = join(repo, 'test', 'train', 'ts-worker-register.mjs');
-const main = join(repo, 'src', 'cli', 'main.ts');
 const bin = redisServerPath();
 if (!bin) console.warn(NO_REDIS);
 const root = mkdtempSync(join(tmpdir(), 'animgs-queue-real-'));
@@ -77,7 +74,7 @@ describe.skipIf(!bin)('real commands through the queue', () => {
     const conn = new Redis(redis.url, { maxRetriesPerRequest: null });
     const queue = new Queue(QUEUE_NAME, { connection: conn });
     try {
-      worker = spawn(process.execPath, ['--import', loader, main, 'worker'], { cwd: root, env, stdio: 'ignore' });
+      worker = spawn(process.execPath, [...CLI_ARGV, 'worker'], { cwd: root, env, stdio: 'ignore' });
       const t0 = Date.now();
       for (;;) {
         const state = await (await queue.getJob('1'))!.getState();

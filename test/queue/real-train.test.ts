@@ -15,12 +15,9 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QUEUE_NAME } from '../../src/queue/jobs.js';
 import { NO_REDIS, redisServerPath, startRedis, type TestRedis } from './redis.js';
-import { runCli } from './cli.js';
+import { CLI_ARGV, runCli } from './cli.js';
 
 const FULL = process.env.ANIMGS_TEST_FULL === '1';
-const repo = join(__dirname, '..', '..');
-const loader = join(repo, 'test', 'train', 'ts-worker-register.mjs');
-const main = join(repo, 'src', 'cli', 'main.ts');
 const bin = FULL ? redisServerPath() : null;
 if (FULL && !bin) console.warn(NO_REDIS);
 const root = mkdtempSync(join(tmpdir(), 'animgs-queue-train-'));
@@ -99,7 +96,7 @@ describe.skipIf(!bin)('real training through the queue (full run only)', () => {
     const queue = new Queue(QUEUE_NAME, { connection: conn });
     const workers: ChildProcess[] = [];
     const worker = () => {
-      const w = spawn(process.execPath, ['--import', loader, main, 'worker', '--lock-ms', '2000'], {
+      const w = spawn(process.execPath, [...CLI_ARGV, 'worker', '--lock-ms', '2000'], {
         cwd: root,
         env,
         stdio: 'ignore',

@@ -21,17 +21,12 @@ import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { planAnimation, runAnimation } from '../../src/animate/animate.js';
-import { loadTrainConfig } from '../../src/avatar/config-file.js';
 import { QUEUE_NAME } from '../../src/queue/jobs.js';
 import { joinAnimation, partArgs, splitFlow, splitRanges } from '../../src/queue/split.js';
 import { makeFixture, writeCheckpoint, type AnimFixture } from '../animate/fixture.js';
 import { NO_REDIS, redisServerPath, startRedis, type TestRedis } from './redis.js';
-import { fileTree, runCli } from './cli.js';
+import { CLI_ARGV, fileTree, runCli } from './cli.js';
 
-const repo = join(__dirname, '..', '..');
-const loader = join(repo, 'test', 'train', 'ts-worker-register.mjs');
-const main = join(repo, 'src', 'cli', 'main.ts');
 const bin = redisServerPath();
 if (!bin) console.warn(NO_REDIS);
 const root = mkdtempSync(join(tmpdir(), 'animgs-queue-split-'));
@@ -203,35 +198,31 @@ describe('the join', () => {
 describe.skipIf(!bin)('a split animation through the queue', () => {
   it('two workers render the parts; the join equals an unsplit animate run byte for byte', async () => {
     const flags = ['--size', '24x20', '--ply', 'dc'];
-    // the unsplit run, through the library entry the CLI calls
+    // the unsplit run, through the CLI as well: it compiles the kernels into the children's shader cache, from which
+    // the two parts then load them (run in this process instead, it would leave both parts to compile every kernel
+    // side by side: this process's shader cache is not theirs); the split is queued meanwhile (no worker runs yet)
     const direct = join(root, 'direct');
-    const saved = process.env.ANIMGS_FFMPEG;
-    process.env.ANIMGS_FFMPEG = env.ANIMGS_FFMPEG;
-    try {
-      const plan = await planAnimation({ config: loadTrainConfig(yaml), size: '24x20', ply: 'dc', out: direct });
-      expect(plan.encoder).not.toBeNull();
-      await runAnimation(plan);
-    } finally {
-      if (saved === undefined) delete process.env.ANIMGS_FFMPEG;
-      else process.env.ANIMGS_FFMPEG = saved;
-    }
     const out = join(root, 'split');
     const t0 = Date.now();
-    const added = await cli(['queue', 'add', 'animate', '-c', yaml, '--split', '2', '--', ...flags, '--out', out]);
+    const [unsplit, added] = await Promise.all([
+      cli(['animate', '-c', yaml, ...flags, '--out', direct]),
+      cli(['queue', 'add', 'animate', '-c', yaml, '--split', '2', '--', ...flags, '--out', out]),
+    ]);
+    expect(unsplit.code, unsplit.stderr).toBe(0);
+    expect(unsplit.stdout).toMatch(/; video .*video\.mp4/);
     expect(added.code, added.stderr).toBe(0);
     expect(added.stdout).toMatch(/^queued split animation s1: 4 frames as 2 parts \(0:2, 2:4; jobs s1-part0\.\.1\)/);
+    const t1 = Date.now();
     const conn = new Redis(redis.url, { maxRetriesPerRequest: null });
     const queue = new Queue(QUEUE_NAME, { connection: conn });
     const workers: ChildProcess[] = [];
     try {
       for (let k = 0; k < 2; k++)
-        workers.push(
-          spawn(process.execPath, ['--import', loader, main, 'worker'], { cwd: root, env, stdio: 'ignore' }),
-        );
+        workers.push(spawn(process.execPath, [...CLI_ARGV, 'worker'], { cwd: root, env, stdio: 'ignore' }));
       for (;;) {
         const state = await (await queue.getJob('s1-join'))!.getState();
         if (state === 'completed' || state === 'failed') break;
-        if (Date.now() - t0 > 90_000) throw new Error(`join still ${state}`);
+        if (Date.now() - t1 > 90_000) throw new Error(`join still ${state}`);
         await new Promise((r) => setTimeout(r, 100));
       }
       const join_ = (await queue.getJob('s1-join'))!;
@@ -244,7 +235,8 @@ describe.skipIf(!bin)('a split animation through the queue', () => {
         { label: 'animate: frames', done: 2, total: 2 },
       ]);
       console.log(
-        `split animation: ${Date.now() - t0} ms from queue add; parts on ${who.join(', ')}; join log: ` +
+        `split animation: the unsplit run ${t1 - t0} ms, the split ${Date.now() - t1} ms from the workers' start; ` +
+          `parts on ${who.join(', ')}; join log: ` +
           (await queue.getJobLogs('s1-join')).logs.join(' | '),
       );
       // the frames (rgb, alpha, .ply) and the video: the unsplit run's bytes
