@@ -16,6 +16,7 @@ import { registerTemplate } from './template.js';
 import { registerWeb } from './web.js';
 import { registerQueue } from './queue.js';
 import { attachToWorker } from '../queue/channel.js';
+import { useGpuFromEnv } from './gpu.js';
 
 const program = new Command();
 program
@@ -39,6 +40,7 @@ registerQueue(program);
 if (runsCommandHere()) {
   adoptParentTerminal();
   attachToWorker(); // a queue job: progress to its worker; stop when the worker dies
+  useGpuFromEnv(); // ANIMGS_GPU (a worker's --gpu): which adapter, on first GPU use
   process.on('unhandledRejection', (e) => fail(e));
   process.on('uncaughtException', (e) => fail(e));
   program

@@ -16,6 +16,7 @@ import { connectRedis, redisUrl } from '../queue/connection.js';
 import { JOB_COMMANDS, QUEUE_NAME, flowOf, isJobCommand, jobData, jobOptions, type JobCommand } from '../queue/jobs.js';
 import { formatRows, jobRows } from '../queue/status.js';
 import { runWorker } from '../queue/worker.js';
+import { chooseGpu } from './gpu.js';
 import { intOption } from './options.js';
 
 interface AddFlags {
@@ -242,9 +243,15 @@ export function registerQueue(program: Command): void {
     )
     .option('--redis <url>', 'Redis server (default ANIMGS_REDIS_URL, else redis://127.0.0.1:6379)')
     .option('--concurrency <n>', 'jobs at once (default 1: a job fills a GPU)', '1')
-    .option('--gpu <id>', "the GPU for this worker's jobs (sets ANIMGS_GPU and CUDA_VISIBLE_DEVICES for them)")
+    .option(
+      '--gpu <id>',
+      "the GPU for this worker's jobs: an adapter index (0, 1, ...), a PCI address " +
+        '(pci:0000:41:00.0) or a part of its name; checked at start (a wrong one lists the adapters), passed to the jobs as ANIMGS_GPU',
+    )
     .option('--lock-ms <ms>', "a dead worker's job returns to the queue after this long", '30000')
     .action(async (flags: { redis?: string; concurrency: string; gpu?: string; lockMs: string }) => {
+      // a GPU that is not there fails here, in one line that lists the adapters, not in every job
+      if (flags.gpu !== undefined) console.log(`gpu: ${(await chooseGpu(flags.gpu)).label}`);
       await runWorker({
         url: redisUrl(flags.redis),
         concurrency: intOption(flags.concurrency, '--concurrency', { min: 1, max: 64 })!,

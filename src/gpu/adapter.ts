@@ -5,6 +5,7 @@
  */
 import { dawnFlags, WANTED_FEATURES } from './flags.js';
 import { NoAdapterError } from './errors.js';
+import { parseAdapterList, type AdapterEntry, type DawnChoice } from './select.js';
 
 export interface AdapterSummary {
   vendor: string;
@@ -36,6 +37,39 @@ export interface DeviceRequest {
 
 const isNode = typeof process !== 'undefined' && !!process.versions?.node;
 let dawnGpu: Promise<GPU> | null = null;
+let dawnChoice: (() => Promise<DawnChoice | null>) | null = null;
+
+type DawnModule = { create: (flags: string[]) => GPU; globals: Record<string, unknown> };
+async function dawnModule(): Promise<DawnModule> {
+  process.env.XDG_RUNTIME_DIR ??= '/tmp'; // Mesa's lavapipe warns without it
+  const mod = (await import('webgpu')) as unknown as DawnModule;
+  Object.assign(globalThis, mod.globals);
+  return mod;
+}
+
+/**
+ * Node: how the process's Dawn instance is to be made (which adapter: src/gpu/select.ts), decided on first use by
+ * `choose` (the CLI's reading of ANIMGS_GPU). Must come before the first device; a browser ignores it.
+ */
+export function setDawnChoice(choose: () => Promise<DawnChoice | null>): void {
+  if (dawnGpu) throw new Error('setDawnChoice: the WebGPU entry point already exists');
+  dawnChoice = choose;
+}
+
+/**
+ * Node: the adapters Dawn sees (Vulkan on Linux), in the order it would take them, under the current environment
+ * (a throwaway instance whose `adapter=` flag matches nothing, so Dawn answers with its list).
+ */
+export async function listAdapters(): Promise<AdapterEntry[]> {
+  if (!isNode) throw new NoAdapterError('listing adapters needs Node (Dawn)');
+  const mod = await dawnModule();
+  try {
+    await mod.create(['adapter=\u0001none']).requestAdapter({ powerPreference: 'high-performance' });
+    return [];
+  } catch (e) {
+    return parseAdapterList(e instanceof Error ? e.message : String(e));
+  }
+}
 
 /** The WebGPU entry point of this JavaScript runtime; in Node one Dawn instance per process. */
 export async function webgpuEntry(): Promise<GPU> {
@@ -43,14 +77,14 @@ export async function webgpuEntry(): Promise<GPU> {
   if (!isNode && nav?.gpu) return nav.gpu;
   if (!isNode) throw new NoAdapterError('this browser has no WebGPU (navigator.gpu is missing)');
   dawnGpu ??= (async () => {
-    process.env.XDG_RUNTIME_DIR ??= '/tmp'; // Mesa's lavapipe warns without it
-    const mod = (await import('webgpu')) as unknown as {
-      create: (flags: string[]) => GPU;
-      globals: Record<string, unknown>;
-    };
-    Object.assign(globalThis, mod.globals);
-    return mod.create(dawnFlags());
-  })();
+    const choice = dawnChoice ? await dawnChoice() : null;
+    const mod = await dawnModule();
+    if (choice) Object.assign(process.env, choice.env); // read by the Vulkan loader's layers at enumeration
+    return mod.create([...dawnFlags(), ...(choice?.flags ?? [])]);
+  })().catch((e) => {
+    dawnGpu = null;
+    throw e;
+  });
   return dawnGpu;
 }
 

@@ -8,6 +8,21 @@ export { BufferPool, sizeClass, type PoolStats } from './pool.js';
 export { parseBindings, type Kernel, type BindingKind } from './kernels.js';
 export { GpuError, NoAdapterError, DeviceLostError, WgslCompileError } from './errors.js';
 export { describeAdapter, webgpuEntry, type AdapterSummary, type DeviceRequest } from './adapter.js';
+export { listAdapters, setDawnChoice } from './adapter.js';
+export {
+  adapterFlag,
+  describeAdapters,
+  GpuSelectError,
+  layerSelectEnv,
+  parseAdapterList,
+  parseLayerList,
+  parsePciAddress,
+  resolveGpuId,
+  type AdapterEntry,
+  type DawnChoice,
+  type GpuTarget,
+  type LayerDevice,
+} from './select.js';
 export { GpuTimer } from './timing.js';
 export { Replay } from './capture.js';
 export { KernelProfiler, type KernelTime } from './profiler.js';

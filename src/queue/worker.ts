@@ -63,6 +63,12 @@ function failure(r: {
   return new Error(msg);
 }
 
+/** A job's GPU: ANIMGS_GPU for our runtime (src/cli/gpu.ts); an index also as CUDA_VISIBLE_DEVICES, for CUDA tools. */
+export function gpuEnv(gpu: string | undefined): Record<string, string> {
+  if (gpu === undefined) return {};
+  return /^\d+$/.test(gpu.trim()) ? { ANIMGS_GPU: gpu, CUDA_VISIBLE_DEVICES: gpu.trim() } : { ANIMGS_GPU: gpu };
+}
+
 export async function runWorker(opts: WorkerOptions): Promise<void> {
   const log = opts.log ?? ((l: string) => console.log(l));
   const connection = await connectRedis(opts.url);
@@ -107,7 +113,7 @@ export async function runWorker(opts: WorkerOptions): Promise<void> {
       {
         jobId: job.id!,
         extraArgs: extra,
-        env: opts.gpu !== undefined ? { ANIMGS_GPU: opts.gpu, CUDA_VISIBLE_DEVICES: opts.gpu } : {},
+        env: gpuEnv(opts.gpu),
         onProgress,
         onLine: (line) => void job.log(line).catch(() => undefined),
         onSpawn: (child) => {
