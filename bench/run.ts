@@ -40,6 +40,7 @@ async function optionalBenches(): Promise<void> {
     ['tc-training', './tc-training.js', 'benchTcTraining'],
     ['tfjs', './tfjs.js', 'benchTfjs'],
     ['data', './data.js', 'benchData'],
+    ['player-load', './player-load.js', 'benchPlayerLoad'],
   ];
   for (const [name, file, fn] of extra) {
     try {

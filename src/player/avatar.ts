@@ -17,6 +17,7 @@ import {
   decodeMotion,
   decodeNetWeights,
   type BakedFrames,
+  type DecodedCanonical,
   type Motion,
   type SiteManifest,
 } from '../animate/web/format.js';
@@ -26,6 +27,16 @@ export interface OrbitView {
   pitch: number;
   yaw: number;
   distance: number;
+}
+
+/** A site's files decoded on the CPU (PlayerAvatar.decode), before anything is on the GPU. */
+export interface DecodedAvatar {
+  manifest: SiteManifest;
+  maps: DecodedCanonical['maps'];
+  pca: DecodedCanonical['pca'];
+  gaussians: ReturnType<typeof canonicalGaussians>;
+  weights: Map<string, Float32Array>;
+  motions: Motion[];
 }
 
 export const FRONT_VIEW: OrbitView = { pitch: 0, yaw: 0, distance: 2.5 };
@@ -48,8 +59,8 @@ export class PlayerAvatar {
   }
 
   /**
-   * From the site's files (`file(path)` gives a file's bytes, fetched or read). The engine must be initialised
-   * (initEngine) first.
+   * From the site's files (`file(path)` gives a file's bytes, fetched or read): decode, then build. The engine must
+   * be initialised (initEngine) first.
    */
   static async load(manifest: SiteManifest, file: (path: string) => Promise<Uint8Array>): Promise<PlayerAvatar> {
     const [netBytes, canoBytes, ...motionBytes] = await Promise.all([
@@ -57,21 +68,41 @@ export class PlayerAvatar {
       file(manifest.canonical.file),
       ...manifest.motions.map((m) => file(m.file)),
     ]);
-    const { maps, pca } = decodeCanonical(canoBytes!, manifest.canonical.file);
-    const cfg = manifest.net.config;
-    const gaussians = canonicalGaussians(maps);
-    const net = AvatarNet.fromStateDict(cfg, gaussians, decodeNetWeights(netBytes!, manifest.net.file));
-    const canonical = canonicalTensors(maps, gaussians);
-    const builder = new PoseMapBuilder(maps, cfg.poseMapSize);
-    const projector = pca ? new PcaProjector(pca.pca, pca.pixels, cfg.poseMapSize, pca.sigma) : null;
-    const motions = motionBytes.map((b, i) => decodeMotion(b, manifest.motions[i]!.file));
-    for (const m of motions) {
+    const avatar = PlayerAvatar.build(PlayerAvatar.decode(manifest, netBytes!, canoBytes!, motionBytes));
+    avatar.file = file;
+    return avatar;
+  }
+
+  /** The CPU part of load: the files' bytes parsed and converted (weights to f32, the canonical Gaussians). */
+  static decode(
+    manifest: SiteManifest,
+    netBytes: Uint8Array,
+    canoBytes: Uint8Array,
+    motionBytes: readonly Uint8Array[],
+  ): DecodedAvatar {
+    const { maps, pca } = decodeCanonical(canoBytes, manifest.canonical.file);
+    return {
+      manifest,
+      maps,
+      pca,
+      gaussians: canonicalGaussians(maps),
+      weights: decodeNetWeights(netBytes, manifest.net.file),
+      motions: motionBytes.map((b, i) => decodeMotion(b, manifest.motions[i]!.file)),
+    };
+  }
+
+  /** The GPU part of load: the networks, the canonical tensors, the pose-map builder and the PCA uploaded. */
+  static build(d: DecodedAvatar): PlayerAvatar {
+    const cfg = d.manifest.net.config;
+    const net = AvatarNet.fromStateDict(cfg, d.gaussians, d.weights);
+    const canonical = canonicalTensors(d.maps, d.gaussians);
+    const builder = new PoseMapBuilder(d.maps, cfg.poseMapSize);
+    const projector = d.pca ? new PcaProjector(d.pca.pca, d.pca.pixels, cfg.poseMapSize, d.pca.sigma) : null;
+    for (const m of d.motions) {
       if (m.numJoints !== builder.numJoints)
         throw new Error(`a motion of ${m.numJoints} joints for an avatar of ${builder.numJoints}`);
     }
-    const avatar = new PlayerAvatar(manifest, net, canonical, builder, projector, motions);
-    avatar.file = file;
-    return avatar;
+    return new PlayerAvatar(d.manifest, net, canonical, builder, projector, d.motions);
   }
 
   /** A renderer of this avatar at a size (the page makes a new one when the canvas is resized). */

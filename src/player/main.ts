@@ -12,6 +12,7 @@ import { GpuTimer } from '../gpu/timing.js';
 import { initEngine } from '../tensor/index.js';
 import { FRONT_VIEW, PlayerAvatar, type OrbitView } from './avatar.js';
 import { BakedRenderer } from './baked.js';
+import { fetchSiteFiles } from './fetch.js';
 import { MANIFEST, SITE_FORMAT, type SiteManifest } from '../animate/web/format.js';
 import { to8bit } from '../io/image.js';
 
@@ -28,42 +29,6 @@ function showError(msg: string): void {
   box.hidden = false;
   box.textContent = msg;
   (window as unknown as { animgsError?: string }).animgsError = msg;
-}
-
-/** Fetch the site's files, reporting the bytes received against the manifest's total. */
-async function fetchAll(
-  manifest: SiteManifest,
-  onBytes: (done: number, total: number) => void,
-): Promise<Map<string, Uint8Array>> {
-  const total = manifest.files.reduce((s, f) => s + f.bytes, 0);
-  let done = 0;
-  const out = new Map<string, Uint8Array>();
-  await Promise.all(
-    manifest.files.map(async (f) => {
-      const res = await fetch(f.path).catch((e: unknown) => {
-        throw new Error(`${f.path}: cannot fetch (${String(e)})`);
-      });
-      if (!res.ok)
-        throw new Error(`${f.path}: the server answered ${res.status} ${res.statusText} (is the site complete?)`);
-      const parts: Uint8Array[] = [];
-      const reader = res.body!.getReader();
-      for (;;) {
-        const { done: end, value } = await reader.read();
-        if (end) break;
-        parts.push(value);
-        done += value.length;
-        onBytes(done, total);
-      }
-      const n = parts.reduce((s, p) => s + p.length, 0);
-      if (n !== f.bytes)
-        throw new Error(`${f.path}: ${n} bytes, site.json says ${f.bytes} (a partial or changed file)`);
-      const bytes = new Uint8Array(n);
-      let at = 0;
-      for (const p of parts) (bytes.set(p, at), (at += p.length));
-      out.set(f.path, bytes);
-    }),
-  );
-  return out;
 }
 
 /** One file, fetched as it is needed (a baked motion's chunks). */
@@ -420,7 +385,7 @@ async function main(): Promise<void> {
     return;
   }
   await initEngine(gpu);
-  const files = await fetchAll(manifest, (d, t) => {
+  const files = await fetchSiteFiles(manifest, (d, t) => {
     if (failed) return;
     progress.value = d / t;
     $('status').textContent = `loading ${manifest.name}: ${(d / 1e6).toFixed(1)} of ${(t / 1e6).toFixed(1)} MB`;
