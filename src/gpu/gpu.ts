@@ -14,6 +14,7 @@ import { describeAdapter, type AdapterSummary } from './adapter.js';
 import type { KernelProfiler } from './profiler.js';
 import { Replay, type CapturedOp } from './capture.js';
 import { PARAM_SLOT } from './params.js';
+import { COPY_MAX_GROUPS, COPY_WORKGROUP, copyKernelWgsl } from './copy-kernel.js';
 
 export type Binding = GPUBuffer | { buffer: GPUBuffer; offset?: number; size?: number };
 
@@ -331,6 +332,18 @@ export class Gpu {
   copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, size: number): void {
     this.checkAlive();
     if (size === 0) return;
+    // between storage buffers: a dispatch in the open compute pass rather than a pass break (copy-kernel.ts)
+    const STORAGE = 0x80;
+    const bindable = (b: GPUBuffer) => (b.usage & STORAGE) !== 0 && b.size <= this.limits.maxStorageBufferBindingSize;
+    if (src !== dst && bindable(src) && bindable(dst)) {
+      const vec4 = srcOffset % 16 === 0 && dstOffset % 16 === 0 && size % 16 === 0;
+      const w = vec4 ? 16 : 4;
+      const k = this.kernel(vec4 ? 'copy:4' : 'copy:1', copyKernelWgsl(vec4));
+      const n = size / w;
+      const groups = Math.min(COPY_MAX_GROUPS, Math.ceil(n / COPY_WORKGROUP));
+      this.dispatch(k, [src, dst], groups, Uint32Array.from([n, srcOffset / w, dstOffset / w]));
+      return;
+    }
     this.endPass();
     this.commandEncoder().copyBufferToBuffer(src, srcOffset, dst, dstOffset, size);
     this.keep({ kind: 'copy', src, srcOffset, dst, dstOffset, size });

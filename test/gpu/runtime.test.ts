@@ -166,8 +166,8 @@ describe('gpu runtime', () => {
       if (p) {
         await p.collect();
         const r = p.report();
-        expect(r.map((t) => t.name)).toEqual(['add']);
-        expect(r[0]!.count).toBe(10);
+        // copies between storage buffers run as the 'copy:4' kernel, in the pass (no pass break)
+        expect(Object.fromEntries(r.map((t) => [t.name, t.count]))).toEqual({ add: 10, 'copy:4': 9 });
         expect(p.totalMs).toBeGreaterThanOrEqual(0);
       }
     } finally {
