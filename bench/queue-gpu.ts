@@ -14,6 +14,7 @@
  * Reported: frames/s of each case, the speed-up over N = 1, and the per-job overhead: (queue with 1 worker − direct)
  * / parts, the parts' own wall times against frames × the direct run's time per frame, and the join.
  *
+ * `QG_SETUP_ONLY=1` stops after the setup (a check of the full-size setup on a slow adapter).
  * `QG_TINY=1`: the animation tests' tiny avatar (4-channel networks, 128² maps) at 64x64, 16 frames, 4 parts, for a
  * CPU smoke run. Results as JSON in QG_OUT (default: none) / queue-gpu.json. Run compiled (GPU machine):
  *   node dist-bench/bench/queue-gpu.js
@@ -215,6 +216,10 @@ function save(row: Row): void {
   );
 }
 const { yaml, poses } = await setup();
+if (process.env.QG_SETUP_ONLY === '1') {
+  rmSync(root, { recursive: true, force: true });
+  process.exit(0);
+}
 const flags = ['-c', yaml, '--poses', poses, '--size', size];
 let out = 0;
 const outDir = () => join(root, `out${++out}`);
