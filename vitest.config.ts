@@ -17,8 +17,9 @@ export default defineConfig({
     maxWorkers: 2,
     testTimeout: process.env.ANIMGS_TEST_FULL === '1' ? 1_800_000 : 120_000,
     hookTimeout: 120_000,
-    // the CLI bundled once for the tests that run it as child processes (test/setup/cli-bundle.ts says why)
-    globalSetup: ['test/setup/cli-bundle.ts'],
+    // the CLI bundled once for the tests that run it as child processes, and a folder for the fixtures several files
+    // share (test/setup/ says why)
+    globalSetup: ['test/setup/cli-bundle.ts', 'test/setup/run-cache.ts'],
     setupFiles: ['test/budget/cpu-time.ts', 'test/budget/kernel-log.ts'],
     reporters: process.env.ANIMGS_TEST_FULL === '1' ? ['default'] : ['./test/budget/reporter.ts', 'default'],
     env: { XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? '/tmp' },

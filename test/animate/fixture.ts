@@ -3,7 +3,7 @@
  * 128² per side, a 2-component pose PCA) and an untrained AvatarNet of 4-channel networks on it: animation is
  * compared with itself (replayed vs eager) and with AvatarNet.forward, so trained weights are not needed.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { canonicalGaussians, canonicalTensors, type CanonicalTensors } from '../../src/avatar/canonical.js';
 import { AVATAR_PRESETS, type AvatarNetConfig } from '../../src/avatar/config.js';
@@ -19,6 +19,7 @@ import type { CanonicalMaps } from '../../src/prep/maps.js';
 import type { PosePca } from '../../src/prep/pca.js';
 import { prepare } from '../../src/prep/prep.js';
 import { initEngine } from '../../src/tensor/index.js';
+import { inject } from 'vitest';
 
 export const TINY_NET: AvatarNetConfig = {
   ...AVATAR_PRESETS.small,
@@ -44,19 +45,40 @@ export async function makeFixture(root: string, frames = 3): Promise<AnimFixture
   const data = join(root, 'capture');
   const gpu = await getGpu();
   await initEngine(gpu);
-  await synthesizeCapture(gpu, {
-    cameras: 2,
-    width: 40,
-    height: 32,
-    frames,
-    testFrames: 4,
-    supersample: 1,
-    out: data,
-    seed: 1,
-  });
+  // The capture is the same for every file that makes this fixture (~3 s of CPU to synthesize and prepare, more with
+  // its kernels to compile): made once per test run (test/setup/run-cache.ts) and copied, modification times kept
+  // (prep's stage markers record its inputs' own). The first file to finish making it keeps its copy; a file that
+  // made it beside another discards its own.
+  const run = inject('animgsRunCache');
+  const cached = run ? join(run, `anim-capture-${frames}`) : '';
+  const copy = { recursive: true, preserveTimestamps: true };
+  if (cached && existsSync(cached)) cpSync(cached, data, copy);
+  else {
+    await synthesizeCapture(gpu, {
+      cameras: 2,
+      width: 40,
+      height: 32,
+      frames,
+      testFrames: 4,
+      supersample: 1,
+      out: data,
+      seed: 1,
+    });
+    const model = loadSmplxModel(join(data, 'smplx_model.npz'));
+    const smpl = readSmplParams(join(data, 'smpl_params.npz'));
+    await prepare(gpu, { dataDir: data, model, smpl, size: 128, pcaComponents: 2 });
+    if (cached) {
+      const tmp = mkdtempSync(`${cached}.tmp-`);
+      cpSync(data, tmp, copy);
+      try {
+        renameSync(tmp, cached);
+      } catch {
+        rmSync(tmp, { recursive: true, force: true }); // another file's is there already
+      }
+    }
+  }
   const model = loadSmplxModel(join(data, 'smplx_model.npz'));
   const smpl = readSmplParams(join(data, 'smpl_params.npz'));
-  await prepare(gpu, { dataDir: data, model, smpl, size: 128, pcaComponents: 2 });
   const maps = readCanonicalMaps(join(data, 'smpl_pos_map'));
   const pca = readPca(join(data, 'smpl_pos_map', 'pca_2.safetensors'));
   const gaussians = canonicalGaussians(maps);
