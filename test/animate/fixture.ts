@@ -20,6 +20,7 @@ import type { PosePca } from '../../src/prep/pca.js';
 import { prepare } from '../../src/prep/prep.js';
 import { initEngine } from '../../src/tensor/index.js';
 import { inject } from 'vitest';
+import type {} from '../setup/run-cache.js'; // the type of inject('animgsRunCache') (also where vitest's setup files are not compiled: bench)
 
 export const TINY_NET: AvatarNetConfig = {
   ...AVATAR_PRESETS.small,
