@@ -3,10 +3,20 @@
  * gray mask, and encode JPEG/PNG atomically. Node-only (sharp is a native addon); the layouts are in ../image.ts.
  */
 import { existsSync } from 'node:fs';
-import sharp, { type OutputInfo } from 'sharp';
+import type SharpFn from 'sharp';
+import type { OutputInfo } from 'sharp';
+
 import { firstLine, FormatError, InputError } from '../errors.js';
 import { planarToInterleaved8, type EncodeOptions, type GrayImage, type PlanarImage } from '../image.js';
 import { writeAtomicWith } from './atomic.js';
+
+// sharp (a native addon) is loaded at the first image read or write, so commands that touch no image file (export-web,
+// serve, the queue's bookkeeping) start faster and run where only the WebGPU runtime was installed.
+let sharpLoaded: Promise<typeof SharpFn> | null = null;
+async function sharp(...args: Parameters<typeof SharpFn>): Promise<ReturnType<typeof SharpFn>> {
+  sharpLoaded ??= import('sharp').then((m) => m.default);
+  return (await sharpLoaded)(...args);
+}
 
 function describe(e: unknown): string {
   return firstLine(e instanceof Error ? e.message : String(e)).replace(/^Input file has corrupt header: /, '');
@@ -22,7 +32,7 @@ function decodeError(path: string, what: string, e: unknown): Error {
 export async function readRgb(path: string): Promise<PlanarImage> {
   let raw: { data: Buffer; info: OutputInfo };
   try {
-    raw = await sharp(path).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+    raw = await (await sharp(path)).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
   } catch (e) {
     throw decodeError(path, 'image', e);
   }
@@ -47,7 +57,7 @@ export async function readRgb(path: string): Promise<PlanarImage> {
 export async function readGray(path: string): Promise<GrayImage> {
   let raw: { data: Buffer; info: OutputInfo };
   try {
-    raw = await sharp(path).removeAlpha().toColourspace('b-w').raw().toBuffer({ resolveWithObject: true });
+    raw = await (await sharp(path)).removeAlpha().toColourspace('b-w').raw().toBuffer({ resolveWithObject: true });
   } catch (e) {
     throw decodeError(path, 'mask', e);
   }
@@ -69,7 +79,7 @@ export async function writeImage8(
   options: EncodeOptions = {},
 ): Promise<void> {
   const lower = path.toLowerCase();
-  let s = sharp(pixels, { raw: { width, height, channels } });
+  let s = await sharp(pixels, { raw: { width, height, channels } });
   if (channels === 1) s = s.toColourspace('b-w');
   if (lower.endsWith('.jpg') || lower.endsWith('.jpeg')) {
     s = s.jpeg({ quality: options.quality ?? 95, chromaSubsampling: '4:4:4' });
