@@ -135,7 +135,7 @@ $tpl_train
 model: {multires: 6, with_hand: false, use_viewdir: false$tpl_model}
 YAML
 # shellcheck disable=SC2094
-if want template 1 && isdone synth && fits template $((TEMPLATE_S + 300)); then
+if want template 1 && isdone synth && fits template $((TEMPLATE_S + 330)); then
   begin template
   log=$RES/template.log
   rm -f "$CAP/template.ply"
@@ -154,8 +154,8 @@ if want template 1 && isdone synth && fits template $((TEMPLATE_S + 300)); then
       kill -INT "$pid" 2>/dev/null
       sent=1
     fi
-    # a setup that never ends: stop everything at the deadline
-    if [ $(($(elapsed) + 60)) -gt "$DEADLINE_S" ]; then
+    # a setup that never ends: stop at the deadline (leaving time for the mesh)
+    if [ $(($(elapsed) + 90)) -gt "$DEADLINE_S" ]; then
       note "   template: out of time, stopping it"
       kill -INT "$pid" 2>/dev/null
       sleep 20
@@ -168,7 +168,7 @@ if want template 1 && isdone synth && fits template $((TEMPLATE_S + 300)); then
   sleep 1
   grep -v -E '^[0-9.]+ (Warning|template: fit [0-9]+/)' "$log" | sed 's/^[0-9.]* /   /' | tail -8
   mesh_s=0
-  if [ ! -f "$CAP/template.ply" ] && grep -q 'template: stopped at step' "$log"; then
+  if [ ! -f "$CAP/template.ply" ] && grep -q 'template: stopped at step' "$log" && [ $(($(elapsed) + 45)) -lt "$DEADLINE_S" ]; then
     m0=$(now)
     $te mesh -c "$WORK/template.yaml" 2>&1 | grep -v '^Warning' | tee "$RES/template-mesh.log" | tail -2
     mesh_s=$(awk -v a="$m0" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }')
