@@ -8,7 +8,7 @@
  * holder lets go.
  */
 import { getGpu, type Gpu } from '../gpu/index.js';
-import { floatToHalf, halfToFloat } from '../io/half.js';
+import { floatToHalf, halfToFloat, halvesToFloats } from '../io/half.js';
 
 export type DType = 'f32' | 'f16' | 'i32' | 'u32';
 export type Shape = readonly number[];
@@ -212,7 +212,7 @@ export class Tensor {
     if (this.size === 0) return new Float32Array(0);
     if (this.dtype === 'f16') {
       const h = new Uint16Array(await gpu().read(this.buffer, 0, Math.ceil(this.size / 2) * 4));
-      return Float32Array.from(h.subarray(0, this.size), halfToFloat);
+      return halvesToFloats(h.subarray(0, this.size));
     }
     if (this.dtype !== 'f32') throw new Error(`toArray: dtype ${this.dtype}; use toIntArray()`);
     return gpu().readF32(this.buffer, this.size);

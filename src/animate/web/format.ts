@@ -15,7 +15,7 @@
  */
 import type { AvatarNetConfig } from '../../avatar/config.js';
 import { FormatError } from '../../io/errors.js';
-import { floatToHalf, halfToFloat } from '../../io/half.js';
+import { floatToHalf, halvesToFloats } from '../../io/half.js';
 import { decodeSafetensors, encodeSafetensors, type SafeArray, type SafeTensor } from '../../io/safetensors.js';
 import type { CanonicalMaps } from '../../prep/maps.js';
 import type { PosePca } from '../../prep/pca.js';
@@ -285,6 +285,6 @@ function toHalf(v: Float32Array): Uint16Array {
 
 function asFloat32(t: SafeTensor, name: string, source: string): Float32Array {
   if (t.dtype === 'F32') return t.data as Float32Array;
-  if (t.dtype === 'F16') return Float32Array.from(t.data as Uint16Array, halfToFloat);
+  if (t.dtype === 'F16') return halvesToFloats(t.data as Uint16Array);
   throw new FormatError(source, `'${name}' is ${t.dtype}, expected F32 or F16`);
 }
