@@ -41,6 +41,15 @@ export interface AnimFixture {
   canonical: CanonicalTensors;
 }
 
+/** The test run's fixture folder (test/setup/run-cache.ts); '' outside vitest (bench/queue-split.ts) or without it. */
+function runCache(): string {
+  try {
+    return inject('animgsRunCache') ?? '';
+  } catch {
+    return ''; // not in a vitest worker: inject cannot reach the runner's state
+  }
+}
+
 /** Synthesize + prepare the capture in `root`/capture and build the network (seeded). */
 export async function makeFixture(root: string, frames = 3): Promise<AnimFixture> {
   const data = join(root, 'capture');
@@ -50,7 +59,7 @@ export async function makeFixture(root: string, frames = 3): Promise<AnimFixture
   // its kernels to compile): made once per test run (test/setup/run-cache.ts) and copied, modification times kept
   // (prep's stage markers record its inputs' own). The first file to finish making it keeps its copy; a file that
   // made it beside another discards its own.
-  const run = inject('animgsRunCache');
+  const run = runCache();
   const cached = run ? join(run, `anim-capture-${frames}`) : '';
   const copy = { recursive: true, preserveTimestamps: true };
   if (cached && existsSync(cached)) cpSync(cached, data, copy);

@@ -30,14 +30,16 @@ const repo = join(__dirname, '..', '..');
 const cacheDir = join(repo, 'node_modules', '.cache', 'animgs-test-cli');
 
 export default async function setup(project: TestProject): Promise<() => void> {
-  mkdirSync(cacheDir, { recursive: true });
-  // folders a killed run left behind (a day old: not those of a run going on beside this one)
-  for (const n of readdirSync(cacheDir)) {
-    const p = join(cacheDir, n);
-    if (Date.now() - statSync(p).mtimeMs > 86_400_000) rmSync(p, { recursive: true, force: true });
-  }
-  const dir = mkdtempSync(join(cacheDir, 'run-'));
+  let dir = '';
   try {
+    mkdirSync(cacheDir, { recursive: true });
+    // folders a killed run left behind (a day old: not those of a run going on beside this one)
+    for (const n of readdirSync(cacheDir)) {
+      const p = join(cacheDir, n);
+      const age = Date.now() - (statSync(p, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
+      if (age > 86_400_000) rmSync(p, { recursive: true, force: true });
+    }
+    dir = mkdtempSync(join(cacheDir, 'run-'));
     await build({
       entryPoints: {
         main: join(repo, 'src', 'cli', 'main.ts'),
@@ -66,8 +68,11 @@ export default async function setup(project: TestProject): Promise<() => void> {
     });
     project.provide('animgsCliBundle', dir);
   } catch (e) {
-    console.warn(`the CLI bundle for the child-process tests failed to build; they run the sources: ${e}`);
+    // a read-only node_modules, or a source esbuild cannot bundle: slower child processes, the same tests
+    console.warn(`the CLI bundle for the child-process tests was not built (they run the sources): ${e}`);
     project.provide('animgsCliBundle', '');
   }
-  return () => rmSync(dir, { recursive: true, force: true });
+  return () => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  };
 }
