@@ -49,14 +49,17 @@ try {
 } catch (e) { window.__result = { error: String(e && e.stack || e) }; }
 </script>`;
 
+/** The runtime's modules (src/gpu and what they import from src/io) as browser JavaScript, by URL path. */
 function transpiledGpuModules(): Map<string, string> {
-  const dir = join(import.meta.dirname, '../../src/gpu');
   const files = new Map<string, string>();
-  for (const f of readdirSync(dir).filter((n) => n.endsWith('.ts'))) {
-    const out = ts.transpileModule(readFileSync(join(dir, f), 'utf8'), {
-      compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 },
-    });
-    files.set(`/gpu/${f.replace(/\.ts$/, '.js')}`, out.outputText);
+  for (const sub of ['gpu', 'io']) {
+    const dir = join(import.meta.dirname, '../../src', sub);
+    for (const f of readdirSync(dir).filter((n) => n.endsWith('.ts'))) {
+      const out = ts.transpileModule(readFileSync(join(dir, f), 'utf8'), {
+        compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 },
+      });
+      files.set(`/${sub}/${f.replace(/\.ts$/, '.js')}`, out.outputText);
+    }
   }
   return files;
 }
