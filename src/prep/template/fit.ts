@@ -44,7 +44,7 @@ import { smplxCanonicalMesh } from '../template.js';
 import type { TemplateConfig } from './config.js';
 import { pointBounds } from './geometry.js';
 import { extractIsosurface } from './marching.js';
-import { positionalEncoding, TemplateNet } from './sdf-net.js';
+import { encodePoints, TemplateNet } from './sdf-net.js';
 import { writeTemplatePly } from './template-mesh.js';
 import { eikonal, renderRays } from './volume-render.js';
 import { diffuseWeights, type WeightVolume } from './weight-volume.js';
@@ -404,8 +404,11 @@ export async function evalSdf(
   const out = new Float32Array(N);
   for (let s = 0; s < N; s += chunk) {
     const e = Math.min(N, s + chunk);
-    const enc = positionalEncoding(points.subarray(3 * s, 3 * e), center, net.config.multires);
-    const col = noGrad(() => scope(() => slice(net.sdfForward(Tensor.from(enc, [e - s, net.inputWidth])), 1, 0, 1)));
+    const col = noGrad(() =>
+      scope(() =>
+        slice(net.sdfForward(encodePoints(points.subarray(3 * s, 3 * e), center, net.config.multires)), 1, 0, 1),
+      ),
+    );
     out.set(await col.toArray(), s);
     col.dispose();
   }
@@ -560,13 +563,12 @@ export async function fitTemplate(cfg: TemplateConfig, options: FitOptions = {})
     const pts = new Float64Array((N + 4 * M) * 3);
     pts.set(batch.canonical, 0);
     pts.set(eik, 3 * N);
-    const enc = positionalEncoding(pts, scene.canoCenter, cfg.net.multires);
     const beta = BETA_MIN + Math.abs(betaParam);
     const lr = stepLr(cfg.lr, it);
     const stepLoss = await (async () => {
       const s = beginScope();
       try {
-        const out = net.sdfForward(Tensor.from(enc, [N + 4 * M, net.inputWidth]));
+        const out = net.sdfForward(encodePoints(pts, scene.canoCenter, cfg.net.multires));
         const sdf = slice(out, 1, 0, 1);
         const col = net.colorForward(slice(slice(out, 0, 0, N), 1, 1, 1 + cfg.net.features));
         // one readback for both (each readback waits for the GPU)
