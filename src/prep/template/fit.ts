@@ -273,13 +273,17 @@ export function sampleRays(scene: TemplateScene, view: TemplateView, rays: numbe
   const { K, R, T } = cam;
   const W = cam.width;
   const nIn = view.outside.length ? Math.min(view.inside.length, Math.ceil(rays / 2)) : rays;
-  const origin = [0, 1, 2].map((c) => -(R[c]! * T[0]! + R[3 + c]! * T[1]! + R[6 + c]! * T[2]!));
+  const o0 = -(R[0]! * T[0]! + R[3]! * T[1]! + R[6]! * T[2]!),
+    o1 = -(R[1]! * T[0]! + R[4]! * T[1]! + R[7]! * T[2]!),
+    o2 = -(R[2]! * T[0]! + R[5]! * T[1]! + R[8]! * T[2]!);
+  const origin = [o0, o1, o2];
   const canonical = new Float64Array(rays * samples * 3);
   const delta = new Float64Array(rays * samples);
   const targetColor = new Float64Array(rays * 3);
   const targetMask = new Float64Array(rays);
   const box = scene.posedBox;
-  const p = new Float64Array(3);
+  const warp = scene.warp;
+  const d = new Float64Array(3);
   for (let r = 0; r < rays; r++) {
     const list = r < nIn ? view.inside : view.outside;
     const pix = list[rng.int(list.length)]!;
@@ -290,7 +294,7 @@ export function sampleRays(scene: TemplateScene, view: TemplateView, rays: numbe
     // camera ray through the pixel centre (OpenCV: pixel (x, y) is centred at integer coordinates)
     const yc = (py - K[5]!) / K[4]!;
     const xc = (px - K[2]! - K[1]! * yc) / K[0]!;
-    const d = [0, 1, 2].map((c) => R[c]! * xc + R[3 + c]! * yc + R[6 + c]!);
+    for (let c = 0; c < 3; c++) d[c] = R[c]! * xc + R[3 + c]! * yc + R[6 + c]!;
     const len = Math.hypot(d[0]!, d[1]!, d[2]!);
     for (let c = 0; c < 3; c++) d[c] = d[c]! / len;
     let near = 0,
@@ -307,14 +311,16 @@ export function sampleRays(scene: TemplateScene, view: TemplateView, rays: numbe
     }
     const hit = far > near;
     const span = hit ? far - near : 0;
+    const d0 = d[0]!,
+      d1 = d[1]!,
+      d2 = d[2]!;
     let prev = 0;
     for (let s = 0; s < samples; s++) {
       const t = near + ((s + rng.next()) / samples) * span;
       const k = r * samples + s;
       if (s > 0) delta[k - 1] = t - prev;
       prev = t;
-      for (let c = 0; c < 3; c++) p[c] = origin[c]! + t * d[c]!;
-      scene.warp.lookup(p[0]!, p[1]!, p[2]!, canonical, 3 * k);
+      warp.lookup(o0 + t * d0, o1 + t * d1, o2 + t * d2, canonical, 3 * k);
     }
     delta[r * samples + samples - 1] = hit ? Math.max(0, far - prev) : 0;
   }

@@ -69,32 +69,40 @@ export class InverseWarp {
     return [0, 1, 2].map((k) => Math.max(2, Math.ceil((box[3 + k]! - box[k]!) / cell) + 1)) as [number, number, number];
   }
 
-  /** The canonical point of a posed point (trilinear; clamped to the box). */
+  /** The canonical point of a posed point (trilinear; clamped to the box). No allocation. */
   lookup(px: number, py: number, pz: number, out: Float64Array, at = 0): void {
-    const [nx, ny, nz] = this.dims;
+    const d = this.dims;
+    const nx = d[0],
+      ny = d[1],
+      nz = d[2];
     const b = this.box;
-    const g = [
-      ((px - b[0]!) / (b[3]! - b[0]!)) * (nx - 1),
-      ((py - b[1]!) / (b[4]! - b[1]!)) * (ny - 1),
-      ((pz - b[2]!) / (b[5]! - b[2]!)) * (nz - 1),
-    ];
-    const n = [nx, ny, nz];
-    const i0 = [0, 0, 0],
-      f = [0, 0, 0];
-    for (let k = 0; k < 3; k++) {
-      const c = Math.min(Math.max(g[k]!, 0), n[k]! - 1);
-      i0[k] = Math.min(Math.floor(c), n[k]! - 2);
-      f[k] = c - i0[k]!;
-    }
-    out[at] = out[at + 1] = out[at + 2] = 0;
+    const cx = Math.min(Math.max(((px - b[0]!) / (b[3]! - b[0]!)) * (nx - 1), 0), nx - 1),
+      cy = Math.min(Math.max(((py - b[1]!) / (b[4]! - b[1]!)) * (ny - 1), 0), ny - 1),
+      cz = Math.min(Math.max(((pz - b[2]!) / (b[5]! - b[2]!)) * (nz - 1), 0), nz - 1);
+    const x0 = Math.min(Math.floor(cx), nx - 2),
+      y0 = Math.min(Math.floor(cy), ny - 2),
+      z0 = Math.min(Math.floor(cz), nz - 2);
+    const fx = cx - x0,
+      fy = cy - y0,
+      fz = cz - z0;
+    const tab = this.canonical;
+    let o0 = 0,
+      o1 = 0,
+      o2 = 0;
+    // the eight corners in the order (x, y, z) = 000, 001, 010, ..., 111, as sums of w·corner (zero weights skipped)
     for (let c = 0; c < 8; c++) {
       const ox = c >> 2,
         oy = (c >> 1) & 1,
         oz = c & 1;
-      const w = (ox ? f[0]! : 1 - f[0]!) * (oy ? f[1]! : 1 - f[1]!) * (oz ? f[2]! : 1 - f[2]!);
+      const w = (ox ? fx : 1 - fx) * (oy ? fy : 1 - fy) * (oz ? fz : 1 - fz);
       if (w === 0) continue;
-      const i = ((i0[0]! + ox) * ny + (i0[1]! + oy)) * nz + (i0[2]! + oz);
-      for (let k = 0; k < 3; k++) out[at + k] += w * this.canonical[3 * i + k]!;
+      const i = 3 * (((x0 + ox) * ny + (y0 + oy)) * nz + (z0 + oz));
+      o0 += w * tab[i]!;
+      o1 += w * tab[i + 1]!;
+      o2 += w * tab[i + 2]!;
     }
+    out[at] = o0;
+    out[at + 1] = o1;
+    out[at + 2] = o2;
   }
 }
