@@ -8,7 +8,7 @@ import { buildSyntheticBody, syntheticSmplxModel } from '../../src/body/syntheti
 import { vertexNormals } from '../../src/io/mesh.js';
 import type { CanonicalMesh } from '../../src/prep/maps.js';
 import { nearestVertexWeights, smplxCanonicalMesh } from '../../src/prep/template.js';
-import { posedToCanonical, solve3 } from '../../src/prep/template/root-finding.js';
+import { posedToCanonical, posedToCanonicalByJoints, solve3 } from '../../src/prep/template/root-finding.js';
 import { diffuseWeights, sampleWeightsMany, type WeightVolume } from '../../src/prep/template/weight-volume.js';
 
 let model: SmplxModel;
@@ -85,5 +85,46 @@ describe('posed -> canonical root finding', () => {
     let worst = 0;
     for (let i = 0; i < again.length; i++) worst = Math.max(worst, Math.abs(again[i]! - res.weights[i]!));
     expect(worst).toBeLessThan(1e-12);
+  });
+
+  it("through the voxels' blended matrices as joint by joint (to float64 rounding), off the body too", () => {
+    const J = vol.joints;
+    const c2l = canoToLive(model, frame());
+    const posedBody = smplxForward(model, frame()).vertices!;
+    // posed points on a coarse grid over the posed body's box ± 15 cm: near, inside and far from the body
+    const lo = [0, 1, 2].map(
+      (k) => Math.min(...Array.from({ length: posedBody.length / 3 }, (_, i) => posedBody[3 * i + k]!)) - 0.15,
+    );
+    const hi = [0, 1, 2].map(
+      (k) => Math.max(...Array.from({ length: posedBody.length / 3 }, (_, i) => posedBody[3 * i + k]!)) + 0.15,
+    );
+    const pts: number[] = [];
+    for (let x = 0; x < 7; x++)
+      for (let y = 0; y < 13; y++)
+        for (let z = 0; z < 6; z++)
+          pts.push(
+            lo[0]! + ((hi[0]! - lo[0]!) * x) / 6,
+            lo[1]! + ((hi[1]! - lo[1]!) * y) / 12,
+            lo[2]! + ((hi[2]! - lo[2]!) * z) / 5,
+          );
+    const posed = Float64Array.from(pts);
+    const N = posed.length / 3;
+    const init = nearestVertexWeights(posed, posedBody, model.weights, J);
+    for (const gradWeight of [0.1, 1, 0]) {
+      const a = posedToCanonical(posed, init, c2l.jointMats, vol, { iterations: 15, gradWeight });
+      const b = posedToCanonicalByJoints(posed, init, c2l.jointMats, vol, { iterations: 15, gradWeight });
+      let worst = 0,
+        worstW = 0,
+        converged = 0;
+      for (let i = 0; i < 3 * N; i++) worst = Math.max(worst, Math.abs(a.canonical[i]! - b.canonical[i]!));
+      for (let i = 0; i < N * J; i++) worstW = Math.max(worstW, Math.abs(a.weights[i]! - b.weights[i]!));
+      for (let n = 0; n < N; n++) {
+        if (b.residual[n]! < 1e-3) converged++;
+        expect(a.residual[n]! < 1e-3 === b.residual[n]! < 1e-3).toBe(true);
+      }
+      expect(worst).toBeLessThan(1e-9);
+      expect(worstW).toBeLessThan(1e-9);
+      expect(converged).toBeGreaterThan(N / 10);
+    }
   });
 });

@@ -5,6 +5,12 @@
  *   J(x) = M₃(w(x)) + γ · Σ_j (T_j·[x; 1]) ⊗ ∇w_j(x)
  * (γ = 0.1 damps the weight-gradient term as the reference does; γ = 1 is exact Newton), each step clamped per axis.
  * The start is the blended matrix of given initial weights (e.g. the nearest posed body vertex's), inverted.
+ *
+ * M(w(x)) is linear in the weights, so it is the trilinear blend of the voxels' own blended matrices
+ * M_v = Σ_j W_vj T_j, and the weight-gradient term is Σ_b ((∂M/∂x_b)·[x; 1]) e_bᵀ: `BlendedVolume` makes M_v once per
+ * voxel the iterations touch, and each iteration then costs 8 corners × 12 values instead of 8 × J weights (and
+ * their gradients) plus J matrices. `posedToCanonicalByJoints` is the per-joint form, the reference of the tests
+ * (the two agree to float64 rounding).
  */
 import { sampleWeights, type WeightVolume } from './weight-volume.js';
 
@@ -17,6 +23,95 @@ export interface RootFindOptions {
   maxStep?: number;
   /** Stop a point once its residual ‖f(x)‖ is below this (metres; default 1e-6). */
   tolerance?: number;
+  /** The voxels' blended matrices under these joint matrices, kept between calls (default: made per call). */
+  blended?: BlendedVolume;
+}
+
+/** The volume's per-voxel blended matrices M_v = Σ_j W_vj T_j (3×4), made when first touched. */
+export class BlendedVolume {
+  /** (R³·12) M_v of the voxels made so far. */
+  private readonly mats: Float64Array;
+  private readonly ready: Uint8Array;
+
+  constructor(
+    readonly vol: WeightVolume,
+    /** (J·16) row-major 4×4 joint matrices. */
+    readonly jointMats: ArrayLike<number>,
+  ) {
+    const n = vol.res ** 3;
+    this.mats = new Float64Array(n * 12);
+    this.ready = new Uint8Array(n);
+  }
+
+  /** Offset of voxel v's matrix in `mats`, making it on the first call. */
+  private voxel(v: number): number {
+    const o = 12 * v;
+    if (this.ready[v]) return o;
+    const J = this.vol.joints;
+    const W = this.vol.weights;
+    const T = this.jointMats;
+    const m = this.mats;
+    for (let j = 0; j < J; j++) {
+      const a = W[v * J + j]!;
+      if (a === 0) continue;
+      for (let e = 0; e < 12; e++) m[o + e] += a * T[j * 16 + e]!;
+    }
+    this.ready[v] = 1;
+    return o;
+  }
+
+  /**
+   * M(w(x)) (12 values) and, when `dM` is given, its derivatives ∂M/∂x, ∂M/∂y, ∂M/∂z (3 × 12) — the trilinear
+   * interpolant's exact ones, 0 across the clamped border (as `sampleWeights`).
+   */
+  at(x: number, y: number, z: number, M: Float64Array, dM?: Float64Array): void {
+    const vol = this.vol;
+    const R = vol.res;
+    const b = vol.bounds;
+    const sx = (R - 1) / (b[3]! - b[0]!),
+      sy = (R - 1) / (b[4]! - b[1]!),
+      sz = (R - 1) / (b[5]! - b[2]!);
+    let gx = (x - b[0]!) * sx,
+      gy = (y - b[1]!) * sy,
+      gz = (z - b[2]!) * sz;
+    const dx = gx < 0 || gx > R - 1 ? 0 : sx,
+      dy = gy < 0 || gy > R - 1 ? 0 : sy,
+      dz = gz < 0 || gz > R - 1 ? 0 : sz;
+    gx = Math.min(Math.max(gx, 0), R - 1);
+    gy = Math.min(Math.max(gy, 0), R - 1);
+    gz = Math.min(Math.max(gz, 0), R - 1);
+    const x0 = Math.min(Math.floor(gx), R - 2),
+      y0 = Math.min(Math.floor(gy), R - 2),
+      z0 = Math.min(Math.floor(gz), R - 2);
+    const fx = gx - x0,
+      fy = gy - y0,
+      fz = gz - z0;
+    M.fill(0, 0, 12);
+    if (dM) dM.fill(0, 0, 36);
+    const m = this.mats;
+    for (let c = 0; c < 8; c++) {
+      const ox = c >> 2,
+        oy = (c >> 1) & 1,
+        oz = c & 1;
+      const wx = ox ? fx : 1 - fx,
+        wy = oy ? fy : 1 - fy,
+        wz = oz ? fz : 1 - fz;
+      const wt = wx * wy * wz;
+      const o = this.voxel(((x0 + ox) * R + (y0 + oy)) * R + (z0 + oz));
+      if (dM) {
+        const ddx = (ox ? 1 : -1) * wy * wz * dx,
+          ddy = (oy ? 1 : -1) * wx * wz * dy,
+          ddz = (oz ? 1 : -1) * wx * wy * dz;
+        for (let e = 0; e < 12; e++) {
+          const v = m[o + e]!;
+          M[e] += wt * v;
+          dM[e] += ddx * v;
+          dM[12 + e] += ddy * v;
+          dM[24 + e] += ddz * v;
+        }
+      } else for (let e = 0; e < 12; e++) M[e] += wt * m[o + e]!;
+    }
+  }
 }
 
 export interface RootFindResult {
@@ -61,6 +156,94 @@ export function solve3(A: ArrayLike<number>, b: ArrayLike<number>, x: Float64Arr
  * the inverse of the blend of `initWeights` (N·J).
  */
 export function posedToCanonical(
+  posed: ArrayLike<number>,
+  initWeights: ArrayLike<number>,
+  mats: ArrayLike<number>,
+  vol: WeightVolume,
+  options: RootFindOptions = {},
+): RootFindResult {
+  const J = vol.joints;
+  if (mats.length !== J * 16)
+    throw new Error(`root finding: ${mats.length / 16} joint matrices for a ${J}-joint volume`);
+  const N = posed.length / 3;
+  if (initWeights.length !== N * J) throw new Error(`root finding: ${N} points need ${N}x${J} initial weights`);
+  const iterations = options.iterations ?? 10;
+  const gamma = options.gradWeight ?? 0.1;
+  const maxStep = options.maxStep ?? 0.01;
+  const tol = options.tolerance ?? 1e-6;
+  const bv = options.blended ?? new BlendedVolume(vol, mats);
+  if (bv.vol !== vol || bv.jointMats !== mats) throw new Error('root finding: `blended` is of another volume or pose');
+  const canonical = new Float64Array(N * 3);
+  const residual = new Float64Array(N);
+  const weights = new Float64Array(N * J);
+  const M = new Float64Array(12);
+  const dM = new Float64Array(36);
+  const w = new Float64Array(J);
+  const Jac = new Float64Array(9);
+  const A = new Float64Array(9);
+  const r = new Float64Array(3);
+  const step = new Float64Array(3);
+  for (let n = 0; n < N; n++) {
+    const px = posed[3 * n]!,
+      py = posed[3 * n + 1]!,
+      pz = posed[3 * n + 2]!;
+    // start: x0 = M3⁻¹ (p − t) with M the blend of the initial weights
+    blend(initWeights, n * J, mats, J, M);
+    let x0 = px,
+      x1 = py,
+      x2 = pz;
+    A[0] = M[0]!;
+    A[1] = M[1]!;
+    A[2] = M[2]!;
+    A[3] = M[4]!;
+    A[4] = M[5]!;
+    A[5] = M[6]!;
+    A[6] = M[8]!;
+    A[7] = M[9]!;
+    A[8] = M[10]!;
+    r[0] = px - M[3]!;
+    r[1] = py - M[7]!;
+    r[2] = pz - M[11]!;
+    if (solve3(A, r, step)) {
+      x0 = step[0]!;
+      x1 = step[1]!;
+      x2 = step[2]!;
+    }
+    let res = Infinity;
+    for (let it = 0; it <= iterations; it++) {
+      const grad = it < iterations && gamma !== 0;
+      bv.at(x0, x1, x2, M, grad ? dM : undefined);
+      r[0] = M[0]! * x0 + M[1]! * x1 + M[2]! * x2 + M[3]! - px;
+      r[1] = M[4]! * x0 + M[5]! * x1 + M[6]! * x2 + M[7]! - py;
+      r[2] = M[8]! * x0 + M[9]! * x1 + M[10]! * x2 + M[11]! - pz;
+      res = Math.hypot(r[0]!, r[1]!, r[2]!);
+      if (res < tol || it === iterations) break;
+      for (let a = 0; a < 3; a++)
+        for (let b = 0; b < 3; b++) {
+          let v = M[4 * a + b]!;
+          if (grad) {
+            const o = 12 * b + 4 * a;
+            v += gamma * (dM[o]! * x0 + dM[o + 1]! * x1 + dM[o + 2]! * x2 + dM[o + 3]!);
+          }
+          Jac[3 * a + b] = v;
+        }
+      if (!solve3(Jac, r, step)) break;
+      x0 -= Math.min(maxStep, Math.max(-maxStep, step[0]!));
+      x1 -= Math.min(maxStep, Math.max(-maxStep, step[1]!));
+      x2 -= Math.min(maxStep, Math.max(-maxStep, step[2]!));
+    }
+    canonical[3 * n] = x0;
+    canonical[3 * n + 1] = x1;
+    canonical[3 * n + 2] = x2;
+    residual[n] = res;
+    sampleWeights(vol, x0, x1, x2, w);
+    weights.set(w, n * J);
+  }
+  return { canonical, residual, weights };
+}
+
+/** `posedToCanonical` with the weights and their gradients blended joint by joint at every iteration (the reference). */
+export function posedToCanonicalByJoints(
   posed: ArrayLike<number>,
   initWeights: ArrayLike<number>,
   mats: ArrayLike<number>,

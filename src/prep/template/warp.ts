@@ -7,7 +7,7 @@
  * last iterate.
  */
 import { nearestVertices } from './geometry.js';
-import { posedToCanonical } from './root-finding.js';
+import { BlendedVolume, posedToCanonical } from './root-finding.js';
 import type { WeightVolume } from './weight-volume.js';
 
 export interface PosedBody {
@@ -47,6 +47,7 @@ export class InverseWarp {
     this.canonical = new Float32Array(n * 3);
     const J = vol.joints;
     let ok = 0;
+    const blended = new BlendedVolume(vol, body.jointMats);
     const chunk = 1 << 14;
     for (let s = 0; s < n; s += chunk) {
       const e = Math.min(n, s + chunk);
@@ -54,7 +55,7 @@ export class InverseWarp {
       const near = nearestVertices(p, body.vertices);
       const init = new Float64Array((e - s) * J);
       for (let i = 0; i < e - s; i++) for (let j = 0; j < J; j++) init[i * J + j] = body.weights[near[i]! * J + j]!;
-      const r = posedToCanonical(p, init, body.jointMats, vol, { iterations: 15 });
+      const r = posedToCanonical(p, init, body.jointMats, vol, { iterations: 15, blended });
       for (let i = 0; i < e - s; i++) {
         if (r.residual[i]! < 1e-3) ok++;
         for (let c = 0; c < 3; c++) this.canonical[3 * (s + i) + c] = r.canonical[3 * i + c]!;
