@@ -136,28 +136,38 @@ export function nearestVertices(points: ArrayLike<number>, source: ArrayLike<num
   const fill = counts.slice(0, -1);
   for (let i = 0; i < V; i++) order[fill[cellIdx[i]!]!++] = i;
   const maxR = Math.max(dims[0]!, dims[1]!, dims[2]!);
+  const n0 = dims[0]!,
+    n1 = dims[1]!,
+    n2 = dims[2]!;
+  const src = Float64Array.from(source);
   for (let p = 0; p < N; p++) {
     const x = points[3 * p]!,
       y = points[3 * p + 1]!,
       z = points[3 * p + 2]!;
-    const c = [cellOf(x, 0), cellOf(y, 1), cellOf(z, 2)];
+    const c0 = cellOf(x, 0),
+      c1 = cellOf(y, 1),
+      c2 = cellOf(z, 2);
     let best = -1;
     let bestD = Infinity;
     for (let r = 0; r <= maxR; r++) {
       for (let dx = -r; dx <= r; dx++) {
-        const cx = c[0]! + dx;
-        if (cx < 0 || cx >= dims[0]!) continue;
+        const cx = c0 + dx;
+        if (cx < 0 || cx >= n0) continue;
         for (let dy = -r; dy <= r; dy++) {
-          const cy = c[1]! + dy;
-          if (cy < 0 || cy >= dims[1]!) continue;
-          const shell = Math.abs(dx) === r || Math.abs(dy) === r;
+          const cy = c1 + dy;
+          if (cy < 0 || cy >= n1) continue;
+          const shell = dx === r || dx === -r || dy === r || dy === -r;
           for (let dz = -r; dz <= r; dz += shell ? 1 : 2 * r || 1) {
-            const cz = c[2]! + dz;
-            if (cz < 0 || cz >= dims[2]!) continue;
-            const k = key(cx, cy, cz);
-            for (let q = counts[k]!; q < counts[k + 1]!; q++) {
+            const cz = c2 + dz;
+            if (cz < 0 || cz >= n2) continue;
+            const k = (cx * n1 + cy) * n2 + cz;
+            const qe = counts[k + 1]!;
+            for (let q = counts[k]!; q < qe; q++) {
               const i = order[q]!;
-              const d = (source[3 * i]! - x) ** 2 + (source[3 * i + 1]! - y) ** 2 + (source[3 * i + 2]! - z) ** 2;
+              const ex = src[3 * i]! - x,
+                ey = src[3 * i + 1]! - y,
+                ez = src[3 * i + 2]! - z;
+              const d = ex * ex + ey * ey + ez * ez;
               if (d < bestD) {
                 bestD = d;
                 best = i;
