@@ -404,6 +404,7 @@ const frameName = (i: number, ext: string) => `${String(i).padStart(8, '0')}.${e
 /** Render and write the planned animation. */
 export async function runAnimation(plan: AnimationPlan, hooks: RunHooks = {}): Promise<AnimationResult> {
   const log = hooks.log ?? (() => undefined);
+  const tStart = performance.now();
   const { out, width: W, height: H, poses } = plan;
   // a part renders its range of the whole sequence under the whole's frame numbers (the views use them)
   const [first, end] = plan.part ?? [0, poses.count];
@@ -574,7 +575,13 @@ export async function runAnimation(plan: AnimationPlan, hooks: RunHooks = {}): P
         if (i % 8 === 7) await videoChain;
       }
       done++;
-      if (done === 1) tFirst = performance.now();
+      if (done === 1) {
+        tFirst = performance.now();
+        log(
+          `animate: first frame ${((tFirst - tStart) / 1000).toFixed(1)} s after the start ` +
+            `(the avatar loaded in ${((t0 - tStart) / 1000).toFixed(1)} s)`,
+        );
+      }
       const fps = done > 1 ? ((done - 1) * 1000) / (performance.now() - tFirst) : 0;
       hooks.onFrame?.({ done, total, fps });
       cur = next;

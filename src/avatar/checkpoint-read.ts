@@ -6,13 +6,14 @@
  * Files are reached through io's Node-only access: this module is a Node-only entry point.
  */
 import { fileExists as existsSync, joinPath as join, listDir, readTextFile } from '../io/node/files.js';
-import { loadSafetensors } from '../io/node/safetensors.js';
+import { loadSafetensors, loadSafetensorsAsync } from '../io/node/safetensors.js';
 import { loadTorchCheckpoint } from '../io/node/torch.js';
 import {
   splitReferenceCheckpoint,
   type ImportOptions,
   type ReferenceAvatarWeights,
 } from '../nn/reference-checkpoint.js';
+import type { SafeTensor } from '../io/safetensors.js';
 import type { AvatarNetConfig } from './config.js';
 
 /** Load `<ckpt_dir>/net.pt` of the reference (or any path to such a file). */
@@ -122,21 +123,37 @@ export function readCheckpointState(ckpt: string): CheckpointState {
   return state;
 }
 
+/** A weight file's tensors, all F32. */
+function f32Tensors(path: string, tensors: ReadonlyMap<string, SafeTensor>): Map<string, Float32Array> {
+  const m = new Map<string, Float32Array>();
+  for (const [k, t] of tensors) {
+    if (!(t.data instanceof Float32Array)) throw new Error(`${path}: '${k}' is ${t.dtype}, expected F32`);
+    m.set(k, t.data);
+  }
+  return m;
+}
+
 /** A checkpoint folder's state, weights and (unless `moments: false`, for inference) Adam's moments. */
 export function loadCheckpoint(ckpt: string, opts: { moments?: boolean } = {}): LoadedCheckpoint {
   const state = readCheckpointState(ckpt);
-  const f32 = (path: string) => {
-    const m = new Map<string, Float32Array>();
-    for (const [k, t] of loadSafetensors(path).tensors) {
-      if (!(t.data instanceof Float32Array)) throw new Error(`${path}: '${k}' is ${t.dtype}, expected F32`);
-      m.set(k, t.data);
-    }
-    return m;
-  };
+  const f32 = (path: string) => f32Tensors(path, loadSafetensors(path).tensors);
   return {
     dir: ckpt,
     state,
     weights: f32(join(ckpt, CHECKPOINT_NET)),
     moments: opts.moments === false ? new Map() : f32(join(ckpt, CHECKPOINT_OPTIM)),
   };
+}
+
+/**
+ * A checkpoint folder's state and weights for inference (no moments), the weights read by Node's I/O threads while
+ * the caller does other work (loadSafetensorsAsync). state.json is read and checked at once.
+ */
+export function loadCheckpointWeightsAsync(ckpt: string): {
+  state: CheckpointState;
+  weights: Promise<Map<string, Float32Array>>;
+} {
+  const state = readCheckpointState(ckpt);
+  const path = join(ckpt, CHECKPOINT_NET);
+  return { state, weights: loadSafetensorsAsync(path).then((r) => f32Tensors(path, r.tensors)) };
 }

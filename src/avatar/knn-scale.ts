@@ -66,7 +66,9 @@ export function meanSquaredKnnDistance(points: ArrayLike<number>): Float64Array 
 /** log √(mean squared 3-NN distance) per point: the Gaussians' initial raw scale (the same on all three axes). */
 export function initialScaleRaw(points: ArrayLike<number>): Float32Array {
   const d2 = meanSquaredKnnDistance(points);
-  return Float32Array.from(d2, (v) => 0.5 * Math.log(v));
+  const out = new Float32Array(d2.length);
+  for (let i = 0; i < d2.length; i++) out[i] = 0.5 * Math.log(d2[i]!);
+  return out;
 }
 
 function insert(best: Float64Array, d: number): void {
@@ -144,9 +146,17 @@ function bucket(points: ArrayLike<number>, n: number, lo: number[], ext: number[
   const fill = cellStart.slice(0, cells);
   const order = new Int32Array(n);
   for (let i = 0; i < n; i++) order[fill[key[i]!]!++] = i;
-  const cellOf = Int32Array.from(order, (i) => key[i]!);
-  const xs = Float64Array.from(order, (i) => points[3 * i]!);
-  const ys = Float64Array.from(order, (i) => points[3 * i + 1]!);
-  const zs = Float64Array.from(order, (i) => points[3 * i + 2]!);
+  // plain loops: TypedArray.from(src, fn) calls fn through an iterator per element (~10× slower at 3·10⁵ points)
+  const cellOf = new Int32Array(n);
+  const xs = new Float64Array(n);
+  const ys = new Float64Array(n);
+  const zs = new Float64Array(n);
+  for (let j = 0; j < n; j++) {
+    const i = order[j]!;
+    cellOf[j] = key[i]!;
+    xs[j] = points[3 * i]!;
+    ys[j] = points[3 * i + 1]!;
+    zs[j] = points[3 * i + 2]!;
+  }
   return { cell, dims, cellStart, cellOf, order, xs, ys, zs };
 }

@@ -16,7 +16,7 @@ import {
   findLatestCheckpoint,
   isCheckpointDir,
   LATEST,
-  loadCheckpoint,
+  loadCheckpointWeightsAsync,
   readCheckpointState,
   type CheckpointState,
 } from './checkpoint-read.js';
@@ -132,6 +132,19 @@ export function checkTrainedAvatar(
 /** Build the trained avatar a config names (see the file comment for which checkpoint). Initialises the engine. */
 export async function loadTrainedAvatar(cfg: TrainConfig, opts: LoadAvatarOptions = {}): Promise<TrainedAvatar> {
   const { ref, netConfig, state, posMapDir } = checkTrainedAvatar(cfg, opts);
+  // seconds per step, for the log line (a queue job's start-up shows where it went)
+  const times: string[] = [];
+  let t = performance.now();
+  const lap = (what: string) => {
+    const now = performance.now();
+    times.push(`${what} ${((now - t) / 1000).toFixed(1)}`);
+    t = now;
+  };
+  const t0 = t;
+  // our checkpoint's weights (~900 MB at the full size) are read by Node's I/O threads while this thread decodes the
+  // canonical maps and the body model; its errors are reported below, after those of the steps before it
+  const pending = ref.kind === 'ours' ? loadCheckpointWeightsAsync(ref.path).weights : null;
+  pending?.catch(() => undefined); // not unhandled when an earlier step throws first
   const maps = readCanonicalMaps(posMapDir);
   if (maps.size !== netConfig.mapSize) {
     throw new Error(
@@ -145,27 +158,37 @@ export async function loadTrainedAvatar(cfg: TrainConfig, opts: LoadAvatarOption
         `${maps.pixels.length}: point train.data.data_dir at the capture it was trained on`,
     );
   }
+  lap('maps');
   const model = loadSmplxModel(cfg.train.smplxModel);
+  lap('SMPL-X');
   await initEngine();
+  lap('device');
   const gaussians = canonicalGaussians(maps);
   const canonical = canonicalTensors(maps, gaussians);
+  lap('canonical');
   let net: AvatarNet;
   try {
-    net =
-      ref.kind === 'ours'
-        ? AvatarNet.fromStateDict(netConfig, gaussians, loadCheckpoint(ref.path, { moments: false }).weights)
-        : AvatarNet.fromReferenceCheckpoint(readBytes(ref.path, 'checkpoint'), gaussians, {
-            config: netConfig,
-            seed: cfg.train.seed,
-            source: ref.path,
-          });
+    if (pending) {
+      const weights = await pending;
+      lap('checkpoint');
+      net = AvatarNet.fromStateDict(netConfig, gaussians, weights);
+    } else {
+      const bytes = readBytes(ref.path, 'checkpoint');
+      lap('checkpoint');
+      net = AvatarNet.fromReferenceCheckpoint(bytes, gaussians, {
+        config: netConfig,
+        seed: cfg.train.seed,
+        source: ref.path,
+      });
+    }
+    lap('networks');
   } catch (e) {
     disposeCanonical(canonical);
     throw new Error(`${ref.path} (${ref.from}): ${(e as Error).message}`);
   }
   opts.log?.(
     `avatar: ${ref.kind === 'ours' ? `${state!.stage} step ${state!.iteration} from ` : 'the reference net.pt '}${ref.path}` +
-      ` (${maps.pixels.length} Gaussians)`,
+      ` (${maps.pixels.length} Gaussians; loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${times.join(', ')})`,
   );
   return {
     net,

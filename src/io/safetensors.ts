@@ -65,27 +65,52 @@ export interface SafetensorsReadOptions {
   allowNonFinite?: boolean;
 }
 
-export function decodeSafetensors(
-  bytes: Uint8Array,
+/** One tensor's entry in a safetensors header: its byte range [begin, end) within the data section. */
+export interface SafeEntry {
+  name: string;
+  dtype: SafeDType;
+  shape: number[];
+  begin: number;
+  end: number;
+}
+
+/**
+ * The header of a safetensors file: its 8-byte length prefix, read from the file's first bytes (at least 8).
+ * Returns the JSON's length; throws a FormatError when it cannot fit in a file of `fileSize` bytes.
+ */
+export function safetensorsHeaderLength(first: Uint8Array, fileSize: number, source = 'safetensors data'): number {
+  if (first.length < 8 || fileSize < 8)
+    throw new FormatError(source, 'not a valid safetensors file: shorter than its 8-byte header length');
+  const n64 = new DataView(first.buffer, first.byteOffset, 8).getBigUint64(0, true);
+  if (n64 > BigInt(fileSize - 8)) {
+    throw new FormatError(
+      source,
+      `not a valid safetensors file: header length ${n64} exceeds the file size ${fileSize}`,
+    );
+  }
+  return Number(n64);
+}
+
+/**
+ * The header's JSON (its `n` bytes after the length prefix) checked against a data section of `dataSize` bytes:
+ * every entry well-formed, its byte range inside the data and matching its shape.
+ */
+export function parseSafetensorsHeader(
+  json: Uint8Array,
+  dataSize: number,
   source = 'safetensors data',
-  options: SafetensorsReadOptions = {},
-): { tensors: Map<string, SafeTensor>; metadata: Record<string, string> } {
+): { entries: SafeEntry[]; metadata: Record<string, string> } {
   const fail = (why: string): never => {
     throw new FormatError(source, `not a valid safetensors file: ${why}`);
   };
-  if (bytes.length < 8) fail('shorter than its 8-byte header length');
-  const n64 = new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
-  if (n64 > BigInt(bytes.length - 8)) fail(`header length ${n64} exceeds the file size ${bytes.length}`);
-  const n = Number(n64);
   let header: unknown;
   try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + n)));
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(json));
   } catch (e) {
     return fail(`header is not JSON (${(e as Error).message})`);
   }
   if (typeof header !== 'object' || header === null || Array.isArray(header)) fail('the header is not a JSON object');
-  const base = 8 + n;
-  const tensors = new Map<string, SafeTensor>();
+  const entries: SafeEntry[] = [];
   let metadata: Record<string, string> = {};
   const isIndex = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
   for (const [name, v] of Object.entries(header as Record<string, unknown>)) {
@@ -110,29 +135,65 @@ export function decodeSafetensors(
     }
     const [b, end] = off as [number, number];
     const count = (e.shape as number[]).reduce((a, c) => a * c, 1);
-    if (!(end >= b && end - b === count * size && base + end <= bytes.length)) {
+    if (!(end >= b && end - b === count * size && end <= dataSize)) {
       fail(`tensor '${name}' has inconsistent offsets [${b}, ${end}] for shape [${e.shape}] (truncated file?)`);
     }
-    const raw = new Uint8Array(bytes.subarray(base + b, base + end)); // a copy: aligned, detached from the file (Buffer.slice would share)
-    const data =
-      e.dtype === 'F32'
-        ? new Float32Array(raw.buffer)
-        : e.dtype === 'I32'
-          ? new Int32Array(raw.buffer)
-          : e.dtype === 'U32'
-            ? new Uint32Array(raw.buffer)
-            : e.dtype === 'F16'
-              ? new Uint16Array(raw.buffer)
-              : raw;
-    if (!options.allowNonFinite) {
-      if (e.dtype === 'F32') checkFinite(data as Float32Array, source, name, e.shape as number[]);
-      else if (e.dtype === 'F16') {
-        for (let i = 0; i < data.length; i++) {
-          if ((data[i]! & 0x7c00) === 0x7c00) checkFinite([halfToFloat(data[i]!)], source, name);
+    entries.push({ name, dtype: e.dtype as SafeDType, shape: e.shape as number[], begin: b, end });
+  }
+  return { entries, metadata };
+}
+
+/** A tensor's typed array over `raw` (its own, aligned bytes), checked finite unless `allowNonFinite`. */
+export function safeTensorOf(
+  entry: SafeEntry,
+  raw: Uint8Array<ArrayBuffer>,
+  source: string,
+  options: SafetensorsReadOptions = {},
+): SafeTensor {
+  const { dtype, name, shape } = entry;
+  const n = raw.byteLength / BYTES[dtype];
+  const data =
+    dtype === 'F32'
+      ? new Float32Array(raw.buffer, raw.byteOffset, n)
+      : dtype === 'I32'
+        ? new Int32Array(raw.buffer, raw.byteOffset, n)
+        : dtype === 'U32'
+          ? new Uint32Array(raw.buffer, raw.byteOffset, n)
+          : dtype === 'F16'
+            ? new Uint16Array(raw.buffer, raw.byteOffset, n)
+            : raw;
+  if (!options.allowNonFinite) {
+    if (dtype === 'F32') {
+      // NaN/±Inf have an all-ones exponent: one integer test per value (~2× the float test of checkFinite, which
+      // still names the element when one is found)
+      const bits = new Uint32Array(raw.buffer, raw.byteOffset, n);
+      for (let i = 0; i < n; i++) {
+        if ((bits[i]! & 0x7f800000) === 0x7f800000) {
+          checkFinite(data as Float32Array, source, name, shape);
+          break;
         }
       }
+    } else if (dtype === 'F16') {
+      for (let i = 0; i < data.length; i++) {
+        if ((data[i]! & 0x7c00) === 0x7c00) checkFinite([halfToFloat(data[i]!)], source, name);
+      }
     }
-    tensors.set(name, { dtype: e.dtype as SafeDType, shape: e.shape as number[], data });
+  }
+  return { dtype, shape, data };
+}
+
+export function decodeSafetensors(
+  bytes: Uint8Array,
+  source = 'safetensors data',
+  options: SafetensorsReadOptions = {},
+): { tensors: Map<string, SafeTensor>; metadata: Record<string, string> } {
+  const n = safetensorsHeaderLength(bytes, bytes.length, source);
+  const base = 8 + n;
+  const { entries, metadata } = parseSafetensorsHeader(bytes.subarray(8, base), bytes.length - base, source);
+  const tensors = new Map<string, SafeTensor>();
+  for (const e of entries) {
+    const raw = new Uint8Array(bytes.subarray(base + e.begin, base + e.end)); // a copy: aligned, detached from the file (Buffer.slice would share)
+    tensors.set(e.name, safeTensorOf(e, raw, source, options));
   }
   return { tensors, metadata };
 }

@@ -6,12 +6,14 @@
  */
 import {
   chmodSync,
+  cpSync,
   existsSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
   rmSync,
   statSync,
+  truncateSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -122,6 +124,17 @@ describe('animgs animate', () => {
     expect(plan.encoder?.from).toBe('ANIMGS_FFMPEG');
     const r = await runAnimation(plan, { log: (l) => lines.push(l) });
     expect(r).toMatchObject({ frames: 3, stopped: false, projected: 3 });
+    // the start-up's log: the avatar's load by step, then when the first frame was done
+    const n = String.raw`\d+\.\d`;
+    const loadLine = new RegExp(
+      String.raw`^avatar: train step 1 from .*batch_00000001 \(\d+ Gaussians; loaded in ${n} s: ` +
+        `maps ${n}, SMPL-X ${n}, device ${n}, canonical ${n}, checkpoint ${n}, networks ${n}\\)$`,
+    );
+    expect(lines.filter((l) => loadLine.test(l)).length, lines.join('\n')).toBe(1);
+    const firstLine = new RegExp(
+      String.raw`^animate: first frame ${n} s after the start \(the avatar loaded in ${n} s\)$`,
+    );
+    expect(lines.filter((l) => firstLine.test(l)).length, lines.join('\n')).toBe(1);
     expect(readdirSync(join(out, 'rgb'))).toEqual(['00000000.png', '00000001.png', '00000002.png']);
     expect(readdirSync(join(out, 'alpha')).length).toBe(3);
     expect(readdirSync(join(out, 'cano_tex')).length).toBe(3);
@@ -161,5 +174,16 @@ describe('animgs animate', () => {
     expect(stopped).toMatchObject({ frames: 2, stopped: true });
     expect(readdirSync(join(out, 'rgb'))).toEqual(['00000000.png', '00000001.png']);
     expect(JSON.parse(readFileSync(join(out, 'animation.json'), 'utf8')).complete).toBe(false);
+  });
+
+  it('names a broken checkpoint file when the avatar loads (its weights are read while the maps decode)', async () => {
+    const ckDir = join(root, 'results-broken');
+    cpSync(join(root, 'results'), ckDir, { recursive: true });
+    const net = join(ckDir, 'batch_00000001', 'net.safetensors');
+    truncateSync(net, statSync(net).size - 8);
+    const plan = await planAnimation(request({ out: join(root, 'anim-broken'), checkpoint: ckDir, frames: '0:1' }));
+    await expect(runAnimation(plan)).rejects.toThrow(/batch_00000001 \(given\): .*net\.safetensors.*truncated file/);
+    rmSync(net);
+    await expect(runAnimation(plan)).rejects.toThrow(/batch_00000001 \(given\): cannot read .*net\.safetensors/);
   });
 });
