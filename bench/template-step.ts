@@ -3,7 +3,7 @@
  * table's root finding above all), at the reference's sizes (1024 rays × 64 samples, 4096 eikonal points, a 128³
  * weight volume, the table at 2 cm as measured on the H200) on a small synthetic capture (`animgs synth`, made on the first run).
  *
- *   npx tsc -p tsconfig.bench.json && node dist-bench/bench/template-step.js [capture dir] [--steps N] [--no-setup]
+ *   npx tsc -p tsconfig.bench.json && node dist-bench/bench/template-step.js [capture dir] [--steps N] [--cell M]
  *
  * Parts (ms per step, mean over N steps after 3 warm-up ones):
  *   sample   sampleRays: pixels, ray-box intervals, stratified samples through the warp table
@@ -26,13 +26,12 @@ import { eikonal, renderRays } from '../src/prep/template/volume-render.js';
 import { beginScope, gpu, initEngine, Tensor } from '../src/tensor/index.js';
 
 const args = process.argv.slice(2);
-const flag = (n: string) => args.includes(n);
 const opt = (n: string, d: number) => {
   const i = args.indexOf(n);
   return i >= 0 ? Number(args[i + 1]) : d;
 };
 const dir = resolve(
-  args.find((a, i) => !a.startsWith('--') && !(i > 0 && args[i - 1] === '--steps')) ?? 'tmp/template-step-cap',
+  args.find((a, i) => !a.startsWith('--') && !(i > 0 && args[i - 1]!.startsWith('--'))) ?? 'tmp/template-step-cap',
 );
 const STEPS = opt('--steps', 20);
 
@@ -52,7 +51,7 @@ train:
   ckpt_interval: {epoch: 500, batch: 1000}
   lr: {network: {type: Step, initial: 0.0005, interval: 40000, factor: 0.9, min: 0.00008}}
   loss_weight: {color: 1.0, mask: 1.0, eikonal: 0.1}
-  warp_cell: 0.02
+  warp_cell: ${opt('--cell', 0.02)}
 model: {with_hand: true, volume_type: diff, use_root_finding: true, multires: 6, use_viewdir: false}
 `;
 const cfgPath = join(dir, 'template-step.yaml');
