@@ -10,6 +10,8 @@
  * (warp.ts). The networks run on the GPU with the tensor engine's autograd; rendering, losses and their gradients run
  * in float64 on the CPU (volume-render.ts) and seed the backward pass. The eikonal term uses forward differences at
  * `eikonal_points` points (half ray samples, half uniform in the canonical box), so no second-order autograd is needed.
+ * The next step's rays and points are drawn while the GPU runs the current one (before its readback is awaited);
+ * what they draw depends on the generator alone, and a checkpoint stores the generator's state from before them.
  *
  * Checkpoints (`<net_ckpt_dir>/batch_<iteration>/`: template.safetensors, optim.safetensors, state.json; then
  * latest.json) are written by rename every `ckpt_interval.batch` steps, at the end and when stopped; `resume`
@@ -523,28 +525,18 @@ export async function fitTemplate(cfg: TemplateConfig, options: FitOptions = {})
     log(`resuming from ${dir} (step ${start})`);
   }
 
-  const checkpoint = async (iteration: number): Promise<string> => {
-    const snap = await snapshot(net, opt);
-    return saveCheckpoint(
-      cfg.netCkptDir,
-      net,
-      opt,
-      { iteration, betaParam, betaAdam: { ...betaAdam }, rng: [...rng.s], order: [...order], settings, losses },
-      snap.weights,
-      snap.moments,
-    );
-  };
-
   const M = cfg.eikonalPoints;
   const h = cfg.eikonalStep;
-  let last = '';
-  let stopped = false;
-  let it = start;
-  for (; it < total; it++) {
-    if (options.shouldStop?.()) {
-      stopped = true;
-      break;
-    }
+  /** One step's camera, samples and eikonal points, with the generator's state and the order before drawing them. */
+  interface Draw {
+    batch: Batch;
+    pts: Float64Array;
+    rngBefore: [number, number, number, number];
+    orderBefore: number[];
+  }
+  const draw = (): Draw => {
+    const rngBefore = [...rng.s] as [number, number, number, number];
+    const orderBefore = [...order];
     if (order.length === 0) {
       order = Array.from({ length: V }, (_, i) => i);
       for (let i = V - 1; i > 0; i--) {
@@ -569,6 +561,36 @@ export async function fitTemplate(cfg: TemplateConfig, options: FitOptions = {})
     const pts = new Float64Array((N + 4 * M) * 3);
     pts.set(batch.canonical, 0);
     pts.set(eik, 3 * N);
+    return { batch, pts, rngBefore, orderBefore };
+  };
+  // the next step's draw, made while the GPU runs this one; a checkpoint stores the state from before it
+  let next: Draw | null = null;
+
+  const checkpoint = async (iteration: number): Promise<string> => {
+    const snap = await snapshot(net, opt);
+    const rngState = next ? next.rngBefore : ([...rng.s] as [number, number, number, number]);
+    const orderState = next ? next.orderBefore : [...order];
+    return saveCheckpoint(
+      cfg.netCkptDir,
+      net,
+      opt,
+      { iteration, betaParam, betaAdam: { ...betaAdam }, rng: rngState, order: orderState, settings, losses },
+      snap.weights,
+      snap.moments,
+    );
+  };
+
+  let last = '';
+  let stopped = false;
+  let it = start;
+  for (; it < total; it++) {
+    if (options.shouldStop?.()) {
+      stopped = true;
+      break;
+    }
+    const { batch, pts } = next ?? draw();
+    next = null;
+    const N = batch.rays * batch.samples;
     const beta = BETA_MIN + Math.abs(betaParam);
     const lr = stepLr(cfg.lr, it);
     const stepLoss = await (async () => {
@@ -578,7 +600,9 @@ export async function fitTemplate(cfg: TemplateConfig, options: FitOptions = {})
         const sdf = slice(out, 1, 0, 1);
         const col = net.colorForward(slice(slice(out, 0, 0, N), 1, 1, 1 + cfg.net.features));
         // one readback for both (each readback waits for the GPU)
-        const host = await concat([reshape(sdf, [N + 4 * M]), reshape(col, [3 * N])], 0).toArray();
+        const readback = concat([reshape(sdf, [N + 4 * M]), reshape(col, [3 * N])], 0).toArray();
+        if (it + 1 < total) next = draw();
+        const host = await readback;
         const sdfHost = host.subarray(0, N + 4 * M);
         const colHost = host.subarray(N + 4 * M);
         const rr = renderRays(
