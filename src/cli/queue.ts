@@ -6,18 +6,28 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command } from 'commander';
-import { FlowProducer, Queue } from 'bullmq';
 import { planAnimation } from '../animate/animate.js';
 import { loadTrainConfig } from '../avatar/config-file.js';
 import { InputError } from '../io/errors.js';
-import { joinAnimation, splitFlow, splitRanges } from '../queue/split.js';
 import { animateOptions, animateRequest, type AnimateFlags } from './animate.js';
-import { connectRedis, redisUrl } from '../queue/connection.js';
 import { JOB_COMMANDS, QUEUE_NAME, flowOf, isJobCommand, jobData, jobOptions, type JobCommand } from '../queue/jobs.js';
 import { formatRows, jobRows } from '../queue/status.js';
-import { runWorker } from '../queue/worker.js';
 import { chooseGpu } from './gpu.js';
 import { intOption } from './options.js';
+
+/**
+ * The queue's packages (bullmq, ioredis; sharp through the join), loaded when a queue command runs: importing them
+ * costs ~0.6 s, which every other command (each queue job's own process among them) would otherwise pay at start.
+ */
+async function queueRuntime() {
+  const [bullmq, split, connection, worker] = await Promise.all([
+    import('bullmq'),
+    import('../queue/split.js'),
+    import('../queue/connection.js'),
+    import('../queue/worker.js'),
+  ]);
+  return { ...bullmq, ...split, ...connection, ...worker };
+}
 
 interface AddFlags {
   config: string;
@@ -114,6 +124,7 @@ export function registerQueue(program: Command): void {
         if (path !== undefined && !existsSync(resolve(path))) throw new InputError(`${flag} ${path}: no such file`);
       }
       const planned = split !== undefined || chunk !== undefined ? await planOf(flags.config, args) : undefined;
+      const { FlowProducer, Queue, connectRedis, redisUrl, splitFlow, splitRanges } = await queueRuntime();
       const url = redisUrl(flags.redis);
       const connection = await connectRedis(url);
       try {
@@ -194,6 +205,7 @@ export function registerQueue(program: Command): void {
     .description("a split animation's last job: join its parts (queued by `queue add animate --split`)")
     .argument('<dir>', 'the split folder (<out>/.animgs-split-<id>-...)')
     .action(async (dir: string) => {
+      const { joinAnimation } = await queueRuntime();
       const r = await joinAnimation(dir, (l) => console.log(l));
       console.log(
         `join: ${r.already ? 'already joined' : 'joined'} ${r.frames} frames → ${r.out}${r.video ? `; video ${r.video}` : ''}`,
@@ -207,6 +219,7 @@ export function registerQueue(program: Command): void {
     .option('--watch [seconds]', 'redraw every few seconds (default 2) until Ctrl-C')
     .option('--json', 'one JSON array (for scripts)')
     .action(async (flags: { redis?: string; watch?: string | boolean; json?: boolean }) => {
+      const { Queue, connectRedis, redisUrl } = await queueRuntime();
       const url = redisUrl(flags.redis);
       const connection = await connectRedis(url);
       const q = new Queue(QUEUE_NAME, { connection });
@@ -252,6 +265,7 @@ export function registerQueue(program: Command): void {
     .action(async (flags: { redis?: string; concurrency: string; gpu?: string; lockMs: string }) => {
       // a GPU that is not there fails here, in one line that lists the adapters, not in every job
       if (flags.gpu !== undefined) console.log(`gpu: ${(await chooseGpu(flags.gpu)).label}`);
+      const { runWorker, redisUrl } = await queueRuntime();
       await runWorker({
         url: redisUrl(flags.redis),
         concurrency: intOption(flags.concurrency, '--concurrency', { min: 1, max: 64 })!,

@@ -18,7 +18,7 @@ import { checkFinite } from '../io/finite.js';
 import { describeFsError, writeFileAtomic } from '../io/node/atomic.js';
 import { decodeNpy, encodeNpy, ndarray, toFloat64 } from '../io/npy.js';
 import type { SafeTensor } from '../io/safetensors.js';
-import { loadSafetensors, saveSafetensors } from '../io/node/safetensors.js';
+import { loadSafetensors, readSafetensorsHeader, saveSafetensors } from '../io/node/safetensors.js';
 import { foregroundPixels, gaussianNormals, gaussianPositions, type CanonicalMaps } from './maps.js';
 import type { PosePca } from './pca.js';
 
@@ -123,7 +123,7 @@ export function readCanonicalMaps(dir: string): CanonicalMaps {
   let center: Float64Array;
   const ours = join(dir, CANO_MAPS_FILE);
   if (existsSync(ours)) {
-    const { metadata } = loadSafetensors(ours);
+    const { metadata } = readSafetensorsHeader(ours); // only its metadata: the file holds the maps again (~70 MB)
     let c: unknown;
     try {
       c = JSON.parse(metadata.center ?? '[0,0,0]');
