@@ -217,6 +217,8 @@ export async function prepareScene(
       { res: cfg.volumeRes },
     );
     writeWeightVolume(cfg.weightVolume, volume);
+    // the file keeps the boxes in float32: take them as a later run (--resume) reads them, so both build one table
+    for (const b of [volume.bounds, volume.center, volume.bodyBounds]) b.set(Float32Array.from(b));
   }
   const c2l = canoToLive(model, params, { vertices: true });
   const posedBox = expandBox(pointBounds(c2l.live.vertices!), [0.15, 0.15, 0.15]);
