@@ -18,7 +18,7 @@
  * Run: node --import ./test/train/ts-worker-register.mjs bench/animate-startup.ts [--runs N]
  */
 const tModule = performance.now();
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { canonicalGaussians, canonicalTensors, disposeCanonical } from '../src/avatar/canonical.js';
@@ -35,7 +35,7 @@ import { readSmplParams, writeSmplParams } from '../src/data/smpl-params.js';
 import { synthesizeCapture } from '../src/data/synth/capture.js';
 import { heldOutMotion } from '../src/data/synth/motion.js';
 import { getGpu, type Gpu } from '../src/gpu/index.js';
-import { saveSafetensors } from '../src/io/node/safetensors.js';
+import { saveUntrainedCheckpoint } from './untrained-checkpoint.js';
 import { readCanonicalMaps, readPca } from '../src/prep/files.js';
 import { prepare } from '../src/prep/prep.js';
 import { initEngine } from '../src/tensor/index.js';
@@ -80,33 +80,15 @@ async function setup(gpu: Gpu): Promise<{ yaml: string; poses: string }> {
   console.log(`setup: capture prepared (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
   const maps = readCanonicalMaps(join(data, 'smpl_pos_map'));
   const avatar = AvatarNet.init(net, canonicalGaussians(maps), { seed: 3 });
-  const weights = await avatar.stateDict();
-  avatar.dispose();
   const ckDir = join(root, 'results');
-  const ck = join(ckDir, 'batch_00000001');
-  mkdirSync(ck, { recursive: true });
-  const shapes = new Map(avatarNetEntries(net).map((e) => [e.name, e.shape]));
-  saveSafetensors(
-    join(ck, 'net.safetensors'),
-    new Map([...weights].map(([k, v]) => [k, { shape: shapes.get(k)!, data: v }])),
-    { format: 'animgs-avatar-checkpoint' },
-  );
-  const settings = { net, dataDir: data, frames: [0, 1, 2], cameras: [], seed: 1, gaussians: maps.pixels.length };
-  const state = {
-    format: 'animgs-avatar-checkpoint',
-    version: 1,
-    stage: 'train',
-    iteration: 1,
-    sampler: { rng: [1, 2, 3, 4], iteration: 1 },
-    adamSteps: {},
-    settings,
-    savedAt: '',
-  };
-  writeFileSync(join(ck, 'state.json'), JSON.stringify(state));
-  writeFileSync(
-    join(ckDir, 'latest.json'),
-    JSON.stringify({ checkpoint: 'batch_00000001', stage: 'train', iteration: 1 }),
-  );
+  await saveUntrainedCheckpoint(ckDir, avatar, {
+    dataDir: data,
+    frames: [0, 1, 2],
+    cameras: [],
+    seed: 1,
+    gaussians: maps.pixels.length,
+  });
+  avatar.dispose();
   writeSmplParams(poses, heldOutMotion(30, 7), smpl.betas);
   writeFileSync(
     yaml,

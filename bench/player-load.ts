@@ -48,7 +48,7 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { canonicalGaussians } from '../src/avatar/canonical.js';
 import { AVATAR_PRESETS, type AvatarNetConfig } from '../src/avatar/config.js';
-import { AvatarNet, avatarNetEntries } from '../src/avatar/net.js';
+import { AvatarNet } from '../src/avatar/net.js';
 import { exportWeb } from '../src/animate/web/export.js';
 import { MANIFEST, type SiteManifest } from '../src/animate/web/format.js';
 import { serveSite } from '../src/animate/web/serve.js';
@@ -57,7 +57,7 @@ import { loadSmplxModel } from '../src/body/node/files.js';
 import { readSmplParams } from '../src/data/smpl-params.js';
 import { synthesizeCapture } from '../src/data/synth/capture.js';
 import { getGpu, type Gpu } from '../src/gpu/index.js';
-import { saveSafetensors } from '../src/io/node/safetensors.js';
+import { saveUntrainedCheckpoint } from './untrained-checkpoint.js';
 import { FRONT_VIEW, PlayerAvatar } from '../src/player/avatar.js';
 import { fetchSiteFiles } from '../src/player/fetch.js';
 import { readCanonicalMaps } from '../src/prep/files.js';
@@ -293,42 +293,15 @@ async function makeAvatar(gpu: Gpu, root: string, s: Sizes): Promise<string> {
   );
   t = performance.now();
   const net = AvatarNet.init(s.net, gaussians, { seed: 1 });
-  const weights = await net.stateDict();
-  net.dispose();
-  const shapes = new Map(avatarNetEntries(s.net).map((e) => [e.name, e.shape]));
-  const ck = join(ckDir, 'batch_00000001');
-  mkdirSync(ck, { recursive: true });
-  saveSafetensors(
-    join(ck, 'net.safetensors'),
-    new Map([...weights].map(([k, v]) => [k, { shape: shapes.get(k)!, data: v }])),
-    { format: 'animgs-avatar-checkpoint' },
-  );
-  const params = [...weights.values()].reduce((n, v) => n + v.length, 0);
-  const settings = {
-    net: s.net,
+  const params = net.parameters().reduce((n, p) => n + p.size, 0);
+  await saveUntrainedCheckpoint(ckDir, net, {
     dataDir: data,
     frames: Array.from({ length: s.frames }, (_, i) => i),
     cameras: [],
     seed: 1,
     gaussians: maps.pixels.length,
-  };
-  writeFileSync(
-    join(ck, 'state.json'),
-    JSON.stringify({
-      format: 'animgs-avatar-checkpoint',
-      version: 1,
-      stage: 'train',
-      iteration: 1,
-      sampler: { rng: [1, 2, 3, 4], iteration: 1 },
-      adamSteps: {},
-      settings,
-      savedAt: '',
-    }),
-  );
-  writeFileSync(
-    join(ckDir, 'latest.json'),
-    JSON.stringify({ checkpoint: 'batch_00000001', stage: 'train', iteration: 1 }),
-  );
+  });
+  net.dispose();
   console.log(
     `  checkpoint: ${s.preset} preset, ${(params / 1e6).toFixed(1)} M parameters (random initialisation) ` +
       `(${((performance.now() - t) / 1000).toFixed(1)} s)`,

@@ -28,13 +28,13 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { canonicalGaussians } from '../src/avatar/canonical.js';
 import { AVATAR_PRESETS, type AvatarNetConfig } from '../src/avatar/config.js';
-import { AvatarNet, avatarNetEntries } from '../src/avatar/net.js';
+import { AvatarNet } from '../src/avatar/net.js';
 import { loadSmplxModel } from '../src/body/node/files.js';
 import { readSmplParams, writeSmplParams } from '../src/data/smpl-params.js';
 import { synthesizeCapture } from '../src/data/synth/capture.js';
 import { heldOutMotion } from '../src/data/synth/motion.js';
 import { getGpu } from '../src/gpu/index.js';
-import { saveSafetensors } from '../src/io/node/safetensors.js';
+import { saveUntrainedCheckpoint } from './untrained-checkpoint.js';
 import { readCanonicalMaps } from '../src/prep/files.js';
 import { prepare } from '../src/prep/prep.js';
 import { QUEUE_NAME } from '../src/queue/jobs.js';
@@ -137,32 +137,14 @@ async function setup(): Promise<{ yaml: string; poses: string }> {
   const gaussians = canonicalGaussians(maps);
   const avatar = AvatarNet.init(net, gaussians, { seed: 3 });
   const ckDir = join(root, 'results');
-  const ck = join(ckDir, 'batch_00000001');
-  mkdirSync(ck, { recursive: true });
-  const weights = await avatar.stateDict();
+  await saveUntrainedCheckpoint(ckDir, avatar, {
+    dataDir: data,
+    frames: [0, 1, 2],
+    cameras: [],
+    seed: 1,
+    gaussians: maps.pixels.length,
+  });
   avatar.dispose();
-  const shapes = new Map(avatarNetEntries(net).map((e) => [e.name, e.shape]));
-  saveSafetensors(
-    join(ck, 'net.safetensors'),
-    new Map([...weights].map(([k, v]) => [k, { shape: shapes.get(k)!, data: v }])),
-    { format: 'animgs-avatar-checkpoint' },
-  );
-  const settings = { net, dataDir: data, frames: [0, 1, 2], cameras: [], seed: 1, gaussians: maps.pixels.length };
-  const state = {
-    format: 'animgs-avatar-checkpoint',
-    version: 1,
-    stage: 'train',
-    iteration: 1,
-    sampler: { rng: [1, 2, 3, 4], iteration: 1 },
-    adamSteps: {},
-    settings,
-    savedAt: '',
-  };
-  writeFileSync(join(ck, 'state.json'), JSON.stringify(state));
-  writeFileSync(
-    join(ckDir, 'latest.json'),
-    JSON.stringify({ checkpoint: 'batch_00000001', stage: 'train', iteration: 1 }),
-  );
   const poses = join(root, 'motion.npz');
   writeSmplParams(poses, heldOutMotion(frames, 7), smpl.betas);
   const yaml = join(root, 'avatar.yaml');
