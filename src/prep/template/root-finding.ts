@@ -27,36 +27,46 @@ export interface RootFindOptions {
   blended?: BlendedVolume;
 }
 
-/** The volume's per-voxel blended matrices M_v = Σ_j W_vj T_j (3×4), made when first touched. */
+/**
+ * The volume's per-voxel blended matrices M_v = Σ_j W_vj T_j (3×4), made when first touched, kept in 8³-voxel blocks
+ * allocated as touched (so memory follows the region root finding visits, not R³).
+ */
 export class BlendedVolume {
-  /** (R³·12) M_v of the voxels made so far. */
-  private readonly mats: Float64Array;
-  private readonly ready: Uint8Array;
+  /** Per block: 512 voxels × (12 values + a made flag), voxel (x & 7, y & 7, z & 7) at 13·((x·8 + y)·8 + z). */
+  private readonly blocks: (Float64Array | undefined)[];
+  private readonly nb: number;
+  /** The block of the last `voxel` call. */
+  private blk: Float64Array = new Float64Array(0);
 
   constructor(
     readonly vol: WeightVolume,
     /** (J·16) row-major 4×4 joint matrices. */
     readonly jointMats: ArrayLike<number>,
   ) {
-    const n = vol.res ** 3;
-    this.mats = new Float64Array(n * 12);
-    this.ready = new Uint8Array(n);
+    this.nb = Math.ceil(vol.res / 8);
+    this.blocks = new Array<Float64Array | undefined>(this.nb ** 3);
   }
 
-  /** Offset of voxel v's matrix in `mats`, making it on the first call. */
-  private voxel(v: number): number {
-    const o = 12 * v;
-    if (this.ready[v]) return o;
+  /** Offset of voxel (x, y, z)'s matrix in its block (left in `blk`), making it on the first call. */
+  private voxel(x: number, y: number, z: number): number {
+    const nb = this.nb;
+    const bi = ((x >> 3) * nb + (y >> 3)) * nb + (z >> 3);
+    let m = this.blocks[bi];
+    if (!m) m = this.blocks[bi] = new Float64Array(512 * 13);
+    this.blk = m;
+    const o = 13 * (((x & 7) << 6) | ((y & 7) << 3) | (z & 7));
+    if (m[o + 12]) return o;
+    const R = this.vol.res;
     const J = this.vol.joints;
     const W = this.vol.weights;
     const T = this.jointMats;
-    const m = this.mats;
+    const v = (x * R + y) * R + z;
     for (let j = 0; j < J; j++) {
       const a = W[v * J + j]!;
       if (a === 0) continue;
       for (let e = 0; e < 12; e++) m[o + e] += a * T[j * 16 + e]!;
     }
-    this.ready[v] = 1;
+    m[o + 12] = 1;
     return o;
   }
 
@@ -88,7 +98,6 @@ export class BlendedVolume {
       fz = gz - z0;
     M.fill(0, 0, 12);
     if (dM) dM.fill(0, 0, 36);
-    const m = this.mats;
     for (let c = 0; c < 8; c++) {
       const ox = c >> 2,
         oy = (c >> 1) & 1,
@@ -97,7 +106,8 @@ export class BlendedVolume {
         wy = oy ? fy : 1 - fy,
         wz = oz ? fz : 1 - fz;
       const wt = wx * wy * wz;
-      const o = this.voxel(((x0 + ox) * R + (y0 + oy)) * R + (z0 + oz));
+      const o = this.voxel(x0 + ox, y0 + oy, z0 + oz);
+      const m = this.blk;
       if (dM) {
         const ddx = (ox ? 1 : -1) * wy * wz * dx,
           ddy = (oy ? 1 : -1) * wx * wz * dy,
