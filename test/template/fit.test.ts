@@ -78,16 +78,35 @@ describe('template fit', () => {
     expect(() => config('  colour_weight: 3')).toThrow(/train.colour_weight: unknown key/);
   });
 
+  // the uninterrupted 24 steps (first 20, then resumed to 24), which the stop-and-resume test below repeats
+  let cfg: ReturnType<typeof config>;
+  let more: Awaited<ReturnType<typeof fitTemplate>>;
+
   it('lowers its losses, checkpoints, resumes and writes a closed template.ply', async () => {
-    const cfg = config();
+    cfg = config();
     const first = await fitTemplate(cfg, { iterations: 20, noMesh: true });
     expect(first.iterations).toBe(20);
     expect(existsSync(join(cfg.netCkptDir, 'latest.json'))).toBe(true);
     await expect(fitTemplate(cfg, { iterations: 24 })).rejects.toThrow(/--resume/);
-    const more = await fitTemplate(cfg, { iterations: 24, resume: true });
+    more = await fitTemplate(cfg, { iterations: 24, resume: true });
     expect(more.iterations).toBe(24);
     expect(more.losses.length).toBe(24);
     expect(more.losses.slice(0, 20)).toEqual(first.losses);
+    // two epochs over the three cameras at the start against the last two
+    const mean = (a: { total: number; color: number }[], k: 'total' | 'color') =>
+      a.reduce((s, l) => s + l[k], 0) / a.length;
+    const head = more.losses.slice(0, 6);
+    const tail = more.losses.slice(-6);
+    expect(mean(tail, 'total')).toBeLessThan(0.75 * mean(head, 'total'));
+    expect(mean(tail, 'color')).toBeLessThan(mean(head, 'color'));
+    expect(more.templatePath).toBe(cfg.templateOut);
+    const mesh = decodePlyMesh(readFileSync(cfg.templateOut), cfg.templateOut);
+    expect(mesh.faces.length).toBeGreaterThan(0);
+    expect(meshDefects(mesh.faces)).toEqual({ openEdges: 0, flippedEdges: 0 });
+  });
+
+  it('stopped mid-way and resumed, repeats the uninterrupted fit', async () => {
+    expect(more, 'needs the test above').toBeDefined();
     // stopped mid-way (the next step's samples already drawn while the GPU ran the last one), then resumed: the same
     const stopCfg = { ...cfg, netCkptDir: join(root, 'fit-stop') };
     let steps = 0;
@@ -111,17 +130,6 @@ describe('template fit', () => {
     expect(state(stopCfg.netCkptDir)).toEqual(state(cfg.netCkptDir));
     expect(state(stopCfg.netCkptDir).iteration).toBe(24);
     expect(rest.losses).toEqual(more.losses);
-    // two epochs over the three cameras at the start against the last two
-    const mean = (a: { total: number; color: number }[], k: 'total' | 'color') =>
-      a.reduce((s, l) => s + l[k], 0) / a.length;
-    const head = more.losses.slice(0, 6);
-    const tail = more.losses.slice(-6);
-    expect(mean(tail, 'total')).toBeLessThan(0.75 * mean(head, 'total'));
-    expect(mean(tail, 'color')).toBeLessThan(mean(head, 'color'));
-    expect(more.templatePath).toBe(cfg.templateOut);
-    const mesh = decodePlyMesh(readFileSync(cfg.templateOut), cfg.templateOut);
-    expect(mesh.faces.length).toBeGreaterThan(0);
-    expect(meshDefects(mesh.faces)).toEqual({ openEdges: 0, flippedEdges: 0 });
   });
 
   it('prep draws the maps from template.ply with per-pixel weights from the weight volume', async () => {
