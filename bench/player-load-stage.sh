@@ -6,10 +6,12 @@
 #  - the player bundle prebuilt beside dist-bench's export-web (dist-bench/src/animate/web/player.bundle.js, as
 #    `npm run build` does for dist): esbuild is a development dependency, not staged.
 # Then, carrying .gpu and dist-bench, on the GPU machine:
-#   source .gpu/env.sh; tar -C .gpu/prod/node_modules -xJf .gpu/sharp.tar.xz; node dist-bench/bench/run.js --only player-load
+#   source .gpu/env.sh; tar -C .gpu/prod/node_modules -xJf .gpu/webgpu.tar.xz; tar -C .gpu/prod/node_modules -xJf .gpu/sharp.tar.xz;
+#   node dist-bench/bench/run.js --only player-load
+# (Dawn's package travels xz-packed: .gpu, dist-bench and the tracked files must stay under 64 MiB.)
 set -euo pipefail
 cd "$(git rev-parse --show-toplevel)"
-bash "bench/stage-${STAGE:-clean}.sh"
+STAGE_PACK_WEBGPU=1 bash "bench/stage-${STAGE:-clean}.sh"
 tar -C node_modules -cf - sharp @img | xz -T4 -6 > .gpu/sharp.tar.xz
 node -e "import('./dist-bench/src/animate/web/bundle.js').then(async (m) => console.log('player bundle:', await m.writePrebuiltBundle()))"
 du -sh .gpu dist-bench | sed 's/^/staged: /'

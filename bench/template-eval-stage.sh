@@ -5,6 +5,6 @@
 #   bash bench/template-eval-stage.sh
 set -euo pipefail
 cd "$(git rev-parse --show-toplevel)"
-bash bench/stage-clean.sh
+STAGE_PACK_WEBGPU=1 bash bench/stage-clean.sh
 tar -C node_modules -cf - sharp @img | xz -T2 -6 > .gpu/sharp.tar.xz
 du -sh .gpu .gpu/sharp.tar.xz dist-bench | sed 's/^/staged: /'

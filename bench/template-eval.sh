@@ -54,6 +54,10 @@ train_cams=$(seq -s, 0 $((held - 1)))
 # held-out views: camera $held at the odd frames (poses never trained on) and at every 6th frame (training poses)
 EVAL_FRAMES=${EVAL_FRAMES:-$( (seq 1 2 $((FRAMES - 1)); seq 0 6 $((FRAMES - 1))) | sort -n | paste -sd,)}
 export NODE_OPTIONS="${NODE_OPTIONS:-} --max-old-space-size=16384"
+# Dawn's package travels xz-packed from bench/template-eval-stage.sh (the carry's 64 MiB)
+if [ -f .gpu/webgpu.tar.xz ] && [ -d .gpu/prod/node_modules ] && [ ! -d .gpu/prod/node_modules/webgpu ]; then
+  tar -C .gpu/prod/node_modules -xJf .gpu/webgpu.tar.xz && echo "webgpu unpacked from .gpu/webgpu.tar.xz"
+fi
 # sharp (JPEG/PNG) is left out of the GPU staging: bench/template-eval-stage.sh packs it as .gpu/sharp.tar.xz
 if ! node -e "require('sharp')" >/dev/null 2>&1; then
   if [ -f .gpu/sharp.tar.xz ] && [ -d node_modules ]; then
