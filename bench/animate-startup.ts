@@ -31,13 +31,11 @@ import { planAnimation } from '../src/animate/animate.js';
 import { AnimationRenderer } from '../src/animate/frame.js';
 import { PcaProjector, PoseMapBuilder } from '../src/animate/pose-map-gpu.js';
 import { loadSmplxModel } from '../src/body/node/files.js';
-import { readSmplParams, writeSmplParams } from '../src/data/smpl-params.js';
-import { synthesizeCapture } from '../src/data/synth/capture.js';
+import { writeSmplParams } from '../src/data/smpl-params.js';
 import { heldOutMotion } from '../src/data/synth/motion.js';
 import { getGpu, type Gpu } from '../src/gpu/index.js';
-import { saveUntrainedCheckpoint } from './untrained-checkpoint.js';
+import { untrainedAvatarCapture } from './untrained-checkpoint.js';
 import { readCanonicalMaps, readPca } from '../src/prep/files.js';
-import { prepare } from '../src/prep/prep.js';
 import { initEngine } from '../src/tensor/index.js';
 
 const tiny = process.env.ANIMATE_STARTUP_TINY === '1';
@@ -63,32 +61,8 @@ async function setup(gpu: Gpu): Promise<{ yaml: string; poses: string }> {
   if (existsSync(done) && readFileSync(done, 'utf8') === key) return { yaml, poses };
   rmSync(root, { recursive: true, force: true });
   const t0 = performance.now();
-  const data = join(root, 'capture');
-  await synthesizeCapture(gpu, {
-    cameras: 2,
-    width: 40,
-    height: 32,
-    frames: prepFrames,
-    testFrames: 4,
-    supersample: 1,
-    out: data,
-    seed: 1,
-  });
-  const model = loadSmplxModel(join(data, 'smplx_model.npz'));
-  const smpl = readSmplParams(join(data, 'smpl_params.npz'));
-  await prepare(gpu, { dataDir: data, model, smpl, size: net.mapSize, pcaComponents: pcaK });
-  console.log(`setup: capture prepared (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
-  const maps = readCanonicalMaps(join(data, 'smpl_pos_map'));
-  const avatar = AvatarNet.init(net, canonicalGaussians(maps), { seed: 3 });
-  const ckDir = join(root, 'results');
-  await saveUntrainedCheckpoint(ckDir, avatar, {
-    dataDir: data,
-    frames: [0, 1, 2],
-    cameras: [],
-    seed: 1,
-    gaussians: maps.pixels.length,
-  });
-  avatar.dispose();
+  const { data, ckDir, gaussians, smpl } = await untrainedAvatarCapture(gpu, root, net, { frames: prepFrames, pcaK });
+  console.log(`setup: capture prepared, untrained avatar saved (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
   writeSmplParams(poses, heldOutMotion(30, 7), smpl.betas);
   writeFileSync(
     yaml,
@@ -105,7 +79,7 @@ test:
   );
   writeFileSync(done, key);
   console.log(
-    `setup: ${maps.pixels.length} Gaussians, ${(avatarNetEntries(net).reduce((n, e) => n + e.shape.reduce((a, b) => a * b, 1), 0) / 1e6).toFixed(1)} M values (${((performance.now() - t0) / 1000).toFixed(1)} s)`,
+    `setup: ${gaussians} Gaussians, ${(avatarNetEntries(net).reduce((n, e) => n + e.shape.reduce((a, b) => a * b, 1), 0) / 1e6).toFixed(1)} M values (${((performance.now() - t0) / 1000).toFixed(1)} s)`,
   );
   return { yaml, poses };
 }

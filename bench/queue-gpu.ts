@@ -26,17 +26,11 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { canonicalGaussians } from '../src/avatar/canonical.js';
 import { AVATAR_PRESETS, type AvatarNetConfig } from '../src/avatar/config.js';
-import { AvatarNet } from '../src/avatar/net.js';
-import { loadSmplxModel } from '../src/body/node/files.js';
-import { readSmplParams, writeSmplParams } from '../src/data/smpl-params.js';
-import { synthesizeCapture } from '../src/data/synth/capture.js';
+import { writeSmplParams } from '../src/data/smpl-params.js';
 import { heldOutMotion } from '../src/data/synth/motion.js';
 import { getGpu } from '../src/gpu/index.js';
-import { saveUntrainedCheckpoint } from './untrained-checkpoint.js';
-import { readCanonicalMaps } from '../src/prep/files.js';
-import { prepare } from '../src/prep/prep.js';
+import { untrainedAvatarCapture } from './untrained-checkpoint.js';
 import { QUEUE_NAME } from '../src/queue/jobs.js';
 import { initEngine } from '../src/tensor/index.js';
 import { startRedis } from '../test/queue/redis.js';
@@ -117,34 +111,9 @@ function must(r: { code: number | null; stderr: string; stdout: string }, what: 
 /** The synthetic capture, prepared at the network's map size, an untrained network as a checkpoint, a long motion. */
 async function setup(): Promise<{ yaml: string; poses: string }> {
   const t0 = performance.now();
-  const data = join(root, 'capture');
   const gpu = await getGpu();
   await initEngine(gpu);
-  await synthesizeCapture(gpu, {
-    cameras: 2,
-    width: 40,
-    height: 32,
-    frames: prepFrames,
-    testFrames: 4,
-    supersample: 1,
-    out: data,
-    seed: 1,
-  });
-  const model = loadSmplxModel(join(data, 'smplx_model.npz'));
-  const smpl = readSmplParams(join(data, 'smpl_params.npz'));
-  await prepare(gpu, { dataDir: data, model, smpl, size: net.mapSize, pcaComponents: pcaK });
-  const maps = readCanonicalMaps(join(data, 'smpl_pos_map'));
-  const gaussians = canonicalGaussians(maps);
-  const avatar = AvatarNet.init(net, gaussians, { seed: 3 });
-  const ckDir = join(root, 'results');
-  await saveUntrainedCheckpoint(ckDir, avatar, {
-    dataDir: data,
-    frames: [0, 1, 2],
-    cameras: [],
-    seed: 1,
-    gaussians: maps.pixels.length,
-  });
-  avatar.dispose();
+  const { data, ckDir, gaussians, smpl } = await untrainedAvatarCapture(gpu, root, net, { frames: prepFrames, pcaK });
   const poses = join(root, 'motion.npz');
   writeSmplParams(poses, heldOutMotion(frames, 7), smpl.betas);
   const yaml = join(root, 'avatar.yaml');
@@ -167,7 +136,7 @@ test:
   );
   chmodSync(env.ANIMGS_FFMPEG!, 0o755);
   console.log(
-    `setup: ${maps.pixels.length} Gaussians, ${tiny ? 'tiny' : 'full'} network, ${frames} frames of motion at ${size} ` +
+    `setup: ${gaussians} Gaussians, ${tiny ? 'tiny' : 'full'} network, ${frames} frames of motion at ${size} ` +
       `(${s(performance.now() - t0)} s); ${cpus().length} cores, GPU ${gpuId}`,
   );
   return { yaml, poses };

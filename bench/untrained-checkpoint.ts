@@ -2,7 +2,16 @@
  * An untrained avatar saved as a training checkpoint (`<dir>/batch_00000001/`, `latest.json`) through the trainer's
  * own writer, for benches that animate, export or load a full-size avatar without training one first.
  */
-import type { AvatarNet } from '../src/avatar/net.js';
+import { join } from 'node:path';
+import { canonicalGaussians } from '../src/avatar/canonical.js';
+import type { AvatarNetConfig } from '../src/avatar/config.js';
+import { AvatarNet } from '../src/avatar/net.js';
+import { loadSmplxModel } from '../src/body/node/files.js';
+import { readSmplParams, type SmplParamSequence } from '../src/data/smpl-params.js';
+import { synthesizeCapture } from '../src/data/synth/capture.js';
+import type { Gpu } from '../src/gpu/index.js';
+import { readCanonicalMaps } from '../src/prep/files.js';
+import { prepare } from '../src/prep/prep.js';
 import type { CheckpointSettings } from '../src/avatar/checkpoint-read.js';
 import { Adam } from '../src/nn/optim.js';
 import { CHECKPOINT_FORMAT, saveCheckpoint } from '../src/train/checkpoint.js';
@@ -22,4 +31,45 @@ export async function saveUntrainedCheckpoint(
     settings: { ...settings, net: net.config },
     savedAt: new Date().toISOString(),
   });
+}
+
+/**
+ * A capture of tiny images (2 cameras of 40×32: the maps, not the photos, set an avatar's size) prepared at the
+ * network's map size with `pcaK` PCA components, and an untrained avatar of `net` on it saved in `<root>/results`.
+ */
+export async function untrainedAvatarCapture(
+  gpu: Gpu,
+  root: string,
+  net: AvatarNetConfig,
+  opts: { frames: number; pcaK: number },
+): Promise<{ data: string; ckDir: string; gaussians: number; smpl: SmplParamSequence }> {
+  const data = join(root, 'capture');
+  await synthesizeCapture(gpu, {
+    cameras: 2,
+    width: 40,
+    height: 32,
+    frames: opts.frames,
+    testFrames: 4,
+    supersample: 1,
+    out: data,
+    seed: 1,
+  });
+  const model = loadSmplxModel(join(data, 'smplx_model.npz'));
+  const smpl = readSmplParams(join(data, 'smpl_params.npz'));
+  await prepare(gpu, { dataDir: data, model, smpl, size: net.mapSize, pcaComponents: opts.pcaK });
+  const maps = readCanonicalMaps(join(data, 'smpl_pos_map'));
+  const avatar = AvatarNet.init(net, canonicalGaussians(maps), { seed: 3 });
+  const ckDir = join(root, 'results');
+  try {
+    await saveUntrainedCheckpoint(ckDir, avatar, {
+      dataDir: data,
+      frames: [0, 1, 2],
+      cameras: [],
+      seed: 1,
+      gaussians: maps.pixels.length,
+    });
+  } finally {
+    avatar.dispose();
+  }
+  return { data, ckDir, gaussians: maps.pixels.length, smpl };
 }
