@@ -12,7 +12,7 @@
  * their gradients) plus J matrices. `posedToCanonicalByJoints` is the per-joint form, the reference of the tests
  * (the two agree to float64 rounding).
  */
-import { sampleWeights, type WeightVolume } from './weight-volume.js';
+import { locateCell, sampleWeights, type TrilinearCell, type WeightVolume } from './weight-volume.js';
 
 export interface RootFindOptions {
   /** Newton iterations (default 10). */
@@ -35,6 +35,8 @@ export class BlendedVolume {
   /** Per block: 512 voxels × (12 values + a made flag), voxel (x & 7, y & 7, z & 7) at 13·((x·8 + y)·8 + z). */
   private readonly blocks: (Float64Array | undefined)[];
   private readonly nb: number;
+  /** Scratch for locateCell (one per volume: no allocation per lookup). */
+  private readonly cell: TrilinearCell = { x0: 0, y0: 0, z0: 0, fx: 0, fy: 0, fz: 0, dx: 0, dy: 0, dz: 0 };
   /** The block of the last `voxel` call. */
   private blk: Float64Array = new Float64Array(0);
 
@@ -75,27 +77,7 @@ export class BlendedVolume {
    * interpolant's exact ones, 0 across the clamped border (as `sampleWeights`).
    */
   at(x: number, y: number, z: number, M: Float64Array, dM?: Float64Array): void {
-    const vol = this.vol;
-    const R = vol.res;
-    const b = vol.bounds;
-    const sx = (R - 1) / (b[3]! - b[0]!),
-      sy = (R - 1) / (b[4]! - b[1]!),
-      sz = (R - 1) / (b[5]! - b[2]!);
-    let gx = (x - b[0]!) * sx,
-      gy = (y - b[1]!) * sy,
-      gz = (z - b[2]!) * sz;
-    const dx = gx < 0 || gx > R - 1 ? 0 : sx,
-      dy = gy < 0 || gy > R - 1 ? 0 : sy,
-      dz = gz < 0 || gz > R - 1 ? 0 : sz;
-    gx = Math.min(Math.max(gx, 0), R - 1);
-    gy = Math.min(Math.max(gy, 0), R - 1);
-    gz = Math.min(Math.max(gz, 0), R - 1);
-    const x0 = Math.min(Math.floor(gx), R - 2),
-      y0 = Math.min(Math.floor(gy), R - 2),
-      z0 = Math.min(Math.floor(gz), R - 2);
-    const fx = gx - x0,
-      fy = gy - y0,
-      fz = gz - z0;
+    const { x0, y0, z0, fx, fy, fz, dx, dy, dz } = locateCell(this.vol, x, y, z, this.cell);
     M.fill(0, 0, 12);
     if (dM) dM.fill(0, 0, 36);
     for (let c = 0; c < 8; c++) {

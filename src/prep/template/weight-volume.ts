@@ -321,6 +321,58 @@ export function normaliseRows(w: Float32Array, J: number): void {
   }
 }
 
+/** Where a point falls in a volume's grid (locateCell). */
+export interface TrilinearCell {
+  /** The cell's lower corner (voxel indices, at most R − 2). */
+  x0: number;
+  y0: number;
+  z0: number;
+  /** The point's fractions within the cell. */
+  fx: number;
+  fy: number;
+  fz: number;
+  /** Grid units per metre along each axis, 0 where the point is clamped (the border padding is constant there). */
+  dx: number;
+  dy: number;
+  dz: number;
+}
+
+const CELL: TrilinearCell = { x0: 0, y0: 0, z0: 0, fx: 0, fy: 0, fz: 0, dx: 0, dy: 0, dz: 0 };
+
+/**
+ * The trilinear cell of a canonical point (align_corners, border clamped), written into `cell` (no allocation: the
+ * lookups run per sample); shared by the weight lookup and root finding's blended matrices.
+ */
+export function locateCell(
+  vol: Pick<WeightVolume, 'res' | 'bounds'>,
+  x: number,
+  y: number,
+  z: number,
+  cell: TrilinearCell,
+): TrilinearCell {
+  const R = vol.res;
+  const b = vol.bounds;
+  const sx = (R - 1) / (b[3]! - b[0]!),
+    sy = (R - 1) / (b[4]! - b[1]!),
+    sz = (R - 1) / (b[5]! - b[2]!);
+  let gx = (x - b[0]!) * sx,
+    gy = (y - b[1]!) * sy,
+    gz = (z - b[2]!) * sz;
+  cell.dx = gx < 0 || gx > R - 1 ? 0 : sx;
+  cell.dy = gy < 0 || gy > R - 1 ? 0 : sy;
+  cell.dz = gz < 0 || gz > R - 1 ? 0 : sz;
+  gx = Math.min(Math.max(gx, 0), R - 1);
+  gy = Math.min(Math.max(gy, 0), R - 1);
+  gz = Math.min(Math.max(gz, 0), R - 1);
+  cell.x0 = Math.min(Math.floor(gx), R - 2);
+  cell.y0 = Math.min(Math.floor(gy), R - 2);
+  cell.z0 = Math.min(Math.floor(gz), R - 2);
+  cell.fx = gx - cell.x0;
+  cell.fy = gy - cell.y0;
+  cell.fz = gz - cell.z0;
+  return cell;
+}
+
 /**
  * Trilinear weights at a canonical point (align_corners, border clamped), and optionally their derivative along
  * x, y, z (`grad`, 3·J: row k = ∂w/∂x_k; zero along an axis where the point is clamped). Returns `out` (J).
@@ -335,26 +387,7 @@ export function sampleWeights(
 ): Float64Array {
   const R = vol.res,
     J = vol.joints;
-  const b = vol.bounds;
-  const sx = (R - 1) / (b[3]! - b[0]!),
-    sy = (R - 1) / (b[4]! - b[1]!),
-    sz = (R - 1) / (b[5]! - b[2]!);
-  let gx = (x - b[0]!) * sx,
-    gy = (y - b[1]!) * sy,
-    gz = (z - b[2]!) * sz;
-  // derivative scale along each axis (0 outside: border padding is constant there)
-  const dx = gx < 0 || gx > R - 1 ? 0 : sx,
-    dy = gy < 0 || gy > R - 1 ? 0 : sy,
-    dz = gz < 0 || gz > R - 1 ? 0 : sz;
-  gx = Math.min(Math.max(gx, 0), R - 1);
-  gy = Math.min(Math.max(gy, 0), R - 1);
-  gz = Math.min(Math.max(gz, 0), R - 1);
-  const x0 = Math.min(Math.floor(gx), R - 2),
-    y0 = Math.min(Math.floor(gy), R - 2),
-    z0 = Math.min(Math.floor(gz), R - 2);
-  const fx = gx - x0,
-    fy = gy - y0,
-    fz = gz - z0;
+  const { x0, y0, z0, fx, fy, fz, dx, dy, dz } = locateCell(vol, x, y, z, CELL);
   out.fill(0, 0, J);
   if (grad) grad.fill(0, 0, 3 * J);
   const W = vol.weights;
