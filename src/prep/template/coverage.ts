@@ -9,47 +9,10 @@ import type { Camera } from '../../data/camera.js';
 
 /** Fill the triangles of a posed mesh into a W×H silhouette (1 = covered). */
 export function silhouette(positions: ArrayLike<number>, faces: ArrayLike<number>, cam: Camera): Uint8Array {
-  const { K, R, T, width: W, height: H } = cam;
-  const V = positions.length / 3;
-  const uv = new Float64Array(2 * V);
-  const front = new Uint8Array(V);
-  for (let i = 0; i < V; i++) {
-    const x = positions[3 * i]!,
-      y = positions[3 * i + 1]!,
-      z = positions[3 * i + 2]!;
-    const cx = R[0]! * x + R[1]! * y + R[2]! * z + T[0]!;
-    const cy = R[3]! * x + R[4]! * y + R[5]! * z + T[1]!;
-    const cz = R[6]! * x + R[7]! * y + R[8]! * z + T[2]!;
-    front[i] = cz > 1e-6 ? 1 : 0;
-    uv[2 * i] = (K[0]! * cx + K[1]! * cy) / cz + K[2]!;
-    uv[2 * i + 1] = (K[4]! * cy) / cz + K[5]!;
-  }
-  const out = new Uint8Array(W * H);
-  for (let t = 0; t < faces.length; t += 3) {
-    const a = faces[t]!,
-      b = faces[t + 1]!,
-      c = faces[t + 2]!;
-    if (!front[a] || !front[b] || !front[c]) continue;
-    const ax = uv[2 * a]!,
-      ay = uv[2 * a + 1]!,
-      bx = uv[2 * b]!,
-      by = uv[2 * b + 1]!,
-      cx = uv[2 * c]!,
-      cy = uv[2 * c + 1]!;
-    const area = (bx - ax) * (cy - ay) - (by - ay) * (cx - ax);
-    if (area === 0) continue;
-    const x0 = Math.max(0, Math.ceil(Math.min(ax, bx, cx))),
-      x1 = Math.min(W - 1, Math.floor(Math.max(ax, bx, cx)));
-    const y0 = Math.max(0, Math.ceil(Math.min(ay, by, cy))),
-      y1 = Math.min(H - 1, Math.floor(Math.max(ay, by, cy)));
-    for (let y = y0; y <= y1; y++)
-      for (let x = x0; x <= x1; x++) {
-        const w0 = ((bx - x) * (cy - y) - (by - y) * (cx - x)) / area;
-        const w1 = ((cx - x) * (ay - y) - (cy - y) * (ax - x)) / area;
-        const w2 = 1 - w0 - w1;
-        if (w0 >= 0 && w1 >= 0 && w2 >= 0) out[y * W + x] = 1;
-      }
-  }
+  // every covered pixel gets some face's label whatever the depth order: the labelled z-buffer with one label
+  const labels = visibleLabels(positions, faces, new Uint8Array(faces.length / 3), cam);
+  const out = new Uint8Array(labels.length);
+  for (let i = 0; i < labels.length; i++) out[i] = labels[i]! >= 0 ? 1 : 0;
   return out;
 }
 
