@@ -31,8 +31,6 @@ import { planAnimation } from '../src/animate/animate.js';
 import { AnimationRenderer } from '../src/animate/frame.js';
 import { PcaProjector, PoseMapBuilder } from '../src/animate/pose-map-gpu.js';
 import { loadSmplxModel } from '../src/body/node/files.js';
-import { writeSmplParams } from '../src/data/smpl-params.js';
-import { heldOutMotion } from '../src/data/synth/motion.js';
 import { getGpu, type Gpu } from '../src/gpu/index.js';
 import { untrainedAvatarCapture } from './untrained-checkpoint.js';
 import { readCanonicalMaps, readPca } from '../src/prep/files.js';
@@ -61,22 +59,12 @@ async function setup(gpu: Gpu): Promise<{ yaml: string; poses: string }> {
   if (existsSync(done) && readFileSync(done, 'utf8') === key) return { yaml, poses };
   rmSync(root, { recursive: true, force: true });
   const t0 = performance.now();
-  const { data, ckDir, gaussians, smpl } = await untrainedAvatarCapture(gpu, root, net, { frames: prepFrames, pcaK });
-  console.log(`setup: capture prepared, untrained avatar saved (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
-  writeSmplParams(poses, heldOutMotion(30, 7), smpl.betas);
-  writeFileSync(
-    yaml,
-    `mode: test
-train:
-  dataset: MvRgbDatasetTHuman4
-  data: {data_dir: ${data}, frame_range: [0, ${prepFrames - 1}]}
-  net_ckpt_dir: ${ckDir}
-model: {with_viewdirs: true, random_style: false, preset: ${tiny ? 'small' : 'full'}}
-test:
-  view_setting: free
-  n_pca: ${pcaK}
-`,
-  );
+  const { gaussians } = await untrainedAvatarCapture(gpu, root, net, {
+    frames: prepFrames,
+    pcaK,
+    motionFrames: 30,
+    preset: tiny ? 'small' : 'full',
+  });
   writeFileSync(done, key);
   console.log(
     `setup: ${gaussians} Gaussians, ${(avatarNetEntries(net).reduce((n, e) => n + e.shape.reduce((a, b) => a * b, 1), 0) / 1e6).toFixed(1)} M values (${((performance.now() - t0) / 1000).toFixed(1)} s)`,

@@ -27,8 +27,6 @@ import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { AVATAR_PRESETS, type AvatarNetConfig } from '../src/avatar/config.js';
-import { writeSmplParams } from '../src/data/smpl-params.js';
-import { heldOutMotion } from '../src/data/synth/motion.js';
 import { getGpu } from '../src/gpu/index.js';
 import { untrainedAvatarCapture } from './untrained-checkpoint.js';
 import { QUEUE_NAME } from '../src/queue/jobs.js';
@@ -113,23 +111,12 @@ async function setup(): Promise<{ yaml: string; poses: string }> {
   const t0 = performance.now();
   const gpu = await getGpu();
   await initEngine(gpu);
-  const { data, ckDir, gaussians, smpl } = await untrainedAvatarCapture(gpu, root, net, { frames: prepFrames, pcaK });
-  const poses = join(root, 'motion.npz');
-  writeSmplParams(poses, heldOutMotion(frames, 7), smpl.betas);
-  const yaml = join(root, 'avatar.yaml');
-  writeFileSync(
-    yaml,
-    `mode: test
-train:
-  dataset: MvRgbDatasetTHuman4
-  data: {data_dir: ${data}, frame_range: [0, ${prepFrames - 1}]}
-  net_ckpt_dir: ${ckDir}
-model: {with_viewdirs: true, random_style: false, preset: ${tiny ? 'small' : 'full'}}
-test:
-  view_setting: free
-  n_pca: ${pcaK}
-`,
-  );
+  const { yaml, poses, gaussians } = await untrainedAvatarCapture(gpu, root, net, {
+    frames: prepFrames,
+    pcaK,
+    motionFrames: frames,
+    preset: tiny ? 'small' : 'full',
+  });
   writeFileSync(
     env.ANIMGS_FFMPEG!,
     '#!/bin/sh\nfor a in "$@"; do last="$a"; done\ncase "$*" in *-encoders*) echo " V..... libx264 H.264"; exit 0;; esac\ncat > "$last"\n',

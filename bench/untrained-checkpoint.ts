@@ -2,12 +2,14 @@
  * An untrained avatar saved as a training checkpoint (`<dir>/batch_00000001/`, `latest.json`) through the trainer's
  * own writer, for benches that animate, export or load a full-size avatar without training one first.
  */
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { canonicalGaussians } from '../src/avatar/canonical.js';
 import type { AvatarNetConfig } from '../src/avatar/config.js';
 import { AvatarNet } from '../src/avatar/net.js';
 import { loadSmplxModel } from '../src/body/node/files.js';
-import { readSmplParams, type SmplParamSequence } from '../src/data/smpl-params.js';
+import { readSmplParams, writeSmplParams } from '../src/data/smpl-params.js';
+import { heldOutMotion } from '../src/data/synth/motion.js';
 import { synthesizeCapture } from '../src/data/synth/capture.js';
 import type { Gpu } from '../src/gpu/index.js';
 import { readCanonicalMaps } from '../src/prep/files.js';
@@ -35,14 +37,16 @@ export async function saveUntrainedCheckpoint(
 
 /**
  * A capture of tiny images (2 cameras of 40×32: the maps, not the photos, set an avatar's size) prepared at the
- * network's map size with `pcaK` PCA components, and an untrained avatar of `net` on it saved in `<root>/results`.
+ * network's map size with `pcaK` PCA components, an untrained avatar of `net` on it saved in `<root>/results`, a
+ * motion of `motionFrames` held-out poses (`<root>/motion.npz`) and the config animate reads (`<root>/avatar.yaml`,
+ * the free orbit; `preset` names the network's preset).
  */
 export async function untrainedAvatarCapture(
   gpu: Gpu,
   root: string,
   net: AvatarNetConfig,
-  opts: { frames: number; pcaK: number },
-): Promise<{ data: string; ckDir: string; gaussians: number; smpl: SmplParamSequence }> {
+  opts: { frames: number; pcaK: number; motionFrames: number; preset: 'full' | 'small' },
+): Promise<{ yaml: string; poses: string; gaussians: number }> {
   const data = join(root, 'capture');
   await synthesizeCapture(gpu, {
     cameras: 2,
@@ -71,5 +75,21 @@ export async function untrainedAvatarCapture(
   } finally {
     avatar.dispose();
   }
-  return { data, ckDir, gaussians: maps.pixels.length, smpl };
+  const poses = join(root, 'motion.npz');
+  writeSmplParams(poses, heldOutMotion(opts.motionFrames, 7), smpl.betas);
+  const yaml = join(root, 'avatar.yaml');
+  writeFileSync(
+    yaml,
+    `mode: test
+train:
+  dataset: MvRgbDatasetTHuman4
+  data: {data_dir: ${data}, frame_range: [0, ${opts.frames - 1}]}
+  net_ckpt_dir: ${ckDir}
+model: {with_viewdirs: true, random_style: false, preset: ${opts.preset}}
+test:
+  view_setting: free
+  n_pca: ${opts.pcaK}
+`,
+  );
+  return { yaml, poses, gaussians: maps.pixels.length };
 }
