@@ -9,6 +9,7 @@
  * shows a message on the page. Screenshots are kept in
  * tmp/test-artifacts/player (or $ANIMGS_TEST_ARTIFACTS).
  */
+import { hasChromium, launchChromium, warnIfNoChromium, WEBGPU_SWIFTSHADER_FLAGS } from '../helpers/chromium.js';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -24,9 +25,7 @@ import { FRONT_VIEW, PlayerAvatar } from '../../src/player/avatar.js';
 import { BakedRenderer } from '../../src/player/baked.js';
 import { makePlayerFixture, type PlayerFixture } from './player-fixture.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium) console.warn(`player browser test skipped: no Chromium at ${CHROMIUM} (apt-get install chromium)`);
+warnIfNoChromium('player browser test');
 const ARTIFACTS = process.env.ANIMGS_TEST_ARTIFACTS ?? join(import.meta.dirname, '../../tmp/test-artifacts/player');
 
 let root: string;
@@ -177,23 +176,7 @@ describe.skipIf(!hasChromium)('the player in a browser', () => {
     server = s.server;
     url = s.url;
     mkdirSync(ARTIFACTS, { recursive: true });
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--enable-unsafe-webgpu',
-        '--enable-unsafe-swiftshader',
-        '--use-webgpu-adapter=swiftshader',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        '--disable-quic',
-        // a machine loaded by other work can take longer than the GPU watchdog allows to compile the kernels
-        '--disable-gpu-watchdog',
-      ],
-    });
+    browser = await launchChromium(WEBGPU_SWIFTSHADER_FLAGS);
   });
 
   afterAll(async () => {

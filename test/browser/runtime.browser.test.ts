@@ -5,16 +5,15 @@
  * upload (Gpu.capture / perRun: the same code the animation and training loops replay). Skipped, saying so, when no
  * Chromium is installed (.ci/run installs it).
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { hasChromium, launchChromium, warnIfNoChromium, WEBGPU_SWIFTSHADER_FLAGS } from '../helpers/chromium.js';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium) console.warn(`browser test skipped: no Chromium at ${CHROMIUM} (apt-get install chromium)`);
+warnIfNoChromium('browser test');
 
 // After the self-test, a capture with a per-run upload, replayed once: y = a·x + 1 with a = the run's number.
 const PAGE = `<!doctype html><script type="module">
@@ -85,21 +84,7 @@ describe.skipIf(!hasChromium)('gpu runtime in a browser', () => {
   afterAll(() => server?.close());
 
   it('gets a device through navigator.gpu, computes correctly and replays a capture', async () => {
-    const { chromium } = await import('playwright-core');
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--enable-unsafe-webgpu',
-        '--enable-unsafe-swiftshader',
-        '--use-webgpu-adapter=swiftshader',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        '--disable-quic',
-      ],
-    });
+    const browser = await launchChromium(WEBGPU_SWIFTSHADER_FLAGS);
     try {
       const page = await browser.newPage();
       await page.goto(url);

@@ -20,7 +20,8 @@
  *    --enable-unsafe-swiftshader: no adapter ("Failed to create WebGPU Context Provider").
  * Screenshots: tmp/test-artifacts/player (or $ANIMGS_TEST_ARTIFACTS).
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { hasChromium, launchChromium, warnIfNoChromium } from '../helpers/chromium.js';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,9 +31,7 @@ import { serveSite } from '../../src/animate/web/serve.js';
 import { loadTrainConfig } from '../../src/avatar/config-file.js';
 import { makePlayerFixture, type PlayerFixture } from '../browser/player-fixture.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium) console.warn(`WebGPU canvas test skipped: no Chromium at ${CHROMIUM} (apt-get install chromium)`);
+warnIfNoChromium('WebGPU canvas test');
 const ARTIFACTS = process.env.ANIMGS_TEST_ARTIFACTS ?? join(import.meta.dirname, '../../tmp/test-artifacts/player');
 
 /** The flags under which headless Chromium on a machine without a GPU presents a WebGPU canvas. */
@@ -73,20 +72,7 @@ describe.skipIf(!hasChromium)('the player on a WebGPU canvas in headless Chromiu
     server = s.server;
     url = s.url;
     mkdirSync(ARTIFACTS, { recursive: true });
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        ...WEBGPU_CANVAS_FLAGS,
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        '--disable-quic',
-        '--disable-gpu-watchdog',
-      ],
-    });
+    browser = await launchChromium(WEBGPU_CANVAS_FLAGS);
   });
 
   afterAll(async () => {
