@@ -181,6 +181,11 @@ export class GaussianRasterizer {
   /** Force the workgroup reduction without subgroups (for tests of both paths). */
   useSubgroups: boolean;
   /**
+   * The subgroup size the blend backward's butterfly reduction is generated for: the adapter's when it has one size
+   * (NVIDIA: always 32), else 0 (ten subgroupAdd calls per Gaussian instead). Tests set 0 to check that path.
+   */
+  butterflySize: number;
+  /**
    * Dispatches per submission while a forward records (the runtime's default is 128): a frame is ~70 short
    * dispatches, so small batches let the GPU start on the first while the CPU records the rest.
    */
@@ -194,6 +199,8 @@ export class GaussianRasterizer {
   constructor(private readonly gpu: Gpu) {
     this.scratch = new Scratch(gpu);
     this.useSubgroups = gpu.features.subgroups;
+    const { subgroupMinSize: min, subgroupMaxSize: max, vendor } = gpu.info;
+    this.butterflySize = min > 0 && min === max ? min : /nvidia/i.test(vendor) ? 32 : 0;
   }
 
   /** Frames recorded so far (a backward belongs to the latest one). */
@@ -429,8 +436,8 @@ export class GaussianRasterizer {
     const gs = this.buf('gs', GS_BYTES * N);
     const ranges = this.buf('ranges', 8 * tilesX * tilesY);
     const kb = gpu.kernel(
-      `splat_blend_backward${this.useSubgroups ? '_sg' : ''}`,
-      blendBackwardWgsl(this.useSubgroups, gpu.info.subgroupMinSize),
+      `splat_blend_backward${this.useSubgroups ? (this.butterflySize ? '_bf' : '_sg') : ''}`,
+      blendBackwardWgsl(this.useSubgroups, gpu.info.subgroupMinSize, this.butterflySize),
     );
     gpu.dispatch(
       kb,

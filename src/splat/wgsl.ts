@@ -468,12 +468,69 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
  * span and the key's ordinal), where the preprocess backward adds up each Gaussian's pairs in emission order. Pairs
  * no pixel reaches (past the tile's last contributor) get zeros.
  */
-export function blendBackwardWgsl(subgroups: boolean, minSubgroupSize: number): string {
-  const sgMin = subgroups ? Math.min(256, Math.max(4, minSubgroupSize || 4)) : 0;
-  return cached(`splat_blend_backward|${subgroups}|${sgMin}`, () => buildBlendBackwardWgsl(subgroups, sgMin));
+export function blendBackwardWgsl(subgroups: boolean, minSubgroupSize: number, exactSubgroupSize = 0): string {
+  const exact = subgroups && isButterflySize(exactSubgroupSize) ? exactSubgroupSize : 0;
+  const sgMin = subgroups ? exact || Math.min(256, Math.max(4, minSubgroupSize || 4)) : 0;
+  return cached(`splat_blend_backward|${subgroups}|${sgMin}|${exact}`, () =>
+    buildBlendBackwardWgsl(subgroups, sgMin, exact),
+  );
 }
 
-function buildBlendBackwardWgsl(subgroups: boolean, sgMin: number): string {
+/** Subgroup sizes the butterfly reduction is generated for (a power of two that divides the 256-pixel tile). */
+function isButterflySize(n: number): boolean {
+  return n >= 4 && n <= 256 && (n & (n - 1)) === 0;
+}
+
+/**
+ * Sums K per-lane values over a subgroup of a size known when the shader is generated, as a reduce-scatter: at each
+ * step (lane offset o = size/2, size/4, …) a lane keeps half of the values it still holds, sends the other half to
+ * lane ⊕ o and adds what that lane sends back, so after log2 steps each lane holds the subgroup's sum of one value.
+ * K = 10 over 32 lanes takes 5 + 3 + 2 + 1 + 1 = 12 shuffles instead of the 10 × 5 of ten subgroupAdd calls, the
+ * bulk of the blend backward's per-Gaussian work. Odd counts are padded with zeros, so which value a lane ends with
+ * depends on its lane bits through a table. The order of the additions is fixed, so results repeat bit for bit.
+ * Reads `v` (array<f32, K>) and `sgi`; writes each sum once to `sPart[base + k]`.
+ */
+export function butterflyReduce(K: number, size: number): string {
+  const lines: string[] = [`var x = v;`];
+  let ids: number[][] = [Array.from({ length: K }, (_, i) => i)]; // per pattern of the split steps' lane bits
+  let m = K;
+  let o = size / 2;
+  const splitBits: number[] = [];
+  while (m > 1 && o >= 1) {
+    const half = (m + (m & 1)) / 2;
+    const at = (p: number): string => (p < m ? `x[${p}]` : '0.0');
+    lines.push(`{ let up = (sgi & ${o}u) != 0u;`);
+    for (let p = 0; p < half; p++)
+      lines.push(`  x[${p}] = select(${at(p)}, ${at(p + half)}, up) + subgroupShuffleXor(select(${at(p + half)}, ${at(p)}, up), ${o}u);`);
+    lines.push(`}`);
+    ids = ids.flatMap((row) => {
+      const padded = [...row, ...Array(2 * half - row.length).fill(-1)];
+      return [padded.slice(0, half), padded.slice(half)];
+    });
+    splitBits.push(o);
+    m = half;
+    o /= 2;
+  }
+  let addMask = 0;
+  for (; o >= 1; o /= 2) {
+    lines.push(`x[0] += subgroupShuffleXor(x[0], ${o}u);`);
+    addMask |= o;
+  }
+  // the pattern index: the split steps' lane bits, first step most significant (as ids was built)
+  const pattern = splitBits
+    .map((bit, l) => `(((sgi / ${bit}u) & 1u) << ${splitBits.length - 1 - l}u)`)
+    .join(' | ');
+  const table = ids.flat();
+  lines.push(`if ((sgi & ${addMask}u) == 0u) {`);
+  lines.push(`  let pat = ${pattern || '0u'};`);
+  lines.push(`  var id = array<i32, ${table.length}>(${table.join(', ')});`);
+  for (let p = 0; p < m; p++)
+    lines.push(`  { let k = id[pat * ${m}u + ${p}u]; if (k >= 0) { sPart[base + u32(k)] = x[${p}]; } }`);
+  lines.push(`}`);
+  return lines.join('\n');
+}
+
+function buildBlendBackwardWgsl(subgroups: boolean, sgMin: number, exact: number): string {
   // S partial sums per Gaussian: one per subgroup (as many as the smallest subgroup size allows), or one per row;
   // J Gaussians per chunk, so the partials take 2560 floats (subgroups) or 1280 (rows, plus 2560 for the staging).
   const S = subgroups ? Math.ceil((TILE * TILE) / sgMin) : TILE;
@@ -482,11 +539,16 @@ function buildBlendBackwardWgsl(subgroups: boolean, sgMin: number): string {
     ? `
         // one partial per subgroup (its lowest lane writes it), zeros where no lane of it has a contribution
         let base = (jj * S + sg) * 10u;
-        if (subgroupAny(valid)) {
+        if (subgroupAny(valid)) {${
+          exact
+            ? `
+${butterflyReduce(10, exact).replace(/^/gm, '          ')}`
+            : `
           for (var k = 0u; k < 10u; k++) {
             let s = subgroupAdd(v[k]);
             if (sgi == 0u) { sPart[base + k] = s; }
-          }
+          }`
+        }
         } else if (sgi == 0u) {
           for (var k = 0u; k < 10u; k++) { sPart[base + k] = 0.0; }
         }`
