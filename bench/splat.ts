@@ -9,7 +9,8 @@
  *   in the `rate` column; the note says which buffers differed, if any).
  * The image gradient is a fixed pseudo-random field, not zeros (zero gradients would let a backward skip work).
  * `tiny` shrinks everything for a lavapipe smoke run. Also reports whether the pool created buffers after warm-up
- * (it must not). `SPLAT_CASES=300k,618k` runs only the cases whose names start with those prefixes.
+ * (it must not). `SPLAT_CASES=300k,618k` runs only the cases whose names start with those prefixes;
+ * `SPLAT_BUTTERFLY=0` sums the backward's per-Gaussian gradients with subgroupAdd (the read-back path's rows).
  */
 import type { Gpu } from '../src/gpu/index.js';
 import type { Camera } from '../src/splat/camera.js';
@@ -78,6 +79,7 @@ export async function benchSplat(gpu: Gpu, opts: { tiny?: boolean; reps?: number
     const scene = uploadScene(gpu, avatarScene(n, scale));
     const r = new GaussianRasterizer(gpu);
     if (process.env.SPLAT_FLUSH) r.flushEvery = Number(process.env.SPLAT_FLUSH); // A/B of submission batching
+    if (process.env.SPLAT_BUTTERFLY === '0') r.butterflySize = 0; // A/B: the backward's ten subgroupAdd calls
     let pairs = 0;
     const time = async (backward: boolean) => {
       const ts: number[] = [];
