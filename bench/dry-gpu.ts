@@ -7,13 +7,16 @@
 import { Gpu } from '../src/gpu/index.js';
 import type { AdapterSummary } from '../src/gpu/index.js';
 
-export function dryGpu(): Gpu {
+export function dryGpu(census?: Map<string, number>): Gpu {
   const noop = () => {};
+  // `census`: dispatches by pipeline label, plus the commands that end a compute pass ('(copy)', '(clear)')
+  let current = '';
+  const count = (name: string) => census?.set(name, (census.get(name) ?? 0) + 1);
   const pass = {
-    setPipeline: noop,
+    setPipeline: (p: { label?: string }) => (current = p.label ?? '?'),
     setBindGroup: noop,
-    dispatchWorkgroups: noop,
-    dispatchWorkgroupsIndirect: noop,
+    dispatchWorkgroups: () => count(current),
+    dispatchWorkgroupsIndirect: () => count(current),
     end: noop,
   };
   const device = {
@@ -31,8 +34,9 @@ export function dryGpu(): Gpu {
     },
     lost: new Promise<never>(noop),
     addEventListener: noop,
-    createBuffer: (d: { size: number; label?: string }) => ({
+    createBuffer: (d: { size: number; label?: string; usage?: number }) => ({
       size: d.size,
+      usage: d.usage ?? 0,
       label: d.label ?? '',
       destroy: noop,
       mapAsync: () => Promise.reject(new Error('dry device: nothing can be read back')),
@@ -40,12 +44,12 @@ export function dryGpu(): Gpu {
     createShaderModule: () => ({ getCompilationInfo: async () => ({ messages: [] }) }),
     createBindGroupLayout: () => ({}),
     createPipelineLayout: () => ({}),
-    createComputePipeline: () => ({}),
+    createComputePipeline: (d: { label?: string }) => ({ label: d.label ?? '' }),
     createBindGroup: () => ({}),
     createCommandEncoder: () => ({
       beginComputePass: () => pass,
-      copyBufferToBuffer: noop,
-      clearBuffer: noop,
+      copyBufferToBuffer: () => count('(copy)'),
+      clearBuffer: () => count('(clear)'),
       finish: () => ({}),
     }),
     queue: { writeBuffer: noop, submit: noop, onSubmittedWorkDone: async () => {} },

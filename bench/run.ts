@@ -34,6 +34,7 @@ async function optionalBenches(): Promise<void> {
     ['profile', './profile.js', 'benchProfile'],
     ['train-step', './train-step.js', 'benchTrainStep'],
     ['train-memory', './train-memory.js', 'benchTrainMemory'],
+    ['train-census', './train-census.js', 'benchTrainCensus'],
     ['animate', './animate.js', 'benchAnimate'],
     ['cpu-record', './cpu-record.js', 'benchCpuRecord'],
     ['upfirdn', './upfirdn.js', 'benchUpfirdn'],

@@ -501,7 +501,9 @@ export function butterflyReduce(K: number, size: number): string {
     const at = (p: number): string => (p < m ? `x[${p}]` : '0.0');
     lines.push(`{ let up = (sgi & ${o}u) != 0u;`);
     for (let p = 0; p < half; p++)
-      lines.push(`  x[${p}] = select(${at(p)}, ${at(p + half)}, up) + subgroupShuffleXor(select(${at(p + half)}, ${at(p)}, up), ${o}u);`);
+      lines.push(
+        `  x[${p}] = select(${at(p)}, ${at(p + half)}, up) + subgroupShuffleXor(select(${at(p + half)}, ${at(p)}, up), ${o}u);`,
+      );
     lines.push(`}`);
     ids = ids.flatMap((row) => {
       const padded = [...row, ...Array(2 * half - row.length).fill(-1)];
@@ -517,9 +519,7 @@ export function butterflyReduce(K: number, size: number): string {
     addMask |= o;
   }
   // the pattern index: the split steps' lane bits, first step most significant (as ids was built)
-  const pattern = splitBits
-    .map((bit, l) => `(((sgi / ${bit}u) & 1u) << ${splitBits.length - 1 - l}u)`)
-    .join(' | ');
+  const pattern = splitBits.map((bit, l) => `(((sgi / ${bit}u) & 1u) << ${splitBits.length - 1 - l}u)`).join(' | ');
   const table = ids.flat();
   lines.push(`if ((sgi & ${addMask}u) == 0u) {`);
   lines.push(`  let pat = ${pattern || '0u'};`);

@@ -5,8 +5,8 @@
  * node has run. Backward closures run with grad disabled and must read activations only through `saved`
  * (refcounted aliases that outlive the scopes of the forward pass), never by capturing the forward tensors.
  */
-import { alias, beginScope, gpu, sameShape, Tensor, untracked } from './tensor.js';
-import { addInto, fill } from './kernels/elementwise-core.js';
+import { alias, beginScope, sameShape, Tensor, untracked } from './tensor.js';
+import { addInto, fill, mapInto } from './kernels/elementwise-core.js';
 
 /**
  * `into(i)`, when it returns a tensor, is the gradient already summed for input i (exclusive, same shape): a
@@ -143,21 +143,24 @@ function releaseNode(n: Node): void {
   n.saved = [];
 }
 
-/** A handle whose storage nobody else shares (copy if shared), so it may be accumulated into in place. */
-function exclusive(t: Tensor): Tensor {
-  if (t.storageRefs === 1) return t;
-  const c = Tensor.empty(t.shape, { persistent: true });
-  gpu().copy(t.buffer, 0, c.buffer, 0, t.byteLength);
-  t.dispose();
-  return c;
-}
-
-/** acc += g (acc exclusive); disposes g. */
+/**
+ * acc + g; disposes g. A first gradient is kept as it is, even when its storage is shared (an add's backward hands
+ * the same gradient to both inputs): copying it to make it exclusive cost a dispatch per such input, ~100 per
+ * training step, and most are never added to. A later one is added in place when acc is exclusive, else into a new
+ * tensor (one dispatch either way).
+ */
 function accumulate(acc: Tensor | undefined | null, g: Tensor): Tensor {
-  if (!acc) return exclusive(g);
-  addInto(acc, g);
+  if (!acc) return g;
+  if (acc.storageRefs === 1) {
+    addInto(acc, g);
+    g.dispose();
+    return acc;
+  }
+  const sum = Tensor.empty(acc.shape, { persistent: true });
+  mapInto('add', ['a', 'b'], 'a + b', [acc, g], sum);
+  acc.dispose();
   g.dispose();
-  return acc;
+  return sum;
 }
 
 /**
@@ -191,7 +194,8 @@ export function backward(loss: Tensor, grad?: Tensor): void {
         const x = current?.inputs[i];
         if (!x || !current!.needs[i]) return null;
         const acc = x.hasGradFn ? grads.get(x) : x.grad;
-        return acc && sameShape(acc.shape, x.shape) ? acc : null;
+        // only an exclusive sum may be added into in place (a shared one is another tensor's gradient too)
+        return acc && acc.storageRefs === 1 && sameShape(acc.shape, x.shape) ? acc : null;
       };
       for (let k = nodes.length - 1; k >= 0; k--) {
         const node = nodes[k]!;
