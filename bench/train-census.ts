@@ -73,10 +73,10 @@ export async function benchTrainCensus(_gpu: Gpu): Promise<BenchRow[]> {
       if (k.name.startsWith(where)) {
         const frames = (new Error().stack ?? '')
           .split('\n')
-          .slice(2, 7)
-          .map((l) => l.trim().replace(/^at /, ''));
+          .slice(2, 12)
+          .map((l) => l.trim().replace(/^at /, '').replace(/\(?file:\/\/.*?dist-bench\//, '('));
         const key = frames
-          .filter((f) => !/gpu\/gpu\.js/.test(f))
+          .filter((f) => !/gpu\/gpu\.js|tensor\/kernels\//.test(f)) // past the generic layers
           .slice(0, 3)
           .join(' < ');
         callers.set(key, (callers.get(key) ?? 0) + 1);

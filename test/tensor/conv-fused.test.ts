@@ -157,7 +157,7 @@ describe('conv2dFused', () => {
     }
   });
 
-  it('weightScale: folded into the f16 weight conversion on tc2 (one dispatch less), a scale op elsewhere; same results', async () => {
+  it('weightScale: folded into the f16 weight conversion and the store of the weight gradient on tc2 (a dispatch less each way), a scale op elsewhere; same results', async () => {
     const rand = seededRandom(33);
     const tc2sw: ConvKernelOptions = { path: 'tc2-sw', tc2Tile: TC2_TEST_TILE };
     // npm test: the strided convs (the forward's weight conversion, the sub-pixel one and the four-phase one)
@@ -186,9 +186,12 @@ describe('conv2dFused', () => {
           ? conv2dFused(x, w, b, { ...conv, kernel, lrelu: true, weightScale: c })
           : conv2dFused(x, scale(w, c), b, { ...conv, kernel, lrelu: true });
         const dispatches = gpu().dispatchCount - before;
-        backward(sum(mul(y, Tensor.from(randomF32(y.size, seededRandom(5)), y.shape))));
+        const loss = sum(mul(y, Tensor.from(randomF32(y.size, seededRandom(5)), y.shape)));
+        const beforeBackward = gpu().dispatchCount;
+        backward(loss);
         return {
           dispatches,
+          backwardDispatches: gpu().dispatchCount - beforeBackward,
           y: await y.toArray(),
           gx: await x.grad!.toArray(),
           gw: await w.grad!.toArray(),
@@ -198,6 +201,7 @@ describe('conv2dFused', () => {
       const a = await run(true);
       const r = await run(false);
       expect(a.dispatches, kname).toBe(folds ? r.dispatches - 1 : r.dispatches);
+      expect(a.backwardDispatches, kname).toBe(folds ? r.backwardDispatches - 1 : r.backwardDispatches);
       for (const k of ['y', 'gx', 'gw', 'gb'] as const)
         expect(relError(a[k], r[k]), `${kname} ${k}`).toBeLessThan(1e-6);
     }

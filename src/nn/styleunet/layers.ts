@@ -28,7 +28,11 @@ import { blurPad } from './constants.js';
  * Parameter lookup by state-dict name. `derived`, when present, caches tensors computed from parameters alone
  * (scaled / modulated weights, the style) under a key: DualStyleUNet.freezeForInference uses it.
  */
-export type ParamLookup = ((name: string) => Tensor) & { derived?: (key: string, make: () => Tensor) => Tensor };
+export type ParamLookup = ((name: string) => Tensor) & {
+  derived?: (key: string, make: () => Tensor) => Tensor;
+  /** Whether `derived` keeps what it makes (a network frozen for inference); otherwise it makes it every call. */
+  readonly frozen?: boolean;
+};
 
 /** A tensor that depends only on parameters, through the lookup's cache when it has one. */
 export function derived(p: ParamLookup, key: string, make: () => Tensor): Tensor {
@@ -75,7 +79,7 @@ export function convLayer(
     return residual ? add(residual, y) : y;
   }
   // Frozen networks keep the scaled weights; otherwise the conv applies the scale (while converting to f16 on tc2).
-  if (p.derived)
+  if (p.frozen)
     return conv2dFused(
       input,
       derived(p, `${prefix}.${wi}.weight:scaled`, () => scale(raw, c)),

@@ -107,24 +107,29 @@ export class DualStyleUNet {
     return this.frozen !== null;
   }
 
-  private readonly p: ParamLookup = Object.assign(
-    (name: string) => {
-      const t = this.tensors.get(name);
-      if (!t) throw new Error(`DualStyleUNet: no parameter '${name}'`);
-      return t;
-    },
-    {
-      derived: (key: string, make: () => Tensor): Tensor => {
-        if (!this.frozen) return make();
-        let t = this.frozen.get(key);
-        if (!t) {
-          t = alias(make());
-          this.frozen.set(key, t);
-          holdConstantWeights(t.buffer); // the conv kernels may keep their f16 copy of it
-        }
+  private readonly p: ParamLookup = Object.defineProperty(
+    Object.assign(
+      (name: string) => {
+        const t = this.tensors.get(name);
+        if (!t) throw new Error(`DualStyleUNet: no parameter '${name}'`);
         return t;
       },
-    },
+      {
+        derived: (key: string, make: () => Tensor): Tensor => {
+          if (!this.frozen) return make();
+          let t = this.frozen.get(key);
+          if (!t) {
+            t = alias(make());
+            this.frozen.set(key, t);
+            holdConstantWeights(t.buffer); // the conv kernels may keep their f16 copy of it
+          }
+          return t;
+        },
+      },
+    ),
+    // while training, layers must not take the derived path for what the conv can fold in (the weight scale)
+    'frozen',
+    { get: () => this.frozen !== null },
   );
 
   /** A view feature checked (the view CNN's output, [n, viewCh, h, w]). */

@@ -99,6 +99,11 @@ export interface ConvWeightGradOptions extends ConvKernelOptions {
   /** tc2 paths: the range scale of the operand `gradScaleOn` names ('gy' unless conv_transpose2d's backward). */
   gradScale?: GPUBuffer;
   gradScaleOn?: 'x' | 'gy';
+  /**
+   * tc2 paths: the gradient of w where the forward convolved with outScale·w (its `weightScale`), i.e. outScale
+   * times the GEMM's result, applied as it is stored (no separate scale pass). Other paths reject it.
+   */
+  outScale?: number;
 }
 
 /**
@@ -246,9 +251,14 @@ export function conv2dBackwardWeightRaw(
   opts: ConvWeightGradOptions = {},
 ): void {
   const tc2 = tc2Run(gpu, opts);
+  if (tc2) {
+    const { gradScale, gradScaleOn, outScale } = opts;
+    conv2dBackwardWeightTc2(gpu, g, x, gy, gw, { ...tc2, gradScale, gradScaleOn, outScale });
+    return;
+  }
+  if (opts.outScale !== undefined && opts.outScale !== 1)
+    throw new Error('conv2d weight gradient: outScale needs the tc2 kernels (runsTc2)');
   if (opts.path === 'direct') conv2dBackwardWeightDirect(gpu, g, x, gy, gw);
-  else if (tc2)
-    conv2dBackwardWeightTc2(gpu, g, x, gy, gw, { ...tc2, gradScale: opts.gradScale, gradScaleOn: opts.gradScaleOn });
   else conv2dBackwardWeightTiled(gpu, g, x, gy, gw, tiledOpts(gpu, opts));
 }
 

@@ -141,7 +141,8 @@ function conv2dGrads(
   }
   if (needs[1]) {
     gw = Tensor.empty(w.shape);
-    conv2dBackwardWeightRaw(gpu(), g, x.buffer, gy.buffer, gw.buffer, opts);
+    // with a folded weight scale (tc2 only) the gradient is of the raw weight: scaled as the GEMM stores it
+    conv2dBackwardWeightRaw(gpu(), g, x.buffer, gy.buffer, gw.buffer, { ...opts, outScale: kopts.weightScale });
   }
   done();
   if (needs[2]) {
@@ -276,7 +277,7 @@ export function conv2dFused(x: Tensor, w: Tensor, bias: Tensor | null, opts: Con
       const [gx, gw, gbConv] = conv2dGrads(g, gt, xs!, ws!, needsConv, kopts, gtScale);
       const gb = gbFused ?? gbConv;
       const [gn, gs] = noise ? noiseGrads(gt, ns!, ss!, needs[3]!, needs[4]!) : [null, null];
-      return [gx, gw && c !== 1 ? scale(gw, c) : gw, gb, gn, gs];
+      return [gx, gw, gb, gn, gs];
     },
   });
 }

@@ -27,7 +27,7 @@ import {
   type TcMode,
 } from './tc2-tiles.js';
 import { convertWeights, phaseTaps, releaseWeights, type F16Weights } from './tc2-weights.js';
-import { convConstsWgsl, shapeName } from './wgsl.js';
+import { convConstsWgsl, f32Literal, shapeName } from './wgsl.js';
 
 /** How a call's tc2 GEMMs run: the mode, their tiles, the K splits. */
 export interface Tc2Run extends Tc2Tiling {
@@ -92,6 +92,8 @@ export interface Tc2WeightGradOptions extends Tc2Run {
   /** The gradient range scale of the operand `gradScaleOn` names ('gy' for conv2d, 'x' for conv_transpose2d). */
   gradScale?: GPUBuffer;
   gradScaleOn?: 'x' | 'gy';
+  /** Multiply the gradient by this as it is stored (the forward convolved with outScale·w: EqualConv2d's scale). */
+  outScale?: number;
 }
 
 const consts = (g: Conv2dGeom) => convConstsWgsl(g, true);
@@ -379,7 +381,8 @@ export function conv2dBackwardWeightTc2(
   const [sps, splits] = splitSlices(slices, tiles, opts, tile);
   const gs = opts.gradScale ? [opts.gradScale] : [];
   const on = gs.length ? (opts.gradScaleOn ?? 'gy') : null;
-  const src = cached(`tc2wgrad|${geomKey(g)}|${tileKey(tile)}|${mode}|${sps}|${on}`, () => {
+  const outScale = opts.outScale ?? 1;
+  const src = cached(`tc2wgrad|${geomKey(g)}|${tileKey(tile)}|${mode}|${sps}|${on}|${outScale}`, () => {
     return tc2Kernel(
       {
         header: /* wgsl */ `
@@ -388,7 +391,9 @@ export function conv2dBackwardWeightTc2(
 @group(0) @binding(2) var<storage, read_write> OUT: array<f32>;
 ${consts(g)}
 const GEMM_K: u32 = ${L}u;
-fn store(m: u32, n: u32, z: u32, v: f32) { OUT[(z * COUT + m) * KTOT + n] = v; }`,
+fn store(m: u32, n: u32, z: u32, v: f32) { OUT[(z * COUT + m) * KTOT + n] = v${
+          outScale === 1 ? '' : ` * ${f32Literal(outScale)}`
+        }; }`,
         m: g.cout,
         n: kk,
         slices,
