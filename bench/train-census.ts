@@ -4,7 +4,7 @@
  * (same features, limits and code paths; nothing runs). On the H200 a dispatch costs ~10 µs of the step beyond its
  * own work (bench/RESULTS.md, 2026-12-02), so the count is the step's fixed overhead, measurable without the GPU.
  * Rows: the step's dispatches by kernel family (the label's first word), pass-ending copies and clears, the total.
- * `CENSUS_WHERE=copy:4` also prints who records the kernels whose names start so (three caller frames, counted).
+ * `CENSUS_WHERE=copy:4` also prints who records the kernels whose names start so (CENSUS_DEPTH caller frames, 3).
  *   node dist-bench/bench/run.js --only train-census
  */
 import { AvatarNet } from '../src/avatar/net.js';
@@ -77,7 +77,7 @@ export async function benchTrainCensus(_gpu: Gpu): Promise<BenchRow[]> {
           .map((l) => l.trim().replace(/^at /, '').replace(/\(?file:\/\/.*?dist-bench\//, '('));
         const key = frames
           .filter((f) => !/gpu\/gpu\.js|tensor\/kernels\//.test(f)) // past the generic layers
-          .slice(0, 3)
+          .slice(0, Number(process.env.CENSUS_DEPTH ?? 3))
           .join(' < ');
         callers.set(key, (callers.get(key) ?? 0) + 1);
       }

@@ -60,3 +60,27 @@ export function floatToHalf(v: number): number {
   if (rem > 0x1000 || (rem === 0x1000 && h & 1)) h++;
   return sign | h; // a carry into the exponent is still correct (may round up to infinity)
 }
+
+/**
+ * A whole float32 array -> float16 bits, the same rounding as floatToHalf (which it equals bit for bit on every
+ * input), reading the float32 bits through one Uint32Array view instead of a scratch write per value: the web
+ * export's 226M weights took ~6 s more at f16 than at f32 through a per-value call (measured on the H200 host).
+ */
+export function floatsToHalves(src: Float32Array): Uint16Array {
+  const bits = new Uint32Array(src.buffer, src.byteOffset, src.length);
+  const out = new Uint16Array(src.length);
+  for (let i = 0; i < bits.length; i++) {
+    const x = bits[i]!;
+    const sign = (x >>> 16) & 0x8000;
+    const exp = (x >>> 23) & 0xff;
+    const e = exp - 112; // the float16 exponent field: exp − 127 + 15
+    if (e > 0 && e < 31) {
+      // normal float16 (the common case): round the 13 dropped bits to nearest even; a carry into the exponent
+      // rounds up correctly (up to infinity at the top)
+      const h = (e << 10) | ((x >>> 13) & 0x3ff);
+      const rem = x & 0x1fff;
+      out[i] = sign | (rem > 0x1000 || (rem === 0x1000 && h & 1) ? h + 1 : h);
+    } else out[i] = floatToHalf(src[i]!);
+  }
+  return out;
+}

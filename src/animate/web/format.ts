@@ -15,7 +15,7 @@
  */
 import type { AvatarNetConfig } from '../../avatar/config.js';
 import { FormatError } from '../../io/errors.js';
-import { floatToHalf, halvesToFloats } from '../../io/half.js';
+import { floatsToHalves, halvesToFloats } from '../../io/half.js';
 import { decodeSafetensors, encodeSafetensors, type SafeArray, type SafeTensor } from '../../io/safetensors.js';
 import type { CanonicalMaps } from '../../prep/maps.js';
 import type { PosePca } from '../../prep/pca.js';
@@ -68,7 +68,7 @@ export function encodeNetWeights(
     const shape = shapes.get(k) ?? [v.length];
     // a value beyond f16's range (±65504) keeps its tensor in f32 rather than turning into ±Inf
     const half = precision === 'f16' && v.every((x) => Math.abs(x) <= 65504);
-    out.set(k, { shape, data: half ? toHalf(v) : v });
+    out.set(k, { shape, data: half ? floatsToHalves(v) : v });
   }
   return encodeSafetensors(out, { format: SITE_FORMAT, precision });
 }
@@ -255,7 +255,7 @@ export function encodeBaked(b: BakedFrames): Uint8Array {
   const t: Tensors = new Map();
   for (const [k, c] of BAKED_PARTS) {
     const shape = [b.frames, b.gaussians, c];
-    t.set(k, { shape, data: k === 'means' ? b[k] : toHalf(b[k]) });
+    t.set(k, { shape, data: k === 'means' ? b[k] : floatsToHalves(b[k]) });
   }
   return encodeSafetensors(t, { format: SITE_FORMAT });
 }
@@ -275,12 +275,6 @@ export function decodeBaked(bytes: Uint8Array, source: string): BakedFrames {
     out[k] = asFloat32(t, k, source);
   }
   return { frames: F, gaussians: N, ...(out as Required<typeof out>) };
-}
-
-function toHalf(v: Float32Array): Uint16Array {
-  const out = new Uint16Array(v.length);
-  for (let i = 0; i < v.length; i++) out[i] = floatToHalf(v[i]!);
-  return out;
 }
 
 function asFloat32(t: SafeTensor, name: string, source: string): Float32Array {
