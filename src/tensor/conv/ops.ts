@@ -269,14 +269,20 @@ export function conv2dFused(x: Tensor, w: Tensor, bias: Tensor | null, opts: Con
       // With the activation, its gradient, the bias gradient and (on the tensor cores) the f16 range of the
       // gradient come out of one pass (bias-grad.ts).
       const range = (needs[0]! || needs[1]!) && runsTc2(gpu(), kopts);
-      const [gt, gbFused, gtScale] =
+      // the noise strength's gradient comes out of the bias gradient's pass when the noise itself needs none
+      const fuseNoise = !!noise && needs[4]! && !needs[3];
+      const [gt, gbFused, gtScale, gsFused] =
         ys && needs[2]
-          ? leakyReluGradAndBias(gy, ys, { range })
-          : [ys ? leakyReluGradFromOutput(gy, ys) : gy, null, null];
+          ? leakyReluGradAndBias(gy, ys, { range, noise: fuseNoise ? ns! : undefined })
+          : [ys ? leakyReluGradFromOutput(gy, ys) : gy, null, null, null];
       const needsConv = gbFused ? [needs[0]!, needs[1]!, false] : needs;
       const [gx, gw, gbConv] = conv2dGrads(g, gt, xs!, ws!, needsConv, kopts, gtScale);
       const gb = gbFused ?? gbConv;
-      const [gn, gs] = noise ? noiseGrads(gt, ns!, ss!, needs[3]!, needs[4]!) : [null, null];
+      const [gn, gs] = gsFused
+        ? [null, Tensor.view(gsFused, ss!.shape)]
+        : noise
+          ? noiseGrads(gt, ns!, ss!, needs[3]!, needs[4]!)
+          : [null, null];
       return [gx, gw, gb, gn, gs];
     },
   });

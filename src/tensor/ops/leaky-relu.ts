@@ -91,22 +91,30 @@ export function fusedLeakyRelu(x: Tensor, bias: Tensor | null, slope = LRELU_SLO
 
 /**
  * leakyReluGradFromOutput and the bias gradient (Σ over every axis but 1) in one pass over gy and y (bias-grad.ts):
- * [gt, gb [C], range]; with `range`, also gt's f16 range scale (f16-range.ts; a pooled buffer the caller releases)
- * from maxima taken in the same pass, for a tensor-core backward of gt, else null. Not recorded (for backward
- * closures).
+ * [gt, gb [C], range, gs]; with `range`, also gt's f16 range scale (f16-range.ts; a pooled buffer the caller releases)
+ * from maxima taken in the same pass, for a tensor-core backward of gt, else null; with `noise` (the layer's injected
+ * noise [1 or N, 1, H, W] of a [N, C, H, W] gy), also the noise strength's gradient Σ gt·noise [1] from the same
+ * pass, else null. Not recorded (for backward closures).
  */
 export function leakyReluGradAndBias(
   gy: Tensor,
   y: Tensor,
-  { slope = LRELU_SLOPE, gain = LRELU_GAIN, range = false }: { slope?: number; gain?: number; range?: boolean } = {},
-): [Tensor, Tensor, GPUBuffer | null] {
+  {
+    slope = LRELU_SLOPE,
+    gain = LRELU_GAIN,
+    range = false,
+    noise,
+  }: { slope?: number; gain?: number; range?: boolean; noise?: Tensor } = {},
+): [Tensor, Tensor, GPUBuffer | null, Tensor | null] {
   const C = gy.shape[1] ?? 1;
   const inner = gy.shape.slice(2).reduce((a, b) => a * b, 1);
   const gt = Tensor.empty(gy.shape);
   const gb = Tensor.empty([C]);
-  const lrelu = { y: y.buffer, gt: gt.buffer, slope, gain, range };
+  const gs = noise ? Tensor.empty([1]) : null;
+  const nz = noise && gs ? { noise: noise.buffer, perSample: noise.shape[0] !== 1, out: gs.buffer } : undefined;
+  const lrelu = { y: y.buffer, gt: gt.buffer, slope, gain, range, noise: nz };
   const scale = biasGradRaw(gpu(), gy.shape[0] ?? 1, C, inner, gy.buffer, gb.buffer, lrelu);
-  return [gt, gb, scale];
+  return [gt, gb, scale, gs];
 }
 
 /**
@@ -200,6 +208,11 @@ export function tailGrads(
   strength: Tensor,
   needs: readonly boolean[],
 ): { gt: Tensor; gn: Tensor | null; gs: Tensor | null; gb: Tensor | null } {
+  if (needs[3] && needs[2] && !needs[1]) {
+    // the strength's gradient from the bias gradient's pass (the noise itself is a constant input)
+    const [gt, gb, , g] = leakyReluGradAndBias(gy, y, { noise });
+    return { gt, gn: null, gs: Tensor.view(g!, strength.shape), gb };
+  }
   const [gt, gb] = needs[3] ? leakyReluGradAndBias(gy, y) : [leakyReluGradFromOutput(gy, y), null];
   const [gn, gs] = noiseGrads(gt, noise, strength, needs[1]!, needs[2]!);
   return { gt, gn, gs, gb };
