@@ -62,6 +62,38 @@ describe('modulated conv weights', () => {
       for (const b of [bw, bs, bg, bwm!, bd!, bgw!, bgs!]) gpu.pool.release(b);
     }
   });
+
+  it("transposed: w'' written as [n, cin, cout, kh, kw] and its gradient read so, the same values", async () => {
+    const gpu = await getGpu();
+    const rand = seededRandom(22);
+    for (const m of GEOMS) {
+      const k2 = m.kh * m.kw;
+      const kk = m.cin * k2;
+      const w = randomF32(m.cout * kk, rand);
+      const s = randomF32(m.n * m.cin, rand, 2);
+      const g = randomF32(m.n * m.cout * kk, rand);
+      // [n, cout, cin, k2] -> [n, cin, cout, k2]
+      const t = (a: ArrayLike<number>) => {
+        const out = new Float64Array(a.length);
+        for (let b = 0; b < m.n; b++)
+          for (let o = 0; o < m.cout; o++)
+            for (let i = 0; i < m.cin; i++)
+              for (let r = 0; r < k2; r++)
+                out[((b * m.cin + i) * m.cout + o) * k2 + r] = a[((b * m.cout + o) * m.cin + i) * k2 + r]!;
+        return out;
+      };
+      const ref = modulateRef(m, w, s);
+      const refB = modulateBackwardRef(m, w, s, g);
+      const [bw, bs, bg] = [gpu.bufferFrom(w), gpu.bufferFrom(s), gpu.bufferFrom(Float32Array.from(t(g)))];
+      const [bwm, bd, bgw, bgs] = [g.length, m.n * m.cout, w.length, s.length].map((n) => gpu.pool.acquire(n * 4));
+      modulateRaw(gpu, m, bw, bs, bwm!, bd!, true);
+      modulateBackwardRaw(gpu, m, bw, bs, bd!, bg, bgw!, bgs!, true);
+      expect(relError(await gpu.readF32(bwm!, g.length), t(ref.wm))).toBeLessThan(TOL);
+      expect(relError(await gpu.readF32(bgw!, w.length), refB.gw), `gw ${JSON.stringify(m)}`).toBeLessThan(TOL);
+      expect(relError(await gpu.readF32(bgs!, s.length), refB.gs), `gs ${JSON.stringify(m)}`).toBeLessThan(TOL);
+      for (const b of [bw, bs, bg, bwm!, bd!, bgw!, bgs!]) gpu.pool.release(b);
+    }
+  });
 });
 
 describe('2×2 max pool', () => {

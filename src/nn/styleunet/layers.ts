@@ -6,7 +6,6 @@
  */
 import { add, biasAdd, scale } from '../../tensor/ops/elementwise.js';
 import { concat, reshape } from '../../tensor/ops/shape.js';
-import { permute } from '../../tensor/ops/linalg.js';
 import { fusedLeakyRelu } from '../../tensor/ops/leaky-relu.js';
 import { equalLinear, noiseInjection } from '../stylegan/layers.js';
 import type { Tensor } from '../../tensor/tensor.js';
@@ -94,13 +93,23 @@ export function downsampleImage(x: Tensor): Tensor {
   return upfirdn2d(x, downsampleSpec(2));
 }
 
-/** The modulated (and optionally demodulated) weight [Cout, Cin, k, k] of a ModulatedConv2d for one style [1, styleDim]. */
-export function modulatedWeight(p: ParamLookup, prefix: string, style: Tensor, demodulate: boolean): Tensor {
-  return derived(p, `${prefix}.weight:modulated${demodulate ? ':demodulated' : ''}`, () => {
+/**
+ * The modulated (and optionally demodulated) weight [Cout, Cin, k, k] of a ModulatedConv2d for one style [1, styleDim];
+ * `transposed`: [Cin, Cout, k, k], the layout of the upsampling convs' conv_transpose2d.
+ */
+export function modulatedWeight(
+  p: ParamLookup,
+  prefix: string,
+  style: Tensor,
+  demodulate: boolean,
+  transposed = false,
+): Tensor {
+  const key = `${prefix}.weight:modulated${demodulate ? ':demodulated' : ''}${transposed ? ':transposed' : ''}`;
+  return derived(p, key, () => {
     const w5 = p(`${prefix}.weight`); // [1, Cout, Cin, k, k]
     const [, cout, cin, k] = w5.shape as unknown as [number, number, number, number];
     const s = equalLinear(style, p(`${prefix}.modulation.weight`), p(`${prefix}.modulation.bias`));
-    return modulate(reshape(w5, [cout, cin, k, k]), s, demodulate);
+    return modulate(reshape(w5, [cout, cin, k, k]), s, demodulate, transposed);
   });
 }
 
@@ -134,9 +143,7 @@ function modulatedConvTransposed(
   style: Tensor,
   demodulate: boolean,
 ): Tensor {
-  const wm = modulatedWeight(p, prefix, style, demodulate);
-  const key = `${prefix}.weight:modulated${demodulate ? ':demodulated' : ''}:transposed`;
-  const wt = derived(p, key, () => permute(wm, [1, 0, 2, 3])); // frozen networks keep this layout too
+  const wt = modulatedWeight(p, prefix, style, demodulate, true); // written in conv_transpose2d's layout
   return convTranspose2d(x, wt, null, { stride: 2 });
 }
 

@@ -2,7 +2,8 @@
  * StyleGAN2 modulated (+ demodulated) conv weights on raw GPU buffers, forward and backward
  * (formulas in reference/conv.ts modulateRef / modulateBackwardRef):
  *   w'[n,o,i,·] = w[o,i,·]·scale·s[n,i], scale = 1/√(cin·kh·kw);  d[n,o] = 1/√(Σ w'² + 1e-8);  w'' = w'·d.
- * The forward keeps d [n, cout] for the backward.
+ * The forward keeps d [n, cout] for the backward. `transposed` writes w'' as [n, cin, cout, kh, kw] (and reads its
+ * gradient so): the weight layout conv_transpose2d takes, without a permute pass each way.
  */
 import { cached } from '../../gpu/source-cache.js';
 import { workgroupReduceWgsl } from '../../gpu/reduce-wgsl.js';
@@ -19,7 +20,13 @@ const STRUCT = /* wgsl */ `
 struct M { n: u32, cout: u32, cin: u32, k2: u32, demod: u32, scale: f32 }
 @group(1) @binding(0) var<uniform> P: M;`;
 
-const FORWARD = /* wgsl */ `
+/** Where w''[b, o, j] (j = i·k2 + r) lives: [n, cout, cin·k2], or transposed [n, cin, cout, k2]. */
+const wmIndex = (transposed: boolean, b: string, o: string, j: string) =>
+  transposed
+    ? `((${b} * P.cin + ${j} / P.k2) * P.cout + ${o}) * P.k2 + ${j} % P.k2`
+    : `(${b} * P.cout + ${o}) * (P.cin * P.k2) + ${j}`;
+
+const forward = (transposed: boolean) => /* wgsl */ `
 @group(0) @binding(0) var<storage, read> Wt: array<f32>;
 @group(0) @binding(1) var<storage, read> S: array<f32>;
 @group(0) @binding(2) var<storage, read_write> WM: array<f32>;
@@ -39,7 +46,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u
   ${workgroupReduceWgsl([['part', '+']], WG)}
   let d = select(1.0, inverseSqrt(part[0] + 1e-8), P.demod != 0u);
   for (var j = li; j < kk; j += ${WG}u) {
-    WM[(b * P.cout + o) * kk + j] = Wt[o * kk + j] * P.scale * S[b * P.cin + j / P.k2] * d;
+    WM[${wmIndex(transposed, 'b', 'o', 'j')}] = Wt[o * kk + j] * P.scale * S[b * P.cin + j / P.k2] * d;
   }
   if (li == 0u) { D[b * P.cout + o] = d; }
 }`;
@@ -48,7 +55,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u
  * ∂L/∂w' [n, cout, kk] from ∂L/∂w'': d·g − d³·w'·⟨g, w'⟩ (or g without demodulation). With one style (n = 1, the
  * network's case) it also writes gw = gp·s·scale, which saves the separate weight-gradient dispatch (same rounding).
  */
-function backwardWp(withGw: boolean): string {
+function backwardWp(withGw: boolean, transposed: boolean): string {
   return /* wgsl */ `
 @group(0) @binding(0) var<storage, read> Wt: array<f32>;
 @group(0) @binding(1) var<storage, read> S: array<f32>;
@@ -65,7 +72,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u
   let base = (b * P.cout + o) * kk;
   var dot = 0.0;
   for (var j = li; j < kk; j += ${WG}u) {
-    dot = fma(G[base + j], Wt[o * kk + j] * P.scale * S[b * P.cin + j / P.k2], dot);
+    dot = fma(G[${wmIndex(transposed, 'b', 'o', 'j')}], Wt[o * kk + j] * P.scale * S[b * P.cin + j / P.k2], dot);
   }
   part[li] = dot;
   ${workgroupReduceWgsl([['part', '+']], WG)}
@@ -73,7 +80,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u
   let c = d * d * d * part[0];
   for (var j = li; j < kk; j += ${WG}u) {
     let wp = Wt[o * kk + j] * P.scale * S[b * P.cin + j / P.k2];
-    let gp = select(G[base + j], d * G[base + j] - c * wp, P.demod != 0u);
+    let g = G[${wmIndex(transposed, 'b', 'o', 'j')}];
+    let gp = select(g, d * g - c * wp, P.demod != 0u);
     GP[base + j] = gp;
     ${withGw ? 'GW[base + j] = (gp * S[j / P.k2]) * P.scale;' : ''}
   }
@@ -125,12 +133,29 @@ function params(m: ModulateGeom): Uint32Array {
   return p;
 }
 
-/** wm [n,cout,cin,kh,kw] and d [n,cout] from w [cout,cin,kh,kw] and s [n,cin]. */
-export function modulateRaw(gpu: Gpu, m: ModulateGeom, w: GPUBuffer, s: GPUBuffer, wm: GPUBuffer, d: GPUBuffer): void {
-  gpu.dispatch(gpu.kernel('modulate', FORWARD), [w, s, wm, d], [m.cout, m.n, 1], params(m));
+/** wm [n,cout,cin,kh,kw] (`transposed`: [n,cin,cout,kh,kw]) and d [n,cout] from w [cout,cin,kh,kw] and s [n,cin]. */
+export function modulateRaw(
+  gpu: Gpu,
+  m: ModulateGeom,
+  w: GPUBuffer,
+  s: GPUBuffer,
+  wm: GPUBuffer,
+  d: GPUBuffer,
+  transposed = false,
+): void {
+  const name = transposed ? 'modulate_t' : 'modulate';
+  gpu.dispatch(
+    gpu.kernel(
+      name,
+      cached(name, () => forward(transposed)),
+    ),
+    [w, s, wm, d],
+    [m.cout, m.n, 1],
+    params(m),
+  );
 }
 
-/** gw [cout,cin,kh,kw] and gs [n,cin] from g = ∂L/∂wm, using d saved by the forward. */
+/** gw [cout,cin,kh,kw] and gs [n,cin] from g = ∂L/∂wm (in wm's layout: `transposed` as the forward), using d. */
 export function modulateBackwardRaw(
   gpu: Gpu,
   m: ModulateGeom,
@@ -140,6 +165,7 @@ export function modulateBackwardRaw(
   g: GPUBuffer,
   gw: GPUBuffer,
   gs: GPUBuffer,
+  transposed = false,
 ): void {
   const kk = m.cin * m.kh * m.kw;
   const p = params(m);
@@ -147,8 +173,8 @@ export function modulateBackwardRaw(
   if (m.n === 1) {
     gpu.dispatch(
       gpu.kernel(
-        'modulate_bwd_wp_w',
-        cached('modulate_bwd_wp_w', () => backwardWp(true)),
+        `modulate_bwd_wp_w${transposed ? '_t' : ''}`,
+        cached(`modulate_bwd_wp_w${transposed}`, () => backwardWp(true, transposed)),
       ),
       [w, s, d, g, gp, gw],
       [m.cout, 1, 1],
@@ -157,8 +183,8 @@ export function modulateBackwardRaw(
   } else {
     gpu.dispatch(
       gpu.kernel(
-        'modulate_bwd_wp',
-        cached('modulate_bwd_wp', () => backwardWp(false)),
+        `modulate_bwd_wp${transposed ? '_t' : ''}`,
+        cached(`modulate_bwd_wp${transposed}`, () => backwardWp(false, transposed)),
       ),
       [w, s, d, g, gp],
       [m.cout, m.n, 1],

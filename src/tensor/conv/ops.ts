@@ -450,16 +450,17 @@ export function haarIwt(x: Tensor): Tensor {
 
 /**
  * StyleGAN2 modulated (and optionally demodulated) weight for one style s [Cin] (the constant-style case: every
- * sample of the batch shares it): w'' [Cout,Cin,kh,kw] = w·s/√(Cin·kh·kw), times 1/√(Σw'²+1e-8) per output channel.
+ * sample of the batch shares it): w'' [Cout,Cin,kh,kw] = w·s/√(Cin·kh·kw), times 1/√(Σw'²+1e-8) per output channel;
+ * `transposed`: w'' as [Cin,Cout,kh,kw] (conv_transpose2d's weight layout) in the same pass.
  */
-export function modulate(w: Tensor, s: Tensor, demodulate: boolean): Tensor {
+export function modulate(w: Tensor, s: Tensor, demodulate: boolean, transposed = false): Tensor {
   if (w.rank !== 4) throw new Error(`modulate: weight must be [Cout, Cin, kh, kw], got [${w.shape.join(', ')}]`);
   const [cout, cin, kh, kw] = w.shape as unknown as [number, number, number, number];
   if (s.size !== cin) throw new Error(`modulate: style has ${s.size} values for ${cin} input channels`);
   const m = { n: 1, cout, cin, kh, kw, demodulate };
-  const wm = Tensor.empty(w.shape);
+  const wm = Tensor.empty(transposed ? [cin, cout, kh, kw] : w.shape);
   const d = Tensor.empty([cout]);
-  modulateRaw(gpu(), m, w.buffer, s.buffer, wm.buffer, d.buffer);
+  modulateRaw(gpu(), m, w.buffer, s.buffer, wm.buffer, d.buffer, transposed);
   return record({
     name: 'modulate',
     inputs: [w, s],
@@ -468,7 +469,7 @@ export function modulate(w: Tensor, s: Tensor, demodulate: boolean): Tensor {
     backward: (g, [ws, ss, ds]) => {
       const gw = Tensor.empty(w.shape);
       const gs = Tensor.empty(s.shape);
-      modulateBackwardRaw(gpu(), m, ws!.buffer, ss!.buffer, ds!.buffer, g.buffer, gw.buffer, gs.buffer);
+      modulateBackwardRaw(gpu(), m, ws!.buffer, ss!.buffer, ds!.buffer, g.buffer, gw.buffer, gs.buffer, transposed);
       return [gw, gs];
     },
   });
