@@ -12,13 +12,11 @@ import { AVATAR_PRESETS } from '../src/avatar/config.js';
 import type { Gpu } from '../src/gpu/index.js';
 import { Adam } from '../src/nn/optim.js';
 import { initEngine, Tensor } from '../src/tensor/index.js';
-import { packedSizes, PIXEL_SUBJECT } from '../src/train/ground-truth.js';
-import { TrainStep, type CanonicalTensors } from '../src/train/step.js';
-import { seededRandom as rng } from '../src/tensor/rng.js';
+import type { CanonicalTensors } from '../src/train/step.js';
 import { VGG16_WIDTHS } from '../src/nn/vgg.js';
 import { dryGpu } from './dry-gpu.js';
 import type { BenchRow } from './table.js';
-import { camera, fixture, randomLpips } from './train-step.js';
+import { benchStep, fixture, randomLpips } from './train-step.js';
 
 export async function benchTrainCensus(_gpu: Gpu): Promise<BenchRow[]> {
   const census = new Map<string, number>();
@@ -36,33 +34,7 @@ export async function benchTrainCensus(_gpu: Gpu): Promise<BenchRow[]> {
   };
   const net = AvatarNet.init(cfg, fx.canonical, { seed: 1 });
   const opt = new Adam(net.parameters(), { lr: 5e-4 });
-  const step = new TrainStep(
-    net,
-    opt,
-    canon,
-    'train',
-    { width: W, height: H },
-    {
-      weights: { l1: 1, lpips: 0.1, offset: 0.005 },
-      lpips: randomLpips(VGG16_WIDTHS),
-      lpipsSize: 512,
-    },
-  );
-  const r = rng(3);
-  const S = cfg.poseMapSize;
-  const jointMats = new Float32Array(55 * 16);
-  for (let j = 0; j < 55; j++) for (let k = 0; k < 4; k++) jointMats[j * 16 + k * 5] = 1;
-  const box = Math.min(W, H) * 0.8;
-  const input = {
-    poseMap: new Float32Array(3 * S * S).map(() => r() - 0.5),
-    jointMats,
-    camera: camera(W, H),
-    bg: [0.2, 0.5, 0.7] as [number, number, number],
-    photo: new Uint8Array(packedSizes(W, H).photo),
-    classes: new Uint8Array(packedSizes(W, H).classes).fill(PIXEL_SUBJECT),
-    cropParams: Float32Array.from([(W - box) / 2, (H - box) / 2, box, 512]),
-    seed: 1,
-  };
+  const { step, input } = benchStep(net, opt, canon, cfg, W, H, randomLpips(VGG16_WIDTHS), 512);
   step.run(input); // the first step makes Adam's moments and the capacity buffers: count the second
   census.clear();
   const where = process.env.CENSUS_WHERE; // e.g. copy:4: who records that kernel (the callers' frames, counted)
@@ -74,7 +46,12 @@ export async function benchTrainCensus(_gpu: Gpu): Promise<BenchRow[]> {
         const frames = (new Error().stack ?? '')
           .split('\n')
           .slice(2, 12)
-          .map((l) => l.trim().replace(/^at /, '').replace(/\(?file:\/\/.*?dist-bench\//, '('));
+          .map((l) =>
+            l
+              .trim()
+              .replace(/^at /, '')
+              .replace(/\(?file:\/\/.*?dist-bench\//, '('),
+          );
         const key = frames
           .filter((f) => !/gpu\/gpu\.js|tensor\/kernels\//.test(f)) // past the generic layers
           .slice(0, Number(process.env.CENSUS_DEPTH ?? 3))

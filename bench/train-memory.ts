@@ -35,11 +35,10 @@ import {
   Tensor,
 } from '../src/tensor/index.js';
 import { tapeSavedBytes } from '../src/tensor/tape.js';
-import { packedSizes, PIXEL_SUBJECT } from '../src/train/ground-truth.js';
-import { TrainStep, type CanonicalTensors } from '../src/train/step.js';
+import type { CanonicalTensors } from '../src/train/step.js';
 import { dryGpu } from './dry-gpu.js';
 import type { BenchRow } from './table.js';
-import { camera, fixture, randomLpips } from './train-step.js';
+import { benchStep, camera, fixture, randomLpips } from './train-step.js';
 
 const GiB = 2 ** 30;
 const gib = (b: number) => (b / GiB).toFixed(3);
@@ -162,25 +161,8 @@ export async function benchTrainMemory(gpuIn: Gpu, opts: { tiny?: boolean } = {}
   // The captured step as training runs it: what the pool holds while it replays.
   gpu.pool.trim();
   gpu.pool.resetPeak();
-  const step = new TrainStep(
-    net,
-    opt,
-    canon,
-    'train',
-    { width: W, height: H },
-    { weights: { l1: 1, lpips: 0.1, offset: 0.005 }, lpips, lpipsSize },
-  );
-  const r = () => 0.5;
-  step.run({
-    poseMap: new Float32Array(3 * S * S).map((_, i) => Math.sin(i) * 0.5),
-    jointMats: joints,
-    camera: camera(W, H),
-    bg: [0.2, 0.5, 0.7],
-    photo: new Uint8Array(packedSizes(W, H).photo).map(() => Math.floor(256 * r())),
-    classes: new Uint8Array(packedSizes(W, H).classes).fill(PIXEL_SUBJECT),
-    cropParams: Float32Array.from([(W - box) / 2, (H - box) / 2, box, lpipsSize]),
-    seed: 1,
-  });
+  const { step, input } = benchStep(net, opt, canon, cfg, W, H, lpips, lpipsSize);
+  step.run(input);
   await gpu.sync();
   gpu.pool.trim();
   rows.push({

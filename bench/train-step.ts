@@ -143,36 +143,7 @@ async function variantRows(
   const rows: BenchRow[] = [];
   const lpips = useLpips ? randomLpips(tiny ? [4, 4, 4, 4, 4] : VGG16_WIDTHS) : null;
   const lpipsSize = tiny ? 32 : 512;
-  const step = new TrainStep(
-    net,
-    opt,
-    canon,
-    'train',
-    { width: W, height: H },
-    {
-      weights: { l1: 1, lpips: 0.1, offset: 0.005 },
-      lpips,
-      lpipsSize,
-    },
-  );
-  const r = rng(3);
-  const S = cfg.poseMapSize;
-  const poseMap = new Float32Array(3 * S * S).map(() => r() - 0.5);
-  const jointMats = new Float32Array(J * 16);
-  for (let j = 0; j < J; j++) for (let k = 0; k < 4; k++) jointMats[j * 16 + k * 5] = 1;
-  const photo = new Uint8Array(packedSizes(W, H).photo).map(() => Math.floor(256 * r()));
-  const classes = new Uint8Array(packedSizes(W, H).classes).fill(PIXEL_SUBJECT);
-  const box = Math.min(W, H) * 0.8;
-  const input: StepInput = {
-    poseMap,
-    jointMats,
-    camera: camera(W, H),
-    bg: [0.2, 0.5, 0.7],
-    photo,
-    classes,
-    cropParams: Float32Array.from([(W - box) / 2, (H - box) / 2, box, lpipsSize]),
-    seed: 1,
-  };
+  const { step, input, photo, classes, poseMap } = benchStep(net, opt, canon, cfg, W, H, lpips, lpipsSize);
   const loss = useLpips ? 'L1 + LPIPS (random VGG weights)' : 'L1 + D-SSIM';
   const what = `${tiny ? 'tiny' : 'full preset'}, ${n} Gaussians, ${W}×${H}, ${loss}`;
 
@@ -259,4 +230,51 @@ async function variantRows(
   step.dispose();
   if (lpips) lpips.vgg.dispose();
   return rows;
+}
+
+/**
+ * The bench's TrainStep (L1 + LPIPS when given + the offset term, the reference's weights) and the inputs of one step:
+ * a random pose map and photo, identity joints, a centred crop.
+ */
+export function benchStep(
+  net: AvatarNet,
+  opt: Adam,
+  canon: CanonicalTensors,
+  cfg: AvatarNetConfig,
+  W: number,
+  H: number,
+  lpips: Lpips | null,
+  lpipsSize: number,
+): { step: TrainStep; input: StepInput; photo: Uint8Array; classes: Uint8Array; poseMap: Float32Array } {
+  const step = new TrainStep(
+    net,
+    opt,
+    canon,
+    'train',
+    { width: W, height: H },
+    {
+      weights: { l1: 1, lpips: 0.1, offset: 0.005 },
+      lpips,
+      lpipsSize,
+    },
+  );
+  const r = rng(3);
+  const S = cfg.poseMapSize;
+  const poseMap = new Float32Array(3 * S * S).map(() => r() - 0.5);
+  const jointMats = new Float32Array(J * 16);
+  for (let j = 0; j < J; j++) for (let k = 0; k < 4; k++) jointMats[j * 16 + k * 5] = 1;
+  const photo = new Uint8Array(packedSizes(W, H).photo).map(() => Math.floor(256 * r()));
+  const classes = new Uint8Array(packedSizes(W, H).classes).fill(PIXEL_SUBJECT);
+  const box = Math.min(W, H) * 0.8;
+  const input: StepInput = {
+    poseMap,
+    jointMats,
+    camera: camera(W, H),
+    bg: [0.2, 0.5, 0.7],
+    photo,
+    classes,
+    cropParams: Float32Array.from([(W - box) / 2, (H - box) / 2, box, lpipsSize]),
+    seed: 1,
+  };
+  return { step, input, photo, classes, poseMap };
 }
