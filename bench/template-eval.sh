@@ -238,7 +238,11 @@ for v in tpl bare; do
         max=0 budget=$TRAIN_S
       fi
     fi
-    fits "train-$v" $((budget < TRAIN_S * 3 / 2 ? budget + 60 : TRAIN_S * 3 / 2 + 60)) || continue
+    # the bare avatar (fewer Gaussians) reaches the template one's steps in about TRAIN_S: start it when TRAIN_S fits,
+    # and stop it (with its checkpoint) before the deadline rather than be killed with the call
+    fits "train-$v" $((TRAIN_S + 60)) || continue
+    left=$((DEADLINE_S - $(elapsed) - 30))
+    [ "$budget" -gt "$left" ] && budget=$left
     begin "train-$v"
     $te train-until --budget-s "$budget" --max-steps "$max" -- "$DIST/src/cli/main.js" train -c "$WORK/avatar-$v.yaml" \
       --force --preset "$PRESET" --steps "$horizon" 2>&1 | grep -v '^Warning' | tee "$RES/train-$v.log" |
