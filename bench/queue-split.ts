@@ -18,6 +18,7 @@ import { Redis } from 'ioredis';
 import { QUEUE_NAME } from '../src/queue/jobs.js';
 import { makeFixture, writeCheckpoint } from '../test/animate/fixture.js';
 import { redisServerPath, startRedis } from '../test/queue/redis.js';
+import { writeAnimateYaml } from '../test/helpers/tiny-capture.js';
 
 const repo = join(import.meta.dirname, '..');
 const loader = join(repo, 'test', 'train', 'ts-worker-register.mjs');
@@ -61,20 +62,13 @@ try {
   const fx = await makeFixture(root, frames);
   await writeCheckpoint(fx, join(root, 'results'));
   fx.net.dispose();
-  const yaml = join(root, 'avatar.yaml');
-  writeFileSync(
-    yaml,
-    `mode: test
-train:
-  dataset: MvRgbDatasetTHuman4
-  data: {data_dir: ${fx.data}, frame_range: [0, 3]}
-  net_ckpt_dir: ${join(root, 'results')}
-model: {with_viewdirs: true, random_style: false, preset: small}
-test:
-  view_setting: free
-  n_pca: 2
-`,
-  );
+  const yaml = writeAnimateYaml(root, {
+    data: fx.data,
+    ckptDir: join(root, 'results'),
+    lastFrame: 3,
+    preset: 'small',
+    test: 'view_setting: free\nn_pca: 2',
+  });
   writeFileSync(
     env.ANIMGS_FFMPEG!,
     '#!/bin/sh\nfor a in "$@"; do last="$a"; done\ncase "$*" in *-encoders*) echo " V..... libx264 H.264"; exit 0;; esac\ncat > "$last"\n',

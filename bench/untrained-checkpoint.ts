@@ -2,18 +2,15 @@
  * An untrained avatar saved as a training checkpoint (`<dir>/batch_00000001/`, `latest.json`) through the trainer's
  * own writer, for benches that animate, export or load a full-size avatar without training one first.
  */
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { canonicalGaussians } from '../src/avatar/canonical.js';
 import type { AvatarNetConfig } from '../src/avatar/config.js';
 import { AvatarNet } from '../src/avatar/net.js';
-import { loadSmplxModel } from '../src/body/node/files.js';
 import { readSmplParams, writeSmplParams } from '../src/data/smpl-params.js';
 import { heldOutMotion } from '../src/data/synth/motion.js';
-import { synthesizeCapture } from '../src/data/synth/capture.js';
 import type { Gpu } from '../src/gpu/index.js';
 import { readCanonicalMaps } from '../src/prep/files.js';
-import { prepare } from '../src/prep/prep.js';
+import { tinyCapture, writeAnimateYaml } from '../test/helpers/tiny-capture.js';
 import type { CheckpointSettings } from '../src/avatar/checkpoint-read.js';
 import { Adam } from '../src/nn/optim.js';
 import { CHECKPOINT_FORMAT, saveCheckpoint } from '../src/train/checkpoint.js';
@@ -48,19 +45,8 @@ export async function untrainedAvatarCapture(
   opts: { frames: number; pcaK: number; motionFrames: number; preset: 'full' | 'small' },
 ): Promise<{ yaml: string; poses: string; gaussians: number }> {
   const data = join(root, 'capture');
-  await synthesizeCapture(gpu, {
-    cameras: 2,
-    width: 40,
-    height: 32,
-    frames: opts.frames,
-    testFrames: 4,
-    supersample: 1,
-    out: data,
-    seed: 1,
-  });
-  const model = loadSmplxModel(join(data, 'smplx_model.npz'));
+  await tinyCapture(gpu, data, { frames: opts.frames, mapSize: net.mapSize, pcaK: opts.pcaK });
   const smpl = readSmplParams(join(data, 'smpl_params.npz'));
-  await prepare(gpu, { dataDir: data, model, smpl, size: net.mapSize, pcaComponents: opts.pcaK });
   const maps = readCanonicalMaps(join(data, 'smpl_pos_map'));
   const avatar = AvatarNet.init(net, canonicalGaussians(maps), { seed: 3 });
   const ckDir = join(root, 'results');
@@ -77,19 +63,12 @@ export async function untrainedAvatarCapture(
   }
   const poses = join(root, 'motion.npz');
   writeSmplParams(poses, heldOutMotion(opts.motionFrames, 7), smpl.betas);
-  const yaml = join(root, 'avatar.yaml');
-  writeFileSync(
-    yaml,
-    `mode: test
-train:
-  dataset: MvRgbDatasetTHuman4
-  data: {data_dir: ${data}, frame_range: [0, ${opts.frames - 1}]}
-  net_ckpt_dir: ${ckDir}
-model: {with_viewdirs: true, random_style: false, preset: ${opts.preset}}
-test:
-  view_setting: free
-  n_pca: ${opts.pcaK}
-`,
-  );
+  const yaml = writeAnimateYaml(root, {
+    data,
+    ckptDir: ckDir,
+    lastFrame: opts.frames - 1,
+    preset: opts.preset,
+    test: `view_setting: free\nn_pca: ${opts.pcaK}`,
+  });
   return { yaml, poses, gaussians: maps.pixels.length };
 }

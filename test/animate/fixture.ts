@@ -11,15 +11,14 @@ import { AvatarNet, avatarNetEntries } from '../../src/avatar/net.js';
 import type { SmplxModel } from '../../src/body/model.js';
 import { loadSmplxModel } from '../../src/body/node/files.js';
 import { readSmplParams, type SmplParamSequence } from '../../src/data/smpl-params.js';
-import { synthesizeCapture } from '../../src/data/synth/capture.js';
 import { getGpu } from '../../src/gpu/index.js';
 import { saveSafetensors } from '../../src/io/node/safetensors.js';
 import { readCanonicalMaps, readPca } from '../../src/prep/files.js';
 import type { CanonicalMaps } from '../../src/prep/maps.js';
 import type { PosePca } from '../../src/prep/pca.js';
-import { prepare } from '../../src/prep/prep.js';
 import { initEngine } from '../../src/tensor/index.js';
 import { inject } from 'vitest';
+import { tinyCapture } from '../helpers/tiny-capture.js';
 import type {} from '../setup/run-cache.js'; // the type of inject('animgsRunCache') (also where vitest's setup files are not compiled: bench)
 
 export const TINY_NET: AvatarNetConfig = {
@@ -64,19 +63,7 @@ export async function makeFixture(root: string, frames = 3): Promise<AnimFixture
   const copy = { recursive: true, preserveTimestamps: true };
   if (cached && existsSync(cached)) cpSync(cached, data, copy);
   else {
-    await synthesizeCapture(gpu, {
-      cameras: 2,
-      width: 40,
-      height: 32,
-      frames,
-      testFrames: 4,
-      supersample: 1,
-      out: data,
-      seed: 1,
-    });
-    const model = loadSmplxModel(join(data, 'smplx_model.npz'));
-    const smpl = readSmplParams(join(data, 'smpl_params.npz'));
-    await prepare(gpu, { dataDir: data, model, smpl, size: 128, pcaComponents: 2 });
+    await tinyCapture(gpu, data, { frames, mapSize: 128, pcaK: 2 });
     if (cached) {
       const tmp = mkdtempSync(`${cached}.tmp-`);
       cpSync(data, tmp, copy);

@@ -3,9 +3,9 @@
  * an untrained 4-channel AvatarNet on a 40×32 synthetic capture), saved as a checkpoint of ours with an avatar.yaml
  * naming it, so that `export-web` and `animate` load it the same way.
  */
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeFixture, writeCheckpoint, type AnimFixture } from '../animate/fixture.js';
+import { writeAnimateYaml } from '../helpers/tiny-capture.js';
 
 export interface PlayerFixture {
   fx: AnimFixture;
@@ -17,20 +17,12 @@ export async function makePlayerFixture(root: string): Promise<PlayerFixture> {
   const fx = await makeFixture(root);
   const dir = join(root, 'results');
   await writeCheckpoint(fx, dir);
-  const yaml = join(root, 'avatar.yaml');
-  writeFileSync(
-    yaml,
-    `mode: test
-train:
-  dataset: MvRgbDatasetTHuman4
-  data: {data_dir: ${fx.data}, frame_range: [0, 3]}
-  net_ckpt_dir: ${dir}
-model: {with_viewdirs: true, random_style: false, preset: small}
-test:
-  pose_data: {data_path: ${join(fx.data, 'poses_test.npz')}, frame_range: [0, 3]}
-  view_setting: front
-  n_pca: 2
-`,
-  );
+  const yaml = writeAnimateYaml(root, {
+    data: fx.data,
+    ckptDir: dir,
+    lastFrame: 3,
+    preset: 'small',
+    test: `pose_data: {data_path: ${join(fx.data, 'poses_test.npz')}, frame_range: [0, 3]}\nview_setting: front\nn_pca: 2`,
+  });
   return { fx, yaml };
 }

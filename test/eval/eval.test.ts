@@ -13,11 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalGaussians } from '../../src/avatar/canonical.js';
 import { loadTrainConfig, type TrainConfig } from '../../src/avatar/config-file.js';
 import { AvatarNet } from '../../src/avatar/net.js';
-import { loadSmplxModel } from '../../src/body/node/files.js';
 import { registerEval } from '../../src/cli/eval.js';
 import { CaptureDataset } from '../../src/data/dataset.js';
-import { readSmplParams } from '../../src/data/smpl-params.js';
-import { synthesizeCapture } from '../../src/data/synth/capture.js';
 import { lpipsEvalBox, squareCropResize } from '../../src/eval/crop.js';
 import { evaluateAvatar } from '../../src/eval/evaluate.js';
 import { psnr, ssim } from '../../src/eval/metrics.js';
@@ -28,10 +25,10 @@ import { Lpips, lpipsLinEntries } from '../../src/nn/lpips.js';
 import { Adam } from '../../src/nn/optim.js';
 import { vggEntries } from '../../src/nn/vgg.js';
 import { readCanonicalMaps } from '../../src/prep/files.js';
-import { prepare } from '../../src/prep/prep.js';
 import { initEngine, noGrad, scope, Tensor } from '../../src/tensor/index.js';
 import { saveCheckpoint } from '../../src/train/checkpoint.js';
 import { randomF32, seededRandom } from '../helpers/numeric.js';
+import { tinyCapture } from '../helpers/tiny-capture.js';
 
 let root: string;
 let data: string;
@@ -54,19 +51,7 @@ beforeAll(async () => {
   delete process.env.ANIMGS_LPIPS_DIR;
   process.env.TORCH_HOME = join(root, 'no-torch');
   const gpu = await getGpu();
-  await synthesizeCapture(gpu, {
-    cameras: 3,
-    width: 40,
-    height: 32,
-    frames: 3,
-    testFrames: 1,
-    supersample: 1,
-    out: data,
-    seed: 1,
-  });
-  const model = loadSmplxModel(join(data, 'smplx_model.npz'));
-  const smpl = readSmplParams(join(data, 'smpl_params.npz'));
-  await prepare(gpu, { dataDir: data, model, smpl, size: 128, pcaComponents: 0 });
+  await tinyCapture(gpu, data, { frames: 3, mapSize: 128, pcaK: 0, cameras: 3, testFrames: 1 });
   yaml = join(root, 'avatar.yaml');
   writeFileSync(
     yaml,

@@ -12,14 +12,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AvatarNet } from '../../src/avatar/net.js';
-import { loadSmplxModel } from '../../src/body/node/files.js';
-import { synthesizeCapture } from '../../src/data/synth/capture.js';
-import { readSmplParams } from '../../src/data/smpl-params.js';
 import { getGpu } from '../../src/gpu/index.js';
-import { prepare } from '../../src/prep/prep.js';
 import { findLatestCheckpoint, loadCheckpoint } from '../../src/train/checkpoint.js';
 import { loadTrainConfig, type TrainConfig } from '../../src/avatar/config-file.js';
 import { trainAvatar, type TrainResult } from '../../src/train/trainer.js';
+import { tinyCapture } from '../helpers/tiny-capture.js';
 
 let root: string;
 let data: string;
@@ -28,19 +25,7 @@ beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'animgs-train-'));
   data = join(root, 'capture');
   const gpu = await getGpu();
-  await synthesizeCapture(gpu, {
-    cameras: 3,
-    width: 40,
-    height: 32,
-    frames: 3,
-    testFrames: 1,
-    supersample: 1,
-    out: data,
-    seed: 1,
-  });
-  const model = loadSmplxModel(join(data, 'smplx_model.npz'));
-  const smpl = readSmplParams(join(data, 'smpl_params.npz'));
-  await prepare(gpu, { dataDir: data, model, smpl, size: 128, pcaComponents: 0 });
+  await tinyCapture(gpu, data, { frames: 3, mapSize: 128, pcaK: 0, cameras: 3, testFrames: 1 });
 });
 
 afterAll(() => rmSync(root, { recursive: true, force: true }));
