@@ -71,6 +71,15 @@ export async function listAdapters(): Promise<AdapterEntry[]> {
   }
 }
 
+/**
+ * The one subgroup size every compute shader on this adapter runs with, for kernels generated for a known size: the
+ * adapter's when its minimum and maximum agree, 32 on NVIDIA (always 32, whatever the adapter reports), else 0.
+ */
+export function fixedSubgroupSize(info: AdapterSummary): number {
+  const { subgroupMinSize: min, subgroupMaxSize: max } = info;
+  return min > 0 && min === max ? min : /nvidia/i.test(info.vendor) ? 32 : 0;
+}
+
 /** The WebGPU entry point of this JavaScript runtime; in Node one Dawn instance per process. */
 export async function webgpuEntry(): Promise<GPU> {
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;

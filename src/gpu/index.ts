@@ -8,7 +8,7 @@ export { BufferPool, sizeClass, type PoolStats } from './pool.js';
 export { parseBindings, type Kernel, type BindingKind } from './kernels.js';
 export { GpuError, NoAdapterError, DeviceLostError, WgslCompileError } from './errors.js';
 export { describeAdapter, webgpuEntry, type AdapterSummary, type DeviceRequest } from './adapter.js';
-export { listAdapters, setDawnChoice } from './adapter.js';
+export { fixedSubgroupSize, listAdapters, setDawnChoice } from './adapter.js';
 export {
   adapterFlag,
   describeAdapters,

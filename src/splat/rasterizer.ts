@@ -23,6 +23,7 @@
  * loop allocates nothing.
  */
 import type { Gpu } from '../gpu/gpu.js';
+import { fixedSubgroupSize } from '../gpu/adapter.js';
 import { grid1d } from '../gpu/grid.js';
 import { deriveCamera, TILE, type Camera } from './camera.js';
 import { shLayout, type SplatScene } from './scene.js';
@@ -199,8 +200,7 @@ export class GaussianRasterizer {
   constructor(private readonly gpu: Gpu) {
     this.scratch = new Scratch(gpu);
     this.useSubgroups = gpu.features.subgroups;
-    const { subgroupMinSize: min, subgroupMaxSize: max, vendor } = gpu.info;
-    this.butterflySize = min > 0 && min === max ? min : /nvidia/i.test(vendor) ? 32 : 0;
+    this.butterflySize = fixedSubgroupSize(gpu.info);
   }
 
   /** Frames recorded so far (a backward belongs to the latest one). */

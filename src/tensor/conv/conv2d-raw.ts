@@ -15,7 +15,7 @@
  * Options: ConvKernelOptions (the path and, for tests at lavapipe's sizes and bench variants, tiles and K splits)
  * plus what an entry point needs: Conv2dForwardOptions, ConvInputGradOptions, ConvWeightGradOptions.
  */
-import type { Gpu } from '../../gpu/index.js';
+import { fixedSubgroupSize, type Gpu } from '../../gpu/index.js';
 import { biasGradRaw } from './bias-grad.js';
 import { conv2dBackwardInputDirect, conv2dBackwardWeightDirect, conv2dForwardDirect } from './direct.js';
 import type { ConvEpilogue } from './epilogue.js';
@@ -116,7 +116,7 @@ export function tensorCoresAvailable(gpu: Gpu): boolean {
     gpu.features.subgroupMatrix &&
     gpu.features.f16 &&
     i.subgroupMatrixConfigs.some((c) => c.startsWith('f16→f32 16×16×16')) &&
-    ((i.subgroupMinSize === 32 && i.subgroupMaxSize === 32) || /nvidia/i.test(i.vendor))
+    fixedSubgroupSize(i) === 32
   );
 }
 
