@@ -10,10 +10,13 @@
 # (held-out frames = the odd ones; training uses the even frames of the other cameras) → masked PSNR → summary.
 # Each finished stage leaves a marker in $WORK, so running the same command again continues where the last stopped;
 # a stage is not started when it would run past DEADLINE_S (default 555 s) of this call: the script then says so
-# and prints the summary of what is done. Results (JSON, logs, a few eval panels) go to $OUT.
+# and prints the summary of what is done. Results go to $OUT: summary.txt, results.json, results.tar.xz (all JSON,
+# logs and configs) and three images (one eval panel per avatar, a skirt mask).
 #
 # Usage (after bash bench/template-eval-stage.sh; on the GPU machine, the same command twice: ~9 min each):
 #   source .gpu/env.sh; bash bench/template-eval.sh
+# A device machine goes back after 30 minutes held, and its /tmp with it: the calls of one comparison must all fall
+# in one hold, so start the hold with them (PHASE=1 ~5 min, each 420-s training ~7.5 min, the evals ~1 min).
 # Knobs: CAMS (8) SIZE (1024x1024) FRAMES (40) MAP_SIZE (1024) TPL (full | tiny: template network and sampling sizes)
 #   TEMPLATE_S (150: seconds of fitting, after setup) TEMPLATE_STEPS (14000: the most steps) WARP_CELL (0.01)
 #   TEMPLATE_LR (5e-4, the reference's; 5e-3 with TPL=tiny)
@@ -279,8 +282,11 @@ done
 # ---------------------------------------------------------------- summary
 note "== summary"
 $te summary "$RES" | tee "$RES/summary.txt"
-cp "$RES"/*.json "$RES"/*.log "$RES"/*.txt "$RES"/stages.tsv "$OUT/" 2>/dev/null
-cp "$WORK/template.yaml" "$WORK"/avatar-*.yaml "$OUT/" 2>/dev/null
+# The device tool brings back at most 8 files: the summary and results.json as they are, everything else of $RES and
+# the configs in one archive, then three images.
+cp "$RES/summary.txt" "$RES/results.json" "$OUT/" 2>/dev/null
+cp "$WORK/template.yaml" "$WORK"/avatar-*.yaml "$RES/" 2>/dev/null
+tar -C "$RES" -cJf "$OUT/results.tar.xz" . 2>/dev/null
 # a few panels: one held-out pose per avatar, and its skirt mask
 for v in tpl bare; do
   f=$(ls "$WORK/eval-$v/views/" 2>/dev/null | head -1)
