@@ -47,18 +47,24 @@ function progress(): { onStep: (s: StepReport) => void; log: (line: string) => v
   }
   let last = 0;
   let lastIt = 0;
+  let lastStage = '';
   return {
     onStep: (s) => {
       const now = performance.now();
+      if (s.stage !== lastStage) {
+        // a new stage counts its own steps from 1: its first line has no rate yet
+        lastStage = s.stage;
+        last = 0;
+      }
       if (now - last < 10_000 && s.iteration !== s.total) return;
-      const rate = last ? ((s.iteration - lastIt) / (now - last)) * 1000 : 0;
+      const rate = last ? (((s.iteration - lastIt) / (now - last)) * 1000).toFixed(2) : '-';
       const loss = s.losses
         ? Object.entries(s.losses)
             .map(([k, v]) => `${k} ${v.toPrecision(4)}`)
             .join(', ')
         : '-';
       console.log(
-        `${s.stage} ${s.iteration}/${s.total}: ${loss}; lr ${s.lr.toExponential(2)}; ${rate.toFixed(2)} steps/s`,
+        `${s.stage} ${s.iteration}/${s.total}: ${loss}; lr ${s.lr.toExponential(2)}; ${rate} steps/s`,
       );
       last = now;
       lastIt = s.iteration;
