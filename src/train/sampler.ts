@@ -22,7 +22,7 @@ import {
   type SampleJob,
   type TrainSample,
 } from './sample.js';
-import { WorkerPool } from './worker-pool.js';
+import { WorkerPool } from '../io/node/worker-pool.js';
 
 export interface SamplerState {
   rng: RngState;

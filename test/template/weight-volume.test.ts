@@ -1,11 +1,13 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildSyntheticBody, syntheticSmplxModel } from '../../src/body/synthetic.js';
 import { smplxCanonicalMesh } from '../../src/prep/template.js';
 import {
   diffuseWeights,
+  diffuseWeightsParallel,
   sampleWeights,
   sampleWeightsMany,
   surfaceConstraints,
@@ -145,5 +147,28 @@ describe('canonical weight volume', () => {
     expect(same).toBe(true);
     for (let k = 0; k < 6; k++) expect(back.bounds[k]!).toBeCloseTo(vol.bounds[k]!, 5);
     for (let k = 0; k < 3; k++) expect(back.center[k]!).toBeCloseTo(vol.center[k]!, 5);
+  });
+
+  it('solves the joints on worker threads to the same volume, bit for bit', async () => {
+    const progress: number[] = [];
+    const threaded = await diffuseWeightsParallel(
+      { ...mesh, numJoints: mesh.numJoints },
+      {
+        res: R,
+        workers: 1,
+        workerUrl: new URL('../../src/prep/template/diffuse-worker.ts', import.meta.url),
+        execArgv: ['--import', pathToFileURL(join(__dirname, '../train/ts-worker-register.mjs')).href],
+        onProgress: (done) => progress.push(done),
+      },
+    );
+    // (an element loop: toEqual on 1.8M floats takes seconds)
+    const a = threaded.weights;
+    const b = vol.weights;
+    let differ = -1;
+    for (let i = 0; i < b.length && differ < 0; i++) if (a[i] !== b[i]) differ = i;
+    expect(a.length).toBe(b.length);
+    expect(differ).toBe(-1);
+    expect(Array.from(threaded.bounds)).toEqual(Array.from(vol.bounds));
+    expect(progress[progress.length - 1]).toBe(progress.length);
   });
 });

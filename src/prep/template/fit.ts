@@ -49,7 +49,7 @@ import { extractIsosurface } from './marching.js';
 import { encodePoints, TemplateNet } from './sdf-net.js';
 import { writeTemplatePly } from './template-mesh.js';
 import { eikonal, renderRays } from './volume-render.js';
-import { diffuseWeights, type WeightVolume } from './weight-volume.js';
+import { diffuseWeightsParallel, type WeightVolume } from './weight-volume.js';
 import { readWeightVolume, writeWeightVolume } from './volume-file.js';
 import { InverseWarp } from './warp.js';
 import { planarToInterleaved8 } from '../../io/image.js';
@@ -212,7 +212,7 @@ export async function prepareScene(
     log(`weight volume: ${cfg.weightVolume} (${volume.res}³)`);
   } else {
     log(`weight volume: diffusing the SMPL-X weights into ${cfg.volumeRes}³ -> ${cfg.weightVolume}`);
-    volume = diffuseWeights(
+    volume = await diffuseWeightsParallel(
       { positions: cano.positions, faces: cano.faces, weights: model.weights, numJoints: model.numJoints },
       { res: cfg.volumeRes },
     );
