@@ -233,9 +233,16 @@ export async function prepare(gpu: Gpu, opt: PrepOptions): Promise<PrepResult> {
   removeStaleTemps(outDir);
   const smplxMesh = smplxCanonicalMesh(opt.model, opt.smpl.betas);
   let mesh: CanonicalMesh = smplxMesh;
+  // a template's per-pixel weights: trilinear from <data_dir>/cano_weight_volume.npz when present (animgs template),
+  // else the nearest canonical SMPL-X vertex's
+  const volume = p.template ? captureWeightVolume(opt.dataDir) : null;
   if (p.template) {
-    opt.onStage?.(`template ${p.template}: transferring skinning weights from the canonical SMPL-X`);
-    mesh = templateFromPly(p.template, smplxMesh);
+    opt.onStage?.(
+      volume
+        ? `template ${p.template}: skinning weights from ${captureWeightVolumePath(opt.dataDir)}`
+        : `template ${p.template}: transferring skinning weights from the canonical SMPL-X`,
+    );
+    mesh = templateFromPly(p.template, smplxMesh, !volume);
   }
 
   // canonical maps: recomputed every run (deterministic, so a rerun writes the same bytes)
@@ -248,8 +255,6 @@ export async function prepare(gpu: Gpu, opt: PrepOptions): Promise<PrepResult> {
       `the canonical maps at --size ${size} hold no foreground pixels: check the model and template`,
     );
   }
-  // a template's per-pixel weights: trilinear from <data_dir>/cano_weight_volume.npz when present (animgs template)
-  const volume = p.template ? captureWeightVolume(opt.dataDir) : null;
   if (volume) applyVolumeWeights(maps, volume);
   writeCanonicalMaps(outDir, maps);
   let gaussianPly: string | undefined;

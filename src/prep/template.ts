@@ -12,6 +12,7 @@ import { canonicalParams } from '../body/canonical.js';
 import { smplxForward } from '../body/forward.js';
 import type { SmplxModel } from '../body/model.js';
 import type { CanonicalMesh } from './maps.js';
+import { nearestVertices } from './template/geometry.js';
 
 /** The canonical SMPL-X mesh with its weights for these betas (no jaw, expression or hand pose). */
 export function smplxCanonicalMesh(model: SmplxModel, betas?: ArrayLike<number>): CanonicalMesh {
@@ -140,73 +141,32 @@ export function decodePlyMesh(bytes: Uint8Array, path: string): { positions: Flo
   return { positions, faces: Uint32Array.from(faces) };
 }
 
-/** Skinning weights for arbitrary points: those of the nearest source vertex (uniform-grid search). */
+/** Skinning weights for arbitrary points: those of the nearest source vertex. */
 export function nearestVertexWeights(
   points: ArrayLike<number>,
   source: ArrayLike<number>,
   sourceWeights: ArrayLike<number>,
   J: number,
 ): Float64Array {
-  const V = source.length / 3;
-  const lo = [Infinity, Infinity, Infinity];
-  const hi = [-Infinity, -Infinity, -Infinity];
-  for (let i = 0; i < V; i++) {
-    for (let k = 0; k < 3; k++) {
-      lo[k] = Math.min(lo[k]!, source[i * 3 + k]!);
-      hi[k] = Math.max(hi[k]!, source[i * 3 + k]!);
-    }
-  }
-  const cell = Math.max(hi[0]! - lo[0]!, hi[1]! - lo[1]!, hi[2]! - lo[2]!) / 64 || 1;
-  const dims = [0, 1, 2].map((k) => Math.floor((hi[k]! - lo[k]!) / cell) + 1);
-  const key = (x: number, y: number, z: number) => (z * dims[1]! + y) * dims[0]! + x;
-  const grid = new Map<number, number[]>();
-  const cellOf = (v: number, k: number) => Math.min(dims[k]! - 1, Math.max(0, Math.floor((v - lo[k]!) / cell)));
-  for (let i = 0; i < V; i++) {
-    const kk = key(cellOf(source[i * 3]!, 0), cellOf(source[i * 3 + 1]!, 1), cellOf(source[i * 3 + 2]!, 2));
-    const list = grid.get(kk);
-    if (list) list.push(i);
-    else grid.set(kk, [i]);
-  }
-  const N = points.length / 3;
-  const out = new Float64Array(N * J);
-  for (let p = 0; p < N; p++) {
-    const x = points[p * 3]!,
-      y = points[p * 3 + 1]!,
-      z = points[p * 3 + 2]!;
-    const c = [cellOf(x, 0), cellOf(y, 1), cellOf(z, 2)];
-    let best = -1;
-    let bestD = Infinity;
-    const maxR = Math.max(dims[0]!, dims[1]!, dims[2]!);
-    for (let r = 0; r <= maxR; r++) {
-      // search shells of growing radius until a found vertex is closer than the unsearched region
-      for (let dz = Math.max(-r, -c[2]!); dz <= Math.min(r, dims[2]! - 1 - c[2]!); dz++) {
-        for (let dy = Math.max(-r, -c[1]!); dy <= Math.min(r, dims[1]! - 1 - c[1]!); dy++) {
-          const onShell = Math.abs(dz) === r || Math.abs(dy) === r;
-          for (let dx = Math.max(-r, -c[0]!); dx <= Math.min(r, dims[0]! - 1 - c[0]!); dx++) {
-            if (!onShell && Math.abs(dx) !== r) continue;
-            const list = grid.get(key(c[0]! + dx, c[1]! + dy, c[2]! + dz));
-            if (!list) continue;
-            for (const i of list) {
-              const d = (source[i * 3]! - x) ** 2 + (source[i * 3 + 1]! - y) ** 2 + (source[i * 3 + 2]! - z) ** 2;
-              if (d < bestD) {
-                bestD = d;
-                best = i;
-              }
-            }
-          }
-        }
-      }
-      if (best >= 0 && Math.sqrt(bestD) <= r * cell) break;
-    }
-    for (let j = 0; j < J; j++) out[p * J + j] = sourceWeights[best * J + j]!;
+  const near = nearestVertices(points, source);
+  const out = new Float64Array(near.length * J);
+  for (let p = 0; p < near.length; p++) {
+    const v = near[p]!;
+    if (v < 0) continue;
+    for (let j = 0; j < J; j++) out[p * J + j] = sourceWeights[v * J + j]!;
   }
   return out;
 }
 
-/** A user's template mesh with weights transferred from the canonical SMPL-X mesh. */
-export function templateFromPly(path: string, smplx: CanonicalMesh): CanonicalMesh {
+/**
+ * A user's template mesh with weights transferred from the canonical SMPL-X mesh (nearest vertex), or, with
+ * `transfer: false`, with none: when a weight volume gives each map pixel its weights, a per-vertex transfer over a
+ * fitted template's ~0.5M vertices would be thrown away.
+ */
+export function templateFromPly(path: string, smplx: CanonicalMesh, transfer = true): CanonicalMesh {
   const m = readPlyMesh(path);
   const J = smplx.numJoints ?? 55;
+  if (!transfer) return { positions: m.positions, faces: m.faces, numJoints: J };
   const weights = nearestVertexWeights(m.positions, smplx.positions, smplx.weights!, J);
   return { positions: m.positions, faces: m.faces, weights, numJoints: J };
 }

@@ -22,10 +22,14 @@ export function captureWeightVolume(dataDir: string): WeightVolume | null {
   return path ? readWeightVolume(path) : null;
 }
 
-/** Replace the maps' per-pixel weights by the volume's at each pixel's canonical position (in place). */
+/**
+ * Give the maps' pixels the volume's weights at their canonical positions (in place), replacing the mesh's when it
+ * had some (maps drawn from a mesh without weights have none).
+ */
 export function applyVolumeWeights(maps: CanonicalMaps, vol: WeightVolume): void {
   const J = vol.joints;
-  if (maps.numJoints !== J) throw new Error(`weight volume of ${J} joints for maps of ${maps.numJoints}`);
+  if (maps.numJoints !== J && maps.numJoints !== 0)
+    throw new Error(`weight volume of ${J} joints for maps of ${maps.numJoints}`);
   const n = maps.pixels.length;
   const w = new Float64Array(J);
   const out = new Float32Array(n * J);
@@ -35,4 +39,5 @@ export function applyVolumeWeights(maps: CanonicalMaps, vol: WeightVolume): void
     for (let j = 0; j < J; j++) out[i * J + j] = w[j]!;
   }
   maps.weights = out;
+  maps.numJoints = J;
 }
