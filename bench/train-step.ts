@@ -21,7 +21,7 @@ import { Lpips, lpipsLinEntries } from '../src/nn/lpips.js';
 import { vggEntries, VGG16_WIDTHS } from '../src/nn/vgg.js';
 import { Adam } from '../src/nn/optim.js';
 import { initEngine, Tensor } from '../src/tensor/index.js';
-import { packedSizes, PIXEL_SUBJECT } from '../src/train/ground-truth.js';
+import { packedSizes, PIXEL_SUBJECT, type GroundTruthBox } from '../src/train/ground-truth.js';
 import { TrainStep, type CanonicalTensors, type StepInput } from '../src/train/step.js';
 import type { BenchRow } from './table.js';
 import { throughputDetail } from './timeit.js';
@@ -263,14 +263,18 @@ export function benchStep(
   const poseMap = new Float32Array(3 * S * S).map(() => r() - 0.5);
   const jointMats = new Float32Array(J * 16);
   for (let j = 0; j < J; j++) for (let k = 0; k < 4; k++) jointMats[j * 16 + k * 5] = 1;
-  const photo = new Uint8Array(packedSizes(W, H).photo).map(() => Math.floor(256 * r()));
-  const classes = new Uint8Array(packedSizes(W, H).classes).fill(PIXEL_SUBJECT);
+  // the subject's box as a standing person fills a portrait frame (40 % of its width, 90 % of its height): only the
+  // box's bytes travel each step
+  const gtBox: GroundTruthBox = [Math.round(0.3 * W), Math.round(0.05 * H), Math.round(0.4 * W), Math.round(0.9 * H)];
+  const photo = new Uint8Array(packedSizes(gtBox[2], gtBox[3]).photo).map(() => Math.floor(256 * r()));
+  const classes = new Uint8Array(packedSizes(gtBox[2], gtBox[3]).classes).fill(PIXEL_SUBJECT);
   const box = Math.min(W, H) * 0.8;
   const input: StepInput = {
     poseMap,
     jointMats,
     camera: camera(W, H),
     bg: [0.2, 0.5, 0.7],
+    box: gtBox,
     photo,
     classes,
     cropParams: Float32Array.from([(W - box) / 2, (H - box) / 2, box, lpipsSize]),

@@ -11,7 +11,7 @@ import type { Camera } from '../data/camera.js';
 import { CaptureDataset, type CaptureConfig } from '../data/dataset.js';
 import { readPoseMap } from '../prep/files.js';
 import { cropParams, lpipsCrop, maskSquareBox, type LpipsCrop } from './crop.js';
-import { packGroundTruth } from './ground-truth.js';
+import { packGroundTruth, type GroundTruthBox } from './ground-truth.js';
 
 /** What a decoder (worker or main thread) needs to open the capture once. */
 export interface SampleContextSpec {
@@ -53,6 +53,8 @@ export interface DecodedSample {
    */
   photo: Uint8Array;
   classes: Uint8Array;
+  /** The box photo and classes cover (the subject and its band; the rest is background). */
+  box: GroundTruthBox;
   crop: LpipsCrop;
   /** [x, y, box side, target side] for a GPU buffer. */
   cropParams: Float32Array;
@@ -92,6 +94,7 @@ export class SampleContext {
       bg: Float32Array.from(job.bg),
       photo: packed.photo,
       classes: packed.classes,
+      box: packed.box,
       crop,
       cropParams: cropParams(crop),
       poseMap: frontPoseMap(pose, this.spec.poseMapSize, `posed map of frame ${item.frame} in ${this.spec.posMapDir}`),

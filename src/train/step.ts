@@ -20,7 +20,7 @@ import { l1Loss } from '../nn/losses.js';
 import type { Lpips } from '../nn/lpips.js';
 import type { Adam } from '../nn/optim.js';
 import { DSSIM_WEIGHT, ssim } from '../nn/ssim.js';
-import { packedSizes, unpackGroundTruth } from './ground-truth.js';
+import { checkPacked, packedSizes, unpackGroundTruth, type GroundTruthBox } from './ground-truth.js';
 import {
   abs,
   add,
@@ -57,7 +57,11 @@ export interface StepInput {
   camera: Camera;
   /** [3] RGB background. */
   bg: ArrayLike<number>;
-  /** The photo and its pixel classes as bytes (composited with `bg` on the GPU; see ground-truth.ts). */
+  /**
+   * The photo and its pixel classes as bytes of `box` (composited with `bg` on the GPU; outside the box everything is
+   * background; see ground-truth.ts).
+   */
+  box: GroundTruthBox;
   photo: Uint8Array;
   classes: Uint8Array;
   /** [x, y, size, target] of the LPIPS window. */
@@ -97,6 +101,8 @@ export class TrainStep {
   /** The step's photo bytes and pixel classes (ground-truth.ts), uploaded before each run. */
   private readonly photo: GPUBuffer | null;
   private readonly classes: GPUBuffer | null;
+  /** The box the photo and classes cover, [x0, y0, w, h] as u32. */
+  private readonly box: GPUBuffer | null;
   private readonly size: { width: number; height: number } | null;
   private readonly bg: Tensor;
   private readonly crop: Tensor;
@@ -126,11 +132,13 @@ export class TrainStep {
       const bytes = packedSizes(size.width, size.height);
       this.photo = gpu().pool.acquire(bytes.photo, 'step photo');
       this.classes = gpu().pool.acquire(bytes.classes, 'step pixel classes');
+      this.box = gpu().pool.acquire(16, 'step ground-truth box');
       this.size = size;
     } else {
       this.renderer = null;
       this.photo = null;
       this.classes = null;
+      this.box = null;
       this.size = null;
     }
   }
@@ -152,13 +160,12 @@ export class TrainStep {
     g.upload(this.crop.buffer, input.cropParams);
     if (this.renderer) {
       this.renderer.setCamera(input.camera, input.bg);
-      const want = packedSizes(this.size!.width, this.size!.height);
-      if (input.photo.byteLength !== want.photo || input.classes.byteLength !== want.classes)
-        throw new Error(
-          `TrainStep: the photo is not ${this.size!.width}×${this.size!.height} (${input.photo.byteLength} bytes)`,
-        );
-      g.upload(this.photo!, input.photo);
-      g.upload(this.classes!, input.classes);
+      const { width, height } = this.size!;
+      checkPacked({ width, height, box: input.box, photo: input.photo, classes: input.classes });
+      g.upload(this.box!, Uint32Array.from(input.box));
+      // only the box's bytes travel (an empty box: none)
+      if (input.photo.byteLength > 0) g.upload(this.photo!, input.photo);
+      if (input.classes.byteLength > 0) g.upload(this.classes!, input.classes);
     }
     if (eager) {
       this.losses?.dispose();
@@ -224,7 +231,7 @@ export class TrainStep {
         const { width, height } = this.size!;
         const w = this.lossOpts.weights;
         const [l1, perceptual] = scope(() => {
-          const { gt, band } = unpackGroundTruth(this.photo!, this.classes!, this.bg, width, height);
+          const { gt, band } = unpackGroundTruth(this.photo!, this.classes!, this.box!, this.bg, width, height);
           // the band is painted with the background in the prediction as in the ground truth: it never counts
           const pred = scope(() => add(color, mul(band, sub(this.bg, color))));
           const l1 = scope(() => l1Loss(pred, gt));
@@ -267,7 +274,7 @@ export class TrainStep {
     this.invalidate();
     this.losses?.dispose();
     for (const t of [this.poseMap, this.jointMats, this.viewParams, this.bg, this.crop]) t.dispose();
-    for (const b of [this.photo, this.classes]) if (b) gpu().pool.release(b);
+    for (const b of [this.photo, this.classes, this.box]) if (b) gpu().pool.release(b);
     this.renderer?.dispose();
   }
 }

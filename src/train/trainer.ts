@@ -361,6 +361,7 @@ export async function trainAvatar(opts: TrainOptions): Promise<TrainResult> {
           bg: [1, 1, 1],
           photo: new Uint8Array(0),
           classes: new Uint8Array(0),
+          box: [0, 0, 0, 0],
           cropParams: new Float32Array(4),
           seed: stepSeed(cfg.train.seed, 0, iteration),
         };

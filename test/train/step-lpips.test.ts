@@ -12,7 +12,7 @@ import { Adam } from '../../src/nn/optim.js';
 import { vggEntries } from '../../src/nn/vgg.js';
 import { initEngine, Tensor } from '../../src/tensor/index.js';
 import { seededRandom } from '../../src/tensor/rng.js';
-import { packedSizes, PIXEL_SUBJECT } from '../../src/train/ground-truth.js';
+import { packedSizes, PIXEL_SUBJECT, wholeImage } from '../../src/train/ground-truth.js';
 import { TrainStep, type StepInput } from '../../src/train/step.js';
 
 const J = 55;
@@ -86,6 +86,7 @@ describe('training step with L1 + LPIPS', () => {
       jointMats,
       camera: cam,
       bg: [0.2, 0.5, 0.7],
+      box: wholeImage(W, H),
       photo: new Uint8Array(packedSizes(W, H).photo).map(() => Math.floor(256 * r())),
       classes: new Uint8Array(packedSizes(W, H).classes).fill(PIXEL_SUBJECT),
       cropParams: Float32Array.from([2, 6, 20, CROP]),
