@@ -17,6 +17,10 @@
 #   source .gpu/env.sh; bash bench/template-eval.sh
 # A device machine goes back after 30 minutes held, and its /tmp with it: the calls of one comparison must all fall
 # in one hold, so start the hold with them (PHASE=1 ~5 min, each 420-s training ~7.5 min, the evals ~1 min).
+# The small preset fits a whole comparison into one call (~9 min; the first training on a fresh machine spends ~75 s
+# of its TRAIN_S creating pipelines):
+#   FRAMES=24 WARP_CELL=0.02 TEMPLATE_S=70 TRAIN_S=180 PRESET=small MAP_SIZE=256 DEADLINE_S=5000 \
+#     timeout 540 bash bench/template-eval.sh; PHASE=2 DEADLINE_S=1 bash bench/template-eval.sh  # the summary
 # Knobs: CAMS (8) SIZE (1024x1024) FRAMES (40) MAP_SIZE (1024) TPL (full | tiny: template network and sampling sizes)
 #   TEMPLATE_S (150: seconds of fitting, after setup) TEMPLATE_STEPS (14000: the most steps) WARP_CELL (0.01)
 #   TEMPLATE_LR (5e-4, the reference's; 5e-3 with TPL=tiny)
@@ -250,6 +254,8 @@ for v in tpl bare; do
     $te train-until --budget-s "$budget" --max-steps "$max" -- "$DIST/src/cli/main.js" train -c "$WORK/avatar-$v.yaml" \
       --force --preset "$PRESET" --steps "$horizon" 2>&1 | grep -v '^Warning' | tee "$RES/train-$v.log" |
       grep -E 'steps/s|train: (done|stopped)|train-until|rror' | tail -5
+    # its JSONL log (losses, steps/s, elapsed) travels with the results
+    cp "$WORK/avatar-$v/train_log.jsonl" "$RES/train-$v.jsonl" 2>/dev/null
     n=$(main_steps "$RES/train-$v.log")
     if [ -n "$n" ] && [ "$n" -gt 0 ]; then
       [ $v = tpl ] && [ -z "$TRAIN_STEPS" ] && echo "$n" > "$RES/train-steps"
