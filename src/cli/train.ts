@@ -45,32 +45,37 @@ function progress(): { onStep: (s: StepReport) => void; log: (line: string) => v
       stop: () => bar.stop(),
     };
   }
+  return { onStep: plainProgress(console.log), log: (line) => console.log(line), stop: () => undefined };
+}
+
+/**
+ * Plain progress lines (stdout not a terminal): a stage's first step, then one every ~10 s and the last; the rate is
+ * counted within the stage since the line before ("-" on a stage's first line).
+ */
+export function plainProgress(
+  print: (line: string) => void,
+  now: () => number = () => performance.now(),
+): (s: StepReport) => void {
   let last = 0;
   let lastIt = 0;
   let lastStage = '';
-  return {
-    onStep: (s) => {
-      const now = performance.now();
-      if (s.stage !== lastStage) {
-        // a new stage counts its own steps from 1: its first line has no rate yet
-        lastStage = s.stage;
-        last = 0;
-      }
-      if (now - last < 10_000 && s.iteration !== s.total) return;
-      const rate = last ? (((s.iteration - lastIt) / (now - last)) * 1000).toFixed(2) : '-';
-      const loss = s.losses
-        ? Object.entries(s.losses)
-            .map(([k, v]) => `${k} ${v.toPrecision(4)}`)
-            .join(', ')
-        : '-';
-      console.log(
-        `${s.stage} ${s.iteration}/${s.total}: ${loss}; lr ${s.lr.toExponential(2)}; ${rate} steps/s`,
-      );
-      last = now;
-      lastIt = s.iteration;
-    },
-    log: (line) => console.log(line),
-    stop: () => undefined,
+  return (s) => {
+    const t = now();
+    if (s.stage !== lastStage) {
+      // a new stage counts its own steps from 1: its first line has no rate yet
+      lastStage = s.stage;
+      last = 0;
+    }
+    if (last && t - last < 10_000 && s.iteration !== s.total) return;
+    const rate = last ? (((s.iteration - lastIt) / (t - last)) * 1000).toFixed(2) : '-';
+    const loss = s.losses
+      ? Object.entries(s.losses)
+          .map(([k, v]) => `${k} ${v.toPrecision(4)}`)
+          .join(', ')
+      : '-';
+    print(`${s.stage} ${s.iteration}/${s.total}: ${loss}; lr ${s.lr.toExponential(2)}; ${rate} steps/s`);
+    last = t;
+    lastIt = s.iteration;
   };
 }
 
