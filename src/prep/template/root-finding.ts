@@ -25,6 +25,8 @@ export interface RootFindOptions {
   tolerance?: number;
   /** The voxels' blended matrices under these joint matrices, kept between calls (default: made per call). */
   blended?: BlendedVolume;
+  /** Also return the volume's weights at the canonical points (default true; without them: N·J fewer samples). */
+  weights?: boolean;
 }
 
 /**
@@ -111,7 +113,7 @@ export interface RootFindResult {
   canonical: Float64Array;
   /** (N) final residual ‖f(x)‖ in metres. */
   residual: Float64Array;
-  /** (N·J) the volume's weights at the canonical points. */
+  /** (N·J) the volume's weights at the canonical points (empty when not asked for). */
   weights: Float64Array;
 }
 
@@ -167,7 +169,8 @@ export function posedToCanonical(
   if (bv.vol !== vol || bv.jointMats !== mats) throw new Error('root finding: `blended` is of another volume or pose');
   const canonical = new Float64Array(N * 3);
   const residual = new Float64Array(N);
-  const weights = new Float64Array(N * J);
+  const wantWeights = options.weights ?? true;
+  const weights = new Float64Array(wantWeights ? N * J : 0);
   const M = new Float64Array(12);
   const dM = new Float64Array(36);
   const w = new Float64Array(J);
@@ -228,8 +231,10 @@ export function posedToCanonical(
     canonical[3 * n + 1] = x1;
     canonical[3 * n + 2] = x2;
     residual[n] = res;
-    sampleWeights(vol, x0, x1, x2, w);
-    weights.set(w, n * J);
+    if (wantWeights) {
+      sampleWeights(vol, x0, x1, x2, w);
+      weights.set(w, n * J);
+    }
   }
   return { canonical, residual, weights };
 }

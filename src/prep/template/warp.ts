@@ -55,7 +55,7 @@ export class InverseWarp {
       const near = nearestVertices(p, body.vertices);
       const init = new Float64Array((e - s) * J);
       for (let i = 0; i < e - s; i++) for (let j = 0; j < J; j++) init[i * J + j] = body.weights[near[i]! * J + j]!;
-      const r = posedToCanonical(p, init, body.jointMats, vol, { iterations: 15, blended });
+      const r = posedToCanonical(p, init, body.jointMats, vol, { iterations: 15, blended, weights: false });
       for (let i = 0; i < e - s; i++) {
         if (r.residual[i]! < 1e-3) ok++;
         for (let c = 0; c < 3; c++) this.canonical[3 * (s + i) + c] = r.canonical[3 * i + c]!;

@@ -328,7 +328,15 @@ function setUp(mesh: SurfaceMesh, options: DiffuseOptions, shared: boolean): Dif
     for (let c = 0; c < fine!.voxels.length; c++) mx = Math.max(mx, vals[c * J + j]!);
     if (mx > 1e-6) active.push(j);
   }
-  return { problem: { joints: J, omega: options.omega ?? 1.8, levels }, active, fine: fine!, bounds, center, body, res: R };
+  return {
+    problem: { joints: J, omega: options.omega ?? 1.8, levels },
+    active,
+    fine: fine!,
+    bounds,
+    center,
+    body,
+    res: R,
+  };
 }
 
 /** Interleave a solved channel into the (R³ × J) volume. */
