@@ -10,6 +10,7 @@
 import { cachedKernel, dispatch1d, main1d, params } from '../tensor/kernels/util.js';
 import { Tensor } from '../tensor/index.js';
 import { to8bit } from '../io/image.js';
+import { maskBounds } from '../data/mask.js';
 
 /** Pixel classes of the class byte. */
 export const PIXEL_BACKGROUND = 0;
@@ -67,20 +68,13 @@ export function packGroundTruth(
 ): PackedGroundTruth {
   const { width, height, data } = image;
   const n = width * height;
-  let x0 = width,
-    y0 = height,
-    x1 = -1,
-    y1 = -1;
-  for (let y = 0; y < height; y++)
-    for (let x = 0; x < width; x++) {
-      const p = y * width + x;
-      if (!band[p] && !mask[p]) continue;
-      if (x < x0) x0 = x;
-      if (x > x1) x1 = x;
-      if (y < y0) y0 = y;
-      if (y > y1) y1 = y;
-    }
-  const box: GroundTruthBox = x1 < 0 ? [0, 0, 0, 0] : [x0, y0, x1 - x0 + 1, y1 - y0 + 1];
+  // the union of the subject's and the band's boxes (the band reaches past the mask)
+  const [m, b] = [maskBounds(mask, width, height), maskBounds(band, width, height)];
+  const u =
+    m && b
+      ? { x0: Math.min(m.x0, b.x0), y0: Math.min(m.y0, b.y0), x1: Math.max(m.x1, b.x1), y1: Math.max(m.y1, b.y1) }
+      : (m ?? b);
+  const box: GroundTruthBox = u ? [u.x0, u.y0, u.x1 - u.x0 + 1, u.y1 - u.y0 + 1] : [0, 0, 0, 0];
   const [bx, by, bw, bh] = box;
   const sizes = packedSizes(bw, bh);
   const photo = new Uint8Array(sizes.photo);
