@@ -23,6 +23,7 @@
 #     timeout 540 bash bench/template-eval.sh; PHASE=2 DEADLINE_S=1 bash bench/template-eval.sh  # the summary
 # Knobs: CAMS (8) SIZE (1024x1024) FRAMES (40) MAP_SIZE (1024) TPL (full | tiny: template network and sampling sizes)
 #   TEMPLATE_S (150: seconds of fitting, after setup) TEMPLATE_STEPS (14000: the most steps) WARP_CELL (0.01)
+#   TEMPLATE_FRAME (auto: the training frame closest to the canonical pose; first: frame 0; or a frame id)
 #   TEMPLATE_LR (5e-4, the reference's; 5e-3 with TPL=tiny)
 #   TRAIN_S (150: wall budget of the first training, startup and pretraining included; the second stops at the same
 #   main step) TRAIN_HORIZON (800000: --steps, the cosine schedule's length) TRAIN_STEPS (instead: both run this many
@@ -48,6 +49,7 @@ MAP_SIZE=${MAP_SIZE:-1024}
 TPL=${TPL:-full}
 TEMPLATE_S=${TEMPLATE_S:-150}
 TEMPLATE_STEPS=${TEMPLATE_STEPS:-14000}
+TEMPLATE_FRAME=${TEMPLATE_FRAME:-auto}
 WARP_CELL=${WARP_CELL:-0.01}
 TRAIN_S=${TRAIN_S:-150}
 TRAIN_STEPS=${TRAIN_STEPS:-}
@@ -81,9 +83,17 @@ elapsed() { echo $(($(date +%s) - T0)); }
 stamp() { while IFS= read -r l; do printf '%s %s\n' "$(date +%s.%N)" "$l"; done; }
 note() { echo "[$(elapsed) s] $*"; }
 S_NAME='' S_T=0
+# settings.json keeps the knobs each stage ran with (a later call's knobs, e.g. the summary's, are not the run's)
+record_settings() {
+  node -e 'const fs = require("fs"); const [f, st, v] = process.argv.slice(1); let o = {};
+    try { o = JSON.parse(fs.readFileSync(f, "utf8")); } catch {}
+    if (o.cams !== undefined) o = {};
+    o[st] = JSON.parse(v); fs.writeFileSync(f, JSON.stringify(o) + "\n");' "$RES/settings.json" "$1" "$SETTINGS"
+}
 begin() {
   S_NAME=$1
   S_T=$(now)
+  [ "$1" = summary ] || record_settings "$1"
   note "== $1"
 }
 # end STATUS NOTE: record the stage's time (and a marker when ok)
@@ -114,8 +124,8 @@ want() { # want STAGE PHASE: not done, in this phase
 }
 
 note "work $WORK, out $OUT; $CAMS cameras $SIZE, $FRAMES frames (training: even frames, cameras $train_cams; held out: camera $held, odd frames); eval frames $EVAL_FRAMES"
-printf '{"cams":%s,"size":"%s","frames":%s,"mapSize":%s,"tpl":"%s","templateS":%s,"templateSteps":%s,"warpCell":%s,"trainS":%s,"trainSteps":"%s","trainHorizon":%s,"pretrain":%s,"preset":"%s","heldCam":%s,"evalFrames":"%s"}\n' \
-  "$CAMS" "$SIZE" "$FRAMES" "$MAP_SIZE" "$TPL" "$TEMPLATE_S" "$TEMPLATE_STEPS" "$WARP_CELL" "$TRAIN_S" "$TRAIN_STEPS" "$TRAIN_HORIZON" "$PRETRAIN" "$PRESET" "$held" "$EVAL_FRAMES" > "$RES/settings.json"
+SETTINGS=$(printf '{"cams":%s,"size":"%s","frames":%s,"mapSize":%s,"tpl":"%s","templateS":%s,"templateSteps":%s,"templateFrame":"%s","warpCell":%s,"trainS":%s,"trainSteps":"%s","trainHorizon":%s,"pretrain":%s,"preset":"%s","heldCam":%s,"evalFrames":"%s"}' \
+  "$CAMS" "$SIZE" "$FRAMES" "$MAP_SIZE" "$TPL" "$TEMPLATE_S" "$TEMPLATE_STEPS" "$TEMPLATE_FRAME" "$WARP_CELL" "$TRAIN_S" "$TRAIN_STEPS" "$TRAIN_HORIZON" "$PRETRAIN" "$PRESET" "$held" "$EVAL_FRAMES")
 
 # ---------------------------------------------------------------- synth
 if want synth 1 && fits synth 90; then
@@ -135,7 +145,8 @@ cat > "$WORK/template.yaml" <<YAML
 mode: train
 train:
   dataset: MvRgbDatasetTHuman4
-  data: {subject_name: synth, data_dir: $CAP, frame_range: [0, 1, 1], used_cam_ids: [$train_cams]}
+  data: {subject_name: synth, data_dir: $CAP, frame_range: [0, $FRAMES, 2], used_cam_ids: [$train_cams]}
+  frame: $TEMPLATE_FRAME
   net_ckpt_dir: $WORK/template_fit
   ckpt_interval: {batch: 1000}
   loss_weight: {color: 1.0, mask: 1.0, eikonal: 0.1}

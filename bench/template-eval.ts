@@ -351,7 +351,7 @@ function rateCmd(): void {
     meshSeconds: mc0 && mc1 ? r1(mc1.t - mc0.t) : meshSeparate || null,
     minutesFor14k: rate ? Math.round((14000 / rate / 60) * 10) / 10 : null,
     setup: lines
-      .filter((l) => /weight volume|root finding|converged/.test(l.text))
+      .filter((l) => /weight volume|root finding|converged|^template: frame \d+: /.test(l.text))
       .map((l) => `${r1(l.t - t0)} s: ${l.text.replace(/^template: /, '')}`),
     losses: lossLines.length ? [lossLines[0], lossLines[lossLines.length - 1]] : [],
   };
@@ -412,11 +412,21 @@ function summaryCmd(): void {
   const pct = (x: unknown) => (typeof x === 'number' ? `${(100 * x).toFixed(1)}%` : 'n/a');
   const db = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) ? `${x.toFixed(2)}` : 'n/a');
   const num = (x: unknown, d = 1) => (typeof x === 'number' ? x.toFixed(d) : 'n/a');
-  const L: string[] = ['=== issue 21 on the synthetic subject: ' + JSON.stringify(r.settings)];
+  // settings.json: each stage's knobs; the stages that ran with the same knobs are listed together
+  const groups = new Map<string, string[]>();
+  for (const [stage, knobs] of Object.entries((r.settings ?? {}) as Record<string, unknown>)) {
+    const k = JSON.stringify(knobs);
+    groups.set(k, [...(groups.get(k) ?? []), stage]);
+  }
+  const L: string[] = [
+    '=== issue 21 on the synthetic subject: ' +
+      ([...groups].map(([k, stages]) => `${stages.join(', ')}: ${k}`).join('; ') || 'no settings recorded'),
+  ];
   const t = r.template;
   if (t)
     L.push(
-      `(c) template fit: ${t.steps ?? '?'} steps, ${num(t.stepsPerSecond, 2)} steps/s (${num(t.fitSeconds)} s of fitting); ` +
+      `(c) template fit (${(t.setup as string[]).find((l) => / frame \d+: /.test(l))?.replace(/^[\d.]+ s: /, '') ?? 'frame ?'}): ` +
+        `${t.steps ?? '?'} steps, ${num(t.stepsPerSecond, 2)} steps/s (${num(t.fitSeconds)} s of fitting); ` +
         `setup ${num(t.setupSeconds)} s (weight volume + warp table + images), mesh ${num(t.meshSeconds)} s; ` +
         `14k steps: ${num(t.minutesFor14k)} min of fitting, ${typeof t.minutesFor14k === 'number' ? ((t.minutesFor14k * 60 + (t.setupSeconds ?? 0) + (t.meshSeconds ?? 0)) / 60).toFixed(1) : 'n/a'} min with setup and mesh. ` +
         `Losses ${t.losses.join(' -> ') || 'n/a'}`,

@@ -75,3 +75,27 @@ export function canoToLive(model: SmplxModel, frame: SmplxParams, options: Forwa
     liveWoRoot,
   };
 }
+
+/** The body joints (pelvis and body_pose's 21) that distanceFromCanonical compares. */
+const BODY_JOINTS = 22;
+
+/**
+ * How far a frame's body is from the canonical pose: the mean distance (m) of its body joints from their canonical
+ * places, both taken relative to the pelvis and without the global orientation (the woRoot evaluation). Joints only
+ * (cheap: a long capture's frames take about a millisecond each).
+ */
+export function distanceFromCanonical(model: SmplxModel, frame: SmplxParams): number {
+  const cano = smplxForward(model, canonicalParams(frame), { vertices: false }).joints;
+  const live = smplxForward(model, woRootParams(frame), { vertices: false }).joints;
+  const J = Math.min(BODY_JOINTS, model.numJoints);
+  let sum = 0;
+  for (let j = 0; j < J; j++) {
+    let d2 = 0;
+    for (let k = 0; k < 3; k++) {
+      const d = live[3 * j + k]! - live[k]! - (cano[3 * j + k]! - cano[k]!);
+      d2 += d * d;
+    }
+    sum += Math.sqrt(d2);
+  }
+  return sum / J;
+}

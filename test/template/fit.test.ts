@@ -76,6 +76,10 @@ describe('template fit', () => {
     expect(cfg.notes.join(' ')).toContain('with_hand');
     expect(stepLr({ initial: 5e-4, interval: 40000, factor: 0.9, min: 8e-5 }, 80000)).toBeCloseTo(5e-4 * 0.81, 12);
     expect(() => config('  colour_weight: 3')).toThrow(/train.colour_weight: unknown key/);
+    expect(cfg.frame).toBe('first');
+    expect(config('  frame: auto').frame).toBe('auto');
+    expect(config('  frame: 0').frame).toBe(0);
+    expect(() => config('  frame: -2')).toThrow(/train.frame: -2 is not valid/);
   });
 
   // the uninterrupted 24 steps (first 20, then resumed to 24), which the stop-and-resume test below repeats

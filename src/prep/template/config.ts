@@ -1,5 +1,5 @@
 /**
- * The template config: the reference's template.yaml read with its keys as they are (reference-system.md §6.2),
+ * The template config: the reference's template.yaml read with its keys as they are,
  * plus a few optional keys of ours. Unknown keys and wrong types are errors naming the key's path, all reported
  * together; keys the reference has but we do not use are accepted and listed in `notes`.
  *
@@ -10,7 +10,8 @@
  *     eval_interval, depth_guided_sampling: {flag, near_sur_dist, N_ray_samples}, compute_grad,
  *     lr: {network: {type: Step, initial, interval, factor, min}}, loss_weight: {color, mask, eikonal},
  *     batch_size, num_workers
- *     ours: iterations (default end_epoch × cameras, at most 150000), rays (1024), samples (64),
+ *     ours: frame (first: the first of frame_range's frames, the reference's; auto: the one whose body is closest to
+ *           the canonical pose; or a frame id), iterations (default end_epoch × cameras, at most 150000), rays (1024), samples (64),
  *           eikonal_points (4096), eikonal_step (0.002 m), seed (1), smplx_model (<data_dir>/smplx_model.npz),
  *           weight_volume (<data_dir>/cano_weight_volume.npz; made when absent), volume_res (128),
  *           warp_cell (0.01 m), mc_resolution ([256, 256, 128]), template_out (<data_dir>/template.ply)
@@ -21,6 +22,7 @@ import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { parseLayout, type CaptureLayout } from '../../data/dataset.js';
 import { InputError } from '../../io/errors.js';
+import type { TemplateFrameChoice } from './frame.js';
 import { REFERENCE_TEMPLATE_NET, type TemplateNetConfig } from './sdf-net.js';
 
 export interface TemplateConfig {
@@ -29,6 +31,8 @@ export interface TemplateConfig {
   dataDir: string;
   subjectName: string;
   frameRange: number[] | string | undefined;
+  /** Which of frame_range's frames is fitted (frame.ts). */
+  frame: TemplateFrameChoice;
   usedCamIds: number[] | undefined;
   netCkptDir: string;
   prevCkpt: string | null;
@@ -139,6 +143,7 @@ export function parseTemplateConfig(doc: unknown, source: string): TemplateConfi
       'warp_cell',
       'mc_resolution',
       'template_out',
+      'frame',
     ],
     [
       'save_init_ckpt',
@@ -170,6 +175,12 @@ export function parseTemplateConfig(doc: unknown, source: string): TemplateConfi
   let frameRange: number[] | string | undefined;
   if (typeof fr === 'string') frameRange = fr;
   else frameRange = r.nums(data, 'frame_range', 'train.data.');
+  const fk = train['frame'];
+  let frame: TemplateFrameChoice = 'first';
+  if (fk === 'auto' || fk === 'first') frame = fk;
+  else if (typeof fk === 'number' && Number.isInteger(fk) && fk >= 0) frame = fk;
+  else if (fk !== undefined && fk !== null)
+    r.errors.push(`train.frame: ${JSON.stringify(fk)} is not valid (auto, first or a frame id)`);
   const ck = r.section(train, 'ckpt_interval', 'train.');
   r.keys(ck, 'train.ckpt_interval.', ['batch'], ['epoch']);
   const lrs = r.section(r.section(train, 'lr', 'train.'), 'network', 'train.lr.');
@@ -228,6 +239,7 @@ export function parseTemplateConfig(doc: unknown, source: string): TemplateConfi
     dataDir,
     subjectName: r.str(data, 'subject_name', 'train.data.', ''),
     frameRange,
+    frame,
     usedCamIds: r.nums(data, 'used_cam_ids', 'train.data.'),
     netCkptDir: r.str(train, 'net_ckpt_dir', 'train.', join(dataDir || '.', 'template_fit')),
     prevCkpt: r.str(train, 'prev_ckpt', 'train.', '') || null,

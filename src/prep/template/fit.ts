@@ -1,5 +1,5 @@
 /**
- * `animgs template`: fit the learned template of one near-A-pose frame (reference-system.md §2.3): a canonical SDF
+ * `animgs template`: fit the learned template of one near-A-pose frame (frame.ts picks it): a canonical SDF
  * and colour field rendered into every camera of the frame by VolSDF volume rendering, the posed samples mapped to
  * canonical space through the diffused weight volume; L1 colour + L1 mask + eikonal losses, Adam with the step
  * schedule; then marching cubes over the canonical box → `template.ply` with normals.
@@ -44,6 +44,7 @@ import {
 } from '../../tensor/index.js';
 import { smplxCanonicalMesh } from '../template.js';
 import type { TemplateConfig } from './config.js';
+import { pickTemplateFrame } from './frame.js';
 import { pointBounds } from './geometry.js';
 import { extractIsosurface } from './marching.js';
 import { encodePoints, TemplateNet } from './sdf-net.js';
@@ -108,6 +109,8 @@ export interface TemplateScene {
   /** Centre of the canonical body's AABB (the encoding's origin). */
   canoCenter: Float64Array;
   volume: WeightVolume;
+  /** The fitted frame (frame.ts picks it). */
+  frame: number;
 }
 
 export interface StepLosses {
@@ -196,10 +199,18 @@ export async function prepareScene(
     ...(cfg.frameRange !== undefined ? { frameRange: cfg.frameRange } : {}),
     ...(cfg.usedCamIds ? { usedCamIds: cfg.usedCamIds } : {}),
   });
-  const frame = ds.frames[0]!;
+  const picked = pickTemplateFrame(ds.frames, (f) => ds.smpl.frame(f), model, cfg.frame, cfg.source);
+  const frame = picked.frame;
   const items = ds.items.filter((it) => it.frame === frame);
   if (items.length === 0) throw new InputError(`${cfg.source}: frame ${frame} has no images in the used cameras`);
   const params = ds.smpl.frame(frame);
+  const cm = (d: number) => `${(100 * d).toFixed(1)} cm`;
+  log(
+    `frame ${frame}: its joints are ${cm(picked.distance)} from the canonical pose on average` +
+      (picked.closest.frame !== frame
+        ? ` (frame ${picked.closest.frame} of the range: ${cm(picked.closest.distance)}; train.frame: auto picks it)`
+        : ''),
+  );
   const cano = smplxCanonicalMesh(model, ds.smpl.betas);
   let volume: WeightVolume;
   if (existsSync(cfg.weightVolume)) {
@@ -259,7 +270,7 @@ export async function prepareScene(
     });
   }
   log(`frame ${frame}, ${views.length} cameras`);
-  return { views, warp, posedBox, canoBox, canoCenter, volume };
+  return { views, warp, posedBox, canoBox, canoCenter, volume, frame };
 }
 
 interface Batch {
@@ -465,6 +476,7 @@ export async function fitTemplate(cfg: TemplateConfig, options: FitOptions = {})
   const total = options.iterations ?? cfg.iterations ?? Math.min(150000, cfg.endEpoch * V);
   const settings = {
     dataDir: cfg.dataDir,
+    frame: scene.frame,
     cameras: scene.views.map((v) => v.camera.name),
     net: cfg.net,
     seed: cfg.seed,
@@ -499,7 +511,7 @@ export async function fitTemplate(cfg: TemplateConfig, options: FitOptions = {})
     if (st.format !== FORMAT) throw new InputError(`${dir}: not a template checkpoint`);
     if (JSON.stringify(st.settings) !== JSON.stringify(settings)) {
       throw new InputError(
-        `${dir} was made with other settings (data, cameras, network or seed): use --force to start again`,
+        `${dir} was made with other settings (data, frame, cameras, network or seed): use --force to start again`,
       );
     }
     const w = loadSafetensors(join(dir, 'template.safetensors')).tensors;

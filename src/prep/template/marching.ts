@@ -1,5 +1,5 @@
 /**
- * Iso-surface extraction from a sampled SDF (the template's last step, reference-system.md §2.3 b): marching cubes
+ * Iso-surface extraction from a sampled SDF (the template's last step): marching cubes
  * with each cube split into six tetrahedra around its main diagonal (the Freudenthal split, the same on shared faces
  * of neighbouring cubes). A tetrahedron's sign pattern gives zero, one or two triangles — no case table and no
  * ambiguous cases — and vertices on grid edges are shared, so a surface that stays inside the grid comes out as a

@@ -1,5 +1,5 @@
 /**
- * Posed → canonical by root finding through the weight volume (reference-system.md §2.3 b): for a posed point p,
+ * Posed → canonical by root finding through the weight volume: for a posed point p,
  * find the canonical x with  f(x) = M(w(x))·[x; 1] − p = 0,  M(w) = Σ_j w_j T_j (the blended cano → live 3×4),
  * w(x) trilinear from the volume. Newton steps with the Jacobian
  *   J(x) = M₃(w(x)) + γ · Σ_j (T_j·[x; 1]) ⊗ ∇w_j(x)

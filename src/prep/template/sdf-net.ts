@@ -1,5 +1,5 @@
 /**
- * The template's networks (reference-system.md §2.3 b): an SDF MLP over the positional encoding of canonical xyz
+ * The template's networks: an SDF MLP over the positional encoding of canonical xyz
  * (IDR-style geometric init to a sphere, softplus β = 100, the input concatenated again at a middle layer) whose
  * output is 1 SDF value + a feature vector, and a colour MLP from the features to RGB (ReLU, sigmoid output; no view
  * direction).

@@ -1,5 +1,5 @@
 /**
- * `cano_weight_volume.npz`, the reference's file of the diffused weights (reference-system.md §2.3 a):
+ * `cano_weight_volume.npz`, the reference's file of the diffused weights:
  *   diff_weight_volume (R, R, R, J) float32 in C order, indexed [x, y, z, joint]; clipped to [0, 1], summing to 1
  *                      per voxel
  *   volume_bounds      (2, 3) the cube's [min, max] corners (samples at min + i·(max − min)/(R − 1))

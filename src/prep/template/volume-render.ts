@@ -1,5 +1,5 @@
 /**
- * VolSDF volume rendering of rays through an SDF (reference-system.md §2.3 b), with its exact gradient, in float64
+ * VolSDF volume rendering of rays through an SDF, with its exact gradient, in float64
  * on the CPU: the network (GPU) gives each sample its SDF d and colour c; this turns them into pixel colours and
  * alphas, the losses, and dLoss/dd, dLoss/dc, dLoss/dβ, which seed the network's backward pass.
  *

@@ -1,5 +1,5 @@
 /**
- * The canonical skinning-weight volume (reference-system.md §2.3 a): the body's LBS weights diffused into a cubic
+ * The canonical skinning-weight volume: the body's LBS weights diffused into a cubic
  * grid around the canonical body, so that any canonical point (a loose skirt's, far from the body) has weights.
  *
  * Our own solver, no external binary: every voxel whose centre lies within half a voxel diagonal of the canonical
