@@ -40,7 +40,7 @@ import { loadSafetensors } from '../src/io/node/safetensors.js';
 import { readPlyMesh, smplxCanonicalMesh } from '../src/prep/template.js';
 import { loadTemplateConfig } from '../src/prep/template/config.js';
 import { coverage, poseTemplate, silhouette, visibleLabels } from '../src/prep/template/coverage.js';
-import { extractTemplate } from '../src/prep/template/fit.js';
+import { extractTemplate, piecesLine } from '../src/prep/template/fit.js';
 import { pointBounds } from '../src/prep/template/geometry.js';
 import { TemplateNet } from '../src/prep/template/sdf-net.js';
 import { writeTemplatePly } from '../src/prep/template/template-mesh.js';
@@ -88,7 +88,8 @@ async function mesh(): Promise<void> {
     if (!a || a.data.length !== t.size) throw new Error(`${latest.checkpoint}: no '${k}' of ${t.size} values`);
     gpu().upload(t.buffer, a.data as Float32Array);
   }
-  const out = await extractTemplate(net, canoBox, cfg.mcResolution, center);
+  const { mesh: out, stats } = await extractTemplate(net, canoBox, cfg.mcResolution, center);
+  console.log(`mesh: ${piecesLine(stats)}`);
   writeTemplatePly(cfg.templateOut, out);
   net.dispose();
   console.log(

@@ -46,6 +46,7 @@ import { smplxCanonicalMesh } from '../template.js';
 import type { TemplateConfig } from './config.js';
 import { pickTemplateFrame } from './frame.js';
 import { pointBounds } from './geometry.js';
+import { keepBody, type Cleaned } from './components.js';
 import { extractIsosurface } from './marching.js';
 import { encodePoints, TemplateNet } from './sdf-net.js';
 import { writeTemplatePly } from './template-mesh.js';
@@ -436,7 +437,10 @@ export async function evalSdf(
   return out;
 }
 
-/** Marching cubes of the fitted SDF over the canonical box at `res` samples (a closed mesh: the walls are outside). */
+/**
+ * Marching cubes of the fitted SDF over the canonical box at `res` samples (a closed mesh: the walls are outside),
+ * without floaters and cavities (components.ts).
+ */
 export async function extractTemplate(
   net: TemplateNet,
   box: Float64Array,
@@ -461,7 +465,16 @@ export async function extractTemplate(
       for (let z = 0; z < nz; z++, i++)
         if (x === 0 || y === 0 || z === 0 || x === nx - 1 || y === ny - 1 || z === nz - 1)
           values[i] = Math.max(values[i]!, wall);
-  return extractIsosurface({ dims: [nx, ny, nz], origin: [box[0]!, box[1]!, box[2]!], spacing, values });
+  return keepBody(extractIsosurface({ dims: [nx, ny, nz], origin: [box[0]!, box[1]!, box[2]!], spacing, values }));
+}
+
+/** One line on the pieces the clean-up dropped. */
+export function piecesLine(st: Cleaned['stats']): string {
+  const cm3 = (v: number) => `${(v * 1e6).toFixed(0)} cm³`;
+  return st.components === st.kept
+    ? `one piece, ${cm3(st.keptVolume)}`
+    : `${st.components} pieces: kept ${st.kept} (${cm3(st.keptVolume)}), dropped ${st.components - st.kept} ` +
+        `floaters and cavities (${cm3(st.droppedVolume)})`;
 }
 
 export async function fitTemplate(cfg: TemplateConfig, options: FitOptions = {}): Promise<FitResult> {
@@ -676,7 +689,8 @@ export async function fitTemplate(cfg: TemplateConfig, options: FitOptions = {})
   const result: FitResult = { iterations: it, losses, checkpoint: last, stopped };
   if (!stopped && !options.noMesh) {
     log(`marching cubes at ${cfg.mcResolution.join('x')}`);
-    const mesh = await extractTemplate(net, scene.canoBox, cfg.mcResolution, scene.canoCenter);
+    const { mesh, stats } = await extractTemplate(net, scene.canoBox, cfg.mcResolution, scene.canoCenter);
+    log(`mesh: ${piecesLine(stats)}`);
     writeTemplatePly(cfg.templateOut, mesh);
     result.templatePath = cfg.templateOut;
     result.vertices = mesh.positions.length / 3;
