@@ -1,9 +1,13 @@
-/** Batched matmul (small: the mapping MLP's EqualLinear) and permute/transpose. */
+/**
+ * Batched matmul and permute/transpose. Small and batched products (the mapping MLP's EqualLinear) run on the 16×16
+ * tile kernel here (or the GEMV kernel for a few rows); large unbatched ones on the tuned GEMM (matmul-tuned.ts).
+ */
 import { cachedKernel, dispatch1d, f, params, stridesOf } from '../kernels/util.js';
 import { record } from '../tape.js';
 import { gpu, sameShape, Tensor } from '../tensor.js';
 import { scale } from './elementwise.js';
 import { sum } from './shape.js';
+import { matmulTunedRaw, usesTunedGemm } from './matmul-tuned.js';
 
 const TILE = 16;
 
@@ -138,7 +142,18 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   const pp = params(M, N, K, sA, sB, f(alpha), f(biasScale));
   const acc = into !== null;
   const tag = `${tA}:${tB}${bias ? ':bias' : ''}${acc ? ':acc' : ''}`;
-  if (M <= GEMV_ROWS) {
+  if (B === 1 && usesTunedGemm(M, N, K)) {
+    matmulTunedRaw(a.buffer, b.buffer, y.buffer, bias ? bias.buffer : null, {
+      m: M,
+      n: N,
+      k: K,
+      transA: tA,
+      transB: tB,
+      alpha,
+      biasScale,
+      accumulate: acc,
+    });
+  } else if (M <= GEMV_ROWS) {
     const k = cachedKernel(`gemv:${tag}`, () => gemvWgsl(tA, tB, !!bias, acc));
     gpu().dispatch(k, bufs, [Math.ceil(N / 8), M, B], pp);
   } else {
