@@ -42,6 +42,7 @@ async function optionalBenches(): Promise<void> {
     ['tfjs', './tfjs.js', 'benchTfjs'],
     ['data', './data.js', 'benchData'],
     ['player-load', './player-load.js', 'benchPlayerLoad'],
+    ['template-mlp', './template-mlp.js', 'benchTemplateMlp'],
   ];
   for (const [name, file, fn] of extra) {
     try {

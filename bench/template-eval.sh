@@ -11,7 +11,7 @@
 # Each finished stage leaves a marker in $WORK, so running the same command again continues where the last stopped;
 # a stage is not started when it would run past DEADLINE_S (default 555 s) of this call: the script then says so
 # and prints the summary of what is done. Results go to $OUT: summary.txt, results.json, results.tar.xz (all JSON,
-# logs and configs) and three images (one eval panel per avatar, a skirt mask).
+# logs and configs) and the images (one eval panel per avatar, a skirt mask).
 #
 # Usage (after bash bench/template-eval-stage.sh; on the GPU machine, the same command twice: ~9 min each):
 #   source .gpu/env.sh; bash bench/template-eval.sh
@@ -28,6 +28,7 @@
 #   TRAIN_S (150: wall budget of the first training, startup and pretraining included; the second stops at the same
 #   main step) TRAIN_HORIZON (800000: --steps, the cosine schedule's length) TRAIN_STEPS (instead: both run this many
 #   main steps to the end of their schedule) PRETRAIN (200) PRESET (full) EVAL_FRAMES (held-out odd frames + some training frames)
+#   ORACLE (1: also an avatar on the subject's own clothed canonical body, the template a fit approaches; 0: not)
 #   PHASE (all | 1: synth..prep | 2: train..summary) WORK (/tmp/animgs-tpl-eval) DEADLINE_S (555) FRESH=1 (start over)
 # CPU smoke test: WORK=/tmp/tpe SIZE=128x128 FRAMES=6 TPL=tiny TEMPLATE_LR=0.001 TEMPLATE_S=40 WARP_CELL=0.03 TRAIN_STEPS=5 PRETRAIN=5 PRESET=tiny MAP_SIZE=128 bash bench/template-eval.sh
 set -uo pipefail
@@ -57,6 +58,9 @@ TRAIN_HORIZON=${TRAIN_HORIZON:-800000}
 PRETRAIN=${PRETRAIN:-200}
 PRESET=${PRESET:-full}
 PHASE=${PHASE:-all}
+ORACLE=${ORACLE:-1}
+VARIANTS="tpl bare"
+[ "$ORACLE" = 1 ] && VARIANTS="tpl bare oracle"
 DEADLINE_S=${DEADLINE_S:-555}
 held=$((CAMS - 1))
 train_cams=$(seq -s, 0 $((held - 1)))
@@ -124,8 +128,8 @@ want() { # want STAGE PHASE: not done, in this phase
 }
 
 note "work $WORK, out $OUT; $CAMS cameras $SIZE, $FRAMES frames (training: even frames, cameras $train_cams; held out: camera $held, odd frames); eval frames $EVAL_FRAMES"
-SETTINGS=$(printf '{"cams":%s,"size":"%s","frames":%s,"mapSize":%s,"tpl":"%s","templateS":%s,"templateSteps":%s,"templateFrame":"%s","warpCell":%s,"trainS":%s,"trainSteps":"%s","trainHorizon":%s,"pretrain":%s,"preset":"%s","heldCam":%s,"evalFrames":"%s"}' \
-  "$CAMS" "$SIZE" "$FRAMES" "$MAP_SIZE" "$TPL" "$TEMPLATE_S" "$TEMPLATE_STEPS" "$TEMPLATE_FRAME" "$WARP_CELL" "$TRAIN_S" "$TRAIN_STEPS" "$TRAIN_HORIZON" "$PRETRAIN" "$PRESET" "$held" "$EVAL_FRAMES")
+SETTINGS=$(printf '{"cams":%s,"size":"%s","frames":%s,"mapSize":%s,"tpl":"%s","templateS":%s,"templateSteps":%s,"templateFrame":"%s","warpCell":%s,"trainS":%s,"trainSteps":"%s","trainHorizon":%s,"pretrain":%s,"preset":"%s","oracle":%s,"heldCam":%s,"evalFrames":"%s"}' \
+  "$CAMS" "$SIZE" "$FRAMES" "$MAP_SIZE" "$TPL" "$TEMPLATE_S" "$TEMPLATE_STEPS" "$TEMPLATE_FRAME" "$WARP_CELL" "$TRAIN_S" "$TRAIN_STEPS" "$TRAIN_HORIZON" "$PRETRAIN" "$PRESET" "$ORACLE" "$held" "$EVAL_FRAMES")
 
 # ---------------------------------------------------------------- synth
 if want synth 1 && fits synth 90; then
@@ -209,11 +213,15 @@ if want coverage 1 && isdone synth && [ -n "$(cut -f1 "$RES/stages.tsv" 2>/dev/n
 fi
 
 # ---------------------------------------------------------------- prep, twice
-for v in bare tpl; do
-  if want "prep-$v" 1 && isdone synth && { [ $v = bare ] || isdone template; } && fits "prep-$v" 90; then
+for v in $VARIANTS; do
+  if want "prep-$v" 1 && isdone synth && { [ $v != tpl ] || isdone template; } && fits "prep-$v" 90; then
     begin "prep-$v"
     tflag=(--template none)
     [ $v = tpl ] && tflag=()
+    if [ $v = oracle ]; then
+      node "$DIST/bench/synth-template.js" "$CAP" "$WORK/oracle.ply" 2>&1 | grep -v '^Warning' | tail -1
+      tflag=(--template "$WORK/oracle.ply")
+    fi
     $cli prep --data "$CAP" "${tflag[@]}" --out "$CAP/maps-$v" --size "$MAP_SIZE" --pca 0 2>&1 | grep -v '^Warning' |
       tee "$RES/prep-$v.log" | tail -1
     if [ -f "$CAP/maps-$v/.animgs-posed.json" ] || grep -q 'prep: done' "$RES/prep-$v.log"; then end ok; else end failed "see prep-$v.log"; fi
@@ -242,7 +250,7 @@ main_steps() { # the main step a training log ended at (empty when it did not re
 }
 # Both with the same schedule (cosine over --steps: TRAIN_STEPS, else TRAIN_HORIZON, the reference's 800k) and the
 # same number of main steps: the template avatar's, reached in TRAIN_S (or TRAIN_STEPS run to the end).
-for v in tpl bare; do
+for v in $VARIANTS; do
   if want "train-$v" 2 && isdone "prep-$v"; then
     avatar_yaml $v
     if [ -n "$TRAIN_STEPS" ]; then
@@ -252,7 +260,7 @@ for v in tpl bare; do
     else
       horizon=$TRAIN_HORIZON max=$(cat "$RES/train-steps" 2>/dev/null) budget=$((TRAIN_S * 2))
       if [ -z "$max" ]; then
-        note "   train-bare: the template avatar's step count is unknown (train-tpl did not finish): training TRAIN_S"
+        note "   train-$v: the template avatar's step count is unknown (train-tpl did not finish): training TRAIN_S"
         max=0 budget=$TRAIN_S
       fi
     fi
@@ -279,7 +287,7 @@ for v in tpl bare; do
 done
 
 # ---------------------------------------------------------------- eval + masked PSNR
-for v in tpl bare; do
+for v in $VARIANTS; do
   if want "eval-$v" 2 && isdone "train-$v" && fits "eval-$v" 120; then
     begin "eval-$v"
     $cli eval -c "$WORK/avatar-$v.yaml" --frames "$EVAL_FRAMES" --cams "$held" --out "$WORK/eval-$v" --force --save-images 2>&1 |
@@ -300,12 +308,12 @@ done
 note "== summary"
 $te summary "$RES" | tee "$RES/summary.txt"
 # The device tool brings back at most 8 files: the summary and results.json as they are, everything else of $RES and
-# the configs in one archive, then three images.
+# the configs in one archive, then the images (one eval panel per avatar, a skirt mask: at most 4).
 cp "$RES/summary.txt" "$RES/results.json" "$OUT/" 2>/dev/null
 cp "$WORK/template.yaml" "$WORK"/avatar-*.yaml "$RES/" 2>/dev/null
 tar -C "$RES" -cJf "$OUT/results.tar.xz" . 2>/dev/null
 # a few panels: one held-out pose per avatar, and its skirt mask
-for v in tpl bare; do
+for v in $VARIANTS; do
   f=$(ls "$WORK/eval-$v/views/" 2>/dev/null | head -1)
   [ -n "$f" ] && cp "$WORK/eval-$v/views/$f" "$OUT/eval-$v-$f"
 done

@@ -406,7 +406,7 @@ function summaryCmd(): void {
     settings: readJson(join(dir, 'settings.json')),
     template: readJson(join(dir, 'template.json')),
     coverage: readJson(join(dir, 'coverage.json'))?.summary ?? null,
-    avatars: { tpl: avatar('tpl'), bare: avatar('bare') },
+    avatars: { tpl: avatar('tpl'), bare: avatar('bare'), oracle: avatar('oracle') },
     stages,
   };
   writeFileSync(join(dir, 'results.json'), JSON.stringify(r, null, 1));
@@ -448,8 +448,10 @@ function summaryCmd(): void {
   for (const [v, label] of [
     ['bare', 'bare SMPL-X'],
     ['tpl', 'fitted tpl'],
+    ['oracle', 'own body'],
   ] as const) {
     const a = r.avatars[v];
+    if (v === 'oracle' && !a.eval && !a.steps) continue; // ORACLE=0
     const p = a.psnr;
     L.push(
       `    ${label.padEnd(11)} ${String(a.steps ?? '?').padStart(6)} steps, ${String(a.gaussians ?? '?').padStart(7)} G | ` +
@@ -458,12 +460,35 @@ function summaryCmd(): void {
     );
   }
   const A = r.avatars;
-  if (A.tpl.eval && A.bare.eval && A.tpl.psnr && A.bare.psnr)
-    L.push(
-      `    fitted - bare: all ${(A.tpl.eval.psnr - A.bare.eval.psnr).toFixed(2)} dB, skirt ` +
-        `${(A.tpl.psnr.avatar.skirt - A.bare.psnr.avatar.skirt).toFixed(2)} dB (pooled ${(A.tpl.psnr.avatar.skirtPooled - A.bare.psnr.avatar.skirtPooled).toFixed(2)}), ` +
-        `in mask ${(A.tpl.psnr.avatar.subject - A.bare.psnr.avatar.subject).toFixed(2)} dB`,
-    );
+  for (const [v, label] of [
+    ['tpl', 'fitted'],
+    ['oracle', 'own body'],
+  ] as const) {
+    const t = A[v];
+    if (t.eval && A.bare.eval && t.psnr && A.bare.psnr)
+      L.push(
+        `    ${label} - bare: all ${(t.eval.psnr - A.bare.eval.psnr).toFixed(2)} dB, skirt ` +
+          `${(t.psnr.avatar.skirt - A.bare.psnr.avatar.skirt).toFixed(2)} dB (pooled ${(t.psnr.avatar.skirtPooled - A.bare.psnr.avatar.skirtPooled).toFixed(2)}), ` +
+          `in mask ${(t.psnr.avatar.subject - A.bare.psnr.avatar.subject).toFixed(2)} dB`,
+      );
+    // by view: where (which poses) the difference comes from
+    const rowsOf = (x: string) =>
+      (readJson(join(dir, `psnr-${x}.json`))?.rows ?? []) as {
+        frame: number;
+        avatar: { full: number; skirt: number };
+      }[];
+    const [rt, rb] = [rowsOf(v), rowsOf('bare')];
+    if (rt.length && rt.length === rb.length)
+      L.push(
+        `    ${label} - bare by frame (all/skirt dB): ` +
+          rt
+            .map((x, i) => {
+              const d = (a: number, b: number) => `${a - b >= 0 ? '+' : ''}${(a - b).toFixed(1)}`;
+              return `${x.frame} ${d(x.avatar.full, rb[i]!.avatar.full)}/${d(x.avatar.skirt, rb[i]!.avatar.skirt)}`;
+            })
+            .join(', '),
+      );
+  }
   L.push(
     'stages: ' +
       Object.entries(stages)
