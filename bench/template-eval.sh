@@ -17,10 +17,12 @@
 #   source .gpu/env.sh; bash bench/template-eval.sh
 # A device machine goes back after 30 minutes held, and its /tmp with it: the calls of one comparison must all fall
 # in one hold, so start the hold with them (PHASE=1 ~5 min, each 420-s training ~7.5 min, the evals ~1 min).
-# The small preset fits a whole comparison into one call (~9 min; the first training on a fresh machine spends ~75 s
-# of its TRAIN_S creating pipelines):
-#   FRAMES=24 WARP_CELL=0.02 TEMPLATE_S=70 TRAIN_S=180 PRESET=small MAP_SIZE=256 DEADLINE_S=5000 \
+# The small preset fits a whole comparison into one call (~9 min with two avatars; the first training on a fresh
+# machine spends ~75 s of its TRAIN_S creating pipelines):
+#   FRAMES=24 WARP_CELL=0.02 TEMPLATE_S=70 TRAIN_S=180 PRESET=small MAP_SIZE=256 ORACLE=0 DEADLINE_S=5000 \
 #     timeout 540 bash bench/template-eval.sh; PHASE=2 DEADLINE_S=1 bash bench/template-eval.sh  # the summary
+# A full-length fit and three avatars: two calls back to back (one hold), the first PHASE=1 with TEMPLATE_S up to
+# ~450, the second PHASE=2 (TEMPLATE_MORE=1 PHASE=1 first continues a fit that needs more than one call).
 # Knobs: CAMS (8) SIZE (1024x1024) FRAMES (40) MAP_SIZE (1024) TPL (full | tiny: template network and sampling sizes)
 #   TEMPLATE_S (150: seconds of fitting, after setup) TEMPLATE_STEPS (14000: the most steps) WARP_CELL (0.01)
 #   TEMPLATE_FRAME (auto: the training frame closest to the canonical pose; first: frame 0; or a frame id)
@@ -29,6 +31,7 @@
 #   main step) TRAIN_HORIZON (800000: --steps, the cosine schedule's length) TRAIN_STEPS (instead: both run this many
 #   main steps to the end of their schedule) PRETRAIN (200) PRESET (full) EVAL_FRAMES (held-out odd frames + some training frames)
 #   ORACLE (1: also an avatar on the subject's own clothed canonical body, the template a fit approaches; 0: not)
+#   TEMPLATE_MORE=1 (continue the last fit for another TEMPLATE_S, then redo what depends on it)
 #   PHASE (all | 1: synth..prep | 2: train..summary) WORK (/tmp/animgs-tpl-eval) DEADLINE_S (555) FRESH=1 (start over)
 # CPU smoke test: WORK=/tmp/tpe SIZE=128x128 FRAMES=6 TPL=tiny TEMPLATE_LR=0.001 TEMPLATE_S=40 WARP_CELL=0.03 TRAIN_STEPS=5 PRETRAIN=5 PRESET=tiny MAP_SIZE=128 bash bench/template-eval.sh
 set -uo pipefail
@@ -161,13 +164,32 @@ $tpl_train
 model: {multires: 6, with_hand: false, use_viewdir: false$tpl_model}
 YAML
 # shellcheck disable=SC2094
+# TEMPLATE_MORE=1: fit on from the last checkpoint for another TEMPLATE_S (a fit longer than one call), then mesh it
+# and redo everything that depends on the template
+fit_mode=--force
+if [ "${TEMPLATE_MORE:-}" = 1 ] && [ -f "$WORK/template_fit/latest.json" ]; then
+  fit_mode=--resume
+  redo="template coverage prep-tpl train-tpl train-bare train-oracle eval-tpl eval-bare eval-oracle"
+  for st in $redo; do
+    rm -f "$DONE/$st"
+  done
+  # and their results, so that the summary shows none from the earlier template
+  rm -f "$RES/train-steps" "$RES"/train-*.steps "$RES"/train-*.jsonl "$RES"/metrics-*.json "$RES"/psnr-*.json
+  [ -f "$RES/settings.json" ] && node -e 'const fs = require("fs"); const [f, ...st] = process.argv.slice(1);
+    const o = JSON.parse(fs.readFileSync(f, "utf8")); for (const k of st) delete o[k];
+    fs.writeFileSync(f, JSON.stringify(o) + "\n");' "$RES/settings.json" $redo
+  [ -f "$RES/stages.tsv" ] && grep -v -E "^($(echo "$redo" | tr ' ' '|'))	" "$RES/stages.tsv" > "$RES/stages.tmp" &&
+    mv "$RES/stages.tmp" "$RES/stages.tsv"
+  note "   template: continuing the fit from its last checkpoint (TEMPLATE_MORE=1)"
+fi
 if want template 1 && isdone synth && fits template $((TEMPLATE_S + 330)); then
   begin template
   log=$RES/template.log
+  [ "$fit_mode" = --resume ] && [ -f "$log" ] && mv "$log" "$RES/template-before-$(date +%s).log"
   rm -f "$CAP/template.ply"
   t_start=$(now)
   # in this process (no stderr-filtering parent, which ignores SIGINT), so that the budget's SIGINT reaches the fit
-  ANIMGS_NO_FILTER=1 $cli template -c "$WORK/template.yaml" --force > >(stamp > "$log") 2>&1 &
+  ANIMGS_NO_FILTER=1 $cli template -c "$WORK/template.yaml" "$fit_mode" > >(stamp > "$log") 2>&1 &
   pid=$!
   fit_t='' sent=''
   while kill -0 "$pid" 2>/dev/null; do
@@ -222,9 +244,11 @@ for v in $VARIANTS; do
       node "$DIST/bench/synth-template.js" "$CAP" "$WORK/oracle.ply" 2>&1 | grep -v '^Warning' | tail -1
       tflag=(--template "$WORK/oracle.ply")
     fi
-    $cli prep --data "$CAP" "${tflag[@]}" --out "$CAP/maps-$v" --size "$MAP_SIZE" --pca 0 2>&1 | grep -v '^Warning' |
+    # --force: the stage runs only when not done, and its maps folder is this script's (a refitted template's maps
+    # replace the earlier ones)
+    $cli prep --data "$CAP" "${tflag[@]}" --out "$CAP/maps-$v" --size "$MAP_SIZE" --pca 0 --force 2>&1 | grep -v '^Warning' |
       tee "$RES/prep-$v.log" | tail -1
-    if [ -f "$CAP/maps-$v/.animgs-posed.json" ] || grep -q 'prep: done' "$RES/prep-$v.log"; then end ok; else end failed "see prep-$v.log"; fi
+    if grep -q 'prep: done' "$RES/prep-$v.log"; then end ok; else end failed "see prep-$v.log"; fi
   fi
 done
 
