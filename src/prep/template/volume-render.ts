@@ -70,29 +70,38 @@ export function renderRays(b: RenderBatch, beta: number, wColor: number, wMask: 
   const ddx = new Float64Array(S);
   const dbx = new Float64Array(S);
   const g = new Float64Array(S);
+  const ib = 1 / beta;
+  const ib2 = ib * ib;
+  const C = new Float64Array(3);
+  const gC = new Float64Array(3);
   for (let r = 0; r < R; r++) {
-    // forward
+    // forward (the density and its derivatives inline: `density` per sample, allocation-free; the step's critical path)
     let acc = 0;
     Tn[0] = 1;
     for (let i = 0; i < S; i++) {
       const k = r * S + i;
-      const dens = density(b.sdf[k]!, beta);
+      const d = b.sdf[k]!;
+      const e = Math.exp(-Math.abs(d) * ib);
+      const psi = d >= 0 ? 0.5 * e : 1 - 0.5 * e;
       const dl = b.delta[k]!;
-      const x = dens.sigma * dl;
-      ddx[i] = dens.dd * dl;
-      dbx[i] = dens.dbeta * dl;
+      const x = psi * ib * dl;
+      ddx[i] = -0.5 * e * ib2 * dl;
+      dbx[i] = (0.5 * d * e * ib2 * ib - psi * ib2) * dl;
       acc += x;
       Tn[i + 1] = Math.exp(-acc);
       w[i] = Tn[i]! - Tn[i + 1]!; // T_i (1 − e^{−x_i})
     }
     let A = 0;
-    const C = [0, 0, 0];
+    C.fill(0);
     for (let i = 0; i < S; i++) {
-      A += w[i]!;
-      for (let c = 0; c < 3; c++) C[c] += w[i]! * b.color[(r * S + i) * 3 + c]!;
+      const wi = w[i]!;
+      const k = (r * S + i) * 3;
+      A += wi;
+      C[0] += wi * b.color[k]!;
+      C[1] += wi * b.color[k + 1]!;
+      C[2] += wi * b.color[k + 2]!;
     }
     alpha[r] = A;
-    const gC = [0, 0, 0];
     for (let c = 0; c < 3; c++) {
       color[3 * r + c] = C[c]!;
       const e = C[c]! - b.targetColor[3 * r + c]!;
@@ -105,8 +114,11 @@ export function renderRays(b: RenderBatch, beta: number, wColor: number, wMask: 
     // backward
     for (let i = 0; i < S; i++) {
       const k = (r * S + i) * 3;
+      const wi = w[i]!;
       g[i] = gA + gC[0]! * b.color[k]! + gC[1]! * b.color[k + 1]! + gC[2]! * b.color[k + 2]!;
-      for (let c = 0; c < 3; c++) gradColor[k + c] = w[i]! * gC[c]!;
+      gradColor[k] = wi * gC[0]!;
+      gradColor[k + 1] = wi * gC[1]!;
+      gradColor[k + 2] = wi * gC[2]!;
     }
     let suffix = 0; // Σ_{i>k} w_i g_i
     for (let i = S - 1; i >= 0; i--) {
