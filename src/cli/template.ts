@@ -3,15 +3,25 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { InputError } from '../io/errors.js';
 import { loadTemplateConfig } from '../prep/template/config.js';
+import type { TemplateFrameChoice } from '../prep/template/frame.js';
 import { fitTemplate, type TemplateProgress } from '../prep/template/fit.js';
 import { intOption } from './options.js';
 import { progress } from './progress.js';
 
 interface TemplateFlags {
   config: string;
+  frame?: string;
   steps?: string;
   resume?: boolean;
   force?: boolean;
+}
+
+/** `--frame`: auto, first or a frame id. */
+export function frameFlag(v: string): TemplateFrameChoice {
+  if (v === 'auto' || v === 'first') return v;
+  if (!/^\d+$/.test(v.trim()))
+    throw new InputError(`--frame '${v}': expected auto, first or a frame id (an integer >= 0)`);
+  return intOption(v, '--frame', { min: 0 })!;
 }
 
 export function registerTemplate(program: Command): void {
@@ -22,6 +32,10 @@ export function registerTemplate(program: Command): void {
         'then marching cubes to <data_dir>/template.ply; makes cano_weight_volume.npz first when absent',
     )
     .requiredOption('-c, --config <yaml>', "a reference-style template.yaml (the original's keys)")
+    .option(
+      '--frame <f>',
+      'the frame to fit: auto (the one closest to the canonical pose), first, or an id (default train.frame)',
+    )
     .option('--steps <n>', 'fitting steps (default train.iterations, else end_epoch x cameras, at most 150000)')
     .option('--resume', 'continue from the latest checkpoint in train.net_ckpt_dir')
     .option('--force', 'start afresh even where train.net_ckpt_dir holds a fit')
@@ -35,6 +49,7 @@ export function registerTemplate(program: Command): void {
         throw new InputError(`cannot read ${flags.config}`);
       }
       const cfg = loadTemplateConfig(flags.config, text);
+      if (flags.frame !== undefined) cfg.frame = frameFlag(flags.frame);
       let stop = false;
       const onSigint = () => {
         if (stop) process.exit(130);
