@@ -1,3 +1,5 @@
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { canoToLive } from '../../src/body/canonical.js';
 import { jointIndex } from '../../src/body/joints.js';
@@ -9,6 +11,7 @@ import { vertexNormals } from '../../src/io/mesh.js';
 import type { CanonicalMesh } from '../../src/prep/maps.js';
 import { nearestVertexWeights, smplxCanonicalMesh } from '../../src/prep/template.js';
 import { posedToCanonical, posedToCanonicalByJoints, solve3 } from '../../src/prep/template/root-finding.js';
+import { InverseWarp } from '../../src/prep/template/warp.js';
 import { diffuseWeights, sampleWeightsMany, type WeightVolume } from '../../src/prep/template/weight-volume.js';
 
 let model: SmplxModel;
@@ -126,5 +129,34 @@ describe('posed -> canonical root finding', () => {
       expect(worstW).toBeLessThan(1e-9);
       expect(converged).toBeGreaterThan(N / 10);
     }
+  });
+});
+
+describe('the posed -> canonical table', () => {
+  it('solves its nodes on worker threads to the same table, bit for bit', async () => {
+    const c2l = canoToLive(model, frame(), { vertices: true });
+    const body = { vertices: c2l.live.vertices!, weights: model.weights, jointMats: c2l.jointMats };
+    const box = Float64Array.from([-0.6, -1.2, 0.9, 1.0, 0.9, 1.6]);
+    // 41·53·19 = 41,287 nodes: three jobs of at most 16,384, on two threads
+    const dims = InverseWarp.dimsFor(box, 0.041);
+    expect(dims[0] * dims[1] * dims[2]).toBeGreaterThan(1 << 14);
+    const serial = new InverseWarp(box, dims, body, vol);
+    const done: number[] = [];
+    const threaded = await InverseWarp.solve(box, dims, body, vol, {
+      workers: 2,
+      workerUrl: new URL('../../src/prep/template/warp-worker.ts', import.meta.url),
+      execArgv: ['--import', pathToFileURL(join(__dirname, '../train/ts-worker-register.mjs')).href],
+      onProgress: (d) => done.push(d),
+    });
+    expect(threaded).toBeInstanceOf(InverseWarp);
+    expect(threaded.converged).toBe(serial.converged);
+    let differ = -1;
+    for (let i = 0; i < serial.canonical.length && differ < 0; i++)
+      if (threaded.canonical[i] !== serial.canonical[i]) differ = i;
+    expect(differ).toBe(-1);
+    expect(done[done.length - 1]).toBe(dims[0] * dims[1] * dims[2]);
+    const out = new Float64Array(3);
+    threaded.lookup(0.1, 0.2, 1.2, out);
+    expect(out.every(Number.isFinite)).toBe(true);
   });
 });

@@ -239,7 +239,7 @@ export async function prepareScene(
   const canoCenter = Float64Array.from([0, 1, 2], (k) => (bodyBox[k]! + bodyBox[3 + k]!) / 2);
   const dims = InverseWarp.dimsFor(posedBox, cfg.warpCell);
   log(`posed -> canonical table: root finding at ${dims.join('x')} nodes`);
-  const warp = new InverseWarp(
+  const warp = await InverseWarp.solve(
     posedBox,
     dims,
     { vertices: c2l.live.vertices!, weights: model.weights, jointMats: c2l.jointMats },

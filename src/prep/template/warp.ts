@@ -6,9 +6,74 @@
  * posed body vertex's blended matrix; nodes where it does not converge (far from the body, where LBS folds) keep its
  * last iterate.
  */
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { WorkerPool } from '../../io/node/worker-pool.js';
 import { nearestVertices } from './geometry.js';
 import { BlendedVolume, posedToCanonical } from './root-finding.js';
 import type { WeightVolume } from './weight-volume.js';
+
+/** Nodes per root-finding batch (and per worker job). */
+const WARP_CHUNK = 1 << 14;
+
+export interface ParallelWarpOptions {
+  /** Threads (default: the cores). */
+  workers?: number;
+  /** The worker's module (default warp-worker.js beside this file) and its Node options (tests from sources). */
+  workerUrl?: URL;
+  execArgv?: string[];
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** What a worker needs to solve nodes: the table's grid, the posed body, the volume (weights shared). */
+export interface WarpProblem {
+  box: Float64Array;
+  dims: [number, number, number];
+  body: PosedBody;
+  vol: WeightVolume;
+}
+
+export interface SolvedNodes {
+  /** ((e − s)·3) canonical points of nodes [s, e). */
+  canonical: Float32Array;
+  /** How many of them converged (residual < 1 mm). */
+  ok: number;
+}
+
+/** Root finding at the table's nodes [s, e) (index ((x·ny + y)·nz + z)), from the nearest posed vertex's weights. */
+export function solveNodes(p: WarpProblem, s: number, e: number, blended: BlendedVolume): SolvedNodes {
+  const { box, dims, body, vol } = p;
+  const [nx, ny, nz] = dims;
+  const J = vol.joints;
+  const pts = new Float64Array((e - s) * 3);
+  for (let i = s; i < e; i++) {
+    const x = Math.floor(i / (ny * nz)),
+      y = Math.floor(i / nz) % ny,
+      z = i % nz;
+    pts[3 * (i - s)] = box[0]! + ((box[3]! - box[0]!) * x) / (nx - 1);
+    pts[3 * (i - s) + 1] = box[1]! + ((box[4]! - box[1]!) * y) / (ny - 1);
+    pts[3 * (i - s) + 2] = box[2]! + ((box[5]! - box[2]!) * z) / (nz - 1);
+  }
+  const near = nearestVertices(pts, body.vertices);
+  const init = new Float64Array((e - s) * J);
+  for (let i = 0; i < e - s; i++) for (let j = 0; j < J; j++) init[i * J + j] = body.weights[near[i]! * J + j]!;
+  const r = posedToCanonical(pts, init, body.jointMats, vol, { iterations: 15, blended, weights: false });
+  const canonical = new Float32Array((e - s) * 3);
+  let ok = 0;
+  for (let i = 0; i < e - s; i++) {
+    if (r.residual[i]! < 1e-3) ok++;
+    for (let c = 0; c < 3; c++) canonical[3 * i + c] = r.canonical[3 * i + c]!;
+  }
+  return { canonical, ok };
+}
+
+/** A copy of `a` in shared memory (worker threads then read it without a copy each). */
+function toShared(a: Float32Array): Float32Array {
+  const out = new Float32Array(new SharedArrayBuffer(a.byteLength));
+  out.set(a);
+  return out;
+}
 
 export interface PosedBody {
   /** (V·3) posed vertices of the frame. */
@@ -33,36 +98,75 @@ export class InverseWarp {
     vol: WeightVolume,
     onProgress?: (done: number, total: number) => void,
   ) {
-    const [nx, ny, nz] = dims;
-    const n = nx * ny * nz;
-    const pts = new Float64Array(n * 3);
-    for (let x = 0; x < nx; x++)
-      for (let y = 0; y < ny; y++)
-        for (let z = 0; z < nz; z++) {
-          const i = (x * ny + y) * nz + z;
-          pts[3 * i] = box[0]! + ((box[3]! - box[0]!) * x) / (nx - 1);
-          pts[3 * i + 1] = box[1]! + ((box[4]! - box[1]!) * y) / (ny - 1);
-          pts[3 * i + 2] = box[2]! + ((box[5]! - box[2]!) * z) / (nz - 1);
-        }
+    const n = dims[0] * dims[1] * dims[2];
     this.canonical = new Float32Array(n * 3);
-    const J = vol.joints;
     let ok = 0;
     const blended = new BlendedVolume(vol, body.jointMats);
-    const chunk = 1 << 14;
-    for (let s = 0; s < n; s += chunk) {
-      const e = Math.min(n, s + chunk);
-      const p = pts.subarray(3 * s, 3 * e);
-      const near = nearestVertices(p, body.vertices);
-      const init = new Float64Array((e - s) * J);
-      for (let i = 0; i < e - s; i++) for (let j = 0; j < J; j++) init[i * J + j] = body.weights[near[i]! * J + j]!;
-      const r = posedToCanonical(p, init, body.jointMats, vol, { iterations: 15, blended, weights: false });
-      for (let i = 0; i < e - s; i++) {
-        if (r.residual[i]! < 1e-3) ok++;
-        for (let c = 0; c < 3; c++) this.canonical[3 * (s + i) + c] = r.canonical[3 * i + c]!;
-      }
+    for (let s = 0; s < n; s += WARP_CHUNK) {
+      const e = Math.min(n, s + WARP_CHUNK);
+      const r = solveNodes({ box, dims, body, vol }, s, e, blended);
+      this.canonical.set(r.canonical, 3 * s);
+      ok += r.ok;
       onProgress?.(e, n);
     }
     this.converged = ok / n;
+  }
+
+  /**
+   * The same table with its nodes solved on worker threads (one per core by default; the volume's weights shared,
+   * not copied), bit for bit what the constructor makes. Falls back to the constructor on one core or where the
+   * worker's file is missing (running from TypeScript sources without `workerUrl`).
+   */
+  static async solve(
+    box: Float64Array,
+    dims: [number, number, number],
+    body: PosedBody,
+    vol: WeightVolume,
+    options: ParallelWarpOptions = {},
+  ): Promise<InverseWarp> {
+    const url = options.workerUrl ?? new URL('./warp-worker.js', import.meta.url);
+    const workers = options.workers ?? availableParallelism();
+    const n = dims[0] * dims[1] * dims[2];
+    const chunks = Math.ceil(n / WARP_CHUNK);
+    if (workers < 2 || chunks < 2 || !existsSync(fileURLToPath(url)))
+      return new InverseWarp(box, dims, body, vol, options.onProgress);
+    const shared = vol.weights.buffer instanceof SharedArrayBuffer ? vol.weights : toShared(vol.weights);
+    const problem: WarpProblem = {
+      box,
+      dims,
+      body: {
+        vertices: Float64Array.from(body.vertices),
+        weights: Float64Array.from(body.weights),
+        jointMats: Float64Array.from(body.jointMats),
+      },
+      vol: { ...vol, weights: shared },
+    };
+    const pool = new WorkerPool<[number, number], SolvedNodes>(
+      url,
+      Math.min(workers, chunks),
+      problem,
+      options.execArgv ? { execArgv: options.execArgv } : {},
+    );
+    const canonical = new Float32Array(n * 3);
+    let ok = 0;
+    let done = 0;
+    try {
+      await Promise.all(
+        Array.from({ length: chunks }, async (_, c) => {
+          const s = c * WARP_CHUNK;
+          const e = Math.min(n, s + WARP_CHUNK);
+          const r = await pool.run([s, e]);
+          canonical.set(r.canonical, 3 * s);
+          ok += r.ok;
+          done += e - s;
+          options.onProgress?.(done, n);
+        }),
+      );
+    } finally {
+      await pool.close();
+    }
+    const warp = Object.create(InverseWarp.prototype) as InverseWarp;
+    return Object.assign(warp, { box, dims, canonical, converged: ok / n });
   }
 
   /** Node counts for a box at a cell size (at least 2 per axis). */
