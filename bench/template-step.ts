@@ -11,7 +11,7 @@
  *   encode   the positional encoding of all points on the CPU (float64 → float32; the reference kept for tests)
  *   upload   what the step does on the CPU for the GPU encoding: Tensor of xyz + the encoding kernel's dispatch
  *            (only when sdf-net.ts has encodePoints; the GPU's own time is not counted)
- *   render   renderRays + eikonal in float64 on synthetic SDF values and colours
+ *   render   renderRays + eikonal in float64 on synthetic SDF values and colours (the reference; the fit renders on the GPU)
  * The weight volume is made once and kept in the capture (cano_weight_volume.npz), so the setup times its reading.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';

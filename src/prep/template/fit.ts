@@ -8,7 +8,8 @@
  * outside it within the projected posed box, the mask's boundary band excluded — `samples` stratified samples per
  * ray between the ray's entry into and exit from the posed box (SMPL-X box ± 0.15 m), mapped to canonical space
  * (warp.ts). The networks run on the GPU with the tensor engine's autograd; rendering, losses and their gradients run
- * in float64 on the CPU (volume-render.ts) and seed the backward pass. The eikonal term uses forward differences at
+ * on the GPU too (volume-render-gpu.ts, tested against the float64 volume-render.ts) and seed the backward pass, so a
+ * step reads back only its losses and β's gradient, after all its work is queued. The eikonal term uses forward differences at
  * `eikonal_points` points (half ray samples, half uniform in the canonical box), so no second-order autograd is needed.
  * The next step's rays and points are drawn while the GPU runs the current one (before its readback is awaited);
  * what they draw depends on the generator alone, and a checkpoint stores the generator's state from before them.
@@ -36,7 +37,6 @@ import {
   gpu,
   mul,
   noGrad,
-  reshape,
   scope,
   slice,
   sum,
@@ -50,7 +50,7 @@ import { keepBody, type Cleaned } from './components.js';
 import { extractIsosurface } from './marching.js';
 import { encodePoints, TemplateNet } from './sdf-net.js';
 import { writeTemplatePly } from './template-mesh.js';
-import { eikonal, renderRays } from './volume-render.js';
+import { eikonalGpu, renderRaysGpu } from './volume-render-gpu.js';
 import { diffuseWeightsParallel, type WeightVolume } from './weight-volume.js';
 import { readWeightVolume, writeWeightVolume } from './volume-file.js';
 import { InverseWarp } from './warp.js';
@@ -626,37 +626,48 @@ export async function fitTemplate(cfg: TemplateConfig, options: FitOptions = {})
         const out = net.sdfForward(encodePoints(pts, scene.canoCenter, cfg.net.multires));
         const sdf = slice(out, 1, 0, 1);
         const col = net.colorForward(slice(slice(out, 0, 0, N), 1, 1, 1 + cfg.net.features));
-        // one readback for both (each readback waits for the GPU)
-        const readback = concat([reshape(sdf, [N + 4 * M]), reshape(col, [3 * N])], 0).toArray();
-        if (it + 1 < total) next = draw();
-        const host = await readback;
-        const sdfHost = host.subarray(0, N + 4 * M);
-        const colHost = host.subarray(N + 4 * M);
-        const rr = renderRays(
+        // rendering, the eikonal term and their gradients on the GPU (volume-render-gpu.ts), so the whole step is
+        // queued before anything is read back: only its per-ray and per-point losses come back, after Adam
+        const R = batch.rays;
+        const gradSdf = Tensor.empty([N + 4 * M, 1]);
+        const gradColor = Tensor.empty([N, 3]);
+        const perRay = Tensor.empty([4 * R]);
+        const perPoint = Tensor.empty([M]);
+        renderRaysGpu(
           {
-            rays: batch.rays,
+            rays: R,
             samples: batch.samples,
-            sdf: sdfHost.subarray(0, N),
-            color: colHost,
-            delta: batch.delta,
-            targetColor: batch.targetColor,
-            targetMask: batch.targetMask,
+            sdf,
+            color: col,
+            delta: Tensor.from(Float32Array.from(batch.delta), [N]),
+            targetColor: Tensor.from(Float32Array.from(batch.targetColor), [3 * R]),
+            targetMask: Tensor.from(Float32Array.from(batch.targetMask), [R]),
           },
           beta,
           cfg.lossWeight.color,
           cfg.lossWeight.mask,
+          { gradSdf, gradColor, perRay },
         );
-        const ek = eikonal(sdfHost.subarray(N), M, h, cfg.lossWeight.eikonal);
-        const gs = new Float32Array(N + 4 * M);
-        gs.set(rr.gradSdf, 0);
-        gs.set(ek.grad, N);
-        const surrogate = add(
-          sum(mul(sdf, Tensor.from(gs, [N + 4 * M, 1]))),
-          sum(mul(col, Tensor.from(Float32Array.from(rr.gradColor), [N, 3]))),
-        );
+        eikonalGpu(sdf, N, M, h, cfg.lossWeight.eikonal, { gradSdf, perPoint });
+        const surrogate = add(sum(mul(sdf, gradSdf)), sum(mul(col, gradColor)));
         opt.zeroGrad();
         backward(surrogate);
         opt.step(lr);
+        const readback = concat([perRay, perPoint], 0).toArray();
+        if (it + 1 < total) next = draw();
+        const host = await readback;
+        let lc = 0,
+          lm = 0,
+          gradBeta = 0,
+          le = 0;
+        for (let r = 0; r < R; r++) {
+          lc += host[4 * r]!;
+          lm += host[4 * r + 1]!;
+          gradBeta += host[4 * r + 2]!;
+        }
+        for (let m = 0; m < M; m++) le += host[4 * R + m]!;
+        const rr = { losses: { color: lc / (3 * R), mask: lm / R }, gradBeta };
+        const ek = { loss: le / M };
         // β on the CPU: Adam on its parameter p (β = β_min + |p|)
         const g = rr.gradBeta * Math.sign(betaParam || 1);
         betaAdam.step++;

@@ -1,7 +1,8 @@
 /**
- * VolSDF volume rendering of rays through an SDF, with its exact gradient, in float64
- * on the CPU: the network (GPU) gives each sample its SDF d and colour c; this turns them into pixel colours and
- * alphas, the losses, and dLoss/dd, dLoss/dc, dLoss/dβ, which seed the network's backward pass.
+ * VolSDF volume rendering of rays through an SDF, with its exact gradient, in float64 on the CPU: the reference of
+ * the fit's GPU kernels (volume-render-gpu.ts). The network gives each sample its SDF d and colour c; this turns
+ * them into pixel colours and alphas, the losses, and dLoss/dd, dLoss/dc, dLoss/dβ, which seed the network's
+ * backward pass.
  *
  *   density  σ = Ψ_β(−d) / β,  Ψ_β the CDF of a zero-mean Laplace distribution of scale β (VolSDF)
  *   opacity  a_i = 1 − exp(−σ_i δ_i),  transmittance T_i = exp(−Σ_{j<i} σ_j δ_j),  weight w_i = T_i a_i
