@@ -26,7 +26,7 @@ function renderWgsl(S: number): string {
 @group(0) @binding(7) var<storage, read_write> RAY: array<vec4f>;
 struct PP { rays: u32, beta: f32, wColor: f32, wMask: f32 }
 @group(1) @binding(0) var<uniform> P: PP;
-${main1d('P.rays')}
+${main1d('P.rays', 64)}
   let r = i;
   let ib = 1.0 / P.beta;
   let ib2 = ib * ib;
