@@ -4,6 +4,9 @@
  *
  * Protocol: the worker receives `{ id, job }` and answers `{ id, result }` or `{ id, error }`.
  */
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 
 interface Pending<R> {
@@ -76,4 +79,44 @@ export class WorkerPool<J, R> {
     }
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
+}
+
+/** Where a parallel job list may run. */
+export interface ThreadOptions {
+  /** Threads (default: the machine's parallelism; none on one core); 0: this thread. */
+  workers?: number;
+  /** The worker's module (default: the caller's; absent, e.g. running from TypeScript sources: this thread). */
+  workerUrl?: URL;
+  /** Node options for the threads (a module loader when running from TypeScript sources). */
+  execArgv?: string[];
+}
+
+/**
+ * Runs `jobs` on a pool of at most one thread per job (the module at `options.workerUrl ?? entry`, given
+ * `workerData()`), handing each result to `onResult` as it arrives, then closes the pool. Returns false, having run
+ * nothing, when the work should stay on this thread (no threads wanted or available, or the module is missing), so
+ * the caller runs its serial path.
+ */
+export async function runOnThreads<J, R>(
+  entry: URL,
+  workerData: () => unknown,
+  jobs: readonly J[],
+  onResult: (result: R, index: number) => void,
+  options: ThreadOptions = {},
+): Promise<boolean> {
+  const url = options.workerUrl ?? entry;
+  const workers = options.workers ?? (availableParallelism() > 1 ? availableParallelism() : 0);
+  if (workers < 1 || jobs.length === 0 || !existsSync(fileURLToPath(url))) return false;
+  const pool = new WorkerPool<J, R>(
+    url,
+    Math.min(workers, jobs.length),
+    workerData(),
+    options.execArgv ? { execArgv: options.execArgv } : {},
+  );
+  try {
+    await Promise.all(jobs.map(async (job, i) => onResult(await pool.run(job), i)));
+  } finally {
+    await pool.close();
+  }
+  return true;
 }

@@ -6,10 +6,7 @@
  * posed body vertex's blended matrix; nodes where it does not converge (far from the body, where LBS folds) keep its
  * last iterate.
  */
-import { existsSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
-import { fileURLToPath } from 'node:url';
-import { WorkerPool } from '../../io/node/worker-pool.js';
+import { runOnThreads, type ThreadOptions } from '../../io/node/worker-pool.js';
 import { nearestVertices } from './geometry.js';
 import { BlendedVolume, posedToCanonical } from './root-finding.js';
 import type { WeightVolume } from './weight-volume.js';
@@ -17,12 +14,7 @@ import type { WeightVolume } from './weight-volume.js';
 /** Nodes per root-finding batch (and per worker job). */
 const WARP_CHUNK = 1 << 14;
 
-export interface ParallelWarpOptions {
-  /** Threads (default: the cores). */
-  workers?: number;
-  /** The worker's module (default warp-worker.js beside this file) and its Node options (tests from sources). */
-  workerUrl?: URL;
-  execArgv?: string[];
+export interface ParallelWarpOptions extends ThreadOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -113,9 +105,10 @@ export class InverseWarp {
   }
 
   /**
-   * The same table with its nodes solved on worker threads (one per core by default; the volume's weights shared,
-   * not copied), bit for bit what the constructor makes. Falls back to the constructor on one core or where the
-   * worker's file is missing (running from TypeScript sources without `workerUrl`).
+   * The same table with its nodes solved on worker threads (warp-worker.ts; one per core by default; the volume's
+   * weights shared, not copied), bit for bit what the constructor makes. The constructor's serial path on one core,
+   * for a table of one job, or where the worker's module is missing (running from TypeScript sources without
+   * `workerUrl`).
    */
   static async solve(
     box: Float64Array,
@@ -124,47 +117,39 @@ export class InverseWarp {
     vol: WeightVolume,
     options: ParallelWarpOptions = {},
   ): Promise<InverseWarp> {
-    const url = options.workerUrl ?? new URL('./warp-worker.js', import.meta.url);
-    const workers = options.workers ?? availableParallelism();
     const n = dims[0] * dims[1] * dims[2];
-    const chunks = Math.ceil(n / WARP_CHUNK);
-    if (workers < 2 || chunks < 2 || !existsSync(fileURLToPath(url)))
-      return new InverseWarp(box, dims, body, vol, options.onProgress);
-    const shared = vol.weights.buffer instanceof SharedArrayBuffer ? vol.weights : toShared(vol.weights);
-    const problem: WarpProblem = {
-      box,
-      dims,
-      body: {
-        vertices: Float64Array.from(body.vertices),
-        weights: Float64Array.from(body.weights),
-        jointMats: Float64Array.from(body.jointMats),
-      },
-      vol: { ...vol, weights: shared },
-    };
-    const pool = new WorkerPool<[number, number], SolvedNodes>(
-      url,
-      Math.min(workers, chunks),
-      problem,
-      options.execArgv ? { execArgv: options.execArgv } : {},
-    );
+    const jobs: [number, number][] = [];
+    for (let s = 0; s < n; s += WARP_CHUNK) jobs.push([s, Math.min(n, s + WARP_CHUNK)]);
     const canonical = new Float32Array(n * 3);
     let ok = 0;
     let done = 0;
-    try {
-      await Promise.all(
-        Array.from({ length: chunks }, async (_, c) => {
-          const s = c * WARP_CHUNK;
-          const e = Math.min(n, s + WARP_CHUNK);
-          const r = await pool.run([s, e]);
-          canonical.set(r.canonical, 3 * s);
-          ok += r.ok;
-          done += e - s;
-          options.onProgress?.(done, n);
+    const threaded =
+      jobs.length > 1 &&
+      (await runOnThreads<[number, number], SolvedNodes>(
+        new URL('./warp-worker.js', import.meta.url),
+        (): WarpProblem => ({
+          box,
+          dims,
+          body: {
+            vertices: Float64Array.from(body.vertices),
+            weights: Float64Array.from(body.weights),
+            jointMats: Float64Array.from(body.jointMats),
+          },
+          vol: {
+            ...vol,
+            weights: vol.weights.buffer instanceof SharedArrayBuffer ? vol.weights : toShared(vol.weights),
+          },
         }),
-      );
-    } finally {
-      await pool.close();
-    }
+        jobs,
+        (r, i) => {
+          canonical.set(r.canonical, 3 * jobs[i]![0]);
+          ok += r.ok;
+          done += jobs[i]![1] - jobs[i]![0];
+          options.onProgress?.(done, n);
+        },
+        options,
+      ));
+    if (!threaded) return new InverseWarp(box, dims, body, vol, options.onProgress);
     const warp = Object.create(InverseWarp.prototype) as InverseWarp;
     return Object.assign(warp, { box, dims, canonical, converged: ok / n });
   }

@@ -14,10 +14,7 @@
  * sits at min + (i, j, k)·side/(R − 1) (align_corners = true). Lookup is trilinear with border clamping; its exact
  * spatial derivative is what root finding uses.
  */
-import { existsSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
-import { fileURLToPath } from 'node:url';
-import { WorkerPool } from '../../io/node/worker-pool.js';
+import { runOnThreads, type ThreadOptions } from '../../io/node/worker-pool.js';
 import { pointBounds, closestOnTriangle } from './geometry.js';
 
 export interface WeightVolume {
@@ -364,55 +361,45 @@ function finish(d: Diffusion, out: Float32Array): WeightVolume {
  */
 export function diffuseWeights(mesh: SurfaceMesh, options: DiffuseOptions = {}): WeightVolume {
   const d = setUp(mesh, options, false);
-  const J = mesh.numJoints;
-  const out = new Float32Array(d.res ** 3 * J);
+  const out = new Float32Array(d.res ** 3 * mesh.numJoints);
+  solveHere(d, mesh.numJoints, out, options);
+  return finish(d, out);
+}
+
+/** Every active channel on this thread, into `out`. */
+function solveHere(d: Diffusion, J: number, out: Float32Array, options: DiffuseOptions): void {
   d.active.forEach((j, a) => {
     putChannel(out, solveChannel(d.problem, j), j, J);
     options.onProgress?.(a + 1, d.active.length);
   });
-  return finish(d, out);
 }
 
-export interface ParallelDiffuseOptions extends DiffuseOptions {
-  /** Worker threads (default: the machine's parallelism, at most one per joint; none on one core); 0: this thread. */
-  workers?: number;
-  /** The worker's module (default diffuse-worker.js beside this file; absent, e.g. running from sources: this thread). */
-  workerUrl?: URL;
-  /** Node options for the threads (a module loader when running from TypeScript sources). */
-  execArgv?: string[];
-}
+export type ParallelDiffuseOptions = DiffuseOptions & ThreadOptions;
 
 /**
- * `diffuseWeights` with the joints' channels solved on worker threads (they are independent): the same volume, bit
- * for bit, in about 1/cores of the time (55 s on one thread of the GPU machine's CPU for SMPL-X at 128³).
+ * `diffuseWeights` with the joints' channels solved on worker threads (diffuse-worker.ts; they are independent): the
+ * same volume, bit for bit, in about 1/cores of the time (55 s on one thread of the GPU machine's CPU for SMPL-X at
+ * 128³). On one core, or without the worker's module, on this thread.
  */
 export async function diffuseWeightsParallel(
   mesh: SurfaceMesh,
   options: ParallelDiffuseOptions = {},
 ): Promise<WeightVolume> {
-  const url = options.workerUrl ?? new URL('./diffuse-worker.js', import.meta.url);
-  const workers = options.workers ?? (availableParallelism() > 1 ? availableParallelism() : 0);
-  if (workers < 1 || !existsSync(fileURLToPath(url))) return diffuseWeights(mesh, options);
   const d = setUp(mesh, options, true);
   const J = mesh.numJoints;
   const out = new Float32Array(d.res ** 3 * J);
-  const pool = new WorkerPool<number, Float32Array>(
-    url,
-    Math.min(workers, d.active.length),
-    d.problem,
-    options.execArgv ? { execArgv: options.execArgv } : {},
+  let done = 0;
+  const threaded = await runOnThreads<number, Float32Array>(
+    new URL('./diffuse-worker.js', import.meta.url),
+    () => d.problem,
+    d.active,
+    (channel, i) => {
+      putChannel(out, channel, d.active[i]!, J);
+      options.onProgress?.(++done, d.active.length);
+    },
+    options,
   );
-  try {
-    let done = 0;
-    await Promise.all(
-      d.active.map(async (j) => {
-        putChannel(out, await pool.run(j), j, J);
-        options.onProgress?.(++done, d.active.length);
-      }),
-    );
-  } finally {
-    await pool.close();
-  }
+  if (!threaded) solveHere(d, J, out, options);
   return finish(d, out);
 }
 

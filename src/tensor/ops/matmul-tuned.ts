@@ -11,6 +11,7 @@
  * epilogue (bias, and the old value when accumulating) carried by split 0.
  */
 import type { GemmTile } from '../conv/gemm.js';
+import { ceilDiv } from '../conv/geometry.js';
 import { gemmTunedWgsl, TUNED_TILE } from '../conv/gemm-tuned.js';
 import { sumSplits, TARGET_WORKGROUPS } from '../conv/split-k.js';
 import { gpu } from '../tensor.js';
@@ -39,8 +40,6 @@ export interface TunedProduct {
 export function usesTunedGemm(m: number, n: number, k: number): boolean {
   return m >= TUNED_MIN_ROWS && n >= TUNED_MIN_COLS && k >= TUNED_MIN_DEPTH;
 }
-
-const ceilDiv = (a: number, b: number) => Math.ceil(a / b);
 
 /** A product with fewer outputs than this takes 64×64 tiles (4×4 per thread): more workgroups, a quarter the code. */
 const SMALL_OUTPUTS = 512 * 512;
