@@ -294,6 +294,8 @@ for v in $VARIANTS; do
     left=$((DEADLINE_S - $(elapsed) - 30))
     [ "$budget" -gt "$left" ] && budget=$left
     begin "train-$v"
+    # a new training makes this avatar's earlier evaluation stale
+    rm -f "$DONE/eval-$v" "$RES/metrics-$v.json" "$RES/psnr-$v.json" "$RES/train-$v.steps"
     $te train-until --budget-s "$budget" --max-steps "$max" -- "$DIST/src/cli/main.js" train -c "$WORK/avatar-$v.yaml" \
       --force --preset "$PRESET" --steps "$horizon" 2>&1 | grep -v '^Warning' | tee "$RES/train-$v.log" |
       grep -E 'steps/s|train: (done|stopped)|train-until|rror' | tail -5

@@ -465,6 +465,11 @@ function summaryCmd(): void {
     ['oracle', 'own body'],
   ] as const) {
     const t = A[v];
+    // an avatar trained for another number of steps (a stale result of an earlier call) is not compared
+    if (t.eval && A.bare.eval && t.steps !== A.bare.steps) {
+      L.push(`    ${label} - bare: not compared (${t.steps ?? '?'} vs ${A.bare.steps ?? '?'} steps)`);
+      continue;
+    }
     if (t.eval && A.bare.eval && t.psnr && A.bare.psnr)
       L.push(
         `    ${label} - bare: all ${(t.eval.psnr - A.bare.eval.psnr).toFixed(2)} dB, skirt ` +
