@@ -168,6 +168,8 @@ describe('canonical weight volume', () => {
     for (let i = 0; i < b.length && differ < 0; i++) if (a[i] !== b[i]) differ = i;
     expect(a.length).toBe(b.length);
     expect(differ).toBe(-1);
+    // in shared memory, so that the warp table's threads read it without a copy
+    expect(a.buffer).toBeInstanceOf(SharedArrayBuffer);
     expect(Array.from(threaded.bounds)).toEqual(Array.from(vol.bounds));
     expect(progress[progress.length - 1]).toBe(progress.length);
   });
