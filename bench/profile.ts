@@ -15,7 +15,8 @@ import { unetFixture, withEnvConvPath } from './unet.js';
 const TOP = Number(process.env.PROFILE_TOP ?? 20); // kernels listed per workload
 const ONLY = process.env.PROFILE_ONLY; // 'unet' or 'splat': profile one workload only
 
-async function profiled(gpu: Gpu, what: string, run: () => Promise<void> | void): Promise<BenchRow[]> {
+/** Rows of one workload's per-kernel GPU times (warmed up first), the costliest PROFILE_TOP kernel families and the total. */
+export async function profiled(gpu: Gpu, what: string, run: () => Promise<void> | void): Promise<BenchRow[]> {
   await warmUp(gpu, run); // compile, fill the pool and raise the clocks outside the profile
   const p = new KernelProfiler(gpu);
   gpu.profile(p);

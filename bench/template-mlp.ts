@@ -4,12 +4,14 @@
  * their backward pass from given output gradients (what `animgs template` seeds from its CPU volume rendering);
  * Adam is not included. Counted work: ~0.98 MFLOP a point through the SDF MLP and ~0.39 through the colour MLP
  * forward, twice that backward: ~315 GFLOP a step.
+ * With timestamps, the per-kernel GPU time of one step follows (PROFILE_TOP rows, as the profile bench).
  *   node dist-bench/bench/run.js --only template-mlp
  */
 import type { Gpu } from '../src/gpu/index.js';
 import { encodePoints, REFERENCE_TEMPLATE_NET, TemplateNet } from '../src/prep/template/sdf-net.js';
 import { add, backward, beginScope, initEngine, mul, slice, sum, Tensor } from '../src/tensor/index.js';
 import { seededRandom } from '../src/tensor/rng.js';
+import { profiled } from './profile.js';
 import type { BenchRow } from './table.js';
 import { timeGpu } from './timeit.js';
 
@@ -73,6 +75,8 @@ export async function benchTemplateMlp(gpu: Gpu, opts: { tiny: boolean }): Promi
   const ms = await timeGpu(gpu, step, { reps: opts.tiny ? 1 : 5, samples: opts.tiny ? 2 : 5, warmup: 2 });
   const m = macs(cfg);
   const flop = 3 * 2 * (P * m.sdf + N * m.color);
+  // where the step's time goes (the products by tile shape, the elementwise work): one timed pass per dispatch
+  const profile = gpu.features.timestamps ? await profiled(gpu, 'template-mlp', step) : [];
   net.dispose();
   gSdf.dispose();
   gCol.dispose();
@@ -84,5 +88,6 @@ export async function benchTemplateMlp(gpu: Gpu, opts: { tiny: boolean }): Promi
       rate: flop / (ms * 1e-3) / 1e12,
       unit: 'TFLOP/s',
     },
+    ...profile,
   ];
 }
