@@ -23,6 +23,36 @@ describe('matmul on the tuned GEMM (large products)', () => {
     expect(usesTunedGemm(63, 512, 512)).toBe(false);
     expect(usesTunedGemm(82_000, 3, 256)).toBe(false);
     expect(usesTunedGemm(512, 512, 1)).toBe(false);
+    // deep: a narrow weight gradient over the points, its 64×64 tiles at least a quarter used
+    expect(usesTunedGemm(512, 39, 81_920)).toBe(true);
+    expect(usesTunedGemm(512, 39, 4095)).toBe(false);
+    expect(usesTunedGemm(3, 256, 65_536)).toBe(false);
+    expect(usesTunedGemm(1, 20, 3_000_000)).toBe(false);
+  });
+
+  it('a deep product with a narrow side (split in K), and its gradients, against float64', async () => {
+    const rand = seededRandom(33);
+    // the first SDF layer's weight gradient in small: gᵀ · x, [M, K]ᵀ · [K, N] with N = 17 and K deep
+    const [M, N, K] = [125, 17, 4100];
+    expect(usesTunedGemm(M, N, K)).toBe(true);
+    const a = randomF32(K * M, rand);
+    const b = randomF32(K * N, rand);
+    const A = tr(toF64(a), K, M);
+    const B = toF64(b);
+    const gy = randomF32(M * N, rand);
+    const out = await runOp(
+      (x, w) => T.matmul(x!, w!, { transA: true }),
+      [
+        { data: a, shape: [K, M], grad: true },
+        { data: b, shape: [K, N], grad: true },
+      ],
+      () => gy,
+    );
+    expect(relError(out.y, matmulRef(A, B, M, N, K, false, false))).toBeLessThan(TOL);
+    const G = toF64(gy);
+    // dA (stored [K, M]) = B · Gᵀ, dB = A · G
+    expect(relError(out.grads[0]!, matmulRef(B, tr(G, M, N), K, M, N, false, false))).toBeLessThan(TOL);
+    expect(relError(out.grads[1]!, matmulRef(tr(A, M, K), G, K, N, M, false, false))).toBeLessThan(TOL);
   });
 
   it('forward and gradients, the transposes, with alpha and a bias, against float64', async () => {

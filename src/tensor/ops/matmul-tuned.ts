@@ -36,15 +36,27 @@ export interface TunedProduct {
   splits?: number;
 }
 
-/** Whether an unbatched [m, k] · [k, n] product goes to the tuned GEMM. */
+/** A product at least this deep takes the tuned GEMM also with a narrow side (see usesTunedGemm). */
+export const TUNED_DEEP = 4096;
+
+/**
+ * Whether an unbatched [m, k] · [k, n] product goes to the tuned GEMM: a large one, or a deep one whose tiles are at
+ * least a quarter used. The second kind is a narrow layer's weight gradient over the points (the template's first
+ * SDF layer: 512 × 39 outputs, K = 81,920): the 16×16 kernel runs its K serially in ~100 workgroups (3.7 ms on an
+ * H200), the tuned GEMM splits K across hundreds. A thinner product (a 1-row projection) stays on the gemv kernel,
+ * which would otherwise pay for mostly empty tiles.
+ */
 export function usesTunedGemm(m: number, n: number, k: number): boolean {
-  return m >= TUNED_MIN_ROWS && n >= TUNED_MIN_COLS && k >= TUNED_MIN_DEPTH;
+  if (m >= TUNED_MIN_ROWS && n >= TUNED_MIN_COLS && k >= TUNED_MIN_DEPTH) return true;
+  const t = tileFor(m, n);
+  return k >= TUNED_DEEP && 4 * m * n >= ceilDiv(m, t.bm) * t.bm * ceilDiv(n, t.bn) * t.bn;
 }
 
 /** A product with fewer outputs than this takes 64×64 tiles (4×4 per thread): more workgroups, a quarter the code. */
 const SMALL_OUTPUTS = 512 * 512;
 const SMALL_TILE: GemmTile = { bm: 64, bn: 64, bk: 8, tm: 4, tn: 4 };
-const tileOf = (p: TunedProduct): GemmTile => (p.m * p.n < SMALL_OUTPUTS ? SMALL_TILE : TUNED_TILE);
+const tileFor = (m: number, n: number): GemmTile => (m * n < SMALL_OUTPUTS ? SMALL_TILE : TUNED_TILE);
+const tileOf = (p: TunedProduct): GemmTile => tileFor(p.m, p.n);
 
 /** K per split (a multiple of the tile's depth) and the number of splits. */
 function splitsFor(p: TunedProduct, tile: GemmTile): [number, number] {
