@@ -1,7 +1,7 @@
 /**
  * The template fit's GPU work per step at the reference's sizes: the positional encoding, the SDF MLP over the
  * ray samples and eikonal points (1024 × 64 + 4 × 4096 = 81,920 points), the colour MLP over the ray samples, and
- * their backward pass from given output gradients (what `animgs template` seeds from its CPU volume rendering);
+ * their backward pass from given output gradients (what the fit's volume rendering seeds);
  * Adam is not included. Counted work: ~0.98 MFLOP a point through the SDF MLP and ~0.39 through the colour MLP
  * forward, twice that backward: ~315 GFLOP a step.
  * With timestamps, the per-kernel GPU time of one step follows (PROFILE_TOP rows, as the profile bench).
