@@ -28,6 +28,15 @@ export { CaptureDataset, type CaptureConfig } from './data/dataset.js';
 export { readCalibrationJson, cameraCenter, type Camera } from './data/camera.js';
 export { synthesizeCapture, SYNTH_PRESETS } from './data/synth/capture.js';
 export { prepare } from './prep/prep.js';
+// the learned template for loose clothes: what `animgs template` runs (prepare then draws the maps from template.ply)
+export { loadTemplateConfig, parseTemplateConfig, type TemplateConfig } from './prep/template/config.js';
+export {
+  fitTemplate,
+  type FitOptions as TemplateFitOptions,
+  type FitResult as TemplateFitResult,
+  type TemplateProgress,
+} from './prep/template/fit.js';
+export { readWeightVolume, writeWeightVolume } from './prep/template/volume-file.js';
 export { readNpz, writeNpz } from './io/node/npz.js';
 export { readExr, writeExr } from './io/node/exr.js';
 export { loadSafetensors, saveSafetensors } from './io/node/safetensors.js';

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import * as api from '../../src/index.js';
 
 describe('public API', () => {
-  it('exports the runtime, the engine, the avatar, training, animation, evaluation and the readers', () => {
+  it('exports the runtime, the engine, the avatar, training, animation, evaluation, the template fit and the readers', () => {
     for (const name of [
       'getGpu',
       'initEngine',
@@ -25,6 +25,9 @@ describe('public API', () => {
       'CaptureDataset',
       'synthesizeCapture',
       'prepare',
+      'loadTemplateConfig',
+      'fitTemplate',
+      'readWeightVolume',
       'readNpz',
       'readExr',
       'loadSafetensors',
