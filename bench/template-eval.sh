@@ -16,13 +16,13 @@
 # Usage (after bash bench/template-eval-stage.sh; on the GPU machine, the same command twice: ~9 min each):
 #   source .gpu/env.sh; bash bench/template-eval.sh
 # A device machine goes back after 30 minutes held, and its /tmp with it: the calls of one comparison must all fall
-# in one hold, so start the hold with them (PHASE=1 ~5 min, each 420-s training ~7.5 min, the evals ~1 min).
-# The small preset fits a whole comparison into one call (~9 min with two avatars; the first training on a fresh
-# machine spends ~75 s of its TRAIN_S creating pipelines):
-#   FRAMES=24 WARP_CELL=0.02 TEMPLATE_S=70 TRAIN_S=180 PRESET=small MAP_SIZE=256 ORACLE=0 DEADLINE_S=5000 \
-#     timeout 540 bash bench/template-eval.sh; PHASE=2 DEADLINE_S=1 bash bench/template-eval.sh  # the summary
-# A full-length fit and three avatars: two calls back to back (one hold), the first PHASE=1 with TEMPLATE_S up to
-# ~450, the second PHASE=2 (TEMPLATE_MORE=1 PHASE=1 first continues a fit that needs more than one call).
+# in one hold, so start the hold with them. The full-length fit (14k steps in ~5 min on an H200) and the small
+# preset's avatars, two calls back to back (the first training on a fresh machine spends ~75 s creating pipelines):
+#   PHASE=1 FRAMES=24 WARP_CELL=0.02 TEMPLATE_S=400 PRESET=small MAP_SIZE=256 DEADLINE_S=5000 timeout 575 \
+#     bash bench/template-eval.sh
+#   PHASE=2 FRAMES=24 WARP_CELL=0.02 TEMPLATE_S=400 TRAIN_S=190 PRESET=small MAP_SIZE=256 DEADLINE_S=565 \
+#     timeout 590 bash bench/template-eval.sh  # three avatars (ORACLE=0 TRAIN_S=255: two, ~7.6k steps each)
+# TEMPLATE_MORE=1 PHASE=1 continues a fit that needs more than one call.
 # Knobs: CAMS (8) SIZE (1024x1024) FRAMES (40) MAP_SIZE (1024) TPL (full | tiny: template network and sampling sizes)
 #   TEMPLATE_S (150: seconds of fitting, after setup) TEMPLATE_STEPS (14000: the most steps) WARP_CELL (0.01)
 #   TEMPLATE_FRAME (auto: the training frame closest to the canonical pose; first: frame 0; or a frame id)
@@ -70,8 +70,9 @@ train_cams=$(seq -s, 0 $((held - 1)))
 # held-out views: camera $held at the odd frames (poses never trained on) and at every 6th frame (training poses)
 EVAL_FRAMES=${EVAL_FRAMES:-$( (seq 1 2 $((FRAMES - 1)); seq 0 6 $((FRAMES - 1))) | sort -n | paste -sd,)}
 export NODE_OPTIONS="${NODE_OPTIONS:-} --max-old-space-size=16384"
-# Dawn's package travels xz-packed from bench/template-eval-stage.sh (the carry's 64 MiB)
-if [ -f .gpu/webgpu.tar.xz ] && [ -d .gpu/prod/node_modules ] && [ ! -d .gpu/prod/node_modules/webgpu ]; then
+# Dawn's package travels xz-packed from bench/template-eval-stage.sh (the carry's 64 MiB); unpacked only where
+# node_modules is .gpu/env.sh's link to the staged packages (here it would only swell the next carry)
+if [ -L node_modules ] && [ -f .gpu/webgpu.tar.xz ] && [ -d .gpu/prod/node_modules ] && [ ! -d .gpu/prod/node_modules/webgpu ]; then
   tar -C .gpu/prod/node_modules -xJf .gpu/webgpu.tar.xz && echo "webgpu unpacked from .gpu/webgpu.tar.xz"
 fi
 # sharp (JPEG/PNG) is left out of the GPU staging: bench/template-eval-stage.sh packs it as .gpu/sharp.tar.xz
