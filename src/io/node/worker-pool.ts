@@ -120,3 +120,14 @@ export async function runOnThreads<J, R>(
   }
   return true;
 }
+
+/**
+ * `a` in shared memory (a copy, unless it is there already), so that worker threads read it without a copy each:
+ * typed arrays travel to workers by structured clone, a SharedArrayBuffer's view by reference.
+ */
+export function shared<T extends Int32Array | Float32Array>(a: T): T {
+  if (a.buffer instanceof SharedArrayBuffer) return a;
+  const b = new (a.constructor as new (buf: SharedArrayBuffer) => T)(new SharedArrayBuffer(a.byteLength));
+  b.set(a);
+  return b;
+}

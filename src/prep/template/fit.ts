@@ -50,7 +50,7 @@ import { keepBody, type Cleaned } from './components.js';
 import { extractIsosurface } from './marching.js';
 import { encodePoints, TemplateNet } from './sdf-net.js';
 import { writeTemplatePly } from './template-mesh.js';
-import { eikonalGpu, renderRaysGpu } from './volume-render-gpu.js';
+import { eikonalGpu, rayLosses, renderRaysGpu } from './volume-render-gpu.js';
 import { diffuseWeightsParallel, type WeightVolume } from './weight-volume.js';
 import { readWeightVolume, writeWeightVolume } from './volume-file.js';
 import { InverseWarp } from './warp.js';
@@ -656,17 +656,10 @@ export async function fitTemplate(cfg: TemplateConfig, options: FitOptions = {})
         const readback = concat([perRay, perPoint], 0).toArray();
         if (it + 1 < total) next = draw();
         const host = await readback;
-        let lc = 0,
-          lm = 0,
-          gradBeta = 0,
-          le = 0;
-        for (let r = 0; r < R; r++) {
-          lc += host[4 * r]!;
-          lm += host[4 * r + 1]!;
-          gradBeta += host[4 * r + 2]!;
-        }
+        const { color, mask, gradBeta } = rayLosses(host, R);
+        let le = 0;
         for (let m = 0; m < M; m++) le += host[4 * R + m]!;
-        const rr = { losses: { color: lc / (3 * R), mask: lm / R }, gradBeta };
+        const rr = { losses: { color, mask }, gradBeta };
         const ek = { loss: le / M };
         // β on the CPU: Adam on its parameter p (β = β_min + |p|)
         const g = rr.gradBeta * Math.sign(betaParam || 1);

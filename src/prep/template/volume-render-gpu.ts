@@ -148,6 +148,22 @@ export function renderRaysGpu(
 }
 
 /**
+ * The mean losses and β's gradient from renderRaysGpu's `perRay` read back (its first 4·rays values):
+ * color = mean over rays and channels of |C − C*|, mask = mean |A − M*|, gradBeta = Σ of the rays' parts.
+ */
+export function rayLosses(perRay: Float32Array, rays: number): { color: number; mask: number; gradBeta: number } {
+  let color = 0,
+    mask = 0,
+    gradBeta = 0;
+  for (let r = 0; r < rays; r++) {
+    color += perRay[4 * r]!;
+    mask += perRay[4 * r + 1]!;
+    gradBeta += perRay[4 * r + 2]!;
+  }
+  return { color: color / (3 * rays), mask: mask / rays, gradBeta };
+}
+
+/**
  * The eikonal term of M points whose four SDF blocks start at `offset` in `sdf` (volume-render.ts's eikonal): writes
  * ∂L/∂f into gradSdf at the same places and (‖∇f‖ − 1)² per point into `perPoint`; L = weight·mean of those.
  */

@@ -6,7 +6,7 @@
  * posed body vertex's blended matrix; nodes where it does not converge (far from the body, where LBS folds) keep its
  * last iterate.
  */
-import { runOnThreads, type ThreadOptions } from '../../io/node/worker-pool.js';
+import { runOnThreads, shared, type ThreadOptions } from '../../io/node/worker-pool.js';
 import { nearestVertices } from './geometry.js';
 import { BlendedVolume, posedToCanonical } from './root-finding.js';
 import type { WeightVolume } from './weight-volume.js';
@@ -58,13 +58,6 @@ export function solveNodes(p: WarpProblem, s: number, e: number, blended: Blende
     for (let c = 0; c < 3; c++) canonical[3 * i + c] = r.canonical[3 * i + c]!;
   }
   return { canonical, ok };
-}
-
-/** A copy of `a` in shared memory (worker threads then read it without a copy each). */
-function toShared(a: Float32Array): Float32Array {
-  const out = new Float32Array(new SharedArrayBuffer(a.byteLength));
-  out.set(a);
-  return out;
 }
 
 export interface PosedBody {
@@ -137,7 +130,7 @@ export class InverseWarp {
           },
           vol: {
             ...vol,
-            weights: vol.weights.buffer instanceof SharedArrayBuffer ? vol.weights : toShared(vol.weights),
+            weights: shared(vol.weights),
           },
         }),
         jobs,

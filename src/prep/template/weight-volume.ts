@@ -14,7 +14,7 @@
  * sits at min + (i, j, k)·side/(R − 1) (align_corners = true). Lookup is trilinear with border clamping; its exact
  * spatial derivative is what root finding uses.
  */
-import { runOnThreads, type ThreadOptions } from '../../io/node/worker-pool.js';
+import { runOnThreads, shared, type ThreadOptions } from '../../io/node/worker-pool.js';
 import { pointBounds, closestOnTriangle } from './geometry.js';
 
 export interface WeightVolume {
@@ -287,7 +287,7 @@ interface Diffusion {
   res: number;
 }
 
-function setUp(mesh: SurfaceMesh, options: DiffuseOptions, shared: boolean): Diffusion {
+function setUp(mesh: SurfaceMesh, options: DiffuseOptions, inShared: boolean): Diffusion {
   const R = options.res ?? 128;
   if (!Number.isInteger(R) || R < 4) throw new Error(`weight volume: res ${R} must be an integer of at least 4`);
   const J = mesh.numJoints;
@@ -295,12 +295,7 @@ function setUp(mesh: SurfaceMesh, options: DiffuseOptions, shared: boolean): Dif
   const { bounds, center, body } = volumeBoundsFor(mesh.positions, options.padding ?? 1.1);
   const sides = levelSides(R, Math.min(R, options.coarsest ?? 12));
   // worker threads read the levels from shared memory instead of a copy each
-  const alloc = <T extends Int32Array | Float32Array>(a: T): T => {
-    if (!shared) return a;
-    const b = new (a.constructor as new (buf: SharedArrayBuffer) => T)(new SharedArrayBuffer(a.byteLength));
-    b.set(a);
-    return b;
-  };
+  const alloc = <T extends Int32Array | Float32Array>(a: T): T => (inShared ? shared(a) : a);
   let fine: Constraints | undefined;
   const levels: DiffusionLevel[] = sides.map((side, k) => {
     const constraints = surfaceConstraints(mesh, bounds, side);

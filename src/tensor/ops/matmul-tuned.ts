@@ -56,7 +56,6 @@ export function usesTunedGemm(m: number, n: number, k: number): boolean {
 const SMALL_OUTPUTS = 512 * 512;
 const SMALL_TILE: GemmTile = { bm: 64, bn: 64, bk: 8, tm: 4, tn: 4 };
 const tileFor = (m: number, n: number): GemmTile => (m * n < SMALL_OUTPUTS ? SMALL_TILE : TUNED_TILE);
-const tileOf = (p: TunedProduct): GemmTile => tileFor(p.m, p.n);
 
 /** K per split (a multiple of the tile's depth) and the number of splits. */
 function splitsFor(p: TunedProduct, tile: GemmTile): [number, number] {
@@ -117,7 +116,7 @@ export function matmulTunedRaw(
   bias: GPUBuffer | null,
   p: TunedProduct,
 ): void {
-  const tile = tileOf(p);
+  const tile = tileFor(p.m, p.n);
   const [kSplit, splits] = splitsFor(p, tile);
   const split = splits > 1;
   const key = `mm_tuned:${p.m}x${p.n}x${p.k}:${p.transA}:${p.transB}:${!!bias}:${p.accumulate}:${split ? kSplit : 0}`;
